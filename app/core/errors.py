@@ -1,0 +1,174 @@
+"""Typed errors rendered as RFC 9457 problem details by one set of handlers."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    """Base class: each subclass knows its status and a stable problem type."""
+
+    status: int = 400
+    type: str = "about:blank"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFound(AppError):
+    status, type, title = 404, "/problems/not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, type, title = 409, "/problems/conflict", "Conflict"
+
+
+class InvalidInput(AppError):
+    """A request that is well-formed but breaks a rule of the registry."""
+
+    status, type, title = 422, "/problems/validation", "Invalid input"
+
+    @classmethod
+    def on(cls, field: str, message: str) -> "InvalidInput":
+        return cls(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+class BadRequest(AppError):
+    status, type, title = 400, "/problems/bad-request", "Bad request"
+
+
+def problem_response(
+    status: int,
+    *,
+    type_: str = "about:blank",
+    title: str | None = None,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=type_,
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_errors(raw: list[dict[str, Any]]) -> list[FieldError]:
+    return [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in raw]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            type_=exc.type,
+            title=exc.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        return problem_response(
+            422,
+            type_=InvalidInput.type,
+            title=InvalidInput.title,
+            detail="; ".join(f"{e.field}: {e.message}" for e in errors),
+            errors=errors,
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            exc.status_code,
+            detail=str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    # A safety net: services check their rules first, so these name a constraint rarely.
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        diag = getattr(exc.orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or "a constraint"
+        if getattr(exc.orig, "sqlstate", None) == "23505":
+            return problem_response(
+                409,
+                type_=Conflict.type,
+                detail=f"conflicts with an existing record ({constraint})",
+                instance=request.url.path,
+            )
+        return problem_response(
+            422, type_=InvalidInput.type, detail=f"violates {constraint}", instance=request.url.path
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        detail = str(
+            getattr(exc.orig, "diag", None) and exc.orig.diag.message_primary or "invalid value"
+        )
+        return problem_response(
+            422, type_=InvalidInput.type, detail=detail, instance=request.url.path
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, detail="Internal error", instance=request.url.path)
+
+
+# Declared on routes so that error answers appear in the OpenAPI document.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {}},
+            "description": HTTPStatus(status).phrase,
+        }
+        for status in statuses
+    }

@@ -1,0 +1,52 @@
+from datetime import date
+
+from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.divisions.models import Division, DivisionLevel
+
+
+def _valid_on(day: date):
+    return or_(Division.valid_to.is_(None), Division.valid_to > day) & (Division.valid_from <= day)
+
+
+def get(session: Session, code: str) -> Division | None:
+    return session.get(Division, code)
+
+
+def get_valid(session: Session, code: str, *, on: date) -> Division | None:
+    return session.scalars(select(Division).where(Division.code == code, _valid_on(on))).first()
+
+
+def chain(session: Session, code: str) -> dict[DivisionLevel, Division]:
+    """The division and its ancestors, keyed by level."""
+    ancestor = aliased(Division)
+    walk = select(Division.code).where(Division.code == code).cte(recursive=True)
+    walk = walk.union_all(
+        select(ancestor.parent_code)
+        .join(walk, ancestor.code == walk.c.code)
+        .where(ancestor.parent_code.is_not(None))
+    )
+    rows = session.scalars(select(Division).where(Division.code.in_(select(walk.c.code))))
+    return {division.level: division for division in rows}
+
+
+def containing(session: Session, point_ewkt: str, *, on: date) -> dict[DivisionLevel, Division]:
+    """Divisions whose loaded boundary covers the point, keyed by level."""
+    point = func.ST_GeomFromEWKT(literal(point_ewkt))
+    rows = session.scalars(
+        select(Division).where(
+            Division.boundary.is_not(None), func.ST_Covers(Division.boundary, point), _valid_on(on)
+        )
+    )
+    return {division.level: division for division in rows}
+
+
+def level_of(session: Session, code: str) -> DivisionLevel | None:
+    return session.scalar(select(Division.level).where(Division.code == code))
+
+
+def multipolygon(wkt: str) -> ColumnElement:
+    """A boundary as stored: repaired if invalid, polygons only, always a MultiPolygon."""
+    geom = func.ST_MakeValid(func.ST_GeomFromText(literal(wkt), 4326))
+    return func.ST_Multi(func.ST_CollectionExtract(geom, 3))

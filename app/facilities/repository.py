@@ -1,0 +1,247 @@
+"""SQL for facilities. Read documents are built as JSON by PostgreSQL, not in Python."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from app.divisions.models import Division, DivisionLevel
+from app.facilities.models import (
+    ConstructionForm,
+    Entrance,
+    Facility,
+    FacilityStatus,
+    ProtectionUnit,
+    WartimeFunction,
+)
+
+EMPTY_ARRAY = text("'[]'::json")
+# Columns copied into the document under their own names, in API order.
+PLAIN_COLUMNS = (
+    "construction_form",
+    "standalone_type",
+    "wartime_function",
+    "wartime_subtype",
+    "nuclear_level",
+    "conventional_level",
+    "chemical_class",
+    "building_area",
+    "usable_area",
+    "shelter_area",
+    "capacity_persons",
+    "capacity_basis",
+    "floors_below_ground",
+    "completion_year",
+    "owner_unit",
+    "managing_unit",
+    "managing_authority",
+    "keyholder_name",
+    "keyholder_phone",
+    "status",
+    "conversion_hours",
+    "peacetime_parking_spaces",
+    "data_source",
+    "verified_at",
+    "verified_by",
+    "created_at",
+    "updated_at",
+)
+
+
+def geojson(column: ColumnElement) -> ColumnElement:
+    # 7 decimals of a degree is about 1 cm: finer digits are noise.
+    return cast(func.ST_AsGeoJSON(column, 7), JSON)
+
+
+def _json_object(pairs: list[tuple[str, ColumnElement]]) -> ColumnElement:
+    args: list[ColumnElement] = []
+    for key, value in pairs:
+        args += [literal(key, String), value]
+    return func.json_build_object(*args)
+
+
+def _entrances() -> ColumnElement:
+    entrance = _json_object(
+        [
+            ("id", Entrance.id),
+            ("kind", Entrance.kind),
+            ("accessible", Entrance.accessible),
+            ("name", Entrance.name),
+            ("location", geojson(Entrance.location)),
+        ]
+    )
+    return (
+        select(func.coalesce(func.json_agg(aggregate_order_by(entrance, Entrance.id)), EMPTY_ARRAY))
+        .where(Entrance.facility_id == Facility.id)
+        .scalar_subquery()
+    )
+
+
+def _protection_units() -> ColumnElement:
+    unit = _json_object(
+        [
+            ("id", ProtectionUnit.id),
+            ("name", ProtectionUnit.name),
+            ("shelter_area", ProtectionUnit.shelter_area),
+            ("capacity_persons", ProtectionUnit.capacity_persons),
+        ]
+    )
+    return (
+        select(
+            func.coalesce(func.json_agg(aggregate_order_by(unit, ProtectionUnit.id)), EMPTY_ARRAY)
+        )
+        .where(ProtectionUnit.facility_id == Facility.id)
+        .scalar_subquery()
+    )
+
+
+def _properties() -> list[tuple[str, ColumnElement]]:
+    return [
+        ("id", Facility.id),
+        ("code", Facility.code),
+        ("name", Facility.name),
+        ("address", Facility.address),
+        (
+            "admin_code",
+            func.coalesce(Facility.district_code, Facility.city_code, Facility.province_code),
+        ),
+        ("province_code", Facility.province_code),
+        ("city_code", Facility.city_code),
+        ("district_code", Facility.district_code),
+        ("footprint", geojson(Facility.footprint)),
+        ("entrances", _entrances()),
+        ("protection_units", _protection_units()),
+        *((name, getattr(Facility, name)) for name in PLAIN_COLUMNS),
+    ]
+
+
+def document(*, as_feature: bool) -> ColumnElement:
+    """The facility as JSON text: a plain object, or a GeoJSON Feature around its location."""
+    properties = _properties()
+    if as_feature:
+        doc = func.json_build_object(
+            "type",
+            "Feature",
+            "id",
+            Facility.id,
+            "geometry",
+            geojson(Facility.location),
+            "properties",
+            _json_object(properties),
+        )
+    else:
+        doc = _json_object(
+            [*properties[:8], ("location", geojson(Facility.location)), *properties[8:]]
+        )
+    return cast(doc, Text)
+
+
+@dataclass(frozen=True)
+class FacilityFilter:
+    bbox: tuple[float, float, float, float] | None = None
+    admin_level: DivisionLevel | None = None
+    admin_code: str | None = None
+    wartime_function: WartimeFunction | None = None
+    construction_form: ConstructionForm | None = None
+    status: FacilityStatus | None = None
+    min_capacity: int | None = None
+    q: str | None = None
+    include_deleted: bool = False
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if not self.include_deleted:
+            where.append(Facility.deleted_at.is_(None))
+        if self.bbox:
+            where.append(Facility.location.intersects(func.ST_MakeEnvelope(*self.bbox, 4326)))
+        if self.admin_code and self.admin_level:
+            column = {
+                DivisionLevel.province: Facility.province_code,
+                DivisionLevel.city: Facility.city_code,
+                DivisionLevel.district: Facility.district_code,
+            }[self.admin_level]
+            where.append(column == self.admin_code)
+        if self.wartime_function:
+            where.append(Facility.wartime_function == self.wartime_function)
+        if self.construction_form:
+            where.append(Facility.construction_form == self.construction_form)
+        if self.status:
+            where.append(Facility.status == self.status)
+        if self.min_capacity is not None:
+            where.append(Facility.capacity_persons >= self.min_capacity)
+        if self.q:
+            # Same expression as the trigram index ix_facility_search, so the index serves it.
+            searchable = Facility.name + " " + Facility.address
+            where.append(searchable.ilike(f"%{_escape_like(self.q)}%", escape="\\"))
+        return where
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get_document(
+    session: Session, facility_id: int, *, as_feature: bool
+) -> tuple[bool, str] | None:
+    """(deleted, document) of one facility, or None when there is no such id."""
+    row = session.execute(
+        select(Facility.deleted_at.is_not(None), document(as_feature=as_feature)).where(
+            Facility.id == facility_id
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def list_documents(
+    session: Session, where: FacilityFilter, *, after_id: int | None, limit: int, as_feature: bool
+) -> list[tuple[int, str]]:
+    """A keyset page ordered by id: rows with id > after_id, at most `limit`."""
+    query: Select = select(Facility.id, document(as_feature=as_feature)).where(*where.clauses())
+    if after_id is not None:
+        query = query.where(Facility.id > after_id)
+    return [tuple(row) for row in session.execute(query.order_by(Facility.id).limit(limit))]
+
+
+def get_for_update(session: Session, facility_id: int) -> Facility | None:
+    return session.scalars(
+        select(Facility)
+        .where(Facility.id == facility_id)
+        .options(selectinload(Facility.entrances), selectinload(Facility.protection_units))
+        .with_for_update()
+    ).first()
+
+
+def code_taken(session: Session, code: str, *, except_id: int | None = None) -> bool:
+    query = select(Facility.id).where(Facility.code == code)
+    if except_id is not None:
+        query = query.where(Facility.id != except_id)
+    return session.scalar(query) is not None
+
+
+def place_in_loaded_boundaries(session: Session) -> int:
+    """Give facilities without a district the loaded district boundary that covers them."""
+    district = aliased(Division)
+    result = session.execute(
+        update(Facility)
+        .where(
+            Facility.district_code.is_(None),
+            district.level == DivisionLevel.district,
+            district.boundary.is_not(None),
+            district.parent_code == Facility.city_code,
+            func.ST_Covers(district.boundary, Facility.location),
+        )
+        .values(district_code=district.code)
+    )
+    return result.rowcount

@@ -1,0 +1,192 @@
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from app.core.geo import Areal, Point
+from app.core.schemas import ApiModel, partial_model
+from app.facilities.models import (
+    CapacityBasis,
+    ChemicalClass,
+    ConstructionForm,
+    ConventionalLevel,
+    EntranceKind,
+    FacilityStatus,
+    NuclearLevel,
+    StandaloneType,
+    WartimeFunction,
+    WartimeSubtype,
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
+AdminCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+RegistryCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"),
+    Field(
+        description="Unique human-readable registry code, e.g. RF-340104-0001",
+        examples=["RF-340104-0001"],
+    ),
+]
+Area = Annotated[float, Field(ge=0, le=10_000_000, description="m²")]
+Persons = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class EntranceIn(ApiModel):
+    kind: EntranceKind
+    accessible: bool = False
+    name: ShortText | None = None
+    location: Point
+
+
+class ProtectionUnitIn(ApiModel):
+    name: ShortText
+    shelter_area: Area
+    capacity_persons: Persons
+
+
+class FacilityCreate(ApiModel):
+    code: RegistryCode
+    name: ShortText
+    address: Text
+    admin_code: AdminCode | None = Field(
+        None,
+        description="GB/T 2260 code of the facility's division, at any level. May be left out "
+        "when loaded boundaries contain the location; a finer division is then derived from them.",
+    )
+    location: Point
+    footprint: Areal | None = None
+    entrances: Annotated[list[EntranceIn], Field(max_length=50)] = []
+    protection_units: Annotated[list[ProtectionUnitIn], Field(max_length=200)] = []
+    construction_form: ConstructionForm
+    standalone_type: StandaloneType | None = None
+    wartime_function: WartimeFunction
+    wartime_subtype: WartimeSubtype | None = None
+    nuclear_level: NuclearLevel | None = None
+    conventional_level: ConventionalLevel | None = None
+    chemical_class: ChemicalClass | None = None
+    building_area: Area | None = None
+    usable_area: Area | None = None
+    shelter_area: Area | None = None
+    capacity_persons: Persons | None = None
+    capacity_basis: CapacityBasis | None = None
+    floors_below_ground: Annotated[int, Field(ge=1, le=10)] | None = None
+    completion_year: Annotated[int, Field(ge=1949, le=2100)] | None = None
+    owner_unit: ShortText | None = None
+    managing_unit: ShortText | None = None
+    managing_authority: ShortText | None = Field(
+        None, description="e.g. 合肥市人民防空办公室 or, since the reform, 合肥市国防动员办公室"
+    )
+    keyholder_name: ShortText | None = None
+    keyholder_phone: Phone | None = None
+    status: FacilityStatus
+    conversion_hours: Annotated[int, Field(ge=0, le=8760)] | None = Field(
+        None, description="hours allowed for peacetime-to-wartime conversion"
+    )
+    peacetime_parking_spaces: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    data_source: ShortText | None = None
+    verified_at: AwareDatetime | None = None
+    verified_by: ShortText | None = None
+
+
+FacilityUpdate = partial_model(
+    FacilityCreate,
+    name="FacilityUpdate",
+    required={
+        "code",
+        "name",
+        "address",
+        "location",
+        "construction_form",
+        "wartime_function",
+        "status",
+        "entrances",
+        "protection_units",
+    },
+)
+
+
+class GeoJSONGeometry(BaseModel):
+    type: str
+    coordinates: list[Any]
+
+
+class EntranceRead(BaseModel):
+    id: int
+    kind: EntranceKind
+    accessible: bool
+    name: str | None
+    location: GeoJSONGeometry
+
+
+class ProtectionUnitRead(ProtectionUnitIn):
+    id: int
+
+
+class FacilityRead(BaseModel):
+    id: int
+    code: str
+    name: str
+    address: str
+    admin_code: str
+    province_code: str
+    city_code: str | None
+    district_code: str | None
+    location: GeoJSONGeometry
+    footprint: GeoJSONGeometry | None
+    entrances: list[EntranceRead]
+    protection_units: list[ProtectionUnitRead]
+    construction_form: ConstructionForm
+    standalone_type: StandaloneType | None
+    wartime_function: WartimeFunction
+    wartime_subtype: WartimeSubtype | None
+    nuclear_level: NuclearLevel | None
+    conventional_level: ConventionalLevel | None
+    chemical_class: ChemicalClass | None
+    building_area: float | None
+    usable_area: float | None
+    shelter_area: float | None
+    capacity_persons: int | None
+    capacity_basis: CapacityBasis | None
+    floors_below_ground: int | None
+    completion_year: int | None
+    owner_unit: str | None
+    managing_unit: str | None
+    managing_authority: str | None
+    keyholder_name: str | None
+    keyholder_phone: str | None
+    status: FacilityStatus
+    conversion_hours: int | None
+    peacetime_parking_spaces: int | None
+    data_source: str | None
+    verified_at: datetime | None
+    verified_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Link(BaseModel):
+    rel: str
+    href: str
+    type: str | None = None
+
+
+class FacilityPage(BaseModel):
+    items: list[FacilityRead]
+    next_cursor: str | None
+    links: list[Link]
+
+
+class FacilityFeature(BaseModel):
+    type: str = "Feature"
+    id: int
+    geometry: GeoJSONGeometry
+    properties: dict[str, Any]
+
+
+class FacilityFeatureCollection(BaseModel):
+    type: str = "FeatureCollection"
+    features: list[FacilityFeature]
+    links: list[Link]

@@ -1,0 +1,35 @@
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import Settings
+from app.core.errors import problem_response, problem_responses
+from app.db.session import SessionDep
+
+router = APIRouter(tags=["health"])
+
+
+def migration_head(settings: Settings) -> str | None:
+    return ScriptDirectory.from_config(Config(str(settings.alembic_ini))).get_current_head()
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses=problem_responses(503))
+def readyz(request: Request, session: SessionDep) -> JSONResponse:
+    """The database answers and its schema is at the migration head."""
+    head = request.app.state.migration_head
+    try:
+        current = session.scalar(text("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError as exc:
+        return problem_response(503, detail=f"database unreachable: {type(exc).__name__}")
+    if current != head:
+        return problem_response(503, detail=f"schema at revision {current}, expected {head}")
+    return JSONResponse({"status": "ready", "revision": current})

@@ -1,0 +1,163 @@
+"""Tests run on a real PostGIS: a throwaway database built by the Alembic migrations,
+each test inside a transaction that is rolled back."""
+
+import copy
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.main import create_app
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.exit("DATABASE_URL must name a PostGIS server where databases may be created", 2)
+    return Settings(database_url=url).sqlalchemy_url
+
+
+@pytest.fixture(scope="session")
+def make_database() -> Iterator:
+    """Creates empty throwaway databases on the server; drops them all at the end."""
+    server = create_engine(_server_url(), isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"rf_test_{uuid.uuid4().hex[:10]}"
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(_server_url()).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with server.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+def run_migrations(connection: Connection, revision: str = "head", *, down: bool = False) -> None:
+    config = Config(str(Settings(database_url="unused").alembic_ini))
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+@pytest.fixture(scope="session")
+def settings(make_database) -> Settings:
+    return Settings(database_url=make_database())
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_engine(settings.sqlalchemy_url)
+    with engine.begin() as connection:
+        run_migrations(connection)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    with Session(connection, join_transaction_mode="create_savepoint") as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    """The real app, its per-request sessions bound to the test's transaction: each
+    request's commit or rollback acts on a savepoint inside it."""
+    app = create_app(settings)
+    app.state.sessionmaker = sessionmaker(
+        connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    # Not entered as a context manager: the lifespan would make its own engine.
+    return TestClient(app)
+
+
+BASE_PAYLOAD: dict[str, Any] = {
+    "code": "RF-340104-T000001",
+    "name": "天鹅湖小区人防地下车库",
+    "address": "合肥市蜀山区怀宁路1688号",
+    "admin_code": "340104",
+    "location": {"type": "Point", "coordinates": [117.2281, 31.8262]},
+    "entrances": [
+        {"kind": "vehicle", "location": {"type": "Point", "coordinates": [117.2285, 31.8264]}},
+        {
+            "kind": "pedestrian",
+            "accessible": True,
+            "name": "2号口",
+            "location": {"type": "Point", "coordinates": [117.2277, 31.8259]},
+        },
+    ],
+    "construction_form": "attached",
+    "wartime_function": "personnel_shelter",
+    "wartime_subtype": "class_2_shelter",
+    "nuclear_level": "6",
+    "conventional_level": "6",
+    "chemical_class": "C",
+    "building_area": 12000,
+    "usable_area": 10500,
+    "shelter_area": 8000,
+    "capacity_persons": 8000,
+    "capacity_basis": "area_norm",
+    "floors_below_ground": 2,
+    "completion_year": 2019,
+    "owner_unit": "合肥天鹅湖置业有限公司",
+    "managing_unit": "合肥万家物业服务有限公司",
+    "managing_authority": "合肥市国防动员办公室",
+    "keyholder_name": "王建国",
+    "keyholder_phone": "13905510001",
+    "status": "in_service",
+    "conversion_hours": 72,
+    "peacetime_parking_spaces": 320,
+    "data_source": "2023年人防工程普查",
+    "verified_at": "2024-05-10T09:00:00+08:00",
+    "verified_by": "蜀山区人防办 李明",
+}
+
+
+@pytest.fixture
+def payload():
+    """A valid create body; keyword overrides replace top-level fields."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        return {**copy.deepcopy(BASE_PAYLOAD), **overrides}
+
+    return make
+
+
+@pytest.fixture
+def create(client, payload):
+    """POSTs a facility built from the base payload and returns the created document."""
+    serial = iter(range(1, 1_000_000))
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        body = payload(code=f"RF-T-{next(serial):06d}", **overrides)
+        response = client.post("/v1/facilities", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return make

@@ -1,0 +1,17 @@
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_migration_head(client, app):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["revision"] == app.state.migration_head
+
+
+def test_readyz_fails_when_schema_is_behind(client, connection):
+    connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'outdated'")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -75,7 +77,11 @@ def demo_load(
             typer.echo("facilities exist; demo data not loaded")
             return
         written = demo.load(connection, size=size, seed=seed)
-    typer.echo(f"loaded {written} demo facilities")
+        # Demo districts come from rough centres; loaded boundaries know better.
+        with Session(connection) as session:
+            moved = facilities.place_in_loaded_boundaries(session, replace=True)
+            session.flush()
+    typer.echo(f"loaded {written} demo facilities; {moved} placed by loaded boundaries")
 
 
 def _load(connection: Connection, features: list[divisions.BoundaryFeature]) -> None:
@@ -122,4 +128,13 @@ def main() -> None:
         cli()
     except AppError as exc:
         typer.echo(f"rf: {exc.detail}", err=True)
+        raise SystemExit(1) from None
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        typer.echo(f"rf: database error: {reason}", err=True)
+        raise SystemExit(1) from None
+    except ValidationError as exc:  # Settings: DATABASE_URL missing or malformed
+        typer.echo(
+            f"rf: configuration: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", err=True
+        )
         raise SystemExit(1) from None

@@ -8,6 +8,7 @@ from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.middleware import BodySizeLimit
 from app.db.session import make_engine, make_sessionmaker
+from app.divisions.router import router as divisions_router
 from app.facilities.router import router as facilities_router
 
 DESCRIPTION = """
@@ -39,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(facilities_router)
+    app.include_router(divisions_router)
     return app

@@ -115,9 +115,10 @@ ensure_postgis() {
 
 # --- the local cluster -------------------------------------------------------
 
-# initdb and postgres refuse to run as root.
+# initdb and postgres refuse to run as root. From / because postgres may not
+# be allowed into the project folder.
 _as_cluster_user() {
-  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+  if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 _sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }

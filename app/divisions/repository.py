@@ -50,3 +50,29 @@ def multipolygon(wkt: str) -> ColumnElement:
     """A boundary as stored: repaired if invalid, polygons only, always a MultiPolygon."""
     geom = func.ST_MakeValid(func.ST_GeomFromText(literal(wkt), 4326))
     return func.ST_Multi(func.ST_CollectionExtract(geom, 3))
+
+
+def summaries(
+    session: Session,
+    *,
+    code: str | None = None,
+    parent_code: str | None = None,
+    level: DivisionLevel | None = None,
+) -> list[dict]:
+    """Divisions without their boundaries, which can be megabytes each."""
+    query = select(
+        Division.code,
+        Division.name,
+        Division.level,
+        Division.parent_code,
+        Division.valid_from,
+        Division.valid_to,
+        Division.boundary.is_not(None).label("has_boundary"),
+    ).order_by(Division.code)
+    if code is not None:
+        query = query.where(Division.code == code)
+    if parent_code is not None:
+        query = query.where(Division.parent_code == parent_code)
+    if level is not None:
+        query = query.where(Division.level == level)
+    return [dict(row._mapping) for row in session.execute(query)]

@@ -80,7 +80,10 @@ def list_facilities(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=FacilityRead,
-    responses={201: _geojson_alternative("FacilityFeature"), **problem_responses(400, 409, 413, 422)},
+    responses={
+        201: _geojson_alternative("FacilityFeature"),
+        **problem_responses(400, 409, 413, 422),
+    },
 )
 def create_facility(
     session: SessionDep, request: Request, data: FacilityCreate, f: FormatQuery = None

@@ -79,7 +79,8 @@ def test_district_is_derived_from_the_location(client, payload, boundaries):
 
 def test_a_location_contradicting_the_code_is_rejected(client, payload, boundaries):
     response = client.post(
-        "/v1/facilities", json=payload(admin_code="340111", location=point(IN_SHUSHAN), entrances=[])
+        "/v1/facilities",
+        json=payload(admin_code="340111", location=point(IN_SHUSHAN), entrances=[]),
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "location"
@@ -88,7 +89,8 @@ def test_a_location_contradicting_the_code_is_rejected(client, payload, boundari
 
 def test_a_location_outside_the_given_division_is_rejected(client, payload, boundaries):
     response = client.post(
-        "/v1/facilities", json=payload(admin_code="340100", location=point([118.4, 31.3]), entrances=[])
+        "/v1/facilities",
+        json=payload(admin_code="340100", location=point([118.4, 31.3]), entrances=[]),
     )
     assert response.status_code == 422
     assert "outside 合肥市" in response.json()["detail"]
@@ -144,7 +146,9 @@ def test_read_boundaries_from_vector_files(tmp_path, suffix, driver):
 def test_read_boundaries_converts_gcj02(tmp_path):
     path = tmp_path / "gcj.geojson"
     _write(path, "GeoJSON", [SHUSHAN], ["340104"], ["蜀山区"])
-    wgs = files.read_boundaries(path, code_field="adcode", name_field="name", coordsys=CoordSys.gcj02)
+    wgs = files.read_boundaries(
+        path, code_field="adcode", name_field="name", coordsys=CoordSys.gcj02
+    )
     shift = np.subtract(SHUSHAN.exterior.coords, wgs[0].geometry.exterior.coords)
     # GCJ-02 moves Hefei by roughly 500 m: about +0.005° in longitude, -0.002° in latitude.
     assert np.all((shift[:, 0] > 0.004) & (shift[:, 0] < 0.007))
@@ -172,7 +176,8 @@ def test_cnmaps_boundaries_place_a_known_landmark(client, payload, session):
     session.commit()
     # Hefei's Swan Lake (天鹅湖), WGS 84: in Shushan district.
     response = client.post(
-        "/v1/facilities", json=payload(admin_code=None, location=point([117.2281, 31.8262]), entrances=[])
+        "/v1/facilities",
+        json=payload(admin_code=None, location=point([117.2281, 31.8262]), entrances=[]),
     )
     assert response.status_code == 201, response.text
     assert response.json()["district_code"] == "340104"

@@ -10,14 +10,14 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(make_database):
     try:
         with engine.begin() as connection:
             run_migrations(connection)
-            assert TABLES <= set(inspect(connection).get_table_names())
+            assert set(inspect(connection).get_table_names()) >= TABLES
             assert connection.exec_driver_sql("SELECT count(*) FROM division").scalar() == 26
         with engine.begin() as connection:
             run_migrations(connection, "base", down=True)
             assert not TABLES & set(inspect(connection).get_table_names())
         with engine.begin() as connection:
             run_migrations(connection)
-            assert TABLES <= set(inspect(connection).get_table_names())
+            assert set(inspect(connection).get_table_names()) >= TABLES
     finally:
         engine.dispose()
 

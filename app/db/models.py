@@ -3,8 +3,18 @@
 from app.db.base import Base
 from app.divisions.models import Division
 from app.facilities.models import Entrance, Facility, ProtectionUnit
+from app.uses.models import ParkingOccupancy, PeacetimeUse
 
-__all__ = ["Base", "Division", "Entrance", "Facility", "ProtectionUnit", "include_object"]
+__all__ = [
+    "Base",
+    "Division",
+    "Entrance",
+    "Facility",
+    "ParkingOccupancy",
+    "PeacetimeUse",
+    "ProtectionUnit",
+    "include_object",
+]
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -2,7 +2,7 @@ from sqlalchemy import create_engine, inspect
 
 from tests.conftest import run_migrations
 
-TABLES = {"division", "facility", "entrance", "protection_unit"}
+TABLES = {"division", "facility", "entrance", "protection_unit", "peacetime_use", "parking_occupancy"}
 
 
 def test_upgrade_downgrade_upgrade_on_an_empty_database(make_database):

@@ -1,0 +1,121 @@
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, Timestamped
+from app.db.types import str_enum
+
+
+class UseType(enum.StrEnum):
+    parking = "parking"
+    ev_charging = "ev_charging"
+    gym = "gym"
+    cool_spot = "cool_spot"
+    express_delivery = "express_delivery"
+    cultural_room = "cultural_room"
+    convenience_store = "convenience_store"
+    food_market = "food_market"
+    warehouse = "warehouse"
+    other = "other"
+
+
+class OpeningStatus(enum.StrEnum):
+    """ParkAPI's realtime_opening_status."""
+
+    open = "OPEN"
+    closed = "CLOSED"
+    unknown = "UNKNOWN"
+
+
+def _attribute(name: str, sql_type: str) -> Computed:
+    return Computed(f"(attributes ->> '{name}')::{sql_type}", persisted=True)
+
+
+class PeacetimeUse(Timestamped, Base):
+    """A peacetime use (平时用途) of a facility. Type-specific attributes live in
+    `attributes`; the ones searched on are generated columns beside it."""
+
+    __tablename__ = "peacetime_use"
+    __table_args__ = (
+        # One car park per facility: occupancy is pushed per facility.
+        Index(
+            "uq_peacetime_use_parking_per_facility",
+            "facility_id",
+            unique=True,
+            postgresql_where=text("type = 'parking'"),
+        ),
+        # Nearby search: KNN on location within one type (btree_gist for the type).
+        Index("ix_peacetime_use_type_location", "type", "location", postgresql_using="gist"),
+        CheckConstraint(
+            "realtime_free_spaces IS NULL OR realtime_free_spaces >= 0", name="free_spaces_non_negative"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"), index=True)
+    type: Mapped[UseType] = mapped_column(str_enum(UseType))
+    name: Mapped[str | None] = mapped_column(Text)
+    opening_hours: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text)
+    fee: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # The facility's location, copied by triggers so that nearby search is one index scan.
+    location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    total_spaces: Mapped[int | None] = mapped_column(_attribute("total_spaces", "int"))
+    accessible_spaces: Mapped[int | None] = mapped_column(_attribute("accessible_spaces", "int"))
+    ev_spaces: Mapped[int | None] = mapped_column(_attribute("ev_spaces", "int"))
+    charging_piles: Mapped[int | None] = mapped_column(_attribute("charging_piles", "int"))
+    charging_max_kw: Mapped[Decimal | None] = mapped_column(
+        Numeric, _attribute("charging_max_kw", "numeric")
+    )
+    height_limit_m: Mapped[Decimal | None] = mapped_column(
+        Numeric, _attribute("height_limit_m", "numeric")
+    )
+
+    # The latest occupancy report (parking only); its history is in parking_occupancy.
+    realtime_free_spaces: Mapped[int | None]
+    realtime_free_charging_piles: Mapped[int | None]
+    realtime_opening_status: Mapped[OpeningStatus | None] = mapped_column(str_enum(OpeningStatus))
+    realtime_observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ParkingOccupancy(Base):
+    """Every accepted occupancy report, for reading history back by time range."""
+
+    __tablename__ = "parking_occupancy"
+    __table_args__ = (
+        CheckConstraint(
+            "free_spaces >= 0 AND (free_charging_piles IS NULL OR free_charging_piles >= 0)",
+            name="non_negative",
+        ),
+    )
+
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
+    )
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    free_spaces: Mapped[int]
+    free_charging_piles: Mapped[int | None]
+    opening_status: Mapped[OpeningStatus] = mapped_column(str_enum(OpeningStatus))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )

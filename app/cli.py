@@ -13,6 +13,7 @@ from sqlalchemy import Connection, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.accounts.models import Role
 from app.config import Settings
 from app.core.errors import AppError
 from app.core.geo import CoordSys
@@ -20,14 +21,20 @@ from app.divisions import files
 from app.divisions import service as divisions
 from app.facilities import repository as facilities
 from app.facilities.models import Facility
+from app.transfer import commands as transfer
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Schema migrations.")
 demo_cli = typer.Typer(no_args_is_help=True, help="Demo data.")
 divisions_cli = typer.Typer(no_args_is_help=True, help="Administrative divisions and boundaries.")
+keys_cli = typer.Typer(no_args_is_help=True, help="API keys (the first admin key comes from here).")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(divisions_cli, name="divisions")
+cli.add_typer(keys_cli, name="keys")
+cli.command("import")(transfer.import_command)
+cli.command("export")(transfer.export_command)
+cli.command("stats")(transfer.stats_command)
 
 
 def _alembic() -> Config:
@@ -71,17 +78,27 @@ def demo_load(
 ) -> None:
     """Generate a deterministic Anhui data set and COPY it in."""
     from app import demo
+    from app.maintenance import demo as maintenance_demo
+    from app.reports import demo as reports_demo
+    from app.signage import demo as signage_demo
+    from app.uses import demo as uses_demo
 
     with _transaction() as connection:
         if if_empty and connection.scalar(select(func.count()).select_from(Facility)):
             typer.echo("facilities exist; demo data not loaded")
             return
+        after_id = connection.scalar(select(func.coalesce(func.max(Facility.id), 0)))
         written = demo.load(connection, size=size, seed=seed)
+        uses_demo.load(connection, after_id=after_id)
+        signs = signage_demo.load(connection, seed=seed, after_id=after_id)
+        records = maintenance_demo.load(connection, seed=seed, after_id=after_id)
+        reports = reports_demo.load(connection, seed=seed, after_id=after_id)
         # Demo districts come from rough centres; loaded boundaries know better.
         with Session(connection) as session:
             moved = facilities.place_in_loaded_boundaries(session, replace=True)
             session.flush()
     typer.echo(f"loaded {written} demo facilities; {moved} placed by loaded boundaries")
+    typer.echo(f"  {signs} signs, {records} maintenance records, {reports} problem reports")
 
 
 def _load(connection: Connection, features: list[divisions.BoundaryFeature]) -> None:
@@ -123,6 +140,61 @@ def divisions_import_cnmaps(
         _load(connection, features)
 
 
+@keys_cli.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who or what holds the key")],
+    role: Annotated[Role, typer.Option(help="what the key may do")],
+    admin_code: Annotated[
+        list[str] | None, typer.Option(help="a manager's division (repeatable)")
+    ] = None,
+    facility_id: Annotated[
+        list[int] | None, typer.Option(help="a manager's or operator's facility (repeatable)")
+    ] = None,
+) -> None:
+    """Create a key and print it: it is shown this once and stored only as a hash."""
+    from app.accounts import service as accounts
+    from app.accounts.schemas import ApiKeyCreate
+
+    try:
+        data = ApiKeyCreate(
+            name=name, role=role, admin_codes=admin_code or [], facility_ids=facility_id or []
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise typer.BadParameter(f"{field}: {error['msg']}") from None
+    with _transaction() as connection, Session(connection) as session:
+        created = accounts.create_key(session, data, actor="cli")
+        session.flush()
+    typer.echo(f"key {created.key.id} ({created.key.role}) created; it will not be shown again:")
+    typer.echo(created.secret)
+
+
+@keys_cli.command("list")
+def keys_list(
+    include_revoked: Annotated[bool, typer.Option("--all", help="revoked keys too")] = False,
+) -> None:
+    """List keys: id, role, name, prefix, scope (never the secret: only its hash is kept)."""
+    from app.accounts import service as accounts
+
+    with _transaction() as connection, Session(connection) as session:
+        for key in accounts.list_keys(session, include_revoked=include_revoked):
+            scope = ",".join([*key.admin_codes, *(f"#{i}" for i in key.facility_ids)]) or "-"
+            revoked = f"  revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+            typer.echo(f"{key.id}\t{key.role}\t{key.name}\t{key.prefix}…\t{scope}{revoked}")
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key: it stops working at once."""
+    from app.accounts import service as accounts
+
+    with _transaction() as connection, Session(connection) as session:
+        key = accounts.revoke_key(session, key_id, actor="cli")
+        session.flush()
+    typer.echo(f"key {key.id} revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
+
+
 def main() -> None:
     try:
         cli()
@@ -138,3 +210,9 @@ def main() -> None:
             f"rf: configuration: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", err=True
         )
         raise SystemExit(1) from None
+    except OSError as exc:  # a file that cannot be read or written
+        typer.echo(f"rf: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        raise SystemExit(1) from None
+    except Exception as exc:  # a bug: still one line, never a traceback (issue 6)
+        typer.echo(f"rf: internal error: {type(exc).__name__}: {exc}".splitlines()[0], err=True)
+        raise SystemExit(2) from None

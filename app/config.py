@@ -15,7 +15,29 @@ class Settings(BaseSettings):
     database_url: str = Field(validation_alias="DATABASE_URL")
     db_pool_size: int = 10
     max_body_bytes: int = 1_048_576
+    # Files uploaded to POST /v1/imports: a million facilities as GeoJSON is about 1.8 GB.
+    max_import_bytes: int = 4 * 1024**3
+    # Where uploaded import files wait for their job; the system's temporary folder if unset.
+    import_dir: Path | None = None
+    # A parking occupancy figure older than this is stale: never shown as current.
+    occupancy_stale_after_s: int = 900
+    # Reports stamped this far ahead of the server clock are accepted as clock skew.
+    occupancy_clock_skew_s: int = 120
+    # Names this service in the links it builds for map apps (Amap src, Tencent referer).
+    app_source: str = "rf-registry"
     alembic_ini: Path = PROJECT_ROOT / "alembic.ini"
+    # Anonymous callers: a token bucket per client address (requests per minute, burst).
+    anonymous_rate_per_minute: float = Field(default=120, gt=0)
+    anonymous_burst: int = Field(default=60, ge=1)
+    # Public problem reports and anonymous photo uploads: a far smaller bucket per address,
+    # because each one lands in a manager's queue or on disk.
+    report_rate_per_hour: float = Field(default=10, gt=0)
+    report_burst: int = Field(default=5, ge=1)
+    # Behind a reverse proxy the client address is the first X-Forwarded-For entry; only
+    # trust it when the proxy is ours, or anyone can pick their own rate-limit bucket.
+    trust_forwarded_for: bool = False
+    media_dir: Path = PROJECT_ROOT / ".data" / "media"
+    media_max_bytes: int = Field(default=8_388_608, ge=1024)
 
     @cached_property
     def sqlalchemy_url(self) -> str:

@@ -4,12 +4,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import health
+from app.accounts.errors import install_auth_error_handlers
+from app.accounts.ratelimit import AnonymousRateLimit, TokenBucket
+from app.accounts.router import router as accounts_router
+from app.audit.router import router as audit_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
-from app.core.middleware import BodySizeLimit
-from app.db.session import make_engine, make_sessionmaker
+from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.facilities.router import router as facilities_router
+from app.maintenance.router import router as maintenance_router
+from app.media.router import router as media_router
+from app.nearby.router import router as nearby_router
+from app.parking.router import router as parking_router
+from app.reports.router import router as reports_router
+from app.signage.router import router as signage_router
+from app.transfer.router import imports_router
+from app.transfer.router import router as transfer_router
+from app.transfer.uploads import UploadSizeLimit
+from app.uses.router import router as uses_router
 
 DESCRIPTION = """
 Registry of civil air defense works (人防工程) and their peacetime uses.
@@ -22,11 +35,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings)
+        engine, read_engine = make_engine(settings), make_read_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_sessionmaker(read_engine)
         yield
         engine.dispose()
+        read_engine.dispose()
 
     app = FastAPI(
         title="Civil air defense registry",
@@ -37,8 +52,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.migration_head = health.migration_head(settings)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_auth_error_handlers(app)
+    app.state.anonymous_bucket = TokenBucket(
+        rate_per_second=settings.anonymous_rate_per_minute / 60, burst=settings.anonymous_burst
+    )
+    app.state.report_bucket = TokenBucket(
+        rate_per_second=settings.report_rate_per_hour / 3600, burst=settings.report_burst
+    )
+    app.add_middleware(
+        UploadSizeLimit,
+        max_bytes=settings.max_body_bytes,
+        photo_max_bytes=settings.media_max_bytes,
+        import_max_bytes=settings.max_import_bytes,
+    )
+    # Added last, so it runs first: a throttled request costs no body reading.
+    app.add_middleware(
+        AnonymousRateLimit,
+        bucket=app.state.anonymous_bucket,
+        trust_forwarded_for=settings.trust_forwarded_for,
+    )
     app.include_router(health.router)
     app.include_router(facilities_router)
     app.include_router(divisions_router)
+    app.include_router(accounts_router)
+    app.include_router(audit_router)
+    app.include_router(signage_router)
+    app.include_router(maintenance_router)
+    app.include_router(reports_router)
+    app.include_router(media_router)
+    app.include_router(uses_router)
+    app.include_router(nearby_router)
+    app.include_router(parking_router)
+    app.include_router(transfer_router)
+    app.include_router(imports_router)
     return app

@@ -53,8 +53,9 @@ def run_migrations(connection: Connection, revision: str = "head", *, down: bool
 
 
 @pytest.fixture(scope="session")
-def settings(make_database) -> Settings:
-    return Settings(database_url=make_database())
+def settings(make_database, tmp_path_factory) -> Settings:
+    # Uploaded photos go to a throwaway directory, not the checkout's .data/media.
+    return Settings(database_url=make_database(), media_dir=tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="session")
@@ -85,15 +86,58 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
     """The real app, its per-request sessions bound to the test's transaction: each
     request's commit or rollback acts on a savepoint inside it."""
     app = create_app(settings)
-    app.state.sessionmaker = sessionmaker(
+    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
         connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     return app
 
 
 @pytest.fixture
-def client(app: FastAPI) -> TestClient:
-    # Not entered as a context manager: the lifespan would make its own engine.
+def make_key(connection: Connection):
+    """Creates an API key in the test's transaction; returns the secret."""
+    from app.accounts import service as accounts
+    from app.accounts.schemas import ApiKeyCreate
+
+    def make(role: str, *, admin_codes: list[str] = (), facility_ids: list[int] = ()) -> str:
+        with Session(connection, join_transaction_mode="create_savepoint") as session:
+            created = accounts.create_key(
+                session,
+                ApiKeyCreate(
+                    name=f"test {role}",
+                    role=role,
+                    admin_codes=list(admin_codes),
+                    facility_ids=list(facility_ids),
+                ),
+                actor="test",
+            )
+            session.commit()
+        return created.secret
+
+    return make
+
+
+@pytest.fixture
+def client_for(app: FastAPI, make_key):
+    """An authenticated client for a role (and scope), or anonymous with role None."""
+
+    def make(role: str | None, **scope: Any) -> TestClient:
+        if role is None:
+            return TestClient(app)
+        return TestClient(app, headers={"Authorization": f"Bearer {make_key(role, **scope)}"})
+
+    return make
+
+
+@pytest.fixture
+def client(client_for) -> TestClient:
+    """An admin client: every write needs a key, and most tests are about something else.
+    Not entered as a context manager: the lifespan would make its own engine."""
+    return client_for("admin")
+
+
+@pytest.fixture
+def public_client(app: FastAPI) -> TestClient:
+    """The anonymous public."""
     return TestClient(app)
 
 

@@ -103,7 +103,7 @@ Areal = Annotated[Polygon | MultiPolygon, Field(discriminator="type")]
 
 class CoordSys(StrEnum):
     """Coordinate systems callers speak. CGCS2000 is within about a metre of WGS 84,
-    so it is taken as is; GCJ-02 (Amap, Tencent) and BD-09 (Baidu) are shifted."""
+    so it is taken as is; GCJ-02 (Amap, Tencent, WeChat) and BD-09 (Baidu) are shifted."""
 
     wgs84 = "wgs84"
     cgcs2000 = "cgcs2000"
@@ -111,19 +111,66 @@ class CoordSys(StrEnum):
     bd09 = "bd09"
 
 
+# Where GCJ-02 (and so BD-09) applies: the rectangles of the widely used "ChinaMapShift"
+# heuristic, as (west, south, east, north). They cover the mainland, Hainan, Hong Kong and
+# Macau, and cut out Taiwan, northern Vietnam, Mongolia and the Russian Far East. Along a
+# land border they are exact to tens of kilometres only: e.g. Sinuiju, across the Yalu from
+# Dandong, counts as shifted, Pyongyang and Seoul do not. Map SDKs switch systems at the
+# border too, so a pin within that band may be off by the offset (about 500 m) either way.
+_GCJ02_INCLUDE = (
+    (79.4462, 42.8899, 96.3300, 49.2204),
+    (109.6872, 39.3742, 135.0002, 54.1415),
+    (73.1246, 29.5297, 124.143255, 42.8899),
+    (82.9684, 26.7186, 97.0352, 29.5297),
+    (97.0253, 20.414096, 124.367395, 29.5297),
+    (107.975793, 17.871542, 111.744104, 20.414096),
+)
+_GCJ02_EXCLUDE = (
+    (119.921265, 21.785006, 122.497559, 25.398623),
+    (101.8652, 20.0988, 106.665, 22.284),
+    (106.4525, 20.4878, 108.051, 21.5422),
+    (109.0323, 50.3257, 119.127, 55.8175),
+    (127.4568, 49.5574, 137.0227, 55.8175),
+    (131.2662, 42.5692, 137.0227, 44.8922),
+)
+
+
+def _inside(lon: float, lat: float, rectangles: tuple[tuple[float, ...], ...]) -> bool:
+    return any(w <= lon <= e and s <= lat <= n for w, s, e, n in rectangles)
+
+
+def gcj02_applies(lon: float, lat: float) -> bool:
+    return _inside(lon, lat, _GCJ02_INCLUDE) and not _inside(lon, lat, _GCJ02_EXCLUDE)
+
+
+# prcoords works in (lat, lon); its precise inverses shift positions abroad as well, so
+# the region rule above decides, in both directions.
 _TO_WGS84 = {CoordSys.gcj02: prcoords.gcj_wgs_bored, CoordSys.bd09: prcoords.bd_wgs_bored}
+_FROM_WGS84 = {CoordSys.gcj02: prcoords.wgs_gcj, CoordSys.bd09: prcoords.wgs_bd}
+
+
+def _convert(lon: float, lat: float, table: dict, coordsys: CoordSys) -> tuple[float, float]:
+    convert = table.get(coordsys)
+    if convert is None or not gcj02_applies(lon, lat):
+        return lon, lat
+    lat_out, lon_out = convert((lat, lon), False)
+    return lon_out, lat_out
+
+
+def position_to_wgs84(lon: float, lat: float, coordsys: CoordSys) -> tuple[float, float]:
+    return _convert(lon, lat, _TO_WGS84, coordsys)
+
+
+def position_from_wgs84(lon: float, lat: float, coordsys: CoordSys) -> tuple[float, float]:
+    return _convert(lon, lat, _FROM_WGS84, coordsys)
 
 
 def to_wgs84(geom: BaseGeometry, coordsys: CoordSys) -> BaseGeometry:
-    convert = _TO_WGS84.get(coordsys)
-    if convert is None:
+    if coordsys not in _TO_WGS84:
         return geom
-
-    def shift(xy: np.ndarray) -> np.ndarray:
-        # prcoords takes (lat, lon). Its precise inverse shifts positions abroad too, so
-        # the rule that GCJ-02 leaves them unshifted is applied here.
-        return np.array(
-            [convert((lat, lon))[::-1] if in_china(lon, lat) else (lon, lat) for lon, lat in xy]
-        ).reshape(xy.shape)
-
-    return shapely.transform(geom, shift)
+    return shapely.transform(
+        geom,
+        lambda xy: np.array([position_to_wgs84(lon, lat, coordsys) for lon, lat in xy]).reshape(
+            xy.shape
+        ),
+    )

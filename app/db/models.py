@@ -1,12 +1,32 @@
 """Every mapped model, imported in one place for Alembic and the tests."""
 
+from app.accounts.models import ApiKey
+from app.audit.models import AuditEvent
 from app.db.base import Base
 from app.divisions.models import Division
 from app.facilities.models import Entrance, Facility, ProtectionUnit
+from app.idempotency.models import IdempotencyRecord
+from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
+from app.media.models import Photo
+from app.reports.models import ProblemReport
+from app.signage.models import Sign, SignageRule
+from app.transfer.models import ImportJob, ImportJobError
 from app.uses.models import ParkingOccupancy, PeacetimeUse
 
 __all__ = [
+    "ApiKey",
+    "AuditEvent",
     "Base",
+    "IdempotencyRecord",
+    "ImportJob",
+    "ImportJobError",
+    "MaintenanceCheck",
+    "MaintenanceItem",
+    "MaintenanceRecord",
+    "Photo",
+    "ProblemReport",
+    "Sign",
+    "SignageRule",
     "Division",
     "Entrance",
     "Facility",

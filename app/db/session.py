@@ -9,10 +9,29 @@ from app.config import Settings
 
 
 def make_engine(settings: Settings) -> Engine:
+    # No pre-ping: it costs a round trip per request; a connection lost to a database
+    # restart fails one request with 503 (see core.errors) and is then replaced.
+    # JIT off: it compiled for 150 ms to run a 2 ms nearby search once the tables grew.
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
-        pool_pre_ping=True,
+        connect_args={"options": "-c jit=off"},
+    )
+
+
+def make_read_engine(settings: Settings) -> Engine:
+    """For hot read paths (nearby search): autocommit, so a request is one round trip and
+    no ROLLBACK, and planner settings that keep KNN searches on their index: past a
+    million rows the planner prefers a parallel bitmap scan of the whole radius, sorted,
+    to the KNN index scan that stops after `limit` rows (40 ms against 2 ms)."""
+    return create_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.db_pool_size,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "options": "-c jit=off -c enable_bitmapscan=off -c max_parallel_workers_per_gather=0"
+            " -c default_transaction_read_only=on"
+        },
     )
 
 

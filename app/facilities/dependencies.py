@@ -6,6 +6,7 @@ from app.core.errors import InvalidInput
 from app.core.geo import CHINA_BOUNDS
 from app.db.session import SessionDep
 from app.divisions import repository as divisions
+from app.facilities import service
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.facilities.repository import FacilityFilter
 
@@ -67,3 +68,12 @@ def facility_filter(
 
 FacilityFilterDep = Annotated[FacilityFilter, Depends(facility_filter)]
 FacilityId = Annotated[int, Path(ge=1, le=2**63 - 1, description="facility id")]
+
+
+def live_facility_id(session: SessionDep, facility_id: FacilityId) -> int:
+    service.ensure_live(session, facility_id)
+    return facility_id
+
+
+# A path's facility_id, answered once with 404 (unknown) or 410 (deleted) for every route.
+LiveFacilityId = Annotated[int, Depends(live_facility_id)]

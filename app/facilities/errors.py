@@ -16,3 +16,8 @@ class FacilityGone(NotFound):
 class DuplicateCode(Conflict):
     def __init__(self, code: str) -> None:
         super().__init__(f"code: registry code {code!r} is already used by another facility")
+
+
+class FacilityNotYet(NotFound):
+    def __init__(self, facility_id: int, as_of: object) -> None:
+        super().__init__(f"facility {facility_id} did not exist yet at {as_of}")

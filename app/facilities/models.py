@@ -197,6 +197,8 @@ class Facility(Timestamped, Base):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     verified_by: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Optimistic concurrency (ETag / If-Match): raised by one on every write.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
 
     entrances: Mapped[list["Entrance"]] = relationship(
         back_populates="facility",

@@ -1,12 +1,14 @@
 """SQL for facilities. Read documents are built as JSON by PostgreSQL, not in Python."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     String,
     Text,
+    case,
     cast,
     func,
     literal,
@@ -57,6 +59,22 @@ PLAIN_COLUMNS = (
     "verified_by",
     "created_at",
     "updated_at",
+    "version",
+)
+# Shown only to roles that read restricted data (DOMAIN.md: protection classes, internal
+# layout, wartime equipment and readiness, contacts of owners, managers and keyholders).
+# The public sees where a shelter is, how many it takes and how to get in.
+RESTRICTED_FIELDS = (
+    "nuclear_level",
+    "conventional_level",
+    "chemical_class",
+    "protection_units",
+    "conversion_hours",
+    "owner_unit",
+    "managing_unit",
+    "keyholder_name",
+    "keyholder_phone",
+    "verified_by",
 )
 
 
@@ -127,9 +145,23 @@ def _properties() -> list[tuple[str, ColumnElement]]:
     ]
 
 
-def document(*, as_feature: bool) -> ColumnElement:
-    """The facility as JSON text: a plain object, or a GeoJSON Feature around its location."""
+def document(*, as_feature: bool, restricted: bool | ColumnElement[bool] = True) -> ColumnElement:
+    """The facility as JSON text: a plain object, or a GeoJSON Feature around its location.
+    `restricted` chooses the columns: True all, False the public ones, or a SQL condition
+    deciding per row (a manager sees restricted fields inside its scope only). The
+    public variant never selects the restricted columns, so no later step can leak them."""
+    if isinstance(restricted, bool):
+        return _document(as_feature=as_feature, restricted=restricted)
+    return case(
+        (restricted, _document(as_feature=as_feature, restricted=True)),
+        else_=_document(as_feature=as_feature, restricted=False),
+    )
+
+
+def _document(*, as_feature: bool, restricted: bool) -> ColumnElement:
     properties = _properties()
+    if not restricted:
+        properties = [(key, value) for key, value in properties if key not in RESTRICTED_FIELDS]
     if as_feature:
         doc = func.json_build_object(
             "type",
@@ -142,6 +174,7 @@ def document(*, as_feature: bool) -> ColumnElement:
             _json_object(properties),
         )
     else:
+        # "location" goes after the division codes, as in the API models.
         doc = _json_object(
             [*properties[:8], ("location", geojson(Facility.location)), *properties[8:]]
         )
@@ -192,23 +225,46 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(frozen=True)
+class FoundDocument:
+    deleted: bool
+    version: int
+    created_at: datetime
+    document: str
+
+
 def get_document(
-    session: Session, facility_id: int, *, as_feature: bool
-) -> tuple[bool, str] | None:
-    """(deleted, document) of one facility, or None when there is no such id."""
+    session: Session,
+    facility_id: int,
+    *,
+    as_feature: bool,
+    restricted: bool | ColumnElement[bool] = True,
+) -> FoundDocument | None:
+    """One facility's document with its state, or None when there is no such id."""
     row = session.execute(
-        select(Facility.deleted_at.is_not(None), document(as_feature=as_feature)).where(
-            Facility.id == facility_id
-        )
+        select(
+            Facility.deleted_at.is_not(None),
+            Facility.version,
+            Facility.created_at,
+            document(as_feature=as_feature, restricted=restricted),
+        ).where(Facility.id == facility_id)
     ).first()
-    return (row[0], row[1]) if row else None
+    return FoundDocument(*row) if row else None
 
 
 def list_documents(
-    session: Session, where: FacilityFilter, *, after_id: int | None, limit: int, as_feature: bool
+    session: Session,
+    where: FacilityFilter,
+    *,
+    after_id: int | None,
+    limit: int,
+    as_feature: bool,
+    restricted: bool | ColumnElement[bool] = True,
 ) -> list[tuple[int, str]]:
     """A keyset page ordered by id: rows with id > after_id, at most `limit`."""
-    query: Select = select(Facility.id, document(as_feature=as_feature)).where(*where.clauses())
+    query: Select = select(
+        Facility.id, document(as_feature=as_feature, restricted=restricted)
+    ).where(*where.clauses())
     if after_id is not None:
         query = query.where(Facility.id > after_id)
     return [tuple(row) for row in session.execute(query.order_by(Facility.id).limit(limit))]
@@ -221,6 +277,16 @@ def get_for_update(session: Session, facility_id: int) -> Facility | None:
         .options(selectinload(Facility.entrances), selectinload(Facility.protection_units))
         .with_for_update()
     ).first()
+
+
+def codes_of(session: Session, facility_id: int) -> tuple[str, str | None, str | None] | None:
+    """(province, city, district) codes of a facility, for scope checks; None if unknown."""
+    row = session.execute(
+        select(Facility.province_code, Facility.city_code, Facility.district_code).where(
+            Facility.id == facility_id
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def code_taken(session: Session, code: str, *, except_id: int | None = None) -> bool:
@@ -251,3 +317,10 @@ def place_in_loaded_boundaries(session: Session, *, replace: bool = False) -> in
         .values(district_code=district.code)
     )
     return result.rowcount
+
+
+def deleted_state(session: Session, facility_id: int) -> bool | None:
+    """None when there is no such facility, else whether it is (soft-)deleted."""
+    return session.scalar(
+        select(Facility.deleted_at.is_not(None)).where(Facility.id == facility_id)
+    )

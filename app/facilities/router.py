@@ -1,14 +1,28 @@
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import AwareDatetime
 
+from app.accounts.dependencies import CurrentPrincipal, FacilityWriter, StaffWriter
+from app.accounts.principal import Principal
 from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_items
+from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities import service
 from app.facilities.dependencies import FacilityFilterDep, FacilityId
-from app.facilities.schemas import FacilityCreate, FacilityPage, FacilityRead, FacilityUpdate
+from app.facilities.schemas import (
+    FacilityCreate,
+    FacilityPage,
+    FacilityPublicRead,
+    FacilityRead,
+    FacilityUpdate,
+    FacilityVerification,
+)
+from app.idempotency import service as idempotency
+from app.idempotency.service import IdempotencyDep
 
 router = APIRouter(prefix="/v1/facilities", tags=["facilities"])
 
@@ -27,11 +41,26 @@ def _one(
     request: Request,
     facility_id: int,
     f: OutputFormat | None,
+    principal: Principal,
     status_code: int = status.HTTP_200_OK,
+    as_of: datetime | None = None,
 ) -> Response:
     as_feature = wants_geojson(request, f)
-    body = service.get_document(session, facility_id, as_feature=as_feature)
-    return Response(body, status_code=status_code, media_type=GEOJSON if as_feature else JSON)
+    doc = service.get_document(
+        session, facility_id, as_feature=as_feature, principal=principal, as_of=as_of
+    )
+    response = Response(
+        doc.body, status_code=status_code, media_type=GEOJSON if as_feature else JSON
+    )
+    if doc.version is not None:
+        response.headers["ETag"] = etag(doc.version)
+    # The body depends on the caller's key: shared caches must not hand it to others.
+    response.headers["Vary"] = "Authorization, Accept"
+    return response
+
+
+READ_MODELS = FacilityRead | FacilityPublicRead
+AUTH_ERRORS = (401, 403, 429)
 
 
 @router.get(
@@ -39,12 +68,13 @@ def _one(
     response_model=FacilityPage,
     responses={
         200: _geojson_alternative("FacilityFeatureCollection"),
-        **problem_responses(400, 422),
+        **problem_responses(400, 401, 422, 429),
     },
 )
 def list_facilities(
     session: SessionDep,
     request: Request,
+    principal: CurrentPrincipal,
     where: FacilityFilterDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[
@@ -55,7 +85,12 @@ def list_facilities(
     as_feature = wants_geojson(request, f)
     after_id = decode_cursor(cursor) if cursor else None
     rows = service.list_documents(
-        session, where, after_id=after_id, limit=limit + 1, as_feature=as_feature
+        session,
+        where,
+        after_id=after_id,
+        limit=limit + 1,
+        as_feature=as_feature,
+        principal=principal,
     )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit else None
@@ -73,7 +108,9 @@ def list_facilities(
         body = splice_items({"type": "FeatureCollection", "links": links}, "features", docs)
     else:
         body = splice_items({"next_cursor": next_cursor, "links": links}, "items", docs)
-    return Response(body, media_type=GEOJSON if as_feature else JSON)
+    response = Response(body, media_type=GEOJSON if as_feature else JSON)
+    response.headers["Vary"] = "Authorization, Accept"
+    return response
 
 
 @router.post(
@@ -82,27 +119,48 @@ def list_facilities(
     response_model=FacilityRead,
     responses={
         201: _geojson_alternative("FacilityFeature"),
-        **problem_responses(400, 409, 413, 422),
+        **problem_responses(400, *AUTH_ERRORS, 409, 413, 422),
     },
 )
 def create_facility(
-    session: SessionDep, request: Request, data: FacilityCreate, f: FormatQuery = None
+    session: SessionDep,
+    request: Request,
+    principal: StaffWriter,
+    idempotency_key: IdempotencyDep,
+    data: FacilityCreate,
+    f: FormatQuery = None,
 ) -> Response:
-    facility_id = service.create_facility(session, data)
-    response = _one(session, request, facility_id, f, status.HTTP_201_CREATED)
+    """Admins anywhere; managers inside their scope (the division the facility lands in)."""
+    if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
+        return replay
+    facility_id = service.create_facility(session, data, principal=principal)
+    response = _one(session, request, facility_id, f, principal, status.HTTP_201_CREATED)
     response.headers["Location"] = str(request.url_for("get_facility", facility_id=facility_id))
-    return response
+    return idempotency.finish(session, idempotency_key, principal, response)
 
 
 @router.get(
     "/{facility_id}",
-    response_model=FacilityRead,
-    responses={200: _geojson_alternative("FacilityFeature"), **problem_responses(404, 422)},
+    response_model=READ_MODELS,
+    responses={
+        200: _geojson_alternative("FacilityFeature"),
+        **problem_responses(401, 404, 410, 422, 429),
+    },
 )
 def get_facility(
-    session: SessionDep, request: Request, facility_id: FacilityId, f: FormatQuery = None
+    session: SessionDep,
+    request: Request,
+    principal: CurrentPrincipal,
+    facility_id: FacilityId,
+    f: FormatQuery = None,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(description="the facility as it was at this time, from the audit trail"),
+    ] = None,
 ) -> Response:
-    return _one(session, request, facility_id, f)
+    """Restricted fields (protection, layout, readiness, contacts) only for admin and gis
+    keys, and manager keys in scope; everyone else gets FacilityPublicRead."""
+    return _one(session, request, facility_id, f, principal, as_of=as_of)
 
 
 @router.patch(
@@ -110,25 +168,56 @@ def get_facility(
     response_model=FacilityRead,
     responses={
         200: _geojson_alternative("FacilityFeature"),
-        **problem_responses(400, 404, 409, 410, 413, 422),
+        **problem_responses(400, *AUTH_ERRORS, 404, 409, 410, 412, 413, 422, 428),
     },
 )
 def update_facility(
     session: SessionDep,
     request: Request,
+    principal: FacilityWriter,
     facility_id: FacilityId,
     patch: Annotated[FacilityUpdate, Body()],
+    if_match: IfMatch = None,
     f: FormatQuery = None,
 ) -> Response:
-    service.update_facility(session, facility_id, patch.model_dump(exclude_unset=True))
-    return _one(session, request, facility_id, f)
+    service.update_facility(
+        session,
+        facility_id,
+        patch.model_dump(exclude_unset=True),
+        principal=principal,
+        if_match=if_match,
+    )
+    return _one(session, request, facility_id, f, principal)
 
 
 @router.delete(
     "/{facility_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 410, 422),
+    responses=problem_responses(*AUTH_ERRORS, 404, 410, 412, 422),
 )
-def delete_facility(session: SessionDep, facility_id: FacilityId) -> Response:
-    service.delete_facility(session, facility_id)
+def delete_facility(
+    session: SessionDep,
+    principal: FacilityWriter,
+    facility_id: FacilityId,
+    if_match: IfMatch = None,
+) -> Response:
+    service.delete_facility(session, facility_id, principal=principal, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{facility_id}/verification",
+    response_model=FacilityRead,
+    responses=problem_responses(400, *AUTH_ERRORS, 404, 410, 412, 413, 422),
+)
+def verify_facility(
+    session: SessionDep,
+    request: Request,
+    principal: FacilityWriter,
+    facility_id: FacilityId,
+    data: Annotated[FacilityVerification, Body()],
+    if_match: IfMatch = None,
+) -> Response:
+    """Record that the facility was checked on site (last verified at/by): audited."""
+    service.verify_facility(session, facility_id, data, principal=principal, if_match=if_match)
+    return _one(session, request, facility_id, None, principal)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, create_model
 
 from app.core.geo import Areal, Point
 from app.core.schemas import ApiModel, partial_model
@@ -17,6 +17,7 @@ from app.facilities.models import (
     WartimeFunction,
     WartimeSubtype,
 )
+from app.facilities.repository import RESTRICTED_FIELDS
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -165,6 +166,30 @@ class FacilityRead(BaseModel):
     verified_by: str | None
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="raised by every write; the ETag of the facility")
+
+
+# What anonymous callers and roles without restricted access get: the same document
+# without the restricted fields (see repository.RESTRICTED_FIELDS).
+FacilityPublicRead = create_model(
+    "FacilityPublicRead",
+    __base__=BaseModel,
+    __doc__="A facility as the public sees it: no protection levels, internal layout, "
+    "readiness or contacts.",
+    **{
+        name: (info.annotation, info)
+        for name, info in FacilityRead.model_fields.items()
+        if name not in RESTRICTED_FIELDS
+    },
+)
+
+
+class FacilityVerification(ApiModel):
+    """Records that the facility was checked against reality."""
+
+    verified_at: AwareDatetime | None = Field(default=None, description="default: now")
+    verified_by: ShortText | None = Field(default=None, description="default: the key's name")
+    data_source: Text | None = None
 
 
 class Link(BaseModel):
@@ -174,7 +199,7 @@ class Link(BaseModel):
 
 
 class FacilityPage(BaseModel):
-    items: list[FacilityRead]
+    items: list[FacilityRead | FacilityPublicRead]
     next_cursor: str | None
     links: list[Link]
 

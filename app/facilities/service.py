@@ -1,15 +1,21 @@
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts.errors import Forbidden
+from app.accounts.principal import ANONYMOUS, Principal
+from app.audit import service as audit
 from app.core.errors import InvalidInput
 from app.core.geo import to_geojson
+from app.core.versioning import check_if_match
 from app.divisions import service as divisions
 from app.facilities import repository
-from app.facilities.errors import DuplicateCode, FacilityGone, FacilityNotFound
+from app.facilities.errors import DuplicateCode, FacilityGone, FacilityNotFound, FacilityNotYet
 from app.facilities.models import (
     SUBTYPES_BY_FUNCTION,
     ConstructionForm,
@@ -19,7 +25,7 @@ from app.facilities.models import (
     ProtectionUnit,
 )
 from app.facilities.repository import FacilityFilter
-from app.facilities.schemas import FacilityCreate
+from app.facilities.schemas import FacilityCreate, FacilityVerification
 
 # GB 50038 sizes personnel shelters at about 1 m² per person; above 1.5 a capacity
 # is not credible (audits found capacities inflated tenfold).
@@ -27,35 +33,113 @@ MAX_PERSONS_PER_M2 = 1.5
 CHILDREN = ("entrances", "protection_units")
 
 
-def get_document(session: Session, facility_id: int, *, as_feature: bool) -> str:
-    found = repository.get_document(session, facility_id, as_feature=as_feature)
+@dataclass(frozen=True)
+class Document:
+    body: str
+    version: int | None  # None for a past state read with `as_of`
+
+
+def get_document(
+    session: Session,
+    facility_id: int,
+    *,
+    as_feature: bool,
+    principal: Principal = ANONYMOUS,
+    as_of: datetime | None = None,
+) -> Document:
+    restricted = principal.restricted_clause()
+    found = repository.get_document(
+        session, facility_id, as_feature=as_feature, restricted=restricted
+    )
     if found is None:
         raise FacilityNotFound(facility_id)
-    deleted, doc = found
-    if deleted:
+    if as_of is not None:
+        past = _document_as_of(session, facility_id, as_of, found, restricted, as_feature)
+        if past is not None:
+            return past
+    if found.deleted:
         raise FacilityGone(facility_id)
-    return doc
+    return Document(found.document, found.version)
+
+
+def _document_as_of(
+    session: Session,
+    facility_id: int,
+    as_of: datetime,
+    found: repository.FoundDocument,
+    restricted: bool | ColumnElement[bool],
+    as_feature: bool,
+) -> Document | None:
+    """The document at `as_of` from the audit trail; None when no write came after it, so
+    the current document is the answer. Facilities loaded without the API (demo, imports
+    before auditing) have no history before their first audited write: their state
+    before that write is its `before` image."""
+    if not isinstance(restricted, bool):
+        # A manager: the scope decides, as for the current document.
+        restricted = bool(session.scalar(select(restricted).where(Facility.id == facility_id)))
+    past = audit.snapshot_at(
+        session,
+        facility_id,
+        as_of,
+        hidden=list(repository.RESTRICTED_FIELDS),
+        restricted=restricted,
+    )
+    if past is None:
+        if as_of < found.created_at:
+            raise FacilityNotYet(facility_id, as_of)
+        return None
+    _, doc = past
+    if doc is None:
+        raise FacilityNotYet(facility_id, as_of)
+    if doc.pop("deleted", False):
+        raise FacilityGone(facility_id)
+    if as_feature:
+        location = doc.pop("location")
+        doc = {"type": "Feature", "id": facility_id, "geometry": location, "properties": doc}
+    return Document(json.dumps(doc, ensure_ascii=False), None)
 
 
 def list_documents(
-    session: Session, where: FacilityFilter, *, after_id: int | None, limit: int, as_feature: bool
+    session: Session,
+    where: FacilityFilter,
+    *,
+    after_id: int | None,
+    limit: int,
+    as_feature: bool,
+    principal: Principal = ANONYMOUS,
 ) -> list[tuple[int, str]]:
     return repository.list_documents(
-        session, where, after_id=after_id, limit=limit, as_feature=as_feature
+        session,
+        where,
+        after_id=after_id,
+        limit=limit,
+        as_feature=as_feature,
+        restricted=principal.restricted_clause(),
     )
 
 
-def create_facility(session: Session, data: FacilityCreate) -> int:
+def create_facility(session: Session, data: FacilityCreate, *, principal: Principal) -> int:
     data = _checked(data, given=data.model_fields_set)
     facility = Facility()
     _apply(session, facility, data, fields=set(FacilityCreate.model_fields))
+    _in_scope(principal, facility)
     session.add(facility)
     _flush(session, data.code)
+    _audit(session, principal, "create", facility.id, before=None)
     return facility.id
 
 
-def update_facility(session: Session, facility_id: int, patch: dict[str, Any]) -> None:
+def update_facility(
+    session: Session,
+    facility_id: int,
+    patch: dict[str, Any],
+    *,
+    principal: Principal,
+    if_match: str | None,
+) -> None:
     facility = _live(session, facility_id)
+    check_if_match(if_match, facility.version, required=True)
+    before = _snapshot(session, facility_id)
     current = _as_input(facility)
     if "protection_units" in patch:
         # New units without new totals: the totals follow the units.
@@ -65,14 +149,102 @@ def update_facility(session: Session, facility_id: int, patch: dict[str, Any]) -
     data = FacilityCreate.model_validate({**current, **patch})
     data = _checked(data, given=set(patch))
     _apply(session, facility, data, fields=set(patch) | {"shelter_area", "capacity_persons"})
+    # A manager may not move a facility out of its own scope (nor into another's).
+    _in_scope(principal, facility)
+    facility.version = facility.version + 1
     _flush(session, data.code)
+    _audit(session, principal, "update", facility_id, before=before)
 
 
-def delete_facility(session: Session, facility_id: int) -> None:
+def delete_facility(
+    session: Session, facility_id: int, *, principal: Principal, if_match: str | None
+) -> None:
     """Soft delete: the record stays, marked decommissioned and deleted."""
     facility = _live(session, facility_id)
+    # DELETE needs no If-Match (nothing is merged), but one that is sent is honoured.
+    check_if_match(if_match, facility.version, required=False)
+    before = _snapshot(session, facility_id)
     facility.status = FacilityStatus.decommissioned
     facility.deleted_at = datetime.now(UTC)
+    facility.updated_at = func.now()
+    facility.version = facility.version + 1
+    session.flush()
+    _audit(session, principal, "delete", facility_id, before=before)
+
+
+def verify_facility(
+    session: Session,
+    facility_id: int,
+    data: FacilityVerification,
+    *,
+    principal: Principal,
+    if_match: str | None,
+) -> None:
+    """Someone checked the record against the facility on site: an audited act, since
+    stale, unverified data is what audits of shelter registries keep finding."""
+    facility = _live(session, facility_id)
+    check_if_match(if_match, facility.version, required=False)
+    before = _snapshot(session, facility_id)
+    facility.verified_at = data.verified_at or datetime.now(UTC)
+    if facility.verified_at > datetime.now(UTC):
+        raise InvalidInput.on("verified_at", "lies in the future")
+    facility.verified_by = data.verified_by or principal.name
+    if data.data_source is not None:
+        facility.data_source = data.data_source
+    facility.updated_at = func.now()
+    facility.version = facility.version + 1
+    session.flush()
+    _audit(session, principal, "verify", facility_id, before=before)
+
+
+def _in_scope(principal: Principal, facility: Facility) -> None:
+    codes = (facility.province_code, facility.city_code, facility.district_code)
+    if not principal.covers(facility_id=facility.id, codes=codes):
+        raise Forbidden("the facility's division lies outside this key's scope")
+
+
+def _snapshot(session: Session, facility_id: int) -> dict[str, Any]:
+    found = repository.get_document(session, facility_id, as_feature=False, restricted=True)
+    assert found is not None
+    doc = json.loads(found.document)
+    # Kept in the audit image (not in the API document) so `as_of` knows a deleted state.
+    doc["deleted"] = found.deleted
+    return doc
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    facility_id: int,
+    *,
+    before: dict[str, Any] | None,
+) -> None:
+    after = _snapshot(session, facility_id)
+    changes = audit.diff(before, after)
+    # Bookkeeping fields change on every write; the audit row has its own time.
+    for noise in ("updated_at", "version"):
+        changes.pop(noise, None)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=action,
+        entity="facility",
+        entity_id=str(facility_id),
+        facility_id=facility_id,
+        changes=changes,
+        before=before,
+        after=after,
+    )
+
+
+def ensure_live(session: Session, facility_id: int) -> None:
+    """404 for an unknown facility, 410 for a deleted one."""
+    deleted = repository.deleted_state(session, facility_id)
+    if deleted is None:
+        raise FacilityNotFound(facility_id)
+    if deleted:
+        raise FacilityGone(facility_id)
 
 
 def _live(session: Session, facility_id: int) -> Facility:

@@ -61,15 +61,19 @@ class PeacetimeUse(Timestamped, Base):
             unique=True,
             postgresql_where=text("type = 'parking'"),
         ),
-        # Nearby search: KNN on location within one type (btree_gist for the type).
-        Index("ix_peacetime_use_type_location", "type", "location", postgresql_using="gist"),
+        # Nearby search: KNN on location, with the type a filter: most uses are car parks,
+        # and searches for the rarer types are bounded by their radius.
+        Index("ix_peacetime_use_location", "location", postgresql_using="gist"),
         CheckConstraint(
-            "realtime_free_spaces IS NULL OR realtime_free_spaces >= 0", name="free_spaces_non_negative"
+            "realtime_free_spaces IS NULL OR realtime_free_spaces >= 0",
+            name="free_spaces_non_negative",
         ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"), index=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facility.id", ondelete="CASCADE"), index=True
+    )
     type: Mapped[UseType] = mapped_column(str_enum(UseType))
     name: Mapped[str | None] = mapped_column(Text)
     opening_hours: Mapped[str | None] = mapped_column(Text)

@@ -39,8 +39,67 @@ CREATE TRIGGER facility_give_location AFTER UPDATE OF location ON facility FOR E
 """
 
 
+# The forward shifts WGS 84 -> GCJ-02 -> BD-09 in SQL, so that hot read paths can write
+# positions in a caller's system into JSON that PostgreSQL builds. Same formulas and region
+# rule as app/core/geo.py (prcoords and the ChinaMapShift rectangles); tests hold the two
+# to agreement. Reading a caller's position (the inverse) stays in Python.
+COORDSYS_FUNCTIONS = '''
+CREATE FUNCTION gcj02_applies(lon float8, lat float8) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ((lon BETWEEN 79.4462 AND 96.33 AND lat BETWEEN 42.8899 AND 49.2204)
+         OR (lon BETWEEN 109.6872 AND 135.0002 AND lat BETWEEN 39.3742 AND 54.1415)
+         OR (lon BETWEEN 73.1246 AND 124.143255 AND lat BETWEEN 29.5297 AND 42.8899)
+         OR (lon BETWEEN 82.9684 AND 97.0352 AND lat BETWEEN 26.7186 AND 29.5297)
+         OR (lon BETWEEN 97.0253 AND 124.367395 AND lat BETWEEN 20.414096 AND 29.5297)
+         OR (lon BETWEEN 107.975793 AND 111.744104 AND lat BETWEEN 17.871542 AND 20.414096))
+    AND NOT ((lon BETWEEN 119.921265 AND 122.497559 AND lat BETWEEN 21.785006 AND 25.398623)
+         OR (lon BETWEEN 101.8652 AND 106.665 AND lat BETWEEN 20.0988 AND 22.284)
+         OR (lon BETWEEN 106.4525 AND 108.051 AND lat BETWEEN 20.4878 AND 21.5422)
+         OR (lon BETWEEN 109.0323 AND 119.127 AND lat BETWEEN 50.3257 AND 55.8175)
+         OR (lon BETWEEN 127.4568 AND 137.0227 AND lat BETWEEN 49.5574 AND 55.8175)
+         OR (lon BETWEEN 131.2662 AND 137.0227 AND lat BETWEEN 42.5692 AND 44.8922))
+$$;
+
+-- Single expressions in SQL (not plpgsql), so that the planner inlines them: a call
+-- then costs a few arithmetic operations, not a function invocation.
+-- x = lon - 105 and y = lat - 35 are written out; 6378245 and 0.006693... are the
+-- Krasovsky 1940 ellipsoid's semi-major axis and squared eccentricity.
+CREATE FUNCTION wgs84_to_gcj02(lon float8, lat float8) RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN NOT gcj02_applies(lon, lat) THEN ARRAY[lon, lat] ELSE ARRAY[
+        lon + (300 + (lon - 105) + 2 * (lat - 35) + 0.1 * (lon - 105) ^ 2
+               + 0.1 * (lon - 105) * (lat - 35) + 0.1 * sqrt(abs(lon - 105))
+               + (2 * sin((lon - 105) * 6 * pi()) + 2 * sin((lon - 105) * 2 * pi())
+                  + 2 * sin((lon - 105) * pi()) + 4 * sin((lon - 105) / 3 * pi())
+                  + 15 * sin((lon - 105) / 12 * pi()) + 30 * sin((lon - 105) / 30 * pi())) * 20 / 3)
+            / radians(6378245 * cos(radians(lat))
+                      / sqrt(1 - 0.00669342162296594323 * sin(radians(lat)) ^ 2)),
+        lat + (-100 + 2 * (lon - 105) + 3 * (lat - 35) + 0.2 * (lat - 35) ^ 2
+               + 0.1 * (lon - 105) * (lat - 35) + 0.2 * sqrt(abs(lon - 105))
+               + (2 * sin((lon - 105) * 6 * pi()) + 2 * sin((lon - 105) * 2 * pi())
+                  + 2 * sin((lat - 35) * pi()) + 4 * sin((lat - 35) / 3 * pi())
+                  + 16 * sin((lat - 35) / 12 * pi()) + 32 * sin((lat - 35) / 30 * pi())) * 20 / 3)
+            / radians(6378245 * (1 - 0.00669342162296594323)
+                      / (1 - 0.00669342162296594323 * sin(radians(lat)) ^ 2) ^ 1.5)
+    ] END
+$$;
+
+-- BD-09 from a GCJ-02 position, as Baidu defines it on top of GCJ-02. Only for positions
+-- that were shifted: whether they were is decided on the WGS 84 position, by the caller.
+CREATE FUNCTION gcj02_to_bd09(lon float8, lat float8) RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ARRAY[
+        (sqrt(lon * lon + lat * lat) + 0.00002 * sin(radians(lat) * 3000))
+            * cos(atan2(lat, lon) + 0.000003 * cos(radians(lon) * 3000)) + 0.0065,
+        (sqrt(lon * lon + lat * lat) + 0.00002 * sin(radians(lat) * 3000))
+            * sin(atan2(lat, lon) + 0.000003 * cos(radians(lon) * 3000)) + 0.006
+    ]
+$$;
+'''
+
+
 def upgrade() -> None:
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    op.execute(COORDSYS_FUNCTIONS)
     op.create_table(
         "parking_occupancy",
         sa.Column("facility_id", sa.BigInteger(), nullable=False),
@@ -206,9 +265,9 @@ def upgrade() -> None:
         op.f("ix_peacetime_use_facility_id"), "peacetime_use", ["facility_id"], unique=False
     )
     op.create_index(
-        "ix_peacetime_use_type_location",
+        "ix_peacetime_use_location",
         "peacetime_use",
-        ["type", "location"],
+        ["location"],
         unique=False,
         postgresql_using="gist",
     )
@@ -223,6 +282,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION gcj02_to_bd09(float8, float8)")
+    op.execute("DROP FUNCTION wgs84_to_gcj02(float8, float8)")
+    op.execute("DROP FUNCTION gcj02_applies(float8, float8)")
     op.execute("DROP TRIGGER facility_give_location ON facility")
     op.execute("DROP FUNCTION facility_give_location()")
     op.drop_index(
@@ -231,7 +293,7 @@ def downgrade() -> None:
         postgresql_where=sa.text("type = 'parking'"),
     )
     op.drop_index(
-        "ix_peacetime_use_type_location", table_name="peacetime_use", postgresql_using="gist"
+        "ix_peacetime_use_location", table_name="peacetime_use", postgresql_using="gist"
     )
     op.drop_index(op.f("ix_peacetime_use_facility_id"), table_name="peacetime_use")
     op.drop_table("peacetime_use")

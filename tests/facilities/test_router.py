@@ -2,6 +2,9 @@ import pytest
 from sqlalchemy import text
 
 PROBLEM = "application/problem+json"
+# These tests are about the PATCH rules, not concurrency: `*` matches any version
+# (RFC 9110). Lost-update protection is tested in test_concurrency.py.
+ANY_VERSION = {"If-Match": "*"}
 
 
 def problem_fields(response) -> list[str]:
@@ -66,7 +69,8 @@ def test_patch_changes_only_the_given_fields(client, create):
         ],
     }
     response = client.patch(
-        f"/v1/facilities/{facility['id']}",
+        headers=ANY_VERSION,
+        url=f"/v1/facilities/{facility['id']}",
         json={"name": "天鹅湖花园人防工程", "footprint": footprint, "keyholder_phone": None},
     )
     assert response.status_code == 200, response.text
@@ -85,7 +89,9 @@ def test_patch_replaces_entrances(client, create):
         "kind": "wartime",
         "location": {"type": "Point", "coordinates": [117.2290, 31.8270]},
     }
-    body = client.patch(f"/v1/facilities/{facility['id']}", json={"entrances": [entrance]}).json()
+    body = client.patch(
+        headers=ANY_VERSION, url=f"/v1/facilities/{facility['id']}", json={"entrances": [entrance]}
+    ).json()
     assert [(e["kind"], e["location"]["coordinates"]) for e in body["entrances"]] == [
         ("wartime", [117.229, 31.827])
     ]
@@ -96,7 +102,7 @@ def test_delete_is_soft(client, create, connection):
     url = f"/v1/facilities/{facility['id']}"
     assert client.delete(url).status_code == 204
     assert client.get(url).status_code == 410
-    assert client.patch(url, json={"name": "x"}).status_code == 410
+    assert client.patch(headers=ANY_VERSION, url=url, json={"name": "x"}).status_code == 410
     assert client.delete(url).status_code == 410
     row = connection.execute(
         text("SELECT status, deleted_at IS NOT NULL, name FROM facility WHERE id = :id"),
@@ -130,7 +136,11 @@ def test_totals_follow_protection_units(client, payload):
     assert created["capacity_persons"] == 5300
     assert [u["name"] for u in created["protection_units"]] == ["防护单元一", "防护单元二"]
 
-    response = client.patch(f"/v1/facilities/{created['id']}", json={"protection_units": UNITS[:1]})
+    response = client.patch(
+        headers=ANY_VERSION,
+        url=f"/v1/facilities/{created['id']}",
+        json={"protection_units": UNITS[:1]},
+    )
     assert response.status_code == 200, response.text
     patched = response.json()
     assert (patched["shelter_area"], patched["capacity_persons"]) == (3000, 2900)
@@ -144,7 +154,9 @@ def test_totals_that_disagree_with_units_are_rejected(client, payload):
 
 def test_patching_a_total_against_existing_units_is_rejected(client, create):
     facility = create(protection_units=UNITS, shelter_area=5500.5, capacity_persons=5300)
-    response = client.patch(f"/v1/facilities/{facility['id']}", json={"capacity_persons": 6000})
+    response = client.patch(
+        headers=ANY_VERSION, url=f"/v1/facilities/{facility['id']}", json={"capacity_persons": 6000}
+    )
     assert response.status_code == 422
     assert problem_fields(response) == ["capacity_persons"]
 
@@ -333,13 +345,17 @@ def test_duplicate_code_is_409_and_writes_nothing(client, payload, connection):
 
 def test_patch_to_a_taken_code_is_409(client, create):
     first, second = create(), create()
-    response = client.patch(f"/v1/facilities/{second['id']}", json={"code": first["code"]})
+    response = client.patch(
+        headers=ANY_VERSION, url=f"/v1/facilities/{second['id']}", json={"code": first["code"]}
+    )
     assert response.status_code == 409
 
 
 def test_patch_may_not_null_a_required_field(client, create):
     facility = create()
-    response = client.patch(f"/v1/facilities/{facility['id']}", json={"name": None})
+    response = client.patch(
+        headers=ANY_VERSION, url=f"/v1/facilities/{facility['id']}", json={"name": None}
+    )
     assert response.status_code == 422
     assert problem_fields(response) == ["body.name"]
 
@@ -347,7 +363,8 @@ def test_patch_may_not_null_a_required_field(client, create):
 def test_failed_patch_changes_nothing(client, create):
     facility = create()
     response = client.patch(
-        f"/v1/facilities/{facility['id']}",
+        headers=ANY_VERSION,
+        url=f"/v1/facilities/{facility['id']}",
         json={"name": "新名字", "entrances": [], "capacity_persons": 999999},
     )
     assert response.status_code == 422

@@ -2,7 +2,24 @@ from sqlalchemy import create_engine, inspect
 
 from tests.conftest import run_migrations
 
-TABLES = {"division", "facility", "entrance", "protection_unit", "peacetime_use", "parking_occupancy"}
+TABLES = {
+    "division",
+    "facility",
+    "entrance",
+    "protection_unit",
+    "peacetime_use",
+    "parking_occupancy",
+    "api_key",
+    "audit_event",
+    "idempotency_record",
+    "photo",
+    "sign",
+    "signage_rule",
+    "maintenance_item",
+    "maintenance_record",
+    "maintenance_check",
+    "problem_report",
+}
 
 
 def test_upgrade_downgrade_upgrade_on_an_empty_database(make_database):

@@ -1,0 +1,124 @@
+"""Authentication and authorisation as dependencies, declared once and reused on routes.
+
+principal: CurrentPrincipal            anyone; anonymous callers get ANONYMOUS
+principal: AdminPrincipal              401 without a key, 403 unless admin
+principal: RestrictedReader            admin, gis or manager (services narrow a
+                                       manager to its scope)
+principal: FacilityWriter              admin, or a manager whose scope holds the
+                                       path's {facility_id}
+principal: FacilityRestrictedReader    admin, gis, or a manager in scope of {facility_id}
+principal: OccupancyWriter             admin, manager in scope, or an operator that
+                                       owns {facility_id}
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.accounts import service
+from app.accounts.errors import Forbidden, TooManyRequests, Unauthenticated
+from app.accounts.models import Role
+from app.accounts.principal import ANONYMOUS, RESTRICTED_READERS, Principal
+from app.accounts.ratelimit import request_address
+from app.db.session import SessionDep
+from app.facilities import repository as facilities
+from app.facilities.dependencies import FacilityId
+from app.facilities.errors import FacilityNotFound
+
+bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer rf_...`")
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    header = request.headers.get("authorization")
+    if header is None:
+        return ANONYMOUS
+    scheme, _, secret = header.strip().partition(" ")
+    principal = (
+        service.authenticate(session, secret.strip())
+        if scheme.lower() == "bearer" and secret.strip()
+        else None
+    )
+    if principal is None:
+        # Failed keys cost the address tokens from the anonymous bucket: guessing keys
+        # is as limited as anonymous reading.
+        wait = request.app.state.anonymous_bucket.take(request_address(request))
+        if wait:
+            raise TooManyRequests("too many failed authentications", retry_after=wait)
+        raise Unauthenticated("the Authorization header must be 'Bearer <a valid, unrevoked key>'")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    allowed = frozenset(roles)
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.anonymous:
+            raise Unauthenticated("this needs an API key")
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"the {principal.role} role may not do this; it needs "
+                + " or ".join(sorted(allowed))
+            )
+        return principal
+
+    return dependency
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.admin))]
+RestrictedReader = Annotated[Principal, Depends(require_roles(*RESTRICTED_READERS))]
+StaffWriter = Annotated[Principal, Depends(require_roles(Role.admin, Role.manager))]
+
+
+def check_facility_scope(
+    session: SessionDep, principal: Principal, facility_id: int, *, verb: str
+) -> None:
+    codes = facilities.codes_of(session, facility_id)
+    if codes is None:
+        raise FacilityNotFound(facility_id)
+    if principal.role in (Role.admin, Role.gis) and verb == "read":
+        return
+    if not principal.covers(facility_id=facility_id, codes=codes):
+        raise Forbidden(f"facility {facility_id} is outside this key's scope")
+
+
+def _facility_writer(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.manager))],
+    facility_id: FacilityId,
+) -> Principal:
+    check_facility_scope(session, principal, facility_id, verb="write")
+    return principal
+
+
+def _facility_restricted_reader(
+    session: SessionDep, principal: RestrictedReader, facility_id: FacilityId
+) -> Principal:
+    check_facility_scope(session, principal, facility_id, verb="read")
+    return principal
+
+
+def _occupancy_writer(
+    session: SessionDep,
+    principal: Annotated[
+        Principal, Depends(require_roles(Role.admin, Role.manager, Role.operator))
+    ],
+    facility_id: FacilityId,
+) -> Principal:
+    if principal.role == Role.operator and facility_id not in principal.facility_ids:
+        raise Forbidden(f"this operator does not report for facility {facility_id}")
+    check_facility_scope(session, principal, facility_id, verb="write")
+    return principal
+
+
+FacilityWriter = Annotated[Principal, Depends(_facility_writer)]
+FacilityRestrictedReader = Annotated[Principal, Depends(_facility_restricted_reader)]
+OccupancyWriter = Annotated[Principal, Depends(_occupancy_writer)]

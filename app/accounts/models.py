@@ -1,0 +1,39 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Identity, String, Text, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+from app.db.types import str_enum
+
+
+class Role(enum.StrEnum):
+    admin = "admin"  # everything
+    manager = "manager"  # writes facilities in its scope (admin codes and/or facility ids)
+    operator = "operator"  # pushes parking occupancy for its own facilities only
+    gis = "gis"  # reads restricted layers and fields, writes nothing
+
+
+class ApiKey(Base):
+    """An API key. Only the SHA-256 of the secret is stored: the key is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    # Hex SHA-256 of the whole key. Unique, so one indexed lookup authenticates a request.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the key, kept in clear so people can tell their keys apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    admin_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(6)), server_default=text("'{}'::varchar[]")
+    )
+    facility_ids: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), server_default=text("'{}'::bigint[]")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

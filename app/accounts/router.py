@@ -1,0 +1,61 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from app.accounts import service
+from app.accounts.dependencies import AdminPrincipal
+from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from app.core.errors import problem_responses
+from app.db.session import SessionDep
+
+router = APIRouter(prefix="/v1/admin/keys", tags=["accounts"])
+
+KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="API key id")]
+AUTH_ERRORS = (401, 403, 429)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(400, *AUTH_ERRORS, 413, 422),
+)
+def create_key(
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    principal: AdminPrincipal,
+    data: ApiKeyCreate,
+) -> ApiKeyCreated:
+    created = service.create_key(session, data, actor=principal.actor)
+    response.headers["Location"] = str(request.url_for("get_key", key_id=created.key.id))
+    read = ApiKeyRead.model_validate(created.key)
+    return ApiKeyCreated(**read.model_dump(), key=created.secret)
+
+
+@router.get("", response_model=list[ApiKeyRead], responses=problem_responses(*AUTH_ERRORS, 422))
+def list_keys(
+    session: SessionDep, principal: AdminPrincipal, include_revoked: bool = False
+) -> list[ApiKeyRead]:
+    keys = service.list_keys(session, include_revoked=include_revoked)
+    return [ApiKeyRead.model_validate(key) for key in keys]
+
+
+@router.get(
+    "/{key_id}", response_model=ApiKeyRead, responses=problem_responses(*AUTH_ERRORS, 404, 422)
+)
+def get_key(session: SessionDep, principal: AdminPrincipal, key_id: KeyId) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(service.get_key(session, key_id))
+
+
+@router.delete(
+    "/{key_id}",
+    response_model=ApiKeyRead,
+    responses=problem_responses(*AUTH_ERRORS, 404, 409, 422),
+)
+def revoke_key(session: SessionDep, principal: AdminPrincipal, key_id: KeyId) -> ApiKeyRead:
+    """Revoke a key: it stops working at once; the record stays for the audit trail."""
+    key = service.revoke_key(
+        session, key_id, actor=principal.actor, current_key_id=principal.key_id
+    )
+    return ApiKeyRead.model_validate(key)

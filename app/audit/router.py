@@ -1,0 +1,38 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.accounts.dependencies import FacilityRestrictedReader
+from app.audit import service
+from app.audit.schemas import AuditEventRead, HistoryPage
+from app.core.errors import problem_responses
+from app.core.pagination import decode_cursor, encode_cursor
+from app.db.session import SessionDep
+from app.facilities.dependencies import FacilityId
+
+router = APIRouter(prefix="/v1/facilities", tags=["audit"])
+
+
+@router.get(
+    "/{facility_id}/history",
+    response_model=HistoryPage,
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+def facility_history(
+    session: SessionDep,
+    principal: FacilityRestrictedReader,
+    facility_id: FacilityId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HistoryPage:
+    """Every audited write to the facility and what hangs off it (signs, maintenance,
+    reports, uses), newest first. Old and new values include restricted fields, so only
+    roles that read those see the history."""
+    events = service.history(
+        session, facility_id, before_id=decode_cursor(cursor) if cursor else None, limit=limit + 1
+    )
+    page = events[:limit]
+    return HistoryPage(
+        items=[AuditEventRead.model_validate(e) for e in page],
+        next_cursor=encode_cursor(page[-1].id) if len(events) > limit else None,
+    )

@@ -1,0 +1,21 @@
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    entity: str
+    entity_id: str
+    changes: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    items: list[AuditEventRead]
+    next_cursor: str | None

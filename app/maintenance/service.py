@@ -1,0 +1,198 @@
+import base64
+import binascii
+import json
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.core.errors import BadRequest, Conflict, InvalidInput
+from app.divisions import repository as divisions
+from app.facilities import repository as facilities
+from app.facilities.errors import FacilityGone, FacilityNotFound
+from app.maintenance import repository
+from app.maintenance.models import (
+    CheckResult,
+    MaintenanceCheck,
+    MaintenanceItem,
+    MaintenanceRecord,
+    RecordKind,
+    Severity,
+)
+from app.maintenance.schemas import (
+    CheckRead,
+    FindingRead,
+    OverdueItem,
+    RecordCreate,
+    RecordRead,
+)
+
+
+def list_items(session: Session) -> list[MaintenanceItem]:
+    return repository.items(session)
+
+
+def create_record(
+    session: Session, facility_id: int, data: RecordCreate, *, principal: Principal
+) -> RecordRead:
+    _live(session, facility_id)
+    if data.performed_on > date.today():
+        raise InvalidInput.on("performed_on", "lies in the future")
+    if data.corrects_id is not None:
+        corrected = repository.get_record(session, data.corrects_id)
+        if corrected is None or corrected.facility_id != facility_id:
+            raise InvalidInput.on(
+                "corrects_id", f"facility {facility_id} has no record {data.corrects_id}"
+            )
+        if repository.corrected(session, data.corrects_id):
+            raise Conflict(
+                f"corrects_id: record {data.corrects_id} was already corrected; "
+                "correct the latest record instead"
+            )
+    codes = [check.item_code for check in data.checks]
+    known = repository.known_items(session, codes)
+    for index, check in enumerate(data.checks):
+        field = f"checks.{index}"
+        if check.item_code not in known:
+            raise InvalidInput.on(
+                f"{field}.item_code", f"{check.item_code} is not in the catalogue"
+            )
+        if check.result == CheckResult.ok and check.severity != Severity.none:
+            raise InvalidInput.on(f"{field}.severity", "an ok result has no finding")
+        if check.closes_id is not None:
+            _check_closable(session, facility_id, data, check.closes_id, f"{field}.closes_id")
+    closes = [c.closes_id for c in data.checks if c.closes_id is not None]
+    if len(set(closes)) != len(closes):
+        raise InvalidInput.on("checks", "closes the same finding twice")
+    record = MaintenanceRecord(
+        facility_id=facility_id,
+        kind=data.kind,
+        performed_on=data.performed_on,
+        performed_by=data.performed_by,
+        note=data.note,
+        corrects_id=data.corrects_id,
+        recorded_by=principal.actor,
+    )
+    session.add(record)
+    session.flush()
+    session.add_all(
+        MaintenanceCheck(record_id=record.id, **check.model_dump()) for check in data.checks
+    )
+    session.flush()
+    read = _read(session, record.id, facility_id)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="correct" if data.corrects_id else "create",
+        entity="maintenance_record",
+        entity_id=str(record.id),
+        facility_id=facility_id,
+        changes=audit.diff(None, read.model_dump(exclude={"created_at", "corrected_by_id"})),
+    )
+    return read
+
+
+def _check_closable(
+    session: Session, facility_id: int, data: RecordCreate, check_id: int, field: str
+) -> None:
+    """Only a repair closes a finding, and only a serious, open one of the same facility.
+    A correction of a repair may close again what the corrected repair closed."""
+    if data.kind != RecordKind.repair:
+        raise InvalidInput.on(field, "only a repair record closes a finding")
+    found = repository.findings(
+        session,
+        facility_id,
+        open_only=False,
+        ignore_record_id=data.corrects_id,
+        check_id=check_id,
+    )
+    if not found:
+        raise InvalidInput.on(
+            field, f"{check_id} is not a serious finding of facility {facility_id}"
+        )
+    if found[0]["closed_by_check_id"] is not None:
+        raise InvalidInput.on(field, f"finding {check_id} is already closed")
+
+
+def list_records(session: Session, facility_id: int) -> list[RecordRead]:
+    rows = repository.records_of(session, facility_id)
+    checks: dict[int, list[CheckRead]] = {}
+    for check in repository.checks_of(session, [row["id"] for row in rows]):
+        checks.setdefault(check.record_id, []).append(CheckRead.model_validate(check))
+    return [RecordRead(**row, checks=checks.get(row["id"], [])) for row in rows]
+
+
+def _read(session: Session, record_id: int, facility_id: int) -> RecordRead:
+    return next(r for r in list_records(session, facility_id) if r.id == record_id)
+
+
+def findings(session: Session, facility_id: int, *, open_only: bool) -> list[FindingRead]:
+    _exists(session, facility_id)
+    rows = repository.findings(session, facility_id, open_only=open_only)
+    return [FindingRead(**row) for row in rows]
+
+
+def overdue(
+    session: Session,
+    *,
+    principal: Principal,
+    admin_code: str | None,
+    on: date,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[OverdueItem], str | None]:
+    level = None
+    if admin_code:
+        level = divisions.level_of(session, admin_code)
+        if level is None:
+            raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 code")
+    after = _decode(cursor) if cursor else (0, "")
+    rows = repository.overdue(
+        session,
+        principal=principal,
+        level=level,
+        admin_code=admin_code,
+        on=on,
+        after=after,
+        limit=limit + 1,
+    )
+    items = [
+        OverdueItem(
+            **{k: v for k, v in row.items() if k != "due_on"},
+            overdue_since=row["due_on"] + timedelta(days=1),
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = _encode(items[-1].facility_id, items[-1].item_code) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def _encode(facility_id: int, item_code: str) -> str:
+    raw = json.dumps([facility_id, item_code]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int, str]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        facility_id, item_code = value
+        if not isinstance(facility_id, int) or not isinstance(item_code, str):
+            raise ValueError(value)
+        if not 0 <= facility_id < 2**63:
+            raise ValueError(value)
+        return facility_id, item_code
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("cursor: not a cursor this API issued") from exc
+
+
+def _exists(session: Session, facility_id: int) -> None:
+    if facilities.codes_of(session, facility_id) is None:
+        raise FacilityNotFound(facility_id)
+
+
+def _live(session: Session, facility_id: int) -> None:
+    _exists(session, facility_id)
+    found = facilities.get_document(session, facility_id, as_feature=False, restricted=False)
+    if found is not None and found.deleted:
+        raise FacilityGone(facility_id)

@@ -1,0 +1,71 @@
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.core.geo import CoordSys
+from app.facilities.models import EntranceKind
+from app.uses.models import UseType
+from app.uses.schemas import Availability
+
+
+class Position(BaseModel):
+    """A position in the answer's `coordsys`: deliberately not a GeoJSON geometry, since
+    GCJ-02 and BD-09 positions are not RFC 7946 GeoJSON."""
+
+    lon: float
+    lat: float
+
+
+class NearbyEntrance(BaseModel):
+    id: int
+    kind: EntranceKind
+    accessible: bool
+    name: str | None
+    location: Position
+    distance_m: float
+
+
+class Navigation(BaseModel):
+    """Ready links for the common Chinese map apps, each in its own coordinate system,
+    leading to the entrance (else the facility)."""
+
+    amap: str
+    baidu: str
+    tencent: str
+
+
+class ParkingFigures(BaseModel):
+    total_spaces: int | None
+    accessible_spaces: int | None
+    ev_spaces: int | None
+    charging_piles: int | None
+    charging_max_kw: float | None
+    height_limit_m: float | None
+
+
+class NearbyItem(BaseModel):
+    use_id: int
+    facility_id: int
+    type: UseType
+    name: str
+    address: str
+    location: Position
+    distance_m: float = Field(description="geodesic distance on the WGS 84 ellipsoid, metres")
+    entrance: NearbyEntrance | None
+    opening_hours: str | None
+    open_now: bool | None
+    fee: str | None
+    contact_phone: str | None
+    attributes: dict[str, Any]
+    parking: ParkingFigures | None = None
+    availability: Availability | None = None
+    navigation: Navigation
+
+
+class NearbyAnswer(BaseModel):
+    coordsys: CoordSys
+    center: Position
+    radius_m: float
+    generated_at: datetime
+    items: list[NearbyItem]

@@ -1,0 +1,91 @@
+import json
+from datetime import datetime
+
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from app.core.geo import CoordSys, position_to_wgs84
+from app.core.pagination import splice_items
+from app.nearby import repository
+from app.nearby.links import navigation
+from app.nearby.repository import NearbyQuery
+from app.uses.hours import is_open
+from app.uses.models import OpeningStatus, UseType
+
+# The index orders by distance on a sphere; the answer's metres are on the ellipsoid,
+# which differ by up to about 0.5 %. Fetching a margin and re-sorting makes the cut exact.
+SPHERE_MARGIN = 1.2
+# open_now is decided in Python (OSM hours have no SQL form): candidates are read in
+# batches until the page is full, but never more than this many.
+MAX_CANDIDATES = 2000
+JSON_BOOL = {True: "true", False: "false", None: "null"}
+
+
+def search(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    coordsys: CoordSys,
+    radius_m: float,
+    use_type: UseType,
+    limit: int,
+    now: datetime,
+    stale_after_s: int,
+    open_now: bool = False,
+    ev: bool = False,
+    min_free: int | None = None,
+    accessible: bool = False,
+    vehicle_height_m: float | None = None,
+    source: str,
+) -> str:
+    """The answer as JSON text (schema: NearbyAnswer)."""
+    wgs_lon, wgs_lat = position_to_wgs84(lon, lat, coordsys)
+    query = NearbyQuery(
+        lon=wgs_lon,
+        lat=wgs_lat,
+        radius_m=radius_m,
+        use_type=use_type,
+        coordsys=coordsys,
+        stale_after_s=stale_after_s,
+        ev=ev,
+        min_free=min_free,
+        accessible=accessible,
+        vehicle_height_m=vehicle_height_m,
+    )
+    batch = int(limit * SPHERE_MARGIN) + 5
+    chosen: list[tuple[Row, bool | None]] = []
+    offset = 0
+    while offset < MAX_CANDIDATES:
+        # Without open_now every candidate qualifies, and the page is cut in SQL.
+        keep = batch if open_now else limit
+        rows = repository.search(session, query, limit=batch, offset=offset, keep=keep)
+        for row in rows:
+            open_at = is_open(row.opening_hours, now)
+            if not open_now or _open(row, open_at):
+                chosen.append((row, open_at))
+        if not open_now or len(rows) < batch or len(chosen) >= batch:
+            break
+        offset += batch
+    chosen.sort(key=lambda pair: pair[0].distance)
+    driving = use_type == UseType.parking
+    items = [_item(row, open_at, driving=driving, source=source) for row, open_at in chosen[:limit]]
+    envelope = {
+        "coordsys": coordsys.value,
+        "center": {"lon": lon, "lat": lat},
+        "radius_m": radius_m,
+        "generated_at": now.isoformat(),
+    }
+    return splice_items(envelope, "items", items)
+
+
+def _open(row: Row, open_at: bool | None) -> bool:
+    reported_closed = row.fresh and row.realtime_opening_status == OpeningStatus.closed
+    return open_at is True and not reported_closed
+
+
+def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:
+    links = navigation(row.gcj, row.bd, row.name, driving=driving, source=source)
+    return (
+        f'{row.item[:-1]}, "open_now" : {JSON_BOOL[open_at]}, "navigation" : {json.dumps(links)}}}'
+    )

@@ -1,0 +1,83 @@
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import InvalidInput
+from app.parking import repository
+from app.parking.errors import ConflictingReport, NoCarPark, OutOfOrderReport
+from app.parking.schemas import OccupancyReport
+from app.uses import repository as uses
+from app.uses.models import ParkingOccupancy, PeacetimeUse
+from app.uses.schemas import Availability
+from app.uses.service import availability
+
+
+def car_park(session: Session, facility_id: int, *, for_update: bool = False) -> PeacetimeUse:
+    use = uses.get_parking(session, facility_id, for_update=for_update)
+    if use is None:
+        raise NoCarPark(facility_id)
+    return use
+
+
+def push(
+    session: Session,
+    facility_id: int,
+    report: OccupancyReport,
+    *,
+    now: datetime,
+    stale_after_s: int,
+    clock_skew_s: int,
+) -> Availability:
+    """Accept a report, or reject it whole. Pushes are serialised per car park by the row lock."""
+    use = car_park(session, facility_id, for_update=True)
+    observed = report.realtime_data_updated_at
+    if observed > now + timedelta(seconds=clock_skew_s):
+        raise InvalidInput.on(
+            "realtime_data_updated_at", f"{observed.isoformat()} lies in the future"
+        )
+    if report.realtime_free_capacity > use.total_spaces:
+        raise InvalidInput.on(
+            "realtime_free_capacity",
+            f"{report.realtime_free_capacity} free exceeds the {use.total_spaces} spaces of the car park",
+        )
+    free_piles = report.realtime_free_charging_piles
+    if free_piles is not None and free_piles > (use.charging_piles or 0):
+        raise InvalidInput.on(
+            "realtime_free_charging_piles",
+            f"{free_piles} free exceeds the {use.charging_piles or 0} charging piles of the car park",
+        )
+    stored = use.realtime_observed_at
+    if stored is not None and observed < stored:
+        raise OutOfOrderReport(observed, stored)
+    if stored is not None and observed == stored:
+        same = (
+            use.realtime_free_spaces,
+            use.realtime_free_charging_piles,
+            use.realtime_opening_status,
+        ) == (report.realtime_free_capacity, free_piles, report.realtime_opening_status)
+        if not same:
+            raise ConflictingReport(observed)
+    else:
+        # A repeated identical push falls through the branch above and changes nothing.
+        use.realtime_free_spaces = report.realtime_free_capacity
+        use.realtime_free_charging_piles = free_piles
+        use.realtime_opening_status = report.realtime_opening_status
+        use.realtime_observed_at = observed
+        session.add(
+            ParkingOccupancy(
+                facility_id=facility_id,
+                observed_at=observed,
+                free_spaces=report.realtime_free_capacity,
+                free_charging_piles=free_piles,
+                opening_status=report.realtime_opening_status,
+            )
+        )
+        session.flush()
+    return availability(use, now=now, stale_after_s=stale_after_s)
+
+
+def history(
+    session: Session, facility_id: int, *, since: datetime, until: datetime, limit: int
+) -> list[ParkingOccupancy]:
+    car_park(session, facility_id)
+    return repository.history(session, facility_id, since=since, until=until, limit=limit)

@@ -1,0 +1,129 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from app.accounts.dependencies import CurrentPrincipal, StaffWriter
+from app.accounts.errors import TooManyRequests
+from app.accounts.ratelimit import request_address
+from app.core.errors import problem_responses
+from app.core.versioning import IfMatch, etag
+from app.db.session import SessionDep
+from app.facilities.dependencies import FacilityId
+from app.idempotency import service as idempotency
+from app.idempotency.service import IdempotencyDep
+from app.reports import service
+from app.reports.models import ProblemReport, ReportStatus
+from app.reports.schemas import (
+    ReportCreate,
+    ReportPage,
+    ReportPublicRead,
+    ReportRead,
+    ReportStats,
+    ReportUpdate,
+)
+
+router = APIRouter(tags=["reports"])
+
+
+def _response(report: ProblemReport, *, detailed: bool, status_code: int = 200) -> JSONResponse:
+    model = ReportRead if detailed else ReportPublicRead
+    body = model.model_validate(report).model_dump(mode="json")
+    headers = {"ETag": etag(report.version), "Vary": "Authorization"}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+@router.post(
+    "/v1/facilities/{facility_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportPublicRead,
+    responses=problem_responses(400, 401, 404, 410, 413, 422, 429),
+)
+def create_report(
+    session: SessionDep,
+    request: Request,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyDep,
+    facility_id: FacilityId,
+    data: ReportCreate,
+) -> Response:
+    """Anyone may report a problem; the answer's id is the way to follow it up. Reports
+    are limited per client address (a small bucket, separate from reading)."""
+    if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
+        return replay
+    wait = request.app.state.report_bucket.take(request_address(request))
+    if wait:
+        raise TooManyRequests("too many reports from this address", retry_after=wait)
+    report = service.create_report(session, facility_id, data, principal=principal)
+    response = _response(report, detailed=False, status_code=status.HTTP_201_CREATED)
+    response.headers["Location"] = str(request.url_for("get_report", report_id=report.id))
+    return idempotency.finish(session, idempotency_key, principal, response)
+
+
+@router.get(
+    "/v1/reports",
+    response_model=ReportPage,
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+def list_reports(
+    session: SessionDep,
+    principal: StaffWriter,
+    admin_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    report_status: Annotated[ReportStatus | None, Query(alias="status")] = None,
+    facility_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> ReportPage:
+    """The queue of reports for the caller's scope (managers) or everywhere (admins)."""
+    items, next_cursor = service.list_reports(
+        session,
+        principal=principal,
+        admin_code=admin_code,
+        status=report_status,
+        facility_id=facility_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ReportPage(items=[ReportRead.model_validate(r) for r in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/reports/statistics",
+    response_model=ReportStats,
+    responses=problem_responses(422, 429),
+)
+def report_statistics(
+    session: SessionDep,
+    admin_code: Annotated[str, Query(pattern=r"^[0-9]{6}$")] = "340000",
+) -> ReportStats:
+    """Reports per city (for a province) or district (for a city), by status and kind."""
+    return service.stats(session, admin_code=admin_code)
+
+
+@router.get(
+    "/v1/reports/{report_id}",
+    response_model=ReportRead | ReportPublicRead,
+    responses=problem_responses(401, 404, 422, 429),
+)
+def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: uuid.UUID) -> Response:
+    """Anyone with the id sees the status; managers in scope also see contents and contact."""
+    report = service.get_report(session, report_id)
+    return _response(report, detailed=service.may_see_details(session, principal, report))
+
+
+@router.patch(
+    "/v1/reports/{report_id}",
+    response_model=ReportRead,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 429),
+)
+def update_report(
+    session: SessionDep,
+    principal: StaffWriter,
+    report_id: uuid.UUID,
+    data: Annotated[ReportUpdate, Body()],
+    if_match: IfMatch = None,
+) -> Response:
+    """Acknowledge (status=acknowledged) or resolve (status=resolved, with a note)."""
+    report = service.update_report(session, report_id, data, principal=principal, if_match=if_match)
+    return _response(report, detailed=True)

@@ -1,0 +1,147 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from app.accounts.dependencies import FacilityWriter
+from app.core.errors import problem_responses
+from app.core.pagination import decode_cursor, encode_cursor
+from app.core.versioning import IfMatch, etag
+from app.db.session import SessionDep
+from app.facilities.dependencies import FacilityId
+from app.idempotency import service as idempotency
+from app.idempotency.service import IdempotencyDep
+from app.signage import service
+from app.signage.schemas import (
+    FacilitySignage,
+    IncompletePage,
+    SignageProgress,
+    SignCreate,
+    SignRead,
+    SignUpdate,
+)
+
+router = APIRouter(tags=["signage"])
+
+SignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AdminCodeQuery = Annotated[
+    str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
+]
+WRITE_ERRORS = (400, 401, 403, 404, 410, 413, 422, 429)
+
+
+def _sign_response(sign, status_code: int = 200) -> JSONResponse:
+    body = service.read(sign).model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers={"ETag": etag(sign.version)})
+
+
+@router.get(
+    "/v1/facilities/{facility_id}/signage",
+    response_model=FacilitySignage,
+    responses=problem_responses(404, 410, 422, 429),
+)
+def facility_signage(session: SessionDep, facility_id: FacilityId) -> FacilitySignage:
+    """The facility's signs, and how they measure up to its locality's rule set (public)."""
+    return service.get_signage(session, facility_id)
+
+
+@router.post(
+    "/v1/facilities/{facility_id}/signs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SignRead,
+    responses=problem_responses(*WRITE_ERRORS),
+)
+def create_sign(
+    session: SessionDep,
+    request: Request,
+    principal: FacilityWriter,
+    idempotency_key: IdempotencyDep,
+    facility_id: FacilityId,
+    data: SignCreate,
+) -> Response:
+    if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
+        return replay
+    sign = service.create_sign(session, facility_id, data, principal=principal)
+    response = _sign_response(sign, status.HTTP_201_CREATED)
+    response.headers["Location"] = str(
+        request.url_for("get_sign", facility_id=facility_id, sign_id=sign.id)
+    )
+    return idempotency.finish(session, idempotency_key, principal, response)
+
+
+@router.get(
+    "/v1/facilities/{facility_id}/signs/{sign_id}",
+    response_model=SignRead,
+    responses=problem_responses(404, 422, 429),
+)
+def get_sign(session: SessionDep, facility_id: FacilityId, sign_id: SignId) -> Response:
+    return _sign_response(service.get_sign(session, facility_id, sign_id))
+
+
+@router.patch(
+    "/v1/facilities/{facility_id}/signs/{sign_id}",
+    response_model=SignRead,
+    responses=problem_responses(*WRITE_ERRORS, 412, 428),
+)
+def update_sign(
+    session: SessionDep,
+    principal: FacilityWriter,
+    facility_id: FacilityId,
+    sign_id: SignId,
+    patch: Annotated[SignUpdate, Body()],
+    if_match: IfMatch = None,
+) -> Response:
+    """Signs are never deleted: a sign taken down is `removed`, so history stays whole."""
+    sign = service.update_sign(
+        session,
+        facility_id,
+        sign_id,
+        patch.model_dump(exclude_unset=True),
+        principal=principal,
+        if_match=if_match,
+    )
+    return _sign_response(sign)
+
+
+@router.get(
+    "/v1/signage/incomplete",
+    response_model=IncompletePage,
+    responses=problem_responses(400, 422, 429),
+)
+def incomplete_signage(
+    session: SessionDep,
+    admin_code: AdminCodeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> IncompletePage:
+    """Facilities missing a required sign, or carrying a damaged one, ordered by id."""
+    items = service.incomplete(
+        session,
+        admin_code=admin_code,
+        after_id=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    page = items[:limit]
+    return IncompletePage(
+        items=page,
+        next_cursor=encode_cursor(page[-1].facility_id) if len(items) > limit else None,
+    )
+
+
+@router.get(
+    "/v1/signage/progress",
+    response_model=SignageProgress,
+    responses=problem_responses(422, 429),
+)
+def signage_progress(
+    session: SessionDep,
+    admin_code: Annotated[
+        str, Query(pattern=r"^[0-9]{6}$", description="a province gives cities, a city districts")
+    ] = "340000",
+    parking_only: Annotated[
+        bool, Query(description="only facilities used for parking (the 2021-22 campaign)")
+    ] = False,
+) -> SignageProgress:
+    """How many facilities carry every sign their locality requires, over the total, per
+    city or district, with the monthly timeline of installs and completions."""
+    return service.progress(session, admin_code=admin_code, parking_only=parking_only)

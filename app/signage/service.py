@@ -1,0 +1,224 @@
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.core.errors import InvalidInput
+from app.core.geo import to_geojson
+from app.core.versioning import check_if_match
+from app.divisions import repository as divisions
+from app.divisions.models import DivisionLevel
+from app.facilities import repository as facilities
+from app.facilities.errors import FacilityGone, FacilityNotFound
+from app.media import service as media
+from app.signage import repository
+from app.signage.errors import SignNotFound
+from app.signage.models import Sign, SignStatus
+from app.signage.schemas import (
+    FacilitySignage,
+    IncompleteFacility,
+    ProgressGroup,
+    Requirement,
+    SignageProgress,
+    SignCreate,
+    SignRead,
+    TimelineMonth,
+)
+
+FIELDS = ("kind", "status", "description", "installed_on", "inspected_on", "photos")
+
+
+def read(sign: Sign) -> SignRead:
+    return SignRead(
+        id=sign.id,
+        facility_id=sign.facility_id,
+        kind=sign.kind,
+        status=sign.status,
+        location=to_geojson(sign.location) if sign.location is not None else None,
+        description=sign.description,
+        installed_on=sign.installed_on,
+        inspected_on=sign.inspected_on,
+        photos=list(sign.photos),
+        version=sign.version,
+        created_at=sign.created_at,
+        updated_at=sign.updated_at,
+    )
+
+
+def get_signage(session: Session, facility_id: int) -> FacilitySignage:
+    state = repository.facility_completeness(session, facility_id)
+    if state is None:
+        _missing_facility(session, facility_id)
+    assert state is not None
+    return FacilitySignage(
+        facility_id=facility_id,
+        rule_locality=state["locality"],
+        used_for_parking=state["parking"],
+        complete=state["complete"],
+        damaged=state["damaged"],
+        requirements=[Requirement(**r) for r in state["requirements"]],
+        signs=[read(sign) for sign in repository.signs_of(session, facility_id)],
+    )
+
+
+def get_sign(session: Session, facility_id: int, sign_id: int) -> Sign:
+    sign = repository.get_sign(session, facility_id, sign_id, for_update=False)
+    if sign is None:
+        raise SignNotFound(facility_id, sign_id)
+    return sign
+
+
+def create_sign(
+    session: Session, facility_id: int, data: SignCreate, *, principal: Principal
+) -> Sign:
+    if repository.facility_completeness(session, facility_id) is None:
+        _missing_facility(session, facility_id)
+    values = data.model_dump(exclude={"location"})
+    _check(session, values)
+    sign = Sign(facility_id=facility_id, **values)
+    if data.location is not None:
+        sign.location = data.location.to_ewkt()
+    session.add(sign)
+    session.flush()
+    session.refresh(sign)
+    _audit(session, principal, "create", sign, before=None)
+    return sign
+
+
+def update_sign(
+    session: Session,
+    facility_id: int,
+    sign_id: int,
+    patch: dict[str, Any],
+    *,
+    principal: Principal,
+    if_match: str | None,
+) -> Sign:
+    sign = repository.get_sign(session, facility_id, sign_id, for_update=True)
+    if sign is None:
+        raise SignNotFound(facility_id, sign_id)
+    check_if_match(if_match, sign.version, required=True)
+    before = _image(sign)
+    values = {name: getattr(sign, name) for name in FIELDS}
+    values.update({k: v for k, v in patch.items() if k != "location"})
+    _check(session, values)
+    for name in FIELDS:
+        setattr(sign, name, values[name])
+    if "location" in patch:
+        location = patch["location"]
+        sign.location = (
+            SignCreate.model_validate(
+                {"kind": sign.kind, "status": sign.status, "location": location}
+            ).location.to_ewkt()
+            if location
+            else None
+        )
+    sign.version = sign.version + 1
+    session.flush()
+    session.refresh(sign)
+    _audit(session, principal, "update", sign, before=before)
+    return sign
+
+
+def incomplete(
+    session: Session, *, admin_code: str | None, after_id: int | None, limit: int
+) -> list[IncompleteFacility]:
+    level = _level(session, admin_code) if admin_code else None
+    rows = repository.incomplete(
+        session, level=level, admin_code=admin_code, after_id=after_id, limit=limit
+    )
+    return [
+        IncompleteFacility(
+            facility_id=row["id"],
+            code=row["code"],
+            name=row["name"],
+            admin_code=row["admin_code"],
+            rule_locality=row["locality"],
+            missing=[Requirement(**r) for r in row["requirements"] if not r["satisfied"]],
+            damaged=row["damaged"],
+        )
+        for row in rows
+    ]
+
+
+def progress(session: Session, *, admin_code: str, parking_only: bool) -> SignageProgress:
+    level = _level(session, admin_code)
+    groups, timeline = repository.progress(
+        session, level=level, admin_code=admin_code, parking_only=parking_only
+    )
+    total = sum(g["total"] for g in groups)
+    complete = sum(g["complete"] for g in groups)
+    return SignageProgress(
+        admin_code=admin_code,
+        parking_only=parking_only,
+        total=total,
+        complete=complete,
+        ratio=_ratio(complete, total),
+        groups=[
+            ProgressGroup(
+                code=g["code"] or "unplaced",
+                name=g["name"],
+                total=g["total"],
+                complete=g["complete"],
+                ratio=_ratio(g["complete"], g["total"]),
+            )
+            for g in groups
+        ],
+        timeline=[TimelineMonth(**month) for month in timeline],
+    )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _level(session: Session, admin_code: str) -> DivisionLevel:
+    level = divisions.level_of(session, admin_code)
+    if level is None:
+        raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 division code")
+    return level
+
+
+def _check(session: Session, values: dict[str, Any]) -> None:
+    today = date.today()
+    for field in ("installed_on", "inspected_on"):
+        if values[field] is not None and values[field] > today:
+            raise InvalidInput.on(field, "lies in the future")
+    if values["status"] == SignStatus.installed and values["installed_on"] is None:
+        raise InvalidInput.on("installed_on", "is required for an installed sign")
+    if (
+        values["inspected_on"] is not None
+        and values["installed_on"] is not None
+        and values["inspected_on"] < values["installed_on"]
+    ):
+        raise InvalidInput.on("inspected_on", "comes before installed_on")
+    if len(set(values["photos"])) != len(values["photos"]):
+        raise InvalidInput.on("photos", "lists a photo twice")
+    media.check_exist(session, list(values["photos"]), field="photos")
+
+
+def _missing_facility(session: Session, facility_id: int) -> None:
+    if facilities.codes_of(session, facility_id) is None:
+        raise FacilityNotFound(facility_id)
+    raise FacilityGone(facility_id)
+
+
+def _image(sign: Sign) -> dict[str, Any]:
+    return read(sign).model_dump(mode="json", exclude={"created_at", "updated_at", "version"})
+
+
+def _audit(
+    session: Session, principal: Principal, action: str, sign: Sign, *, before: dict | None
+) -> None:
+    after = _image(sign)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=action,
+        entity="sign",
+        entity_id=str(sign.id),
+        facility_id=sign.facility_id,
+        changes=audit.diff(before, after),
+    )

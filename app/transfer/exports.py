@@ -1,0 +1,193 @@
+"""Exports: the one code path behind `rf export` and `GET /v1/export`.
+
+Rows come from a server-side cursor in the order of their registry codes (ids differ
+between databases, codes do not), so memory stays flat for a million rows and two
+exports of the same data are the same file. PostgreSQL builds the GeoJSON; GeoPackage
+and FlatGeobuf are written by GDAL from Arrow batches into a temporary file."""
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, Connection
+
+from app.facilities.repository import FacilityFilter
+from app.transfer import repository
+
+CHUNK_ROWS = 5_000
+Progress = Callable[[int], None]
+
+
+class ExportFormat(StrEnum):
+    geojson = "geojson"
+    ndjson = "ndjson"
+    csv = "csv"
+    gpkg = "gpkg"
+    fgb = "fgb"
+
+
+MEDIA_TYPES = {
+    ExportFormat.geojson: "application/geo+json",
+    ExportFormat.ndjson: "application/geo+json-seq",
+    ExportFormat.csv: "text/csv; charset=utf-8",
+    ExportFormat.gpkg: "application/geopackage+sqlite3",
+    ExportFormat.fgb: "application/flatgeobuf",
+}
+SUFFIXES = {
+    ExportFormat.geojson: ".geojson",
+    ExportFormat.ndjson: ".ndjson",
+    ExportFormat.csv: ".csv",
+    ExportFormat.gpkg: ".gpkg",
+    ExportFormat.fgb: ".fgb",
+}
+_DRIVERS = {ExportFormat.gpkg: "GPKG", ExportFormat.fgb: "FlatGeobuf"}
+LAYER = "facility"
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """The list filters, narrowed to the facilities a caller may export in full."""
+
+    where: FacilityFilter
+    scope: ColumnElement[bool] | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        return [*self.where.clauses(), *([self.scope] if self.scope is not None else [])]
+
+
+Filter = FacilityFilter | ExportFilter
+
+
+def prepare(connection: Connection) -> None:
+    """A stable snapshot in UTC: one consistent picture even while others write, and
+    times that read the same from any server."""
+    repository.export_snapshot(connection)
+
+
+def stream_text(
+    connection: Connection,
+    where: Filter,
+    file_format: ExportFormat,
+    *,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """GeoJSON, NDJSON or CSV, as UTF-8 chunks."""
+    if file_format == ExportFormat.csv:
+        yield from _csv(connection, where, progress)
+        return
+    features = repository.export_features(connection, where, CHUNK_ROWS)
+    if file_format == ExportFormat.ndjson:
+        for chunk in features:
+            yield ("\n".join(chunk) + "\n").encode()
+            _tick(progress, len(chunk))
+        return
+    yield b'{"type":"FeatureCollection","features":[\n'
+    first = True
+    for chunk in features:
+        yield (("" if first else ",\n") + ",\n".join(chunk)).encode()
+        first = False
+        _tick(progress, len(chunk))
+    yield b"\n]}\n"
+
+
+def _csv(connection: Connection, where: Filter, progress: Progress | None) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(repository.CSV_HEADER)
+    # A UTF-8 byte order mark: Excel, which Chinese offices open CSVs in, reads the file
+    # as GBK without one. Our own importer and GDAL skip it.
+    yield b"\xef\xbb\xbf" + buffer.getvalue().encode()
+    for rows in repository.export_rows_as_text(connection, where, CHUNK_ROWS):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(rows)
+        yield buffer.getvalue().encode()
+        _tick(progress, len(rows))
+
+
+def write_gis(
+    connection: Connection,
+    where: Filter,
+    file_format: ExportFormat,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+) -> None:
+    """GeoPackage or FlatGeobuf at `path`, fed to GDAL batch by batch."""
+    import pyarrow as pa
+    import pyogrio.raw
+
+    schema = repository.arrow_schema()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for columns in repository.export_columns(connection, where, CHUNK_ROWS):
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)],
+                schema=schema,
+            )
+            _tick(progress, len(columns[0]))
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    pyogrio.raw.write_arrow(
+        reader,
+        str(path),
+        layer=LAYER,
+        driver=_DRIVERS[file_format],
+        geometry_name="geometry",
+        geometry_type="Point",
+        crs="EPSG:4326",
+    )
+
+
+def write_file(
+    connection: Connection,
+    where: Filter,
+    file_format: ExportFormat,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+) -> None:
+    prepare(connection)
+    if file_format in _DRIVERS:
+        # GDAL refuses to write over an existing file, and a half-written one must not stay.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{SUFFIXES[file_format]}")
+        tmp.unlink(missing_ok=True)
+        try:
+            write_gis(connection, where, file_format, tmp, progress=progress)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as out:
+            for chunk in stream_text(connection, where, file_format, progress=progress):
+                out.write(chunk)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def gis_to_temp_file(connection: Connection, where: Filter, file_format: ExportFormat) -> Path:
+    """For the API: GDAL needs a seekable file; the response streams it, then deletes it."""
+    handle, name = tempfile.mkstemp(prefix="rf-export-", suffix=SUFFIXES[file_format])
+    os.close(handle)
+    path = Path(name)
+    path.unlink()
+    try:
+        prepare(connection)
+        write_gis(connection, where, file_format, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _tick(progress: Progress | None, rows: int) -> None:
+    if progress is not None:
+        progress(rows)

@@ -1,0 +1,438 @@
+"""Reading import files into batches of text cells, whatever the format.
+
+Every value is handed on as text (or None): parsing and checking happen later, in one
+place, so a number in a spreadsheet and the same number in a CSV meet the same rules."""
+
+import codecs
+import csv
+import math
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import BadRequest
+from app.transfer import fields
+
+BATCH_ROWS = 20_000
+# Geographic CRSs within a metre of WGS 84; anything else would need a reprojection.
+WGS84_LIKE = {"EPSG:4326", "EPSG:4490", "OGC:CRS84"}
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    geojson = "geojson"
+    ndjson = "ndjson"
+    gpkg = "gpkg"
+    shp = "shp"
+    fgb = "fgb"
+
+
+SUFFIXES = {
+    ".csv": FileFormat.csv,
+    ".txt": FileFormat.csv,
+    ".xlsx": FileFormat.xlsx,
+    ".geojson": FileFormat.geojson,
+    ".json": FileFormat.geojson,
+    ".ndjson": FileFormat.ndjson,
+    ".geojsonl": FileFormat.ndjson,
+    ".geojsons": FileFormat.ndjson,
+    ".jsonl": FileFormat.ndjson,
+    ".gpkg": FileFormat.gpkg,
+    ".shp": FileFormat.shp,
+    ".zip": FileFormat.shp,
+    ".fgb": FileFormat.fgb,
+}
+
+
+class FileProblem(BadRequest):
+    """The file as a whole cannot be read: nothing in it is imported."""
+
+    def __init__(self, detail: str, *, row: int | None = None) -> None:
+        super().__init__(detail)
+        self.row = row
+
+
+@dataclass
+class Batch:
+    rows: list[int]  # row numbers as the user sees them: spreadsheet rows, feature numbers
+    cells: dict[str, Any]  # field -> one text cell per row: a list, or an Arrow string array
+    geometry: list[bytes | None] | None = None  # WKB, from GIS formats
+    # (row, problem) for rows that could not be split into cells at all
+    broken: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    format: FileFormat
+    headers: list[str]
+    mapped: dict[str, str]  # header -> field
+    ignored: list[str]  # headers that map to no field
+    total: int | None  # rows, when cheap to know
+    batches: Iterator[Batch]
+    encoding: str | None = None
+    has_geometry: bool = False
+
+
+def detect_format(path: Path, given: FileFormat | None) -> FileFormat:
+    if given:
+        return given
+    found = SUFFIXES.get(path.suffix.lower())
+    if found is None:
+        raise FileProblem(
+            f"{path.name}: unknown file type {path.suffix!r}; pass --format "
+            f"({', '.join(f.value for f in FileFormat)})"
+        )
+    return found
+
+
+def open_source(
+    path: Path,
+    *,
+    file_format: FileFormat | None = None,
+    encoding: str | None = None,
+    mapping: dict[str, str],
+    layer: str | None = None,
+) -> Source:
+    kind = detect_format(path, file_format)
+    if kind == FileFormat.csv:
+        return _csv(path, encoding, mapping)
+    if kind == FileFormat.xlsx:
+        return _xlsx(path, mapping, layer)
+    return _gis(path, kind, encoding, mapping, layer)
+
+
+def _map_headers(headers: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    mapped: dict[str, str] = {}
+    ignored: list[str] = []
+    taken: dict[str, str] = {}
+    for header in headers:
+        target = mapping.get(fields.normalise_header(header))
+        if target in fields.DERIVED or not target:
+            ignored.append(header)
+            continue
+        if target in taken:
+            raise FileProblem(
+                f"columns {taken[target]!r} and {header!r} both map to the field {target!r}; "
+                "drop one or map it elsewhere with --mapping",
+                row=1,
+            )
+        taken[target] = header
+        mapped[header] = target
+    return mapped, ignored
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+def detect_encoding(head: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as such, else GB18030, which
+    reads GBK and GB2312 too. A file in neither is named as such, not garbled."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sample is not a fault.
+        if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    try:
+        head.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:
+            return "gb18030"
+        raise FileProblem(
+            f"{path.name}: neither UTF-8 nor GBK/GB18030 text (byte {exc.start}); "
+            "pass --encoding with the right one"
+        ) from exc
+
+
+def _csv(path: Path, encoding: str | None, mapping: dict[str, str]) -> Source:
+    with path.open("rb") as raw:
+        head = raw.read(1 << 20)
+    if not head.strip():
+        raise FileProblem(f"{path.name}: the file is empty")
+    encoding = encoding or detect_encoding(head, path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise FileProblem(f"unknown encoding {encoding!r}") from exc
+    sample = head.decode(encoding, errors="ignore")
+    first_line = sample.split("\n", 1)[0]
+    delimiter = max([",", "\t", ";", "|"], key=first_line.count)
+    # Counting newlines is cheap and makes the ETA honest; quoted newlines only make it high.
+    total = max(_count_lines(path) - 1, 0)
+
+    handle = path.open(encoding=encoding, newline="", errors="strict")
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    try:
+        headers = next(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        handle.close()
+        raise _csv_problem(path, exc, 1, encoding) from exc
+    mapped, ignored = _map_headers(headers, mapping)
+    positions = [(i, mapped[h]) for i, h in enumerate(headers) if h in mapped]
+
+    def batches() -> Iterator[Batch]:
+        with handle:
+            batch = _empty(positions)
+            row = 1
+            while True:
+                row += 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                except UnicodeDecodeError as exc:
+                    raise _csv_problem(path, exc, row, encoding) from exc
+                except csv.Error as exc:
+                    raise _csv_problem(path, exc, row, encoding) from exc
+                if not any(cells):
+                    continue  # blank lines between records are common in hand-made files
+                if len(cells) != len(headers):
+                    batch.broken.append(
+                        (row, f"has {len(cells)} fields where the header has {len(headers)}")
+                    )
+                    continue
+                batch.rows.append(row)
+                for index, name in positions:
+                    batch.cells[name].append(cells[index])
+                if len(batch.rows) >= BATCH_ROWS:
+                    yield batch
+                    batch = _empty(positions)
+            if batch.rows or batch.broken:
+                yield batch
+
+    return Source(
+        FileFormat.csv,
+        headers,
+        mapped,
+        ignored,
+        total,
+        batches(),
+        encoding=encoding,
+        has_geometry=False,
+    )
+
+
+def _csv_problem(path: Path, exc: Exception, row: int, encoding: str) -> FileProblem:
+    if isinstance(exc, UnicodeDecodeError):
+        return FileProblem(
+            f"{path.name}: row {row} is not valid {encoding} text; the file is in another "
+            "encoding (pass --encoding, e.g. gbk or utf-8)",
+            row=row,
+        )
+    return FileProblem(f"{path.name}: malformed or truncated CSV at row {row}: {exc}", row=row)
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    last = b"\n"
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 24):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _empty(positions: list[tuple[int, str]]) -> Batch:
+    return Batch(rows=[], cells={name: [] for _, name in positions})
+
+
+# --- XLSX -----------------------------------------------------------------------------
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        # Excel keeps every number as a float: 8000.0 persons is 8000.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx(path: Path, mapping: dict[str, str], sheet: str | None) -> Source:
+    import openpyxl  # a second or two to import; only spreadsheets need it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileProblem(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
+    if sheet is not None and sheet not in book.sheetnames:
+        raise FileProblem(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+    worksheet = book[sheet] if sheet else book.worksheets[0]
+    rows = worksheet.iter_rows(values_only=True)
+    header_row = 0
+    headers: list[str] = []
+    try:
+        for values in rows:
+            header_row += 1
+            if any(v is not None and str(v).strip() for v in values):
+                headers = [_cell_text(v) or "" for v in values]
+                break
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileProblem(f"{path.name}: malformed or truncated workbook ({exc})") from exc
+    if not headers:
+        raise FileProblem(f"{path.name}: the sheet {worksheet.title!r} is empty")
+    while headers and not headers[-1]:
+        headers.pop()
+    mapped, ignored = _map_headers([h for h in headers if h], mapping)
+    positions = [(i, mapped[h]) for i, h in enumerate(headers) if h in mapped]
+    total = max((worksheet.max_row or header_row) - header_row, 0)
+
+    def batches() -> Iterator[Batch]:
+        batch = _empty(positions)
+        row = header_row
+        try:
+            for values in rows:
+                row += 1
+                if not any(v is not None and str(v).strip() for v in values):
+                    continue
+                batch.rows.append(row)
+                for index, name in positions:
+                    batch.cells[name].append(
+                        _cell_text(values[index]) if index < len(values) else None
+                    )
+                if len(batch.rows) >= BATCH_ROWS:
+                    yield batch
+                    batch = _empty(positions)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise FileProblem(
+                f"{path.name}: malformed or truncated workbook near row {row} ({exc})", row=row
+            ) from exc
+        finally:
+            book.close()
+        if batch.rows:
+            yield batch
+
+    return Source(FileFormat.xlsx, headers, mapped, ignored, total, batches())
+
+
+# --- GIS formats through GDAL -----------------------------------------------------------
+
+
+def _dbf_encoding(path: Path) -> str | None:
+    """A Shapefile without a .cpg: Chinese offices save the .dbf in GBK as often as in
+    UTF-8, and GDAL would assume Latin-1. The records decide."""
+    if path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists():
+        return None
+    dbf = next(
+        (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
+    )
+    if dbf is None:
+        return None
+    data = dbf.read_bytes()
+    return "UTF-8" if _is_utf8(data) else "GB18030"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _gis(
+    path: Path, kind: FileFormat, encoding: str | None, mapping: dict[str, str], layer: str | None
+) -> Source:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyogrio
+    import pyogrio.raw
+
+    target = str(path)
+    if kind == FileFormat.shp and path.suffix.lower() == ".zip":
+        target = f"/vsizip/{path}"
+    encoding = encoding or _dbf_encoding(path)
+    try:
+        info = pyogrio.read_info(target, layer=layer, encoding=encoding)
+    except Exception as exc:  # pyogrio raises a family of GDAL errors
+        raise FileProblem(
+            f"{path.name}: cannot be read as {kind.value} ({_first_line(exc)})"
+        ) from exc
+    crs = info.get("crs")
+    if crs and crs.upper() not in WGS84_LIKE:
+        raise FileProblem(f"{path.name}: coordinates in {crs}; reproject to EPSG:4326 first")
+    headers = [str(h) for h in info["fields"]]
+    mapped, ignored = _map_headers(headers, mapping)
+    total = int(info["features"]) if info.get("features", -1) >= 0 else None
+    has_geometry = info.get("geometry_type") is not None
+
+    def batches() -> Iterator[Batch]:
+        row = 0
+        try:
+            with pyogrio.raw.open_arrow(
+                target,
+                layer=layer,
+                encoding=encoding,
+                columns=list(mapped),
+                batch_size=BATCH_ROWS,
+                datetime_as_string=True,
+                use_pyarrow=True,
+            ) as (meta, reader):
+                geometry_name = meta.get("geometry_name") or "wkb_geometry"
+                for table in reader:
+                    count = table.num_rows
+                    cells: dict[str, Any] = {}
+                    for header, name in mapped.items():
+                        column = table.column(header)
+                        if not pa.types.is_string(column.type) and not pa.types.is_large_string(
+                            column.type
+                        ):
+                            column = pc.cast(column, pa.string())
+                        # Kept as Arrow: the cells go to COPY as Arrow-written CSV, so a
+                        # million rows never become Python strings. Geometry-bearing and
+                        # nested columns are read in Python, by whoever needs them.
+                        cells[name] = (
+                            column.combine_chunks()
+                            if isinstance(column, pa.ChunkedArray)
+                            else column
+                        )
+                    geometry = (
+                        table.column(geometry_name).to_pylist()
+                        if geometry_name in table.column_names
+                        else None
+                    )
+                    yield Batch(
+                        rows=list(range(row + 1, row + count + 1)),
+                        cells=cells,
+                        geometry=geometry,
+                    )
+                    row += count
+        except FileProblem:
+            raise
+        except Exception as exc:
+            raise FileProblem(
+                f"{path.name}: malformed or truncated {kind.value} after feature {row} "
+                f"({_first_line(exc)})",
+                row=row + 1,
+            ) from exc
+
+    return Source(
+        kind,
+        headers,
+        mapped,
+        ignored,
+        total,
+        batches(),
+        encoding=encoding,
+        has_geometry=has_geometry,
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

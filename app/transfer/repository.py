@@ -1,0 +1,884 @@
+"""SQL for imports and exports.
+
+Imports are set-based: rows are COPYed as text into temporary staging tables, checked
+there by a handful of statements that each pass over all rows at once, and upserted by
+registry code in one INSERT ... ON CONFLICT. Nothing goes through the ORM row by row.
+Column names in the statements below come from `fields.COLUMNS`, never from a file;
+every value read from a file travels as a bound parameter or through COPY."""
+
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import psycopg
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from app.facilities.models import Entrance, Facility, ProtectionUnit
+from app.facilities.repository import EMPTY_ARRAY, PLAIN_COLUMNS, geojson
+from app.transfer import fields
+from app.transfer.fields import Column, Kind
+
+# --- export ---------------------------------------------------------------------------
+
+# Row timestamps and the concurrency version belong to one database: two exports of the
+# same data from two databases must be the same file.
+EXPORT_PLAIN = tuple(c for c in PLAIN_COLUMNS if c not in ("created_at", "updated_at", "version"))
+_ADMIN_CODE = func.coalesce(Facility.district_code, Facility.city_code, Facility.province_code)
+EXPORT_SCALARS: tuple[tuple[str, ColumnElement], ...] = (
+    ("code", Facility.code),
+    ("name", Facility.name),
+    ("address", Facility.address),
+    ("admin_code", _ADMIN_CODE),
+    ("province_code", Facility.province_code),
+    ("city_code", Facility.city_code),
+    ("district_code", Facility.district_code),
+    *((name, getattr(Facility, name)) for name in EXPORT_PLAIN),
+)
+CSV_HEADER = (
+    *(name for name, _ in EXPORT_SCALARS),
+    "lon",
+    "lat",
+    fields.FOOTPRINT,
+    fields.ENTRANCES,
+    fields.UNITS,
+)
+
+
+def _json_object(pairs: Iterable[tuple[str, ColumnElement]]) -> ColumnElement:
+    args: list[ColumnElement] = []
+    for key, value in pairs:
+        args += [literal(key, String), value]
+    return func.json_build_object(*args)
+
+
+def _entrances() -> ColumnElement:
+    # Without ids: they belong to one database, and an import makes new ones.
+    entrance = _json_object(
+        [
+            ("kind", Entrance.kind),
+            ("accessible", Entrance.accessible),
+            ("name", Entrance.name),
+            ("location", geojson(Entrance.location)),
+        ]
+    )
+    return (
+        select(func.coalesce(func.json_agg(aggregate_order_by(entrance, Entrance.id)), EMPTY_ARRAY))
+        .where(Entrance.facility_id == Facility.id)
+        .scalar_subquery()
+    )
+
+
+def _protection_units() -> ColumnElement:
+    unit = _json_object(
+        [
+            ("name", ProtectionUnit.name),
+            ("shelter_area", ProtectionUnit.shelter_area),
+            ("capacity_persons", ProtectionUnit.capacity_persons),
+        ]
+    )
+    return (
+        select(
+            func.coalesce(func.json_agg(aggregate_order_by(unit, ProtectionUnit.id)), EMPTY_ARRAY)
+        )
+        .where(ProtectionUnit.facility_id == Facility.id)
+        .scalar_subquery()
+    )
+
+
+def export_snapshot(connection: Connection) -> None:
+    connection.execute(text("SET LOCAL TimeZone = 'UTC'"))
+
+
+def _ordered(query: Any, where: Any) -> Any:
+    return query.where(*where.clauses()).order_by(Facility.code)
+
+
+def _partitions(connection: Connection, query: Any, chunk: int) -> Iterator[list]:
+    # On the statement: Connection.execution_options would change the connection in place.
+    result = connection.execute(query.execution_options(yield_per=chunk))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
+
+
+def export_features(connection: Connection, where: Any, chunk: int) -> Iterator[list[str]]:
+    """GeoJSON Feature texts, built by PostgreSQL, in chunks."""
+    properties = [
+        *EXPORT_SCALARS,
+        (fields.FOOTPRINT, geojson(Facility.footprint)),
+        (fields.ENTRANCES, _entrances()),
+        (fields.UNITS, _protection_units()),
+    ]
+    feature = func.json_build_object(
+        "type",
+        "Feature",
+        "geometry",
+        geojson(Facility.location),
+        "properties",
+        _json_object(properties),
+    )
+    query = _ordered(select(cast(feature, Text)), where)
+    for part in _partitions(connection, query, chunk):
+        yield [row[0] for row in part]
+
+
+def export_rows_as_text(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
+    """CSV cells in PostgreSQL's own text forms, so numbers and times print as stored."""
+    columns = [
+        *(cast(value, Text) for _, value in EXPORT_SCALARS),
+        cast(func.ST_X(Facility.location), Text),
+        cast(func.ST_Y(Facility.location), Text),
+        func.ST_AsGeoJSON(Facility.footprint, 7),
+        cast(_entrances(), Text),
+        cast(_protection_units(), Text),
+    ]
+    yield from _partitions(connection, _ordered(select(*columns), where), chunk)
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {
+        Kind.decimal: pa.float64(),
+        Kind.integer: pa.int32(),
+        Kind.timestamp: pa.timestamp("us", tz="UTC"),
+    }
+    geometry = pa.field("geometry", pa.binary(), metadata={"ARROW:extension:name": "ogc.wkb"})
+    return pa.schema(
+        [
+            geometry,
+            *(
+                pa.field(name, types.get(fields.BY_NAME[name].kind, pa.string()))
+                if name in fields.BY_NAME
+                else pa.field(name, pa.string())
+                for name, _ in EXPORT_SCALARS
+            ),
+            pa.field(fields.FOOTPRINT, pa.string()),
+            pa.field(fields.ENTRANCES, pa.string()),
+            pa.field(fields.UNITS, pa.string()),
+        ]
+    )
+
+
+def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[list[list]]:
+    """Typed columns for GDAL, one list per field, in chunks."""
+
+    def typed(name: str, value: ColumnElement) -> ColumnElement:
+        kind = fields.BY_NAME[name].kind if name in fields.BY_NAME else Kind.text
+        return cast(value, Float) if kind == Kind.decimal else value
+
+    columns = [
+        func.ST_AsBinary(Facility.location),
+        *(typed(name, value) for name, value in EXPORT_SCALARS),
+        func.ST_AsGeoJSON(Facility.footprint, 7),
+        cast(_entrances(), Text),
+        cast(_protection_units(), Text),
+    ]
+    for part in _partitions(connection, _ordered(select(*columns), where), chunk):
+        values = [list(column) for column in zip(*part, strict=True)]
+        values[0] = [bytes(wkb) for wkb in values[0]]
+        # Enum columns arrive as str subclasses; Arrow wants plain text.
+        yield [
+            [None if v is None else str(v) for v in column]
+            if column and isinstance(next((v for v in column if v is not None), None), str)
+            else column
+            for column in values
+        ]
+
+
+def count(connection: Connection, where: Any) -> int:
+    return int(
+        connection.execute(
+            select(func.count()).select_from(Facility).where(*where.clauses())
+        ).scalar_one()
+    )
+
+
+def summary(connection: Connection) -> dict[str, list[tuple]]:
+    """Live facilities by city (with shelter persons and design parking spaces), by status
+    and by wartime function."""
+    cities = connection.execute(
+        text(
+            """
+            SELECT coalesce(d.name, '(no city)'), f.city_code, count(*),
+                   count(*) FILTER (WHERE f.status = 'in_service'),
+                   CAST(coalesce(sum(f.capacity_persons), 0) AS bigint),
+                   CAST(coalesce(sum(f.peacetime_parking_spaces), 0) AS bigint)
+            FROM facility f LEFT JOIN division d ON d.code = f.city_code
+            WHERE f.deleted_at IS NULL
+            GROUP BY ROLLUP ((d.name, f.city_code))
+            ORDER BY f.city_code IS NULL AND d.name IS NULL, f.city_code
+            """
+        )
+    ).all()
+    rows = [tuple(row) for row in cities]
+    if rows:
+        rows[-1] = ("total", "", *rows[-1][2:])
+    by = {}
+    for key in ("status", "wartime_function"):
+        by[key] = [
+            tuple(row)
+            for row in connection.execute(
+                text(
+                    f"SELECT {key}, count(*) FROM facility WHERE deleted_at IS NULL "
+                    f"GROUP BY {key} ORDER BY count(*) DESC, {key}"
+                )
+            )
+        ]
+    return {"cities": rows, "status": by["status"], "function": by["wartime_function"]}
+
+
+# --- import: staging --------------------------------------------------------------------
+
+STAGE_COLUMNS = ("row_no", *fields.STAGED, "location", "footprint", "geometry_failed")
+
+
+def create_staging(connection: Connection) -> None:
+    """Temporary tables of this connection; dropped first, so that one connection may
+    run several imports in one transaction (a dry run followed by the real one)."""
+    staged = ", ".join(f"{name} text" for name in fields.STAGED)
+    for statement in (
+        "DROP TABLE IF EXISTS import_row, import_entrance, import_unit, import_error, "
+        "import_typed, import_place, import_child_change, import_written",
+        f"CREATE TEMP TABLE import_row (row_no integer NOT NULL, {staged}, "
+        "location geometry(Point, 4326), footprint geometry(Geometry, 4326), "
+        "geometry_failed boolean NOT NULL DEFAULT false)",
+        "CREATE TEMP TABLE import_entrance (row_no integer NOT NULL, seq integer NOT NULL, "
+        "kind text NOT NULL, accessible boolean NOT NULL, name text, "
+        "location geometry(Point, 4326) NOT NULL)",
+        "CREATE TEMP TABLE import_unit (row_no integer NOT NULL, seq integer NOT NULL, "
+        "name text NOT NULL, shelter_area numeric(12, 2) NOT NULL, "
+        "capacity_persons integer NOT NULL)",
+        "CREATE TEMP TABLE import_error (row_no integer, field text NOT NULL, value text, "
+        "reason text NOT NULL)",
+        # Timestamps in every form an office writes them; an unparsable one is NULL, not
+        # an error that would stop the whole statement. A time without a zone is Beijing
+        # time, which is what spreadsheets from Chinese offices mean.
+        """CREATE OR REPLACE FUNCTION pg_temp.rf_timestamptz(value text) RETURNS timestamptz
+        LANGUAGE plpgsql STABLE AS $$
+        BEGIN
+            IF value ~ '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN
+                RETURN value::timestamptz;
+            END IF;
+            RETURN value::timestamp AT TIME ZONE 'Asia/Shanghai';
+        EXCEPTION WHEN others THEN
+            RETURN NULL;
+        END $$""",
+    ):
+        connection.execute(text(statement))
+
+
+def _raw(connection: Connection) -> psycopg.Connection:
+    return connection.connection.driver_connection  # type: ignore[return-value]
+
+
+def copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterable) -> None:
+    assert table in ("import_row", "import_entrance", "import_unit", "import_error")
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with _raw(connection).cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def copy_arrow(connection: Connection, table: str, data: Any) -> None:
+    """COPY an Arrow table in as CSV written by Arrow's C++ writer: nulls go out as
+    empty fields, empty strings as \"\", which COPY reads as NULL and '' respectively."""
+    import pyarrow.csv as pacsv
+
+    assert table in ("import_row", "import_entrance", "import_unit")
+    buffer = io.BytesIO()
+    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False, batch_size=8192))
+    statement = f"COPY {table} ({', '.join(data.column_names)}) FROM STDIN WITH (FORMAT csv)"
+    with _raw(connection).cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(buffer.getbuffer())
+
+
+def boundaries_loaded(connection: Connection) -> bool:
+    return bool(
+        connection.execute(
+            text("SELECT EXISTS (SELECT FROM division WHERE boundary IS NOT NULL)")
+        ).scalar()
+    )
+
+
+# --- import: typing and checking ---------------------------------------------------------
+
+_CELL = "NULLIF(btrim(r.{name}), '')"
+# Thousands separators, spaces and the units offices type into number cells.
+_NUMBER = (
+    "regexp_replace(NULLIF(btrim(r.{name}), ''), "
+    "'[,，\\s]|(㎡|m²|m2|平方米|平米|人|个|小时|h)$', '', 'g')"
+)
+_DECIMAL_RE = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+_INTEGER_RE = "^[+-]?[0-9]{1,12}([.]0*)?$"
+_CODE_RE = "^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"
+_PHONE_RE = "^[+]?[0-9][0-9 -]{4,19}$"
+_DATE_RE = (
+    "^([0-9]{4})([-/.年](0?[1-9]|1[0-2])([-/.月](0?[1-9]|[12][0-9]|3[01])日?)?月?)?([ T][0-9:.]+)?$"
+)
+
+
+def _typed(column: Column) -> str:
+    """The SQL of a column's typed value, NULL where the cell does not parse."""
+    cell = _CELL.format(name=column.name)
+    # Normalised once per row, in the LATERAL of stage_typed, not once per use.
+    number = f"n.{column.name}"
+    match column.kind:
+        case Kind.choice:
+            return f"(CAST(:choices AS jsonb) -> '{column.name}') ->> lower({cell})"
+        case Kind.decimal:
+            return (
+                f"CASE WHEN {number} ~ '{_DECIMAL_RE}' THEN round(CAST({number} AS numeric), 2) END"
+            )
+        case Kind.integer:
+            return (
+                f"CASE WHEN {number} ~ '{_INTEGER_RE}' "
+                f"THEN CAST(CAST({number} AS numeric) AS bigint) END"
+            )
+        case Kind.timestamp:
+            return f"pg_temp.rf_timestamptz({cell})"
+        case _:
+            return cell
+
+
+def _checks(column: Column) -> list[tuple[str, str]]:
+    """(value, reason) SQL pairs; the reason is NULL when the cell passes."""
+    name = column.name
+    cell = _CELL.format(name=name)
+    typed = f"t.{name}"
+    reasons: list[str] = []
+    if column.required:
+        reasons.append(f"CASE WHEN {cell} IS NULL THEN 'is required' END")
+    match column.kind:
+        case Kind.text:
+            reasons.append(
+                f"CASE WHEN length({cell}) > {column.max_length} "
+                f"THEN 'is longer than {column.max_length} characters' END"
+            )
+        case Kind.code:
+            reasons.append(
+                f"CASE WHEN {cell} !~ '{_CODE_RE}' THEN 'must be 3 to 40 letters, digits, "
+                '"-" or "_", beginning with a letter or digit\' END'
+            )
+        case Kind.phone:
+            reasons.append(f"CASE WHEN {cell} !~ '{_PHONE_RE}' THEN 'is not a phone number' END")
+        case Kind.admin_code:
+            reasons.append(
+                f"CASE WHEN {cell} !~ '^[0-9]{{6}}$' THEN 'must be a six-digit GB/T 2260 code' END"
+            )
+        case Kind.choice:
+            assert column.choices is not None
+            allowed = ", ".join(m.value for m in column.choices)
+            reasons.append(
+                f"CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL "
+                f"THEN 'is not one of: {allowed}' END"
+            )
+        case Kind.decimal | Kind.integer:
+            what = "a number" if column.kind == Kind.decimal else "a whole number"
+            low, high = int(column.low), int(column.high)
+            reasons.append(
+                f"CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL THEN 'is not {what}' "
+                f"WHEN {typed} NOT BETWEEN {low} AND {high} "
+                f"THEN 'must be between {low} and {high}' END"
+            )
+        case Kind.timestamp:
+            reasons.append(
+                f"CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL "
+                "THEN 'is not a date and time' "
+                f"WHEN {typed} > now() THEN 'lies in the future' END"
+            )
+    return [(name, reason) for reason in reasons]
+
+
+def stage_typed(connection: Connection, *, present: set[str], choices: dict[str, Any]) -> None:
+    """import_typed: one row per staged row, every field typed, merged with the stored
+    facility of the same code for the fields the file does not carry."""
+    selects = ["r.row_no", "f.id AS facility_id", "f.deleted_at IS NOT NULL AS deleted"]
+    for column in fields.COLUMNS:
+        name = column.name
+        if name == "admin_code":
+            stored = "coalesce(f.district_code, f.city_code, f.province_code)"
+        else:
+            stored = f"f.{name}"
+        if name in present:
+            value = _typed(column)
+        elif name == "nuclear_level" and fields.PROTECTION in present:
+            value = (
+                "(CAST(:choices AS jsonb) -> 'nuclear_level') ->> "
+                "lower(substring(r.protection from '核\\s*([0-9][bB]?)'))"
+            )
+        elif name == "conventional_level" and fields.PROTECTION in present:
+            value = (
+                "(CAST(:choices AS jsonb) -> 'conventional_level') ->> "
+                "substring(r.protection from '常\\s*([0-9])')"
+            )
+        elif name == "completion_year" and fields.COMPLETION_DATE in present:
+            value = f"CAST(substring(btrim(r.completion_date) from '{_DATE_RE}') AS integer)"
+        else:
+            value = stored
+        cast_to = {
+            Kind.decimal: "numeric(12, 2)",
+            Kind.integer: "bigint",
+            Kind.timestamp: "timestamptz",
+        }.get(column.kind, "text")
+        selects.append(f"CAST({value} AS {cast_to}) AS {name}")
+    selects += [
+        "coalesce(r.location, f.location) AS location",
+        "CASE WHEN :footprint_given THEN r.footprint ELSE f.footprint END AS footprint",
+        "r.geometry_failed",
+    ]
+    numbers = [
+        f"{_NUMBER.format(name=c.name)} AS {c.name}"
+        for c in fields.COLUMNS
+        if c.kind in (Kind.decimal, Kind.integer) and c.name in present
+    ] or ["NULL AS nothing"]
+    connection.execute(
+        text(
+            "CREATE TEMP TABLE import_typed AS SELECT "
+            + ", ".join(selects)
+            + " FROM import_row r LEFT JOIN facility f ON f.code = btrim(r.code)"
+            + f" CROSS JOIN LATERAL (SELECT {', '.join(numbers)}) AS n"
+        ),
+        {
+            "choices": json.dumps(choices),
+            "footprint_given": bool(present & {fields.FOOTPRINT, fields.WKT, "geometry"}),
+        },
+    )
+    connection.execute(text("CREATE INDEX ON import_typed (row_no)"))
+    connection.execute(text("ANALYZE import_typed"))
+
+
+def check_cells(connection: Connection, *, present: set[str]) -> None:
+    checks: list[tuple[str, str]] = []
+    for column in fields.COLUMNS:
+        if column.name in present:
+            checks += _checks(column)
+    if fields.PROTECTION in present:
+        checks.append(
+            (
+                "protection",
+                "CASE WHEN NULLIF(btrim(r.protection), '') IS NOT NULL "
+                "AND t.nuclear_level IS NULL AND t.conventional_level IS NULL "
+                "THEN 'names no protection level: write e.g. 核6/常6 or 常6' END",
+            )
+        )
+    if fields.COMPLETION_DATE in present and "completion_year" not in present:
+        checks.append(
+            (
+                "completion_date",
+                "CASE WHEN NULLIF(btrim(r.completion_date), '') "
+                f"IS NOT NULL AND btrim(r.completion_date) !~ '{_DATE_RE}' THEN 'is not a date' "
+                "WHEN t.completion_year NOT BETWEEN 1949 AND 2100 "
+                "THEN 'must be between 1949 and 2100' END",
+            )
+        )
+    if not checks:
+        return
+    values = ", ".join(f"('{name}', r.{name}, {reason})" for name, reason in checks)
+    # The reasons once as one test per row, so that the rows of a clean file (nearly all
+    # of them) skip the LATERAL that would turn each into 30 candidate error rows.
+    any_reason = " OR ".join(f"({reason}) IS NOT NULL" for _, reason in checks)
+    connection.execute(
+        text(
+            "INSERT INTO import_error (row_no, field, value, reason) "
+            "SELECT r.row_no, v.field, v.value, v.reason FROM import_row r "
+            "JOIN import_typed t ON t.row_no = r.row_no "
+            f"CROSS JOIN LATERAL (VALUES {values}) AS v(field, value, reason) "
+            f"WHERE ({any_reason}) AND v.reason IS NOT NULL"
+        )
+    )
+
+
+def sum_units(connection: Connection, *, totals_given: set[str]) -> None:
+    """Totals of facilities with protection units are their units' sums: a total the
+    file gives must agree, a missing one is derived (as the API does)."""
+    for total, column in (
+        ("shelter_area", "shelter_area"),
+        ("capacity_persons", "capacity_persons"),
+    ):
+        if total in totals_given:
+            connection.execute(
+                text(
+                    "INSERT INTO import_error (row_no, field, value, reason) "
+                    f"SELECT t.row_no, '{total}', CAST(t.{total} AS text), "
+                    f"CAST(t.{total} AS text) || ' disagrees with the sum over its protection "
+                    "units, ' || CAST(s.total AS text) "
+                    f"FROM import_typed t JOIN (SELECT row_no, sum({column}) AS total "
+                    "FROM import_unit GROUP BY row_no) s ON s.row_no = t.row_no "
+                    f"WHERE t.{total} IS NOT NULL AND abs(t.{total} - s.total) > 0.005"
+                )
+            )
+        connection.execute(
+            text(
+                f"UPDATE import_typed t SET {total} = s.total "
+                f"FROM (SELECT row_no, sum({column}) AS total FROM import_unit GROUP BY row_no) s "
+                "WHERE s.row_no = t.row_no"
+            )
+        )
+
+
+def check_rows(connection: Connection, *, max_persons_per_m2: float, subtype_of: dict) -> None:
+    """Rules across the fields of a row, with the API's messages."""
+    connection.execute(
+        text(
+            """
+            INSERT INTO import_error (row_no, field, value, reason)
+            SELECT t.row_no, v.field, v.value, v.reason FROM import_typed t
+            CROSS JOIN LATERAL (VALUES
+                ('standalone_type', t.standalone_type,
+                 CASE WHEN t.construction_form IS NOT NULL
+                      AND (t.construction_form = 'standalone') <> (t.standalone_type IS NOT NULL)
+                 THEN 'is required for a standalone work and must be empty for an attached one'
+                 END),
+                ('wartime_subtype', t.wartime_subtype,
+                 CASE WHEN t.wartime_subtype IS NOT NULL AND t.wartime_function IS NOT NULL
+                      AND CAST(:subtype_of AS jsonb) ->> t.wartime_subtype
+                          IS DISTINCT FROM t.wartime_function
+                 THEN t.wartime_subtype || ' is not a kind of ' || t.wartime_function END),
+                ('usable_area', CAST(t.usable_area AS text),
+                 CASE WHEN t.usable_area > t.building_area
+                 THEN t.usable_area || ' m² exceeds building_area ' || t.building_area || ' m²'
+                 END),
+                ('shelter_area', CAST(t.shelter_area AS text),
+                 CASE WHEN t.shelter_area > t.usable_area
+                 THEN t.shelter_area || ' m² exceeds usable_area ' || t.usable_area || ' m²'
+                 END),
+                ('capacity_persons', CAST(t.capacity_persons AS text),
+                 CASE WHEN t.capacity_persons > 0 AND t.shelter_area IS NOT NULL
+                      AND t.capacity_persons > :ratio * t.shelter_area
+                 THEN t.capacity_persons || ' persons on ' || t.shelter_area
+                      || ' m² of shelter area is over ' || :ratio || ' persons per m²' END),
+                ('code', t.code,
+                 CASE WHEN t.deleted THEN 'belongs to a deleted facility; it is not revived by '
+                      || 'an import' END),
+                ('location', NULL,
+                 CASE WHEN t.location IS NULL AND NOT t.geometry_failed
+                 THEN 'is required: give lon and lat, WKT or a geometry' END)
+            ) AS v(field, value, reason)
+            WHERE v.reason IS NOT NULL
+            """
+        ),
+        {"subtype_of": json.dumps(subtype_of), "ratio": max_persons_per_m2},
+    )
+    # Every row of a code that appears more than once is named, with its companions.
+    connection.execute(
+        text(
+            """
+            INSERT INTO import_error (row_no, field, value, reason)
+            SELECT row_no, 'code', code,
+                   'appears ' || n || ' times in the file (rows ' || rows || ')'
+            FROM (
+                SELECT row_no, code, count(*) OVER w AS n,
+                       string_agg(CAST(row_no AS text), ', ') OVER w AS rows
+                FROM import_typed WHERE code IS NOT NULL
+                WINDOW w AS (PARTITION BY code ORDER BY row_no
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            ) AS counted
+            WHERE n > 1
+            """
+        )
+    )
+
+
+def place(connection: Connection, *, with_boundaries: bool) -> None:
+    """The rules of divisions.service.place for every row at once: the given code must
+    be known and valid; where boundaries are loaded, the location derives finer divisions
+    and must not contradict the given code."""
+    found = (
+        """
+        LEFT JOIN LATERAL (
+            SELECT d.code FROM division d
+            WHERE d.boundary IS NOT NULL AND ST_Covers(d.boundary, t.location)
+              AND d.valid_from <= current_date
+              AND (d.valid_to IS NULL OR d.valid_to > current_date)
+            ORDER BY CASE d.level WHEN 'district' THEN 0 WHEN 'city' THEN 1 ELSE 2 END
+            LIMIT 1
+        ) AS deepest ON t.location IS NOT NULL
+        """
+        if with_boundaries
+        else "LEFT JOIN (SELECT NULL::text AS code) AS deepest ON false"
+    )
+    connection.execute(
+        text(
+            f"""
+            CREATE TEMP TABLE import_place AS
+            SELECT t.row_no, t.admin_code,
+                   g0.code AS g_code, g0.name AS g_name, g0.level AS g_level,
+                   g0.boundary IS NOT NULL AS g_bounded,
+                   g0.valid_from <= current_date
+                       AND (g0.valid_to IS NULL OR g0.valid_to > current_date) AS g_valid,
+                   {_level_columns("g")},
+                   {_level_columns("f")}
+            FROM import_typed t
+            LEFT JOIN division g0 ON g0.code = t.admin_code
+            LEFT JOIN division g1 ON g1.code = g0.parent_code
+            LEFT JOIN division g2 ON g2.code = g1.parent_code
+            {found}
+            LEFT JOIN division f0 ON f0.code = deepest.code
+            LEFT JOIN division f1 ON f1.code = f0.parent_code
+            LEFT JOIN division f2 ON f2.code = f1.parent_code
+            WHERE NOT t.geometry_failed
+            """
+        )
+    )
+    connection.execute(
+        text(
+            """
+            INSERT INTO import_error (row_no, field, value, reason)
+            SELECT row_no, field, value, reason FROM (
+                SELECT p.row_no,
+                    CASE WHEN p.admin_code IS NOT NULL AND p.g_code IS NULL THEN 'admin_code'
+                         WHEN p.g_code IS NOT NULL AND NOT p.g_valid THEN 'admin_code'
+                         WHEN p.admin_code IS NULL AND p.f_province IS NULL
+                              AND p.f_city IS NULL AND p.f_district IS NULL THEN 'admin_code'
+                         WHEN p.g_bounded AND p.f_at_g IS DISTINCT FROM p.g_code THEN 'location'
+                         WHEN p.contradiction IS NOT NULL THEN 'location'
+                         WHEN coalesce(p.g_province, p.f_province) IS NULL THEN 'admin_code'
+                    END AS field,
+                    p.admin_code AS value,
+                    CASE WHEN p.admin_code IS NOT NULL AND p.g_code IS NULL
+                         THEN p.admin_code || ' is not a known GB/T 2260 division code'
+                         WHEN p.g_code IS NOT NULL AND NOT p.g_valid
+                         THEN p.admin_code || ' is no longer valid'
+                         WHEN p.admin_code IS NULL AND p.f_province IS NULL
+                              AND p.f_city IS NULL AND p.f_district IS NULL
+                         THEN 'required: no loaded division boundary contains the location'
+                         WHEN p.g_bounded AND p.f_at_g IS DISTINCT FROM p.g_code
+                         THEN 'lies outside ' || p.g_name || ' (' || p.g_code || '), the admin_code'
+                              || coalesce(', in ' || p.f_at_g_name || ' (' || p.f_at_g || ')', '')
+                         WHEN p.contradiction IS NOT NULL THEN p.contradiction
+                         WHEN coalesce(p.g_province, p.f_province) IS NULL
+                         THEN 'does not belong to any province'
+                    END AS reason
+                FROM (
+                    SELECT q.*,
+                        CASE q.g_level WHEN 'province' THEN q.f_province
+                            WHEN 'city' THEN q.f_city ELSE q.f_district END AS f_at_g,
+                        CASE q.g_level WHEN 'province' THEN q.f_province_name
+                            WHEN 'city' THEN q.f_city_name ELSE q.f_district_name END AS f_at_g_name,
+                        CASE WHEN q.g_province <> q.f_province
+                             THEN 'lies in ' || q.f_province_name || ' (' || q.f_province
+                                  || '), which contradicts admin_code ' || q.admin_code
+                             WHEN q.g_city <> q.f_city
+                             THEN 'lies in ' || q.f_city_name || ' (' || q.f_city
+                                  || '), which contradicts admin_code ' || q.admin_code
+                             WHEN q.g_district <> q.f_district
+                             THEN 'lies in ' || q.f_district_name || ' (' || q.f_district
+                                  || '), which contradicts admin_code ' || q.admin_code
+                        END AS contradiction
+                    FROM import_place q
+                ) AS p
+            ) AS checked
+            WHERE reason IS NOT NULL
+            """
+        )
+    )
+
+
+def _level_columns(prefix: str) -> str:
+    parts = []
+    for level in ("province", "city", "district"):
+        for what, alias in (("code", level), ("name", f"{level}_name")):
+            options = " ".join(
+                f"WHEN {prefix}{i}.level = '{level}' THEN {prefix}{i}.{what}" for i in range(3)
+            )
+            parts.append(f"CASE {options} END AS {prefix}_{alias}")
+    return ", ".join(parts)
+
+
+def error_count(connection: Connection) -> tuple[int, int]:
+    """(errors, rows with errors)."""
+    row = connection.execute(
+        text("SELECT count(*), count(DISTINCT row_no) FROM import_error")
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def new_codes(connection: Connection) -> int:
+    return int(
+        connection.execute(
+            text("SELECT count(*) FROM import_typed t WHERE t.facility_id IS NULL")
+        ).scalar_one()
+    )
+
+
+def errors(connection: Connection) -> Iterator[tuple[int | None, str, str | None, str]]:
+    result = connection.execute(
+        text(
+            "SELECT row_no, field, value, reason FROM import_error "
+            "ORDER BY row_no NULLS FIRST, field, reason"
+        ).execution_options(yield_per=10_000)
+    )
+    for row in result:
+        yield row[0], row[1], row[2], row[3]
+
+
+# --- import: writing ---------------------------------------------------------------------
+
+WRITTEN = tuple(c.name for c in fields.COLUMNS if c.name != "admin_code") + (
+    "province_code",
+    "city_code",
+    "district_code",
+    "location",
+    "footprint",
+)
+
+
+def find_child_changes(connection: Connection, *, entrances: bool, units: bool) -> None:
+    """Codes of stored facilities whose entrances or units the file changes: compared as
+    ordered lists, so the same file twice finds nothing to change."""
+    parts = []
+    if entrances:
+        parts.append(
+            """
+            SELECT t.code, 'entrances' AS part FROM import_typed t
+            LEFT JOIN (SELECT facility_id, string_agg(concat_ws('|', kind, accessible, name,
+                              encode(ST_AsEWKB(location), 'hex')), ';' ORDER BY id) AS list
+                       FROM entrance WHERE facility_id IN (SELECT facility_id FROM import_typed)
+                       GROUP BY facility_id) old ON old.facility_id = t.facility_id
+            LEFT JOIN (SELECT row_no, string_agg(concat_ws('|', kind, accessible, name,
+                              encode(ST_AsEWKB(location), 'hex')), ';' ORDER BY seq) AS list
+                       FROM import_entrance GROUP BY row_no) new ON new.row_no = t.row_no
+            WHERE t.facility_id IS NOT NULL AND old.list IS DISTINCT FROM new.list
+            """
+        )
+    if units:
+        parts.append(
+            """
+            SELECT t.code, 'protection_units' AS part FROM import_typed t
+            LEFT JOIN (SELECT facility_id, string_agg(concat_ws('|', name, shelter_area,
+                              capacity_persons), ';' ORDER BY id) AS list
+                       FROM protection_unit
+                       WHERE facility_id IN (SELECT facility_id FROM import_typed)
+                       GROUP BY facility_id) old ON old.facility_id = t.facility_id
+            LEFT JOIN (SELECT row_no, string_agg(concat_ws('|', name, shelter_area,
+                              capacity_persons), ';' ORDER BY seq) AS list
+                       FROM import_unit GROUP BY row_no) new ON new.row_no = t.row_no
+            WHERE t.facility_id IS NOT NULL AND old.list IS DISTINCT FROM new.list
+            """
+        )
+    body = (
+        " UNION ALL ".join(parts)
+        if parts
+        else "SELECT NULL::text AS code, NULL::text AS part WHERE false"
+    )
+    connection.execute(text(f"CREATE TEMP TABLE import_child_change AS {body}"))
+
+
+def upsert(connection: Connection) -> tuple[int, int]:
+    """(inserted, updated). Rows equal to the stored facility are not touched: their
+    updated_at stays, and they count as unchanged."""
+    columns = ", ".join(WRITTEN)
+    excluded = ", ".join(f"EXCLUDED.{c}" for c in WRITTEN)
+    stored = ", ".join(f"facility.{c}" for c in WRITTEN)
+    values = ", ".join(
+        {
+            "province_code": "p.province_code",
+            "city_code": "p.city_code",
+            "district_code": "p.district_code",
+            "location": "t.location",
+            "footprint": "ST_Multi(t.footprint)",
+        }.get(c, f"t.{c}")
+        for c in WRITTEN
+    )
+    connection.execute(
+        text(
+            f"""
+            CREATE TEMP TABLE import_written AS
+            WITH placed AS (
+                SELECT row_no,
+                       coalesce(g_province, f_province) AS province_code,
+                       coalesce(g_city, f_city) AS city_code,
+                       coalesce(g_district, f_district) AS district_code
+                FROM import_place
+            ), written AS (
+                INSERT INTO facility ({columns})
+                SELECT {values} FROM import_typed t JOIN placed p ON p.row_no = t.row_no
+                WHERE NOT EXISTS (SELECT FROM import_error e WHERE e.row_no = t.row_no)
+                ORDER BY t.row_no
+                ON CONFLICT (code) DO UPDATE SET ({columns}) = ({excluded}), updated_at = now(),
+                    version = facility.version + 1
+                WHERE ({stored}) IS DISTINCT FROM ({excluded})
+                   OR EXISTS (SELECT FROM import_child_change c WHERE c.code = EXCLUDED.code)
+                RETURNING id, code, xmax = 0 AS inserted
+            )
+            SELECT * FROM written
+            """
+        )
+    )
+    row = connection.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM import_written"
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def written_codes(connection: Connection, *, limit: int) -> dict[str, list[str]]:
+    rows = connection.execute(
+        text(
+            "SELECT inserted, (array_agg(code ORDER BY code))[1:CAST(:limit AS integer)] "
+            "FROM import_written GROUP BY inserted"
+        ),
+        {"limit": limit},
+    )
+    return {("inserted" if inserted else "updated"): codes for inserted, codes in rows}
+
+
+def write_children(connection: Connection, *, entrances: bool, units: bool) -> None:
+    """Children of new facilities, and of stored ones whose children the file changes."""
+    targets = """
+        SELECT w.id, t.row_no FROM import_written w JOIN import_typed t ON t.code = w.code
+        WHERE (w.inserted OR EXISTS (SELECT FROM import_child_change c
+                                     WHERE c.code = w.code AND c.part = :part))
+          AND NOT EXISTS (SELECT FROM import_error e WHERE e.row_no = t.row_no)
+    """
+    if entrances:
+        connection.execute(
+            text(f"DELETE FROM entrance WHERE facility_id IN (SELECT id FROM ({targets}) AS x)"),
+            {"part": "entrances"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO entrance (facility_id, kind, accessible, name, location) "
+                f"SELECT x.id, e.kind, e.accessible, e.name, e.location FROM ({targets}) AS x "
+                "JOIN import_entrance e ON e.row_no = x.row_no ORDER BY e.row_no, e.seq"
+            ),
+            {"part": "entrances"},
+        )
+    if units:
+        connection.execute(
+            text(
+                f"DELETE FROM protection_unit WHERE facility_id IN (SELECT id FROM ({targets}) AS x)"
+            ),
+            {"part": "protection_units"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO protection_unit (facility_id, name, shelter_area, capacity_persons) "
+                f"SELECT x.id, u.name, u.shelter_area, u.capacity_persons FROM ({targets}) AS x "
+                "JOIN import_unit u ON u.row_no = x.row_no ORDER BY u.row_no, u.seq"
+            ),
+            {"part": "protection_units"},
+        )
+
+
+def analyze_if_large(connection: Connection, rows: int) -> None:
+    # Autovacuum cannot see rows before the commit; fresh statistics let the caller's
+    # next queries plan well (as the demo loader does).
+    if rows >= 100_000:
+        connection.execute(text("ANALYZE facility, entrance, protection_unit"))

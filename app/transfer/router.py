@@ -1,0 +1,271 @@
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from app.accounts.dependencies import AdminPrincipal, RestrictedReader
+from app.core.errors import BadRequest, problem_responses
+from app.core.geo import CoordSys
+from app.db.session import SessionDep
+from app.facilities.dependencies import FacilityFilterDep
+from app.transfer import exports, jobs, readers, service
+from app.transfer.exports import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
+from app.transfer.models import ImportJob, JobStatus
+from app.transfer.readers import FileFormat
+
+router = APIRouter(prefix="/v1/export", tags=["export"])
+UPLOAD_SUFFIXES = {
+    FileFormat.csv: ".csv",
+    FileFormat.xlsx: ".xlsx",
+    FileFormat.geojson: ".geojson",
+    FileFormat.ndjson: ".ndjson",
+    FileFormat.gpkg: ".gpkg",
+    FileFormat.shp: ".zip",
+    FileFormat.fgb: ".fgb",
+}
+JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="import job id")]
+
+
+@router.get(
+    "",
+    responses={
+        200: {
+            "description": "the facilities as a file",
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+        },
+        **problem_responses(400, 401, 403, 422, 429),
+    },
+)
+def export_facilities(
+    request: Request,
+    where: FacilityFilterDep,
+    principal: RestrictedReader,
+    format: Annotated[ExportFormat, Query(description="file format")] = ExportFormat.geojson,
+):
+    """All facilities matching the filters of GET /v1/facilities, as one file, in the
+    order of their registry codes. Exports carry restricted fields, so they need a role
+    that reads them; a manager exports its own scope. The text formats stream as they
+    are read; GeoPackage and FlatGeobuf are built first, then sent."""
+    restricted = principal.restricted_clause()
+    scoped = ExportFilter(where, None if restricted is True else restricted)
+    name = f"facilities{SUFFIXES[format]}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format in (ExportFormat.gpkg, ExportFormat.fgb):
+        with request.app.state.sessionmaker() as session:
+            path = exports.gis_to_temp_file(session.connection(), scoped, format)
+            session.rollback()
+        return FileResponse(
+            path,
+            media_type=MEDIA_TYPES[format],
+            headers=headers,
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
+    return StreamingResponse(
+        _stream(request, scoped, format), media_type=MEDIA_TYPES[format], headers=headers
+    )
+
+
+def _stream(request: Request, where: ExportFilter, file_format: ExportFormat) -> Iterator[bytes]:
+    # Its own session: the request's has committed and gone by the time the body streams.
+    with request.app.state.sessionmaker() as session:
+        connection = session.connection()
+        exports.prepare(connection)
+        yield from exports.stream_text(connection, where, file_format)
+        session.rollback()
+
+
+imports_router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+
+class ImportJobRead(BaseModel):
+    id: int
+    status: JobStatus
+    file_name: str
+    file_bytes: int
+    options: dict[str, Any]
+    stage: str | None
+    rows_done: int
+    rows_total: int | None
+    progress: float | None = Field(description="share of rows read, 0 to 1, while reading")
+    summary: dict[str, Any] | None
+    problem: str | None
+    error_count: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: list[dict[str, str]]
+
+
+def _job_read(request: Request, session: Session, job: ImportJob) -> ImportJobRead:
+    progress = None
+    if job.rows_total:
+        progress = min(job.rows_done / job.rows_total, 1.0)
+    if job.status in (JobStatus.succeeded, JobStatus.partial, JobStatus.rejected):
+        progress = 1.0
+    return ImportJobRead(
+        id=job.id,
+        status=job.status,
+        file_name=job.file_name,
+        file_bytes=job.file_bytes,
+        options=job.options,
+        stage=job.stage,
+        rows_done=job.rows_done,
+        rows_total=job.rows_total,
+        progress=progress,
+        summary=job.summary,
+        problem=job.problem,
+        error_count=jobs.error_count(session, job.id),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        links=[
+            {"rel": "self", "href": str(request.url_for("get_import", job_id=job.id))},
+            {
+                "rel": "errors",
+                "href": str(request.url_for("get_import_errors", job_id=job.id)),
+                "type": "text/csv",
+            },
+        ],
+    )
+
+
+@imports_router.post(
+    "",
+    status_code=202,
+    response_model=ImportJobRead,
+    responses=problem_responses(400, 401, 403, 413, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the file itself as the body (not a multipart form)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def create_import(
+    request: Request,
+    background: BackgroundTasks,
+    principal: AdminPrincipal,
+    filename: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f/\\]+$",
+            description="the file's name; its suffix tells the format",
+        ),
+    ],
+    format: FileFormat | None = None,
+    coordsys: CoordSys = CoordSys.wgs84,
+    encoding: Annotated[
+        str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$", description="e.g. gbk")
+    ] = None,
+    layer: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f]+$", description="layer or sheet")
+    ] = None,
+    partial: bool = False,
+    dry_run: bool = False,
+) -> ImportJobRead:
+    """Run `rf import` in the background: 202 with the job, whose status resource shows
+    its progress, the outcome and the error report. Admins only. The body is the file
+    itself; its name (for the format) comes in `filename`."""
+    file_format = readers.detect_format(Path(filename), format)
+    options = service.ImportOptions(
+        file_format=file_format,
+        encoding=encoding,
+        coordsys=coordsys,
+        layer=layer,
+        partial=partial,
+        dry_run=dry_run,
+    )
+    settings = request.app.state.settings
+    folder = Path(settings.import_dir or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    if file_format == FileFormat.shp and Path(filename).suffix.lower() != ".zip":
+        raise BadRequest("a Shapefile is several files: send them zipped, as NAME.zip")
+    # The stored copy's suffix comes from the format, never from the caller.
+    suffix = UPLOAD_SUFFIXES[file_format]
+    handle, name = tempfile.mkstemp(prefix="rf-import-", suffix=suffix, dir=folder)
+    size = 0
+    with os.fdopen(handle, "wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            out.write(chunk)
+    if size == 0:
+        Path(name).unlink(missing_ok=True)
+        raise BadRequest("the body is empty: send the file itself as the request body")
+    sessions = request.app.state.sessionmaker
+
+    def create() -> ImportJobRead:
+        with sessions() as session:
+            job = jobs.create_job(
+                session,
+                file_name=Path(filename).name,
+                file_bytes=size,
+                options=options,
+                actor=principal.actor,
+            )
+            session.commit()
+            return _job_read(request, session, job)
+
+    created = await run_in_threadpool(create)
+    background.add_task(jobs.run_job, sessions, created.id, Path(name), options)
+    return created
+
+
+@imports_router.get(
+    "/{job_id}", response_model=ImportJobRead, responses=problem_responses(401, 403, 404, 422, 429)
+)
+def get_import(
+    request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
+) -> ImportJobRead:
+    return _job_read(request, session, jobs.get_job(session, job_id))
+
+
+@imports_router.get(
+    "/{job_id}/errors",
+    responses={
+        200: {
+            "description": "the error report: row, field, value, reason",
+            "content": {"text/csv": {}},
+        },
+        **problem_responses(401, 403, 404, 422, 429),
+    },
+)
+def get_import_errors(
+    request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
+) -> StreamingResponse:
+    jobs.get_job(session, job_id)
+    return StreamingResponse(
+        _report(request, job_id),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"'},
+    )
+
+
+def _report(request: Request, job_id: int) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("row", "field", "value", "reason"))
+    with request.app.state.sessionmaker() as session:
+        for index, row in enumerate(jobs.job_errors(session, job_id)):
+            writer.writerow(("" if row[0] is None else row[0], *row[1:]))
+            if index % 5000 == 4999:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue().encode()

@@ -1,0 +1,565 @@
+"""Bulk import: read a file, stage it, check every row with the registry's rules, and
+upsert by registry code. The caller owns the transaction: it commits when
+`ImportResult.committable`, and rolls back otherwise (always, for a dry run).
+
+Decisions, for the clerks this serves:
+- all-or-nothing by default: one bad row and nothing is written; `partial` writes the
+  good rows and reports the rest;
+- the registry code is the key: a known code updates that facility, a new one adds it;
+  a row equal to the stored facility is left alone, so the same file twice changes
+  nothing the second time;
+- a column the file lacks leaves the stored value alone; a column it has, with an empty
+  cell, clears the value (as null does in PATCH). entrances and protection_units
+  columns replace the lists as wholes, as the API does;
+- geometry comes from lon/lat columns, a WKT column, or the GIS layer's own geometry;
+  a polygon is taken as the footprint and its inner point as the location, unless
+  lon/lat columns say otherwise."""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import shapely
+from pydantic import TypeAdapter, ValidationError
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, text
+
+from app.core.geo import Areal, CoordSys, in_china, to_wgs84
+from app.facilities.models import EntranceKind
+from app.facilities.schemas import EntranceIn, ProtectionUnitIn
+from app.facilities.service import MAX_PERSONS_PER_M2
+from app.transfer import fields, repository
+from app.transfer.readers import Batch, FileFormat, FileProblem, open_source
+
+REQUIRED_FOR_NEW = tuple(c.name for c in fields.COLUMNS if c.required)
+_ENTRANCES = TypeAdapter(list[EntranceIn])
+_UNITS = TypeAdapter(list[ProtectionUnitIn])
+_FOOTPRINT = TypeAdapter(Areal)
+_SHIFTED = (CoordSys.gcj02, CoordSys.bd09)
+_VALUE_CHARS = 200
+
+
+@dataclass
+class ImportOptions:
+    file_format: FileFormat | None = None
+    encoding: str | None = None
+    coordsys: CoordSys = CoordSys.wgs84
+    mapping: Path | None = None
+    layer: str | None = None
+    partial: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class ImportResult:
+    file: str
+    sha256: str = ""
+    format: str = ""
+    encoding: str | None = None
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0  # rows with at least one error
+    errors: int = 0
+    columns: dict[str, str] = field(default_factory=dict)  # header -> field
+    ignored_columns: list[str] = field(default_factory=list)
+    problem: str | None = None  # the file as a whole could not be read or used
+    partial: bool = False
+    dry_run: bool = False
+
+    @property
+    def written(self) -> bool:
+        """Whether facilities were (in a dry run: would be) written."""
+        return self.inserted + self.updated > 0
+
+    @property
+    def committable(self) -> bool:
+        return not self.dry_run and self.problem is None and (self.partial or not self.errors)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "format": self.format,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": self.errors,
+            "partial": self.partial,
+            "dry_run": self.dry_run,
+        }
+
+
+class Progress(Protocol):
+    def stage(self, name: str, total: int | None) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+
+class _Silent:
+    def stage(self, name: str, total: int | None) -> None:
+        pass
+
+    def advance(self, rows: int) -> None:
+        pass
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_file(
+    connection: Connection,
+    path: Path,
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+) -> ImportResult:
+    progress = progress or _Silent()
+    result = ImportResult(
+        file=path.name, partial=options.partial, dry_run=options.dry_run, sha256=file_sha256(path)
+    )
+    repository.create_staging(connection)
+    try:
+        _stage(connection, path, options, result, progress)
+    except FileProblem as problem:
+        result.problem = problem.detail
+        repository.copy_rows(
+            connection,
+            "import_error",
+            ("row_no", "field", "value", "reason"),
+            [(problem.row, "", None, problem.detail)],
+        )
+        result.errors, result.rejected = repository.error_count(connection)
+        return result
+    progress.stage("checking", None)
+    present = _present(result.columns)
+    repository.stage_typed(connection, present=present, choices=_choices())
+    repository.check_cells(connection, present=present)
+    if fields.UNITS in present:
+        repository.sum_units(
+            connection, totals_given=present & {"shelter_area", "capacity_persons"}
+        )
+    repository.check_rows(
+        connection, max_persons_per_m2=MAX_PERSONS_PER_M2, subtype_of=fields.SUBTYPE_OF
+    )
+    repository.place(connection, with_boundaries=repository.boundaries_loaded(connection))
+    missing = [name for name in REQUIRED_FOR_NEW if name not in present]
+    if not ({fields.LON, fields.LAT} <= present or fields.WKT in present or "geometry" in present):
+        missing.append("location (lon and lat, wkt, or a GIS geometry)")
+    if missing and (new := repository.new_codes(connection)):
+        problem = (
+            f"missing required column(s): {', '.join(missing)}; {new} row(s) have codes that "
+            "are not registered yet, and a new facility needs them"
+        )
+        result.problem = problem
+        repository.copy_rows(
+            connection,
+            "import_error",
+            ("row_no", "field", "value", "reason"),
+            [(None, ", ".join(missing), None, problem)],
+        )
+    result.errors, result.rejected = repository.error_count(connection)
+    if result.problem or (result.errors and not options.partial):
+        return result
+
+    progress.stage("writing", None)
+    # A dry run writes for real inside a savepoint, so that its counts are exact and every
+    # constraint has had its say, then takes it back; the staging and the report stay.
+    savepoint = connection.begin_nested() if options.dry_run else None
+    repository.find_child_changes(
+        connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
+    )
+    result.inserted, result.updated = repository.upsert(connection)
+    repository.write_children(
+        connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
+    )
+    result.unchanged = result.rows - result.rejected - result.inserted - result.updated
+    if savepoint is not None:
+        savepoint.rollback()
+    else:
+        repository.analyze_if_large(connection, result.inserted + result.updated)
+    return result
+
+
+def errors(connection: Connection) -> Iterator[tuple[int | None, str, str | None, str]]:
+    """The error report of the import just run on this connection: row, field, value, reason."""
+    return repository.errors(connection)
+
+
+def _present(columns: dict[str, str]) -> set[str]:
+    return set(columns.values())
+
+
+def _choices() -> dict[str, dict[str, str]]:
+    return {c.name: fields.choice_labels(c) for c in fields.COLUMNS if c.kind == fields.Kind.choice}
+
+
+def _stage(
+    connection: Connection,
+    path: Path,
+    options: ImportOptions,
+    result: ImportResult,
+    progress: Progress,
+) -> None:
+    source = open_source(
+        path,
+        file_format=options.file_format,
+        encoding=options.encoding,
+        mapping=fields.load_mapping(options.mapping),
+        layer=options.layer,
+    )
+    result.format = source.format.value
+    result.encoding = source.encoding
+    result.columns = dict(source.mapped)
+    if source.has_geometry:
+        result.columns["(geometry)"] = "geometry"
+    result.ignored_columns = source.ignored
+    if "code" not in result.columns.values():
+        raise FileProblem(
+            f"{path.name}: missing required column: code (工程编号); the columns are "
+            f"{', '.join(source.headers)}",
+            row=1,
+        )
+    progress.stage("reading", source.total)
+    for batch in source.batches:
+        staged = _StagedBatch(batch, options.coordsys)
+        repository.copy_arrow(connection, "import_row", staged.table())
+        if staged.entrances:
+            repository.copy_arrow(connection, "import_entrance", staged.entrance_table())
+        if staged.units:
+            repository.copy_rows(
+                connection,
+                "import_unit",
+                ("row_no", "seq", "name", "shelter_area", "capacity_persons"),
+                staged.units,
+            )
+        if staged.errors:
+            repository.copy_rows(
+                connection, "import_error", ("row_no", "field", "value", "reason"), staged.errors
+            )
+        result.rows += len(batch.rows) + len(batch.broken)
+        progress.advance(len(batch.rows) + len(batch.broken))
+    connection.execute(text("ANALYZE import_row"))
+
+
+def _clip(value: str | None) -> str | None:
+    return value if value is None or len(value) <= _VALUE_CHARS else value[:_VALUE_CHARS] + "…"
+
+
+class _StagedBatch:
+    """One batch turned into COPY rows: geometry parsed, shifted to WGS 84 and checked in
+    bulk with shapely; nested lists checked by the API's own models."""
+
+    def __init__(self, batch: Batch, coordsys: CoordSys) -> None:
+        self.batch = batch
+        self.coordsys = coordsys
+        self.size = len(batch.rows)
+        self.errors: list[tuple[int | None, str, str | None, str]] = [
+            (row, "", None, reason) for row, reason in batch.broken
+        ]
+        self.entrances: list[tuple] = []
+        self.units: list[tuple] = []
+        self.failed = np.zeros(self.size, dtype=bool)
+        self.location: list[str | None] = [None] * self.size
+        self.footprint: list[str | None] = [None] * self.size
+        self._geometry()
+        if fields.ENTRANCES in batch.cells:
+            self._entrances(_texts(batch.cells[fields.ENTRANCES]))
+        if fields.UNITS in batch.cells:
+            self._units(_texts(batch.cells[fields.UNITS]))
+
+    def table(self) -> Any:
+        import pyarrow as pa
+
+        nulls = pa.nulls(self.size, pa.string())
+        columns = {"row_no": pa.array(self.batch.rows, pa.int32())}
+        for name in fields.STAGED:
+            cells = self.batch.cells.get(name)
+            columns[name] = (
+                nulls
+                if cells is None
+                else cells
+                if isinstance(cells, pa.Array)
+                else pa.array(cells, pa.string())
+            )
+        columns["location"] = pa.array(self.location, pa.string())
+        columns["footprint"] = pa.array(self.footprint, pa.string())
+        columns["geometry_failed"] = pa.array(self.failed)
+        return pa.table(columns)
+
+    def entrance_table(self) -> Any:
+        import pyarrow as pa
+
+        names = ("row_no", "seq", "kind", "accessible", "name", "location")
+        return pa.table(
+            [pa.array(list(column)) for column in zip(*self.entrances, strict=True)], names=names
+        )
+
+    def _error(self, index: int, name: str, value: str | None, reason: str) -> None:
+        self.errors.append((self.batch.rows[index], name, _clip(value), reason))
+        self.failed[index] = True
+
+    # --- geometry -------------------------------------------------------------------
+
+    def _geometry(self) -> None:
+        cells = self.batch.cells
+        points = np.full(self.size, None, dtype=object)
+        areas = np.full(self.size, None, dtype=object)
+        if self.batch.geometry is not None:
+            self._take(
+                shapely.from_wkb(np.array(self.batch.geometry, dtype=object)),
+                points,
+                areas,
+                "geometry",
+            )
+        if fields.WKT in cells:
+            wkt = _texts(cells[fields.WKT])
+            raw = np.array(wkt, dtype=object)
+            given = np.array([bool(v and v.strip()) for v in wkt], dtype=bool)
+            parsed = shapely.from_wkt(np.where(given, raw, None), on_invalid="ignore")
+            for index in np.flatnonzero(given & shapely.is_missing(parsed)):
+                self._error(int(index), fields.WKT, raw[index], "is not WKT geometry")
+            self._take(parsed, points, areas, fields.WKT)
+        if fields.LON in cells or fields.LAT in cells:
+            self._lon_lat(points)
+        if fields.FOOTPRINT in cells:
+            self._footprint_cells(_texts(cells[fields.FOOTPRINT]), areas)
+        self._finish(points, areas)
+
+    def _take(self, geoms: np.ndarray, points: np.ndarray, areas: np.ndarray, name: str) -> None:
+        kinds = shapely.get_type_id(geoms)
+        # 0 Point, 3 Polygon, 4 MultiPoint, 6 MultiPolygon
+        for index in np.flatnonzero(kinds >= 0):
+            geom = geoms[index]
+            kind = kinds[index]
+            if geom.is_empty:
+                self._error(int(index), name, geom.wkt[:_VALUE_CHARS], "is empty")
+            elif kind == 0:
+                points[index] = geom
+            elif kind == 4 and len(geom.geoms) == 1:
+                points[index] = geom.geoms[0]
+            elif kind in (3, 6):
+                areas[index] = geom
+            else:
+                self._error(
+                    int(index),
+                    name,
+                    geom.wkt[:_VALUE_CHARS],
+                    f"a {geom.geom_type} is neither a point nor a polygon",
+                )
+
+    def _lon_lat(self, points: np.ndarray) -> None:
+        lons = _texts(self.batch.cells.get(fields.LON, [None] * self.size))
+        lats = _texts(self.batch.cells.get(fields.LAT, [None] * self.size))
+        for index, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
+            lon, lat = (lon or "").strip(), (lat or "").strip()
+            if not lon and not lat:
+                continue
+            numbers = []
+            for name, value in ((fields.LON, lon), (fields.LAT, lat)):
+                try:
+                    numbers.append(float(value))
+                except ValueError:
+                    reason = (
+                        "is required with the other coordinate" if not value else "is not a number"
+                    )
+                    self._error(index, name, value, reason)
+            if len(numbers) == 2:
+                points[index] = shapely.Point(numbers)
+
+    def _footprint_cells(self, cells: list[Any], areas: np.ndarray) -> None:
+        for index, value in enumerate(cells):
+            cell = _json_text(value)
+            if cell is None or not cell.strip() or cell.strip() == "null":
+                continue
+            try:
+                areas[index] = _FOOTPRINT.validate_json(cell).to_shape()
+            except ValidationError as exc:
+                for problem in exc.errors(include_url=False):
+                    self._error(index, fields.FOOTPRINT, cell, _message(problem))
+
+    def _finish(self, points: np.ndarray, areas: np.ndarray) -> None:
+        has_area = ~shapely.is_missing(areas)
+        # A polygon's inner point stands for the location when no point is given.
+        no_point = shapely.is_missing(points) & has_area & ~self.failed
+        if no_point.any():
+            points[no_point] = shapely.point_on_surface(areas[no_point])
+        if self.coordsys in _SHIFTED:
+            points = np.array([_shift(g, self.coordsys) for g in points], dtype=object)
+            areas = np.array([_shift(g, self.coordsys) for g in areas], dtype=object)
+        has_point = ~shapely.is_missing(points) & ~self.failed
+        xs, ys = shapely.get_x(points), shapely.get_y(points)
+        for index in np.flatnonzero(has_point):
+            if not in_china(xs[index], ys[index]):
+                self._error(
+                    int(index),
+                    "location",
+                    f"{xs[index]}, {ys[index]}",
+                    f"position [{xs[index]}, {ys[index]}] lies outside China",
+                )
+        has_area &= ~self.failed
+        valid = shapely.is_valid(areas)
+        bounds = shapely.bounds(areas)
+        for index in np.flatnonzero(has_area):
+            if not valid[index]:
+                self._error(
+                    int(index),
+                    fields.FOOTPRINT,
+                    areas[index].wkt[:_VALUE_CHARS],
+                    f"invalid polygon: {shapely.is_valid_reason(areas[index])}",
+                )
+            elif not (in_china(*bounds[index][:2]) and in_china(*bounds[index][2:])):
+                self._error(
+                    int(index),
+                    fields.FOOTPRINT,
+                    areas[index].wkt[:_VALUE_CHARS],
+                    "lies outside China",
+                )
+        keep_point = ~shapely.is_missing(points) & ~self.failed
+        keep_area = ~shapely.is_missing(areas) & ~self.failed
+        self.location = _ewkb_hex(points, keep_point)
+        self.footprint = _ewkb_hex(areas, keep_area)
+
+    # --- nested lists ---------------------------------------------------------------
+
+    def _entrances(self, cells: list[Any]) -> None:
+        coords: list[tuple[float, float]] = []
+        rows: list[tuple] = []
+        for index, cell in enumerate(cells):
+            if cell is None or cell == [] or (isinstance(cell, str) and not cell.strip()):
+                continue
+            # The API's model is the authority, but it costs ~30 µs a row; well-formed
+            # lists (every export, most files) take a plain check that accepts only what
+            # the model accepts, and anything else goes to the model for its verdict.
+            entrances = _plain_entrances(cell)
+            if entrances is None:
+                cell = _json_text(cell)
+                try:
+                    entrances = [
+                        (e.kind.value, e.accessible, e.name, *e.location.coordinates)
+                        for e in _ENTRANCES.validate_json(cell)
+                    ]
+                except ValidationError as exc:
+                    for problem in exc.errors(include_url=False):
+                        self._error(index, fields.ENTRANCES, cell, _message(problem))
+                    continue
+            row = self.batch.rows[index]
+            for seq, (kind, accessible, name, lon, lat) in enumerate(entrances):
+                rows.append((row, seq, kind, accessible, name))
+                coords.append((lon, lat))
+        if not rows:
+            return
+        points = shapely.points(np.array(coords, dtype=float))
+        if self.coordsys in _SHIFTED:
+            points = np.array([_shift(g, self.coordsys) for g in points], dtype=object)
+        hexes = _ewkb_hex(points, np.ones(len(points), dtype=bool))
+        self.entrances = [(*row, location) for row, location in zip(rows, hexes, strict=True)]
+
+    def _units(self, cells: list[Any]) -> None:
+        for index, value in enumerate(cells):
+            if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+                continue
+            cell = _json_text(value)
+            try:
+                units = _UNITS.validate_json(cell)
+            except ValidationError as exc:
+                for problem in exc.errors(include_url=False):
+                    self._error(index, fields.UNITS, cell, _message(problem))
+                continue
+            names = [unit.name for unit in units]
+            if len(set(names)) != len(names):
+                self._error(
+                    index, fields.UNITS, cell, "unit names must be unique within a facility"
+                )
+                continue
+            row = self.batch.rows[index]
+            self.units += [
+                (row, seq, unit.name, round(unit.shelter_area, 2), unit.capacity_persons)
+                for seq, unit in enumerate(units)
+            ]
+
+
+_ENTRANCE_KEYS = frozenset({"kind", "accessible", "name", "location"})
+_KINDS = frozenset(kind.value for kind in EntranceKind)
+
+
+def _plain_entrances(cell: Any) -> list[tuple] | None:
+    """A well-formed entrances list as (kind, accessible, name, lon, lat), or None for
+    anything the API model has to judge."""
+    if isinstance(cell, str):
+        try:
+            data = json.loads(cell)
+        except ValueError:
+            return None
+    else:
+        data = cell
+    if not isinstance(data, list) or len(data) > 50:
+        return None
+    out = []
+    for entrance in data:
+        if not isinstance(entrance, dict) or not entrance.keys() <= _ENTRANCE_KEYS:
+            return None
+        kind, accessible, name = (
+            entrance.get("kind"),
+            entrance.get("accessible", False),
+            entrance.get("name"),
+        )
+        location = entrance.get("location")
+        if kind not in _KINDS or type(accessible) is not bool:
+            return None
+        if name is not None:
+            if type(name) is not str or not 1 <= len(name.strip()) <= 200:
+                return None
+            name = name.strip()
+        if type(location) is not dict or location.keys() != {"type", "coordinates"}:
+            return None
+        position = location["coordinates"]
+        if location["type"] != "Point" or type(position) is not list or len(position) != 2:
+            return None
+        lon, lat = position
+        if type(lon) not in (int, float) or type(lat) not in (int, float):
+            return None
+        if not in_china(lon, lat):
+            return None
+        out.append((kind, accessible, name, float(lon), float(lat)))
+    return out
+
+
+def _texts(cells: Any) -> list[Any]:
+    """Python values of a column, from a list or an Arrow array."""
+    return cells if isinstance(cells, list) else cells.to_pylist()
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _message(problem: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else problem["msg"]
+
+
+def _shift(geom: BaseGeometry | None, coordsys: CoordSys) -> BaseGeometry | None:
+    return None if geom is None else to_wgs84(geom, coordsys)
+
+
+def _ewkb_hex(geoms: np.ndarray, keep: np.ndarray) -> list[str | None]:
+    out = np.full(len(geoms), None, dtype=object)
+    if keep.any():
+        chosen = shapely.set_srid(geoms[keep], 4326)
+        out[keep] = shapely.to_wkb(chosen, hex=True, include_srid=True)
+    return out.tolist()

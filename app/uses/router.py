@@ -1,0 +1,121 @@
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Request, Response, status
+
+from app.accounts.dependencies import FacilityWriter
+from app.audit import service as audit
+from app.core.errors import problem_responses
+from app.db.session import SessionDep
+from app.facilities.dependencies import LiveFacilityId
+from app.uses import service
+from app.uses.models import PeacetimeUse
+from app.uses.schemas import UseCreate, UseRead, UseUpdate
+
+router = APIRouter(prefix="/v1/facilities/{facility_id}/uses", tags=["peacetime uses"])
+UseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _read(request: Request, use: PeacetimeUse) -> UseRead:
+    stale_after = request.app.state.settings.occupancy_stale_after_s
+    return service.read(use, now=datetime.now(UTC), stale_after_s=stale_after)
+
+
+@router.get("", response_model=list[UseRead], responses=problem_responses(404, 410, 422))
+def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId) -> list[UseRead]:
+    return [_read(request, use) for use in service.list_uses(session, facility_id)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UseRead,
+    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 429),
+)
+def create_use(
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    principal: FacilityWriter,
+    facility_id: LiveFacilityId,
+    data: Annotated[UseCreate, Body()],
+) -> UseRead:
+    use = service.create_use(session, facility_id, data)
+    response.headers["Location"] = str(
+        request.url_for("get_use", facility_id=facility_id, use_id=use.id)
+    )
+    audit.record_write(
+        session,
+        principal.actor,
+        "create",
+        "peacetime_use",
+        use.id,
+        facility_id,
+        before=None,
+        after=_read(request, use),
+    )
+    return _read(request, use)
+
+
+@router.get("/{use_id}", response_model=UseRead, responses=problem_responses(404, 410, 422))
+def get_use(
+    session: SessionDep, request: Request, facility_id: LiveFacilityId, use_id: UseId
+) -> UseRead:
+    return _read(request, service.get_use(session, facility_id, use_id))
+
+
+@router.patch(
+    "/{use_id}",
+    response_model=UseRead,
+    responses=problem_responses(400, 401, 403, 404, 410, 413, 422, 429),
+)
+def update_use(
+    session: SessionDep,
+    request: Request,
+    principal: FacilityWriter,
+    facility_id: LiveFacilityId,
+    use_id: UseId,
+    patch: Annotated[UseUpdate, Body()],
+) -> UseRead:
+    before = _read(request, service.get_use(session, facility_id, use_id))
+    use = service.update_use(
+        session, facility_id, use_id, patch.model_dump(mode="json", exclude_unset=True)
+    )
+    audit.record_write(
+        session,
+        principal.actor,
+        "update",
+        "peacetime_use",
+        use_id,
+        facility_id,
+        before=before,
+        after=_read(request, use),
+    )
+    return _read(request, use)
+
+
+@router.delete(
+    "/{use_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 410, 422, 429),
+)
+def delete_use(
+    session: SessionDep,
+    request: Request,
+    principal: FacilityWriter,
+    facility_id: LiveFacilityId,
+    use_id: UseId,
+) -> Response:
+    before = _read(request, service.get_use(session, facility_id, use_id))
+    service.delete_use(session, facility_id, use_id)
+    audit.record_write(
+        session,
+        principal.actor,
+        "delete",
+        "peacetime_use",
+        use_id,
+        facility_id,
+        before=before,
+        after=None,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

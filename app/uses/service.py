@@ -1,0 +1,142 @@
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.errors import FieldError, InvalidInput
+from app.core.errors import validation_errors as field_errors
+from app.uses import repository
+from app.uses.errors import SecondCarPark, UseNotFound
+from app.uses.hours import is_open
+from app.uses.models import OpeningStatus, PeacetimeUse, UseType
+from app.uses.schemas import ATTRIBUTES, Availability, UseFields, UseRead
+
+
+def availability(use: Any, *, now: datetime, stale_after_s: int) -> Availability | None:
+    """From anything carrying a use's type and realtime_* values: the ORM row or a result row."""
+    if use.type != UseType.parking:
+        return None
+    observed = use.realtime_observed_at
+    if observed is None:
+        return Availability(
+            realtime_free_capacity=None,
+            realtime_free_charging_piles=None,
+            realtime_opening_status=OpeningStatus.unknown,
+            realtime_data_updated_at=None,
+            age_seconds=None,
+            stale=True,
+        )
+    age = max(0, int((now - observed).total_seconds()))
+    stale = age > stale_after_s
+    return Availability(
+        realtime_free_capacity=None if stale else use.realtime_free_spaces,
+        realtime_free_charging_piles=None if stale else use.realtime_free_charging_piles,
+        realtime_opening_status=OpeningStatus.unknown if stale else use.realtime_opening_status,
+        realtime_data_updated_at=observed,
+        age_seconds=age,
+        stale=stale,
+    )
+
+
+def read(use: PeacetimeUse, *, now: datetime, stale_after_s: int) -> UseRead:
+    return UseRead(
+        id=use.id,
+        facility_id=use.facility_id,
+        type=use.type,
+        name=use.name,
+        opening_hours=use.opening_hours,
+        open_now=is_open(use.opening_hours, now),
+        contact_name=use.contact_name,
+        contact_phone=use.contact_phone,
+        fee=use.fee,
+        attributes=use.attributes,
+        availability=availability(use, now=now, stale_after_s=stale_after_s),
+        created_at=use.created_at,
+        updated_at=use.updated_at,
+    )
+
+
+def list_uses(session: Session, facility_id: int) -> list[PeacetimeUse]:
+    return repository.list_for_facility(session, facility_id)
+
+
+def get_use(session: Session, facility_id: int, use_id: int) -> PeacetimeUse:
+    use = repository.get(session, facility_id, use_id)
+    if use is None:
+        raise UseNotFound(facility_id, use_id)
+    return use
+
+
+def create_use(session: Session, facility_id: int, data: UseFields) -> PeacetimeUse:
+    fields = data.model_dump(mode="json", exclude={"attributes"})
+    use = PeacetimeUse(facility_id=facility_id, **fields, attributes=_attributes(data))
+    if use.type == UseType.parking and repository.get_parking(session, facility_id):
+        raise SecondCarPark(facility_id)
+    session.add(use)
+    _flush(session, facility_id)
+    session.refresh(use)
+    return use
+
+
+def update_use(
+    session: Session, facility_id: int, use_id: int, patch: dict[str, Any]
+) -> PeacetimeUse:
+    use = repository.get(session, facility_id, use_id, for_update=True)
+    if use is None:
+        raise UseNotFound(facility_id, use_id)
+    if "attributes" in patch:
+        attributes = patch.pop("attributes")
+        if attributes is None:
+            raise InvalidInput.on("attributes", "may not be null")
+        use.attributes = _validated_attributes(use.type, attributes)
+        if (
+            use.type == UseType.parking
+            and (use.realtime_free_spaces or 0) > use.attributes["total_spaces"]
+        ):
+            # The car park shrank below its last report: that figure cannot stand.
+            use.realtime_free_spaces = use.realtime_free_charging_piles = None
+            use.realtime_observed_at = use.realtime_opening_status = None
+    for field, value in patch.items():
+        setattr(use, field, value)
+    use.updated_at = func.now()
+    session.flush()
+    session.refresh(use)
+    return use
+
+
+def delete_use(session: Session, facility_id: int, use_id: int) -> None:
+    use = repository.get(session, facility_id, use_id, for_update=True)
+    if use is None:
+        raise UseNotFound(facility_id, use_id)
+    session.delete(use)
+
+
+def _attributes(data: UseFields) -> dict[str, Any]:
+    return data.attributes.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+
+
+def _validated_attributes(use_type: UseType, attributes: dict[str, Any]) -> dict[str, Any]:
+    try:
+        model = ATTRIBUTES[use_type].model_validate(attributes)
+    except ValidationError as exc:
+        errors = [
+            FieldError(field=f"body.attributes.{e.field}".rstrip("."), message=e.message)
+            for e in field_errors(list(exc.errors()))
+        ]
+        raise InvalidInput(
+            "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors
+        ) from exc
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _flush(session: Session, facility_id: int) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint == "uq_peacetime_use_parking_per_facility":
+            raise SecondCarPark(facility_id) from exc
+        raise

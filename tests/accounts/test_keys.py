@@ -1,0 +1,116 @@
+import hashlib
+
+from sqlalchemy import text
+
+from app.accounts.ratelimit import TokenBucket
+
+PROBLEM = "application/problem+json"
+
+
+def test_a_key_is_shown_once_and_stored_only_as_its_hash(client, connection):
+    response = client.post(
+        "/v1/admin/keys",
+        json={"name": "蜀山区人防办", "role": "manager", "admin_codes": ["340104"]},
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    secret = created["key"]
+    assert secret.startswith("rf_") and len(secret) > 40
+    assert response.headers["location"].endswith(f"/v1/admin/keys/{created['id']}")
+
+    stored = connection.execute(
+        text("SELECT key_hash, prefix FROM api_key WHERE id = :id"), {"id": created["id"]}
+    ).one()
+    assert stored.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    dump = connection.execute(text("SELECT api_key::text FROM api_key")).scalars().all()
+    assert not any(secret in row for row in dump)
+    assert secret.startswith(stored.prefix)
+
+    # Reading the key back never shows the secret again.
+    again = client.get(f"/v1/admin/keys/{created['id']}").json()
+    assert "key" not in again and again["prefix"] == stored.prefix
+    listed = client.get("/v1/admin/keys").json()
+    assert all("key" not in key for key in listed)
+    assert created["id"] in [key["id"] for key in listed]
+
+
+def test_a_key_authenticates_until_it_is_revoked(client, app, make_key):
+    from fastapi.testclient import TestClient
+
+    secret = make_key("gis")
+    gis = TestClient(app, headers={"Authorization": f"Bearer {secret}"})
+    key_id = max(key["id"] for key in client.get("/v1/admin/keys").json())
+    assert gis.get("/v1/maintenance/overdue").status_code == 200
+
+    revoked = client.delete(f"/v1/admin/keys/{key_id}")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    response = gis.get("/v1/maintenance/overdue")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert key_id not in [key["id"] for key in client.get("/v1/admin/keys").json()]
+    assert key_id in [key["id"] for key in client.get("/v1/admin/keys?include_revoked=true").json()]
+    # Revoking again is harmless and keeps the first revocation time.
+    assert (
+        client.delete(f"/v1/admin/keys/{key_id}").json()["revoked_at"]
+        == (revoked.json()["revoked_at"])
+    )
+
+
+def test_a_key_cannot_revoke_itself(client):
+    own_id = max(key["id"] for key in client.get("/v1/admin/keys").json())
+    response = client.delete(f"/v1/admin/keys/{own_id}")
+    assert response.status_code == 409
+    assert client.get("/v1/admin/keys").status_code == 200
+
+
+def test_unknown_or_malformed_credentials_are_401(app):
+    from fastapi.testclient import TestClient
+
+    for header in ("Bearer rf_not-a-key", "Basic dXNlcjpwYXNz", "Bearer", "rf_x"):
+        response = TestClient(app, headers={"Authorization": header}).get("/v1/facilities")
+        assert response.status_code == 401, header
+        assert response.headers["content-type"] == PROBLEM
+
+
+def test_key_rules(client):
+    cases = [
+        ({"name": "m", "role": "manager"}, "admin_codes"),
+        ({"name": "o", "role": "operator"}, "facility_ids"),
+        (
+            {"name": "o", "role": "operator", "facility_ids": [1], "admin_codes": ["340100"]},
+            "admin_codes",
+        ),
+        ({"name": "a", "role": "admin", "admin_codes": ["340100"]}, "admin_codes"),
+        ({"name": "m", "role": "manager", "admin_codes": ["349999"]}, "admin_codes.0"),
+        ({"name": "m", "role": "boss"}, "body.role"),
+        ({"name": "m", "role": "gis", "secret": "x"}, "body.secret"),
+    ]
+    for body, field in cases:
+        response = client.post("/v1/admin/keys", json=body)
+        assert response.status_code == 422, body
+        assert field in [e["field"] for e in response.json()["errors"]], response.text
+
+
+def test_only_admins_manage_keys(client_for):
+    body = {"name": "x", "role": "gis"}
+    assert client_for(None).post("/v1/admin/keys", json=body).status_code == 401
+    assert client_for(None).get("/v1/admin/keys").status_code == 401
+    for role, scope in (("gis", {}), ("manager", {"admin_codes": ["340100"]})):
+        other = client_for(role, **scope)
+        assert other.post("/v1/admin/keys", json=body).status_code == 403
+        assert other.get("/v1/admin/keys").status_code == 403
+        assert other.delete("/v1/admin/keys/1").status_code == 403
+
+
+def test_token_bucket_refills_at_its_rate():
+    now = [0.0]
+    bucket = TokenBucket(rate_per_second=0.5, burst=2, clock=lambda: now[0])
+    assert bucket.take("a") == 0
+    assert bucket.take("a") == 0
+    assert bucket.take("a") == 2  # one token in two seconds
+    assert bucket.take("b") == 0  # buckets are per address
+    now[0] = 1.0
+    assert bucket.take("a") == 1
+    now[0] = 2.0
+    assert bucket.take("a") == 0

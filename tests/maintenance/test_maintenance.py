@@ -1,0 +1,203 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+
+def record(kind="inspection", performed_on="2026-01-31", checks=None, **extra):
+    return {
+        "kind": kind,
+        "performed_on": performed_on,
+        "performed_by": "维护班组 张伟",
+        "checks": checks or [{"item_code": "protective.blast_doors", "result": "ok"}],
+        **extra,
+    }
+
+
+@pytest.fixture
+def facility(create):
+    return create()
+
+
+@pytest.fixture
+def post(client, facility):
+    def send(body: dict, expected: int = 201) -> dict:
+        response = client.post(f"/v1/facilities/{facility['id']}/maintenance", json=body)
+        assert response.status_code == expected, response.text
+        return response.json()
+
+    return send
+
+
+def test_the_catalogue_follows_the_provincial_standard(client):
+    items = {i["code"]: i for i in client.get("/v1/maintenance/items").json()}
+    assert {i["discipline"] for i in items.values()} == {
+        "civil_works",
+        "protective_equipment",
+        "ventilation",
+        "water_drainage_fuel",
+        "electrical",
+        "information_systems",
+    }
+    assert items["protective.blast_doors"]["interval_months"] == 1
+    assert items["protective.airtight_valves"]["interval_months"] == 1
+    assert items["ventilation.fans"]["interval_months"] == 1
+    assert items["ventilation.gas_filters"]["interval_months"] == 24
+    assert items["electrical.diesel_generator"]["interval_months"] == 6
+    assert items["civil.special"]["interval_months"] == 12
+    assert (
+        max(i["interval_months"] for i in items.values() if i["discipline"] == "civil_works") <= 12
+    )
+
+
+def test_a_serious_finding_stays_open_until_a_repair_closes_it(client, facility, post):
+    serious = {
+        "item_code": "ventilation.fans",
+        "result": "defect",
+        "severity": "serious",
+        "finding": "风机无法启动",
+    }
+    inspection = post(record(checks=[serious, {"item_code": "civil.structure", "result": "ok"}]))
+    finding_id = inspection["checks"][0]["id"]
+    findings_url = f"/v1/facilities/{facility['id']}/findings"
+    assert [f["check_id"] for f in client.get(findings_url).json()] == [finding_id]
+
+    close = {"item_code": "ventilation.fans", "result": "ok", "closes_id": finding_id}
+    # Only a repair closes it; and only a serious finding of this facility can be closed.
+    post(record(kind="inspection", checks=[close]), 422)
+    post(record(kind="repair", checks=[{**close, "closes_id": inspection["checks"][1]["id"]}]), 422)
+    assert client.get(findings_url).json() != []
+
+    repair = post(record(kind="repair", performed_on="2026-02-10", checks=[close]))
+    assert client.get(findings_url).json() == []
+    closed = client.get(findings_url, params={"open": False}).json()
+    assert closed[0]["closed_by_check_id"] == repair["checks"][0]["id"]
+    post(record(kind="repair", checks=[close]), 422)  # already closed
+
+    # Correcting the repair into one that closes nothing reopens the finding.
+    post(
+        record(
+            kind="repair",
+            performed_on="2026-02-10",
+            corrects_id=repair["id"],
+            checks=[{"item_code": "ventilation.fans", "result": "not_checked"}],
+        )
+    )
+    assert [f["check_id"] for f in client.get(findings_url).json()] == [finding_id]
+
+
+def test_records_are_append_only_and_corrected_by_new_records(client, facility, post, connection):
+    wrong = post(record(performed_on="2026-03-01"))
+    right = post(record(performed_on="2026-03-02", corrects_id=wrong["id"], note="日期记错"))
+    post(record(corrects_id=wrong["id"]), 409)  # correct the latest, not the corrected
+    post(record(corrects_id=999_999_999), 422)
+    listed = {r["id"]: r for r in client.get(f"/v1/facilities/{facility['id']}/maintenance").json()}
+    assert listed[wrong["id"]]["corrected_by_id"] == right["id"]
+    assert listed[right["id"]]["corrects_id"] == wrong["id"]
+    for statement in (
+        "UPDATE maintenance_record SET performed_by = 'x'",
+        "DELETE FROM maintenance_check",
+    ):
+        savepoint = connection.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text(statement))
+        savepoint.rollback()
+    # No PATCH or DELETE route exists for records.
+    url = f"/v1/facilities/{facility['id']}/maintenance"
+    assert client.patch(url, json={}).status_code == 405
+
+
+def test_record_validation(post):
+    post(record(performed_on="2999-01-01"), 422)
+    post(record(checks=[{"item_code": "no.such", "result": "ok"}]), 422)
+    post(
+        record(checks=[{"item_code": "civil.structure", "result": "ok", "severity": "major"}]), 422
+    )
+    post({**record(), "checks": []}, 422)
+
+
+def overdue(client_for, facility_id: int, on: str) -> dict[str, dict]:
+    manager = client_for("manager", facility_ids=[facility_id])
+    response = manager.get("/v1/maintenance/overdue", params={"on": on, "limit": 1000})
+    assert response.status_code == 200, response.text
+    return {i["item_code"]: i for i in response.json()["items"]}
+
+
+def test_overdue_at_the_interval_edges(client_for, facility, post):
+    post(
+        record(
+            performed_on="2026-01-31",
+            checks=[
+                {"item_code": "protective.blast_doors", "result": "ok"},  # monthly
+                {"item_code": "civil.structure", "result": "ok"},  # quarterly
+                {"item_code": "ventilation.fans", "result": "not_checked"},
+            ],
+        )
+    )
+    # Monthly from 31 January: due on 28 February, overdue from 1 March.
+    assert "protective.blast_doors" not in overdue(client_for, facility["id"], "2026-02-28")
+    late = overdue(client_for, facility["id"], "2026-03-01")["protective.blast_doors"]
+    assert late["last_done_on"] == "2026-01-31" and late["overdue_since"] == "2026-03-01"
+    # Quarterly: due on 30 April, overdue from 1 May.
+    assert "civil.structure" not in overdue(client_for, facility["id"], "2026-04-30")
+    assert (
+        overdue(client_for, facility["id"], "2026-05-01")["civil.structure"]["overdue_since"]
+        == "2026-05-01"
+    )
+    # An item marked not checked was not done.
+    assert "ventilation.fans" not in overdue(client_for, facility["id"], "2026-02-28")
+
+
+def test_never_checked_items_count_from_registration_and_corrections_count(
+    client_for, facility, post
+):
+    registered = date.today()
+    far = date(registered.year + 3, registered.month, 1).isoformat()
+    everything = overdue(client_for, facility["id"], far)
+    assert len(everything) == 16 and all(i["last_done_on"] is None for i in everything.values())
+    assert not overdue(client_for, facility["id"], registered.isoformat())
+
+    original = post(record(performed_on="2026-01-31"))
+    post(record(performed_on="2026-02-15", corrects_id=original["id"]))
+    assert "protective.blast_doors" not in overdue(client_for, facility["id"], "2026-03-10")
+    assert (
+        overdue(client_for, facility["id"], "2026-03-16")["protective.blast_doors"]["last_done_on"]
+        == "2026-02-15"
+    )
+
+
+def test_overdue_pages_and_scopes(client_for, create, post, facility):
+    other = create(
+        admin_code="340111",
+        location={"type": "Point", "coordinates": [117.30, 31.79]},
+        entrances=[],
+    )
+    admin = client_for("admin")
+    first = admin.get("/v1/maintenance/overdue", params={"on": "2035-01-01", "limit": 10}).json()
+    assert len(first["items"]) == 10 and first["next_cursor"]
+    second = admin.get(
+        "/v1/maintenance/overdue",
+        params={"on": "2035-01-01", "limit": 100, "cursor": first["next_cursor"]},
+    ).json()
+    pairs = [(i["facility_id"], i["item_code"]) for i in first["items"] + second["items"]]
+    assert len(pairs) == len(set(pairs)) == 32
+    shushan = (
+        client_for("manager", admin_codes=["340104"])
+        .get("/v1/maintenance/overdue", params={"on": "2035-01-01", "limit": 100})
+        .json()
+    )
+    assert {i["facility_id"] for i in shushan["items"]} == {facility["id"]}
+    baohe = admin.get(
+        "/v1/maintenance/overdue", params={"on": "2035-01-01", "admin_code": "340111"}
+    ).json()
+    assert {i["facility_id"] for i in baohe["items"]} == {other["id"]}
+    assert admin.get("/v1/maintenance/overdue", params={"cursor": "garbage"}).status_code == 400
+
+
+def test_findings_are_restricted(client_for, facility, post):
+    post(record())
+    url = f"/v1/facilities/{facility['id']}/maintenance"
+    assert client_for(None).get(url).status_code == 401
+    assert client_for("gis").get(url).status_code == 200
+    assert client_for("manager", admin_codes=["340200"]).get(url).status_code == 403

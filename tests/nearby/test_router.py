@@ -1,0 +1,199 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pyproj import Geod
+
+from app.core.geo import CoordSys, position_from_wgs84
+from tests.uses.test_router import COOL_SPOT, PARKING, uses_url
+
+GEOD = Geod(ellps="WGS84")
+CENTER = (117.2272, 31.8206)  # Hefei, WGS 84
+
+
+def point(lon: float, lat: float) -> dict:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+@pytest.fixture
+def place(client, create):
+    """A facility at (lon, lat) with one use; returns the facility id."""
+
+    def make(lon, lat, use=PARKING, *, attributes=None, entrances=None, **facility):
+        created = create(
+            location=point(lon, lat),
+            entrances=entrances if entrances is not None else [],
+            **facility,
+        )
+        body = {**use, "attributes": {**use["attributes"], **(attributes or {})}}
+        response = client.post(uses_url(created["id"]), json=body)
+        assert response.status_code == 201, response.text
+        return created["id"]
+
+    return make
+
+
+def nearby(client, path="/v1/parking/nearby", **params):
+    params = {"lon": CENTER[0], "lat": CENTER[1], "radius": 5000, **params}
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_results_are_ordered_by_geodesic_distance(client, place):
+    # Offsets chosen so that degree distances and ground distances disagree on the order:
+    # at 31.8° N a degree of longitude is about 15 % shorter than one of latitude.
+    offsets = [(0.010, 0.0), (0.0, 0.0089), (0.0065, 0.0065), (-0.002, -0.001), (0.02, 0.015)]
+    ids = [place(CENTER[0] + dx, CENTER[1] + dy) for dx, dy in offsets]
+    items = [i for i in nearby(client, limit=200)["items"] if i["facility_id"] in ids]
+    assert len(items) == len(ids)
+    expected = []
+    for facility_id, (dx, dy) in zip(ids, offsets, strict=True):
+        _, _, metres = GEOD.inv(CENTER[0], CENTER[1], CENTER[0] + dx, CENTER[1] + dy)
+        expected.append((metres, facility_id))
+    expected.sort()
+    assert [i["facility_id"] for i in items] == [fid for _, fid in expected]
+    for item, (metres, _) in zip(items, expected, strict=True):
+        assert item["distance_m"] == pytest.approx(metres, abs=0.06)
+
+
+def test_radius_and_limit(client, place):
+    near = place(CENTER[0] + 0.001, CENTER[1])
+    far = place(CENTER[0] + 0.05, CENTER[1])  # about 4.7 km east
+    ids = {i["facility_id"] for i in nearby(client, radius=1000, limit=200)["items"]}
+    assert near in ids and far not in ids
+    ids = {i["facility_id"] for i in nearby(client, radius=5000, limit=200)["items"]}
+    assert {near, far} <= ids
+    assert len(nearby(client, limit=1)["items"]) == 1
+
+
+def test_each_result_carries_what_a_driver_needs(client, place):
+    entrances = [
+        {"kind": "pedestrian", "location": point(CENTER[0] + 0.0031, CENTER[1])},
+        {"kind": "vehicle", "accessible": True, "location": point(CENTER[0] + 0.0035, CENTER[1])},
+        {"kind": "wartime", "location": point(CENTER[0] + 0.0030, CENTER[1])},
+    ]
+    facility_id = place(CENTER[0] + 0.0033, CENTER[1], entrances=entrances)
+    moment = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    client.put(
+        f"/v1/facilities/{facility_id}/parking/occupancy",
+        json={"realtime_free_capacity": 42, "realtime_free_charging_piles": 3,
+              "realtime_opening_status": "OPEN", "realtime_data_updated_at": moment},
+    )
+    item = next(i for i in nearby(client)["items"] if i["facility_id"] == facility_id)
+    assert item["entrance"]["kind"] == "vehicle"  # a car park sends drivers to the ramp
+    _, _, metres = GEOD.inv(*CENTER, CENTER[0] + 0.0035, CENTER[1])
+    assert item["entrance"]["distance_m"] == pytest.approx(metres, abs=0.06)
+    assert item["availability"]["realtime_free_capacity"] == 42
+    assert 100 <= item["availability"]["age_seconds"] <= 200
+    assert item["parking"]["charging_piles"] == 20
+    assert item["fee"] == PARKING["fee"]
+    assert item["opening_hours"] == "24/7" and item["open_now"] is True
+    gcj = position_from_wgs84(CENTER[0] + 0.0035, CENTER[1], CoordSys.gcj02)
+    bd = position_from_wgs84(CENTER[0] + 0.0035, CENTER[1], CoordSys.bd09)
+    assert f"{gcj[0]:.6f},{gcj[1]:.6f}" in item["navigation"]["amap"]
+    assert f"{gcj[1]:.6f},{gcj[0]:.6f}" in item["navigation"]["tencent"]
+    assert f"{bd[1]:.6f},{bd[0]:.6f}" in item["navigation"]["baidu"]
+    assert "coord_type=bd09ll" in item["navigation"]["baidu"]
+
+
+def test_filters(client, place):
+    plain = place(CENTER[0] + 0.001, CENTER[1], attributes={"charging_piles": 0, "ev_spaces": 0, "accessible_spaces": 0})
+    charging = place(CENTER[0] + 0.002, CENTER[1])
+    low = place(CENTER[0] + 0.003, CENTER[1], attributes={"height_limit_m": 1.9})
+    closed = place(CENTER[0] + 0.004, CENTER[1], use={**PARKING, "opening_hours": "Mo-Su off"})
+    moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    for facility_id, free in ((charging, 25), (low, 3)):
+        client.put(f"/v1/facilities/{facility_id}/parking/occupancy",
+                   json={"realtime_free_capacity": free, "realtime_data_updated_at": moment})
+    mine = {plain, charging, low, closed}
+
+    def ids(**params) -> set[int]:
+        return {i["facility_id"] for i in nearby(client, limit=200, **params)["items"]} & mine
+
+    assert ids() == mine
+    assert ids(ev=True) == {charging, low, closed}
+    assert ids(accessible=True) == {charging, low, closed}
+    assert ids(max_height=2.0) == {plain, charging, closed}
+    assert ids(min_free=10) == {charging}
+    assert ids(open_now=True) == {plain, charging, low}
+
+
+def test_a_fresh_closed_report_is_not_open_now(client, place):
+    facility_id = place(CENTER[0] + 0.001, CENTER[1])
+    moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    client.put(f"/v1/facilities/{facility_id}/parking/occupancy",
+               json={"realtime_free_capacity": 5, "realtime_opening_status": "CLOSED",
+                     "realtime_data_updated_at": moment})
+    ids = {i["facility_id"] for i in nearby(client, open_now=True, limit=200)["items"]}
+    assert facility_id not in ids
+
+
+def test_deleted_and_suspended_facilities_are_not_offered(client, place):
+    deleted = place(CENTER[0] + 0.001, CENTER[1])
+    suspended = place(CENTER[0] + 0.002, CENTER[1], status="suspended")
+    client.delete(f"/v1/facilities/{deleted}", headers={"If-Match": "*"})
+    ids = {i["facility_id"] for i in nearby(client, limit=200)["items"]}
+    assert not {deleted, suspended} & ids
+
+
+def test_other_uses_nearby(client, place):
+    cool = place(CENTER[0] + 0.001, CENTER[1], use=COOL_SPOT)
+    car = place(CENTER[0] + 0.002, CENTER[1])
+    body = nearby(client, path="/v1/uses/nearby", type="cool_spot", limit=200)
+    ids = {i["facility_id"] for i in body["items"]}
+    assert cool in ids and car not in ids
+    item = next(i for i in body["items"] if i["facility_id"] == cool)
+    assert item["attributes"]["seats"] == 60
+    assert item["parking"] is None and item["availability"] is None
+    assert "mode=walk" in item["navigation"]["amap"]
+
+
+@pytest.mark.parametrize("coordsys", [CoordSys.gcj02, CoordSys.bd09, CoordSys.cgcs2000])
+def test_query_and_answer_in_the_callers_coordinate_system(client, place, coordsys):
+    facility_id = place(CENTER[0] + 0.002, CENTER[1] + 0.001)
+    wgs = nearby(client, limit=200)
+    lon, lat = position_from_wgs84(*CENTER, coordsys)
+    shifted = nearby(client, lon=lon, lat=lat, coordsys=coordsys.value, limit=200)
+    assert shifted["coordsys"] == coordsys.value
+    assert shifted["center"] == {"lon": lon, "lat": lat}
+    a = next(i for i in wgs["items"] if i["facility_id"] == facility_id)
+    b = next(i for i in shifted["items"] if i["facility_id"] == facility_id)
+    expected = position_from_wgs84(CENTER[0] + 0.002, CENTER[1] + 0.001, coordsys)
+    assert (b["location"]["lon"], b["location"]["lat"]) == pytest.approx(expected, abs=1e-7)
+    # The same ground, read through another system: the same distance within centimetres.
+    assert b["distance_m"] == pytest.approx(a["distance_m"], abs=0.2)
+
+
+def test_answers_are_never_labelled_geojson(client, place):
+    place(CENTER[0] + 0.001, CENTER[1])
+    for coordsys in ("wgs84", "gcj02"):
+        response = client.get("/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "coordsys": coordsys})
+        assert response.headers["content-type"] == "application/json"
+        assert "type" not in response.json()["items"][0]["location"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lat": 95},
+        {"lon": 181},
+        {"lon": 2.35, "lat": 48.85},  # Paris: outside China
+        {"radius": 50_001},
+        {"radius": 0},
+        {"limit": 201},
+        {"limit": 0},
+        {"coordsys": "utm"},
+        {"max_height": 12},
+        {"min_free": 0},
+        {"lon": "east"},
+    ],
+)
+def test_bad_parameters_are_422(client, params):
+    response = client.get("/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], **params})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_uses_nearby_needs_a_known_type(client):
+    response = client.get("/v1/uses/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "type": "spa"})
+    assert response.status_code == 422

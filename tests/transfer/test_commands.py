@@ -1,0 +1,82 @@
+"""`rf import`, `rf export` and `rf stats`, run as a clerk runs them."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RF = str(Path(sys.executable).parent / "rf")
+GOOD = (
+    "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态,停车位\n"
+    "RF-CLI-001,天鹅湖人防地下车库,合肥市蜀山区怀宁路1号,340104,117.2281,31.8262,结建,人员掩蔽工程,在用,120\n"
+    "RF-CLI-002,翡翠人防地下车库,合肥市蜀山区翡翠路2号,340104,117.2290,31.8270,结建,人员掩蔽工程,在建,80\n"
+)
+
+
+@pytest.fixture(scope="module")
+def database_url(make_database):
+    url = make_database()
+    assert rf(url, "db", "upgrade").returncode == 0
+    return url
+
+
+def rf(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [RF, *args], env=env, capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def test_import_twice_then_export_and_stats(database_url, tmp_path):
+    path = tmp_path / "台账.csv"
+    path.write_bytes(GOOD.encode("gbk"))
+    dry = rf(database_url, "import", str(path), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "2 inserted, 0 updated, 0 unchanged (would be)" in dry.stdout
+    first = rf(database_url, "import", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "gb18030" in first.stdout and "2 inserted" in first.stdout
+    second = rf(database_url, "import", str(path))
+    assert "0 inserted, 0 updated, 2 unchanged" in second.stdout
+    assert "nothing changed" in second.stdout
+
+    out = rf(database_url, "export", "-", "--format", "csv", "--status", "in_service")
+    rows = list(csv.DictReader(out.stdout.lstrip("\ufeff").splitlines()))
+    assert [r["code"] for r in rows] == ["RF-CLI-001"]
+    assert rows[0]["peacetime_parking_spaces"] == "120"
+
+    stats = rf(database_url, "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert "合肥市" in stats.stdout and "200" in stats.stdout and "in_service" in stats.stdout
+
+
+def test_bad_file_fails_in_one_line_with_a_report(database_url, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD.replace("117.2290", "东经117").replace("RF-CLI-001", "RF-CLI-101"))
+    result = rf(database_url, "import", str(bad), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("rf: 1 error(s) in 1 row(s); nothing imported")
+    assert len(result.stderr.strip().splitlines()) == 1
+    with (tmp_path / "bad.errors.csv").open(encoding="utf-8-sig") as handle:
+        assert list(csv.reader(handle)) == [
+            ["row", "field", "value", "reason"],
+            ["3", "lon", "东经117", "is not a number"],
+        ]
+    partial = rf(database_url, "import", str(bad), "--partial", cwd=tmp_path)
+    assert (
+        partial.returncode == 0
+        and "1 inserted" in partial.stdout
+        and "1 rejected" in partial.stdout
+    )
+
+    missing = rf(database_url, "import", str(tmp_path / "nowhere.csv"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    truncated = tmp_path / "t.geojson"
+    truncated.write_text('{"type": "FeatureCollection", "features": [{"type": "Feat')
+    result = rf(database_url, "import", str(truncated), cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.startswith("rf: t.geojson: cannot be read")
+    assert len(result.stderr.strip().splitlines()) == 1

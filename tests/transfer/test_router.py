@@ -1,0 +1,100 @@
+"""GET /v1/export and POST /v1/imports through the real app."""
+
+import csv
+import io
+import json
+
+import pyogrio
+import pytest
+from sqlalchemy import text
+
+from app import demo
+from app.audit import service as audit
+
+CSV = (
+    "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态\n"
+    "RF-API-001,天鹅湖人防地下车库,合肥市蜀山区怀宁路1号,340104,117.2281,31.8262,结建,人员掩蔽工程,在用\n"
+    "RF-API-002,翡翠人防地下车库,合肥市蜀山区翡翠路2号,340104,117.2290,31.8270,结建,人员掩蔽工程,在用\n"
+)
+
+
+@pytest.mark.parametrize("file_format", ["geojson", "ndjson", "csv", "gpkg", "fgb"])
+def test_export_formats_open_in_gdal(connection, client, tmp_path, file_format):
+    demo.load(connection, size=40, seed=11)
+    response = client.get("/v1/export", params={"format": file_format, "admin_code": "340100"})
+    assert response.status_code == 200, response.text
+    assert "attachment" in response.headers["content-disposition"]
+    path = tmp_path / f"export.{file_format}"
+    path.write_bytes(response.content)
+    hefei = connection.execute(
+        text("SELECT count(*) FROM facility WHERE city_code = '340100' AND deleted_at IS NULL")
+    ).scalar()
+    info = pyogrio.read_info(
+        path,
+        **({"X_POSSIBLE_NAMES": "lon", "Y_POSSIBLE_NAMES": "lat"} if file_format == "csv" else {}),
+    )
+    assert info["features"] in (hefei, -1)
+    _, _, geometry, values = pyogrio.raw.read(
+        path,
+        **({"X_POSSIBLE_NAMES": "lon", "Y_POSSIBLE_NAMES": "lat"} if file_format == "csv" else {}),
+    )
+    assert len(geometry) == hefei > 0
+    assert all(code.startswith("RF-3401") for code in values[0])
+
+
+def test_export_needs_a_role_that_reads_restricted_fields(client_for):
+    assert client_for(None).get("/v1/export").status_code == 401
+    assert client_for("operator", facility_ids=[1]).get("/v1/export").status_code == 403
+    assert client_for("gis").get("/v1/export?format=ndjson").status_code == 200
+    bad = client_for("gis").get("/v1/export?format=shp")
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_import_job_reports_progress_outcome_and_audit(client, session):
+    body = CSV.encode("gbk")
+    created = client.post("/v1/imports", params={"filename": "台账.csv"}, content=body)
+    assert created.status_code == 202, created.text
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "succeeded", job
+    assert job["summary"]["inserted"] == 2 and job["progress"] == 1.0
+    assert job["options"]["file_format"] == "csv"
+
+    again = client.post("/v1/imports", params={"filename": "台账.csv"}, content=body).json()
+    job = client.get(f"/v1/imports/{again['id']}").json()
+    assert (job["summary"]["inserted"], job["summary"]["updated"], job["summary"]["unchanged"]) == (
+        0,
+        0,
+        2,
+    )
+    events = audit.for_entity(session, "import", job["summary"]["sha256"])
+    assert [(e.changes["inserted"], e.changes["unchanged"]) for e in events] == [(2, 0), (0, 2)]
+
+
+def test_rejected_import_job_serves_its_error_report(client):
+    bad = CSV.replace("31.8270", "48.85").replace("340104,117.2290", "999999,2.35")
+    created = client.post("/v1/imports", params={"filename": "bad.csv"}, content=bad.encode())
+    job = client.get(
+        created.headers.get("location") or f"/v1/imports/{created.json()['id']}"
+    ).json()
+    assert job["status"] == "rejected" and job["error_count"] == 1
+    report = client.get(f"/v1/imports/{job['id']}/errors")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(report.text)))
+    assert rows[0] == ["row", "field", "value", "reason"]
+    assert rows[1] == ["3", "location", "2.35, 48.85", "position [2.35, 48.85] lies outside China"]
+    assert client.get("/v1/facilities", params={"q": "翡翠人防"}).json()["items"] == []
+
+
+def test_imports_are_for_admins(client_for):
+    assert (
+        client_for("manager", admin_codes=["340100"])
+        .post("/v1/imports", params={"filename": "f.csv"}, content=CSV.encode())
+        .status_code
+        == 403
+    )
+    assert client_for(None).get("/v1/imports/1").status_code == 401
+    assert client_for("admin").get("/v1/imports/999999").status_code == 404
+    empty = client_for("admin").post("/v1/imports", params={"filename": "f.csv"}, content=b"")
+    assert empty.status_code == 400
+    unknown = client_for("admin").post("/v1/imports", params={"filename": "f.doc"}, content=b"x")
+    assert unknown.status_code == 400 and "unknown file type" in json.loads(unknown.text)["detail"]

@@ -1,0 +1,392 @@
+"""Imports through the service, on the test's rolled-back transaction."""
+
+import json
+from pathlib import Path
+
+import pytest
+from shapely.geometry import Point
+from sqlalchemy import Connection, text
+
+from app import demo
+from app.core.geo import CoordSys, to_wgs84
+from app.facilities.repository import FacilityFilter
+from app.transfer import exports, service
+from app.transfer.exports import ExportFormat
+
+HEADER = "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态,掩蔽面积,掩蔽人数,竣工日期\n"
+ROW = "{code},{name},合肥市蜀山区怀宁路1号,340104,{lon},{lat},结建,人员掩蔽工程,在用,{area},{persons},{date}\n"
+
+
+def row(code: str, **kw) -> str:
+    values = {
+        "code": code,
+        "name": "天鹅湖人防地下车库",
+        "lon": "117.2281",
+        "lat": "31.8262",
+        "area": "8000",
+        "persons": "8000",
+        "date": "2019-05-10",
+        **kw,
+    }
+    return ROW.format(**values)
+
+
+def write(tmp_path: Path, name: str, content: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding))
+    return path
+
+
+def run(connection: Connection, path: Path, **options) -> service.ImportResult:
+    return service.import_file(connection, path, service.ImportOptions(**options))
+
+
+def report(connection: Connection) -> list[tuple]:
+    return list(service.errors(connection))
+
+
+def stored(connection: Connection, code: str) -> dict:
+    found = (
+        connection.execute(
+            text(
+                "SELECT name, ST_X(location) AS lon, ST_Y(location) AS lat, shelter_area, "
+                "capacity_persons, completion_year, construction_form, wartime_function, status, "
+                "province_code, city_code, district_code, updated_at FROM facility WHERE code = :c"
+            ),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(found) if found else {}
+
+
+def test_chinese_headers_in_utf8_and_gbk(connection, tmp_path):
+    for encoding in ("utf-8", "gbk"):
+        code = f"RF-{encoding.upper().replace('-', '')}-001"
+        path = write(tmp_path, f"{encoding}.csv", HEADER + row(code), encoding)
+        result = run(connection, path)
+        assert (result.errors, result.inserted) == (0, 1), report(connection)
+        assert result.encoding == ("utf-8" if encoding == "utf-8" else "gb18030")
+        facility = stored(connection, code)
+        assert facility["name"] == "天鹅湖人防地下车库"
+        assert facility["construction_form"] == "attached"
+        assert facility["wartime_function"] == "personnel_shelter"
+        assert facility["status"] == "in_service"
+        assert facility["completion_year"] == 2019
+        assert facility["district_code"] == "340104" and facility["city_code"] == "340100"
+
+
+def test_second_import_of_the_same_file_changes_nothing(connection, tmp_path):
+    path = write(tmp_path, "f.csv", HEADER + row("RF-IDEM-001") + row("RF-IDEM-002"))
+    first = run(connection, path)
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+    before = stored(connection, "RF-IDEM-001")
+    second = run(connection, path)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 2)
+    assert not second.written
+    assert stored(connection, "RF-IDEM-001")["updated_at"] == before["updated_at"]
+    changed = write(
+        tmp_path, "g.csv", HEADER + row("RF-IDEM-001", name="新名称") + row("RF-IDEM-002")
+    )
+    third = run(connection, changed)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 1)
+    assert stored(connection, "RF-IDEM-001")["name"] == "新名称"
+
+
+def test_all_or_nothing_and_partial(connection, tmp_path):
+    content = HEADER + row("RF-PART-001") + row("RF-PART-002", area="lots") + row("RF-PART-003")
+    path = write(tmp_path, "f.csv", content)
+    strict = run(connection, path)
+    assert (strict.errors, strict.rejected, strict.inserted) == (1, 1, 0)
+    assert not strict.committable
+    assert stored(connection, "RF-PART-001") == {}
+    partial = run(connection, path, partial=True)
+    assert (partial.inserted, partial.rejected) == (2, 1) and partial.committable
+    assert stored(connection, "RF-PART-001") and not stored(connection, "RF-PART-002")
+    assert report(connection) == [(3, "shelter_area", "lots", "is not a number")]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (row("RF-BAD-001", area="12x0"), ("shelter_area", "12x0", "is not a number")),
+        (
+            row("RF-BAD-001", persons="8000.5"),
+            ("capacity_persons", "8000.5", "is not a whole number"),
+        ),
+        (row("RF-BAD-001", date="2019-13-45"), ("completion_date", "2019-13-45", "is not a date")),
+        (row("RF-BAD-001", date="去年"), ("completion_date", "去年", "is not a date")),
+        (
+            row("RF-BAD-001", lon="2.35", lat="48.85"),
+            ("location", "2.35, 48.85", "position [2.35, 48.85] lies outside China"),
+        ),
+        (row("RF-BAD-001", lon="东经117"), ("lon", "东经117", "is not a number")),
+        (
+            row("RF-BAD-001", persons="20000"),
+            (
+                "capacity_persons",
+                "20000",
+                "20000 persons on 8000.00 m² of shelter area is over 1.5 persons per m²",
+            ),
+        ),
+        (
+            row("RF-BAD-001").replace(",340104,", ",349999,"),
+            ("admin_code", "349999", "349999 is not a known GB/T 2260 division code"),
+        ),
+        (row("RF-BAD-001").replace(",在用,", ",营业中,"), ("status", "营业中", None)),
+        (row("RF-BAD-001").replace("天鹅湖人防地下车库", ""), ("name", "", "is required")),
+    ],
+)
+def test_each_bad_cell_is_named(connection, tmp_path, line, expected):
+    result = run(connection, write(tmp_path, "f.csv", HEADER + row("RF-GOOD-001") + line))
+    assert result.inserted == 0 and result.rejected == 1
+    [(row_no, field, value, reason)] = report(connection)
+    assert (row_no, field, value) == (3, *expected[:2])
+    if expected[2]:
+        assert reason == expected[2]
+    else:
+        assert reason.startswith("is not one of: planned, under_construction")
+
+
+def test_wkt_geometry_and_invalid_polygons(connection, tmp_path):
+    header = "code,name,address,admin_code,construction_form,wartime_function,status,wkt\n"
+    base = '{},车库,合肥市包河区,340111,attached,personnel_shelter,in_service,"{}"\n'
+    square = "POLYGON((117.30 31.79, 117.31 31.79, 117.31 31.80, 117.30 31.80, 117.30 31.79))"
+    bowtie = "POLYGON((117.30 31.79, 117.31 31.80, 117.31 31.79, 117.30 31.80, 117.30 31.79))"
+    content = (
+        header
+        + base.format("RF-WKT-001", "POINT(117.3 31.79)")
+        + base.format("RF-WKT-002", square)
+        + base.format("RF-WKT-003", bowtie)
+        + base.format("RF-WKT-004", "POINT(117.3")
+        + base.format("RF-WKT-005", "LINESTRING(117.3 31.79, 117.31 31.8)")
+    )
+    result = run(connection, write(tmp_path, "f.csv", content))
+    errors = {r[0]: (r[1], r[3]) for r in report(connection)}
+    assert set(errors) == {4, 5, 6}
+    assert errors[4][0] == "footprint" and errors[4][1].startswith(
+        "invalid polygon: Self-intersection"
+    )
+    assert errors[5] == ("wkt", "is not WKT geometry")
+    assert errors[6] == ("wkt", "a LineString is neither a point nor a polygon")
+    partial = run(connection, write(tmp_path, "f.csv", content), partial=True)
+    assert partial.inserted == 2
+    footprint = connection.execute(
+        text(
+            "SELECT ST_AsText(footprint), ST_Covers(footprint, location) FROM facility WHERE code = 'RF-WKT-002'"
+        )
+    ).one()
+    assert footprint[0].startswith("MULTIPOLYGON") and footprint[1]
+    assert result.inserted == 0
+
+
+def test_duplicate_codes_in_a_file(connection, tmp_path):
+    content = HEADER + row("RF-DUP-001") + row("RF-DUP-002") + row("RF-DUP-001")
+    result = run(connection, write(tmp_path, "f.csv", content), partial=True)
+    assert result.inserted == 1
+    assert report(connection) == [
+        (2, "code", "RF-DUP-001", "appears 2 times in the file (rows 2, 4)"),
+        (4, "code", "RF-DUP-001", "appears 2 times in the file (rows 2, 4)"),
+    ]
+
+
+def test_file_problems_write_nothing(connection, tmp_path):
+    gbk = write(tmp_path, "gbk.csv", HEADER + row("RF-ENC-001"), "gbk")
+    wrong = run(connection, gbk, encoding="utf-8")
+    assert wrong.problem and "not valid utf-8 text" in wrong.problem and not wrong.committable
+
+    truncated = write(tmp_path, "t.csv", HEADER + row("RF-TRUNC-001") + '"RF-TRUNC-002,半截')
+    result = run(connection, truncated)
+    assert result.problem and "malformed or truncated CSV at row 3" in result.problem
+
+    short = write(tmp_path, "s.csv", HEADER + row("RF-SHORT-001") + "RF-SHORT-002,只有名称\n")
+    result = run(connection, short)
+    assert report(connection) == [(3, "", None, "has 2 fields where the header has 12")]
+
+    missing = write(tmp_path, "m.csv", "工程编号,工程名称\nRF-MISS-001,车库\n")
+    result = run(connection, missing)
+    assert result.problem.startswith("missing required column(s): address, construction_form")
+    assert result.inserted == 0
+
+    broken = write(
+        tmp_path, "b.geojson", '{"type": "FeatureCollection", "features": [{"type": "Fea'
+    )
+    result = run(connection, broken)
+    assert result.problem and "cannot be read as geojson" in result.problem
+    assert stored(connection, "RF-MISS-001") == {}
+
+
+def test_update_only_file_needs_only_the_code(connection, tmp_path):
+    run(connection, write(tmp_path, "f.csv", HEADER + row("RF-UPD-001")))
+    update = write(tmp_path, "u.csv", "工程编号,值班电话\nRF-UPD-001,0551-65551234\n")
+    result = run(connection, update)
+    assert (result.updated, result.errors) == (1, 0)
+    phone = connection.execute(
+        text("SELECT keyholder_phone, name FROM facility WHERE code = 'RF-UPD-001'")
+    ).one()
+    assert tuple(phone) == ("0551-65551234", "天鹅湖人防地下车库")
+
+
+@pytest.mark.parametrize("coordsys", [CoordSys.gcj02, CoordSys.bd09])
+def test_coordinate_systems_are_converted_on_import(connection, tmp_path, coordsys):
+    path = write(tmp_path, "f.csv", HEADER + row("RF-GCJ-001", lon="117.2340", lat="31.8240"))
+    result = run(connection, path, coordsys=coordsys)
+    assert result.inserted == 1, report(connection)
+    facility = stored(connection, "RF-GCJ-001")
+    expected = to_wgs84(Point(117.2340, 31.8240), coordsys)
+    assert facility["lon"] == pytest.approx(expected.x, abs=1e-9)
+    assert facility["lat"] == pytest.approx(expected.y, abs=1e-9)
+    # Hundreds of metres: about 0.005 degrees here.
+    assert abs(facility["lon"] - 117.2340) > 0.003
+
+
+def test_xlsx_with_chinese_headers(connection, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(
+        [
+            "工程编号",
+            "工程名称",
+            "地址",
+            "行政区划代码",
+            "经度",
+            "纬度",
+            "建设形式",
+            "单建类型",
+            "战时功能",
+            "防护等级",
+            "防化等级",
+            "建筑面积(㎡)",
+            "使用状态",
+            "核查时间",
+        ]
+    )
+    from datetime import datetime
+
+    sheet.append(
+        [
+            "RF-XLSX-001",
+            "凤凰山人防工程",
+            "淮南市田家庵区",
+            "340400",
+            117.0,
+            32.63,
+            "单建",
+            "坑道式",
+            "指挥工程",
+            "核5/常5",
+            "甲",
+            3000,
+            "在用",
+            datetime(2024, 5, 10, 9),
+        ]
+    )
+    path = tmp_path / "f.xlsx"
+    book.save(path)
+    result = run(connection, path)
+    assert (result.inserted, result.errors) == (1, 0), report(connection)
+    facility = connection.execute(
+        text(
+            "SELECT standalone_type, nuclear_level, conventional_level, chemical_class, "
+            "building_area, verified_at AT TIME ZONE 'Asia/Shanghai' FROM facility "
+            "WHERE code = 'RF-XLSX-001'"
+        )
+    ).one()
+    assert facility[:4] == ("tunnel", "5", "5", "A")
+    assert float(facility[4]) == 3000 and facility[5].hour == 9
+
+
+def test_every_format_round_trips(connection, make_database, tmp_path):
+    from sqlalchemy import create_engine
+
+    from tests.conftest import run_migrations
+
+    demo.load(connection, size=150, seed=7)
+    where = FacilityFilter()
+    target = create_engine(make_database())
+    with target.begin() as fresh:
+        run_migrations(fresh)
+    try:
+        for file_format in ExportFormat:
+            first = tmp_path / f"first{exports.SUFFIXES[file_format]}"
+            exports.write_file(connection, where, file_format, first)
+            with target.connect() as other:
+                transaction = other.begin()
+                result = service.import_file(other, first, service.ImportOptions())
+                assert (result.errors, result.inserted) == (0, 150), list(service.errors(other))
+                again = service.import_file(other, first, service.ImportOptions())
+                assert (again.inserted, again.updated, again.unchanged) == (0, 0, 150)
+                second = tmp_path / f"second{exports.SUFFIXES[file_format]}"
+                exports.write_file(other, where, file_format, second)
+                transaction.rollback()
+            if file_format == ExportFormat.gpkg:
+                # A GeoPackage records when it was written; its content must agree.
+                assert _gis_content(first) == _gis_content(second)
+            else:
+                assert first.read_bytes() == second.read_bytes(), file_format
+    finally:
+        target.dispose()
+
+
+def _gis_content(path: Path) -> tuple:
+    import pyogrio
+
+    meta, _, geometry, values = pyogrio.raw.read(path)
+    # As text: a missing number reads as NaN, and NaN != NaN.
+    return list(meta["fields"]), list(geometry), [[str(x) for x in v] for v in values]
+
+
+def test_export_streams_features(connection):
+    demo.load(connection, size=20, seed=3)
+    exports.prepare(connection)
+    body = b"".join(exports.stream_text(connection, FacilityFilter(), ExportFormat.geojson))
+    collection = json.loads(body)
+    codes = [f["properties"]["code"] for f in collection["features"]]
+    assert len(codes) == 20 and codes == sorted(codes)
+
+
+def test_gbk_shapefile_without_cpg_with_polygons(connection, tmp_path):
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    square = shapely.from_wkt(
+        "POLYGON((117.30 31.79, 117.31 31.79, 117.31 31.80, 117.30 31.80, 117.30 31.79))"
+    )
+    path = tmp_path / "survey.shp"
+    headers = ["工程编号", "工程名称", "地址", "区划代码", "建设形式", "战时功能", "使用状态"]
+    values = [
+        "RF-SHP-001",
+        "包河人防工程",
+        "合肥市包河区",
+        "340111",
+        "结建",
+        "人员掩蔽工程",
+        "在用",
+    ]
+    pyogrio.raw.write(
+        path,
+        np.array([shapely.to_wkb(square)], dtype=object),
+        [np.array([v], dtype=object) for v in values],
+        headers,
+        driver="ESRI Shapefile",
+        geometry_type="Polygon",
+        crs="EPSG:4326",
+        encoding="GBK",
+    )
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"区划代码": "admin_code"}, ensure_ascii=False))
+    result = run(connection, path, mapping=mapping)
+    assert (result.errors, result.inserted) == (0, 1), report(connection)
+    assert result.encoding == "GB18030"
+    row = connection.execute(
+        text(
+            "SELECT name, ST_Covers(footprint, location), ST_Area(footprint) > 0 "
+            "FROM facility WHERE code = 'RF-SHP-001'"
+        )
+    ).one()
+    assert tuple(row) == ("包河人防工程", True, True)

@@ -1,0 +1,143 @@
+import pytest
+from sqlalchemy import text
+
+PARKING = {
+    "type": "parking",
+    "name": "天鹅湖地下停车场",
+    "opening_hours": "24/7",
+    "contact_phone": "0551-65550001",
+    "fee": "首小时5元，之后每小时2元",
+    "attributes": {
+        "total_spaces": 320,
+        "accessible_spaces": 6,
+        "ev_spaces": 40,
+        "charging_piles": 20,
+        "charging_max_kw": 60,
+        "height_limit_m": 2.2,
+        "fee_rules": {"free_minutes": 15, "per_hour": 2, "daily_cap": 30},
+    },
+}
+COOL_SPOT = {
+    "type": "cool_spot",
+    "opening_hours": "Jun 01-Sep 30 08:00-22:00",
+    "attributes": {
+        "season_start": "06-01",
+        "season_end": "09-30",
+        "seats": 60,
+        "air_conditioning": True,
+        "drinking_water": True,
+    },
+}
+
+
+def uses_url(facility_id: int) -> str:
+    return f"/v1/facilities/{facility_id}/uses"
+
+
+def test_create_list_get_update_delete(client, create):
+    facility = create()
+    url = uses_url(facility["id"])
+    response = client.post(url, json=PARKING)
+    assert response.status_code == 201, response.text
+    parking = response.json()
+    assert response.headers["location"].endswith(f"{url}/{parking['id']}")
+    assert parking["attributes"]["total_spaces"] == 320
+    assert parking["open_now"] is True
+    assert parking["availability"]["stale"] is True
+    assert parking["availability"]["realtime_free_capacity"] is None
+
+    cool = client.post(url, json=COOL_SPOT).json()
+    assert cool["availability"] is None
+    assert [u["type"] for u in client.get(url).json()] == ["parking", "cool_spot"]
+    assert client.get(f"{url}/{cool['id']}").json()["attributes"]["seats"] == 60
+
+    patched = client.patch(
+        f"{url}/{parking['id']}",
+        json={"fee": "免费", "attributes": {**PARKING["attributes"], "total_spaces": 400}},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["fee"] == "免费"
+    assert patched.json()["attributes"]["total_spaces"] == 400
+    assert patched.json()["name"] == PARKING["name"]
+
+    assert client.delete(f"{url}/{cool['id']}").status_code == 204
+    assert client.get(f"{url}/{cool['id']}").status_code == 404
+    assert [u["type"] for u in client.get(url).json()] == ["parking"]
+
+
+def test_generated_columns_follow_attributes(client, create, connection):
+    facility = create()
+    use = client.post(uses_url(facility["id"]), json=PARKING).json()
+    row = connection.execute(
+        text("SELECT total_spaces, charging_piles, height_limit_m FROM peacetime_use WHERE id = :id"),
+        {"id": use["id"]},
+    ).one()
+    assert (row[0], row[1], float(row[2])) == (320, 20, 2.2)
+
+
+def test_use_location_follows_its_facility(client, create, connection):
+    facility = create()
+    use = client.post(uses_url(facility["id"]), json=COOL_SPOT).json()
+    moved = {"type": "Point", "coordinates": [117.24, 31.83]}
+    response = client.patch(
+        f"/v1/facilities/{facility['id']}", json={"location": moved}, headers={"If-Match": "*"}
+    )
+    assert response.status_code == 200, response.text
+    lon, lat = connection.execute(
+        text("SELECT ST_X(location::geometry), ST_Y(location::geometry) FROM peacetime_use WHERE id = :id"),
+        {"id": use["id"]},
+    ).one()
+    assert (lon, lat) == (117.24, 31.83)
+
+
+def test_one_car_park_per_facility(client, create):
+    facility = create()
+    assert client.post(uses_url(facility["id"]), json=PARKING).status_code == 201
+    response = client.post(uses_url(facility["id"]), json=PARKING)
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**PARKING, "opening_hours": "Mo-Xx 25:00"}, "opening_hours"),
+        ({**PARKING, "attributes": {**PARKING["attributes"], "ev_spaces": 400}}, "attributes"),
+        ({**PARKING, "attributes": {**PARKING["attributes"], "total_spaces": -1}}, "total_spaces"),
+        ({**PARKING, "attributes": {"accessible_spaces": 3}}, "total_spaces"),
+        ({**PARKING, "type": "spa"}, "body"),
+        ({**COOL_SPOT, "attributes": {**COOL_SPOT["attributes"], "season_start": "13-01"}}, "season_start"),
+        ({**COOL_SPOT, "colour": "blue"}, "colour"),
+        ({**PARKING, "contact_phone": "n/a"}, "contact_phone"),
+    ],
+)
+def test_bad_uses_are_422_naming_the_field(client, create, body, field):
+    facility = create()
+    response = client.post(uses_url(facility["id"]), json=body)
+    assert response.status_code == 422, response.text
+    assert any(field in error["field"] for error in response.json()["errors"])
+
+
+def test_patch_validates_attributes_against_the_type(client, create):
+    facility = create()
+    use = client.post(uses_url(facility["id"]), json=COOL_SPOT).json()
+    response = client.patch(
+        f"{uses_url(facility['id'])}/{use['id']}", json={"attributes": {"total_spaces": 10}}
+    )
+    assert response.status_code == 422
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert "body.attributes.season_start" in fields
+
+
+def test_uses_of_unknown_or_deleted_facilities(client, create):
+    assert client.get(uses_url(987654321)).status_code == 404
+    facility = create()
+    client.delete(f"/v1/facilities/{facility['id']}", headers={"If-Match": "*"})
+    assert client.get(uses_url(facility["id"])).status_code == 410
+    assert client.post(uses_url(facility["id"]), json=PARKING).status_code == 410
+
+
+def test_a_use_of_another_facility_is_not_found(client, create):
+    first, second = create(), create()
+    use = client.post(uses_url(first["id"]), json=COOL_SPOT).json()
+    assert client.get(f"{uses_url(second['id'])}/{use['id']}").status_code == 404

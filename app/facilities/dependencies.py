@@ -40,7 +40,7 @@ def facility_filter(
     wartime_function: WartimeFunction | None = None,
     construction_form: ConstructionForm | None = None,
     status: FacilityStatus | None = None,
-    min_capacity: Annotated[int | None, Query(ge=0)] = None,
+    min_capacity: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="text in the name or address")
     ] = None,

@@ -1,6 +1,6 @@
 """Demo maintenance records, with set-based SQL.
 
-A fifth of the facilities in service have a routine inspection on record, done up to
+One facility in ten have a routine inspection on record, done up to
 eight months ago and covering the whole catalogue, so monthly and quarterly items come
 out overdue; about one check in a hundred found a serious defect, and half of those have
 since been closed by a repair record. Draws hash the facility id with the seed."""
@@ -15,7 +15,7 @@ SELECT f.id, 'inspection', current_date - 1 - floor({_DRAW.format(salt="when")} 
     '物业维护班组', '季度例行维护检查', 'demo'
 FROM facility f
 WHERE f.id > :after_id AND f.deleted_at IS NULL AND f.status IN ('in_service', 'suspended')
-    AND {_DRAW.format(salt="has")} < 0.2
+    AND {_DRAW.format(salt="has")} < 0.1
 """
 
 _CHECKS = """

@@ -35,9 +35,17 @@ WITH candidates AS MATERIALIZED (
            u.realtime_free_spaces, u.realtime_free_charging_piles,
            u.realtime_opening_status, u.realtime_observed_at, {FRESH} AS fresh,
            ST_Distance(u.location, {POINT}) AS distance,
-           ST_X(f.location) AS lon, ST_Y(f.location) AS lat, e.*
+           ST_X(f.location) AS lon, ST_Y(f.location) AS lat
     FROM peacetime_use u
     JOIN facility f ON f.id = u.facility_id
+    WHERE u.type = :use_type AND ST_DWithin(u.location, {POINT}, :radius)
+      AND f.deleted_at IS NULL AND f.status = 'in_service' {{filters}}
+    ORDER BY u.location <-> {POINT}
+    LIMIT :limit OFFSET :offset
+), page AS MATERIALIZED (
+    -- The page, in ellipsoid metres; entrances and positions only for what is returned.
+    SELECT c.*, e.*
+    FROM (SELECT * FROM candidates ORDER BY distance LIMIT :keep) AS c
     LEFT JOIN LATERAL (
         -- The entrance a visitor would use: for a car park the ramp, else a walkway;
         -- wartime openings are usually sealed in peacetime. Entrances lie metres apart,
@@ -47,15 +55,11 @@ WITH candidates AS MATERIALIZED (
                ST_X(e.location) AS entrance_lon, ST_Y(e.location) AS entrance_lat,
                e.location AS entrance_location
         FROM entrance e
-        WHERE e.facility_id = u.facility_id
+        WHERE e.facility_id = c.facility_id
         ORDER BY CASE e.kind WHEN :preferred THEN 0 WHEN 'wartime' THEN 2 ELSE 1 END,
                  e.location <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
         LIMIT 1
     ) e ON true
-    WHERE u.type = :use_type AND ST_DWithin(u.location, {POINT}, :radius)
-      AND f.deleted_at IS NULL AND f.status = 'in_service' {{filters}}
-    ORDER BY u.location <-> {POINT}
-    LIMIT :limit OFFSET :offset
 )
 -- Rounding in float8, not numeric: the conversion to numeric costs more than the JSON.
 SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status,
@@ -89,7 +93,7 @@ SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status,
                'age_seconds', floor(greatest(0, extract(epoch FROM now() - c.realtime_observed_at)))::int,
                'stale', NOT coalesce(c.fresh, false)) END
        )::text AS item
-FROM candidates c
+FROM page c
 CROSS JOIN LATERAL (
     SELECT wgs84_to_gcj02(c.lon, c.lat) AS location,
            wgs84_to_gcj02(c.entrance_lon, c.entrance_lat) AS entrance
@@ -116,7 +120,6 @@ CROSS JOIN LATERAL (
           OFFSET 0) AS t
 ) AS target
 ORDER BY c.distance
-LIMIT :keep
 """
 
 

@@ -57,8 +57,8 @@ class Sign(Timestamped, Base):
             "inspected_on IS NULL OR installed_on IS NULL OR inspected_on >= installed_on",
             name="inspected_after_installed",
         ),
+        # The only index besides the key: every read goes through the facility.
         Index("ix_sign_facility_id_kind", "facility_id", "kind"),
-        Index("ix_sign_installed_on", "installed_on"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

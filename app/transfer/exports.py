@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Connection
+from sqlalchemy.orm import Session
 
 from app.facilities.repository import FacilityFilter
 from app.transfer import repository
@@ -61,6 +62,10 @@ class ExportFilter:
 
 
 Filter = FacilityFilter | ExportFilter
+
+
+def probe(session: Session, where: Filter) -> None:
+    repository.probe(session.connection(), where)
 
 
 def prepare(connection: Connection) -> None:

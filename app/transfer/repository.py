@@ -200,6 +200,10 @@ def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[l
         ]
 
 
+def probe(connection: Connection, where: Any) -> None:
+    connection.execute(select(Facility.id).where(*where.clauses()).limit(1))
+
+
 def count(connection: Connection, where: Any) -> int:
     return int(
         connection.execute(

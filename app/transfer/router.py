@@ -50,6 +50,7 @@ JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="import job id"
 )
 def export_facilities(
     request: Request,
+    session: SessionDep,
     where: FacilityFilterDep,
     principal: RestrictedReader,
     format: Annotated[ExportFormat, Query(description="file format")] = ExportFormat.geojson,
@@ -60,6 +61,9 @@ def export_facilities(
     are read; GeoPackage and FlatGeobuf are built first, then sent."""
     restricted = principal.restricted_clause()
     scoped = ExportFilter(where, None if restricted is True else restricted)
+    # Once before streaming: a filter PostgreSQL refuses (an integer out of its range)
+    # must be a 422 here, not a broken stream after a 200.
+    exports.probe(session, scoped)
     name = f"facilities{SUFFIXES[format]}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format in (ExportFormat.gpkg, ExportFormat.fgb):

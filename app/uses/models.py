@@ -95,6 +95,9 @@ class PeacetimeUse(Timestamped, Base):
         Numeric, _attribute("height_limit_m", "numeric")
     )
 
+    # Bumped by every edit, for If-Match; occupancy reports do not count as edits.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+
     # The latest occupancy report (parking only); its history is in parking_occupancy.
     realtime_free_spaces: Mapped[int | None]
     realtime_free_charging_piles: Mapped[int | None]

@@ -4,8 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request, Response, status
 
 from app.accounts.dependencies import FacilityWriter
-from app.audit import service as audit
 from app.core.errors import problem_responses
+from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities.dependencies import LiveFacilityId
 from app.uses import service
@@ -40,82 +40,61 @@ def create_use(
     facility_id: LiveFacilityId,
     data: Annotated[UseCreate, Body()],
 ) -> UseRead:
-    use = service.create_use(session, facility_id, data)
+    use = service.create_use(session, facility_id, data, actor=principal.actor)
     response.headers["Location"] = str(
         request.url_for("get_use", facility_id=facility_id, use_id=use.id)
     )
-    audit.record_write(
-        session,
-        principal.actor,
-        "create",
-        "peacetime_use",
-        use.id,
-        facility_id,
-        before=None,
-        after=_read(request, use),
-    )
+    response.headers["ETag"] = etag(use.version)
     return _read(request, use)
 
 
 @router.get("/{use_id}", response_model=UseRead, responses=problem_responses(404, 410, 422))
 def get_use(
-    session: SessionDep, request: Request, facility_id: LiveFacilityId, use_id: UseId
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    facility_id: LiveFacilityId,
+    use_id: UseId,
 ) -> UseRead:
-    return _read(request, service.get_use(session, facility_id, use_id))
+    use = service.get_use(session, facility_id, use_id)
+    response.headers["ETag"] = etag(use.version)
+    return _read(request, use)
 
 
 @router.patch(
     "/{use_id}",
     response_model=UseRead,
-    responses=problem_responses(400, 401, 403, 404, 410, 413, 422, 429),
+    responses=problem_responses(400, 401, 403, 404, 410, 412, 413, 422, 428, 429),
 )
 def update_use(
     session: SessionDep,
     request: Request,
+    response: Response,
     principal: FacilityWriter,
     facility_id: LiveFacilityId,
     use_id: UseId,
     patch: Annotated[UseUpdate, Body()],
+    if_match: IfMatch = None,
 ) -> UseRead:
-    before = _read(request, service.get_use(session, facility_id, use_id))
+    changes = patch.model_dump(mode="json", exclude_unset=True)
     use = service.update_use(
-        session, facility_id, use_id, patch.model_dump(mode="json", exclude_unset=True)
+        session, facility_id, use_id, changes, actor=principal.actor, if_match=if_match
     )
-    audit.record_write(
-        session,
-        principal.actor,
-        "update",
-        "peacetime_use",
-        use_id,
-        facility_id,
-        before=before,
-        after=_read(request, use),
-    )
+    response.headers["ETag"] = etag(use.version)
     return _read(request, use)
 
 
 @router.delete(
     "/{use_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 410, 422, 429),
+    responses=problem_responses(401, 403, 404, 410, 412, 422, 429),
 )
 def delete_use(
     session: SessionDep,
-    request: Request,
     principal: FacilityWriter,
     facility_id: LiveFacilityId,
     use_id: UseId,
+    if_match: IfMatch = None,
 ) -> Response:
-    before = _read(request, service.get_use(session, facility_id, use_id))
-    service.delete_use(session, facility_id, use_id)
-    audit.record_write(
-        session,
-        principal.actor,
-        "delete",
-        "peacetime_use",
-        use_id,
-        facility_id,
-        before=before,
-        after=None,
-    )
+    service.delete_use(session, facility_id, use_id, actor=principal.actor, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

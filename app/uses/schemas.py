@@ -188,5 +188,6 @@ class UseRead(BaseModel):
     fee: str | None
     attributes: dict[str, Any]
     availability: Availability | None = Field(description="parking only")
+    version: int = Field(description="also the ETag; send it back in If-Match to change the use")
     created_at: datetime
     updated_at: datetime

@@ -6,8 +6,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.core.errors import FieldError, InvalidInput
 from app.core.errors import validation_errors as field_errors
+from app.core.versioning import check_if_match
 from app.uses import repository
 from app.uses.errors import SecondCarPark, UseNotFound
 from app.uses.hours import is_open
@@ -54,6 +56,7 @@ def read(use: PeacetimeUse, *, now: datetime, stale_after_s: int) -> UseRead:
         fee=use.fee,
         attributes=use.attributes,
         availability=availability(use, now=now, stale_after_s=stale_after_s),
+        version=use.version,
         created_at=use.created_at,
         updated_at=use.updated_at,
     )
@@ -70,7 +73,9 @@ def get_use(session: Session, facility_id: int, use_id: int) -> PeacetimeUse:
     return use
 
 
-def create_use(session: Session, facility_id: int, data: UseFields) -> PeacetimeUse:
+def create_use(
+    session: Session, facility_id: int, data: UseFields, *, actor: str | None
+) -> PeacetimeUse:
     fields = data.model_dump(mode="json", exclude={"attributes"})
     use = PeacetimeUse(facility_id=facility_id, **fields, attributes=_attributes(data))
     if use.type == UseType.parking and repository.get_parking(session, facility_id):
@@ -78,15 +83,22 @@ def create_use(session: Session, facility_id: int, data: UseFields) -> Peacetime
     session.add(use)
     _flush(session, facility_id)
     session.refresh(use)
+    _audit(session, actor, "create", use, before=None, after=_snapshot(use))
     return use
 
 
 def update_use(
-    session: Session, facility_id: int, use_id: int, patch: dict[str, Any]
+    session: Session,
+    facility_id: int,
+    use_id: int,
+    patch: dict[str, Any],
+    *,
+    actor: str | None,
+    if_match: str | None,
 ) -> PeacetimeUse:
-    use = repository.get(session, facility_id, use_id, for_update=True)
-    if use is None:
-        raise UseNotFound(facility_id, use_id)
+    use = _locked(session, facility_id, use_id)
+    check_if_match(if_match, use.version, required=True)
+    before = _snapshot(use)
     if "attributes" in patch:
         attributes = patch.pop("attributes")
         if attributes is None:
@@ -102,16 +114,49 @@ def update_use(
     for field, value in patch.items():
         setattr(use, field, value)
     use.updated_at = func.now()
+    use.version = use.version + 1
     session.flush()
     session.refresh(use)
+    _audit(session, actor, "update", use, before=before, after=_snapshot(use))
     return use
 
 
-def delete_use(session: Session, facility_id: int, use_id: int) -> None:
+def delete_use(
+    session: Session, facility_id: int, use_id: int, *, actor: str | None, if_match: str | None
+) -> None:
+    use = _locked(session, facility_id, use_id)
+    check_if_match(if_match, use.version, required=False)
+    _audit(session, actor, "delete", use, before=_snapshot(use), after=None)
+    session.delete(use)
+
+
+def _locked(session: Session, facility_id: int, use_id: int) -> PeacetimeUse:
     use = repository.get(session, facility_id, use_id, for_update=True)
     if use is None:
         raise UseNotFound(facility_id, use_id)
-    session.delete(use)
+    return use
+
+
+# What an editor changes; live occupancy has its own history (parking_occupancy).
+AUDITED = ("type", "name", "opening_hours", "contact_name", "contact_phone", "fee", "attributes")
+
+
+def _snapshot(use: PeacetimeUse) -> dict[str, Any]:
+    return {field: getattr(use, field) for field in AUDITED}
+
+
+def _audit(
+    session: Session,
+    actor: str | None,
+    action: str,
+    use: PeacetimeUse,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    audit.record_write(
+        session, actor, action, "peacetime_use", use.id, use.facility_id, before=before, after=after
+    )
 
 
 def _attributes(data: UseFields) -> dict[str, Any]:

@@ -43,7 +43,7 @@ CREATE TRIGGER facility_give_location AFTER UPDATE OF location ON facility FOR E
 # positions in a caller's system into JSON that PostgreSQL builds. Same formulas and region
 # rule as app/core/geo.py (prcoords and the ChinaMapShift rectangles); tests hold the two
 # to agreement. Reading a caller's position (the inverse) stays in Python.
-COORDSYS_FUNCTIONS = '''
+COORDSYS_FUNCTIONS = """
 CREATE FUNCTION gcj02_applies(lon float8, lat float8) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT ((lon BETWEEN 79.4462 AND 96.33 AND lat BETWEEN 42.8899 AND 49.2204)
@@ -95,7 +95,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             * sin(atan2(lat, lon) + 0.000003 * cos(radians(lon) * 3000)) + 0.006
     ]
 $$;
-'''
+"""
 
 
 def upgrade() -> None:
@@ -221,6 +221,7 @@ def upgrade() -> None:
             sa.Computed("(attributes ->> 'height_limit_m')::numeric", persisted=True),
             nullable=True,
         ),
+        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column("realtime_free_spaces", sa.Integer(), nullable=True),
         sa.Column("realtime_free_charging_piles", sa.Integer(), nullable=True),
         sa.Column(
@@ -292,9 +293,7 @@ def downgrade() -> None:
         table_name="peacetime_use",
         postgresql_where=sa.text("type = 'parking'"),
     )
-    op.drop_index(
-        "ix_peacetime_use_location", table_name="peacetime_use", postgresql_using="gist"
-    )
+    op.drop_index("ix_peacetime_use_location", table_name="peacetime_use", postgresql_using="gist")
     op.drop_index(op.f("ix_peacetime_use_facility_id"), table_name="peacetime_use")
     op.drop_table("peacetime_use")
     op.execute("DROP FUNCTION peacetime_use_take_location()")

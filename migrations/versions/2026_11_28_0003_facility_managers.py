@@ -608,7 +608,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sign")),
     )
     op.create_index("ix_sign_facility_id_kind", "sign", ["facility_id", "kind"], unique=False)
-    op.create_index("ix_sign_installed_on", "sign", ["installed_on"], unique=False)
     op.create_table(
         "maintenance_check",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -721,7 +720,6 @@ def downgrade() -> None:
     op.drop_index("ix_maintenance_check_record_id", table_name="maintenance_check")
     op.drop_index("ix_maintenance_check_closes_id", table_name="maintenance_check")
     op.drop_table("maintenance_check")
-    op.drop_index("ix_sign_installed_on", table_name="sign")
     op.drop_index("ix_sign_facility_id_kind", table_name="sign")
     op.drop_table("sign")
     op.drop_index("ix_problem_report_facility_id_status", table_name="problem_report")

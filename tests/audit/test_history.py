@@ -118,3 +118,52 @@ def test_as_of_returns_the_facility_as_it_was(client, client_for, create):
     public = at(after_rename, client_for(None)).json()
     assert public["name"] == "第二个名字" and "keyholder_phone" not in public
     assert at("2024-01-01T00:00:00").status_code == 422  # a time without a zone is ambiguous
+
+
+def test_other_writes_are_audited_once_each(client, public_client, create, connection):
+    facility = create()
+    url = f"/v1/facilities/{facility['id']}"
+    sign = client.post(f"{url}/signs", json={"kind": "direction", "status": "planned"}).json()
+    client.patch(
+        f"{url}/signs/{sign['id']}",
+        json={"status": "installed", "installed_on": "2022-03-01"},
+        headers={"If-Match": '"1"'},
+    )
+    client.post(
+        f"{url}/maintenance",
+        json={
+            "kind": "inspection",
+            "performed_on": "2026-01-05",
+            "performed_by": "张伟",
+            "checks": [{"item_code": "civil.structure", "result": "ok"}],
+        },
+    )
+    report = public_client.post(f"{url}/reports", json={"kind": "closed"}).json()
+    client.patch(
+        f"/v1/reports/{report['id']}", json={"status": "acknowledged"}, headers={"If-Match": '"1"'}
+    )
+    rows = audit_rows(connection, facility["id"])
+    assert [(r.entity, r.action) for r in rows] == [
+        ("facility", "create"),
+        ("sign", "create"),
+        ("sign", "update"),
+        ("maintenance_record", "create"),
+        ("problem_report", "create"),
+        ("problem_report", "acknowledged"),
+    ]
+    assert rows[2].changes["status"] == {"old": "planned", "new": "installed"}
+    assert rows[4].actor is None  # the anonymous public
+
+    key = client.post("/v1/admin/keys", json={"name": "k", "role": "gis"}).json()
+    client.delete(f"/v1/admin/keys/{key['id']}")
+    key_rows = (
+        connection.execute(
+            text(
+                "SELECT action FROM audit_event WHERE entity = 'api_key' AND entity_id = :id ORDER BY id"
+            ),
+            {"id": str(key["id"])},
+        )
+        .scalars()
+        .all()
+    )
+    assert key_rows == ["create", "revoke"]

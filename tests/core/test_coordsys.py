@@ -24,7 +24,14 @@ def test_known_published_values():
 @pytest.mark.parametrize("coordsys", [CoordSys.gcj02, CoordSys.bd09])
 @pytest.mark.parametrize(
     ("lon", "lat"),
-    [(117.2272, 31.8206), (116.404, 39.915), (121.47, 31.23), (87.62, 43.83), (126.64, 45.76), (110.33, 20.03)],
+    [
+        (117.2272, 31.8206),
+        (116.404, 39.915),
+        (121.47, 31.23),
+        (87.62, 43.83),
+        (126.64, 45.76),
+        (110.33, 20.03),
+    ],
 )
 def test_round_trip_stays_within_half_a_metre(coordsys, lon, lat):
     shifted = position_from_wgs84(lon, lat, coordsys)

@@ -401,6 +401,7 @@ def test_oversized_chunked_body_is_413(client):
         ({"bbox": "117,31,118,95"}, 422),
         ({"admin_code": "999999"}, 422),
         ({"limit": 1001}, 422),
+        ({"min_capacity": 2147483648}, 422),
         ({"limit": 0}, 422),
         ({"status": "open"}, 422),
         ({"f": "kml"}, 422),

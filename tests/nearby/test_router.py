@@ -76,8 +76,12 @@ def test_each_result_carries_what_a_driver_needs(client, place):
     moment = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
     client.put(
         f"/v1/facilities/{facility_id}/parking/occupancy",
-        json={"realtime_free_capacity": 42, "realtime_free_charging_piles": 3,
-              "realtime_opening_status": "OPEN", "realtime_data_updated_at": moment},
+        json={
+            "realtime_free_capacity": 42,
+            "realtime_free_charging_piles": 3,
+            "realtime_opening_status": "OPEN",
+            "realtime_data_updated_at": moment,
+        },
     )
     item = next(i for i in nearby(client)["items"] if i["facility_id"] == facility_id)
     assert item["entrance"]["kind"] == "vehicle"  # a car park sends drivers to the ramp
@@ -97,14 +101,20 @@ def test_each_result_carries_what_a_driver_needs(client, place):
 
 
 def test_filters(client, place):
-    plain = place(CENTER[0] + 0.001, CENTER[1], attributes={"charging_piles": 0, "ev_spaces": 0, "accessible_spaces": 0})
+    plain = place(
+        CENTER[0] + 0.001,
+        CENTER[1],
+        attributes={"charging_piles": 0, "ev_spaces": 0, "accessible_spaces": 0},
+    )
     charging = place(CENTER[0] + 0.002, CENTER[1])
     low = place(CENTER[0] + 0.003, CENTER[1], attributes={"height_limit_m": 1.9})
     closed = place(CENTER[0] + 0.004, CENTER[1], use={**PARKING, "opening_hours": "Mo-Su off"})
     moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     for facility_id, free in ((charging, 25), (low, 3)):
-        client.put(f"/v1/facilities/{facility_id}/parking/occupancy",
-                   json={"realtime_free_capacity": free, "realtime_data_updated_at": moment})
+        client.put(
+            f"/v1/facilities/{facility_id}/parking/occupancy",
+            json={"realtime_free_capacity": free, "realtime_data_updated_at": moment},
+        )
     mine = {plain, charging, low, closed}
 
     def ids(**params) -> set[int]:
@@ -121,9 +131,14 @@ def test_filters(client, place):
 def test_a_fresh_closed_report_is_not_open_now(client, place):
     facility_id = place(CENTER[0] + 0.001, CENTER[1])
     moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    client.put(f"/v1/facilities/{facility_id}/parking/occupancy",
-               json={"realtime_free_capacity": 5, "realtime_opening_status": "CLOSED",
-                     "realtime_data_updated_at": moment})
+    client.put(
+        f"/v1/facilities/{facility_id}/parking/occupancy",
+        json={
+            "realtime_free_capacity": 5,
+            "realtime_opening_status": "CLOSED",
+            "realtime_data_updated_at": moment,
+        },
+    )
     ids = {i["facility_id"] for i in nearby(client, open_now=True, limit=200)["items"]}
     assert facility_id not in ids
 
@@ -167,7 +182,9 @@ def test_query_and_answer_in_the_callers_coordinate_system(client, place, coords
 def test_answers_are_never_labelled_geojson(client, place):
     place(CENTER[0] + 0.001, CENTER[1])
     for coordsys in ("wgs84", "gcj02"):
-        response = client.get("/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "coordsys": coordsys})
+        response = client.get(
+            "/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "coordsys": coordsys}
+        )
         assert response.headers["content-type"] == "application/json"
         assert "type" not in response.json()["items"][0]["location"]
 
@@ -189,11 +206,15 @@ def test_answers_are_never_labelled_geojson(client, place):
     ],
 )
 def test_bad_parameters_are_422(client, params):
-    response = client.get("/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], **params})
+    response = client.get(
+        "/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], **params}
+    )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_uses_nearby_needs_a_known_type(client):
-    response = client.get("/v1/uses/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "type": "spa"})
+    response = client.get(
+        "/v1/uses/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "type": "spa"}
+    )
     assert response.status_code == 422

@@ -8,11 +8,18 @@ from sqlalchemy import text
 
 from app.core.geo import CoordSys, gcj02_applies, position_from_wgs84
 
-GRID = [
-    (lon, lat)
-    for lon, lat in itertools.product(range(72, 140, 3), range(2, 57, 3))
-] + [(116.404, 39.915), (124.39, 40.13), (124.40, 40.10), (125.75, 39.03), (121.56, 25.03),
-     (114.17, 22.30), (109.51, 18.25), (105.85, 21.03), (131.89, 43.12), (2.35, 48.86)]
+GRID = [(lon, lat) for lon, lat in itertools.product(range(72, 140, 3), range(2, 57, 3))] + [
+    (116.404, 39.915),
+    (124.39, 40.13),
+    (124.40, 40.10),
+    (125.75, 39.03),
+    (121.56, 25.03),
+    (114.17, 22.30),
+    (109.51, 18.25),
+    (105.85, 21.03),
+    (131.89, 43.12),
+    (2.35, 48.86),
+]
 
 
 def test_region_rule_agrees(connection):
@@ -36,4 +43,6 @@ def test_forward_shift_agrees(connection, coordsys):
         {"lons": [float(p[0]) for p in GRID], "lats": [float(p[1]) for p in GRID]},
     ).scalars()
     for (lon, lat), (sql_lon, sql_lat) in zip(GRID, rows, strict=True):
-        assert (sql_lon, sql_lat) == pytest.approx(position_from_wgs84(lon, lat, coordsys), abs=1e-9)
+        assert (sql_lon, sql_lat) == pytest.approx(
+            position_from_wgs84(lon, lat, coordsys), abs=1e-9
+        )

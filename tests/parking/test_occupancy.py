@@ -17,7 +17,9 @@ def url(facility_id: int) -> str:
     return f"/v1/facilities/{facility_id}/parking/occupancy"
 
 
-def report(free: int = 100, piles: int | None = 5, *, ago: timedelta = timedelta(minutes=1), **extra):
+def report(
+    free: int = 100, piles: int | None = 5, *, ago: timedelta = timedelta(minutes=1), **extra
+):
     moment = datetime.now(UTC) - ago
     return {
         "realtime_free_capacity": free,
@@ -43,12 +45,18 @@ def test_push_then_read_latest_with_age(client, car_park):
     assert body["realtime_opening_status"] == "OPEN"
     assert body["stale"] is False
     assert 55 <= body["age_seconds"] <= 120
-    assert client.get(url(car_park)).json() == {**body, "age_seconds": client.get(url(car_park)).json()["age_seconds"]}
+    assert client.get(url(car_park)).json() == {
+        **body,
+        "age_seconds": client.get(url(car_park)).json()["age_seconds"],
+    }
 
 
 def test_history_by_time_range(client, car_park):
     for minutes, free in ((50, 10), (30, 20), (10, 30)):
-        assert client.put(url(car_park), json=report(free, ago=timedelta(minutes=minutes))).status_code == 200
+        assert (
+            client.put(url(car_park), json=report(free, ago=timedelta(minutes=minutes))).status_code
+            == 200
+        )
     since = (datetime.now(UTC) - timedelta(minutes=40)).isoformat()
     until = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     body = client.get(f"{url(car_park)}/history", params={"since": since, "until": until}).json()
@@ -88,12 +96,18 @@ def test_the_staleness_limit_is_configurable(client, app, car_park, monkeypatch)
         (report(10, 21), 422, "realtime_free_charging_piles"),  # more than the 20 piles
         (report(10, -2), 422, "realtime_free_charging_piles"),
         (report(10, ago=timedelta(minutes=-10)), 422, "realtime_data_updated_at"),  # the future
-        ({**report(10), "realtime_data_updated_at": "2024-07-01T10:00:00"}, 422, "realtime_data_updated_at"),
+        (
+            {**report(10), "realtime_data_updated_at": "2024-07-01T10:00:00"},
+            422,
+            "realtime_data_updated_at",
+        ),
         ({**report(10), "realtime_opening_status": "AJAR"}, 422, "realtime_opening_status"),
         ({**report(10), "colour": "red"}, 422, "colour"),
     ],
 )
-def test_impossible_reports_are_rejected_and_change_nothing(client, connection, car_park, body, status, field):
+def test_impossible_reports_are_rejected_and_change_nothing(
+    client, connection, car_park, body, status, field
+):
     assert client.put(url(car_park), json=report(100, ago=timedelta(minutes=5))).status_code == 200
     before = client.get(url(car_park)).json()
     response = client.put(url(car_park), json=body)
@@ -135,11 +149,40 @@ def test_a_smaller_car_park_drops_a_report_it_cannot_hold(client, car_park):
     client.put(url(car_park), json=report(300))
     use_id = client.get(uses_url(car_park)).json()[0]["id"]
     attributes = {**PARKING["attributes"], "total_spaces": 200, "ev_spaces": 20}
-    response = client.patch(f"{uses_url(car_park)}/{use_id}", json={"attributes": attributes})
+    response = client.patch(
+        f"{uses_url(car_park)}/{use_id}", json={"attributes": attributes}, headers={"If-Match": "*"}
+    )
     assert response.json()["availability"]["realtime_free_capacity"] is None
 
 
 def test_history_range_errors(client, car_park):
-    assert client.get(f"{url(car_park)}/history", params={"since": "2024-07-02T00:00:00Z", "until": "2024-07-01T00:00:00Z"}).status_code == 422
-    assert client.get(f"{url(car_park)}/history", params={"since": "2024-07-01T00:00:00"}).status_code == 422
+    assert (
+        client.get(
+            f"{url(car_park)}/history",
+            params={"since": "2024-07-02T00:00:00Z", "until": "2024-07-01T00:00:00Z"},
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(f"{url(car_park)}/history", params={"since": "2024-07-01T00:00:00"}).status_code
+        == 422
+    )
     assert client.get(f"{url(car_park)}/history", params={"limit": 0}).status_code == 422
+
+
+def test_operators_push_only_for_their_own_facilities(client_for, create, client, connection):
+    own, other = create(), create()
+    for facility in (own, other):
+        assert client.post(uses_url(facility["id"]), json=PARKING).status_code == 201
+    operator = client_for("operator", facility_ids=[own["id"]])
+    assert operator.put(url(own["id"]), json=report(10)).status_code == 200
+    assert operator.put(url(other["id"]), json=report(10)).status_code == 403
+    assert client_for(None).put(url(other["id"]), json=report(10)).status_code == 401
+    assert history_count(connection, other["id"]) == 0
+    # An operator edits nothing else.
+    assert (
+        operator.post(
+            uses_url(own["id"]), json={**PARKING, "type": "gym", "attributes": {}}
+        ).status_code
+        == 403
+    )

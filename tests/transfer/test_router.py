@@ -98,3 +98,9 @@ def test_imports_are_for_admins(client_for):
     assert empty.status_code == 400
     unknown = client_for("admin").post("/v1/imports", params={"filename": "f.doc"}, content=b"x")
     assert unknown.status_code == 400 and "unknown file type" in json.loads(unknown.text)["detail"]
+
+
+def test_export_filter_out_of_range_is_a_problem_not_a_broken_stream(client):
+    response = client.get("/v1/export", params={"min_capacity": 2**31})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"

@@ -390,3 +390,44 @@ def test_gbk_shapefile_without_cpg_with_polygons(connection, tmp_path):
         )
     ).one()
     assert tuple(row) == ("包河人防工程", True, True)
+
+
+def test_protection_units_and_entrances_columns(connection, tmp_path):
+    header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
+    units = '"[{""name"": ""第1防护单元"", ""shelter_area"": 5000, ""capacity_persons"": 5000}, {""name"": ""第2防护单元"", ""shelter_area"": 3000, ""capacity_persons"": 3000}]"'
+    entrances = '"[{""kind"": ""vehicle"", ""location"": {""type"": ""Point"", ""coordinates"": [117.2285, 31.8264]}}]"'
+    good = row("RF-UNIT-001").rstrip("\n") + f",{units},{entrances}\n"
+    wrong_total = row("RF-UNIT-002", area="9000", persons="9000").rstrip("\n") + f",{units},[]\n"
+    bad_kind = row("RF-UNIT-003").rstrip("\n") + ',[],"[{""kind"": ""door""}]"\n'
+    result = run(
+        connection, write(tmp_path, "f.csv", header + good + wrong_total + bad_kind), partial=True
+    )
+    assert result.inserted == 1
+    errors = [(r[0], r[1], r[3]) for r in report(connection)]
+    assert (
+        3,
+        "shelter_area",
+        "9000.00 disagrees with the sum over its protection units, 8000.00",
+    ) in errors
+    assert any(e[0] == 4 and e[1] == "entrances" and e[2].startswith("0.kind:") for e in errors)
+    counts = connection.execute(
+        text(
+            "SELECT (SELECT count(*) FROM protection_unit u WHERE u.facility_id = f.id), "
+            "(SELECT count(*) FROM entrance e WHERE e.facility_id = f.id) "
+            "FROM facility f WHERE code = 'RF-UNIT-001'"
+        )
+    ).one()
+    assert tuple(counts) == (2, 1)
+    # The same file again: children compared as lists, nothing rewritten.
+    again = run(connection, write(tmp_path, "f.csv", header + good), partial=True)
+    assert (again.updated, again.unchanged) == (0, 1)
+
+
+def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):
+    run(connection, write(tmp_path, "f.csv", HEADER + row("RF-DEL-001")))
+    connection.execute(text("UPDATE facility SET deleted_at = now() WHERE code = 'RF-DEL-001'"))
+    result = run(connection, write(tmp_path, "g.csv", HEADER + row("RF-DEL-001", name="复活")))
+    assert result.inserted + result.updated == 0
+    assert report(connection) == [
+        (2, "code", "RF-DEL-001", "belongs to a deleted facility; it is not revived by an import")
+    ]

@@ -51,14 +51,17 @@ def test_create_list_get_update_delete(client, create):
     assert [u["type"] for u in client.get(url).json()] == ["parking", "cool_spot"]
     assert client.get(f"{url}/{cool['id']}").json()["attributes"]["seats"] == 60
 
+    assert client.get(f"{url}/{parking['id']}").headers["etag"] == '"1"'
     patched = client.patch(
         f"{url}/{parking['id']}",
         json={"fee": "免费", "attributes": {**PARKING["attributes"], "total_spaces": 400}},
+        headers={"If-Match": '"1"'},
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["fee"] == "免费"
     assert patched.json()["attributes"]["total_spaces"] == 400
     assert patched.json()["name"] == PARKING["name"]
+    assert patched.json()["version"] == 2 and patched.headers["etag"] == '"2"'
 
     assert client.delete(f"{url}/{cool['id']}").status_code == 204
     assert client.get(f"{url}/{cool['id']}").status_code == 404
@@ -69,7 +72,9 @@ def test_generated_columns_follow_attributes(client, create, connection):
     facility = create()
     use = client.post(uses_url(facility["id"]), json=PARKING).json()
     row = connection.execute(
-        text("SELECT total_spaces, charging_piles, height_limit_m FROM peacetime_use WHERE id = :id"),
+        text(
+            "SELECT total_spaces, charging_piles, height_limit_m FROM peacetime_use WHERE id = :id"
+        ),
         {"id": use["id"]},
     ).one()
     assert (row[0], row[1], float(row[2])) == (320, 20, 2.2)
@@ -84,7 +89,9 @@ def test_use_location_follows_its_facility(client, create, connection):
     )
     assert response.status_code == 200, response.text
     lon, lat = connection.execute(
-        text("SELECT ST_X(location::geometry), ST_Y(location::geometry) FROM peacetime_use WHERE id = :id"),
+        text(
+            "SELECT ST_X(location::geometry), ST_Y(location::geometry) FROM peacetime_use WHERE id = :id"
+        ),
         {"id": use["id"]},
     ).one()
     assert (lon, lat) == (117.24, 31.83)
@@ -106,7 +113,10 @@ def test_one_car_park_per_facility(client, create):
         ({**PARKING, "attributes": {**PARKING["attributes"], "total_spaces": -1}}, "total_spaces"),
         ({**PARKING, "attributes": {"accessible_spaces": 3}}, "total_spaces"),
         ({**PARKING, "type": "spa"}, "body"),
-        ({**COOL_SPOT, "attributes": {**COOL_SPOT["attributes"], "season_start": "13-01"}}, "season_start"),
+        (
+            {**COOL_SPOT, "attributes": {**COOL_SPOT["attributes"], "season_start": "13-01"}},
+            "season_start",
+        ),
         ({**COOL_SPOT, "colour": "blue"}, "colour"),
         ({**PARKING, "contact_phone": "n/a"}, "contact_phone"),
     ],
@@ -122,7 +132,9 @@ def test_patch_validates_attributes_against_the_type(client, create):
     facility = create()
     use = client.post(uses_url(facility["id"]), json=COOL_SPOT).json()
     response = client.patch(
-        f"{uses_url(facility['id'])}/{use['id']}", json={"attributes": {"total_spaces": 10}}
+        f"{uses_url(facility['id'])}/{use['id']}",
+        json={"attributes": {"total_spaces": 10}},
+        headers={"If-Match": "*"},
     )
     assert response.status_code == 422
     fields = [e["field"] for e in response.json()["errors"]]
@@ -141,3 +153,42 @@ def test_a_use_of_another_facility_is_not_found(client, create):
     first, second = create(), create()
     use = client.post(uses_url(first["id"]), json=COOL_SPOT).json()
     assert client.get(f"{uses_url(second['id'])}/{use['id']}").status_code == 404
+
+
+def test_edits_need_the_current_version(client, create):
+    facility = create()
+    url = f"{uses_url(facility['id'])}/{client.post(uses_url(facility['id']), json=COOL_SPOT).json()['id']}"
+    assert client.patch(url, json={"fee": "免费"}).status_code == 428
+    assert client.patch(url, json={"fee": "免费"}, headers={"If-Match": '"1"'}).status_code == 200
+    stale = client.patch(url, json={"fee": "2元"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert client.get(url).json()["fee"] == "免费"
+    assert client.delete(url, headers={"If-Match": '"1"'}).status_code == 412
+    assert client.delete(url, headers={"If-Match": '"2"'}).status_code == 204
+
+
+def test_writes_are_audited(client, create, connection):
+    facility = create()
+    url = uses_url(facility["id"])
+    use = client.post(url, json=COOL_SPOT).json()
+    client.patch(f"{url}/{use['id']}", json={"fee": "免费"}, headers={"If-Match": "*"})
+    client.delete(f"{url}/{use['id']}")
+    rows = connection.execute(
+        text(
+            "SELECT action, changes FROM audit_event WHERE entity = 'peacetime_use' "
+            "AND entity_id = :id ORDER BY id"
+        ),
+        {"id": str(use["id"])},
+    ).all()
+    assert [action for action, _ in rows] == ["create", "update", "delete"]
+    assert rows[1].changes == {"fee": {"old": None, "new": "免费"}}
+
+
+def test_writes_need_a_key_in_scope(client_for, create):
+    facility = create()
+    url = uses_url(facility["id"])
+    assert client_for(None).post(url, json=COOL_SPOT).status_code == 401
+    outsider = client_for("manager", admin_codes=["340200"])
+    assert outsider.post(url, json=COOL_SPOT).status_code == 403
+    insider = client_for("manager", admin_codes=["340100"])
+    assert insider.post(url, json=COOL_SPOT).status_code == 201

@@ -1,5 +1,6 @@
 """SQL for facilities. Read documents are built as JSON by PostgreSQL, not in Python."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,23 +84,22 @@ def geojson(column: ColumnElement) -> ColumnElement:
     return cast(func.ST_AsGeoJSON(column, 7), JSON)
 
 
-def _json_object(pairs: list[tuple[str, ColumnElement]]) -> ColumnElement:
+def json_object(pairs: Iterable[tuple[str, ColumnElement]]) -> ColumnElement:
     args: list[ColumnElement] = []
     for key, value in pairs:
         args += [literal(key, String), value]
     return func.json_build_object(*args)
 
 
-def _entrances() -> ColumnElement:
-    entrance = _json_object(
-        [
-            ("id", Entrance.id),
-            ("kind", Entrance.kind),
-            ("accessible", Entrance.accessible),
-            ("name", Entrance.name),
-            ("location", geojson(Entrance.location)),
-        ]
-    )
+def entrances_json(*, with_ids: bool = True) -> ColumnElement:
+    """The facility's entrances as a JSON array; exports leave out the database's ids."""
+    fields = [
+        ("kind", Entrance.kind),
+        ("accessible", Entrance.accessible),
+        ("name", Entrance.name),
+        ("location", geojson(Entrance.location)),
+    ]
+    entrance = json_object([("id", Entrance.id), *fields] if with_ids else fields)
     return (
         select(func.coalesce(func.json_agg(aggregate_order_by(entrance, Entrance.id)), EMPTY_ARRAY))
         .where(Entrance.facility_id == Facility.id)
@@ -107,15 +107,13 @@ def _entrances() -> ColumnElement:
     )
 
 
-def _protection_units() -> ColumnElement:
-    unit = _json_object(
-        [
-            ("id", ProtectionUnit.id),
-            ("name", ProtectionUnit.name),
-            ("shelter_area", ProtectionUnit.shelter_area),
-            ("capacity_persons", ProtectionUnit.capacity_persons),
-        ]
-    )
+def protection_units_json(*, with_ids: bool = True) -> ColumnElement:
+    fields = [
+        ("name", ProtectionUnit.name),
+        ("shelter_area", ProtectionUnit.shelter_area),
+        ("capacity_persons", ProtectionUnit.capacity_persons),
+    ]
+    unit = json_object([("id", ProtectionUnit.id), *fields] if with_ids else fields)
     return (
         select(
             func.coalesce(func.json_agg(aggregate_order_by(unit, ProtectionUnit.id)), EMPTY_ARRAY)
@@ -139,8 +137,8 @@ def _properties() -> list[tuple[str, ColumnElement]]:
         ("city_code", Facility.city_code),
         ("district_code", Facility.district_code),
         ("footprint", geojson(Facility.footprint)),
-        ("entrances", _entrances()),
-        ("protection_units", _protection_units()),
+        ("entrances", entrances_json()),
+        ("protection_units", protection_units_json()),
         *((name, getattr(Facility, name)) for name in PLAIN_COLUMNS),
     ]
 
@@ -171,11 +169,11 @@ def _document(*, as_feature: bool, restricted: bool) -> ColumnElement:
             "geometry",
             geojson(Facility.location),
             "properties",
-            _json_object(properties),
+            json_object(properties),
         )
     else:
         # "location" goes after the division codes, as in the API models.
-        doc = _json_object(
+        doc = json_object(
             [*properties[:8], ("location", geojson(Facility.location)), *properties[8:]]
         )
     return cast(doc, Text)

@@ -16,18 +16,21 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
-    String,
     Text,
     cast,
     func,
-    literal,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from app.facilities.models import Entrance, Facility, ProtectionUnit
-from app.facilities.repository import EMPTY_ARRAY, PLAIN_COLUMNS, geojson
+from app.facilities.models import Facility
+from app.facilities.repository import (
+    PLAIN_COLUMNS,
+    entrances_json,
+    geojson,
+    json_object,
+    protection_units_json,
+)
 from app.transfer import fields
 from app.transfer.fields import Column, Kind
 
@@ -57,47 +60,6 @@ CSV_HEADER = (
 )
 
 
-def _json_object(pairs: Iterable[tuple[str, ColumnElement]]) -> ColumnElement:
-    args: list[ColumnElement] = []
-    for key, value in pairs:
-        args += [literal(key, String), value]
-    return func.json_build_object(*args)
-
-
-def _entrances() -> ColumnElement:
-    # Without ids: they belong to one database, and an import makes new ones.
-    entrance = _json_object(
-        [
-            ("kind", Entrance.kind),
-            ("accessible", Entrance.accessible),
-            ("name", Entrance.name),
-            ("location", geojson(Entrance.location)),
-        ]
-    )
-    return (
-        select(func.coalesce(func.json_agg(aggregate_order_by(entrance, Entrance.id)), EMPTY_ARRAY))
-        .where(Entrance.facility_id == Facility.id)
-        .scalar_subquery()
-    )
-
-
-def _protection_units() -> ColumnElement:
-    unit = _json_object(
-        [
-            ("name", ProtectionUnit.name),
-            ("shelter_area", ProtectionUnit.shelter_area),
-            ("capacity_persons", ProtectionUnit.capacity_persons),
-        ]
-    )
-    return (
-        select(
-            func.coalesce(func.json_agg(aggregate_order_by(unit, ProtectionUnit.id)), EMPTY_ARRAY)
-        )
-        .where(ProtectionUnit.facility_id == Facility.id)
-        .scalar_subquery()
-    )
-
-
 def export_snapshot(connection: Connection) -> None:
     connection.execute(text("SET LOCAL TimeZone = 'UTC'"))
 
@@ -120,8 +82,8 @@ def export_features(connection: Connection, where: Any, chunk: int) -> Iterator[
     properties = [
         *EXPORT_SCALARS,
         (fields.FOOTPRINT, geojson(Facility.footprint)),
-        (fields.ENTRANCES, _entrances()),
-        (fields.UNITS, _protection_units()),
+        (fields.ENTRANCES, entrances_json(with_ids=False)),
+        (fields.UNITS, protection_units_json(with_ids=False)),
     ]
     feature = func.json_build_object(
         "type",
@@ -129,7 +91,7 @@ def export_features(connection: Connection, where: Any, chunk: int) -> Iterator[
         "geometry",
         geojson(Facility.location),
         "properties",
-        _json_object(properties),
+        json_object(properties),
     )
     query = _ordered(select(cast(feature, Text)), where)
     for part in _partitions(connection, query, chunk):
@@ -143,8 +105,8 @@ def export_rows_as_text(connection: Connection, where: Any, chunk: int) -> Itera
         cast(func.ST_X(Facility.location), Text),
         cast(func.ST_Y(Facility.location), Text),
         func.ST_AsGeoJSON(Facility.footprint, 7),
-        cast(_entrances(), Text),
-        cast(_protection_units(), Text),
+        cast(entrances_json(with_ids=False), Text),
+        cast(protection_units_json(with_ids=False), Text),
     ]
     yield from _partitions(connection, _ordered(select(*columns), where), chunk)
 
@@ -185,8 +147,8 @@ def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[l
         func.ST_AsBinary(Facility.location),
         *(typed(name, value) for name, value in EXPORT_SCALARS),
         func.ST_AsGeoJSON(Facility.footprint, 7),
-        cast(_entrances(), Text),
-        cast(_protection_units(), Text),
+        cast(entrances_json(with_ids=False), Text),
+        cast(protection_units_json(with_ids=False), Text),
     ]
     for part in _partitions(connection, _ordered(select(*columns), where), chunk):
         values = [list(column) for column in zip(*part, strict=True)]

@@ -2,12 +2,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import FacilityWriter
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities.dependencies import LiveFacilityId
+from app.idempotency import service as idempotency
+from app.idempotency.service import IdempotencyDep
 from app.uses import service
 from app.uses.models import PeacetimeUse
 from app.uses.schemas import UseCreate, UseRead, UseUpdate
@@ -35,17 +38,21 @@ def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId
 def create_use(
     session: SessionDep,
     request: Request,
-    response: Response,
     principal: FacilityWriter,
+    idempotency_key: IdempotencyDep,
     facility_id: LiveFacilityId,
     data: Annotated[UseCreate, Body()],
-) -> UseRead:
+) -> Response:
+    if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
+        return replay
     use = service.create_use(session, facility_id, data, actor=principal.actor)
-    response.headers["Location"] = str(
-        request.url_for("get_use", facility_id=facility_id, use_id=use.id)
+    location = request.url_for("get_use", facility_id=facility_id, use_id=use.id)
+    response = JSONResponse(
+        _read(request, use).model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": str(location), "ETag": etag(use.version)},
     )
-    response.headers["ETag"] = etag(use.version)
-    return _read(request, use)
+    return idempotency.finish(session, idempotency_key, principal, response)
 
 
 @router.get("/{use_id}", response_model=UseRead, responses=problem_responses(404, 410, 422))

@@ -11,9 +11,7 @@ def test_cursor_round_trip(last_id):
     assert decode_cursor(encode_cursor(last_id)) == last_id
 
 
-@pytest.mark.parametrize(
-    "cursor", ["", "!!!", "aWQ6", "aWQ6LTE", "eDox", encode_cursor(2**63)]
-)
+@pytest.mark.parametrize("cursor", ["", "!!!", "aWQ6", "aWQ6LTE", "eDox", encode_cursor(2**63)])
 def test_foreign_cursors_are_refused(cursor):
     with pytest.raises(BadRequest):
         decode_cursor(cursor)

@@ -192,3 +192,14 @@ def test_writes_need_a_key_in_scope(client_for, create):
     assert outsider.post(url, json=COOL_SPOT).status_code == 403
     insider = client_for("manager", admin_codes=["340100"])
     assert insider.post(url, json=COOL_SPOT).status_code == 201
+
+
+def test_a_retried_create_creates_once(client, create):
+    facility = create()
+    url = uses_url(facility["id"])
+    headers = {"Idempotency-Key": "gate-7-retry"}
+    first = client.post(url, json=COOL_SPOT, headers=headers)
+    second = client.post(url, json=COOL_SPOT, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert len(client.get(url).json()) == 1

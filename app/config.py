@@ -1,5 +1,7 @@
+import os
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import quote
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -7,12 +9,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def local_cluster_url() -> str:
+    """The `rf` database of the cluster that ./scripts/serve keeps in .data/ (scripts/lib.sh),
+    so that `rf keys create` and friends work beside it without DATABASE_URL."""
+    socket_dir = quote(str(PROJECT_ROOT / ".data" / "run"), safe="/")
+    return f"postgresql+psycopg://postgres@/rf?host={socket_dir}&port={os.environ.get('RF_PGPORT', '54329')}"
+
+
 class Settings(BaseSettings):
     """Runtime configuration, read from the environment (prefix RF_, except DATABASE_URL)."""
 
     model_config = SettingsConfigDict(env_prefix="RF_", extra="ignore", populate_by_name=True)
 
-    database_url: str = Field(validation_alias="DATABASE_URL")
+    database_url: str = Field(default_factory=local_cluster_url, validation_alias="DATABASE_URL")
     db_pool_size: int = 10
     max_body_bytes: int = 1_048_576
     # Files uploaded to POST /v1/imports: a million facilities as GeoJSON is about 1.8 GB.

@@ -10,18 +10,19 @@ from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
+from app.core.middleware import BodySizeLimit
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.facilities.router import router as facilities_router
 from app.maintenance.router import router as maintenance_router
+from app.media.router import PHOTO_PATH
 from app.media.router import router as media_router
 from app.nearby.router import router as nearby_router
 from app.parking.router import router as parking_router
 from app.reports.router import router as reports_router
 from app.signage.router import router as signage_router
-from app.transfer.router import imports_router
+from app.transfer.router import IMPORTS_PATH, imports_router
 from app.transfer.router import router as transfer_router
-from app.transfer.uploads import UploadSizeLimit
 from app.uses.router import router as uses_router
 
 DESCRIPTION = """
@@ -59,11 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.report_bucket = TokenBucket(
         rate_per_second=settings.report_rate_per_hour / 3600, burst=settings.report_burst
     )
+    # A JSON body never needs a megabyte; a phone photo takes several, and a registry's
+    # worth of GeoJSON gigabytes (send those with a Content-Length: a chunked body is
+    # buffered up to the limit before the app sees it).
     app.add_middleware(
-        UploadSizeLimit,
+        BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        photo_max_bytes=settings.media_max_bytes,
-        import_max_bytes=settings.max_import_bytes,
+        by_path={PHOTO_PATH: settings.media_max_bytes, IMPORTS_PATH: settings.max_import_bytes},
     )
     # Added last, so it runs first: a throttled request costs no body reading.
     app.add_middleware(

@@ -13,6 +13,8 @@ from app.media.schemas import PhotoRead
 from app.media.storage import DiskStore
 
 router = APIRouter(prefix="/v1/media", tags=["media"])
+# Photo uploads have their own body limit (see main.py).
+PHOTO_PATH = "/v1/media/photos"
 
 Digest = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the photo")]
 IMAGE_BODY = {
@@ -32,7 +34,7 @@ def _read(photo, request: Request) -> PhotoRead:
 
 
 @router.post(
-    "/photos",
+    PHOTO_PATH.removeprefix(router.prefix),
     status_code=status.HTTP_201_CREATED,
     response_model=PhotoRead,
     openapi_extra=IMAGE_BODY,

@@ -20,8 +20,9 @@ MAX_LIMIT = 200
 class Around:
     """The query point and its common options, read in the caller's coordinate system."""
 
-    lon: float
+    lon: float  # as sent, in `coordsys`
     lat: float
+    wgs84: tuple[float, float]
     radius: float
     limit: int
     coordsys: CoordSys
@@ -45,9 +46,10 @@ async def around(
     open_now: Annotated[bool, Query(description="only places open now, in Asia/Shanghai")] = False,
     accessible: Annotated[bool, Query(description="barrier-free access")] = False,
 ) -> Around:
-    if not in_china(*position_to_wgs84(lon, lat, coordsys)):
+    wgs84 = position_to_wgs84(lon, lat, coordsys)
+    if not in_china(*wgs84):
         raise InvalidInput.on("lon", f"[{lon}, {lat}] lies outside China")
-    return Around(lon, lat, radius, limit, coordsys, open_now, accessible)
+    return Around(lon, lat, wgs84, radius, limit, coordsys, open_now, accessible)
 
 
 AroundDep = Annotated[Around, Depends(around)]
@@ -63,6 +65,7 @@ async def _search(request: Request, place: Around, use_type: UseType, **filters:
                 session,
                 lon=place.lon,
                 lat=place.lat,
+                wgs84=place.wgs84,
                 coordsys=place.coordsys,
                 radius_m=place.radius,
                 use_type=use_type,

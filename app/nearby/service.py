@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from app.core.geo import CoordSys, position_to_wgs84
+from app.core.geo import CoordSys
 from app.core.pagination import splice_items
 from app.nearby import repository
 from app.nearby.links import navigation
@@ -26,6 +26,7 @@ def search(
     *,
     lon: float,
     lat: float,
+    wgs84: tuple[float, float],
     coordsys: CoordSys,
     radius_m: float,
     use_type: UseType,
@@ -39,11 +40,11 @@ def search(
     vehicle_height_m: float | None = None,
     source: str,
 ) -> str:
-    """The answer as JSON text (schema: NearbyAnswer)."""
-    wgs_lon, wgs_lat = position_to_wgs84(lon, lat, coordsys)
+    """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
+    caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84."""
     query = NearbyQuery(
-        lon=wgs_lon,
-        lat=wgs_lat,
+        lon=wgs84[0],
+        lat=wgs84[1],
         radius_m=radius_m,
         use_type=use_type,
         coordsys=coordsys,

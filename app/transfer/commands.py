@@ -27,7 +27,6 @@ from rich.text import Text
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.orm import Session
 
-from app.audit import service as audit
 from app.config import Settings
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
@@ -138,7 +137,8 @@ def import_command(
             with _progress(progress and _err.is_terminal) as bar:
                 result = service.import_file(connection, path, options, progress=_Bar(bar))
             if result.committable:
-                _audit(connection, result, actor)
+                with Session(connection) as session:
+                    service.record_import(session, result, actor=actor)
             if result.errors:
                 written = write_report(connection, report)
             if result.committable:
@@ -157,21 +157,6 @@ def import_command(
         raise BadRequest(
             f"{result.errors} error(s) in {result.rejected} row(s); nothing imported "
             f"(see {report}; --partial imports the valid rows)"
-        )
-
-
-def _audit(connection: Connection, result: service.ImportResult, actor: str) -> None:
-    """One event per import, also when it changed nothing: a second import of the same
-    file is on the trail as 0 inserted, 0 updated."""
-    codes = repository.written_codes(connection, limit=1000) if result.written else {}
-    with Session(connection) as session:
-        audit.record(
-            session,
-            actor=actor,
-            action="import",
-            entity="import",
-            entity_id=result.sha256,
-            changes={**result.summary(), "codes": codes},
         )
 
 

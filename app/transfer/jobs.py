@@ -14,9 +14,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audit import service as audit
 from app.core.errors import NotFound
-from app.transfer import repository, service
+from app.transfer import service
 from app.transfer.models import ImportJob, ImportJobError, JobStatus
 
 # Pollers see progress this fresh; more often would cost the import its speed.
@@ -122,15 +121,7 @@ def run_job(
                 )
             )
             if result.committable:
-                codes = repository.written_codes(connection, limit=1000) if result.written else {}
-                audit.record(
-                    session,
-                    actor=actor,
-                    action="import",
-                    entity="import",
-                    entity_id=result.sha256,
-                    changes={**result.summary(), "job_id": job_id, "codes": codes},
-                )
+                service.record_import(session, result, actor=actor, job_id=job_id)
             session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job_id)

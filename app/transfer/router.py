@@ -90,7 +90,8 @@ def _stream(request: Request, where: ExportFilter, file_format: ExportFormat) ->
         session.rollback()
 
 
-imports_router = APIRouter(prefix="/v1/imports", tags=["imports"])
+IMPORTS_PATH = "/v1/imports"  # import files have their own body limit (see main.py)
+imports_router = APIRouter(prefix=IMPORTS_PATH, tags=["imports"])
 
 
 class ImportJobRead(BaseModel):

@@ -18,9 +18,13 @@ from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
 from app.media.router import router as media_router
 from app.nearby.router import router as nearby_router
+from app.ogc.router import router as ogc_router
+from app.ogc.tiles.router import router as tiles_router
 from app.parking.router import router as parking_router
+from app.planning.router import router as planning_router
 from app.reports.router import router as reports_router
 from app.signage.router import router as signage_router
+from app.stats.router import router as stats_router
 from app.transfer.router import IMPORTS_PATH, imports_router
 from app.transfer.router import router as transfer_router
 from app.uses.router import router as uses_router
@@ -88,4 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(parking_router)
     app.include_router(transfer_router)
     app.include_router(imports_router)
+    app.include_router(stats_router)
+    app.include_router(planning_router)
+    app.include_router(ogc_router)
+    app.include_router(tiles_router)
     return app

@@ -1,16 +1,20 @@
 """Navigation links for Chinese map apps, each built in the system its app reads."""
 
+import json
+from functools import lru_cache
 from urllib.parse import quote
 
 
-def navigation(
+# The same places answer many searches: their links are built once.
+@lru_cache(maxsize=65536)
+def navigation_json(
     gcj: tuple[float, float], bd: tuple[float, float], name: str, *, driving: bool, source: str
-) -> dict[str, str]:
-    """Links to one position, given in GCJ-02 (Amap, Tencent) and in BD-09 (Baidu)."""
+) -> str:
+    """Links to one position, given in GCJ-02 (Amap, Tencent) and in BD-09 (Baidu), as JSON."""
     (gcj_lon, gcj_lat), (bd_lon, bd_lat) = gcj, bd
     label, src = quote(name, safe=""), quote(source, safe="")
     amap_mode, tencent_mode = ("car", "drive") if driving else ("walk", "walk")
-    return {
+    links = {
         "amap": (
             f"https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}"
             f"&mode={amap_mode}&coordinate=gaode&callnative=1&src={src}"
@@ -24,3 +28,4 @@ def navigation(
             f"&tocoord={gcj_lat:.6f},{gcj_lon:.6f}&referer={src}"
         ),
     }
+    return json.dumps(links)

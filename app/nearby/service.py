@@ -1,4 +1,3 @@
-import json
 from datetime import datetime
 
 from sqlalchemy import Row
@@ -7,7 +6,7 @@ from sqlalchemy.orm import Session
 from app.core.geo import CoordSys
 from app.core.pagination import splice_items
 from app.nearby import repository
-from app.nearby.links import navigation
+from app.nearby.links import navigation_json
 from app.nearby.repository import NearbyQuery
 from app.uses.hours import is_open
 from app.uses.models import OpeningStatus, UseType
@@ -86,7 +85,7 @@ def _open(row: Row, open_at: bool | None) -> bool:
 
 
 def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:
-    links = navigation(row.gcj, row.bd, row.name, driving=driving, source=source)
-    return (
-        f'{row.item[:-1]}, "open_now" : {JSON_BOOL[open_at]}, "navigation" : {json.dumps(links)}}}'
+    links = navigation_json(
+        tuple(row.nav[:2]), tuple(row.nav[2:]), row.name, driving=driving, source=source
     )
+    return f'{row.item[:-1]}, "open_now" : {JSON_BOOL[open_at]}, "navigation" : {links}}}'

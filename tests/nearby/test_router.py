@@ -4,32 +4,11 @@ import pytest
 from pyproj import Geod
 
 from app.core.geo import CoordSys, position_from_wgs84
-from tests.uses.test_router import COOL_SPOT, PARKING, uses_url
+from tests.nearby.conftest import point
+from tests.uses.test_router import COOL_SPOT, PARKING
 
 GEOD = Geod(ellps="WGS84")
 CENTER = (117.2272, 31.8206)  # Hefei, WGS 84
-
-
-def point(lon: float, lat: float) -> dict:
-    return {"type": "Point", "coordinates": [lon, lat]}
-
-
-@pytest.fixture
-def place(client, create):
-    """A facility at (lon, lat) with one use; returns the facility id."""
-
-    def make(lon, lat, use=PARKING, *, attributes=None, entrances=None, **facility):
-        created = create(
-            location=point(lon, lat),
-            entrances=entrances if entrances is not None else [],
-            **facility,
-        )
-        body = {**use, "attributes": {**use["attributes"], **(attributes or {})}}
-        response = client.post(uses_url(created["id"]), json=body)
-        assert response.status_code == 201, response.text
-        return created["id"]
-
-    return make
 
 
 def nearby(client, path="/v1/parking/nearby", **params):

@@ -50,12 +50,15 @@ CREATE INDEX ix_use_search_location ON use_search USING gist (location);
 CREATE INDEX ix_use_search_facility_id ON use_search (facility_id);
 
 -- A WGS 84 position in the three systems an answer may use: wgs84, gcj02, bd09 (6 numbers).
+-- PL/pgSQL, to compute the GCJ-02 shift once: the inlined SQL functions evaluate it cheaply.
 CREATE FUNCTION coordsys_positions(lon float8, lat float8) RETURNS float8[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY[lon, lat] || g.gcj || CASE WHEN gcj02_applies(lon, lat)
-        THEN gcj02_to_bd09(g.gcj[1], g.gcj[2]) ELSE ARRAY[lon, lat] END
-    FROM (SELECT wgs84_to_gcj02(lon, lat) AS gcj) AS g
-$$;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    gcj float8[] := wgs84_to_gcj02(lon, lat);
+BEGIN
+    RETURN ARRAY[lon, lat] || gcj || CASE WHEN gcj02_applies(lon, lat)
+        THEN gcj02_to_bd09(gcj[1], gcj[2]) ELSE ARRAY[lon, lat] END;
+END $$;
 
 -- The JSON text of the position at index i of such an array, to seven decimals (a cm).
 -- Rounding in float8, not numeric: the conversion to numeric costs more than the JSON.

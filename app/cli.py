@@ -79,6 +79,7 @@ def demo_load(
     """Generate a deterministic Anhui data set and COPY it in."""
     from app import demo
     from app.maintenance import demo as maintenance_demo
+    from app.planning import demo as planning_demo
     from app.reports import demo as reports_demo
     from app.signage import demo as signage_demo
     from app.uses import demo as uses_demo
@@ -93,12 +94,16 @@ def demo_load(
         signs = signage_demo.load(connection, seed=seed, after_id=after_id)
         records = maintenance_demo.load(connection, seed=seed, after_id=after_id)
         reports = reports_demo.load(connection, seed=seed, after_id=after_id)
+        blocks = planning_demo.load(connection, seed=seed)
         # Demo districts come from rough centres; loaded boundaries know better.
         with Session(connection) as session:
             moved = facilities.place_in_loaded_boundaries(session, replace=True)
             session.flush()
     typer.echo(f"loaded {written} demo facilities; {moved} placed by loaded boundaries")
-    typer.echo(f"  {signs} signs, {records} maintenance records, {reports} problem reports")
+    typer.echo(
+        f"  {signs} signs, {records} maintenance records, {reports} problem reports,"
+        f" {blocks} population blocks"
+    )
 
 
 def _load(connection: Connection, features: list[divisions.BoundaryFeature]) -> None:

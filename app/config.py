@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Files uploaded to POST /v1/imports: a million facilities as GeoJSON is about 1.8 GB.
     max_import_bytes: int = 4 * 1024**3
+    # Population layers for planning: a city's blocks or a 100 m grid, read whole in memory.
+    max_population_bytes: int = 64 * 1024**2
     # Where uploaded import files wait for their job; the system's temporary folder if unset.
     import_dir: Path | None = None
     # A parking occupancy figure older than this is stale: never shown as current.

@@ -868,7 +868,8 @@ def _status(rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
 
 
 def _parking_targets(size: int) -> tuple[float, float]:
-    """The parking spaces of in-service car parks, in all and completed in PARKING_YEAR.
+    """The parking spaces of in-service car parks at the end of PARKING_YEAR, in all and
+    completed in PARKING_YEAR.
 
     Rule: the province's published totals belong to DEFAULT_SIZE facilities, and scale
     linearly with size, so the average car park keeps a realistic 160 or so spaces and the
@@ -883,22 +884,23 @@ def _scale_parking(
 ) -> np.ndarray:
     """Spaces per facility from raw estimates, rescaled so that the totals hit the targets.
 
-    The in-service car parks completed in PARKING_YEAR and the other in-service car parks
-    are scaled separately, each to its own target, and rounded by largest remainders so
-    the sums come out exact. The works not yet (or no longer) in service use the factor
-    of their year group and plain rounding.
+    The targets are the end of PARKING_YEAR's: the in-service car parks completed in
+    PARKING_YEAR and those completed before are scaled separately, each to its own target,
+    and rounded by largest remainders so the sums come out exact. The works not counted
+    (not in service, or completed after PARKING_YEAR) take the factor of their year group
+    and plain rounding.
     """
     in_service = status == _STATUS_ORDER.index(FacilityStatus.in_service)
     target_all, target_year = _parking_targets(size)
     of_year = year == PARKING_YEAR
     spaces = np.zeros(len(raw), dtype=np.int64)
     for group, target in ((of_year, target_year), (~of_year, target_all - target_year)):
-        counted = np.flatnonzero(car_park & in_service & group)
+        counted = car_park & in_service & group & (year <= PARKING_YEAR)
         raw_sum = raw[counted].sum()
         factor = target / raw_sum if raw_sum > 0 else 1.0
-        uncounted = car_park & ~in_service & group
+        uncounted = car_park & group & ~counted
         spaces[uncounted] = np.maximum(np.round(raw[uncounted] * factor), 1)
-        if len(counted):
+        if counted.any():
             spaces[counted] = _apportion(round(target), raw[counted])
     return spaces
 

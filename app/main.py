@@ -21,6 +21,7 @@ from app.nearby.router import router as nearby_router
 from app.ogc.router import router as ogc_router
 from app.ogc.tiles.router import router as tiles_router
 from app.parking.router import router as parking_router
+from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
 from app.reports.router import router as reports_router
 from app.signage.router import router as signage_router
@@ -70,7 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        by_path={PHOTO_PATH: settings.media_max_bytes, IMPORTS_PATH: settings.max_import_bytes},
+        by_path={
+            PHOTO_PATH: settings.media_max_bytes,
+            IMPORTS_PATH: settings.max_import_bytes,
+            POPULATION_PATH: settings.max_population_bytes,
+        },
     )
     # Added last, so it runs first: a throttled request costs no body reading.
     app.add_middleware(

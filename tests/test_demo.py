@@ -35,7 +35,8 @@ def test_parking_totals_match_the_province(connection: Connection, loaded: int) 
         text(
             "SELECT sum(peacetime_parking_spaces),"
             " sum(peacetime_parking_spaces) FILTER (WHERE completion_year = 2023)"
-            " FROM facility WHERE status = 'in_service' AND id > :before"
+            " FROM facility WHERE status = 'in_service' AND completion_year <= 2023"
+            " AND id > :before"
         ),
         {"before": loaded},
     ).one()

@@ -8,8 +8,11 @@ from app.facilities.models import Entrance, Facility, ProtectionUnit
 from app.idempotency.models import IdempotencyRecord
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
 from app.media.models import Photo
+from app.ogc.tiles.models import TileChange, TileChangeHorizon
+from app.planning.models import PopulationFeature, PopulationLayer
 from app.reports.models import ProblemReport
 from app.signage.models import Sign, SignageRule
+from app.stats.models import FacilityFigure
 from app.transfer.models import ImportJob, ImportJobError
 from app.uses.models import ParkingOccupancy, PeacetimeUse
 
@@ -24,12 +27,17 @@ __all__ = [
     "MaintenanceItem",
     "MaintenanceRecord",
     "Photo",
+    "PopulationFeature",
+    "PopulationLayer",
     "ProblemReport",
     "Sign",
     "SignageRule",
+    "TileChange",
+    "TileChangeHorizon",
     "Division",
     "Entrance",
     "Facility",
+    "FacilityFigure",
     "ParkingOccupancy",
     "PeacetimeUse",
     "ProtectionUnit",

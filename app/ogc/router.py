@@ -1,3 +1,287 @@
-from fastapi import APIRouter
+"""OGC API - Features at /ogc: Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS)
+and Part 3 (CQL2 filtering), over the explicit collections of ogc.collections."""
+
+import enum
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.accounts.dependencies import get_principal
+from app.accounts.principal import ANONYMOUS, Principal
+from app.core.errors import NotFound, problem_responses
+from app.core.pagination import splice_items
+from app.ogc import crs as crs_
+from app.ogc import documents, html, service
+from app.ogc.collections import COLLECTIONS, Collection
+from app.ogc.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA, link
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+
+MAX_LIMIT = 10_000
+# The body depends on the caller's key and on content negotiation.
+VARY = {"Vary": "Accept, Authorization"}
+
+
+class Format(enum.StrEnum):
+    json = "json"
+    html = "html"
+
+
+FormatQuery = Annotated[
+    Format | None,
+    Query(description="json (GeoJSON for features) or html; without it, the Accept header"),
+]
+
+
+def _wants_html(request: Request, f: Format | None) -> bool:
+    """`f` wins; else HTML only for a client that asks for it (a browser): no Accept, or
+    one without text/html, gets JSON."""
+    if f is not None:
+        return f == Format.html
+    return HTML in request.headers.get("accept", "")
+
+
+def _answer(
+    request: Request, f: Format | None, title: str, document: dict[str, Any], media_type: str
+) -> Response:
+    if _wants_html(request, f):
+        return Response(html.page(title, document), media_type=HTML, headers=VARY)
+    return Response(json.dumps(document, ensure_ascii=False), media_type=media_type, headers=VARY)
+
+
+async def principal(request: Request) -> Principal:
+    """The caller; anonymous callers cost no database round trip on these hot paths."""
+    if "authorization" not in request.headers:
+        return ANONYMOUS
+
+    def authenticate() -> Principal:
+        with request.app.state.sessionmaker() as session:
+            return get_principal(request, session, None)
+
+    return await run_in_threadpool(authenticate)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def _collection(collection_id: Annotated[str, Path(max_length=100)]) -> Collection:
+    found = COLLECTIONS.get(collection_id)
+    if found is None:
+        raise NotFound(f"no collection {collection_id!r}; see /ogc/collections")
+    return found
+
+
+CollectionDep = Annotated[Collection, Depends(_collection)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _responses(*types: str, errors: tuple[int, ...] = ()) -> dict[int | str, dict[str, Any]]:
+    """The media types of a 200, and the problems: 422 for any malformed parameter."""
+    content = {200: {"content": {media_type: {} for media_type in types}}}
+    return {**content, **problem_responses(*sorted({422, *errors}))}
+
+
+@router.get("", responses=_responses(JSON, HTML), response_class=Response)
+async def landing_page(request: Request, f: FormatQuery = None) -> Response:
+    """The landing page: links to the API definition, conformance and the collections."""
+    return _answer(request, f, "OGC API", documents.landing(_base(request)), JSON)
+
+
+@router.get("/conformance", responses=_responses(JSON, HTML), response_class=Response)
+async def conformance(request: Request, f: FormatQuery = None) -> Response:
+    """The conformance classes implemented."""
+    return _answer(request, f, "Conformance", documents.conformance(_base(request)), JSON)
+
+
+@router.get("/api", responses=_responses(OPENAPI, HTML), response_class=Response)
+async def api(request: Request, f: FormatQuery = None) -> Response:
+    """This API's OpenAPI 3.0 definition."""
+    document = documents.openapi(request.app.openapi())
+    return _answer(request, f, "API definition", document, OPENAPI)
+
+
+@router.get("/collections", responses=_responses(JSON, HTML), response_class=Response)
+async def collections(request: Request, f: FormatQuery = None) -> Response:
+    """The published collections."""
+    document = documents.collections(_base(request), list(COLLECTIONS.values()))
+    return _answer(request, f, "Collections", document, JSON)
+
+
+@router.get(
+    "/collections/{collection_id}",
+    responses=_responses(JSON, HTML, errors=(404,)),
+    response_class=Response,
+)
+async def collection(request: Request, c: CollectionDep, f: FormatQuery = None) -> Response:
+    """One collection: its extent, CRSs and links to items, queryables and tiles."""
+    return _answer(request, f, c.title, documents.collection(_base(request), c), JSON)
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    responses=_responses(SCHEMA, HTML, errors=(401, 404, 429)),
+    response_class=Response,
+)
+async def queryables(
+    request: Request, c: CollectionDep, who: PrincipalDep, f: FormatQuery = None
+) -> Response:
+    """The properties a filter may use (JSON Schema); restricted ones only for roles that
+    read them."""
+    document = documents.queryables(_base(request), c, who.restricted_clause())
+    return _answer(request, f, f"Queryables of {c.title}", document, SCHEMA)
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
+    response_class=Response,
+)
+async def items(
+    request: Request,
+    c: CollectionDep,
+    who: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    bbox: Annotated[
+        str | None,
+        Query(max_length=1000, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"),
+    ] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=200)] = None,
+    datetime: Annotated[
+        str | None,
+        Query(max_length=100, description="update time: an instant, or start/end with '..'"),
+    ] = None,
+    crs: Annotated[str | None, Query(max_length=200, description="CRS of the answer")] = None,
+    filter: Annotated[str | None, Query(max_length=20_000, description="a CQL2 filter")] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+    ] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
+    properties: Annotated[
+        str | None, Query(max_length=2000, description="comma-separated properties to return")
+    ] = None,
+    sortby: Annotated[
+        str | None, Query(max_length=2000, description="comma-separated, - for descending")
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=4000, description="from a next or prev link")
+    ] = None,
+    f: FormatQuery = None,
+) -> Response:
+    """Features of the collection, in pages linked by next and prev."""
+    out_crs = crs_.parse(crs, field="crs")
+    query = service.ItemsQuery(
+        bbox=bbox,
+        bbox_crs=bbox_crs,
+        datetime=datetime,
+        filter=filter,
+        filter_lang=filter_lang,
+        filter_crs=filter_crs,
+        properties=properties,
+        sortby=sortby,
+        cursor=cursor,
+        limit=limit,
+    )
+    restricted = who.restricted_clause()
+    stale_after_s = request.app.state.settings.occupancy_stale_after_s
+
+    def run() -> service.Page:
+        # The read engine's session: autocommit, one round trip (db.session).
+        with request.app.state.read_sessionmaker() as session:
+            return service.items(
+                session,
+                c,
+                query,
+                restricted=restricted,
+                crs=out_crs,
+                sql_params={"stale_after_s": stale_after_s},
+            )
+
+    page = await run_in_threadpool(run)
+    as_html = _wants_html(request, f)
+    links = _page_links(request, c, page, HTML if as_html else GEOJSON)
+    envelope: dict[str, Any] = {"type": "FeatureCollection", "links": links}
+    if page.number_matched is not None:
+        envelope["numberMatched"] = page.number_matched
+    envelope["numberReturned"] = len(page.features)
+    body = splice_items(envelope, "features", page.features)
+    headers = {**VARY, "Content-Crs": f"<{out_crs.uri}>"}
+    if as_html:
+        return Response(html.page(c.title, json.loads(body)), media_type=HTML, headers=headers)
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+def _page_links(
+    request: Request, c: Collection, page: service.Page, type_: str
+) -> list[dict[str, str]]:
+    url = request.url
+    links = [
+        link(str(url), "self", type_, "This page"),
+        link(str(url.include_query_params(f="html")), "alternate", HTML, "This page as HTML"),
+        link(f"{_base(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
+    ]
+    if page.next_cursor:
+        links.append(
+            link(str(url.include_query_params(cursor=page.next_cursor)), "next", type_, "Next")
+        )
+    if page.prev_cursor:
+        links.append(
+            link(str(url.include_query_params(cursor=page.prev_cursor)), "prev", type_, "Back")
+        )
+    return links
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
+    response_class=Response,
+)
+async def item(
+    request: Request,
+    c: CollectionDep,
+    who: PrincipalDep,
+    feature_id: Annotated[str, Path(max_length=30)],
+    crs: Annotated[str | None, Query(max_length=200, description="CRS of the answer")] = None,
+    properties: Annotated[str | None, Query(max_length=2000)] = None,
+    f: FormatQuery = None,
+) -> Response:
+    """One feature."""
+    out_crs = crs_.parse(crs, field="crs")
+    if not feature_id.isdigit() or int(feature_id) >= 2**63:
+        raise NotFound(f"no feature {feature_id!r} in {c.id}")
+    restricted = who.restricted_clause()
+    stale_after_s = request.app.state.settings.occupancy_stale_after_s
+
+    def run() -> str | None:
+        with request.app.state.read_sessionmaker() as session:
+            return service.item(
+                session,
+                c,
+                int(feature_id),
+                restricted=restricted,
+                crs=out_crs,
+                properties=properties,
+                sql_params={"stale_after_s": stale_after_s},
+            )
+
+    found = await run_in_threadpool(run)
+    if found is None:
+        raise NotFound(f"no feature {feature_id} in {c.id}")
+    href = f"{_base(request)}/ogc/collections/{c.id}/items/{feature_id}"
+    links = [
+        link(href, "self", GEOJSON, "This feature"),
+        link(f"{href}?f=html", "alternate", HTML, "This feature as HTML"),
+        link(f"{_base(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
+    ]
+    body = f'{found[:-1]},"links":{json.dumps(links, ensure_ascii=False)}}}'
+    headers = {**VARY, "Content-Crs": f"<{out_crs.uri}>"}
+    if _wants_html(request, f):
+        document = json.loads(body)
+        return Response(
+            html.page(f"{c.title} {feature_id}", document), media_type=HTML, headers=headers
+        )
+    return Response(body, media_type=GEOJSON, headers=headers)

@@ -1,3 +1,126 @@
-from fastapi import APIRouter
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.accounts.dependencies import CurrentPrincipal
+from app.core.errors import InvalidInput, problem_responses
+from app.core.formats import JSON
+from app.db.session import SessionDep
+from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.stats import service
+from app.stats.repository import StatsFilter
+from app.stats.schemas import ParkingYear, StatsRead
+from app.stats.service import Dimension
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
+CSV = "text/csv"
+
+
+class TableFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+FormatQuery = Annotated[
+    TableFormat | None, Query(description="csv for CSV; Accept: text/csv does the same")
+]
+CSV_ALTERNATIVE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV: {"schema": {"type": "string"}}}}
+}
+
+
+def _stats_filter(
+    session: SessionDep,
+    admin_code: Annotated[
+        str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
+    ] = None,
+    wartime_function: WartimeFunction | None = None,
+    construction_form: ConstructionForm | None = None,
+    status: FacilityStatus | None = None,
+) -> StatsFilter:
+    return service.make_filter(
+        session,
+        admin_code=admin_code,
+        wartime_function=wartime_function,
+        construction_form=construction_form,
+        status=status,
+    )
+
+
+StatsFilterDep = Annotated[StatsFilter, Depends(_stats_filter)]
+
+
+def _dimensions(
+    by: Annotated[
+        list[str] | None,
+        Query(
+            description="group by: one of province, city, district, and/or year; "
+            "repeated or comma-separated (by=city,year)"
+        ),
+    ] = None,
+) -> list[Dimension]:
+    names = [name.strip() for value in by or [] for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in Dimension.__members__]
+    if unknown:
+        raise InvalidInput.on("by", f"{unknown[0]!r} is not one of province, city, district, year")
+    return [Dimension(name) for name in names]
+
+
+def _wants_csv(request: Request, f: TableFormat | None) -> bool:
+    """`f` wins over the Accept header; without either, the answer is JSON."""
+    if f is not None:
+        return f == TableFormat.csv
+    return CSV in request.headers.get("accept", "")
+
+
+def _table(body: str, *, as_csv: bool, name: str) -> Response:
+    if as_csv:
+        return Response(
+            body,
+            media_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="{name}.csv"', "Vary": "Accept"},
+        )
+    return Response(body, media_type=JSON, headers={"Vary": "Accept"})
+
+
+@router.get(
+    "/stats",
+    response_model=StatsRead,
+    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
+)
+def get_stats(
+    session: SessionDep,
+    request: Request,
+    principal: CurrentPrincipal,
+    where: StatsFilterDep,
+    by: Annotated[list[Dimension], Depends(_dimensions)],
+    f: FormatQuery = None,
+) -> Response:
+    """Counts, areas, wartime capacity, parking and EV figures, facilities per peacetime
+    use, signage completion and open public reports of the live facilities matching the
+    filters, grouped by a division level and/or completion year, with their total.
+    Open maintenance findings appear for callers who may read those records."""
+    restricted = service.reads_restricted(session, principal, where)
+    document = service.get_figures(session, where, by=by, restricted=restricted)
+    as_csv = _wants_csv(request, f)
+    body = service.figures_csv(document, restricted=restricted) if as_csv else document
+    response = _table(body, as_csv=as_csv, name="stats")
+    response.headers["Vary"] = "Accept, Authorization"
+    return response
+
+
+@router.get(
+    "/stats/parking-by-year",
+    response_model=list[ParkingYear],
+    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
+)
+def get_parking_by_year(
+    session: SessionDep, request: Request, where: StatsFilterDep, f: FormatQuery = None
+) -> Response:
+    """Parking spaces added per year: the spaces of car parks in works completed that
+    year, and the running total. Same filters as /v1/stats."""
+    document = service.get_parking_by_year(session, where)
+    as_csv = _wants_csv(request, f)
+    body = service.parking_by_year_csv(document) if as_csv else document
+    return _table(body, as_csv=as_csv, name="parking-by-year")

@@ -34,7 +34,8 @@ from app.divisions import repository as divisions
 from app.facilities.dependencies import parse_bbox
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.facilities.repository import FacilityFilter
-from app.transfer import exports, repository, service
+from app.stats import service as stats
+from app.transfer import exports, fields, repository, service
 from app.transfer.exports import ExportFormat
 from app.transfer.readers import FileFormat
 
@@ -125,7 +126,7 @@ def import_command(
         file_format=file_format,
         encoding=encoding,
         coordsys=coordsys,
-        mapping=mapping,
+        mapping=fields.read_mapping(mapping) if mapping else None,
         layer=layer,
         partial=partial,
         dry_run=dry_run,
@@ -272,8 +273,8 @@ def _filter(
 def stats_command() -> None:
     """A short summary: facilities by city, status and wartime function, with parking spaces."""
     console = Console()
-    with _connection() as connection, connection.begin():
-        summary = repository.summary(connection)
+    with _connection() as connection, connection.begin(), Session(connection) as session:
+        summary = stats.summary(session)
     table = Table(title="Facilities by city", title_justify="left")
     for header in ("city", "code", "facilities", "in service", "shelter persons", "parking spaces"):
         table.add_column(header, justify="left" if header in ("city", "code") else "right")

@@ -274,12 +274,8 @@ def normalise_header(header: str) -> str:
     return _HEADER_NOISE.sub("", header.replace("\ufeff", "")).lower()
 
 
-def load_mapping(path: Path | None) -> dict[str, str]:
-    """The default mapping, extended or overridden by a JSON or TOML file of
-    {"header": "field"}; a field of "" ignores that column."""
-    mapping = {normalise_header(k): v for k, v in DEFAULT_HEADERS.items()}
-    if path is None:
-        return mapping
+def read_mapping(path: Path) -> dict[str, str]:
+    """The entries of a JSON or TOML mapping file, checked."""
     try:
         raw = path.read_bytes()
         extra = (
@@ -287,20 +283,33 @@ def load_mapping(path: Path | None) -> dict[str, str]:
             if path.suffix.lower() == ".toml"
             else json.loads(raw.decode("utf-8-sig"))
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise BadRequest(f"mapping file {path}: {exc}") from exc
+    return check_mapping(extra, source=f"mapping file {path}")
+
+
+def check_mapping(extra: object, *, source: str) -> dict[str, str]:
+    """Mapping entries {"header": "field"} as given, where a field of "" ignores that
+    column; anything else is a BadRequest that names `source` and what is wrong."""
     if not isinstance(extra, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
     ):
-        raise BadRequest(f"mapping file {path}: must be an object of header -> field name")
+        raise BadRequest(f"{source}: must be an object of header -> field name")
     known = set(STAGED) | set(SOURCE_ONLY)
     for header, target in extra.items():
         if target and target not in known:
             raise BadRequest(
-                f"mapping file {path}: {header!r} maps to {target!r}, which is not a field "
+                f"{source}: {header!r} maps to {target!r}, which is not a field "
                 f"(fields: {', '.join(sorted(known))})"
             )
-        mapping[normalise_header(header)] = target
+    return extra
+
+
+def header_mapping(extra: dict[str, str] | None) -> dict[str, str]:
+    """Normalised header -> field: the default mapping, extended or overridden by checked
+    entries."""
+    mapping = {normalise_header(k): v for k, v in DEFAULT_HEADERS.items()}
+    mapping.update({normalise_header(k): v for k, v in (extra or {}).items()})
     return mapping
 
 

@@ -3,7 +3,12 @@ progress and error report kept in the database for the status resource.
 
 A job runs in the process that accepted the upload (FastAPI background task), reading
 the file from `Settings.import_dir`; a deployment with several API processes serves the
-status from any of them, since everything a poller reads is in the database."""
+status from any of them, since everything a poller reads is in the database.
+
+While it runs, a job holds a PostgreSQL advisory lock keyed by its id (nothing else in
+the registry takes advisory locks). A process that dies lets go of it with its
+connections, so a queued or running job whose lock is free has no process left to
+finish it: `fail_orphaned_jobs`, run at start-up, marks such jobs failed."""
 
 import time
 from collections.abc import Iterator
@@ -20,6 +25,10 @@ from app.transfer.models import ImportJob, ImportJobError, JobStatus
 
 # Pollers see progress this fresh; more often would cost the import its speed.
 _PROGRESS_EVERY_S = 1.0
+ORPHANED = (
+    "the server process running this import stopped before it finished (a restart or a "
+    "crash); nothing was written: upload the file again"
+)
 
 
 def create_job(
@@ -100,11 +109,12 @@ def run_job(
     progress = _JobProgress(sessions, job_id)
     try:
         with sessions() as session:
-            job = get_job(session, job_id)
-            job.status, job.started_at = JobStatus.running, datetime.now(UTC)
-            actor = job.actor
-            session.commit()
-        with sessions() as session:
+            # Held until this transaction ends, which it does with the job's outcome.
+            session.execute(select(func.pg_advisory_xact_lock(job_id)))
+            claimed = _claim(sessions, job_id)
+            if claimed is None:
+                return
+            actor = claimed.actor
             connection = session.connection()
             result = service.import_file(connection, path, options, progress=progress)
             # Nothing was written unless it may stay (dry runs use a savepoint), so this
@@ -149,6 +159,34 @@ def run_job(
             session.commit()
     finally:
         path.unlink(missing_ok=True)
+
+
+def _claim(sessions: sessionmaker, job_id: int) -> ImportJob | None:
+    """The job, now running; None when it is no longer queued (a restarted server has
+    failed it as orphaned while it waited)."""
+    with sessions() as session:
+        job = session.scalar(
+            update(ImportJob)
+            .where(ImportJob.id == job_id, ImportJob.status == JobStatus.queued)
+            .values(status=JobStatus.running, started_at=datetime.now(UTC))
+            .returning(ImportJob)
+        )
+        session.commit()
+        return job
+
+
+def fail_orphaned_jobs(session: Session) -> int:
+    """Marks failed, with the reason, the queued and running jobs that no process runs:
+    those whose lock nobody holds. Returns how many."""
+    result = session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.status.in_((JobStatus.queued, JobStatus.running)),
+            func.pg_try_advisory_xact_lock(ImportJob.id),
+        )
+        .values(status=JobStatus.failed, problem=ORPHANED, finished_at=func.now())
+    )
+    return result.rowcount
 
 
 def _status(result: service.ImportResult) -> JobStatus:

@@ -8,6 +8,7 @@ import csv
 import math
 import zipfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -61,7 +62,7 @@ class FileProblem(BadRequest):
 class Batch:
     rows: list[int]  # row numbers as the user sees them: spreadsheet rows, feature numbers
     cells: dict[str, Any]  # field -> one text cell per row: a list, or an Arrow string array
-    geometry: list[bytes | None] | None = None  # WKB, from GIS formats
+    geometry: Any = None  # WKB bytes (or None) per row, from GIS formats: a numpy array
     # (row, problem) for rows that could not be split into cells at all
     broken: list[tuple[int, str]] = field(default_factory=list)
 
@@ -357,33 +358,39 @@ def _gis(
     if kind == FileFormat.shp and path.suffix.lower() == ".zip":
         target = f"/vsizip/{path}"
     encoding = encoding or _dbf_encoding(path)
+    # Opened once: GDAL reads a whole GeoJSON file to learn its fields before the first
+    # feature, so a separate look at the layer (read_info) would cost one more full pass.
+    stream = ExitStack()
     try:
-        info = pyogrio.read_info(target, layer=layer, encoding=encoding)
+        meta, reader = stream.enter_context(
+            pyogrio.raw.open_arrow(
+                target,
+                layer=layer,
+                encoding=encoding,
+                batch_size=BATCH_ROWS,
+                datetime_as_string=True,
+                use_pyarrow=True,
+            )
+        )
     except Exception as exc:  # pyogrio raises a family of GDAL errors
         raise FileProblem(
             f"{path.name}: cannot be read as {kind.value} ({_first_line(exc)})"
         ) from exc
-    crs = info.get("crs")
-    if crs and crs.upper() not in WGS84_LIKE:
-        raise FileProblem(f"{path.name}: coordinates in {crs}; reproject to EPSG:4326 first")
-    headers = [str(h) for h in info["fields"]]
-    mapped, ignored = _map_headers(headers, mapping)
-    total = int(info["features"]) if info.get("features", -1) >= 0 else None
-    has_geometry = info.get("geometry_type") is not None
+    headers = [str(h) for h in meta["fields"]]
+    try:
+        crs = meta.get("crs")
+        if crs and crs.upper() not in WGS84_LIKE:
+            raise FileProblem(f"{path.name}: coordinates in {crs}; reproject to EPSG:4326 first")
+        mapped, ignored = _map_headers(headers, mapping)
+    except FileProblem:
+        stream.close()
+        raise
+    geometry_name = meta.get("geometry_name") or "wkb_geometry"
 
     def batches() -> Iterator[Batch]:
         row = 0
         try:
-            with pyogrio.raw.open_arrow(
-                target,
-                layer=layer,
-                encoding=encoding,
-                columns=list(mapped),
-                batch_size=BATCH_ROWS,
-                datetime_as_string=True,
-                use_pyarrow=True,
-            ) as (meta, reader):
-                geometry_name = meta.get("geometry_name") or "wkb_geometry"
+            with stream:
                 for table in reader:
                     count = table.num_rows
                     cells: dict[str, Any] = {}
@@ -402,7 +409,7 @@ def _gis(
                             else column
                         )
                     geometry = (
-                        table.column(geometry_name).to_pylist()
+                        table.column(geometry_name).to_numpy(zero_copy_only=False)
                         if geometry_name in table.column_names
                         else None
                     )
@@ -426,11 +433,32 @@ def _gis(
         headers,
         mapped,
         ignored,
-        total,
+        _feature_count(target, path, kind, layer),
         batches(),
         encoding=encoding,
-        has_geometry=has_geometry,
+        has_geometry=meta.get("geometry_type") is not None,
     )
+
+
+def _feature_count(target: str, path: Path, kind: FileFormat, layer: str | None) -> int | None:
+    """For the progress bar. GeoJSON and NDJSON have no count but their "Feature" tokens,
+    which a byte scan finds at disk speed; other formats keep one (or GDAL counts fast)."""
+    import pyogrio
+
+    if kind not in (FileFormat.geojson, FileFormat.ndjson):
+        count = pyogrio.read_info(target, layer=layer)["features"]
+        return int(count) if count >= 0 else None
+    token = b'"Feature"'
+    count = 0
+    tail = b""
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 24):
+            data = tail + chunk
+            count += data.count(token)
+            # The last bytes again with the next chunk, for a token cut in two; never a
+            # whole token, which would be counted twice.
+            tail = data[-(len(token) - 1) :]
+    return count
 
 
 def _first_line(exc: Exception) -> str:

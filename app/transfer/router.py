@@ -1,13 +1,15 @@
 import csv
 import io
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -20,7 +22,7 @@ from app.core.errors import BadRequest, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityFilterDep
-from app.transfer import exports, jobs, readers, service
+from app.transfer import exports, fields, jobs, readers, service
 from app.transfer.exports import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
 from app.transfer.models import ImportJob, JobStatus
 from app.transfer.readers import FileFormat
@@ -91,7 +93,23 @@ def _stream(request: Request, where: ExportFilter, file_format: ExportFormat) ->
 
 
 IMPORTS_PATH = "/v1/imports"  # import files have their own body limit (see main.py)
-imports_router = APIRouter(prefix=IMPORTS_PATH, tags=["imports"])
+
+
+@asynccontextmanager
+async def _fail_orphaned_jobs(app: FastAPI) -> AsyncIterator[None]:
+    """At start-up, after the app's own lifespan has made its sessions: jobs left queued
+    or running by a process that died are failed, with the reason."""
+
+    def sweep() -> None:
+        with app.state.sessionmaker() as session:
+            jobs.fail_orphaned_jobs(session)
+            session.commit()
+
+    await run_in_threadpool(sweep)
+    yield
+
+
+imports_router = APIRouter(prefix=IMPORTS_PATH, tags=["imports"], lifespan=_fail_orphaned_jobs)
 
 
 class ImportJobRead(BaseModel):
@@ -182,6 +200,15 @@ async def create_import(
     layer: Annotated[
         str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f]+$", description="layer or sheet")
     ] = None,
+    mapping: Annotated[
+        str | None,
+        Query(
+            max_length=20_000,
+            description="JSON object of header -> field name over the built-in mapping, as "
+            'the file given to `rf import --mapping`; "" ignores a column. '
+            'E.g. {"区划代码": "admin_code", "备注": ""}',
+        ),
+    ] = None,
     partial: bool = False,
     dry_run: bool = False,
 ) -> ImportJobRead:
@@ -193,6 +220,7 @@ async def create_import(
         file_format=file_format,
         encoding=encoding,
         coordsys=coordsys,
+        mapping=_mapping(mapping),
         layer=layer,
         partial=partial,
         dry_run=dry_run,
@@ -230,6 +258,16 @@ async def create_import(
     created = await run_in_threadpool(create)
     background.add_task(jobs.run_job, sessions, created.id, Path(name), options)
     return created
+
+
+def _mapping(given: str | None) -> dict[str, str] | None:
+    if given is None:
+        return None
+    try:
+        extra = json.loads(given)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"mapping: {exc}") from exc
+    return fields.check_mapping(extra, source="mapping")
 
 
 @imports_router.get(

@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.core.geo import Areal, CoordSys, in_china, to_wgs84
+from app.core.geo import CHINA_BOUNDS, Areal, CoordSys, in_china, position_to_wgs84, to_wgs84
 from app.facilities.models import EntranceKind
 from app.facilities.schemas import EntranceIn, ProtectionUnitIn
 from app.facilities.service import MAX_PERSONS_PER_M2
@@ -50,7 +51,7 @@ class ImportOptions:
     file_format: FileFormat | None = None
     encoding: str | None = None
     coordsys: CoordSys = CoordSys.wgs84
-    mapping: Path | None = None
+    mapping: dict[str, str] | None = None  # checked entries over the default mapping
     layer: str | None = None
     partial: bool = False
     dry_run: bool = False
@@ -219,7 +220,7 @@ def _stage(
         path,
         file_format=options.file_format,
         encoding=options.encoding,
-        mapping=fields.load_mapping(options.mapping),
+        mapping=fields.header_mapping(options.mapping),
         layer=options.layer,
     )
     result.format = source.format.value
@@ -238,8 +239,8 @@ def _stage(
     for batch in source.batches:
         staged = _StagedBatch(batch, options.coordsys)
         repository.copy_arrow(connection, "import_row", staged.table())
-        if staged.entrances:
-            repository.copy_arrow(connection, "import_entrance", staged.entrance_table())
+        if staged.entrances is not None:
+            repository.copy_arrow(connection, "import_entrance", staged.entrances)
         if staged.units:
             repository.copy_rows(
                 connection,
@@ -253,7 +254,7 @@ def _stage(
             )
         result.rows += len(batch.rows) + len(batch.broken)
         progress.advance(len(batch.rows) + len(batch.broken))
-    connection.execute(text("ANALYZE import_row"))
+    connection.execute(text("ANALYZE import_row (row_no, code)"))
 
 
 def _clip(value: str | None) -> str | None:
@@ -271,14 +272,15 @@ class _StagedBatch:
         self.errors: list[tuple[int | None, str, str | None, str]] = [
             (row, "", None, reason) for row, reason in batch.broken
         ]
-        self.entrances: list[tuple] = []
+        self.entrances: Any = None  # an Arrow table, when the batch has entrances
         self.units: list[tuple] = []
         self.failed = np.zeros(self.size, dtype=bool)
-        self.location: list[str | None] = [None] * self.size
+        # The location as lon/lat numbers, NaN where there is none.
+        self.lon = self.lat = np.full(self.size, np.nan)
         self.footprint: list[str | None] = [None] * self.size
         self._geometry()
         if fields.ENTRANCES in batch.cells:
-            self._entrances(_texts(batch.cells[fields.ENTRANCES]))
+            self._entrances(batch.cells[fields.ENTRANCES])
         if fields.UNITS in batch.cells:
             self._units(_texts(batch.cells[fields.UNITS]))
 
@@ -296,18 +298,11 @@ class _StagedBatch:
                 if isinstance(cells, pa.Array)
                 else pa.array(cells, pa.string())
             )
-        columns["location"] = pa.array(self.location, pa.string())
+        columns["lon"] = pa.array(self.lon, pa.float64(), from_pandas=True)
+        columns["lat"] = pa.array(self.lat, pa.float64(), from_pandas=True)
         columns["footprint"] = pa.array(self.footprint, pa.string())
         columns["geometry_failed"] = pa.array(self.failed)
         return pa.table(columns)
-
-    def entrance_table(self) -> Any:
-        import pyarrow as pa
-
-        names = ("row_no", "seq", "kind", "accessible", "name", "location")
-        return pa.table(
-            [pa.array(list(column)) for column in zip(*self.entrances, strict=True)], names=names
-        )
 
     def _error(self, index: int, name: str, value: str | None, reason: str) -> None:
         self.errors.append((self.batch.rows[index], name, _clip(value), reason))
@@ -321,7 +316,7 @@ class _StagedBatch:
         areas = np.full(self.size, None, dtype=object)
         if self.batch.geometry is not None:
             self._take(
-                shapely.from_wkb(np.array(self.batch.geometry, dtype=object)),
+                shapely.from_wkb(self.batch.geometry),
                 points,
                 areas,
                 "geometry",
@@ -342,25 +337,24 @@ class _StagedBatch:
 
     def _take(self, geoms: np.ndarray, points: np.ndarray, areas: np.ndarray, name: str) -> None:
         kinds = shapely.get_type_id(geoms)
+        given = kinds >= 0
+        empty = given & shapely.is_empty(geoms)
         # 0 Point, 3 Polygon, 4 MultiPoint, 6 MultiPolygon
-        for index in np.flatnonzero(kinds >= 0):
-            geom = geoms[index]
-            kind = kinds[index]
-            if geom.is_empty:
-                self._error(int(index), name, geom.wkt[:_VALUE_CHARS], "is empty")
-            elif kind == 0:
-                points[index] = geom
-            elif kind == 4 and len(geom.geoms) == 1:
-                points[index] = geom.geoms[0]
-            elif kind in (3, 6):
-                areas[index] = geom
-            else:
-                self._error(
-                    int(index),
-                    name,
-                    geom.wkt[:_VALUE_CHARS],
-                    f"a {geom.geom_type} is neither a point nor a polygon",
-                )
+        point = ~empty & (kinds == 0)
+        single = ~empty & (kinds == 4) & (shapely.get_num_geometries(geoms) == 1)
+        area = ~empty & ((kinds == 3) | (kinds == 6))
+        points[point] = geoms[point]
+        points[single] = shapely.get_geometry(geoms[single], 0)
+        areas[area] = geoms[area]
+        for index in np.flatnonzero(empty):
+            self._error(int(index), name, geoms[index].wkt[:_VALUE_CHARS], "is empty")
+        for index in np.flatnonzero(given & ~empty & ~point & ~single & ~area):
+            self._error(
+                int(index),
+                name,
+                geoms[index].wkt[:_VALUE_CHARS],
+                f"a {geoms[index].geom_type} is neither a point nor a polygon",
+            )
 
     def _lon_lat(self, points: np.ndarray) -> None:
         lons = _texts(self.batch.cells.get(fields.LON, [None] * self.size))
@@ -403,51 +397,48 @@ class _StagedBatch:
             areas = np.array([_shift(g, self.coordsys) for g in areas], dtype=object)
         has_point = ~shapely.is_missing(points) & ~self.failed
         xs, ys = shapely.get_x(points), shapely.get_y(points)
-        for index in np.flatnonzero(has_point):
-            if not in_china(xs[index], ys[index]):
-                self._error(
-                    int(index),
-                    "location",
-                    f"{xs[index]}, {ys[index]}",
-                    f"position [{xs[index]}, {ys[index]}] lies outside China",
-                )
+        for index in np.flatnonzero(has_point & ~_in_china(xs, ys)):
+            self._error(
+                int(index),
+                "location",
+                f"{xs[index]}, {ys[index]}",
+                f"position [{xs[index]}, {ys[index]}] lies outside China",
+            )
         has_area &= ~self.failed
         valid = shapely.is_valid(areas)
-        bounds = shapely.bounds(areas)
-        for index in np.flatnonzero(has_area):
-            if not valid[index]:
-                self._error(
-                    int(index),
-                    fields.FOOTPRINT,
-                    areas[index].wkt[:_VALUE_CHARS],
-                    f"invalid polygon: {shapely.is_valid_reason(areas[index])}",
-                )
-            elif not (in_china(*bounds[index][:2]) and in_china(*bounds[index][2:])):
-                self._error(
-                    int(index),
-                    fields.FOOTPRINT,
-                    areas[index].wkt[:_VALUE_CHARS],
-                    "lies outside China",
-                )
+        west, south, east, north = shapely.bounds(areas).T
+        inside = _in_china(west, south) & _in_china(east, north)
+        for index in np.flatnonzero(has_area & ~valid):
+            self._error(
+                int(index),
+                fields.FOOTPRINT,
+                areas[index].wkt[:_VALUE_CHARS],
+                f"invalid polygon: {shapely.is_valid_reason(areas[index])}",
+            )
+        for index in np.flatnonzero(has_area & valid & ~inside):
+            self._error(
+                int(index), fields.FOOTPRINT, areas[index].wkt[:_VALUE_CHARS], "lies outside China"
+            )
         keep_point = ~shapely.is_missing(points) & ~self.failed
         keep_area = ~shapely.is_missing(areas) & ~self.failed
-        self.location = _ewkb_hex(points, keep_point)
+        self.lon, self.lat = np.where(keep_point, xs, np.nan), np.where(keep_point, ys, np.nan)
         self.footprint = _ewkb_hex(areas, keep_area)
 
     # --- nested lists ---------------------------------------------------------------
 
-    def _entrances(self, cells: list[Any]) -> None:
-        coords: list[tuple[float, float]] = []
-        rows: list[tuple] = []
-        for index, cell in enumerate(cells):
-            if cell is None or cell == [] or (isinstance(cell, str) and not cell.strip()):
-                continue
-            # The API's model is the authority, but it costs ~30 µs a row; well-formed
-            # lists (every export, most files) take a plain check that accepts only what
-            # the model accepts, and anything else goes to the model for its verdict.
+    def _entrances(self, cells: Any) -> None:
+        import pyarrow as pa
+
+        texts = cells if isinstance(cells, pa.Array) else pa.array(cells, pa.string())
+        blank, checked, parsed = _arrow_entrances(texts)
+        rest: list[tuple] = []
+        for index in np.flatnonzero(~blank & ~checked):
+            cell = texts[int(index)].as_py()
+            # The API's model is the authority, but it costs ~30 µs a row; a list that
+            # _plain_entrances passes is one the model accepts, so only the others go to
+            # the model for its verdict.
             entrances = _plain_entrances(cell)
             if entrances is None:
-                cell = _json_text(cell)
                 try:
                     entrances = [
                         (e.kind.value, e.accessible, e.name, *e.location.coordinates)
@@ -455,19 +446,33 @@ class _StagedBatch:
                     ]
                 except ValidationError as exc:
                     for problem in exc.errors(include_url=False):
-                        self._error(index, fields.ENTRANCES, cell, _message(problem))
+                        self._error(int(index), fields.ENTRANCES, cell, _message(problem))
                     continue
-            row = self.batch.rows[index]
-            for seq, (kind, accessible, name, lon, lat) in enumerate(entrances):
-                rows.append((row, seq, kind, accessible, name))
-                coords.append((lon, lat))
-        if not rows:
+            rest += [(int(index), seq, *entrance) for seq, entrance in enumerate(entrances)]
+        if rest:
+            columns = [list(column) for column in zip(*rest, strict=True)]
+            parsed = pa.concat_tables(
+                [parsed, pa.table(columns, schema=parsed.schema)]
+            ).combine_chunks()
+        if not parsed.num_rows:
             return
-        points = shapely.points(np.array(coords, dtype=float))
+        lon, lat = parsed["lon"].to_numpy(), parsed["lat"].to_numpy()
         if self.coordsys in _SHIFTED:
-            points = np.array([_shift(g, self.coordsys) for g in points], dtype=object)
-        hexes = _ewkb_hex(points, np.ones(len(points), dtype=bool))
-        self.entrances = [(*row, location) for row, location in zip(rows, hexes, strict=True)]
+            lon, lat = np.array(
+                [position_to_wgs84(x, y, self.coordsys) for x, y in zip(lon, lat, strict=True)]
+            ).T
+        rows = np.asarray(self.batch.rows, dtype=np.int32)[parsed["index"].to_numpy()]
+        self.entrances = pa.table(
+            {
+                "row_no": rows,
+                "seq": parsed["seq"],
+                "kind": parsed["kind"],
+                "accessible": parsed["accessible"],
+                "name": parsed["name"],
+                "lon": lon,
+                "lat": lat,
+            }
+        )
 
     def _units(self, cells: list[Any]) -> None:
         for index, value in enumerate(cells):
@@ -493,20 +498,136 @@ class _StagedBatch:
             ]
 
 
+# What str.strip() removes (str.isspace), as an RE2 class for Arrow's regex functions.
+_SPACE = (
+    r"[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\x{1680}\x{2000}-\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
+
+
+@cache
+def _entrance_json() -> tuple[Any, Any]:
+    """How Arrow reads a batch of entrance lists, and the table of their entrances."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    point = pa.struct([("type", pa.string()), ("coordinates", pa.list_(pa.float64()))])
+    entrance = pa.struct(
+        [
+            ("kind", pa.string()),
+            ("accessible", pa.bool_()),
+            ("name", pa.string()),
+            ("location", point),
+        ]
+    )
+    options = pajson.ParseOptions(
+        explicit_schema=pa.schema([("e", pa.list_(entrance))]), unexpected_field_behavior="error"
+    )
+    rows = pa.schema(
+        [
+            ("index", pa.int64()),
+            ("seq", pa.int32()),
+            ("kind", pa.string()),
+            ("accessible", pa.bool_()),
+            ("name", pa.string()),
+            ("lon", pa.float64()),
+            ("lat", pa.float64()),
+        ]
+    )
+    return options, rows
+
+
+def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The entrance lists of a batch, parsed by Arrow's JSON reader all at once: which cells
+    are blank, which hold lists that pass the checks of `_plain_entrances`, and those
+    lists' entrances as a table (cell index, seq, kind, accessible, name, lon, lat). A
+    batch the reader refuses (a value of another type, an unknown key) has none checked:
+    its lists go one by one through `_plain_entrances` and the model."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pajson
+
+    def true(condition: Any) -> np.ndarray:
+        return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
+
+    options, schema = _entrance_json()
+    size = len(texts)
+    blank = pc.fill_null(pc.match_substring_regex(texts, f"^{_SPACE}*$"), True).to_numpy(
+        zero_copy_only=False
+    )
+    unchecked = np.zeros(size, dtype=bool), schema.empty_table()
+    # JSON has raw line breaks only between tokens, where a space does as well: the
+    # reader takes one object per line.
+    one_line = pc.replace_substring_regex(texts, r"[\r\n]", " ")
+    lines = pc.binary_join_element_wise('{"e":', pc.if_else(blank, "null", one_line), "}", "")
+    document = pc.binary_join(
+        pa.ListArray.from_arrays(pa.array([0, size], pa.int32()), lines), "\n"
+    )
+    try:
+        read = pajson.read_json(pa.BufferReader(document[0].as_buffer()), parse_options=options)
+    except pa.ArrowInvalid:
+        return blank, *unchecked
+    if read.num_rows != size:  # a cell that closed its object and began another
+        return blank, *unchecked
+    lists = read.column("e").combine_chunks()
+    entrance = pc.list_flatten(lists)
+    parent = pc.list_parent_indices(lists).to_numpy()
+    kind, accessible, name, location = (pc.struct_field(entrance, [i]) for i in range(4))
+    position = pc.struct_field(location, [1])
+    pair = true(pc.equal(pc.list_value_length(position), 2))
+    position = pc.if_else(pair, position, pa.scalar(None, position.type))
+    lon, lat = (pc.list_element(position, i).to_numpy(zero_copy_only=False) for i in (0, 1))
+    name_length = pc.utf8_length(name)
+    good = (
+        true(entrance.is_valid())
+        & true(pc.is_in(kind, value_set=pa.array(sorted(_KINDS))))
+        & true(accessible.is_valid())
+        & (
+            ~true(name.is_valid())
+            | (
+                true(pc.and_(pc.greater_equal(name_length, 1), pc.less_equal(name_length, 200)))
+                & ~true(pc.match_substring_regex(name, f"^{_SPACE}|{_SPACE}$"))
+            )
+        )
+        & true(pc.equal(pc.struct_field(location, [0]), "Point"))
+        & pair
+        & _in_china(lon, lat)
+    )
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    checked = (
+        ~blank
+        & true(lists.is_valid())
+        & (lengths <= 50)
+        & (np.bincount(parent[~good], minlength=size) == 0)
+    )
+    keep = checked[parent]
+    seq = np.arange(len(parent)) - (np.cumsum(lengths) - lengths)[parent]
+    table = pa.table(
+        [
+            parent[keep],
+            seq[keep].astype(np.int32),
+            kind.filter(keep),
+            accessible.filter(keep),
+            name.filter(keep),
+            lon[keep],
+            lat[keep],
+        ],
+        schema=schema,
+    )
+    return blank, checked, table
+
+
 _ENTRANCE_KEYS = frozenset({"kind", "accessible", "name", "location"})
 _KINDS = frozenset(kind.value for kind in EntranceKind)
 
 
-def _plain_entrances(cell: Any) -> list[tuple] | None:
+def _plain_entrances(cell: str) -> list[tuple] | None:
     """A well-formed entrances list as (kind, accessible, name, lon, lat), or None for
     anything the API model has to judge."""
-    if isinstance(cell, str):
-        try:
-            data = json.loads(cell)
-        except ValueError:
-            return None
-    else:
-        data = cell
+    try:
+        data = json.loads(cell)
+    except (ValueError, RecursionError):
+        return None
     if not isinstance(data, list) or len(data) > 50:
         return None
     out = []
@@ -537,6 +658,12 @@ def _plain_entrances(cell: Any) -> list[tuple] | None:
             return None
         out.append((kind, accessible, name, float(lon), float(lat)))
     return out
+
+
+def _in_china(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """`in_china` for arrays; NaN (no geometry) is outside."""
+    west, south, east, north = CHINA_BOUNDS
+    return (lons >= west) & (lons <= east) & (lats >= south) & (lats <= north)
 
 
 def _texts(cells: Any) -> list[Any]:

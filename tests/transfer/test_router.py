@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from app import demo
 from app.audit import service as audit
+from app.core.errors import BadRequest
+from app.transfer import fields
 
 CSV = (
     "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态\n"
@@ -83,6 +85,50 @@ def test_rejected_import_job_serves_its_error_report(client):
     assert rows[0] == ["row", "field", "value", "reason"]
     assert rows[1] == ["3", "location", "2.35, 48.85", "position [2.35, 48.85] lies outside China"]
     assert client.get("/v1/facilities", params={"q": "翡翠人防"}).json()["items"] == []
+
+
+def test_import_job_takes_a_mapping_as_the_cli_does(client):
+    renamed = CSV.replace("工程编号", "登记号").replace("使用状态\n", "使用状态,备注\n")
+    renamed = renamed.replace("在用\n", "在用,地下二层\n")
+    without = client.post("/v1/imports", params={"filename": "f.csv"}, content=renamed.encode())
+    job = client.get(f"/v1/imports/{without.json()['id']}").json()
+    assert job["status"] == "rejected" and "missing required column: code" in job["problem"]
+
+    mapping = {"登记号": "code", "备注": ""}
+    params = {"filename": "f.csv", "mapping": json.dumps(mapping, ensure_ascii=False)}
+    created = client.post("/v1/imports", params=params, content=renamed.encode())
+    assert created.status_code == 202, created.text
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "succeeded" and job["summary"]["inserted"] == 2, job
+    assert job["options"]["mapping"] == mapping
+
+
+@pytest.mark.parametrize(
+    ("mapping", "detail"),
+    [
+        ("{登记号: code}", "mapping: Expecting property name enclosed in double quotes"),
+        ("[" * 5000, "mapping: maximum recursion depth exceeded"),
+        ('["code"]', "mapping: must be an object of header -> field name"),
+        ('{"登记号": 1}', "mapping: must be an object of header -> field name"),
+        (
+            '{"登记号": "codes"}',
+            "mapping: '登记号' maps to 'codes', which is not a field (fields: ",
+        ),
+    ],
+)
+def test_import_mapping_errors_are_the_clis(client, tmp_path, mapping, detail):
+    response = client.post(
+        "/v1/imports", params={"filename": "f.csv", "mapping": mapping}, content=CSV.encode()
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"].startswith(detail)
+    file = tmp_path / "mapping.json"
+    file.write_text(mapping, encoding="utf-8")
+    with pytest.raises(BadRequest) as cli:
+        fields.read_mapping(file)
+    cli_detail = response.json()["detail"].replace("mapping", f"mapping file {file}", 1)
+    assert cli.value.detail == cli_detail
 
 
 def test_imports_are_for_admins(client_for):

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from shapely.geometry import Point
 from sqlalchemy import Connection, text
@@ -10,8 +11,9 @@ from sqlalchemy import Connection, text
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
 from app.facilities.repository import FacilityFilter
-from app.transfer import exports, service
+from app.transfer import exports, fields, service
 from app.transfer.exports import ExportFormat
+from app.transfer.readers import Batch
 
 HEADER = "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态,掩蔽面积,掩蔽人数,竣工日期\n"
 ROW = "{code},{name},合肥市蜀山区怀宁路1号,340104,{lon},{lat},结建,人员掩蔽工程,在用,{area},{persons},{date}\n"
@@ -315,8 +317,12 @@ def test_every_format_round_trips(connection, make_database, tmp_path):
             exports.write_file(connection, where, file_format, first)
             with target.connect() as other:
                 transaction = other.begin()
-                result = service.import_file(other, first, service.ImportOptions())
+                progress = _Recorder()
+                result = service.import_file(
+                    other, first, service.ImportOptions(), progress=progress
+                )
                 assert (result.errors, result.inserted) == (0, 150), list(service.errors(other))
+                assert (progress.totals["reading"], progress.rows) == (150, 150), file_format
                 again = service.import_file(other, first, service.ImportOptions())
                 assert (again.inserted, again.updated, again.unchanged) == (0, 0, 150)
                 second = tmp_path / f"second{exports.SUFFIXES[file_format]}"
@@ -329,6 +335,18 @@ def test_every_format_round_trips(connection, make_database, tmp_path):
                 assert first.read_bytes() == second.read_bytes(), file_format
     finally:
         target.dispose()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.totals: dict[str, int | None] = {}
+        self.rows = 0
+
+    def stage(self, name: str, total: int | None) -> None:
+        self.totals[name] = total
+
+    def advance(self, rows: int) -> None:
+        self.rows += rows
 
 
 def _gis_content(path: Path) -> tuple:
@@ -380,7 +398,7 @@ def test_gbk_shapefile_without_cpg_with_polygons(connection, tmp_path):
     path.with_suffix(".cpg").unlink(missing_ok=True)
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"区划代码": "admin_code"}, ensure_ascii=False))
-    result = run(connection, path, mapping=mapping)
+    result = run(connection, path, mapping=fields.read_mapping(mapping))
     assert (result.errors, result.inserted) == (0, 1), report(connection)
     assert result.encoding == "GB18030"
     row = connection.execute(
@@ -431,3 +449,68 @@ def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):
     assert report(connection) == [
         (2, "code", "RF-DEL-001", "belongs to a deleted facility; it is not revived by an import")
     ]
+
+
+def _entrance(name: object = "1号口", lon: object = 117.2285, **extra) -> dict:
+    location = {"type": "Point", "coordinates": [lon, 31.8264]}
+    return {"kind": "vehicle", "accessible": True, "name": name, "location": location, **extra}
+
+
+CLEAN = json.dumps([_entrance(), _entrance(None)], ensure_ascii=False)
+ODD = [
+    json.dumps([_entrance(" 2号口\u3000")], ensure_ascii=False),  # stripped by the model
+    json.dumps([_entrance(lon=2.35)]),  # outside China
+    json.dumps([_entrance(name="")]),
+    json.dumps([{"kind": "vehicle", "location": _entrance()["location"]}]),  # default accessible
+    json.dumps([None]),
+    json.dumps([_entrance()] * 51),
+    "null",
+    "\u3000 ",  # blank: no entrances, no error
+]
+
+
+@pytest.mark.parametrize("odd", ODD)
+def test_entrance_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
+    """Arrow checks whole batches of entrance lists; what its checks do not pass goes one
+    by one to the API's model. Either way the staged entrances and the errors are the
+    same as the model's alone."""
+    cells = [CLEAN, odd, json.dumps(json.loads(CLEAN), indent=2), "", None]
+    batch = Batch(rows=[2, 3, 4, 5, 6], cells={fields.ENTRANCES: cells})
+    both = service._StagedBatch(batch, CoordSys.wgs84)
+    blank, checked, _ = service._arrow_entrances(pa.array(cells, pa.string()))
+    assert checked.tolist() == [True, False, True, False, False]
+    assert blank.tolist() == [False, odd.strip() == "", False, True, True]
+
+    arrow = service._arrow_entrances
+
+    def unchecked(texts):
+        blank, checked, table = arrow(texts)
+        return blank, checked & False, table.slice(0, 0)
+
+    monkeypatch.setattr(service, "_arrow_entrances", unchecked)
+    model = service._StagedBatch(batch, CoordSys.wgs84)
+    assert both.errors == model.errors
+    assert both.entrances.sort_by([("row_no", "ascending"), ("seq", "ascending")]).equals(
+        model.entrances.sort_by([("row_no", "ascending"), ("seq", "ascending")])
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        (json.dumps([_entrance(door="blast")]), "0.door: Extra inputs are not permitted"),
+        ("[" * 3000, "Invalid JSON: recursion limit exceeded at line 1 column 202"),
+        (
+            '[{"kind": "vehicle"}] {"e": []}',
+            "Invalid JSON: trailing characters at line 1 column 23",
+        ),
+    ],
+)
+def test_an_entrance_batch_arrow_cannot_read_is_checked_one_by_one(cell, reason):
+    cells = [CLEAN, cell]
+    blank, checked, table = service._arrow_entrances(pa.array(cells, pa.string()))
+    assert (checked.tolist(), table.num_rows) == ([False, False], 0)
+    batch = Batch(rows=[2, 3], cells={fields.ENTRANCES: cells})
+    staged = service._StagedBatch(batch, CoordSys.wgs84)
+    assert staged.entrances["row_no"].to_pylist() == [2, 2]
+    assert [(row, why) for row, _, _, why in staged.errors] == [(3, reason)]

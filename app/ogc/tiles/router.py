@@ -1,3 +1,115 @@
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.core.errors import NotFound, problem_responses
+from app.ogc.tiles import documents, repository
+from app.ogc.tiles.cache import TileCache
+from app.ogc.tiles.layers import LAYERS, Layer
+from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, TILE_MATRIX_SET
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Tiles"])
+
+# Revalidate on every use: a write changes tiles at once, and revalidating a cached tile
+# costs a 304 without a body.
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+TILESET = f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}"
+
+
+async def _layer(collection_id: Annotated[str, Path(max_length=100)]) -> Layer:
+    found = LAYERS.get(collection_id)
+    if found is None:
+        raise NotFound(f"no collection {collection_id!r}; tiles exist for {', '.join(LAYERS)}")
+    return found
+
+
+LayerDep = Annotated[Layer, Depends(_layer)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def tile_cache(app: FastAPI) -> TileCache:
+    """The process's tile cache, made on first use: it reads the database through the
+    app's read sessions."""
+    if not hasattr(app.state, "tile_cache"):
+        app.state.tile_cache = TileCache(app.state.read_sessionmaker)
+    return app.state.tile_cache
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    # weak comparison (RFC 9110 13.1.2)
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+@router.get("/tileMatrixSets")
+async def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    """The tile matrix sets tiles are served in: WebMercatorQuad."""
+    return documents.tile_matrix_sets(_base(request))
+
+
+@router.get(f"/tileMatrixSets/{TILE_MATRIX_SET}")
+async def tile_matrix_set() -> dict[str, Any]:
+    """WebMercatorQuad, EPSG:3857."""
+    return documents.tile_matrix_set()
+
+
+@router.get("/collections/{collection_id}/tiles", responses=problem_responses(404, 422))
+async def tilesets(request: Request, layer: LayerDep) -> dict[str, Any]:
+    """The vector tilesets of a collection."""
+    return documents.tilesets(_base(request), layer)
+
+
+@router.get(TILESET, responses=problem_responses(404, 422))
+async def tileset(request: Request, layer: LayerDep) -> dict[str, Any]:
+    """The tileset: its layers, their properties and zooms, and the tile URL template."""
+    return documents.tileset(_base(request), layer)
+
+
+@router.get(f"{TILESET}/tilejson.json", responses=problem_responses(404, 422))
+async def tilejson(request: Request, layer: LayerDep) -> dict[str, Any]:
+    """TileJSON 3.0.0 with `vector_layers`, for MapLibre and friends."""
+    return documents.tilejson(_base(request), layer)
+
+
+def _render(request: Request, layer: Layer, z: int, x: int, y: int) -> bytes:
+    with request.app.state.read_sessionmaker() as session:
+        return repository.render(session, layer, z, x, y)
+
+
+@router.get(
+    f"{TILESET}/{{z}}/{{x}}/{{y}}",
+    response_class=Response,
+    responses={
+        200: {"content": {documents.MVT: {}}, "description": "The tile (Mapbox Vector Tile)"},
+        204: {"description": "Nothing in this tile"},
+        304: {"description": "The tile has not changed (If-None-Match)"},
+        **problem_responses(404, 422),
+    },
+)
+async def tile(request: Request, layer: LayerDep, z: int, x: int, y: int) -> Response:
+    """A vector tile: clusters per grid cell below zoom 15, single features from 15 to 16.
+    `ETag` from the content; send it back in `If-None-Match` for a 304."""
+    if not MIN_ZOOM <= z <= MAX_ZOOM:
+        raise NotFound(f"zoom {z} is outside this tileset's {MIN_ZOOM} to {MAX_ZOOM}")
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise NotFound(
+            f"tile {x}/{y} is outside zoom {z}, whose columns and rows are 0 to {2**z - 1}"
+        )
+    cache = tile_cache(request.app)
+    await cache.sync()
+    key = (layer.id, z, x, y)
+    found = cache.get(key)
+    if found is None:
+        found = await cache.fill(key, lambda: run_in_threadpool(_render, request, layer, z, x, y))
+    headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}
+    if _matches(request.headers.get("if-none-match"), found.etag):
+        return Response(status_code=304, headers=headers)
+    if not found.body:
+        return Response(status_code=204, headers=headers)
+    return Response(found.body, media_type=documents.MVT, headers=headers)

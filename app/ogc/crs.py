@@ -1,0 +1,78 @@
+"""Coordinate reference systems of OGC API - Features Part 2, and the SQL that moves
+geometries between the stored WGS 84 lon/lat and the caller's system."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Float, cast, func, literal
+from sqlalchemy.dialects.postgresql import JSON
+
+from app.core.errors import BadRequest
+
+
+@dataclass(frozen=True)
+class Crs:
+    uri: str
+    srid: int
+    # EPSG:4326 and EPSG:4490 put latitude first (the EPSG axis order), CRS84 longitude.
+    lat_first: bool
+    # Decimals written: 7 of a degree is about 1 cm, and so are 2 of a metre.
+    precision: int
+    # The valid area, in the system's axis order: min1, min2, max1, max2.
+    extent: tuple[float, float, float, float]
+
+    def check(self, position: tuple[float, ...], *, field: str) -> None:
+        low1, low2, high1, high2 = self.extent
+        if len(position) < 2 or not (low1 <= position[0] <= high1 and low2 <= position[1] <= high2):
+            raise BadRequest(f"{field}: {list(position)} lies outside {self.uri}")
+
+
+LON_LAT = (-180.0, -90.0, 180.0, 90.0)
+LAT_LON = (-90.0, -180.0, 90.0, 180.0)
+# Web Mercator's square world; Y is cut at about 85.06 degrees of latitude.
+MERCATOR = (-20037508.34, -20037508.34, 20037508.34, 20037508.34)
+CRS84 = Crs("http://www.opengis.net/def/crs/OGC/1.3/CRS84", 4326, False, 7, LON_LAT)
+SUPPORTED = {
+    crs.uri: crs
+    for crs in (
+        CRS84,
+        Crs("http://www.opengis.net/def/crs/EPSG/0/4326", 4326, True, 7, LAT_LON),
+        Crs("http://www.opengis.net/def/crs/EPSG/0/4490", 4490, True, 7, LAT_LON),
+        Crs("http://www.opengis.net/def/crs/EPSG/0/3857", 3857, False, 2, MERCATOR),
+    )
+}
+STORAGE = CRS84
+
+
+def parse(value: str | None, *, field: str) -> Crs:
+    if value is None:
+        return CRS84
+    crs = SUPPORTED.get(value.strip().strip("<>"))
+    if crs is None:
+        raise BadRequest(f"{field}: {value!r} is not supported; use one of {', '.join(SUPPORTED)}")
+    return crs
+
+
+def from_storage(geometry: ColumnElement, crs: Crs) -> ColumnElement:
+    """A stored (WGS 84 lon/lat) geometry as GeoJSON in `crs`, axis order included."""
+    if crs.srid != STORAGE.srid:
+        geometry = func.ST_Transform(geometry, crs.srid)
+    if crs.lat_first:
+        geometry = func.ST_FlipCoordinates(geometry)
+    return cast(func.ST_AsGeoJSON(geometry, crs.precision), JSON)
+
+
+def to_storage(geometry: ColumnElement, crs: Crs) -> ColumnElement:
+    """A geometry given in `crs` (without an SRID yet) as stored: WGS 84 lon/lat."""
+    geometry = func.ST_SetSRID(geometry, crs.srid)
+    if crs.lat_first:
+        geometry = func.ST_FlipCoordinates(geometry)
+    if crs.srid != STORAGE.srid:
+        geometry = func.ST_Transform(geometry, STORAGE.srid)
+    return geometry
+
+
+def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> ColumnElement:
+    """A bbox given in `crs` axis order as a stored rectangle. Every supported system maps
+    meridians and parallels to straight lines, so the rectangle stays a rectangle."""
+    corners = [literal(value, Float) for value in bbox]
+    return to_storage(func.ST_MakeEnvelope(*corners), crs)

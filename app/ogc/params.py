@@ -1,0 +1,160 @@
+"""Query parameters of the items resource, read into SQL conditions and orderings over a
+collection's visible properties. Each bad value is a 400 that names the parameter."""
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, literal, or_
+
+from app.core.errors import BadRequest
+from app.ogc import crs as crs_
+from app.ogc.collections import Kind
+
+
+def bbox(text: str, crs: crs_.Crs) -> ColumnElement:
+    """4 numbers, or 6 with heights (ignored: the works have none), in `crs` axis order."""
+    try:
+        numbers = [float(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise BadRequest("bbox: must be 4 or 6 comma-separated numbers") from exc
+    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+        raise BadRequest("bbox: must be 4 or 6 comma-separated finite numbers")
+    half = len(numbers) // 2
+    low, high = numbers[:2], numbers[half : half + 2]
+    crs.check(tuple(low), field="bbox")
+    crs.check(tuple(high), field="bbox")
+    if low[0] > high[0] or low[1] > high[1]:
+        raise BadRequest("bbox: the lower corner must come first, and not exceed the upper")
+    return crs_.envelope((*low, *high), crs)
+
+
+def _time(text: str, *, end: bool) -> datetime | None:
+    """One end of a datetime interval; a date stands for its whole day (UTC)."""
+    if text in ("", ".."):
+        return None
+    try:
+        if "T" not in text.upper():
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            return day + timedelta(days=1) if end else day
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRequest(f"datetime: {text!r} is not an RFC 3339 date-time or date") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def datetime_clause(text: str, column: ColumnElement) -> ColumnElement[bool]:
+    """An instant, or an interval start/end with '..' (or nothing) for an open end."""
+    if "/" not in text:
+        if text in ("", ".."):
+            raise BadRequest("datetime: an instant cannot be open")
+        if "T" in text.upper():
+            return column == _time(text, end=False)
+        start, end = _time(text, end=False), _time(text, end=True)
+        return and_(column >= start, column < end)
+    first, _, last = text.partition("/")
+    start, end = _time(first, end=False), _time(last, end=True)
+    if start is not None and end is not None and start > end:
+        raise BadRequest("datetime: the interval ends before it starts")
+    parts = [column >= start] if start is not None else []
+    if end is not None:
+        # A date-only end is exclusive (the next midnight); a date-time end is inclusive.
+        parts.append(column <= end if "T" in last.upper() else column < end)
+    return and_(*parts) if parts else column.is_not(None)
+
+
+def names(text: str | None, known: dict[str, Any], *, field: str) -> list[str]:
+    if not text:
+        return []
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise BadRequest(f"{field}: unknown properties {', '.join(map(repr, unknown))}")
+    return list(dict.fromkeys(chosen))
+
+
+@dataclass(frozen=True)
+class SortKey:
+    expr: ColumnElement
+    kind: Kind
+    descending: bool
+    # Nulls sort after every value going forward; the key column is never null.
+    nullable: bool = True
+
+
+def sortby(text: str | None, properties: dict[str, tuple[Kind, ColumnElement]]) -> list[SortKey]:
+    keys = []
+    for term in (text or "").split(","):
+        term = term.strip()
+        if not term:
+            continue
+        descending = term.startswith("-")
+        name = term.lstrip("+-").strip()
+        found = properties.get(name)
+        if found is None or not found[0].comparable:
+            raise BadRequest(f"sortby: {name!r} is not a sortable property")
+        keys.append(SortKey(found[1], found[0], descending))
+    return keys
+
+
+def order_by(keys: list[SortKey], *, backwards: bool) -> list[ColumnElement]:
+    """The page's ORDER BY: nulls last going forward; backwards, the exact reverse."""
+    ordering = []
+    for key in keys:
+        descending = key.descending != backwards
+        term = key.expr.desc() if descending else key.expr.asc()
+        ordering.append(term.nulls_first() if backwards else term.nulls_last())
+    return ordering
+
+
+def beyond(keys: list[SortKey], values: list[Any], *, backwards: bool) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the page order (or before it, backwards): the
+    keyset condition that replaces OFFSET, so that a deep page costs what the first does."""
+    alternatives = []
+    equal: list[ColumnElement[bool]] = []
+    for key, value in zip(keys, values, strict=True):
+        bound = literal(value, key.kind.sql_type)
+        descending = key.descending != backwards
+        if value is None:
+            # Going forward nothing follows the nulls; backwards every value does.
+            step = key.expr.is_not(None) if backwards else false()
+        else:
+            step = key.expr < bound if descending else key.expr > bound
+            if key.nullable and not backwards:
+                step = or_(step, key.expr.is_(None))
+        alternatives.append(and_(*equal, step))
+        equal.append(key.expr.is_(None) if value is None else key.expr == bound)
+    return or_(*alternatives)
+
+
+def encode_cursor(backwards: bool, values: list[Any]) -> str:
+    raw = json.dumps(["b" if backwards else "a", values], default=str, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, keys: list[SortKey]) -> tuple[bool, list[Any]]:
+    """(backwards, values of the sort keys) of a cursor this API issued for this sort."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        direction, values = json.loads(raw)
+        if direction not in ("a", "b") or len(values) != len(keys):
+            raise ValueError(direction)
+        return direction == "b", [_value(v, key.kind) for v, key in zip(values, keys, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("cursor: not a cursor this API issued for this sortby") from exc
+
+
+def _value(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return None
+    if kind is Kind.datetime:
+        return datetime.fromisoformat(value)
+    if kind is Kind.date:
+        return date.fromisoformat(value)
+    if not kind.accepts(value):
+        raise ValueError(value)
+    return value

@@ -1,0 +1,216 @@
+"""The server-side tile cache, one per API process, and how writes invalidate it.
+
+- Each process keeps rendered tiles in memory (LRU, `MAX_BYTES`), keyed by collection and
+  z/x/y, with a strong ETag from their content hash.
+- Writes are recorded by the database, not by the API: statement triggers (migration 0007)
+  on facility, entrance, peacetime_use and sign append to `tile_change` the old and the
+  new position of every row whose tile content changed (its extent, for a statement that
+  changed more than a thousand rows), with the collections whose tiles show it and the
+  writing transaction's xid. Writes from any process, the CLI, an import or psql count.
+- Before it answers a tile request, a process reads the log past its horizon and evicts
+  the tiles those changes touch, at every zoom: the tiles whose buffer reaches a point's
+  position, or, at cluster zooms, its grid cell (`matrix.touched`); untouched tiles stay.
+  The read starts after the request arrived, so it sees every write that had returned
+  by then: a stale tile is never served after a write returns. Requests that arrive
+  while a read is under way share the next one, so under load one query serves many
+  hits; an idle process reads nothing.
+- The horizon is the xmin of the snapshot that read the log, so a transaction that
+  commits later than younger ones is still read; changes read twice are known by id.
+- A render that began before a change was applied (its snapshot may predate the write)
+  stores its tile only if no change applied since it began touches that tile; the
+  change is otherwise evicted after the store, which is as good. Requests for a tile
+  being rendered share that render, on the same condition.
+- The triggers prune changes older than a day and record the largest pruned xid; a
+  process whose horizon lies below it may have missed changes and empties its cache.
+
+The cache belongs to the process's event loop: only coroutines on it touch its state, so
+it needs no locks. Reads of the log and renders run in worker threads."""
+
+import asyncio
+import hashlib
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from itertools import takewhile
+from typing import NamedTuple
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from app.ogc.tiles import repository
+from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, touched
+
+# Per process; the hot set of a city map at the zooms people use is far smaller.
+MAX_BYTES = 256 * 1024**2
+# Changes remembered for renders in flight; a render older than all of them is not stored.
+RECENT = 10_000
+# Beyond this many candidate tiles, a change looks through the cached keys instead.
+ENUMERATE_AT_MOST = 1024
+# Before the first read, which then starts at its snapshot's xmin (repository.CHANGES_SINCE).
+NO_HORIZON = 2**62
+
+Key = tuple[str, int, int, int]
+
+
+@dataclass(frozen=True)
+class Tile:
+    body: bytes
+    etag: str
+
+
+class Change(NamedTuple):
+    collections: frozenset[str]
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def spans(self) -> dict[int, tuple[range, range]]:
+        return {
+            z: touched(z, self.west, self.south, self.east, self.north)
+            for z in range(MIN_ZOOM, MAX_ZOOM + 1)
+        }
+
+    def touches(self, key: Key) -> bool:
+        collection, z, x, y = key
+        columns, rows = touched(z, self.west, self.south, self.east, self.north)
+        return collection in self.collections and x in columns and y in rows
+
+
+# Stands for every tile: the log was pruned past this process's horizon.
+EVERYTHING = None
+
+
+class TileCache:
+    def __init__(self, sessions: sessionmaker[Session], max_bytes: int = MAX_BYTES) -> None:
+        self._sessions = sessions
+        self._max_bytes = max_bytes
+        self._tiles: OrderedDict[Key, Tile] = OrderedDict()
+        self._bytes = 0
+        self._horizon = NO_HORIZON
+        self._seen: dict[int, int] = {}  # change id -> xid, for changes at or above the horizon
+        self.generation = 0
+        self._recent: deque[tuple[int, Change | None]] = deque()
+        self._forgotten = 0  # the newest generation dropped from _recent
+        self._current: asyncio.Future | None = None
+        self._next: asyncio.Future | None = None
+        self._rendering: dict[Key, tuple[int, asyncio.Future[Tile]]] = {}
+        self.hits = self.misses = 0
+
+    # --- the log ------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        """Returns once a read of the log that began after this call has been applied."""
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._read_after(self._current))
+        await asyncio.shield(self._next)
+
+    async def _read_after(self, previous: asyncio.Future | None) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        self._current, self._next = self._next, None
+        self.apply(await run_in_threadpool(self._read, self._horizon))
+
+    def _read(self, horizon: int) -> repository.Changes:
+        with self._sessions() as session:
+            return repository.changes_since(session, horizon)
+
+    def apply(self, changes: repository.Changes) -> None:
+        fresh = [row for row in changes.rows if row[0] not in self._seen]
+        pruned = self._horizon != NO_HORIZON and changes.pruned_xid >= self._horizon
+        if fresh or pruned:
+            self.generation += 1
+        if pruned:
+            self._remember(EVERYTHING)
+            self._tiles.clear()
+            self._bytes = 0
+        for id_, xid, collections, *box in fresh:
+            self._seen[id_] = xid
+            change = Change(frozenset(collections), *box)
+            self._remember(change)
+            self._evict(change)
+        self._horizon = changes.horizon
+        self._seen = {id_: xid for id_, xid in self._seen.items() if xid >= self._horizon}
+
+    def _remember(self, change: Change | None) -> None:
+        self._recent.append((self.generation, change))
+        if len(self._recent) > RECENT:
+            self._forgotten = self._recent.popleft()[0]
+
+    def _evict(self, change: Change) -> None:
+        spans = change.spans()
+        candidates = len(change.collections) * sum(len(c) * len(r) for c, r in spans.values())
+        if candidates <= ENUMERATE_AT_MOST:
+            keys = [
+                (collection, z, x, y)
+                for collection in change.collections
+                for z, (columns, rows) in spans.items()
+                for x in columns
+                for y in rows
+            ]
+        else:
+            keys = [
+                key
+                for key in self._tiles
+                if key[0] in change.collections
+                and key[2] in spans[key[1]][0]
+                and key[3] in spans[key[1]][1]
+            ]
+        for key in keys:
+            self._drop(key)
+
+    # --- the tiles ----------------------------------------------------------------
+
+    def get(self, key: Key) -> Tile | None:
+        tile = self._tiles.get(key)
+        if tile is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._tiles.move_to_end(key)
+        return tile
+
+    async def fill(self, key: Key, render: Callable[[], Awaitable[bytes]]) -> Tile:
+        """Renders a missing tile, once for all the requests that want it meanwhile: a
+        request joins a render under way unless a change to the tile was applied since
+        that render began (its snapshot may then miss a write the request must see)."""
+        pending = self._rendering.get(key)
+        if pending is None or self._changed_since(key, pending[0]):
+            since = self.generation
+            pending = self._rendering[key] = (
+                since,
+                asyncio.ensure_future(self._store(key, render(), since)),
+            )
+
+            def forget(_: asyncio.Future, started: tuple = pending) -> None:
+                if self._rendering.get(key) is started:
+                    del self._rendering[key]
+
+            pending[1].add_done_callback(forget)
+        return await asyncio.shield(pending[1])
+
+    async def _store(self, key: Key, body: Awaitable[bytes], since: int) -> Tile:
+        return self.put(key, await body, since)
+
+    def put(self, key: Key, body: bytes, rendered_since: int) -> Tile:
+        """Stores a tile rendered from a snapshot taken after generation `rendered_since`,
+        unless a change applied since then touches it."""
+        tile = Tile(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        if not self._changed_since(key, rendered_since):
+            self._drop(key)
+            self._tiles[key] = tile
+            self._bytes += len(body)
+            while self._bytes > self._max_bytes:
+                self._drop(next(iter(self._tiles)))
+        return tile
+
+    def _changed_since(self, key: Key, generation: int) -> bool:
+        if generation < self._forgotten:
+            return True
+        since = takewhile(lambda entry: entry[0] > generation, reversed(self._recent))
+        return any(change is EVERYTHING or change.touches(key) for _, change in since)
+
+    def _drop(self, key: Key) -> None:
+        tile = self._tiles.pop(key, None)
+        if tile is not None:
+            self._bytes -= len(tile.body)

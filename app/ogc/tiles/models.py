@@ -1,0 +1,44 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Double, Identity, SmallInteger, Text
+from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+
+class TileChange(Base):
+    """Where the tiles of some collections changed: written by statement triggers on the
+    tables the tiles show (migration 0007), read by every API process to evict its cached
+    tiles. A position is a box of zero size; a statement that moved many rows (an import)
+    leaves their extent instead."""
+
+    __tablename__ = "tile_change"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # The writing transaction (pg_current_xact_id): readers use snapshots to see each
+    # change once it commits, whatever order transactions commit in.
+    xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=sql("(pg_current_xact_id())::text::bigint"), index=True
+    )
+    collections: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    west: Mapped[float] = mapped_column(Double)
+    south: Mapped[float] = mapped_column(Double)
+    east: Mapped[float] = mapped_column(Double)
+    north: Mapped[float] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=sql("clock_timestamp()"), index=True
+    )
+
+
+class TileChangeHorizon(Base):
+    """One row: the largest xid of a change pruned from tile_change. A process that has not
+    read the log since before that transaction may have missed changes, so it empties its
+    cache."""
+
+    __tablename__ = "tile_change_horizon"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    pruned_xid: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))

@@ -1,0 +1,144 @@
+"""The tile SQL: one statement renders a tile (ST_TileEnvelope, ST_AsMVTGeom, ST_AsMVT),
+another reads what changed since a process last looked."""
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from app.ogc.tiles.layers import LAYERS, Layer
+from app.ogc.tiles.matrix import BUFFER, CELLS, DETAIL_ZOOM, EXTENT, ORIGIN, tile_size
+
+# A tile's numbers are parameters of a statement built once per layer and kind: building
+# it costs more than PostgreSQL takes to render most tiles.
+Z, X, Y = (
+    bindparam("z", type_=Integer),
+    bindparam("x", type_=Integer),
+    bindparam("y", type_=Integer),
+)
+ENVELOPE = func.ST_TileEnvelope(Z, X, Y)
+# The tile widened by a margin, in the layers' EPSG:4326, so that the GiST index finds rows.
+BOX = func.ST_Transform(func.ST_Expand(ENVELOPE, bindparam("margin", type_=Float)), 4326)
+CELL = bindparam("cell", type_=Float)
+
+
+def _mvt_geom(geometry: ColumnElement) -> ColumnElement:
+    return func.ST_AsMVTGeom(geometry, ENVELOPE, EXTENT, BUFFER, True).label("geom")
+
+
+def _features(layer: Layer) -> Select:
+    rows = layer.source(BOX).subquery()
+    attributes = [c for c in rows.c if c.key != "location"]
+    return select(*attributes, _mvt_geom(func.ST_Transform(rows.c.location, 3857)))
+
+
+def _clusters(layer: Layer) -> Select:
+    """One point per grid cell with rows in it, at their centroid, with their count and
+    sums. Cells are fixed in the world, not in the tile, so neighbouring tiles agree."""
+    rows = layer.source(BOX).subquery()
+    # EPSG:3857 by its formulas: PostgreSQL inlines subqueries, and would run ST_Transform
+    # once for each use of its result
+    px = func.ST_X(rows.c.location) * (ORIGIN / 180)
+    latitude = func.radians(func.ST_Y(rows.c.location) * 0.5 + 45.0)
+    py = func.ln(func.tan(latitude)) * (ORIGIN / math.pi)
+    points = select(
+        *(rows.c[name] for name in layer.sums),
+        px.label("px"),
+        py.label("py"),
+        func.floor((px + ORIGIN) / CELL).label("column"),
+        func.floor((ORIGIN - py) / CELL).label("row"),
+    ).subquery()
+    centroid = func.ST_SetSRID(
+        func.ST_MakePoint(func.avg(points.c.px), func.avg(points.c.py)), 3857
+    )
+    return (
+        select(
+            func.count().label("count"),
+            *(func.sum(points.c[name]).label(name) for name in layer.sums),
+            _mvt_geom(centroid),
+        )
+        .where(
+            points.c.column.between(bindparam("first_column"), bindparam("last_column")),
+            points.c.row.between(bindparam("first_row"), bindparam("last_row")),
+        )
+        .group_by(points.c.column, points.c.row)
+    )
+
+
+@cache
+def tile_statement(layer_id: str, clustered: bool) -> Select:
+    layer = LAYERS[layer_id]
+    features = (_clusters if clustered else _features)(layer).subquery("tile")
+    name = f"{layer.id}_clusters" if clustered else layer.id
+    mvt = func.ST_AsMVT(literal_column("tile"), name, EXTENT, "geom")
+    return select(mvt).select_from(features)
+
+
+def tile_params(z: int, x: int, y: int) -> dict[str, int | float]:
+    if z >= DETAIL_ZOOM:
+        return {"z": z, "x": x, "y": y, "margin": tile_size(z) * BUFFER / EXTENT}
+    cell = tile_size(z) / CELLS
+    return {
+        "z": z,
+        "x": x,
+        "y": y,
+        # a little over one cell: the cell numbers decide exactly which rows count
+        "margin": cell * 1.01,
+        "cell": cell,
+        # the tile's cells and the ring around it
+        "first_column": x * CELLS - 1,
+        "last_column": x * CELLS + CELLS,
+        "first_row": y * CELLS - 1,
+        "last_row": y * CELLS + CELLS,
+    }
+
+
+def render(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
+    """The tile as MVT; empty bytes when nothing is in it."""
+    statement = tile_statement(layer.id, z < DETAIL_ZOOM)
+    return bytes(session.execute(statement, tile_params(z, x, y)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What the log holds beyond a horizon: the xmin of the snapshot that read it (the next
+    horizon), the largest pruned xid, and the changes as (id, xid, collections, west,
+    south, east, north)."""
+
+    horizon: int
+    pruned_xid: int
+    rows: list[tuple]
+
+
+# Every transaction not yet committed when the snapshot was taken has an xid at or above
+# its xmin: reading from there on again next time misses none, whatever order
+# transactions commit in (changes read twice are recognised by id). A first read starts
+# at the xmin, so that it knows the changes a second read would find again.
+CHANGES_SINCE = text(
+    """
+    WITH snapshot AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest)
+    SELECT oldest,
+           (SELECT pruned_xid FROM tile_change_horizon),
+           coalesce((SELECT json_agg(json_build_array(id, xid, collections,
+                                                      west, south, east, north))
+                     FROM tile_change WHERE xid >= least(:horizon, oldest)), '[]')
+    FROM snapshot
+    """
+).bindparams(bindparam("horizon"))
+
+
+def changes_since(session: Session, horizon: int) -> Changes:
+    next_horizon, pruned_xid, rows = session.execute(CHANGES_SINCE, {"horizon": horizon}).one()
+    return Changes(next_horizon, pruned_xid, [tuple(row) for row in rows])

@@ -1,0 +1,76 @@
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+from app.facilities.models import Facility
+
+# Shelters that count for coverage and assignment: personnel shelters (人员掩蔽工程) in
+# service. Other wartime functions shelter their own teams, patients or equipment, not
+# the residents around them.
+SHELTER_CONDITION = (
+    "wartime_function = 'personnel_shelter' AND status = 'in_service' AND deleted_at IS NULL"
+)
+
+# Radius searches around residents in metres on the ellipsoid: ST_DWithin on geography,
+# served by this index over the (few) shelters rather than the whole registry.
+Index(
+    "ix_facility_shelter_geography",
+    text("(location::geography)"),
+    postgresql_using="gist",
+    postgresql_where=text(SHELTER_CONDITION),
+    _table=Facility.__table__,
+)
+
+
+class PopulationLayer(Base):
+    """A named population data set uploaded by planners: per district, or points or
+    grid cells with a count each."""
+
+    __tablename__ = "population_layer"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    source_format: Mapped[str] = mapped_column(String(16))
+    features: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+
+
+class PopulationFeature(Base):
+    """Residents at a point, in a polygon (a grid cell, a block), or in a whole division.
+    The division codes are where the feature lies, at each level, for grouping."""
+
+    __tablename__ = "population_feature"
+    __table_args__ = (
+        CheckConstraint("residents >= 0", name="residents_non_negative"),
+        CheckConstraint("geom IS NOT NULL OR admin_code IS NOT NULL", name="placed"),
+        Index("ix_population_feature_layer_id", "layer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("population_layer.id", ondelete="CASCADE"))
+    # The row (CSV) or feature (GeoJSON) number in the uploaded file, from 1.
+    row_no: Mapped[int] = mapped_column(Integer)
+    admin_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    province_code: Mapped[str | None] = mapped_column(String(6))
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    residents: Mapped[int] = mapped_column(Integer)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))

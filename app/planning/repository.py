@@ -1,0 +1,259 @@
+"""SQL for planning. Distances are metres on the WGS 84 ellipsoid (geography); every
+radius search goes through the partial index of shelters on location::geography."""
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.divisions.models import DivisionLevel
+from app.planning.files import PopulationRow
+from app.planning.models import SHELTER_CONDITION, PopulationFeature, PopulationLayer
+
+LEVEL_COLUMN = {
+    DivisionLevel.province: "province_code",
+    DivisionLevel.city: "city_code",
+    DivisionLevel.district: "district_code",
+}
+SHELTERS = f"(SELECT * FROM facility WHERE {SHELTER_CONDITION})"
+# GB 50038: about 1 m² of sheltering area per person.
+AREA_NORM_M2 = 1.0
+
+
+def get_layer(session: Session, layer_id: int) -> PopulationLayer | None:
+    return session.get(PopulationLayer, layer_id)
+
+
+def layer_named(session: Session, name: str) -> PopulationLayer | None:
+    return session.scalar(select(PopulationLayer).where(PopulationLayer.name == name))
+
+
+def list_layers(session: Session) -> list[PopulationLayer]:
+    return list(session.scalars(select(PopulationLayer).order_by(PopulationLayer.id)))
+
+
+def known_codes(session: Session, codes: set[str]) -> set[str]:
+    rows = session.execute(
+        text("SELECT code FROM division WHERE code = ANY(:codes)"), {"codes": list(codes)}
+    )
+    return {row.code for row in rows}
+
+
+def add_features(session: Session, layer_id: int, rows: list[PopulationRow]) -> None:
+    session.execute(
+        insert(PopulationFeature),
+        [
+            {
+                "layer_id": layer_id,
+                "row_no": row.row_no,
+                "admin_code": row.admin_code,
+                "residents": row.residents,
+                "geom": row.ewkt,
+            }
+            for row in rows
+        ],
+    )
+    # Each feature's division at every level: from its admin code, else from the finest
+    # loaded boundary that covers it; features placed by neither stay unplaced.
+    session.execute(
+        text(
+            """
+WITH placed AS (
+    SELECT p.id, coalesce(p.admin_code, (
+        SELECT d.code FROM division d
+        WHERE d.boundary IS NOT NULL AND ST_Covers(d.boundary, ST_PointOnSurface(p.geom))
+        ORDER BY d.level = 'district' DESC, d.level = 'city' DESC LIMIT 1)) AS code
+    FROM population_feature p WHERE p.layer_id = :layer_id
+), chain AS (
+    SELECT placed.id, ARRAY[d1.level, d2.level, d3.level] AS levels,
+        ARRAY[d1.code, d2.code, d3.code] AS codes
+    FROM placed
+    LEFT JOIN division d1 ON d1.code = placed.code
+    LEFT JOIN division d2 ON d2.code = d1.parent_code
+    LEFT JOIN division d3 ON d3.code = d2.parent_code
+)
+UPDATE population_feature p SET
+    province_code = chain.codes[array_position(chain.levels, 'province')],
+    city_code = chain.codes[array_position(chain.levels, 'city')],
+    district_code = chain.codes[array_position(chain.levels, 'district')]
+FROM chain WHERE chain.id = p.id
+"""
+        ),
+        {"layer_id": layer_id},
+    )
+
+
+def delete_layer(session: Session, layer_id: int) -> None:
+    session.execute(delete(PopulationLayer).where(PopulationLayer.id == layer_id))
+
+
+# Per feature: its geometry (a division row without one takes the loaded boundary) and
+# the residents within :radius of a shelter. A point counts whole or not at all; an area
+# counts its share covered by the shelters' service circles, residents taken as spread
+# evenly over it.
+_COVERED = f"""
+WITH f AS (
+    SELECT p.id, p.row_no, p.residents, p.{{group}} AS code, coalesce(p.geom, d.boundary) AS geom
+    FROM population_feature p LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
+    WHERE p.layer_id = :layer_id AND {{where}}
+), c AS (
+    SELECT f.*, reach.circles,
+        CASE
+            WHEN f.geom IS NULL THEN NULL
+            WHEN reach.circles IS NULL THEN 0
+            WHEN GeometryType(f.geom) = 'POINT' THEN f.residents
+            ELSE f.residents * ST_Area(ST_Intersection(f.geom, reach.circles)::geography)
+                / nullif(ST_Area(f.geom::geography), 0)
+        END AS covered
+    FROM f
+    LEFT JOIN LATERAL (
+        SELECT ST_Union(ST_Buffer(s.location::geography, :radius)::geometry) AS circles
+        FROM {SHELTERS} s
+        WHERE ST_DWithin(s.location::geography, f.geom::geography, :radius)
+    ) reach ON true
+)
+"""
+
+
+def _where(level: DivisionLevel | None) -> str:
+    return f"p.{LEVEL_COLUMN[level]} = :admin_code" if level else "true"
+
+
+def coverage(
+    session: Session,
+    layer_id: int,
+    *,
+    radius: float,
+    group: DivisionLevel,
+    level: DivisionLevel | None,
+    admin_code: str | None,
+) -> str:
+    """The JSON document {areas, total}: per division at `group`, residents against
+    shelter capacity, shelter area and the service radius."""
+    column = LEVEL_COLUMN[group]
+    sql = (
+        _COVERED.format(group=column, where=_where(level))
+        + f"""
+, per_area AS (
+    SELECT code, count(*) AS features, sum(residents) AS residents,
+        sum(residents) FILTER (WHERE covered IS NOT NULL) AS located_residents,
+        round(sum(covered)::numeric) AS covered_residents
+    FROM c GROUP BY code
+), shelters AS (
+    SELECT {column} AS code, count(*) AS shelters,
+        coalesce(sum(capacity_persons), 0) AS capacity, coalesce(sum(shelter_area), 0) AS area
+    FROM {SHELTERS} s WHERE {column} IN (SELECT code FROM per_area) GROUP BY 1
+), rows AS (
+    SELECT a.*, coalesce(s.shelters, 0) AS shelters, coalesce(s.capacity, 0) AS capacity,
+        coalesce(s.area, 0) AS area
+    FROM per_area a LEFT JOIN shelters s ON s.code = a.code
+), docs AS (
+    SELECT false AS is_total, code, features, residents, located_residents,
+        covered_residents, shelters, capacity, area FROM rows
+    UNION ALL
+    SELECT true, NULL, sum(features), sum(residents), sum(located_residents),
+        sum(covered_residents), sum(shelters), sum(capacity), sum(area) FROM rows
+)
+SELECT json_build_object(
+    'areas', coalesce(json_agg(doc ORDER BY code NULLS LAST) FILTER (WHERE NOT is_total), '[]'),
+    'total', (array_agg(doc) FILTER (WHERE is_total))[1])::text
+FROM (
+    SELECT docs.is_total, docs.code, json_build_object(
+        'admin_code', docs.code, 'admin_name', d.name, 'features', features,
+        'residents', residents, 'shelters', shelters, 'shelter_capacity', capacity,
+        'capacity_per_resident', round(capacity / nullif(residents, 0), 3),
+        'shelter_area_m2', area,
+        'shelter_area_per_resident_m2', round(area / nullif(residents, 0), 3),
+        'meets_area_norm', area / nullif(residents, 0) >= :norm,
+        'located_residents', located_residents, 'covered_residents', covered_residents,
+        'covered_share', round(covered_residents / nullif(located_residents, 0), 4)
+    ) AS doc
+    FROM docs LEFT JOIN division d ON d.code = docs.code
+) x
+"""
+    )
+    params = {
+        "layer_id": layer_id,
+        "radius": radius,
+        "admin_code": admin_code,
+        "norm": AREA_NORM_M2,
+    }
+    return session.execute(text(sql), params).scalar_one()
+
+
+def uncovered(
+    session: Session,
+    layer_id: int,
+    *,
+    radius: float,
+    level: DivisionLevel | None,
+    admin_code: str | None,
+) -> list[dict[str, Any]]:
+    """Features with residents outside every shelter's service radius: the uncovered
+    part of each (the point, or the area outside the circles) as GeoJSON, with the
+    residents there and a representative point of it."""
+    sql = (
+        _COVERED.format(group="district_code", where=_where(level))
+        + """
+, gap AS (
+    SELECT id, row_no, code, residents - covered AS uncovered,
+        CASE WHEN circles IS NULL THEN geom ELSE ST_Difference(geom, circles) END AS part
+    FROM c WHERE covered < residents
+)
+SELECT id, row_no, code, round(uncovered)::int AS uncovered_residents,
+    ST_AsGeoJSON(part, 7)::json AS geometry, ST_X(ST_PointOnSurface(part)) AS lon,
+    ST_Y(ST_PointOnSurface(part)) AS lat
+FROM gap WHERE NOT ST_IsEmpty(part) AND round(uncovered) > 0 ORDER BY id
+"""
+    )
+    params = {"layer_id": layer_id, "radius": radius, "admin_code": admin_code}
+    return [dict(row) for row in session.execute(text(sql), params).mappings()]
+
+
+def blocks(
+    session: Session, layer_id: int, *, level: DivisionLevel | None, admin_code: str | None
+) -> list[dict[str, Any]]:
+    """Population features with a place and residents, as blocks for assignment."""
+    sql = f"""
+SELECT p.id, p.row_no, p.residents FROM population_feature p
+WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0 AND {_where(level)}
+ORDER BY p.id
+"""
+    params = {"layer_id": layer_id, "admin_code": admin_code}
+    return [dict(row) for row in session.execute(text(sql), params).mappings()]
+
+
+def candidate_pairs(
+    session: Session,
+    layer_id: int,
+    *,
+    max_distance: float,
+    level: DivisionLevel | None,
+    admin_code: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(block feature id, shelter facility id, metres) for every block and shelter with
+    room within max_distance of each other; an area block stands at a point inside it."""
+    sql = f"""
+WITH b AS (
+    SELECT p.id, ST_PointOnSurface(p.geom)::geography AS place
+    FROM population_feature p
+    WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0 AND {_where(level)}
+)
+SELECT b.id, s.id, ST_Distance(b.place, s.location::geography)
+FROM b JOIN {SHELTERS} s
+    ON ST_DWithin(s.location::geography, b.place, :max_distance) AND s.capacity_persons > 0
+"""
+    params = {"layer_id": layer_id, "max_distance": max_distance, "admin_code": admin_code}
+    rows = session.execute(text(sql), params).all()
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    block, shelter, metres = zip(*rows, strict=True)
+    return np.array(block), np.array(shelter), np.array(metres, dtype=float)
+
+
+def shelters(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    sql = "SELECT id, code, name, capacity_persons FROM facility WHERE id = ANY(:ids) ORDER BY id"
+    return [dict(row) for row in session.execute(text(sql), {"ids": ids}).mappings()]

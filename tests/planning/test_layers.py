@@ -1,0 +1,236 @@
+"""Population layers: upload, refusal of bad files, coverage on a hand-computed case."""
+
+import json
+
+import pytest
+
+BASE_LON, BASE_LAT = 117.2281, 31.8262  # Shushan district (340104), as the base payload
+SHELTER = {"type": "Point", "coordinates": [BASE_LON, BASE_LAT]}
+
+
+def north(degrees: float) -> dict:
+    """A point `degrees` of latitude north of the base: 0.001° is about 111 m here."""
+    return {"type": "Point", "coordinates": [BASE_LON, round(BASE_LAT + degrees, 7)]}
+
+
+def upload(client, body: str, *, name: str = "residents", content_type: str = "text/csv"):
+    response = client.post(
+        "/v1/planning/population-layers",
+        params={"name": name},
+        content=body.encode(),
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _shelter(create, degrees: float, capacity: int, area: int) -> dict:
+    place = north(degrees)
+    lon, lat = place["coordinates"]
+    return create(
+        location=place,
+        capacity_persons=capacity,
+        shelter_area=area,
+        entrances=[
+            {"kind": "pedestrian", "location": {"type": "Point", "coordinates": [lon, lat + 1e-4]}},
+            {"kind": "wartime", "location": {"type": "Point", "coordinates": [lon, lat - 1e-4]}},
+        ],
+    )
+
+
+@pytest.fixture
+def hand_case(client, create):
+    """Two shelters in Shushan: 500 persons / 400 m² at the base, 300 / 300 about 444 m
+    north. Residents: 300 at 111 m from the first, 200 at 111 m from the second, 500
+    about 2.2 km away; 100 in Luyang, which has no shelter."""
+    _shelter(create, 0, 500, 400)
+    _shelter(create, 0.0040, 300, 300)
+    create(  # not a personnel shelter: never counts
+        location=north(0.0011), wartime_function="supporting", wartime_subtype="supply_depot"
+    )
+    rows = [(0.0010, 300, "340104"), (0.0030, 200, "340104"), (0.0200, 500, "340104")]
+    body = "lon,lat,residents,admin_code\n" + "".join(
+        f"{BASE_LON},{BASE_LAT + d:.7f},{n},{code}\n" for d, n, code in rows
+    )
+    return upload(client, body + "117.26,31.88,100,340103\n")
+
+
+def test_coverage_of_the_hand_computed_case(client, hand_case):
+    url = f"/v1/planning/population-layers/{hand_case['id']}/coverage"
+    assert hand_case["residents"] == 1100 and hand_case["features"] == 4
+    body = client.get(url).json()
+    assert body["radius_m"] == 200 and body["by"] == "district"
+    luyang, shushan = body["areas"]
+    assert shushan["admin_code"] == "340104" and luyang["admin_code"] == "340103"
+    assert (shushan["residents"], shushan["shelters"], shushan["shelter_capacity"]) == (
+        1000,
+        2,
+        800,
+    )
+    assert float(shushan["capacity_per_resident"]) == 0.8
+    assert float(shushan["shelter_area_per_resident_m2"]) == 0.7
+    assert shushan["meets_area_norm"] is False
+    assert shushan["covered_residents"] == 500 and float(shushan["covered_share"]) == 0.5
+    assert (luyang["shelters"], luyang["covered_residents"]) == (0, 0)
+    assert body["total"]["residents"] == 1100 and body["total"]["covered_residents"] == 500
+
+    wide = client.get(url, params={"radius_m": 2500}).json()
+    assert float(wide["areas"][1]["covered_share"]) == 1.0
+    city = client.get(url, params={"by": "city"}).json()
+    assert [a["admin_code"] for a in city["areas"]] == ["340100"]
+    assert city["areas"][0]["shelter_capacity"] == 800
+    only = client.get(url, params={"admin_code": "340103"}).json()
+    assert [a["admin_code"] for a in only["areas"]] == ["340103"]
+
+
+def test_uncovered_points_and_hexagons(client, hand_case):
+    url = f"/v1/planning/population-layers/{hand_case['id']}/uncovered"
+    response = client.get(url)
+    assert response.headers["content-type"] == "application/geo+json"
+    features = response.json()["features"]
+    assert sorted(f["properties"]["uncovered_residents"] for f in features) == [100, 500]
+    assert {f["geometry"]["type"] for f in features} == {"Point"}
+    hexagons = client.get(url, params={"h3_resolution": 9}).json()["features"]
+    assert sum(h["properties"]["uncovered_residents"] for h in hexagons) == 600
+    ring = hexagons[0]["geometry"]["coordinates"][0]
+    assert hexagons[0]["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
+
+
+def test_areas_count_the_share_inside_the_circles(client, create):
+    _shelter(create, 0, 500, 500)
+    d = 0.0004  # a cell of about 90 m by 75 m around the shelter: wholly within 200 m
+
+    def cell(lat: float) -> list:
+        lon0, lon1 = BASE_LON - d, BASE_LON + d
+        return [
+            [[lon0, lat - d], [lon1, lat - d], [lon1, lat + d], [lon0, lat + d], [lon0, lat - d]]
+        ]
+
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": cell(BASE_LAT)},
+                "properties": {"population": 120, "admin_code": "340104"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": cell(BASE_LAT + 0.01)},
+                "properties": {"population": 80, "admin_code": "340104"},
+            },
+            {
+                "type": "Feature",
+                "geometry": None,
+                "properties": {"population": 1000, "admin_code": "340103"},
+            },
+        ],
+    }
+    layer = upload(client, json.dumps(collection), content_type="application/geo+json")
+    body = client.get(f"/v1/planning/population-layers/{layer['id']}/coverage").json()
+    luyang, shushan = body["areas"]
+    assert (shushan["covered_residents"], float(shushan["covered_share"])) == (120, 0.6)
+    # A district row is located only by a loaded boundary; none is loaded here.
+    assert luyang["located_residents"] is None and luyang["covered_share"] is None
+    gaps = client.get(f"/v1/planning/population-layers/{layer['id']}/uncovered").json()
+    assert [f["properties"]["uncovered_residents"] for f in gaps["features"]] == [80]
+    assert gaps["features"][0]["geometry"]["type"] == "Polygon"
+
+
+CSV = "text/csv"
+GEOJSON = "application/geo+json"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        ("x,y,residents\n117.2,31.8,3\n", CSV, 422, "header"),
+        ("lon,lat\n117.2,31.8\n", CSV, 422, "header"),
+        ("lon,lat,residents\n117.2,31.8,many\n", CSV, 422, "row 1.residents"),
+        ("lon,lat,residents\n117.2,31.8,5\n117.2,31.8,-5\n", CSV, 422, "row 2.residents"),
+        ("lon,lat,residents\n117.2,31.8,2.5\n", CSV, 422, "row 1.residents"),
+        ("lon,lat,residents\n2.35,48.85,10\n", CSV, 422, "row 1.lon"),
+        ("lon,lat,residents\neast,31.8,10\n", CSV, 422, "row 1.lon"),
+        ("admin_code,residents\n349999,10\n", CSV, 422, "row 1.admin_code"),
+        ("admin_code,residents\n3401,10\n", CSV, 422, "row 1.admin_code"),
+        ("lon,lat,admin_code,residents\n,,,10\n", CSV, 422, "row 1"),
+        ("", CSV, 422, "body"),
+        ("lon,lat,residents\n", CSV, 422, "body"),
+        ('{"type": "FeatureCollection", "features": [', GEOJSON, 400, None),
+        ('{"type": "Feature"}', GEOJSON, 422, "body"),
+        ('{"type": "FeatureCollection", "features": []}', GEOJSON, 422, "body"),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+            '"geometry": {"type": "Point", "coordinates": [117.2, 31.8]}, "properties": {}}]}',
+            GEOJSON,
+            422,
+            "features[1].properties",
+        ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+            '"geometry": {"type": "Polygon", "coordinates": [[[117.2, 31.8], [117.3, 31.8], '
+            '[117.3, 31.9], [117.2, 31.9]]]}, "properties": {"count": 5}}]}',
+            GEOJSON,
+            422,
+            "features[1].geometry",
+        ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+            '"geometry": {"type": "LineString", "coordinates": [[117.2, 31.8], [117.3, 31.8]]},'
+            ' "properties": {"count": 5}}]}',
+            GEOJSON,
+            422,
+            "features[1].geometry",
+        ),
+        ("lon,lat,residents\n117.2,31.8,5\n", "application/octet-stream", 422, "format"),
+    ],
+)
+def test_bad_files_are_refused_naming_row_and_field(client, body, content_type, status, field):
+    response = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "bad"},
+        content=body.encode(),
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    if field is not None:
+        assert field in [e["field"] for e in response.json()["errors"]]
+    assert client.get("/v1/planning/population-layers").json() == []
+
+
+def test_gbk_bytes_are_refused_as_not_utf8(client):
+    response = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "gbk"},
+        content="admin_code,人口\n340104,5\n".encode("gbk"),
+        headers={"Content-Type": CSV},
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]
+
+
+def test_writes_need_admin_or_manager(client, public_client, client_for):
+    body = "lon,lat,count\n117.2281,31.8272,10\n"
+    headers = {"Content-Type": CSV}
+    url = "/v1/planning/population-layers"
+    assert (
+        public_client.post(url, params={"name": "a"}, content=body, headers=headers).status_code
+        == 401
+    )
+    gis = client_for("gis")
+    assert gis.post(url, params={"name": "a"}, content=body, headers=headers).status_code == 403
+    manager = client_for("manager", admin_codes=["340104"])
+    created = manager.post(url, params={"name": "a"}, content=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"{url}/{created.json()['id']}"
+    again = manager.post(url, params={"name": "a"}, content=body, headers=headers)
+    assert again.status_code == 409
+    assert gis.get(f"{url}/{created.json()['id']}").json()["residents"] == 10
+    assert public_client.get(url).status_code == 401
+    other = client_for("manager", admin_codes=["340103"])
+    assert other.delete(f"{url}/{created.json()['id']}").status_code == 403
+    blank = client.post(url, params={"name": "  "}, content=body, headers=headers)
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "name"
+    assert client.delete(f"{url}/{created.json()['id']}").status_code == 204
+    assert client.get(f"{url}/{created.json()['id']}").status_code == 404

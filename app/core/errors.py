@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -147,9 +148,13 @@ def install_error_handlers(app: FastAPI) -> None:
             422, type_=InvalidInput.type, detail=f"violates {constraint}", instance=request.url.path
         )
 
+    # A lost database, or every connection of a pool busy for its whole timeout (overload).
     @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(
+        request: Request, exc: OperationalError | PoolTimeout
+    ) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         return problem_response(
             503,
             detail="the database is unavailable; try again",

@@ -20,13 +20,16 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def make_read_engine(settings: Settings) -> Engine:
-    """For hot read paths (nearby search): autocommit, so a request is one round trip and
-    no ROLLBACK, and planner settings that keep KNN searches on their index: past a
-    million rows the planner prefers a parallel bitmap scan of the whole radius, sorted,
-    to the KNN index scan that stops after `limit` rows (40 ms against 2 ms)."""
+    """For hot read paths (nearby search, OGC items, tiles): autocommit, so a request is one
+    round trip and no ROLLBACK; a fixed pool that bounds how many run at once (see
+    Settings.read_pool_size); and planner settings that keep KNN searches on their index:
+    past a million rows the planner prefers a parallel bitmap scan of the whole radius,
+    sorted, to the KNN index scan that stops after `limit` rows (40 ms against 2 ms)."""
     return create_engine(
         settings.sqlalchemy_url,
-        pool_size=settings.db_pool_size,
+        pool_size=settings.read_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.read_pool_timeout_s,
         isolation_level="AUTOCOMMIT",
         connect_args={
             "options": "-c jit=off -c enable_bitmapscan=off -c max_parallel_workers_per_gather=0"

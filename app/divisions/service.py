@@ -77,6 +77,14 @@ class BoundaryLoad:
     skipped: list[str] = field(default_factory=list)
 
 
+def known_level(session: Session, admin_code: str) -> DivisionLevel:
+    """The level of a division code a caller sent as `admin_code`; unknown codes are theirs."""
+    level = repository.level_of(session, admin_code)
+    if level is None:
+        raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 division code")
+    return level
+
+
 def level_of_code(code: str) -> DivisionLevel:
     """GB/T 2260 codes nest by digit pairs: XX0000 a province, XXYY00 a city."""
     if code.endswith("0000"):

@@ -5,7 +5,7 @@ from fastapi import Depends, Path, Query
 from app.core.errors import InvalidInput
 from app.core.geo import CHINA_BOUNDS
 from app.db.session import SessionDep
-from app.divisions import repository as divisions
+from app.divisions.service import known_level
 from app.facilities import service
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.facilities.repository import FacilityFilter
@@ -48,11 +48,7 @@ def facility_filter(
 ) -> FacilityFilter:
     admin_level = None
     if admin_code is not None:
-        admin_level = divisions.level_of(session, admin_code)
-        if admin_level is None:
-            raise InvalidInput.on(
-                "admin_code", f"{admin_code} is not a known GB/T 2260 division code"
-            )
+        admin_level = known_level(session, admin_code)
     return FacilityFilter(
         bbox=parse_bbox(bbox) if bbox else None,
         admin_level=admin_level,

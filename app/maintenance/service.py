@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import BadRequest, Conflict, InvalidInput
-from app.divisions import repository as divisions
+from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityGone, FacilityNotFound
 from app.maintenance import repository
@@ -142,11 +142,7 @@ def overdue(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[OverdueItem], str | None]:
-    level = None
-    if admin_code:
-        level = divisions.level_of(session, admin_code)
-        if level is None:
-            raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 code")
+    level = known_level(session, admin_code) if admin_code else None
     after = _decode(cursor) if cursor else (0, "")
     rows = repository.overdue(
         session,

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import ColumnElement
 
 from app.core.geo import CHINA_BOUNDS
@@ -19,6 +20,12 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 REF = re.compile(r"#/components/schemas/([^\"]+)")
+
+
+def base_url(request: Request) -> str:
+    """The server's root as the client reached it, for absolute links."""
+    return str(request.base_url).rstrip("/")
+
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

@@ -15,7 +15,7 @@ from app.core.pagination import splice_items
 from app.ogc import crs as crs_
 from app.ogc import documents, html, service
 from app.ogc.collections import COLLECTIONS, Collection
-from app.ogc.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA, link
+from app.ogc.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA, base_url, link
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -76,10 +76,6 @@ def _collection(collection_id: Annotated[str, Path(max_length=100)]) -> Collecti
 CollectionDep = Annotated[Collection, Depends(_collection)]
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _responses(*types: str, errors: tuple[int, ...] = ()) -> dict[int | str, dict[str, Any]]:
     """The media types of a 200, and the problems: 422 for any malformed parameter."""
     content = {200: {"content": {media_type: {} for media_type in types}}}
@@ -89,13 +85,13 @@ def _responses(*types: str, errors: tuple[int, ...] = ()) -> dict[int | str, dic
 @router.get("", responses=_responses(JSON, HTML), response_class=Response)
 async def landing_page(request: Request, f: FormatQuery = None) -> Response:
     """The landing page: links to the API definition, conformance and the collections."""
-    return _answer(request, f, "OGC API", documents.landing(_base(request)), JSON)
+    return _answer(request, f, "OGC API", documents.landing(base_url(request)), JSON)
 
 
 @router.get("/conformance", responses=_responses(JSON, HTML), response_class=Response)
 async def conformance(request: Request, f: FormatQuery = None) -> Response:
     """The conformance classes implemented."""
-    return _answer(request, f, "Conformance", documents.conformance(_base(request)), JSON)
+    return _answer(request, f, "Conformance", documents.conformance(base_url(request)), JSON)
 
 
 @router.get("/api", responses=_responses(OPENAPI, HTML), response_class=Response)
@@ -108,7 +104,7 @@ async def api(request: Request, f: FormatQuery = None) -> Response:
 @router.get("/collections", responses=_responses(JSON, HTML), response_class=Response)
 async def collections(request: Request, f: FormatQuery = None) -> Response:
     """The published collections."""
-    document = documents.collections(_base(request), list(COLLECTIONS.values()))
+    document = documents.collections(base_url(request), list(COLLECTIONS.values()))
     return _answer(request, f, "Collections", document, JSON)
 
 
@@ -119,7 +115,7 @@ async def collections(request: Request, f: FormatQuery = None) -> Response:
 )
 async def collection(request: Request, c: CollectionDep, f: FormatQuery = None) -> Response:
     """One collection: its extent, CRSs and links to items, queryables and tiles."""
-    return _answer(request, f, c.title, documents.collection(_base(request), c), JSON)
+    return _answer(request, f, c.title, documents.collection(base_url(request), c), JSON)
 
 
 @router.get(
@@ -132,7 +128,7 @@ async def queryables(
 ) -> Response:
     """The properties a filter may use (JSON Schema); restricted ones only for roles that
     read them."""
-    document = documents.queryables(_base(request), c, who.restricted_clause())
+    document = documents.queryables(base_url(request), c, who.restricted_clause())
     return _answer(request, f, f"Queryables of {c.title}", document, SCHEMA)
 
 
@@ -222,7 +218,7 @@ def _page_links(
     links = [
         link(str(url), "self", type_, "This page"),
         link(str(url.include_query_params(f="html")), "alternate", HTML, "This page as HTML"),
-        link(f"{_base(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
+        link(f"{base_url(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
     ]
     if page.next_cursor:
         links.append(
@@ -271,11 +267,11 @@ async def item(
     found = await run_in_threadpool(run)
     if found is None:
         raise NotFound(f"no feature {feature_id} in {c.id}")
-    href = f"{_base(request)}/ogc/collections/{c.id}/items/{feature_id}"
+    href = f"{base_url(request)}/ogc/collections/{c.id}/items/{feature_id}"
     links = [
         link(href, "self", GEOJSON, "This feature"),
         link(f"{href}?f=html", "alternate", HTML, "This feature as HTML"),
-        link(f"{_base(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
+        link(f"{base_url(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
     ]
     body = f'{found[:-1]},"links":{json.dumps(links, ensure_ascii=False)}}}'
     headers = {**VARY, "Content-Crs": f"<{out_crs.uri}>"}

@@ -12,8 +12,8 @@ from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
+from app.divisions.service import known_level
 from app.planning import assignment, files, repository
 from app.planning.files import PopulationFormat
 from app.planning.models import PopulationLayer
@@ -90,10 +90,7 @@ def delete_layer(session: Session, layer_id: int, principal: Principal) -> None:
 def _area(session: Session, admin_code: str | None) -> DivisionLevel | None:
     if admin_code is None:
         return None
-    level = divisions.level_of(session, admin_code)
-    if level is None:
-        raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 division code")
-    return level
+    return known_level(session, admin_code)
 
 
 def coverage(

@@ -12,7 +12,7 @@ from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import BadRequest, InvalidInput
 from app.core.versioning import check_if_match
-from app.divisions import repository as divisions
+from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
 from app.facilities.service import ensure_live
@@ -134,7 +134,7 @@ def list_reports(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ProblemReport], str | None]:
-    level = _level(session, admin_code) if admin_code else None
+    level = known_level(session, admin_code) if admin_code else None
     if facility_id is not None and facilities.codes_of(session, facility_id) is None:
         raise FacilityNotFound(facility_id)
     rows = repository.list_reports(
@@ -152,7 +152,7 @@ def list_reports(
 
 
 def stats(session: Session, *, admin_code: str) -> ReportStats:
-    level = _level(session, admin_code)
+    level = known_level(session, admin_code)
     rows = repository.stats(session, level=level, admin_code=admin_code)
     groups = [
         ReportStatsGroup(
@@ -161,13 +161,6 @@ def stats(session: Session, *, admin_code: str) -> ReportStats:
         for row in rows
     ]
     return ReportStats(admin_code=admin_code, total=sum(g.total for g in groups), groups=groups)
-
-
-def _level(session: Session, admin_code: str):
-    level = divisions.level_of(session, admin_code)
-    if level is None:
-        raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 division code")
-    return level
 
 
 def _image(report: ProblemReport) -> dict[str, Any]:

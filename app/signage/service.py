@@ -8,8 +8,7 @@ from app.audit import service as audit
 from app.core.errors import InvalidInput
 from app.core.geo import to_geojson
 from app.core.versioning import check_if_match
-from app.divisions import repository as divisions
-from app.divisions.models import DivisionLevel
+from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityGone, FacilityNotFound
 from app.media import service as media
@@ -125,7 +124,7 @@ def update_sign(
 def incomplete(
     session: Session, *, admin_code: str | None, after_id: int | None, limit: int
 ) -> list[IncompleteFacility]:
-    level = _level(session, admin_code) if admin_code else None
+    level = known_level(session, admin_code) if admin_code else None
     rows = repository.incomplete(
         session, level=level, admin_code=admin_code, after_id=after_id, limit=limit
     )
@@ -144,7 +143,7 @@ def incomplete(
 
 
 def progress(session: Session, *, admin_code: str, parking_only: bool) -> SignageProgress:
-    level = _level(session, admin_code)
+    level = known_level(session, admin_code)
     groups, timeline = repository.progress(
         session, level=level, admin_code=admin_code, parking_only=parking_only
     )
@@ -172,13 +171,6 @@ def progress(session: Session, *, admin_code: str, parking_only: bool) -> Signag
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _level(session: Session, admin_code: str) -> DivisionLevel:
-    level = divisions.level_of(session, admin_code)
-    if level is None:
-        raise InvalidInput.on("admin_code", f"{admin_code} is not a known GB/T 2260 division code")
-    return level
 
 
 def _check(session: Session, values: dict[str, Any]) -> None:

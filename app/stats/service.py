@@ -13,6 +13,7 @@ from app.accounts.principal import Principal
 from app.core.errors import InvalidInput
 from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
+from app.divisions.service import known_level
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.stats import repository
 from app.stats.repository import StatsFilter
@@ -54,11 +55,7 @@ def make_filter(
 ) -> StatsFilter:
     level = None
     if admin_code is not None:
-        level = divisions.level_of(session, admin_code)
-        if level is None:
-            raise InvalidInput.on(
-                "admin_code", f"{admin_code} is not a known GB/T 2260 division code"
-            )
+        level = known_level(session, admin_code)
     return StatsFilter(
         level=level,
         admin_code=admin_code,

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.core.errors import NotFound, problem_responses
+from app.ogc.documents import base_url
 from app.ogc.tiles import documents, repository
 from app.ogc.tiles.cache import TileCache
 from app.ogc.tiles.layers import LAYERS, Layer
@@ -27,10 +28,6 @@ async def _layer(collection_id: Annotated[str, Path(max_length=100)]) -> Layer:
 LayerDep = Annotated[Layer, Depends(_layer)]
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def tile_cache(app: FastAPI) -> TileCache:
     """The process's tile cache, made on first use: it reads the database through the
     app's read sessions."""
@@ -50,7 +47,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 @router.get("/tileMatrixSets")
 async def tile_matrix_sets(request: Request) -> dict[str, Any]:
     """The tile matrix sets tiles are served in: WebMercatorQuad."""
-    return documents.tile_matrix_sets(_base(request))
+    return documents.tile_matrix_sets(base_url(request))
 
 
 @router.get(f"/tileMatrixSets/{TILE_MATRIX_SET}")
@@ -62,19 +59,19 @@ async def tile_matrix_set() -> dict[str, Any]:
 @router.get("/collections/{collection_id}/tiles", responses=problem_responses(404, 422))
 async def tilesets(request: Request, layer: LayerDep) -> dict[str, Any]:
     """The vector tilesets of a collection."""
-    return documents.tilesets(_base(request), layer)
+    return documents.tilesets(base_url(request), layer)
 
 
 @router.get(TILESET, responses=problem_responses(404, 422))
 async def tileset(request: Request, layer: LayerDep) -> dict[str, Any]:
     """The tileset: its layers, their properties and zooms, and the tile URL template."""
-    return documents.tileset(_base(request), layer)
+    return documents.tileset(base_url(request), layer)
 
 
 @router.get(f"{TILESET}/tilejson.json", responses=problem_responses(404, 422))
 async def tilejson(request: Request, layer: LayerDep) -> dict[str, Any]:
     """TileJSON 3.0.0 with `vector_layers`, for MapLibre and friends."""
-    return documents.tilejson(_base(request), layer)
+    return documents.tilejson(base_url(request), layer)
 
 
 def _render(request: Request, layer: Layer, z: int, x: int, y: int) -> bytes:

@@ -22,7 +22,7 @@ FILTERS = {
     # An unknown height limit is no promise that a tall vehicle fits.
     "vehicle_height": "s.height_limit_m >= :vehicle_height",
 }
-FRESH = "s.realtime_observed_at > now() - make_interval(secs => :stale_after_s)"
+FRESH = "occupancy_fresh(s.realtime_observed_at, :stale_after_s)"  # migration 0008
 # Where a system's position starts in use_search's arrays of six numbers (WGS 84, GCJ-02,
 # BD-09); CGCS2000 positions are WGS 84's (see CoordSys).
 POSITION_INDEX = {CoordSys.wgs84: 1, CoordSys.cgcs2000: 1, CoordSys.gcj02: 3, CoordSys.bd09: 5}

@@ -186,9 +186,9 @@ def _entrance_count() -> ColumnElement:
 
 NOT_DELETED = Facility.deleted_at.is_(None)
 
-# A stale occupancy figure is never shown as current (uses.service.availability).
-FRESH = PeacetimeUse.realtime_observed_at > func.now() - func.make_interval(
-    0, 0, 0, 0, 0, 0, bindparam("stale_after_s", type_=Integer)
+# A stale occupancy figure is never shown as current (migration 0008).
+FRESH = func.occupancy_fresh(
+    PeacetimeUse.realtime_observed_at, bindparam("stale_after_s", type_=Integer), type_=Boolean
 )
 
 

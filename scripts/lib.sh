@@ -5,6 +5,8 @@
 RF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 RF_DATA=$RF_ROOT/.data
 RF_PGPORT=${RF_PGPORT:-54329}
+# Settings of the local cluster (see cluster_start).
+RF_PG_SETTINGS=${RF_PG_SETTINGS:--c max_wal_size=8GB -c checkpoint_timeout=15min}
 RF_CLUSTER_STARTED=0
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -174,9 +176,11 @@ cluster_start() {
   if _as_cluster_user "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1; then
     return 0
   fi
-  # no TCP listener (-h ''), so no clash with a system PostgreSQL
+  # No TCP listener (-h ''), so no clash with a system PostgreSQL. With the stock WAL
+  # size a million-row import checkpoints every minute, and after each checkpoint
+  # writes whole pages into the WAL again.
   if ! _as_cluster_user "$PG_BIN/pg_ctl" start -w -D "$PG_DATA" -l "$PG_LOG" \
-    -o "-h '' -p $RF_PGPORT -k $(_sh_quote "$PG_RUN")" >/dev/null; then
+    -o "-h '' -p $RF_PGPORT -k $(_sh_quote "$PG_RUN") $RF_PG_SETTINGS" >/dev/null; then
     tail -n 5 "$PG_LOG" >&2
     die "PostgreSQL did not start; see .data/pg.log"
   fi

@@ -3,7 +3,7 @@
 from app.accounts.models import ApiKey
 from app.audit.models import AuditEvent
 from app.db.base import Base
-from app.divisions.models import Division
+from app.divisions.models import Division, DivisionPart
 from app.facilities.models import Entrance, Facility, ProtectionUnit
 from app.idempotency.models import IdempotencyRecord
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
@@ -35,6 +35,7 @@ __all__ = [
     "TileChange",
     "TileChangeHorizon",
     "Division",
+    "DivisionPart",
     "Entrance",
     "Facility",
     "FacilityFigure",

@@ -3,7 +3,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.divisions.models import Division, DivisionLevel
+from app.divisions.models import Division, DivisionLevel, DivisionPart
 
 
 def _valid_on(day: date):
@@ -34,11 +34,8 @@ def chain(session: Session, code: str) -> dict[DivisionLevel, Division]:
 def containing(session: Session, point_ewkt: str, *, on: date) -> dict[DivisionLevel, Division]:
     """Divisions whose loaded boundary covers the point, keyed by level."""
     point = func.ST_GeomFromEWKT(literal(point_ewkt))
-    rows = session.scalars(
-        select(Division).where(
-            Division.boundary.is_not(None), func.ST_Covers(Division.boundary, point), _valid_on(on)
-        )
-    )
+    covering = select(DivisionPart.code).where(func.ST_Covers(DivisionPart.part, point))
+    rows = session.scalars(select(Division).where(Division.code.in_(covering), _valid_on(on)))
     return {division.level: division for division in rows}
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from app.divisions.models import Division, DivisionLevel
+from app.divisions.models import Division, DivisionLevel, DivisionPart
 from app.facilities.models import (
     ConstructionForm,
     Entrance,
@@ -308,9 +308,9 @@ def place_in_loaded_boundaries(session: Session, *, replace: bool = False) -> in
         .where(
             unplaced,
             district.level == DivisionLevel.district,
-            district.boundary.is_not(None),
             district.parent_code == Facility.city_code,
-            func.ST_Covers(district.boundary, Facility.location),
+            DivisionPart.code == district.code,
+            func.ST_Covers(DivisionPart.part, Facility.location),
         )
         .values(district_code=district.code)
     )

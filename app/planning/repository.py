@@ -62,8 +62,8 @@ def add_features(session: Session, layer_id: int, rows: list[PopulationRow]) -> 
             """
 WITH placed AS (
     SELECT p.id, coalesce(p.admin_code, (
-        SELECT d.code FROM division d
-        WHERE d.boundary IS NOT NULL AND ST_Covers(d.boundary, ST_PointOnSurface(p.geom))
+        SELECT d.code FROM division_part dp JOIN division d ON d.code = dp.code
+        WHERE ST_Covers(dp.part, ST_PointOnSurface(p.geom))
         ORDER BY d.level = 'district' DESC, d.level = 'city' DESC LIMIT 1)) AS code
     FROM population_feature p WHERE p.layer_id = :layer_id
 ), chain AS (

@@ -15,13 +15,16 @@ Decisions, for the clerks this serves:
   a polygon is taken as the footprint and its inner point as the location, unless
   lon/lat columns say otherwise."""
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import shapely
@@ -44,6 +47,7 @@ _UNITS = TypeAdapter(list[ProtectionUnitIn])
 _FOOTPRINT = TypeAdapter(Areal)
 _SHIFTED = (CoordSys.gcj02, CoordSys.bd09)
 _VALUE_CHARS = 200
+T = TypeVar("T")
 
 
 @dataclass
@@ -236,8 +240,8 @@ def _stage(
             row=1,
         )
     progress.stage("reading", source.total)
-    for batch in source.batches:
-        staged = _StagedBatch(batch, options.coordsys)
+    staged_batches = (_StagedBatch(batch, options.coordsys) for batch in source.batches)
+    for staged in _read_ahead(staged_batches):
         repository.copy_arrow(connection, "import_row", staged.table())
         if staged.entrances is not None:
             repository.copy_arrow(connection, "import_entrance", staged.entrances)
@@ -252,9 +256,45 @@ def _stage(
             repository.copy_rows(
                 connection, "import_error", ("row_no", "field", "value", "reason"), staged.errors
             )
-        result.rows += len(batch.rows) + len(batch.broken)
-        progress.advance(len(batch.rows) + len(batch.broken))
+        result.rows += len(staged.batch.rows) + len(staged.batch.broken)
+        progress.advance(len(staged.batch.rows) + len(staged.batch.broken))
     connection.execute(text("ANALYZE import_row (row_no, code)"))
+
+
+def _read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """`items`, produced by a thread up to `depth` ahead of the consumer: the file is read
+    and checked while PostgreSQL takes in the batch before (GDAL, Arrow, numpy and the
+    socket release the GIL). The producer's exception is raised here, in order."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                handoff.put((item, None))
+            handoff.put((done, None))
+        except BaseException as exc:  # handed over, raised by the consumer
+            handoff.put((done, exc))
+
+    producer = threading.Thread(target=produce, name="import-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, exc = handoff.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while producer.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        producer.join()
 
 
 def _clip(value: str | None) -> str | None:
@@ -357,23 +397,19 @@ class _StagedBatch:
             )
 
     def _lon_lat(self, points: np.ndarray) -> None:
-        lons = _texts(self.batch.cells.get(fields.LON, [None] * self.size))
-        lats = _texts(self.batch.cells.get(fields.LAT, [None] * self.size))
-        for index, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
-            lon, lat = (lon or "").strip(), (lat or "").strip()
-            if not lon and not lat:
-                continue
-            numbers = []
-            for name, value in ((fields.LON, lon), (fields.LAT, lat)):
-                try:
-                    numbers.append(float(value))
-                except ValueError:
-                    reason = (
-                        "is required with the other coordinate" if not value else "is not a number"
-                    )
-                    self._error(index, name, value, reason)
-            if len(numbers) == 2:
-                points[index] = shapely.Point(numbers)
+        lon = _decimals(self.batch.cells.get(fields.LON, [None] * self.size))
+        lat = _decimals(self.batch.cells.get(fields.LAT, [None] * self.size))
+        either = lon.given | lat.given
+        for name, column in ((fields.LON, lon), (fields.LAT, lat)):
+            for index in np.flatnonzero(either & np.isnan(column.values)):
+                reason = (
+                    "is not a number"
+                    if column.given[index]
+                    else "is required with the other coordinate"
+                )
+                self._error(int(index), name, column.cells[index].as_py() or "", reason)
+        both = ~np.isnan(lon.values) & ~np.isnan(lat.values)
+        points[both] = shapely.points(lon.values[both], lat.values[both])
 
     def _footprint_cells(self, cells: list[Any], areas: np.ndarray) -> None:
         for index, value in enumerate(cells):
@@ -664,6 +700,33 @@ def _in_china(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     """`in_china` for arrays; NaN (no geometry) is outside."""
     west, south, east, north = CHINA_BOUNDS
     return (lons >= west) & (lons <= east) & (lats >= south) & (lats <= north)
+
+
+# A decimal number as float() reads it, but not inf or nan, which no coordinate is.
+_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+class _Decimals(NamedTuple):
+    cells: Any  # Arrow strings, trimmed
+    given: np.ndarray  # not empty
+    values: np.ndarray  # NaN where not given or not a number
+
+
+def _decimals(cells: Any) -> _Decimals:
+    """A column of number cells, read at once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(
+        cells if isinstance(cells, pa.Array) else pa.array(cells, pa.string())
+    )
+    given = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
+    numeric = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+    values = np.full(len(text), np.nan)
+    values[numeric.to_numpy(zero_copy_only=False)] = np.array(
+        text.filter(numeric).to_pylist(), dtype=np.float64
+    )
+    return _Decimals(text, given.to_numpy(zero_copy_only=False), values)
 
 
 def _texts(cells: Any) -> list[Any]:

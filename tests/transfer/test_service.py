@@ -124,6 +124,12 @@ def test_all_or_nothing_and_partial(connection, tmp_path):
             ("location", "2.35, 48.85", "position [2.35, 48.85] lies outside China"),
         ),
         (row("RF-BAD-001", lon="东经117"), ("lon", "东经117", "is not a number")),
+        (row("RF-BAD-001", lat="nan"), ("lat", "nan", "is not a number")),
+        (row("RF-BAD-001", lat=" 1e400x"), ("lat", "1e400x", "is not a number")),
+        (
+            row("RF-BAD-001", lon=" "),
+            ("lon", "", "is required with the other coordinate"),
+        ),
         (
             row("RF-BAD-001", persons="20000"),
             (

@@ -101,7 +101,15 @@ def read(data: bytes, file_format: PopulationFormat) -> list[PopulationRow]:
 
 
 def _read_csv(content: str) -> list[PopulationRow]:
-    reader = csv.DictReader(io.StringIO(content))
+    try:
+        return _csv_rows(content)
+    except csv.Error as exc:  # a malformed file: a stray quote, a field over the limit
+        raise InvalidInput.on("body", f"not a readable CSV file: {exc}") from exc
+
+
+def _csv_rows(content: str) -> list[PopulationRow]:
+    # newline="": the csv module itself reads \r, \n and \r\n line ends (also inside quotes)
+    reader = csv.DictReader(io.StringIO(content, newline=""))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     if not header:
         raise InvalidInput.on("body", "the CSV file is empty: it needs a header row")

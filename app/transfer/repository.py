@@ -257,7 +257,8 @@ _NUMBER = (
     "regexp_replace(NULLIF(btrim(r.{name}), ''), "
     "'[,，\\s]|(㎡|m²|m2|平方米|平米|人|个|小时|h)$', '', 'g')"
 )
-_DECIMAL_RE = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+# A decimal number, in the cells of number columns and of lon/lat (service._decimals).
+DECIMAL_RE = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 _INTEGER_RE = "^[+-]?[0-9]{1,12}([.]0*)?$"
 _CODE_RE = "^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"
 _PHONE_RE = "^[+]?[0-9][0-9 -]{4,19}$"
@@ -276,7 +277,7 @@ def _typed(column: Column) -> str:
             return f"(CAST(:choices AS jsonb) -> '{column.name}') ->> lower({cell})"
         case Kind.decimal:
             return (
-                f"CASE WHEN {number} ~ '{_DECIMAL_RE}' THEN round(CAST({number} AS numeric), 2) END"
+                f"CASE WHEN {number} ~ '{DECIMAL_RE}' THEN round(CAST({number} AS numeric), 2) END"
             )
         case Kind.integer:
             return (
@@ -784,7 +785,13 @@ def upsert(connection: Connection) -> tuple[int, int]:
             """
         )
     )
-    connection.execute(text("SELECT gin_clean_pending_list('ix_facility_search')"))
+    # Only the index's owner may merge; for another role autovacuum does it later.
+    connection.execute(
+        text(
+            "SELECT gin_clean_pending_list(oid) FROM pg_class "
+            "WHERE oid = 'ix_facility_search'::regclass AND pg_has_role(relowner, 'USAGE')"
+        )
+    )
     row = connection.execute(
         text(
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM import_written"

@@ -702,10 +702,6 @@ def _in_china(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     return (lons >= west) & (lons <= east) & (lats >= south) & (lats <= north)
 
 
-# A decimal number as float() reads it, but not inf or nan, which no coordinate is.
-_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-
-
 class _Decimals(NamedTuple):
     cells: Any  # Arrow strings, trimmed
     given: np.ndarray  # not empty
@@ -721,7 +717,7 @@ def _decimals(cells: Any) -> _Decimals:
         cells if isinstance(cells, pa.Array) else pa.array(cells, pa.string())
     )
     given = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
-    numeric = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+    numeric = pc.fill_null(pc.match_substring_regex(text, repository.DECIMAL_RE), False)
     values = np.full(len(text), np.nan)
     values[numeric.to_numpy(zero_copy_only=False)] = np.array(
         text.filter(numeric).to_pylist(), dtype=np.float64

@@ -35,11 +35,12 @@ WITH candidates AS MATERIALIZED (
     ORDER BY s.location <-> {POINT}
     LIMIT :limit OFFSET :offset
 )
-SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status,
+SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status, c.doc,
        -- Where navigation leads: the entrance, else the facility; in GCJ-02 and BD-09.
        CASE WHEN e.i IS NULL THEN c.at[3:6] ELSE c.entrance_at[e.i * 6 - 3:e.i * 6] END AS nav,
-       left(c.doc, -1)
-       || ', "location" : ' || json_position(c.at, :position)
+       -- The members that depend on the query, to splice into doc (service._item): there,
+       -- not here, because cutting a character off text costs PostgreSQL a scan of it.
+       '"location" : ' || json_position(c.at, :position)
        || ', "distance_m" : ' || round(c.distance * 10) / 10
        || ', "entrance" : ' || coalesce(
            left(c.entrance_docs[e.i], -1)
@@ -55,8 +56,7 @@ SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status,
            -- greatest() skips a NULL: without a report there is no age.
            'age_seconds', CASE WHEN c.realtime_observed_at IS NOT NULL THEN
                floor(greatest(0, extract(epoch FROM now() - c.realtime_observed_at)))::int END,
-           'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END
-       || '}}' AS item
+           'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END AS members
 FROM (SELECT * FROM candidates ORDER BY distance LIMIT :keep) AS c
 LEFT JOIN LATERAL (
     -- The nearest of the entrances a visitor would use, in metres on the ellipsoid.

@@ -1,3 +1,4 @@
+import functools
 from datetime import datetime
 
 from sqlalchemy import Row
@@ -54,6 +55,8 @@ def search(
         vehicle_height_m=vehicle_height_m,
     )
     batch = int(limit * SPHERE_MARGIN) + 5
+    # An area's uses share a few hours expressions: each is evaluated once per answer.
+    open_at_now = functools.cache(lambda hours: is_open(hours, now))
     chosen: list[tuple[Row, bool | None]] = []
     offset = 0
     while offset < MAX_CANDIDATES:
@@ -61,7 +64,7 @@ def search(
         keep = batch if open_now else limit
         rows = repository.search(session, query, limit=batch, offset=offset, keep=keep)
         for row in rows:
-            open_at = is_open(row.opening_hours, now)
+            open_at = open_at_now(row.opening_hours)
             if not open_now or _open(row, open_at):
                 chosen.append((row, open_at))
         if not open_now or len(rows) < batch or len(chosen) >= batch:
@@ -88,4 +91,7 @@ def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:
     links = navigation_json(
         tuple(row.nav[:2]), tuple(row.nav[2:]), row.name, driving=driving, source=source
     )
-    return f'{row.item[:-1]}, "open_now" : {JSON_BOOL[open_at]}, "navigation" : {links}}}'
+    return (
+        f'{row.doc[:-1]}, {row.members}, "open_now" : {JSON_BOOL[open_at]}, '
+        f'"navigation" : {links}}}'
+    )

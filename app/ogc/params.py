@@ -1,5 +1,8 @@
-"""Query parameters of the items resource, read into SQL conditions and orderings over a
-collection's visible properties. Each bad value is a 400 that names the parameter."""
+"""Query parameters of the items resource: each read into values, checked (a bad one is a
+400 that names the parameter), and into SQL conditions and orderings over a collection's
+visible properties. The SQL depends on a parameter's shape only; its values are named
+bind parameters (BBOX, DATETIME_START/END, cursor_N), so that a statement serves every
+request of its shape (service._statement)."""
 
 import base64
 import binascii
@@ -9,15 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, literal, or_
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, false, or_
 
 from app.core.errors import BadRequest
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
 
 
-def bbox(text: str, crs: crs_.Crs) -> ColumnElement:
-    """4 numbers, or 6 with heights (ignored: the works have none), in `crs` axis order."""
+def bbox(text: str, crs: crs_.Crs) -> dict[str, float]:
+    """4 numbers, or 6 with heights (ignored: the works have none), in `crs` axis order:
+    the values of crs.BBOX."""
     try:
         numbers = [float(part) for part in text.split(",")]
     except ValueError as exc:
@@ -30,7 +34,7 @@ def bbox(text: str, crs: crs_.Crs) -> ColumnElement:
     crs.check(tuple(high), field="bbox")
     if low[0] > high[0] or low[1] > high[1]:
         raise BadRequest("bbox: the lower corner must come first, and not exceed the upper")
-    return crs_.envelope((*low, *high), crs)
+    return dict(zip(crs_.BBOX, (*low, *high), strict=True))
 
 
 def _time(text: str, *, end: bool) -> datetime | None:
@@ -47,23 +51,52 @@ def _time(text: str, *, end: bool) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def datetime_clause(text: str, column: ColumnElement) -> ColumnElement[bool]:
+DATETIME_START, DATETIME_END = "datetime_start", "datetime_end"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A `datetime` parameter: an instant is an interval from it to it."""
+
+    start: datetime | None
+    end: datetime | None
+    end_included: bool
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        return self.start is not None, self.end is not None, self.end_included
+
+    def values(self) -> dict[str, datetime]:
+        ends = {DATETIME_START: self.start, DATETIME_END: self.end}
+        return {name: value for name, value in ends.items() if value is not None}
+
+
+def interval(text: str) -> Interval:
     """An instant, or an interval start/end with '..' (or nothing) for an open end."""
     if "/" not in text:
         if text in ("", ".."):
             raise BadRequest("datetime: an instant cannot be open")
         if "T" in text.upper():
-            return column == _time(text, end=False)
-        start, end = _time(text, end=False), _time(text, end=True)
-        return and_(column >= start, column < end)
+            moment = _time(text, end=False)
+            return Interval(moment, moment, end_included=True)
+        return Interval(_time(text, end=False), _time(text, end=True), end_included=False)
     first, _, last = text.partition("/")
     start, end = _time(first, end=False), _time(last, end=True)
     if start is not None and end is not None and start > end:
         raise BadRequest("datetime: the interval ends before it starts")
-    parts = [column >= start] if start is not None else []
-    if end is not None:
-        # A date-only end is exclusive (the next midnight); a date-time end is inclusive.
-        parts.append(column <= end if "T" in last.upper() else column < end)
+    # A date-only end is exclusive (the next midnight); a date-time end is inclusive.
+    return Interval(start, end, end_included="T" in last.upper())
+
+
+def datetime_clause(shape: tuple[bool, bool, bool], column: ColumnElement) -> ColumnElement[bool]:
+    """The condition of an Interval of this shape on `column`."""
+    has_start, has_end, end_included = shape
+    parts = []
+    if has_start:
+        parts.append(column >= bindparam(DATETIME_START, type_=DateTime(timezone=True)))
+    if has_end:
+        end = bindparam(DATETIME_END, type_=DateTime(timezone=True))
+        parts.append(column <= end if end_included else column < end)
     return and_(*parts) if parts else column.is_not(None)
 
 
@@ -111,15 +144,17 @@ def order_by(keys: list[SortKey], *, backwards: bool) -> list[ColumnElement]:
     return ordering
 
 
-def beyond(keys: list[SortKey], values: list[Any], *, backwards: bool) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the page order (or before it, backwards): the
-    keyset condition that replaces OFFSET, so that a deep page costs what the first does."""
+def beyond(keys: list[SortKey], nulls: tuple[bool, ...], *, backwards: bool) -> ColumnElement[bool]:
+    """Rows strictly after the cursor's values (or before them, backwards) in the page
+    order; `nulls` tells which values are null, the others are cursor_values' parameters.
+    The keyset condition that replaces OFFSET, so that a deep page costs what the first
+    does."""
     alternatives = []
     equal: list[ColumnElement[bool]] = []
-    for key, value in zip(keys, values, strict=True):
-        bound = literal(value, key.kind.sql_type)
+    for i, (key, null) in enumerate(zip(keys, nulls, strict=True)):
+        bound = bindparam(f"cursor_{i}", type_=key.kind.sql_type)
         descending = key.descending != backwards
-        if value is None:
+        if null:
             # Going forward nothing follows the nulls; backwards every value does.
             step = key.expr.is_not(None) if backwards else false()
         else:
@@ -127,8 +162,12 @@ def beyond(keys: list[SortKey], values: list[Any], *, backwards: bool) -> Column
             if key.nullable and not backwards:
                 step = or_(step, key.expr.is_(None))
         alternatives.append(and_(*equal, step))
-        equal.append(key.expr.is_(None) if value is None else key.expr == bound)
+        equal.append(key.expr.is_(None) if null else key.expr == bound)
     return or_(*alternatives)
+
+
+def cursor_values(values: list[Any]) -> dict[str, Any]:
+    return {f"cursor_{i}": value for i, value in enumerate(values) if value is not None}
 
 
 def encode_cursor(backwards: bool, values: list[Any]) -> str:
@@ -136,14 +175,14 @@ def encode_cursor(backwards: bool, values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(text: str, keys: list[SortKey]) -> tuple[bool, list[Any]]:
+def decode_cursor(text: str, kinds: list[Kind]) -> tuple[bool, list[Any]]:
     """(backwards, values of the sort keys) of a cursor this API issued for this sort."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         direction, values = json.loads(raw)
-        if direction not in ("a", "b") or len(values) != len(keys):
+        if direction not in ("a", "b") or len(values) != len(kinds):
             raise ValueError(direction)
-        return direction == "b", [_value(v, key.kind) for v, key in zip(values, keys, strict=True)]
+        return direction == "b", [_value(v, kind) for v, kind in zip(values, kinds, strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadRequest("cursor: not a cursor this API issued for this sortby") from exc
 

@@ -3,12 +3,24 @@ built by PostgreSQL, the sort keys beside it for the next and previous cursors."
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from app.ogc import crs as crs_
 from app.ogc.collections import Collection
 from app.ogc.params import SortKey, beyond, order_by
+
+LIMIT = bindparam("limit", type_=Integer)
 
 
 def _key(name: str) -> ColumnElement:
@@ -40,35 +52,31 @@ def feature(
 
 
 def page(
-    session: Session,
     collection: Collection,
     *,
     feature: ColumnElement,
     where: list[ColumnElement[bool]],
     keys: list[SortKey],
     centre: ColumnElement | None,
-    cursor: tuple[bool, list[Any]] | None,
-    limit: int,
-    params: dict[str, Any],
-) -> list[tuple[Any, ...]]:
-    """Up to `limit` rows of (sort key values..., feature text) in page order, starting
-    after the cursor's row (or ending before it); None as cursor starts at the beginning.
-    With a `centre`, the first key is the distance from it."""
+    cursor: tuple[bool, tuple[bool, ...]] | None,
+) -> Select:
+    """Rows of (sort key values..., feature text) in page order, LIMIT the `limit`
+    parameter, after the cursor's row (or before it, backwards: the rows come last first);
+    `cursor` is (backwards, which of its values are null), None from the beginning. With a
+    `centre`, the first key is the distance from it."""
     backwards = cursor is not None and cursor[0]
     conditions = [*collection.where, *where]
     if cursor is not None:
         conditions.append(beyond(keys, cursor[1], backwards=backwards))
     if centre is not None and not backwards:
-        conditions += _within_reach(collection, conditions, keys[0].expr, centre, limit)
-    query = (
+        conditions += _within_reach(collection, conditions, keys[0].expr, centre)
+    return (
         select(*(key.expr for key in keys), feature)
         .select_from(collection.source)
         .where(*conditions)
         .order_by(*order_by(keys, backwards=backwards))
-        .limit(limit)
+        .limit(LIMIT)
     )
-    rows = [tuple(row) for row in session.execute(query, params)]
-    return rows[::-1] if backwards else rows
 
 
 def _within_reach(
@@ -76,7 +84,6 @@ def _within_reach(
     conditions: list[ColumnElement[bool]],
     distance: ColumnElement,
     centre: ColumnElement,
-    limit: int,
 ) -> list[ColumnElement[bool]]:
     """The spatial index gives rows nearest first, but PostgreSQL cannot break the ties
     of that order by id without reading and sorting every candidate. So: the distance
@@ -87,7 +94,7 @@ def _within_reach(
         .select_from(collection.source)
         .where(*conditions)
         .order_by(distance)
-        .limit(limit)
+        .limit(LIMIT)
         .subquery()
     )
     reached = select(func.max(nearest.c.distance).label("distance")).cte("reach")

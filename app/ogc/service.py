@@ -5,7 +5,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, func
+from sqlalchemy import ColumnElement, Float, Select, func
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
@@ -87,48 +87,39 @@ def items(
     sql_params: dict[str, Any],
 ) -> Page:
     known = queryables(collection, restricted)
-    where = []
-    nearest: list[params.SortKey] = []
-    centre = None
+    values: dict[str, Any] = {**sql_params, "limit": query.limit + 1}
+    bbox_crs = None
     if query.bbox is not None:
-        envelope = params.bbox(query.bbox, crs_.parse(query.bbox_crs, field="bbox-crs"))
-        # Every geometry is a point, so the bounding-box test is the exact one.
-        where.append(collection.geometry.op("&&")(envelope))
-        # Unless sorted otherwise, a box's features come nearest its centre first: the
-        # spatial index yields them in that order, so a page reads its own rows only. In
-        # id order every page would read and sort the whole box (thousands of rows in a
-        # city centre), and walking the id index instead can read most of the table.
-        centre = func.ST_Centroid(envelope)
-        distance = collection.geometry.op("<->", return_type=Float)(centre)
-        nearest = [params.SortKey(distance, Kind.number, descending=False, nullable=False)]
+        bbox_crs = crs_.parse(query.bbox_crs, field="bbox-crs")
+        values |= params.bbox(query.bbox, bbox_crs)
+    interval = None
     if query.datetime is not None:
-        where.append(params.datetime_clause(query.datetime, known[collection.datetime][1]))
-    if query.filter is not None:
-        lang = query.filter_lang or "cql2-text"
-        if lang not in FILTER_LANGS:
-            raise BadRequest(f"filter-lang: {lang!r} is not one of {', '.join(FILTER_LANGS)}")
-        translator = cql2.Translator(known, crs_.parse(query.filter_crs, field="filter-crs"))
-        where.append(translator.condition(cql2.parse(query.filter, lang)))
-    sorted_by = params.sortby(query.sortby, {**known, "id": (Kind.integer, collection.key)})
-    keys = [
-        *(sorted_by or nearest),
-        params.SortKey(collection.key, Kind.integer, descending=False, nullable=False),
-    ]
-    cursor = params.decode_cursor(query.cursor, keys) if query.cursor else None
-    rows = repository.page(
-        session,
-        collection,
-        feature=_feature(collection, restricted, query.properties, crs),
-        where=where,
-        keys=keys,
-        centre=None if sorted_by else centre,
-        cursor=cursor,
-        limit=query.limit + 1,
-        params=sql_params,
+        interval = params.interval(query.datetime)
+        values |= interval.values()
+    sorted_by = params.sortby(query.sortby, _sortable(collection, known))
+    # Unless sorted otherwise, a box's features come nearest its centre first (see
+    # _statement), then by id.
+    kinds = [key.kind for key in sorted_by] or ([Kind.number] if bbox_crs else [])
+    cursor = params.decode_cursor(query.cursor, [*kinds, Kind.integer]) if query.cursor else None
+    if cursor is not None:
+        values |= params.cursor_values(cursor[1])
+    shape = _Shape(
+        collection_id=collection.id,
+        properties=query.properties,
+        crs=crs,
+        bbox_crs=bbox_crs,
+        interval=interval.shape if interval else None,
+        sortby=query.sortby,
+        cursor=(cursor[0], tuple(value is None for value in cursor[1])) if cursor else None,
     )
+    if query.filter is None and isinstance(restricted, bool):
+        statement = _shared_statement(shape, restricted)
+    else:
+        statement = _statement(shape, restricted, _filter(query, known))
+    rows = session.execute(statement, values).all()
     if cursor is not None and cursor[0]:
         more_before, more_after = len(rows) > query.limit, True
-        rows = rows[-query.limit :]
+        rows = rows[: query.limit][::-1]  # read last first
     else:
         more_before, more_after = cursor is not None, len(rows) > query.limit
         rows = rows[: query.limit]
@@ -139,6 +130,84 @@ def items(
         next_cursor=params.encode_cursor(False, last) if more_after and rows else None,
         prev_cursor=params.encode_cursor(True, first) if more_before and rows else None,
         number_matched=len(rows) if cursor is None and not more_after else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the SQL of a page depends on, besides the caller's role and filter: the values
+    (bbox numbers, times, cursor values, limit) are bind parameters."""
+
+    collection_id: str
+    properties: str | None
+    crs: crs_.Crs
+    bbox_crs: crs_.Crs | None
+    interval: tuple[bool, bool, bool] | None
+    sortby: str | None
+    cursor: tuple[bool, tuple[bool, ...]] | None
+
+
+def _sortable(
+    collection: Collection, known: dict[str, tuple[Kind, ColumnElement]]
+) -> dict[str, tuple[Kind, ColumnElement]]:
+    return {**known, "id": (Kind.integer, collection.key)}
+
+
+def _filter(
+    query: ItemsQuery, known: dict[str, tuple[Kind, ColumnElement]]
+) -> ColumnElement | None:
+    if query.filter is None:
+        return None
+    lang = query.filter_lang or "cql2-text"
+    if lang not in FILTER_LANGS:
+        raise BadRequest(f"filter-lang: {lang!r} is not one of {', '.join(FILTER_LANGS)}")
+    translator = cql2.Translator(known, crs_.parse(query.filter_crs, field="filter-crs"))
+    return translator.condition(cql2.parse(query.filter, lang))
+
+
+# Building a page's statement cost more Python than the rest of a request, and SQLAlchemy's
+# cache key for it (a walk of its nodes) as much again: the statements that do not depend
+# on the caller are built once per shape and reused, their cache keys with them.
+@functools.lru_cache(maxsize=512)
+def _shared_statement(shape: _Shape, restricted: bool) -> Select:
+    return _statement(shape, restricted, None)
+
+
+def _statement(
+    shape: _Shape, restricted: bool | ColumnElement[bool], condition: ColumnElement | None
+) -> Select:
+    collection = COLLECTIONS[shape.collection_id]
+    known = queryables(collection, restricted)
+    where = []
+    nearest: list[params.SortKey] = []
+    centre = None
+    if shape.bbox_crs is not None:
+        envelope = crs_.envelope(shape.bbox_crs)
+        # Every geometry is a point, so the bounding-box test is the exact one.
+        where.append(collection.geometry.op("&&")(envelope))
+        # Unless sorted otherwise, a box's features come nearest its centre first: the
+        # spatial index yields them in that order, so a page reads its own rows only. In
+        # id order every page would read and sort the whole box (thousands of rows in a
+        # city centre), and walking the id index instead can read most of the table.
+        centre = func.ST_Centroid(envelope)
+        distance = collection.geometry.op("<->", return_type=Float)(centre)
+        nearest = [params.SortKey(distance, Kind.number, descending=False, nullable=False)]
+    if shape.interval is not None:
+        where.append(params.datetime_clause(shape.interval, known[collection.datetime][1]))
+    if condition is not None:
+        where.append(condition)
+    sorted_by = params.sortby(shape.sortby, _sortable(collection, known))
+    keys = [
+        *(sorted_by or nearest),
+        params.SortKey(collection.key, Kind.integer, descending=False, nullable=False),
+    ]
+    return repository.page(
+        collection,
+        feature=_feature(collection, restricted, shape.properties, shape.crs),
+        where=where,
+        keys=keys,
+        centre=None if sorted_by else centre,
+        cursor=shape.cursor,
     )
 
 

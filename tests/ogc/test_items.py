@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from app.ogc import service
 from tests.uses.test_router import PARKING, uses_url
 
 ITEMS = "/ogc/collections/facilities/items"
@@ -109,6 +110,15 @@ def test_bbox_in_every_crs_finds_the_same_facility(public_client, row):
     ]
     for params in boxes:
         assert ids(public_client.get(ITEMS, params=params)) == [inside], params
+
+
+def test_boxes_of_one_shape_share_a_statement_not_its_values(public_client, row):
+    made = row(6)
+    shared = service._shared_statement.cache_info().hits
+    for first, last in ((0, 2), (3, 5)):
+        box = f"{LON + first * 0.001 - 1e-4},{LAT - 1e-4},{LON + last * 0.001 + 1e-4},{LAT + 1e-4}"
+        assert sorted(ids(public_client.get(ITEMS, params={"bbox": box}))) == made[first : last + 1]
+    assert service._shared_statement.cache_info().hits > shared
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@
 answer already written as JSON in every coordinate system (migration 0005). The query adds
 only what depends on the query point or the clock."""
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.orm import Session
 
 from app.core.geo import CoordSys
@@ -101,7 +102,6 @@ def search(
 ) -> list[Row]:
     """`limit` candidates nearest first by the index (a sphere), sorted by ellipsoid metres,
     of which the nearest `keep` are returned with their JSON."""
-    filters = "".join(f" AND {f}" for f in query.filters())
     params = {
         "lon": query.lon,
         "lat": query.lat,
@@ -115,4 +115,11 @@ def search(
         "offset": offset,
         "keep": keep,
     }
-    return session.execute(text(SEARCH.replace("{filters}", filters)), params).all()
+    return session.execute(_statement(tuple(query.filters())), params).all()
+
+
+# A TextClause finds its bind parameters with a regular expression when it is made: one
+# per combination of filters (a few dozen) is made once.
+@functools.lru_cache(maxsize=64)
+def _statement(filters: tuple[str, ...]) -> TextClause:
+    return text(SEARCH.replace("{filters}", "".join(f" AND {f}" for f in filters)))

@@ -119,7 +119,7 @@ def items(
     rows = session.execute(statement, values).all()
     if cursor is not None and cursor[0]:
         more_before, more_after = len(rows) > query.limit, True
-        rows = rows[: query.limit][::-1]  # read last first
+        rows = rows[: query.limit][::-1]  # read backwards, from the cursor
     else:
         more_before, more_after = cursor is not None, len(rows) > query.limit
         rows = rows[: query.limit]

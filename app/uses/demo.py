@@ -106,6 +106,7 @@ def load(connection: Connection, *, after_id: int = 0) -> int:
     written = connection.execute(text(_PARKING), params).rowcount
     connection.execute(text(_HISTORY), params)
     written += connection.execute(text(_OTHER), params).rowcount
-    # The search rows in space order (migration 0011): the demo loads into a new registry.
+    # The search rows in space order (migration 0011); nobody searches a registry yet
+    # while its demo data loads.
     connection.execute(text("CLUSTER use_search"))
     return written

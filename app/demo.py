@@ -516,7 +516,7 @@ def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAUL
     # next queries (the use demo's triggers among them) plan well. Without them a table
     # that a vacuum left with pages but no live rows (after a rolled-back load) counts as
     # empty however much is written, and nested loops over it grow with the square of the
-    # rows: minutes for the 20,000 default facilities. A rollback takes them back with
+    # rows: minutes for the 6,000 default facilities. A rollback takes them back with
     # the rows.
     connection.execute(text("ANALYZE facility, entrance, protection_unit"))
     return size

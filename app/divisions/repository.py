@@ -10,6 +10,18 @@ def _valid_on(day: date):
     return or_(Division.valid_to.is_(None), Division.valid_to > day) & (Division.valid_from <= day)
 
 
+def finest_covering(point: str) -> str:
+    """SQL for the code of the finest division, valid today, whose loaded boundary covers
+    `point` (an SQL expression, not naming `d` or `dp`), or NULL: for statements that
+    place many rows at once."""
+    return f"""(
+        SELECT d.code FROM division_part dp JOIN division d ON d.code = dp.code
+        WHERE ST_Covers(dp.part, {point})
+          AND d.valid_from <= current_date AND (d.valid_to IS NULL OR d.valid_to > current_date)
+        ORDER BY CASE d.level WHEN 'district' THEN 0 WHEN 'city' THEN 1 ELSE 2 END
+        LIMIT 1)"""
+
+
 def get(session: Session, code: str) -> Division | None:
     return session.get(Division, code)
 

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
 from app.planning.files import PopulationRow
 from app.planning.models import SHELTER_CONDITION, PopulationFeature, PopulationLayer
@@ -59,12 +60,10 @@ def add_features(session: Session, layer_id: int, rows: list[PopulationRow]) -> 
     # loaded boundary that covers it; features placed by neither stay unplaced.
     session.execute(
         text(
-            """
+            f"""
 WITH placed AS (
-    SELECT p.id, coalesce(p.admin_code, (
-        SELECT d.code FROM division_part dp JOIN division d ON d.code = dp.code
-        WHERE ST_Covers(dp.part, ST_PointOnSurface(p.geom))
-        ORDER BY d.level = 'district' DESC, d.level = 'city' DESC LIMIT 1)) AS code
+    SELECT p.id, coalesce(p.admin_code, {divisions.finest_covering("ST_PointOnSurface(p.geom)")})
+        AS code
     FROM population_feature p WHERE p.layer_id = :layer_id
 ), chain AS (
     SELECT placed.id, ARRAY[d1.level, d2.level, d3.level] AS levels,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     text,
 )
 
+from app.divisions import repository as divisions
 from app.facilities.models import Facility
 from app.facilities.repository import (
     PLAIN_COLUMNS,
@@ -558,16 +559,8 @@ def place(connection: Connection, *, with_boundaries: bool) -> None:
     be known and valid; where boundaries are loaded, the location derives finer divisions
     and must not contradict the given code."""
     found = (
-        """
-        LEFT JOIN LATERAL (
-            SELECT d.code FROM division_part p JOIN division d ON d.code = p.code
-            WHERE ST_Covers(p.part, t.location)
-              AND d.valid_from <= current_date
-              AND (d.valid_to IS NULL OR d.valid_to > current_date)
-            ORDER BY CASE d.level WHEN 'district' THEN 0 WHEN 'city' THEN 1 ELSE 2 END
-            LIMIT 1
-        ) AS deepest ON t.location IS NOT NULL
-        """
+        f"LEFT JOIN LATERAL (SELECT {divisions.finest_covering('t.location')} AS code)"
+        " AS deepest ON t.location IS NOT NULL"
         if with_boundaries
         else "LEFT JOIN (SELECT NULL::text AS code) AS deepest ON false"
     )

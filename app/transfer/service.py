@@ -188,10 +188,15 @@ def import_file(
     repository.find_child_changes(
         connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
     )
-    result.inserted, result.updated = repository.upsert(connection)
-    repository.write_children(
-        connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
-    )
+    with repository.built_after(connection, "facility", result.rows - result.rejected):
+        result.inserted, result.updated = repository.upsert(connection)
+    with contextlib.ExitStack() as children:
+        for table, field in (("entrance", fields.ENTRANCES), ("protection_unit", fields.UNITS)):
+            if field in present:
+                children.enter_context(repository.built_after(connection, table, result.inserted))
+        repository.write_children(
+            connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
+        )
     result.unchanged = result.rows - result.rejected - result.inserted - result.updated
     if savepoint is not None:
         savepoint.rollback()

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 from shapely.geometry import Point
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
@@ -445,6 +446,70 @@ def test_protection_units_and_entrances_columns(connection, tmp_path):
     # The same file again: children compared as lists, nothing rewritten.
     again = run(connection, write(tmp_path, "f.csv", header + good), partial=True)
     assert (again.updated, again.unchanged) == (0, 1)
+
+
+def _schema(connection: Connection) -> dict[str, tuple]:
+    """Index and constraint definitions of the tables an import writes, with the oids of
+    the indexes (a rebuilt index has a new one)."""
+    rows = connection.execute(
+        text(
+            "SELECT CAST(CAST(indexrelid AS regclass) AS text), pg_get_indexdef(indexrelid), "
+            "indexrelid FROM pg_index WHERE indrelid = ANY(CAST(:tables AS regclass[])) "
+            "UNION ALL SELECT conname, pg_get_constraintdef(oid), NULL FROM pg_constraint "
+            "WHERE conrelid = ANY(CAST(:tables AS regclass[]))"
+        ),
+        {"tables": ["facility", "entrance", "protection_unit"]},
+    )
+    return {name: (definition, oid) for name, definition, oid in rows}
+
+
+def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
+    connection, tmp_path, monkeypatch
+):
+    from app.transfer import repository
+
+    monkeypatch.setattr(repository, "BULK_ROWS", 2)
+    header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
+    units = '"[{""name"": ""第1防护单元"", ""shelter_area"": 8000, ""capacity_persons"": 8000}]"'
+    entrances = '"[{""kind"": ""vehicle"", ""location"": {""type"": ""Point"", ""coordinates"": [117.2285, 31.8264]}}]"'
+    content = header + "".join(
+        row(f"RF-BULK-00{i}", name=f"滨湖{i}号人防车库").rstrip("\n") + f",{units},{entrances}\n"
+        for i in range(3)
+    )
+    before = _schema(connection)
+    assert connection.execute(text("SELECT count(*) FROM facility")).scalar() == 0
+    result = run(connection, write(tmp_path, "f.csv", content))
+    assert (result.inserted, result.errors) == (3, 0)
+    after = _schema(connection)
+    assert {name: d for name, (d, _) in after.items()} == {
+        name: d for name, (d, _) in before.items()
+    }
+    rebuilt = {name for name, (_, oid) in after.items() if oid and oid != before[name][1]}
+    assert {"ix_facility_search", "ix_facility_location", "ix_entrance_location"} <= rebuilt
+    assert "uq_facility_code" not in rebuilt  # the upsert needs it
+    # The rebuilt indexes answer, and the keys put back hold.
+    found = connection.execute(
+        text(
+            "SELECT count(*) FROM facility WHERE name || ' ' || address LIKE '%滨湖1号%' "
+            "AND ST_DWithin(location, ST_SetSRID(ST_MakePoint(117.2281, 31.8262), 4326), 0.001)"
+        )
+    ).scalar()
+    assert found == 1
+    with pytest.raises(IntegrityError), connection.begin_nested():
+        connection.execute(text("UPDATE facility SET district_code = '999999'"))
+    with pytest.raises(IntegrityError), connection.begin_nested():
+        connection.execute(
+            text(
+                "INSERT INTO entrance (facility_id, kind, accessible, location) "
+                "VALUES (-1, 'vehicle', false, ST_SetSRID(ST_MakePoint(117, 31), 4326))"
+            )
+        )
+    # Into a registry that holds facilities, the indexes stay as they are.
+    again = run(
+        connection, write(tmp_path, "g.csv", HEADER + row("RF-BULK-010") + row("RF-BULK-011"))
+    )
+    assert again.inserted == 2
+    assert _schema(connection) == after
 
 
 def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):

@@ -758,7 +758,7 @@ def built_after(connection: Connection, table: str, rows: int) -> Iterator[None]
     key instead of a million index insertions and three million key lookups. The table
     stays locked against readers until commit, which an empty table's readers do not
     miss; a registry already in use never takes this path."""
-    assert table in ("facility", "entrance", "protection_unit")
+    assert table in ("facility", "facility_figure", "entrance", "protection_unit")
     if (
         rows < BULK_ROWS
         or not connection.execute(

@@ -188,7 +188,12 @@ def import_file(
     repository.find_child_changes(
         connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
     )
-    with repository.built_after(connection, "facility", result.rows - result.rejected):
+    rows = result.rows - result.rejected
+    # facility_figure is written by the statistics trigger of the facilities' INSERT.
+    with (
+        repository.built_after(connection, "facility", rows),
+        repository.built_after(connection, "facility_figure", rows),
+    ):
         result.inserted, result.updated = repository.upsert(connection)
     with contextlib.ExitStack() as children:
         for table, field in (("entrance", fields.ENTRANCES), ("protection_unit", fields.UNITS)):

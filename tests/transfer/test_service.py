@@ -458,7 +458,7 @@ def _schema(connection: Connection) -> dict[str, tuple]:
             "UNION ALL SELECT conname, pg_get_constraintdef(oid), NULL FROM pg_constraint "
             "WHERE conrelid = ANY(CAST(:tables AS regclass[]))"
         ),
-        {"tables": ["facility", "entrance", "protection_unit"]},
+        {"tables": ["facility", "facility_figure", "entrance", "protection_unit"]},
     )
     return {name: (definition, oid) for name, definition, oid in rows}
 
@@ -485,7 +485,12 @@ def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
         name: d for name, (d, _) in before.items()
     }
     rebuilt = {name for name, (_, oid) in after.items() if oid and oid != before[name][1]}
-    assert {"ix_facility_search", "ix_facility_location", "ix_entrance_location"} <= rebuilt
+    assert {
+        "ix_facility_search",
+        "ix_facility_location",
+        "ix_facility_figure_city_code",
+        "ix_entrance_location",
+    } <= rebuilt
     assert "uq_facility_code" not in rebuilt  # the upsert needs it
     # The rebuilt indexes answer, and the keys put back hold.
     found = connection.execute(
@@ -495,6 +500,13 @@ def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
         )
     ).scalar()
     assert found == 1
+    figures = connection.execute(
+        text(
+            "SELECT count(*) FROM facility_figure g JOIN facility f ON f.id = g.facility_id "
+            "WHERE f.code LIKE 'RF-BULK-%'"
+        )
+    ).scalar()
+    assert figures == 3
     with pytest.raises(IntegrityError), connection.begin_nested():
         connection.execute(text("UPDATE facility SET district_code = '999999'"))
     with pytest.raises(IntegrityError), connection.begin_nested():

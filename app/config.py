@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=local_cluster_url, validation_alias="DATABASE_URL")
     db_pool_size: int = 10
     # Hot read paths (nearby, OGC items, tiles) per process: at most this many at once, the
-    # rest wait their turn for a connection (503 after read_pool_timeout_s). A query or two
+    # rest wait their turn (db.session.hot_read; 503 after read_pool_timeout_s). A query or two
     # in flight per core finish sooner than dozens sharing it, so the tail stays short
     # (nearby on 2 cores, 2 processes: 20 per process 291/s p99 629 ms, 4 379/s 324 ms,
     # 2 429/s 266 ms). A database on its own machine wants more.

@@ -1,3 +1,4 @@
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read
+    app.state.read_gate = asyncio.Semaphore(settings.read_pool_size)
     app.state.migration_head = health.migration_head(settings)
     install_error_handlers(app)
     install_auth_error_handlers(app)

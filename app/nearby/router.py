@@ -3,10 +3,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidInput, problem_responses
 from app.core.geo import CoordSys, in_china, position_to_wgs84
+from app.db.session import hot_read
 from app.nearby import service
 from app.nearby.schemas import NearbyAnswer
 from app.uses.models import UseType
@@ -58,27 +59,26 @@ AroundDep = Annotated[Around, Depends(around)]
 async def _search(request: Request, place: Around, use_type: UseType, **filters: Any) -> Response:
     settings = request.app.state.settings
 
-    def run() -> str:
+    def run(session: Session) -> str:
         # The read engine's session: autocommit, planner settings for KNN (db.session).
-        with request.app.state.read_sessionmaker() as session:
-            return service.search(
-                session,
-                lon=place.lon,
-                lat=place.lat,
-                wgs84=place.wgs84,
-                coordsys=place.coordsys,
-                radius_m=place.radius,
-                use_type=use_type,
-                limit=place.limit,
-                now=datetime.now(UTC),
-                stale_after_s=settings.occupancy_stale_after_s,
-                open_now=place.open_now,
-                accessible=place.accessible,
-                source=settings.app_source,
-                **filters,
-            )
+        return service.search(
+            session,
+            lon=place.lon,
+            lat=place.lat,
+            wgs84=place.wgs84,
+            coordsys=place.coordsys,
+            radius_m=place.radius,
+            use_type=use_type,
+            limit=place.limit,
+            now=datetime.now(UTC),
+            stale_after_s=settings.occupancy_stale_after_s,
+            open_now=place.open_now,
+            accessible=place.accessible,
+            source=settings.app_source,
+            **filters,
+        )
 
-    return Response(await run_in_threadpool(run), media_type="application/json")
+    return Response(await hot_read(request.app.state, run), media_type="application/json")
 
 
 @router.get("/v1/parking/nearby", response_model=NearbyAnswer, responses=problem_responses(422))

@@ -6,12 +6,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import get_principal
 from app.accounts.principal import ANONYMOUS, Principal
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import splice_items
+from app.db.session import hot_read
 from app.ogc import crs as crs_
 from app.ogc import documents, html, service
 from app.ogc.collections import COLLECTIONS, Collection
@@ -185,19 +187,17 @@ async def items(
     restricted = who.restricted_clause()
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
-    def run() -> service.Page:
-        # The read engine's session: autocommit, one round trip (db.session).
-        with request.app.state.read_sessionmaker() as session:
-            return service.items(
-                session,
-                c,
-                query,
-                restricted=restricted,
-                crs=out_crs,
-                sql_params={"stale_after_s": stale_after_s},
-            )
+    def run(session: Session) -> service.Page:
+        return service.items(
+            session,
+            c,
+            query,
+            restricted=restricted,
+            crs=out_crs,
+            sql_params={"stale_after_s": stale_after_s},
+        )
 
-    page = await run_in_threadpool(run)
+    page = await hot_read(request.app.state, run)
     as_html = _wants_html(request, f)
     links = _page_links(request, c, page, HTML if as_html else GEOJSON)
     envelope: dict[str, Any] = {"type": "FeatureCollection", "links": links}
@@ -252,19 +252,18 @@ async def item(
     restricted = who.restricted_clause()
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
-    def run() -> str | None:
-        with request.app.state.read_sessionmaker() as session:
-            return service.item(
-                session,
-                c,
-                int(feature_id),
-                restricted=restricted,
-                crs=out_crs,
-                properties=properties,
-                sql_params={"stale_after_s": stale_after_s},
-            )
+    def run(session: Session) -> str | None:
+        return service.item(
+            session,
+            c,
+            int(feature_id),
+            restricted=restricted,
+            crs=out_crs,
+            properties=properties,
+            sql_params={"stale_after_s": stale_after_s},
+        )
 
-    found = await run_in_threadpool(run)
+    found = await hot_read(request.app.state, run)
     if found is None:
         raise NotFound(f"no feature {feature_id} in {c.id}")
     href = f"{base_url(request)}/ogc/collections/{c.id}/items/{feature_id}"

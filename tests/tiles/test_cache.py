@@ -142,7 +142,7 @@ def key(collection: str, z: int, lon: float, lat: float) -> tuple[str, int, int,
 
 
 def test_a_render_older_than_a_change_to_its_tile_is_not_stored(app):
-    cache = TileCache(app.state.read_sessionmaker)
+    cache = TileCache(app.state)
     cache.apply(changes(100))
     touched_key, other_key = key("shelters", 16, *HERE), key("shelters", 16, *FAR)
     began = cache.generation
@@ -156,7 +156,7 @@ def test_a_render_older_than_a_change_to_its_tile_is_not_stored(app):
 
 
 def test_a_change_is_applied_once_and_a_pruned_log_empties_the_cache(app):
-    cache = TileCache(app.state.read_sessionmaker)
+    cache = TileCache(app.state)
     cache.apply(changes(100))
     here = key("shelters", 16, *HERE)
     change = (1, 100, ["shelters"], *HERE, *HERE)
@@ -184,7 +184,7 @@ def test_touched_tiles_reach_into_the_buffer():
 
 
 def test_requests_share_a_render_unless_a_change_came_since(app):
-    cache = TileCache(app.state.read_sessionmaker)
+    cache = TileCache(app.state)
     cache.apply(changes(100))
     here = key("shelters", 16, *HERE)
     renders: list[asyncio.Event] = []

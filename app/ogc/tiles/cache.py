@@ -24,7 +24,7 @@
   process whose horizon lies below it may have missed changes and empties its cache.
 
 The cache belongs to the process's event loop: only coroutines on it touch its state, so
-it needs no locks. Reads of the log and renders run in worker threads."""
+it needs no locks. Reads of the log and renders are hot reads (db.session.hot_read)."""
 
 import asyncio
 import hashlib
@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from itertools import takewhile
 from typing import NamedTuple
 
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
+from app.db.session import hot_read
 from app.ogc.tiles import repository
 from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, touched
 
@@ -82,8 +82,8 @@ EVERYTHING = None
 
 
 class TileCache:
-    def __init__(self, sessions: sessionmaker[Session], max_bytes: int = MAX_BYTES) -> None:
-        self._sessions = sessions
+    def __init__(self, state: State, max_bytes: int = MAX_BYTES) -> None:
+        self._state = state  # the app's, for its hot reads
         self._max_bytes = max_bytes
         self._tiles: OrderedDict[Key, Tile] = OrderedDict()
         self._bytes = 0
@@ -109,11 +109,10 @@ class TileCache:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         self._current, self._next = self._next, None
-        self.apply(await run_in_threadpool(self._read, self._horizon))
-
-    def _read(self, horizon: int) -> repository.Changes:
-        with self._sessions() as session:
-            return repository.changes_since(session, horizon)
+        horizon = self._horizon
+        self.apply(
+            await hot_read(self._state, lambda session: repository.changes_since(session, horizon))
+        )
 
     def apply(self, changes: repository.Changes) -> None:
         fresh = [row for row in changes.rows if row[0] not in self._seen]

@@ -1,9 +1,9 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from app.core.errors import NotFound, problem_responses
+from app.db.session import hot_read
 from app.ogc.documents import base_url
 from app.ogc.tiles import documents, repository
 from app.ogc.tiles.cache import TileCache
@@ -32,7 +32,7 @@ def tile_cache(app: FastAPI) -> TileCache:
     """The process's tile cache, made on first use: it reads the database through the
     app's read sessions."""
     if not hasattr(app.state, "tile_cache"):
-        app.state.tile_cache = TileCache(app.state.read_sessionmaker)
+        app.state.tile_cache = TileCache(app.state)
     return app.state.tile_cache
 
 
@@ -74,11 +74,6 @@ async def tilejson(request: Request, layer: LayerDep) -> dict[str, Any]:
     return documents.tilejson(base_url(request), layer)
 
 
-def _render(request: Request, layer: Layer, z: int, x: int, y: int) -> bytes:
-    with request.app.state.read_sessionmaker() as session:
-        return repository.render(session, layer, z, x, y)
-
-
 @router.get(
     f"{TILESET}/{{z}}/{{x}}/{{y}}",
     response_class=Response,
@@ -103,7 +98,10 @@ async def tile(request: Request, layer: LayerDep, z: int, x: int, y: int) -> Res
     key = (layer.id, z, x, y)
     found = cache.get(key)
     if found is None:
-        found = await cache.fill(key, lambda: run_in_threadpool(_render, request, layer, z, x, y))
+        found = await cache.fill(
+            key,
+            lambda: hot_read(request.app.state, lambda s: repository.render(s, layer, z, x, y)),
+        )
     headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)

@@ -1,0 +1,44 @@
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.db.session import hot_read
+
+
+def test_a_hot_read_waits_for_its_turn_and_runs_when_one_is_free(app):
+    state = app.state
+    state.read_gate = asyncio.Semaphore(1)
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        await state.read_gate.acquire()  # the one connection is busy
+
+        async def read(name: str) -> None:
+            order.append(
+                await hot_read(state, lambda s: s.execute(text(f"SELECT '{name}'")).scalar())
+            )
+
+        waiting = [asyncio.create_task(read(name)) for name in ("first", "second")]
+        await asyncio.sleep(0.05)
+        assert order == []
+        state.read_gate.release()
+        await asyncio.gather(*waiting)
+        return order
+
+    assert asyncio.run(scenario()) == ["first", "second"]
+
+
+def test_a_hot_read_waiting_past_the_timeout_is_a_503_to_retry(app, public_client):
+    app.state.settings = app.state.settings.model_copy(update={"read_pool_timeout_s": 0.05})
+    # Every connection stays busy. A semaphore that has made a caller wait belongs to that
+    # event loop, and the client runs each request in a loop of its own: one gate each.
+    app.state.read_gate = asyncio.Semaphore(0)
+    with pytest.raises(PoolTimeout):
+        asyncio.run(hot_read(app.state, lambda s: s.execute(text("SELECT 1")).scalar()))
+    app.state.read_gate = asyncio.Semaphore(0)
+    response = public_client.get("/v1/parking/nearby?lon=117.2272&lat=31.8206")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"

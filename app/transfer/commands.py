@@ -44,7 +44,10 @@ _err = Console(stderr=True)
 
 @contextmanager
 def _connection() -> Iterator[Connection]:
-    engine = create_engine(Settings().sqlalchemy_url)
+    engine = create_engine(
+        Settings().sqlalchemy_url,
+        connect_args={"options": f"-c temp_buffers={repository.TEMP_BUFFERS}"},
+    )
     try:
         with engine.connect() as connection:
             yield connection

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+
+from app.transfer import commands, repository
 
 RF = str(Path(sys.executable).parent / "rf")
 GOOD = (
@@ -80,3 +83,9 @@ def test_bad_file_fails_in_one_line_with_a_report(database_url, tmp_path):
     result = rf(database_url, "import", str(truncated), cwd=tmp_path)
     assert result.returncode == 1 and result.stderr.startswith("rf: t.geojson: cannot be read")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_session_has_room_for_the_staging_tables(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with commands._connection() as connection:
+        assert connection.execute(text("SHOW temp_buffers")).scalar() == repository.TEMP_BUFFERS

@@ -17,7 +17,8 @@ RUN pip install . && rm -rf build ./*.egg-info
 # The installed package cannot find alembic.ini next to itself, so say where.
 COPY alembic.ini ./
 COPY migrations ./migrations
-ENV RF_ALEMBIC_INI=/srv/rf/alembic.ini
+ENV RF_ALEMBIC_INI=/srv/rf/alembic.ini \
+    UVICORN_ACCESS_LOG=false
 
 RUN useradd --system --no-create-home --uid 10001 rf
 USER rf

@@ -265,10 +265,12 @@ def boundaries_loaded(connection: Connection) -> bool:
 # --- import: typing and checking ---------------------------------------------------------
 
 _CELL = "NULLIF(btrim(r.{name}), '')"
-# Thousands separators, spaces and the units offices type into number cells.
+# Thousands separators, spaces and the units offices type into number cells. A cell of
+# digits and dots (nearly all of them) skips the replacement, which costs twice the test.
 _NUMBER = (
-    "regexp_replace(NULLIF(btrim(r.{name}), ''), "
-    "'[,，\\s]|(㎡|m²|m2|平方米|平米|人|个|小时|h)$', '', 'g')"
+    "CASE WHEN r.{name} ~ '^[0-9.]+$' THEN r.{name} "
+    "ELSE regexp_replace(NULLIF(btrim(r.{name}), ''), "
+    "'[,，\\s]|(㎡|m²|m2|平方米|平米|人|个|小时|h)$', '', 'g') END"
 )
 # A decimal number, in the cells of number columns and of lon/lat (service._decimals).
 DECIMAL_RE = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"

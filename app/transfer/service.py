@@ -152,8 +152,6 @@ def import_file(
         return result
     progress.stage("checking", None)
     present = _present(result.columns)
-    repository.stage_typed(connection, present=present, choices=_choices())
-    repository.check_cells(connection, present=present)
     if fields.UNITS in present:
         repository.sum_units(
             connection, totals_given=present & {"shelter_area", "capacity_persons"}
@@ -250,25 +248,23 @@ def _stage(
             row=1,
         )
     progress.stage("reading", source.total)
+    present, choices = _present(result.columns), _choices()
+    repository.create_typed(connection, present=present, choices=choices)
     staged_batches = (_StagedBatch(batch, options.coordsys) for batch in source.batches)
-    for staged in _read_ahead(staged_batches):
-        repository.copy_arrow(connection, "import_row", staged.table())
-        if staged.entrances is not None:
-            repository.copy_arrow(connection, "import_entrance", staged.entrances)
-        if staged.units:
-            repository.copy_rows(
-                connection,
-                "import_unit",
-                ("row_no", "seq", "name", "shelter_area", "capacity_persons"),
-                staged.units,
-            )
+    for staged, copies in _read_ahead((staged, staged.copies()) for staged in staged_batches):
+        for table, rows in copies:
+            repository.copy_csv(connection, table, rows)
         if staged.errors:
             repository.copy_rows(
                 connection, "import_error", ("row_no", "field", "value", "reason"), staged.errors
             )
+        if staged.batch.rows:
+            rows = (staged.batch.rows[0], staged.batch.rows[-1])
+            repository.type_rows(connection, present=present, choices=choices, rows=rows)
         result.rows += len(staged.batch.rows) + len(staged.batch.broken)
         progress.advance(len(staged.batch.rows) + len(staged.batch.broken))
     connection.execute(text("ANALYZE import_row (row_no, code)"))
+    repository.analyze_typed(connection)
 
 
 def _read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -353,6 +349,20 @@ class _StagedBatch:
         columns["footprint"] = pa.array(self.footprint, pa.string())
         columns["geometry_failed"] = pa.array(self.failed)
         return pa.table(columns)
+
+    def copies(self) -> list[tuple[str, repository.CsvCopy]]:
+        import pyarrow as pa
+
+        copies = [("import_row", repository.CsvCopy.of(self.table()))]
+        if self.entrances is not None:
+            copies.append(("import_entrance", repository.CsvCopy.of(self.entrances)))
+        if self.units:
+            names = ("row_no", "seq", "name", "shelter_area", "capacity_persons")
+            units = pa.table(
+                dict(zip(names, map(list, zip(*self.units, strict=True)), strict=True))
+            )
+            copies.append(("import_unit", repository.CsvCopy.of(units)))
+        return copies
 
     def _error(self, index: int, name: str, value: str | None, reason: str) -> None:
         self.errors.append((self.batch.rows[index], name, _clip(value), reason))

@@ -114,6 +114,16 @@ def test_all_or_nothing_and_partial(connection, tmp_path):
     ("line", "expected"),
     [
         (row("RF-BAD-001", area="12x0"), ("shelter_area", "12x0", "is not a number")),
+        # Numbers too large for the registry's columns are named, not an aborted import.
+        (
+            row("RF-BAD-001", area="1234567890123"),
+            ("shelter_area", "1234567890123", "must be between 0 and 10000000"),
+        ),
+        (
+            row("RF-BAD-001", area="1e99"),
+            ("shelter_area", "1e99", "must be between 0 and 10000000"),
+        ),
+        (row("RF-BAD-001", area="1e999"), ("shelter_area", "1e999", "is not a number")),
         (
             row("RF-BAD-001", persons="8000.5"),
             ("capacity_persons", "8000.5", "is not a whole number"),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import morecantile
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from app.main import create_app
 from app.ogc.tiles.cache import TileCache
@@ -166,6 +167,37 @@ def test_a_change_is_applied_once_and_a_pruned_log_empties_the_cache(app):
     assert cache.get(here) is not None
     cache.apply(changes(120, pruned_xid=110))
     assert cache.get(here) is None
+
+
+def test_a_bulk_write_is_noted_by_its_extent_and_a_small_one_point_by_point(connection, create):
+    facility = create()
+    facility_id = facility["id"]
+
+    def noted(statement: str, rows: int) -> list[tuple]:
+        last = connection.execute(text("SELECT coalesce(max(id), 0) FROM tile_change")).scalar()
+        connection.execute(text(statement), {"facility": facility_id, "rows": rows})
+        rows = connection.execute(
+            text(
+                "SELECT west, south, east, north FROM tile_change "
+                "WHERE id > :last AND collections = '{entrances}' ORDER BY west"
+            ),
+            {"last": last},
+        )
+        return [tuple(round(value, 7) for value in row) for row in rows]
+
+    insert = (
+        "INSERT INTO entrance (facility_id, kind, accessible, location) "
+        "SELECT :facility, 'pedestrian', false, "
+        "ST_SetSRID(ST_MakePoint(117.2 + i / 1e5, 31.8 + i / 1e5), 4326) "
+        "FROM generate_series(1, :rows) AS i"
+    )
+    few = noted(insert, 3)
+    assert few == [(round(117.2 + i / 1e5, 7), round(31.8 + i / 1e5, 7)) * 2 for i in (1, 2, 3)]
+    delete = "DELETE FROM entrance WHERE facility_id = :facility AND :rows > 0"
+    assert len(noted(delete, 1)) == 3 + len(facility["entrances"])
+    many = noted(insert, 1001)
+    assert many == [(117.20001, 31.80001, 117.21001, 31.81001)]
+    assert noted(delete, 1) == many
 
 
 def test_touched_tiles_reach_into_the_buffer():

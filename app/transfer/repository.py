@@ -238,12 +238,12 @@ def _raw(connection: Connection) -> psycopg.Connection:
     return connection.connection.driver_connection  # type: ignore[return-value]
 
 
-def copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterable) -> None:
-    assert table in ("import_row", "import_entrance", "import_unit", "import_error")
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+def add_errors(connection: Connection, errors: Iterable[tuple]) -> None:
+    """Adds (row, field, value, reason) lines to the import's error report."""
+    statement = "COPY import_error (row_no, field, value, reason) FROM STDIN"
     with _raw(connection).cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        for error in errors:
+            copy.write_row(error)
 
 
 class CsvCopy(NamedTuple):
@@ -266,7 +266,8 @@ class CsvCopy(NamedTuple):
 class _LargeChunks(LibpqWriter):
     """Sends COPY data to libpq 8 MB at a time. psycopg hands it over 128 KB at a time,
     taking the GIL back for each piece; with the import's reading thread busy in Python,
-    each of those waits its turn, and a batch took three times as long to send."""
+    each of those waits its turn, and a batch took three times as long to send. Uses
+    LibpqWriter's own _put (psycopg 3.1 and later), which the import tests exercise."""
 
     CHUNK = 8 << 20
 

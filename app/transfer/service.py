@@ -142,12 +142,7 @@ def import_file(
         _stage(connection, path, options, result, progress)
     except FileProblem as problem:
         result.problem = problem.detail
-        repository.copy_rows(
-            connection,
-            "import_error",
-            ("row_no", "field", "value", "reason"),
-            [(problem.row, "", None, problem.detail)],
-        )
+        repository.add_errors(connection, [(problem.row, "", None, problem.detail)])
         result.errors, result.rejected = repository.error_count(connection)
         return result
     progress.stage("checking", None)
@@ -169,12 +164,7 @@ def import_file(
             "are not registered yet, and a new facility needs them"
         )
         result.problem = problem
-        repository.copy_rows(
-            connection,
-            "import_error",
-            ("row_no", "field", "value", "reason"),
-            [(None, ", ".join(missing), None, problem)],
-        )
+        repository.add_errors(connection, [(None, ", ".join(missing), None, problem)])
     result.errors, result.rejected = repository.error_count(connection)
     if result.problem or (result.errors and not options.partial):
         return result
@@ -255,9 +245,7 @@ def _stage(
         for table, rows in copies:
             repository.copy_csv(connection, table, rows)
         if staged.errors:
-            repository.copy_rows(
-                connection, "import_error", ("row_no", "field", "value", "reason"), staged.errors
-            )
+            repository.add_errors(connection, staged.errors)
         if staged.batch.rows:
             rows = (staged.batch.rows[0], staged.batch.rows[-1])
             repository.type_rows(connection, present=present, choices=choices, rows=rows)

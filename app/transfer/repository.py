@@ -829,14 +829,15 @@ BULK_ROWS = 50_000
 
 
 @contextmanager
-def built_after(connection: Connection, table: str, rows: int) -> Iterator[None]:
+def built_after(connection: Connection, table: str, rows: int) -> Iterator[bool]:
     """Writes into `table` with its indexes that back no constraint, and its foreign
     keys, taken off and put back once the rows are in: when the table is empty, the
     import brings at least BULK_ROWS rows, and this role owns the table (as pg_restore
     does). A million facilities then cost one sorted build per index and one join per
     key instead of a million index insertions and three million key lookups. The table
     stays locked against readers until commit, which an empty table's readers do not
-    miss; a registry already in use never takes this path."""
+    miss; a registry already in use never takes this path. Yields whether it was taken:
+    the table then stays empty for anyone else until the rows are in."""
     assert table in ("facility", "facility_figure", "entrance", "protection_unit")
     if (
         rows < BULK_ROWS
@@ -848,7 +849,7 @@ def built_after(connection: Connection, table: str, rows: int) -> Iterator[None]
             {"table": table},
         ).scalar()
     ):
-        yield
+        yield False
         return
     connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
     indexes = connection.execute(
@@ -871,7 +872,7 @@ def built_after(connection: Connection, table: str, rows: int) -> Iterator[None]
         connection.execute(text(f"DROP INDEX {name}"))
     for name, _ in keys:
         connection.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
-    yield
+    yield True
     connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     for _, definition in indexes:
         connection.execute(text(definition))
@@ -879,9 +880,11 @@ def built_after(connection: Connection, table: str, rows: int) -> Iterator[None]
         connection.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"))
 
 
-def upsert(connection: Connection) -> tuple[int, int]:
+def upsert(connection: Connection, *, into_empty: bool) -> tuple[int, int]:
     """(inserted, updated). Rows equal to the stored facility are not touched: their
-    updated_at stays, and they count as unchanged."""
+    updated_at stays, and they count as unchanged. Into a table known to be empty (and
+    locked, see built_after), nothing can conflict: a plain INSERT spares each row the
+    speculative insertion of ON CONFLICT (1M rows: 11-12 s -> 7.4 s)."""
     columns = ", ".join(WRITTEN)
     excluded = ", ".join(f"EXCLUDED.{c}" for c in WRITTEN)
     stored = ", ".join(f"facility.{c}" for c in WRITTEN)
@@ -900,6 +903,15 @@ def upsert(connection: Connection) -> tuple[int, int]:
         }.get(c, f"t.{c}")
         for c in WRITTEN
     )
+    on_conflict = (
+        ""
+        if into_empty
+        else f"""
+                ON CONFLICT (code) DO UPDATE SET ({columns}) = ({excluded}), updated_at = now(),
+                    version = facility.version + 1
+                WHERE ({stored}) IS DISTINCT FROM ({excluded})
+                   OR EXISTS (SELECT FROM import_child_change c WHERE c.code = EXCLUDED.code)"""
+    )
     connection.execute(
         text(
             f"""
@@ -914,11 +926,7 @@ def upsert(connection: Connection) -> tuple[int, int]:
                 INSERT INTO facility ({columns})
                 SELECT {values} FROM import_typed t JOIN placed p ON p.row_no = t.row_no
                 WHERE NOT EXISTS (SELECT FROM import_error e WHERE e.row_no = t.row_no)
-                ORDER BY t.row_no
-                ON CONFLICT (code) DO UPDATE SET ({columns}) = ({excluded}), updated_at = now(),
-                    version = facility.version + 1
-                WHERE ({stored}) IS DISTINCT FROM ({excluded})
-                   OR EXISTS (SELECT FROM import_child_change c WHERE c.code = EXCLUDED.code)
+                ORDER BY t.row_no {on_conflict}
                 RETURNING id, code, xmax = 0 AS inserted
             )
             SELECT * FROM written

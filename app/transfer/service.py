@@ -179,10 +179,10 @@ def import_file(
     rows = result.rows - result.rejected
     # facility_figure is written by the statistics trigger of the facilities' INSERT.
     with (
-        repository.built_after(connection, "facility", rows),
+        repository.built_after(connection, "facility", rows) as into_empty,
         repository.built_after(connection, "facility_figure", rows),
     ):
-        result.inserted, result.updated = repository.upsert(connection)
+        result.inserted, result.updated = repository.upsert(connection, into_empty=into_empty)
     with contextlib.ExitStack() as children:
         for table, field in (("entrance", fields.ENTRANCES), ("protection_unit", fields.UNITS)):
             if field in present:

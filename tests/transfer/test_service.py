@@ -501,7 +501,7 @@ def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
         "ix_facility_figure_city_code",
         "ix_entrance_location",
     } <= rebuilt
-    assert "uq_facility_code" not in rebuilt  # the upsert needs it
+    assert "uq_facility_code" not in rebuilt  # a constraint's: it checks each row
     # The rebuilt indexes answer, and the keys put back hold.
     found = connection.execute(
         text(
@@ -532,6 +532,9 @@ def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
     )
     assert again.inserted == 2
     assert _schema(connection) == after
+    # The first load's plain INSERT left rows that a later import finds and leaves alone.
+    same = run(connection, write(tmp_path, "f.csv", content))
+    assert (same.inserted, same.updated, same.unchanged) == (0, 0, 3)
 
 
 def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):

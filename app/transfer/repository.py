@@ -606,7 +606,7 @@ _ROW_RULES = (
 def check_rows(connection: Connection, *, max_persons_per_m2: float, subtype_of: dict) -> None:
     """Rules across the fields of a row, with the API's messages."""
     values = ", ".join(f"('{name}', {value}, {reason})" for name, value, reason in _ROW_RULES)
-    # As in check_cells: clean rows skip the LATERAL.
+    # As in _check_cells: clean rows skip the LATERAL.
     any_reason = " OR ".join(f"({reason}) IS NOT NULL" for _, _, reason in _ROW_RULES)
     connection.execute(
         text(

@@ -239,11 +239,13 @@ def _raw(connection: Connection) -> psycopg.Connection:
 
 
 def add_errors(connection: Connection, errors: Iterable[tuple]) -> None:
-    """Adds (row, field, value, reason) lines to the import's error report."""
+    """Adds (row, field, value, reason) lines to the import's error report. A NUL
+    character, which text cannot hold, is shown as ␀ (a cell quoted as it was read may
+    have one)."""
     statement = "COPY import_error (row_no, field, value, reason) FROM STDIN"
     with _raw(connection).cursor() as cursor, cursor.copy(statement) as copy:
-        for error in errors:
-            copy.write_row(error)
+        for row, *texts in errors:
+            copy.write_row((row, *(t and t.replace("\x00", "␀") for t in texts)))
 
 
 class CsvCopy(NamedTuple):
@@ -252,7 +254,7 @@ class CsvCopy(NamedTuple):
     Made by the import's reading thread, so that the connection's thread only sends."""
 
     columns: tuple[str, ...]
-    data: memoryview
+    data: bytes
 
     @classmethod
     def of(cls, table: Any) -> "CsvCopy":
@@ -260,7 +262,12 @@ class CsvCopy(NamedTuple):
 
         buffer = io.BytesIO()
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, batch_size=8192))
-        return cls(tuple(table.column_names), buffer.getbuffer())
+        return cls(tuple(table.column_names), buffer.getvalue())
+
+    @property
+    def has_nul(self) -> bool:
+        """Whether a cell holds a NUL character, which text cannot hold (and COPY rejects)."""
+        return b"\x00" in self.data
 
 
 class _LargeChunks(LibpqWriter):
@@ -459,12 +466,11 @@ def create_typed(connection: Connection, *, present: set[str], choices: dict[str
 
 
 def type_rows(
-    connection: Connection, *, present: set[str], choices: dict[str, Any], rows: tuple[int, int]
+    connection: Connection, *, present: set[str], choices: dict[str, Any], first: int, last: int
 ) -> None:
-    """Types and checks the staged rows numbered rows[0] to rows[1], while the file's next
+    """Types and checks the staged rows numbered first to last, while the file's next
     batches are read: the server, idle for two thirds of the reading, does it alongside
     (1M rows: reading 52 s, then typing 39 s and checking 18 s, before this)."""
-    first, last = rows
     connection.execute(
         text(
             f"INSERT INTO import_typed {_typed_select(present)} "

@@ -246,9 +246,10 @@ def _stage(
             repository.copy_csv(connection, table, rows)
         if staged.errors:
             repository.add_errors(connection, staged.errors)
-        if staged.batch.rows:
-            rows = (staged.batch.rows[0], staged.batch.rows[-1])
-            repository.type_rows(connection, present=present, choices=choices, rows=rows)
+        if rows := staged.batch.rows:
+            repository.type_rows(
+                connection, present=present, choices=choices, first=rows[0], last=rows[-1]
+            )
         result.rows += len(staged.batch.rows) + len(staged.batch.broken)
         progress.advance(len(staged.batch.rows) + len(staged.batch.broken))
     connection.execute(text("ANALYZE import_row (row_no, code)"))
@@ -293,6 +294,9 @@ def _read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 
 def _clip(value: str | None) -> str | None:
     return value if value is None or len(value) <= _VALUE_CHARS else value[:_VALUE_CHARS] + "…"
+
+
+_NUL_REASON = "contains a NUL character, which text cannot hold"
 
 
 class _StagedBatch:
@@ -341,16 +345,45 @@ class _StagedBatch:
     def copies(self) -> list[tuple[str, repository.CsvCopy]]:
         import pyarrow as pa
 
-        copies = [("import_row", repository.CsvCopy.of(self.table()))]
+        tables = [("import_row", self.table(), None)]
         if self.entrances is not None:
-            copies.append(("import_entrance", repository.CsvCopy.of(self.entrances)))
+            tables.append(("import_entrance", self.entrances, fields.ENTRANCES))
         if self.units:
             names = ("row_no", "seq", "name", "shelter_area", "capacity_persons")
             units = pa.table(
                 dict(zip(names, map(list, zip(*self.units, strict=True)), strict=True))
             )
-            copies.append(("import_unit", repository.CsvCopy.of(units)))
+            tables.append(("import_unit", units, fields.UNITS))
+        copies = []
+        for name, table, field_name in tables:
+            rows = repository.CsvCopy.of(table)
+            if rows.has_nul:
+                rows = repository.CsvCopy.of(self._without_nul(table, field_name))
+            copies.append((name, rows))
         return copies
+
+    def _without_nul(self, table: Any, field_name: str | None) -> Any:
+        """A NUL character would fail the COPY of the whole batch: a cell with one (raw,
+        or a name decoded from \\u0000 in a JSON list) is named, which rejects its row,
+        and the character dropped."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for position, column in enumerate(table.columns):
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                continue
+            found = pc.fill_null(pc.match_substring(column, "\x00"), False)
+            if not pc.any(found).as_py():
+                continue
+            name = table.column_names[position]
+            for row, value in zip(
+                table["row_no"].filter(found).to_pylist(),
+                column.filter(found).to_pylist(),
+                strict=True,
+            ):
+                self.errors.append((row, field_name or name, _clip(value), _NUL_REASON))
+            table = table.set_column(position, name, pc.replace_substring(column, "\x00", ""))
+        return table
 
     def _error(self, index: int, name: str, value: str | None, reason: str) -> None:
         self.errors.append((self.batch.rows[index], name, _clip(value), reason))

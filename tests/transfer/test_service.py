@@ -168,6 +168,33 @@ def test_each_bad_cell_is_named(connection, tmp_path, line, expected):
         assert reason.startswith("is not one of: planned, under_construction")
 
 
+def test_a_nul_character_is_named_in_the_report_not_a_failed_import(connection, tmp_path):
+    # PostgreSQL text holds no NUL: raw in a cell, or decoded from \\u0000 in a JSON list.
+    header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
+    unit = '"[{""name"": ""第1\\u0000单元"", ""shelter_area"": 8000, ""capacity_persons"": 8000}]"'
+    entrance = (
+        '"[{""kind"": ""vehicle"", ""name"": ""1号\\u0000口"", '
+        '""location"": {""type"": ""Point"", ""coordinates"": [117.2285, 31.8264]}}]"'
+    )
+    lines = [
+        (row("RF-NUL-001"), ","),
+        (row("RF-NUL-002", name="坏\x00名字"), ","),
+        (row("RF-NUL-003"), unit + ","),
+        (row("RF-NUL-004"), "," + entrance),
+        (row("RF-NUL-005", lon="117.2\x00"), ","),
+    ]
+    content = header + "".join(f"{line.rstrip()},{extra}\n" for line, extra in lines)
+    result = run(connection, write(tmp_path, "f.csv", content), partial=True)
+    assert (result.inserted, result.rejected) == (1, 4)
+    reason = "contains a NUL character, which text cannot hold"
+    assert sorted(report(connection)) == [
+        (3, "name", "坏␀名字", reason),
+        (4, "protection_units", "第1␀单元", reason),
+        (5, "entrances", "1号␀口", reason),
+        (6, "lon", "117.2␀", "is not a number"),
+    ]
+
+
 def test_wkt_geometry_and_invalid_polygons(connection, tmp_path):
     header = "code,name,address,admin_code,construction_form,wartime_function,status,wkt\n"
     base = '{},车库,合肥市包河区,340111,attached,personnel_shelter,in_service,"{}"\n'

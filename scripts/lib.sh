@@ -6,7 +6,7 @@ RF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 RF_DATA=$RF_ROOT/.data
 RF_PGPORT=${RF_PGPORT:-54329}
 # Settings of the local cluster (see cluster_start).
-RF_PG_SETTINGS=${RF_PG_SETTINGS:--c max_wal_size=8GB -c checkpoint_timeout=15min}
+RF_PG_SETTINGS=${RF_PG_SETTINGS:--c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=15min}
 RF_CLUSTER_STARTED=0
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
 from app.facilities.repository import FacilityFilter
-from app.transfer import exports, fields, service
+from app.transfer import exports, fields, readers, service
 from app.transfer.exports import ExportFormat
 from app.transfer.readers import Batch
 
@@ -154,7 +154,7 @@ def test_all_or_nothing_and_partial(connection, tmp_path):
             ("admin_code", "349999", "349999 is not a known GB/T 2260 division code"),
         ),
         (row("RF-BAD-001").replace(",在用,", ",营业中,"), ("status", "营业中", None)),
-        (row("RF-BAD-001").replace("天鹅湖人防地下车库", ""), ("name", "", "is required")),
+        (row("RF-BAD-001").replace("天鹅湖人防地下车库", ""), ("name", None, "is required")),
     ],
 )
 def test_each_bad_cell_is_named(connection, tmp_path, line, expected):
@@ -235,6 +235,58 @@ def test_duplicate_codes_in_a_file(connection, tmp_path):
         (2, "code", "RF-DUP-001", "appears 2 times in the file (rows 2, 4)"),
         (4, "code", "RF-DUP-001", "appears 2 times in the file (rows 2, 4)"),
     ]
+
+
+def test_csv_rows_keep_their_numbers_when_arrow_hands_over(connection, tmp_path, monkeypatch):
+    """Arrow reads well-formed batches; from the first batch it refuses (a row of the wrong
+    width), the csv module reads on and names the row. Blank lines and quoted line breaks
+    count as the file counts them, either way."""
+    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 400)
+    good = [row(f"RF-HAND-{i:03}") for i in range(1, 8)]
+    quoted = row("RF-HAND-009", name='"天鹅湖\n人防车库"')
+    content = HEADER + good[0] + "\n" + good[1] + quoted + good[2] + good[3]
+    content += "RF-HAND-008,只有名称\n" + good[4] + ",,,,,,,,,,,\n" + good[5] + good[6]
+    result = run(connection, write(tmp_path, "f.csv", content), partial=True)
+    assert (result.rows, result.inserted, result.rejected) == (9, 8, 1)
+    assert report(connection) == [(8, "", None, "has 2 fields where the header has 12")]
+    assert stored(connection, "RF-HAND-009")["name"] == "天鹅湖\n人防车库"
+    rows = dict(connection.execute(text("SELECT code, row_no FROM import_typed")).all())
+    assert rows["RF-HAND-009"] == 5 and rows["RF-HAND-005"] == 9 and rows["RF-HAND-007"] == 12
+
+
+@pytest.mark.parametrize(
+    ("cell", "shanghai"),
+    [
+        ("2022-06-30 06:16:44", "2022-06-30 06:16:44"),
+        (" 2022-06-30T06:16 ", "2022-06-30 06:16:00"),
+        ("2022-06-30 06:16:44+00", "2022-06-30 14:16:44"),
+        ("2022-06-30T06:16:44Z", "2022-06-30 14:16:44"),
+        ("2022-06-30 06:16:44.25-0930", "2022-06-30 23:46:44.25"),
+        ("2024-02-29 08:00", "2024-02-29 08:00:00"),
+        ("2022/06/30 06:16", "2022-06-30 06:16:00"),
+        ("2023-02-29 08:00", None),
+        ("2022-04-31 08:00", None),
+        ("2022-06-30 24:00:01", None),
+        ("昨天", None),
+    ],
+)
+def test_verification_times_in_the_forms_offices_write(connection, tmp_path, cell, shanghai):
+    """ISO times are cast as they are, the rest parsed one by one: both agree, and a time
+    without a zone is Beijing time."""
+    content = HEADER.replace("\n", ",核查时间\n") + row("RF-TIME-001").replace("\n", f",{cell}\n")
+    result = run(connection, write(tmp_path, "f.csv", content))
+    if shanghai is None:
+        assert report(connection) == [(2, "verified_at", cell.strip(), "is not a date and time")]
+        return
+    assert result.inserted == 1, report(connection)
+    found = connection.execute(
+        text(
+            "SELECT to_char(verified_at AT TIME ZONE 'Asia/Shanghai', "
+            "'YYYY-MM-DD HH24:MI:SS.FF2') FROM facility WHERE code = 'RF-TIME-001'"
+        )
+    ).scalar()
+    assert found.removesuffix(".00") == shanghai
 
 
 def test_file_problems_write_nothing(connection, tmp_path):

@@ -311,7 +311,7 @@ class _StagedBatch:
             (row, "", None, reason) for row, reason in batch.broken
         ]
         self.entrances: Any = None  # an Arrow table, when the batch has entrances
-        self.units: list[tuple] = []
+        self.units: Any = None  # an Arrow table, when the batch has protection units
         self.failed = np.zeros(self.size, dtype=bool)
         # The location as lon/lat numbers, NaN where there is none.
         self.lon = self.lat = np.full(self.size, np.nan)
@@ -320,7 +320,7 @@ class _StagedBatch:
         if fields.ENTRANCES in batch.cells:
             self._entrances(batch.cells[fields.ENTRANCES])
         if fields.UNITS in batch.cells:
-            self._units(_texts(batch.cells[fields.UNITS]))
+            self._units(batch.cells[fields.UNITS])
 
     def table(self) -> Any:
         import pyarrow as pa
@@ -337,17 +337,11 @@ class _StagedBatch:
         return pa.table(columns)
 
     def copies(self) -> list[tuple[str, repository.CsvCopy]]:
-        import pyarrow as pa
-
         tables = [("import_row", self.table(), None)]
         if self.entrances is not None:
             tables.append(("import_entrance", self.entrances, fields.ENTRANCES))
-        if self.units:
-            names = ("row_no", "seq", "name", "shelter_area", "capacity_persons")
-            units = pa.table(
-                dict(zip(names, map(list, zip(*self.units, strict=True)), strict=True))
-            )
-            tables.append(("import_unit", units, fields.UNITS))
+        if self.units is not None:
+            tables.append(("import_unit", self.units, fields.UNITS))
         copies = []
         for name, table, field_name in tables:
             rows = repository.CsvCopy.of(table)
@@ -555,28 +549,53 @@ class _StagedBatch:
             }
         )
 
-    def _units(self, cells: list[Any]) -> None:
-        for index, value in enumerate(cells):
-            if value is None or value == [] or (isinstance(value, str) and not value.strip()):
-                continue
-            cell = _json_text(value)
+    def _units(self, cells: Any) -> None:
+        import pyarrow as pa
+
+        texts = (
+            cells
+            if isinstance(cells, pa.Array)
+            else pa.array([_json_text(value) for value in cells], pa.string())
+        )
+        blank, checked, parsed = _arrow_units(texts)
+        rest: list[tuple] = []
+        # Lists Arrow could not vouch for go to the API's model, which names what is wrong.
+        for index in np.flatnonzero(~blank & ~checked):
+            cell = texts[int(index)].as_py()
             try:
                 units = _UNITS.validate_json(cell)
             except ValidationError as exc:
                 for problem in exc.errors(include_url=False):
-                    self._error(index, fields.UNITS, cell, _message(problem))
+                    self._error(int(index), fields.UNITS, cell, _message(problem))
                 continue
             names = [unit.name for unit in units]
             if len(set(names)) != len(names):
                 self._error(
-                    index, fields.UNITS, cell, "unit names must be unique within a facility"
+                    int(index), fields.UNITS, cell, "unit names must be unique within a facility"
                 )
                 continue
-            row = self.batch.rows[index]
-            self.units += [
-                (row, seq, unit.name, round(unit.shelter_area, 2), unit.capacity_persons)
+            rest += [
+                (int(index), seq, unit.name, unit.shelter_area, unit.capacity_persons)
                 for seq, unit in enumerate(units)
             ]
+        if rest:
+            columns = [list(column) for column in zip(*rest, strict=True)]
+            parsed = pa.concat_tables(
+                [parsed, pa.table(columns, schema=parsed.schema)]
+            ).combine_chunks()
+        if not parsed.num_rows:
+            return
+        rows = np.asarray(self.batch.rows, dtype=np.int32)[parsed["index"].to_numpy()]
+        self.units = pa.table(
+            {
+                "row_no": rows,
+                "seq": parsed["seq"],
+                "name": parsed["name"],
+                # Python's rounding, which the API applies: Arrow's may differ in the last place.
+                "shelter_area": [round(area, 2) for area in parsed["shelter_area"].to_pylist()],
+                "capacity_persons": parsed["capacity_persons"],
+            }
+        )
 
 
 # What str.strip() removes (str.isspace), as an RE2 class for Arrow's regex functions.
@@ -587,56 +606,43 @@ _SPACE = (
 
 
 @cache
-def _entrance_json() -> tuple[Any, Any]:
-    """How Arrow reads a batch of entrance lists, and the table of their entrances."""
+def _nested_json(field_name: str) -> tuple[Any, Any]:
+    """How Arrow reads a batch of entrance or protection unit lists, and the table of
+    their items that the checks below make (cell index, seq, values)."""
     import pyarrow as pa
     import pyarrow.json as pajson
 
-    point = pa.struct([("type", pa.string()), ("coordinates", pa.list_(pa.float64()))])
-    entrance = pa.struct(
-        [
-            ("kind", pa.string()),
-            ("accessible", pa.bool_()),
+    if field_name == fields.ENTRANCES:
+        point = pa.struct([("type", pa.string()), ("coordinates", pa.list_(pa.float64()))])
+        named = [("kind", pa.string()), ("accessible", pa.bool_()), ("name", pa.string())]
+        item = pa.struct([*named, ("location", point)])
+        values = [*named, ("lon", pa.float64()), ("lat", pa.float64())]
+    else:
+        values = [
             ("name", pa.string()),
-            ("location", point),
+            ("shelter_area", pa.float64()),
+            ("capacity_persons", pa.int64()),
         ]
-    )
+        item = pa.struct(values)
     options = pajson.ParseOptions(
-        explicit_schema=pa.schema([("e", pa.list_(entrance))]), unexpected_field_behavior="error"
+        explicit_schema=pa.schema([("e", pa.list_(item))]), unexpected_field_behavior="error"
     )
-    rows = pa.schema(
-        [
-            ("index", pa.int64()),
-            ("seq", pa.int32()),
-            ("kind", pa.string()),
-            ("accessible", pa.bool_()),
-            ("name", pa.string()),
-            ("lon", pa.float64()),
-            ("lat", pa.float64()),
-        ]
-    )
-    return options, rows
+    return options, pa.schema([("index", pa.int64()), ("seq", pa.int32()), *values])
 
 
-def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
-    """The entrance lists of a batch, parsed by Arrow's JSON reader all at once: which cells
-    are blank, which hold lists that pass the checks of `_plain_entrances`, and those
-    lists' entrances as a table (cell index, seq, kind, accessible, name, lon, lat). A
-    batch the reader refuses (a value of another type, an unknown key) has none checked:
-    its lists go one by one through `_plain_entrances` and the model."""
+def _arrow_lists(texts: Any, field_name: str) -> tuple[np.ndarray, Any]:
+    """The JSON lists of a batch's cells, read by Arrow's JSON reader all at once: which
+    cells are blank, and the lists (None when the reader refuses the batch: a value of
+    another type, an unknown key, a cell that closed its list and began another)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pajson
 
-    def true(condition: Any) -> np.ndarray:
-        return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
-
-    options, schema = _entrance_json()
+    options, _ = _nested_json(field_name)
     size = len(texts)
     blank = pc.fill_null(pc.match_substring_regex(texts, f"^{_SPACE}*$"), True).to_numpy(
         zero_copy_only=False
     )
-    unchecked = np.zeros(size, dtype=bool), schema.empty_table()
     # JSON has raw line breaks only between tokens, where a space does as well: the
     # reader takes one object per line.
     one_line = pc.replace_substring_regex(texts, r"[\r\n]", " ")
@@ -647,54 +653,122 @@ def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     try:
         read = pajson.read_json(pa.BufferReader(document[0].as_buffer()), parse_options=options)
     except pa.ArrowInvalid:
-        return blank, *unchecked
-    if read.num_rows != size:  # a cell that closed its object and began another
-        return blank, *unchecked
-    lists = read.column("e").combine_chunks()
-    entrance = pc.list_flatten(lists)
+        return blank, None
+    if read.num_rows != size:
+        return blank, None
+    return blank, read.column("e").combine_chunks()
+
+
+def _true(condition: Any) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
+
+
+def _checked_items(
+    lists: Any,
+    blank: np.ndarray,
+    good: np.ndarray,
+    columns: list[Any],
+    field_name: str,
+    max_items: int | None = None,
+) -> tuple[np.ndarray, Any]:
+    """Which cells hold lists (of at most `max_items`) whose items are all `good`, and
+    those items as a table (cell index, seq, *columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    _, schema = _nested_json(field_name)
+    size = len(blank)
     parent = pc.list_parent_indices(lists).to_numpy()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    checked = ~blank & _true(lists.is_valid()) & (np.bincount(parent[~good], minlength=size) == 0)
+    if max_items is not None:
+        checked &= lengths <= max_items
+    keep = checked[parent]
+    seq = np.arange(len(parent)) - (np.cumsum(lengths) - lengths)[parent]
+    table = pa.table(
+        [parent[keep], seq[keep].astype(np.int32)]
+        + [
+            column.filter(keep) if isinstance(column, pa.Array) else column[keep]
+            for column in columns
+        ],
+        schema=schema,
+    )
+    return checked, table
+
+
+def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The entrance lists of a batch, parsed by Arrow's JSON reader all at once: which cells
+    are blank, which hold lists that pass the checks of `_plain_entrances`, and those
+    lists' entrances as a table (cell index, seq, kind, accessible, name, lon, lat). A
+    batch the reader refuses (a value of another type, an unknown key) has none checked:
+    its lists go one by one through `_plain_entrances` and the model."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blank, lists = _arrow_lists(texts, fields.ENTRANCES)
+    if lists is None:
+        return (
+            blank,
+            np.zeros(len(texts), dtype=bool),
+            _nested_json(fields.ENTRANCES)[1].empty_table(),
+        )
+    entrance = pc.list_flatten(lists)
     kind, accessible, name, location = (pc.struct_field(entrance, [i]) for i in range(4))
     position = pc.struct_field(location, [1])
-    pair = true(pc.equal(pc.list_value_length(position), 2))
+    pair = _true(pc.equal(pc.list_value_length(position), 2))
     position = pc.if_else(pair, position, pa.scalar(None, position.type))
     lon, lat = (pc.list_element(position, i).to_numpy(zero_copy_only=False) for i in (0, 1))
     name_length = pc.utf8_length(name)
     good = (
-        true(entrance.is_valid())
-        & true(pc.is_in(kind, value_set=pa.array(sorted(_KINDS))))
-        & true(accessible.is_valid())
+        _true(entrance.is_valid())
+        & _true(pc.is_in(kind, value_set=pa.array(sorted(_KINDS))))
+        & _true(accessible.is_valid())
         & (
-            ~true(name.is_valid())
+            ~_true(name.is_valid())
             | (
-                true(pc.and_(pc.greater_equal(name_length, 1), pc.less_equal(name_length, 200)))
-                & ~true(pc.match_substring_regex(name, f"^{_SPACE}|{_SPACE}$"))
+                _true(pc.and_(pc.greater_equal(name_length, 1), pc.less_equal(name_length, 200)))
+                & ~_true(pc.match_substring_regex(name, f"^{_SPACE}|{_SPACE}$"))
             )
         )
-        & true(pc.equal(pc.struct_field(location, [0]), "Point"))
+        & _true(pc.equal(pc.struct_field(location, [0]), "Point"))
         & pair
         & _in_china(lon, lat)
     )
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
-    checked = (
-        ~blank
-        & true(lists.is_valid())
-        & (lengths <= 50)
-        & (np.bincount(parent[~good], minlength=size) == 0)
+    checked, table = _checked_items(
+        lists, blank, good, [kind, accessible, name, lon, lat], fields.ENTRANCES, max_items=50
     )
-    keep = checked[parent]
-    seq = np.arange(len(parent)) - (np.cumsum(lengths) - lengths)[parent]
-    table = pa.table(
-        [
-            parent[keep],
-            seq[keep].astype(np.int32),
-            kind.filter(keep),
-            accessible.filter(keep),
-            name.filter(keep),
-            lon[keep],
-            lat[keep],
-        ],
-        schema=schema,
+    return blank, checked, table
+
+
+def _arrow_units(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """As _arrow_entrances, for protection unit lists: a list is checked when each unit
+    has a name of 1 to 200 characters without spaces around it, an area and persons in
+    the API's ranges, and the names differ."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blank, lists = _arrow_lists(texts, fields.UNITS)
+    if lists is None:
+        return blank, np.zeros(len(texts), dtype=bool), _nested_json(fields.UNITS)[1].empty_table()
+    unit = pc.list_flatten(lists)
+    name, area, persons = (pc.struct_field(unit, [i]) for i in range(3))
+    parent = pc.list_parent_indices(lists).to_numpy()
+    name_length = pc.utf8_length(name)
+    good = (
+        _true(unit.is_valid())
+        & _true(pc.and_(pc.greater_equal(name_length, 1), pc.less_equal(name_length, 200)))
+        & ~_true(pc.match_substring_regex(name, f"^{_SPACE}|{_SPACE}$"))
+        & _true(pc.and_(pc.greater_equal(area, 0), pc.less_equal(area, 10_000_000)))
+        & _true(pc.and_(pc.greater_equal(persons, 0), pc.less_equal(persons, 1_000_000)))
     )
+    # A name twice in one list: the model's path names it.
+    if len(parent):
+        pairs = pa.table({"p": parent, "n": name}).group_by(["p", "n"]).aggregate([("p", "count")])
+        repeated = pairs.filter(pc.greater(pairs["p_count"], 1))["p"].to_numpy()
+        good &= ~np.isin(parent, repeated)
+    checked, table = _checked_items(lists, blank, good, [name, area, persons], fields.UNITS)
     return blank, checked, table
 
 

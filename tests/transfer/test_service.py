@@ -670,6 +670,49 @@ def test_entrance_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
     )
 
 
+def _unit(name: object = "第1防护单元", area: object = 2141.345, persons: object = 2000) -> dict:
+    return {"name": name, "shelter_area": area, "capacity_persons": persons}
+
+
+UNITS = json.dumps([_unit(), _unit("第2防护单元", 800, 0)], ensure_ascii=False)
+ODD_UNITS = [
+    json.dumps([_unit(" 第3单元 ")], ensure_ascii=False),  # stripped by the model
+    json.dumps([_unit(), _unit()], ensure_ascii=False),  # a name twice
+    json.dumps([_unit(area=-1)]),
+    json.dumps([_unit(persons=1_000_001)]),
+    json.dumps([_unit(name="")]),
+    json.dumps([{"name": "单元"}]),
+    json.dumps([None]),
+    "null",
+    "[]",
+    "\u3000 ",  # blank: no units, no error
+]
+
+
+@pytest.mark.parametrize("odd", ODD_UNITS)
+def test_unit_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
+    """As for entrances: the units Arrow checks, and those the API's model judges one by
+    one, are staged alike (areas rounded as Python rounds), with the same errors."""
+    cells = [UNITS, odd, json.dumps(json.loads(UNITS), indent=2), "", None]
+    batch = Batch(rows=[2, 3, 4, 5, 6], cells={fields.UNITS: cells})
+    both = service._StagedBatch(batch, CoordSys.wgs84)
+    blank, checked, _ = service._arrow_units(pa.array(cells, pa.string()))
+    assert checked.tolist() == [True, odd == "[]", True, False, False]
+
+    arrow = service._arrow_units
+
+    def unchecked(texts):
+        blank, checked, table = arrow(texts)
+        return blank, checked & False, table.slice(0, 0)
+
+    monkeypatch.setattr(service, "_arrow_units", unchecked)
+    model = service._StagedBatch(batch, CoordSys.wgs84)
+    assert both.errors == model.errors
+    order = [("row_no", "ascending"), ("seq", "ascending")]
+    assert both.units.sort_by(order).equals(model.units.sort_by(order))
+    assert both.units["shelter_area"][0].as_py() == round(2141.345, 2)
+
+
 @pytest.mark.parametrize(
     ("cell", "reason"),
     [

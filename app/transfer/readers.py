@@ -183,7 +183,9 @@ def _csv(path: Path, encoding: str | None, mapping: dict[str, str]) -> Source:
     positions = [(i, mapped[h]) for i, h in enumerate(headers) if h in mapped]
     # Arrow reads the file when it can be trusted to read it as Python's csv module
     # would; a file that ends inside a quoted cell is truncated, which only the csv
-    # module names, and duplicate headers cannot be given types by name.
+    # module names, and duplicate headers cannot be given types by name. (Arrow, like
+    # Excel, reads text after a closing quote as part of the cell, where the strict csv
+    # module refuses the row.)
     arrow = not ends_quoted and len(set(headers)) == len(headers)
 
     def batches() -> Iterator[Batch]:

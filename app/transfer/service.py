@@ -524,11 +524,7 @@ class _StagedBatch:
                         self._error(int(index), fields.ENTRANCES, cell, _message(problem))
                     continue
             rest += [(int(index), seq, *entrance) for seq, entrance in enumerate(entrances)]
-        if rest:
-            columns = [list(column) for column in zip(*rest, strict=True)]
-            parsed = pa.concat_tables(
-                [parsed, pa.table(columns, schema=parsed.schema)]
-            ).combine_chunks()
+        parsed = _appended(parsed, rest)
         if not parsed.num_rows:
             return
         lon, lat = parsed["lon"].to_numpy(), parsed["lat"].to_numpy()
@@ -578,11 +574,7 @@ class _StagedBatch:
                 (int(index), seq, unit.name, unit.shelter_area, unit.capacity_persons)
                 for seq, unit in enumerate(units)
             ]
-        if rest:
-            columns = [list(column) for column in zip(*rest, strict=True)]
-            parsed = pa.concat_tables(
-                [parsed, pa.table(columns, schema=parsed.schema)]
-            ).combine_chunks()
+        parsed = _appended(parsed, rest)
         if not parsed.num_rows:
             return
         rows = np.asarray(self.batch.rows, dtype=np.int32)[parsed["index"].to_numpy()]
@@ -657,6 +649,16 @@ def _arrow_lists(texts: Any, field_name: str) -> tuple[np.ndarray, Any]:
     if read.num_rows != size:
         return blank, None
     return blank, read.column("e").combine_chunks()
+
+
+def _appended(table: Any, rows: list[tuple]) -> Any:
+    """`table` with `rows` (tuples in its columns' order) after its own."""
+    import pyarrow as pa
+
+    if not rows:
+        return table
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return pa.concat_tables([table, pa.table(columns, schema=table.schema)]).combine_chunks()
 
 
 def _true(condition: Any) -> np.ndarray:

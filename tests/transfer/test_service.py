@@ -650,24 +650,29 @@ def test_entrance_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
     by one to the API's model. Either way the staged entrances and the errors are the
     same as the model's alone."""
     cells = [CLEAN, odd, json.dumps(json.loads(CLEAN), indent=2), "", None]
-    batch = Batch(rows=[2, 3, 4, 5, 6], cells={fields.ENTRANCES: cells})
-    both = service._StagedBatch(batch, CoordSys.wgs84)
     blank, checked, _ = service._arrow_entrances(pa.array(cells, pa.string()))
     assert checked.tolist() == [True, False, True, False, False]
     assert blank.tolist() == [False, odd.strip() == "", False, True, True]
+    _staged_alike(monkeypatch, fields.ENTRANCES, cells, "_arrow_entrances", "entrances")
 
-    arrow = service._arrow_entrances
+
+def _staged_alike(monkeypatch, field_name, cells, checker, staged):
+    """Stages `cells` with Arrow's checks, and again with none passing them (the model
+    alone), and finds the same errors and the same staged table."""
+    batch = Batch(rows=[2, 3, 4, 5, 6], cells={field_name: cells})
+    both = service._StagedBatch(batch, CoordSys.wgs84)
+    arrow = getattr(service, checker)
 
     def unchecked(texts):
         blank, checked, table = arrow(texts)
         return blank, checked & False, table.slice(0, 0)
 
-    monkeypatch.setattr(service, "_arrow_entrances", unchecked)
+    monkeypatch.setattr(service, checker, unchecked)
     model = service._StagedBatch(batch, CoordSys.wgs84)
     assert both.errors == model.errors
-    assert both.entrances.sort_by([("row_no", "ascending"), ("seq", "ascending")]).equals(
-        model.entrances.sort_by([("row_no", "ascending"), ("seq", "ascending")])
-    )
+    order = [("row_no", "ascending"), ("seq", "ascending")]
+    assert getattr(both, staged).sort_by(order).equals(getattr(model, staged).sort_by(order))
+    return both
 
 
 def _unit(name: object = "第1防护单元", area: object = 2141.345, persons: object = 2000) -> dict:
@@ -694,22 +699,9 @@ def test_unit_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
     """As for entrances: the units Arrow checks, and those the API's model judges one by
     one, are staged alike (areas rounded as Python rounds), with the same errors."""
     cells = [UNITS, odd, json.dumps(json.loads(UNITS), indent=2), "", None]
-    batch = Batch(rows=[2, 3, 4, 5, 6], cells={fields.UNITS: cells})
-    both = service._StagedBatch(batch, CoordSys.wgs84)
-    blank, checked, _ = service._arrow_units(pa.array(cells, pa.string()))
+    _, checked, _ = service._arrow_units(pa.array(cells, pa.string()))
     assert checked.tolist() == [True, odd == "[]", True, False, False]
-
-    arrow = service._arrow_units
-
-    def unchecked(texts):
-        blank, checked, table = arrow(texts)
-        return blank, checked & False, table.slice(0, 0)
-
-    monkeypatch.setattr(service, "_arrow_units", unchecked)
-    model = service._StagedBatch(batch, CoordSys.wgs84)
-    assert both.errors == model.errors
-    order = [("row_no", "ascending"), ("seq", "ascending")]
-    assert both.units.sort_by(order).equals(model.units.sort_by(order))
+    both = _staged_alike(monkeypatch, fields.UNITS, cells, "_arrow_units", "units")
     assert both.units["shelter_area"][0].as_py() == round(2141.345, 2)
 
 

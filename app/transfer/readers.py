@@ -183,10 +183,15 @@ def _csv(path: Path, encoding: str | None, mapping: dict[str, str]) -> Source:
     positions = [(i, mapped[h]) for i, h in enumerate(headers) if h in mapped]
     # Arrow reads the file when it can be trusted to read it as Python's csv module
     # would; a file that ends inside a quoted cell is truncated, which only the csv
-    # module names, and duplicate headers cannot be given types by name. (Arrow, like
-    # Excel, reads text after a closing quote as part of the cell, where the strict csv
-    # module refuses the row.)
-    arrow = not ends_quoted and len(set(headers)) == len(headers)
+    # module names (the count of quote bytes tells only where a quote is one byte no
+    # other character has, as in UTF-8 and GBK, not UTF-16), and duplicate headers
+    # cannot be given types by name. (Arrow, like Excel, reads text after a closing
+    # quote as part of the cell, where the strict csv module refuses the row.)
+    arrow = (
+        b'"'.decode(encoding, errors="ignore") == '"'
+        and not ends_quoted
+        and len(set(headers)) == len(headers)
+    )
 
     def batches() -> Iterator[Batch]:
         with handle:
@@ -279,14 +284,14 @@ def _arrow_csv(
     with reader:
         if reader.schema.names != headers:
             raise pa.ArrowInvalid("Arrow read other headers than the csv module")
-        row = 1
+        row, size = 1, 0  # the header's row; the rows pending
         pending: list[Any] = []
         for part in reader:
             pending.append(part)
-            if sum(p.num_rows for p in pending) >= BATCH_ROWS:
+            size += part.num_rows
+            if size >= BATCH_ROWS:
                 yield _arrow_batch(pa.Table.from_batches(pending), row, positions)
-                row += sum(p.num_rows for p in pending)
-                pending = []
+                row, size, pending = row + size, 0, []
         if pending:
             yield _arrow_batch(pa.Table.from_batches(pending), row, positions)
 

@@ -256,6 +256,27 @@ def test_csv_rows_keep_their_numbers_when_arrow_hands_over(connection, tmp_path,
 
 
 @pytest.mark.parametrize(
+    ("encoding", "by_arrow"), [("utf-8-sig", True), ("gbk", True), ("utf-16", False)]
+)
+def test_which_csv_files_arrow_reads(connection, tmp_path, monkeypatch, encoding, by_arrow):
+    """Arrow reads files whose quote is one byte no other character has (its count tells
+    a truncated file); the csv module reads the rest, to the same rows."""
+    used = []
+    arrow = readers._arrow_csv
+
+    def spy(*args):
+        used.append(True)
+        yield from arrow(*args)
+
+    monkeypatch.setattr(readers, "_arrow_csv", spy)
+    content = HEADER + row("RF-ENC-001", name='"丢失的""车库"""')
+    result = run(connection, write(tmp_path, "f.csv", content, encoding), encoding=encoding)
+    assert result.inserted == 1, report(connection)
+    assert stored(connection, "RF-ENC-001")["name"] == '丢失的"车库"'
+    assert bool(used) == by_arrow
+
+
+@pytest.mark.parametrize(
     ("cell", "shanghai"),
     [
         ("2022-06-30 06:16:44", "2022-06-30 06:16:44"),

@@ -745,3 +745,136 @@ def test_an_entrance_batch_arrow_cannot_read_is_checked_one_by_one(cell, reason)
     staged = service._StagedBatch(batch, CoordSys.wgs84)
     assert staged.entrances["row_no"].to_pylist() == [2, 2]
     assert [(row, why) for row, _, _, why in staged.errors] == [(3, reason)]
+
+
+LINE_FEATURES = [
+    {
+        "type": "Feature",
+        "properties": {
+            "code": "RF-LINE-001",
+            "name": "一号车库",
+            "shelter_area": 12970.03,
+            "capacity_persons": 100,
+            "keyholder_phone": 15005679564,
+            "entrances": [
+                {
+                    "kind": "vehicle",
+                    "accessible": True,
+                    "name": "1号口",
+                    "location": {"type": "Point", "coordinates": [117.2285, 31.8265]},
+                }
+            ],
+        },
+        "geometry": {"type": "Point", "coordinates": [117.2281, 31.8262]},
+    },
+    {
+        "type": "Feature",
+        "properties": {
+            "code": "RF-LINE-002",
+            "name": 1234,
+            "shelter_area": 8000,
+            "capacity_persons": 100.0,
+            "standalone_type": None,
+            "protection_units": [],
+        },
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[117.3, 31.79], [117.31, 31.79], [117.31, 31.8], [117.3, 31.79]]],
+        },
+    },
+    {"type": "Feature", "properties": None, "geometry": None},
+    {
+        "type": "Feature",
+        "properties": {"code": "RF-LINE-004", "地址": "合肥市", "open": True, "tags": {"a": [1]}},
+        "geometry": {"type": "Point", "coordinates": [117.2, 31.8, 12.5]},
+    },
+    {"type": "Feature", "properties": {"code": "RF-LINE-005"}, "geometry": {"type": "Pt"}},
+]
+
+
+def _lines(features: list[dict], head: str, tail: str = "\n]}\n", separator: str = ",\n") -> str:
+    body = separator.join(json.dumps(f, ensure_ascii=False) for f in features)
+    return head + body + tail
+
+
+COLLECTION_HEAD = '{"type": "FeatureCollection",\n"features": [\n'
+
+
+def _batches(source: readers.Source) -> tuple[list[int], dict[str, list], list]:
+    import shapely
+
+    rows, cells, geometries = [], {}, []
+    for batch in source.batches:
+        rows += batch.rows
+        for name, column in batch.cells.items():
+            values = column.to_pylist()
+            if name in (fields.ENTRANCES, fields.UNITS):  # JSON written either way
+                values = [None if v is None else json.loads(v) for v in values]
+            cells.setdefault(name, []).extend(values)
+        geometries += [None if g is None else shapely.from_wkb(g).wkt for g in batch.geometry]
+    return rows, cells, geometries
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _lines(LINE_FEATURES, COLLECTION_HEAD),
+        # Excel's and some writers' byte order mark, a CRS, and members after the features.
+        "\ufeff"
+        + _lines(
+            LINE_FEATURES,
+            '{"type": "FeatureCollection", "name": "x",\n"crs": {"type": "name", '
+            '"properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},\n"features": [\n',
+            '\n],\n"bbox": [117.2, 31.79, 117.31, 31.83]\n}\n',
+        ),
+        # A GeoJSON text sequence (RFC 8142): a record separator before each feature.
+        _lines(LINE_FEATURES, "\x1e", "\n", "\n\x1e"),
+    ],
+    ids=["collection", "bom-crs-bbox", "sequence"],
+)
+def test_geojson_a_feature_per_line_is_read_as_gdal_reads_it(tmp_path, content):
+    name = "f.geojsons" if content.startswith("\x1e") else "f.geojson"
+    path = write(tmp_path, name, content)
+    mapping = fields.header_mapping(None)
+    kind = readers.detect_format(path, None)
+    fast = readers._feature_lines(path, kind, mapping)
+    assert fast is not None, "read by orjson"
+    gdal = readers._gis(path, kind, None, mapping, None)
+    assert (fast.mapped, fast.total, fast.has_geometry) == (gdal.mapped, 5, gdal.has_geometry)
+    assert _batches(fast) == _batches(gdal)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps({"type": "FeatureCollection", "features": LINE_FEATURES}),
+        json.dumps({"type": "FeatureCollection", "features": LINE_FEATURES}, indent=2),
+        _lines(LINE_FEATURES, COLLECTION_HEAD, "\n"),  # no end
+        _lines(LINE_FEATURES, COLLECTION_HEAD, separator="\n"),  # no commas
+        _lines(LINE_FEATURES, COLLECTION_HEAD, ",\n]}\n"),  # a comma after the last
+        _lines(LINE_FEATURES, COLLECTION_HEAD)[:-40],  # cut short
+        _lines([*LINE_FEATURES, {"type": "Point", "coordinates": [117, 31]}], COLLECTION_HEAD),
+        _lines(LINE_FEATURES, COLLECTION_HEAD.replace("[", '[\n{"type": "Feature", "pr')),
+    ],
+    ids=[
+        "one-line",
+        "indented",
+        "no-end",
+        "no-commas",
+        "last-comma",
+        "cut",
+        "not-a-feature",
+        "broken",
+    ],
+)
+def test_geojson_laid_out_otherwise_is_left_to_gdal(tmp_path, content):
+    path = write(tmp_path, "f.geojson", content)
+    assert readers._feature_lines(path, readers.FileFormat.geojson, {}) is None
+
+
+def test_a_feature_per_line_in_another_crs_is_refused_by_gdal(connection, tmp_path):
+    head = COLLECTION_HEAD.replace(
+        '"features"', '"crs": {"type": "name", "properties": {"name": "EPSG:3857"}},\n"features"'
+    )
+    result = run(connection, write(tmp_path, "f.geojson", _lines(LINE_FEATURES, head)))
+    assert result.problem == "f.geojson: coordinates in EPSG:3857; reproject to EPSG:4326 first"

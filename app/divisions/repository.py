@@ -25,13 +25,15 @@ def finest_covering(point: str) -> str:
         LIMIT 1)"""
 
 
-def finest_covering_each(table: str, key: str, point: str) -> str:
+def finest_covering_each(
+    table: str, key: str, point: str, levels: tuple[DivisionLevel, ...] = tuple(DivisionLevel)
+) -> str:
     """SQL of the relation (key, code) that finest_covering gives for every row of
-    `table` (by its columns `key` and `point`), for a million rows at once: each boundary
-    piece looks up the points it covers through the table's spatial index, so that one
-    polygon is tested against its points in a row (PostGIS then prepares it once)
-    rather than the polygons in turn against each point (ten times slower). Rows no
-    boundary covers are absent."""
+    `table` (by its columns `key` and `point`), for a million rows at once, among the
+    divisions of `levels`: each boundary piece looks up the points it covers through the
+    table's spatial index, so that one polygon is tested against its points in a row
+    (PostGIS then prepares it once) rather than the polygons in turn against each point
+    (ten times slower). Rows no boundary covers are absent."""
     return f"""(
         SELECT DISTINCT ON (x.{key}) x.{key}, d.code
         FROM division_part dp JOIN division d ON d.code = dp.code
@@ -39,7 +41,7 @@ def finest_covering_each(table: str, key: str, point: str) -> str:
             SELECT t.{key} FROM {table} t WHERE ST_Covers(dp.part, t.{point})
             OFFSET 0  -- keeps the planner from turning the loop round
         ) AS x
-        WHERE {_VALID_TODAY}
+        WHERE {_VALID_TODAY} AND d.level IN ({", ".join(f"'{level}'" for level in levels)})
         ORDER BY x.{key}, {_FINEST_FIRST})"""
 
 

@@ -878,3 +878,34 @@ def test_a_feature_per_line_in_another_crs_is_refused_by_gdal(connection, tmp_pa
     )
     result = run(connection, write(tmp_path, "f.geojson", _lines(LINE_FEATURES, head)))
     assert result.problem == "f.geojson: coordinates in EPSG:3857; reproject to EPSG:4326 first"
+
+
+def test_locations_are_placed_in_districts_and_else_in_coarser_divisions(
+    connection, session, tmp_path
+):
+    from datetime import date
+
+    from shapely.geometry import box
+
+    from app.divisions.service import BoundaryFeature, load_boundaries
+
+    hefei, shushan = box(117.0, 31.6, 117.5, 32.0), box(117.15, 31.8, 117.25, 31.9)
+    load_boundaries(
+        session,
+        [BoundaryFeature("340100", None, hefei), BoundaryFeature("340104", None, shushan)],
+        on=date.today(),
+    )
+    session.flush()
+    rows = [
+        row("RF-PLACE-001", lon="117.2", lat="31.85").replace(",340104,", ",340100,"),
+        row("RF-PLACE-002", lon="117.45", lat="31.65").replace(",340104,", ",340100,"),
+        row("RF-PLACE-003", lon="117.45", lat="31.65"),
+    ]
+    result = run(connection, write(tmp_path, "p.csv", HEADER + "".join(rows)), partial=True)
+    assert [(r[0], r[1]) for r in report(connection)] == [(4, "location")]
+    placed = [stored(connection, f"RF-PLACE-00{n}") for n in (1, 2)]
+    assert [(p["city_code"], p["district_code"]) for p in placed] == [
+        ("340100", "340104"),
+        ("340100", None),
+    ]
+    assert result.inserted == 2

@@ -556,7 +556,6 @@ class _Survey:
     skip: int  # lines before the first feature
     count: int
     headers: list[str]  # property names, in the order they first appear
-    has_geometry: bool
 
 
 def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Source | None:
@@ -596,7 +595,8 @@ def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Sou
         ignored,
         survey.count,
         batches(),
-        has_geometry=survey.has_geometry,
+        # As GDAL has it: a GeoJSON layer has geometry even where every feature's is null.
+        has_geometry=True,
     )
 
 
@@ -630,7 +630,6 @@ def _survey(path: Path, kind: FileFormat) -> _Survey | None:
     headers: dict[str, None] = {}
     keys: Any = None
     count = 0
-    has_geometry = False
     comma = collection  # a comma before each feature but the first
     with path.open("rb") as file:
         if collection:
@@ -668,14 +667,13 @@ def _survey(path: Path, kind: FileFormat) -> _Survey | None:
             if properties is not None and properties.keys() != keys:
                 keys = properties.keys()
                 headers.update(dict.fromkeys(keys))
-            has_geometry = has_geometry or geometry is not None
             count += 1
         else:
             if collection:  # no end to the features: truncated
                 return None
     if collection and (comma and count or not _plain_collection(envelope)):
         return None
-    return _Survey(skip, count, list(headers), has_geometry)
+    return _Survey(skip, count, list(headers))
 
 
 def _plain_collection(envelope: bytes) -> bool:

@@ -829,8 +829,9 @@ def _batches(source: readers.Source) -> tuple[list[int], dict[str, list], list]:
         ),
         # A GeoJSON text sequence (RFC 8142): a record separator before each feature.
         _lines(LINE_FEATURES, "\x1e", "\n", "\n\x1e"),
+        _lines([{**f, "geometry": None} for f in LINE_FEATURES], COLLECTION_HEAD),
     ],
-    ids=["collection", "bom-crs-bbox", "sequence"],
+    ids=["collection", "bom-crs-bbox", "sequence", "no-geometry"],
 )
 def test_geojson_a_feature_per_line_is_read_as_gdal_reads_it(tmp_path, content):
     name = "f.geojsons" if content.startswith("\x1e") else "f.geojson"

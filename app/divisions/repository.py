@@ -26,7 +26,7 @@ def finest_covering(point: str) -> str:
 
 
 def finest_covering_each(
-    table: str, key: str, point: str, levels: tuple[DivisionLevel, ...] = tuple(DivisionLevel)
+    table: str, key: str, point: str, levels: tuple[DivisionLevel, ...]
 ) -> str:
     """SQL of the relation (key, code) that finest_covering gives for every row of
     `table` (by its columns `key` and `point`), for a million rows at once, among the

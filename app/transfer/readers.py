@@ -9,7 +9,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -574,7 +574,7 @@ def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Sou
     def batches() -> Iterator[Batch]:
         features = _Features(0, mapped)
         try:
-            with path.open("rb") as file:
+            with _opened(path) as file:
                 for text, _ in _feature_texts(file, survey):
                     features.add(orjson.loads(text))
                     if features.count == BATCH_ROWS:
@@ -600,12 +600,19 @@ def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Sou
     )
 
 
+@contextmanager
+def _opened(path: Path) -> Iterator[Any]:
+    """The file, past a UTF-8 byte order mark if it starts with one."""
+    with path.open("rb") as file:
+        if file.peek(len(_BOM)).startswith(_BOM):
+            file.read(len(_BOM))
+        yield file
+
+
 def _feature_texts(file: Any, survey: _Survey | None = None) -> Iterator[tuple[bytes, bool]]:
     """The non-blank lines from the first feature on, without the whitespace, record
     separator (sequences) or comma (collections) around them, and whether a comma ended
     them; a survey's features only, when it is given."""
-    if file.peek(len(_BOM)).startswith(_BOM):
-        file.read(len(_BOM))
     lines = iter(file)
     if survey is not None:
         for _ in range(survey.skip):
@@ -631,10 +638,8 @@ def _survey(path: Path, kind: FileFormat) -> _Survey | None:
     keys: Any = None
     count = 0
     comma = collection  # a comma before each feature but the first
-    with path.open("rb") as file:
+    with _opened(path) as file:
         if collection:
-            if file.peek(len(_BOM)).startswith(_BOM):
-                file.read(len(_BOM))
             while not _FEATURES_OPEN.search(envelope):
                 line = file.readline()
                 skip += 1

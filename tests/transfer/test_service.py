@@ -1,16 +1,19 @@
 """Imports through the service, on the test's rolled-back transaction."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from shapely.geometry import Point
+import shapely
+from shapely.geometry import Point, box
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
+from app.divisions.service import BoundaryFeature, load_boundaries
 from app.facilities.repository import FacilityFilter
 from app.transfer import exports, fields, readers, service
 from app.transfer.exports import ExportFormat
@@ -486,7 +489,6 @@ def test_export_streams_features(connection):
 def test_gbk_shapefile_without_cpg_with_polygons(connection, tmp_path):
     import numpy as np
     import pyogrio
-    import shapely
 
     square = shapely.from_wkt(
         "POLYGON((117.30 31.79, 117.31 31.79, 117.31 31.80, 117.30 31.80, 117.30 31.79))"
@@ -801,8 +803,6 @@ COLLECTION_HEAD = '{"type": "FeatureCollection",\n"features": [\n'
 
 
 def _batches(source: readers.Source) -> tuple[list[int], dict[str, list], list]:
-    import shapely
-
     rows, cells, geometries = [], {}, []
     for batch in source.batches:
         rows += batch.rows
@@ -819,7 +819,7 @@ def _batches(source: readers.Source) -> tuple[list[int], dict[str, list], list]:
     "content",
     [
         _lines(LINE_FEATURES, COLLECTION_HEAD),
-        # Excel's and some writers' byte order mark, a CRS, and members after the features.
+        # A byte order mark (Windows editors write one), a CRS, members after the features.
         "\ufeff"
         + _lines(
             LINE_FEATURES,
@@ -884,12 +884,6 @@ def test_a_feature_per_line_in_another_crs_is_refused_by_gdal(connection, tmp_pa
 def test_locations_are_placed_in_districts_and_else_in_coarser_divisions(
     connection, session, tmp_path
 ):
-    from datetime import date
-
-    from shapely.geometry import box
-
-    from app.divisions.service import BoundaryFeature, load_boundaries
-
     hefei, shushan = box(117.0, 31.6, 117.5, 32.0), box(117.15, 31.8, 117.25, 31.9)
     load_boundaries(
         session,

@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from app.core.errors import BadRequest
 from app.transfer import fields
 
@@ -549,6 +551,7 @@ _ENVELOPE_BYTES = 1 << 16  # what may stand around the features: type, name, crs
 _BOM = codecs.BOM_UTF8
 _NUMBERS = (int, float)  # not bool, whose type() is its own
 _NOTHING: dict[str, Any] = {}
+_OBJECT_OR_NULL = (dict, type(None))
 
 
 @dataclass
@@ -564,8 +567,6 @@ def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Sou
     at a third of the pace. A first pass checks every feature and collects the property
     names; None when anything in the file is off, so that GDAL reads it and names the
     problem as before."""
-    import orjson
-
     survey = _survey(path, kind)
     if survey is None:
         return None
@@ -629,8 +630,6 @@ def _feature_texts(file: Any, survey: _Survey | None = None) -> Iterator[tuple[b
 
 
 def _survey(path: Path, kind: FileFormat) -> _Survey | None:
-    import orjson
-
     collection = kind == FileFormat.geojson
     envelope = b""
     skip = 0
@@ -660,14 +659,10 @@ def _survey(path: Path, kind: FileFormat) -> _Survey | None:
                 feature = orjson.loads(text)
             except orjson.JSONDecodeError:
                 return None
-            properties = feature.get("properties") if type(feature) is dict else None
-            geometry = feature.get("geometry") if type(feature) is dict else None
-            if (
-                type(feature) is not dict
-                or feature.get("type") != "Feature"
-                or type(properties) not in (dict, type(None))
-                or type(geometry) not in (dict, type(None))
-            ):
+            if type(feature) is not dict or feature.get("type") != "Feature":
+                return None
+            properties, geometry = feature.get("properties"), feature.get("geometry")
+            if type(properties) not in _OBJECT_OR_NULL or type(geometry) not in _OBJECT_OR_NULL:
                 return None
             if properties is not None and properties.keys() != keys:
                 keys = properties.keys()
@@ -684,8 +679,6 @@ def _survey(path: Path, kind: FileFormat) -> _Survey | None:
 def _plain_collection(envelope: bytes) -> bool:
     """The collection around its features is one in WGS 84 (else GDAL reprojects or
     refuses, and says why)."""
-    import orjson
-
     try:
         collection = orjson.loads(envelope)
     except orjson.JSONDecodeError:
@@ -726,8 +719,6 @@ class _Features:
         self.shapes: list[bytes] = []
 
     def add(self, feature: dict) -> None:
-        import orjson
-
         properties = feature.get("properties") or _NOTHING
         values = tuple(map(properties.get, self.plain))
         if self.nested:
@@ -794,8 +785,6 @@ def _json_cells(values: Sequence[Any]) -> Any:
 
 
 def _json_cell(value: Any) -> str | None:
-    import orjson
-
     if value is None or type(value) is str:
         return value
     if type(value) is bool:

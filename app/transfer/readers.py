@@ -5,6 +5,7 @@ place, so a number in a spreadsheet and the same number in a CSV meet the same r
 
 import codecs
 import csv
+import itertools
 import math
 import re
 import zipfile
@@ -102,14 +103,18 @@ def open_source(
     encoding: str | None = None,
     mapping: dict[str, str],
     layer: str | None = None,
+    line_reader: bool = True,
 ) -> Source:
+    """The file's batches. GeoJSON laid out a feature per line is read by orjson unless
+    `line_reader` is false (see Reread)."""
     kind = detect_format(path, file_format)
     if kind == FileFormat.csv:
         return _csv(path, encoding, mapping)
     if kind == FileFormat.xlsx:
         return _xlsx(path, mapping, layer)
     if (
-        kind in (FileFormat.geojson, FileFormat.ndjson)
+        line_reader
+        and kind in (FileFormat.geojson, FileFormat.ndjson)
         and (encoding is None or codecs.lookup(encoding).name == "utf-8")
         and (source := _feature_lines(path, kind, mapping))
     ):
@@ -552,128 +557,134 @@ _BOM = codecs.BOM_UTF8
 _NUMBERS = (int, float)  # not bool, whose type() is its own
 _NOTHING: dict[str, Any] = {}
 _OBJECT_OR_NULL = (dict, type(None))
+_READ_BYTES = 1 << 20
+
+
+class Reread(Exception):
+    """The line reader met, past the file's first features, what GDAL is to read: the file
+    is read again from the start with GDAL, which names any problem as it always has."""
 
 
 @dataclass
-class _Survey:
+class _Layout:
     skip: int  # lines before the first feature
-    count: int
-    headers: list[str]  # property names, in the order they first appear
+    head: bytes  # the collection's members before its features; b"" for a sequence
+    total: int  # lines that begin a feature
 
 
 def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Source | None:
     """A GeoJSON file laid out a feature per line, read by orjson: GDAL would first parse
     the whole file to learn its fields (45 s for a million features), then parse it again
-    at a third of the pace. A first pass checks every feature and collects the property
-    names; None when anything in the file is off, so that GDAL reads it and names the
-    problem as before."""
-    survey = _survey(path, kind)
-    if survey is None:
+    at a third of the pace. The property names are those of the first batch of features,
+    and each feature is checked as it is read, in one pass. None when the start of the file
+    is laid out otherwise; further on, anything off (a property not seen in the first
+    batch, a line that is not a feature, no end) raises Reread."""
+    layout = _layout(path, kind)
+    if layout is None:
         return None
-    mapped, ignored = _map_headers(survey.headers, mapping)
+    headers: dict[str, None] = {}
+    try:
+        for feature in itertools.islice(_checked_features(path, kind, layout), BATCH_ROWS):
+            headers.update(dict.fromkeys(feature.get("properties") or ()))
+    except Reread:
+        return None
+    mapped, ignored = _map_headers(list(headers), mapping)
 
     def batches() -> Iterator[Batch]:
         features = _Features(0, mapped)
-        try:
-            with _opened(path) as file:
-                for text, _ in _feature_texts(file, survey):
-                    features.add(orjson.loads(text))
-                    if features.count == BATCH_ROWS:
-                        yield features.batch()
-                        features = _Features(features.row + features.count, mapped)
-            if features.count:
+        for feature in _checked_features(path, kind, layout):
+            if not (feature.get("properties") or _NOTHING).keys() <= headers.keys():
+                raise Reread
+            features.add(feature)
+            if features.count == BATCH_ROWS:
                 yield features.batch()
-        except orjson.JSONDecodeError as exc:  # the file changed since the survey
-            row = features.row + features.count
-            raise FileProblem(
-                f"{path.name}: malformed {kind.value} after feature {row} ({exc})", row=row + 1
-            ) from exc
+                features = _Features(features.row + features.count, mapped)
+        if features.count:
+            yield features.batch()
 
     return Source(
         kind,
-        survey.headers,
+        list(headers),
         mapped,
         ignored,
-        survey.count,
+        layout.total,
         batches(),
         # As GDAL has it: a GeoJSON layer has geometry even where every feature's is null.
         has_geometry=True,
     )
 
 
+def _layout(path: Path, kind: FileFormat) -> _Layout | None:
+    """Where the features begin: after the line that opens a collection's features (in
+    WGS 84), or at once in a sequence. The features are counted as the lines that begin
+    with `{` (after a record separator, in a sequence), for progress: exact for what GDAL,
+    QGIS and the export write, and close for the rest."""
+    skip, head = 0, b""
+    with _opened(path) as file:
+        if kind == FileFormat.geojson:
+            while not _FEATURES_OPEN.search(head):
+                line = file.readline()
+                skip += 1
+                head += line
+                if not line or len(head) > _ENVELOPE_BYTES:
+                    return None
+            if not _plain_collection(head + b"]}"):
+                return None
+        total, last = 0, b"\n"
+        while chunk := file.read(_READ_BYTES):
+            chunk = last + chunk
+            total += chunk.count(b"\n{") + chunk.count(b"\n\x1e{")
+            last = chunk[-1:]
+    return _Layout(skip, head, total)
+
+
 @contextmanager
 def _opened(path: Path) -> Iterator[Any]:
     """The file, past a UTF-8 byte order mark if it starts with one."""
-    with path.open("rb") as file:
+    with path.open("rb", buffering=_READ_BYTES) as file:
         if file.peek(len(_BOM)).startswith(_BOM):
             file.read(len(_BOM))
         yield file
 
 
-def _feature_texts(file: Any, survey: _Survey | None = None) -> Iterator[tuple[bytes, bool]]:
-    """The non-blank lines from the first feature on, without the whitespace, record
-    separator (sequences) or comma (collections) around them, and whether a comma ended
-    them; a survey's features only, when it is given."""
-    lines = iter(file)
-    if survey is not None:
-        for _ in range(survey.skip):
-            next(lines)
-    count = 0
-    for line in lines:
-        text = line.strip().lstrip(b"\x1e")
-        if not text:
-            continue
-        if survey is not None and count == survey.count:
-            return
-        count += 1
-        yield (text[:-1], True) if text.endswith(b",") else (text, False)
-
-
-def _survey(path: Path, kind: FileFormat) -> _Survey | None:
+def _checked_features(path: Path, kind: FileFormat, layout: _Layout) -> Iterator[dict]:
+    """The features, parsed: each non-blank line from the first feature on, without the
+    whitespace, record separator (sequences) or comma (collections) around it. Reread where
+    a line is not a feature, commas are missing or out of place, the collection has no end,
+    or the members after its features name another CRS."""
     collection = kind == FileFormat.geojson
-    envelope = b""
-    skip = 0
-    headers: dict[str, None] = {}
-    keys: Any = None
-    count = 0
-    comma = collection  # a comma before each feature but the first
+    comma: bool | None = None  # whether the feature line before ended in a comma
     with _opened(path) as file:
-        if collection:
-            while not _FEATURES_OPEN.search(envelope):
-                line = file.readline()
-                skip += 1
-                envelope += line
-                if not line or len(envelope) > _ENVELOPE_BYTES:
-                    return None
-        for text, ends_in_comma in _feature_texts(file):
+        lines = iter(file)
+        for _ in range(layout.skip):
+            next(lines)
+        for line in lines:
+            text = line.strip().lstrip(b"\x1e")
+            if not text:
+                continue
+            ends_in_comma = text.endswith(b",")
             if collection and text.startswith(b"]"):
-                envelope += text + (b"," if ends_in_comma else b"") + file.read(_ENVELOPE_BYTES)
-                break
-            if collection:
-                if not comma:
-                    return None
-                comma = ends_in_comma
-            elif ends_in_comma:
-                return None
+                tail = text + file.read(_ENVELOPE_BYTES)
+                if comma or not _plain_collection(layout.head + tail):
+                    raise Reread
+                return
+            if collection and comma is False or not collection and ends_in_comma:
+                raise Reread
+            comma = ends_in_comma
             try:
-                feature = orjson.loads(text)
+                feature = orjson.loads(text[:-1] if ends_in_comma else text)
             except orjson.JSONDecodeError:
-                return None
-            if type(feature) is not dict or feature.get("type") != "Feature":
-                return None
-            properties, geometry = feature.get("properties"), feature.get("geometry")
-            if type(properties) not in _OBJECT_OR_NULL or type(geometry) not in _OBJECT_OR_NULL:
-                return None
-            if properties is not None and properties.keys() != keys:
-                keys = properties.keys()
-                headers.update(dict.fromkeys(keys))
-            count += 1
-        else:
-            if collection:  # no end to the features: truncated
-                return None
-    if collection and (comma and count or not _plain_collection(envelope)):
-        return None
-    return _Survey(skip, count, list(headers))
+                raise Reread from None
+            if (
+                type(feature) is not dict
+                or feature.get("type") != "Feature"
+                or type(feature.get("properties")) not in _OBJECT_OR_NULL
+                or type(feature.get("geometry")) not in _OBJECT_OR_NULL
+            ):
+                raise Reread
+            yield feature
+    if collection:  # no end to the features: truncated
+        raise Reread
 
 
 def _plain_collection(envelope: bytes) -> bool:

@@ -39,7 +39,7 @@ from app.facilities.models import EntranceKind
 from app.facilities.schemas import EntranceIn, ProtectionUnitIn
 from app.facilities.service import MAX_PERSONS_PER_M2
 from app.transfer import fields, repository
-from app.transfer.readers import Batch, FileFormat, FileProblem, open_source
+from app.transfer.readers import Batch, FileFormat, FileProblem, Reread, open_source
 
 REQUIRED_FOR_NEW = tuple(c.name for c in fields.COLUMNS if c.required)
 _ENTRANCES = TypeAdapter(list[EntranceIn])
@@ -218,12 +218,33 @@ def _stage(
     result: ImportResult,
     progress: Progress,
 ) -> None:
+    try:
+        _stage_source(connection, path, options, result, progress, line_reader=True)
+    except Reread:
+        # Rare: a feature line past the first batch that the line reader does not take.
+        # What it staged and found goes, and GDAL reads the file from the start.
+        repository.create_staging(connection)
+        result.format, result.encoding, result.rows = "", None, 0
+        result.columns, result.ignored_columns = {}, []
+        _stage_source(connection, path, options, result, progress, line_reader=False)
+
+
+def _stage_source(
+    connection: Connection,
+    path: Path,
+    options: ImportOptions,
+    result: ImportResult,
+    progress: Progress,
+    *,
+    line_reader: bool,
+) -> None:
     source = open_source(
         path,
         file_format=options.file_format,
         encoding=options.encoding,
         mapping=fields.header_mapping(options.mapping),
         layer=options.layer,
+        line_reader=line_reader,
     )
     result.format = source.format.value
     result.encoding = source.encoding

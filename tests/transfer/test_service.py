@@ -1,5 +1,6 @@
 """Imports through the service, on the test's rolled-back transaction."""
 
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -437,7 +438,7 @@ def test_every_format_round_trips(connection, make_database, tmp_path):
             exports.write_file(connection, where, file_format, first)
             if file_format in (ExportFormat.geojson, ExportFormat.ndjson):  # not left to GDAL
                 kind = readers.FileFormat(file_format.value)
-                assert readers._feature_lines(first, kind, fields.header_mapping(None))
+                assert _batches(readers._feature_lines(first, kind, fields.header_mapping(None)))
             with target.connect() as other:
                 transaction = other.begin()
                 progress = _Recorder()
@@ -874,6 +875,36 @@ def test_geojson_a_feature_per_line_is_read_as_gdal_reads_it(tmp_path, content):
 def test_geojson_laid_out_otherwise_is_left_to_gdal(tmp_path, content):
     path = write(tmp_path, "f.geojson", content)
     assert readers._feature_lines(path, readers.FileFormat.geojson, {}) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _lines(LINE_FEATURES, COLLECTION_HEAD),  # the fourth feature brings new properties
+        _lines(LINE_FEATURES, COLLECTION_HEAD)[:-40],  # cut short
+        _lines(LINE_FEATURES, COLLECTION_HEAD, "\n"),  # no end
+        "\n".join(_lines(LINE_FEATURES, COLLECTION_HEAD).rsplit(",\n", 1)),  # a comma missing
+        _lines(
+            LINE_FEATURES,
+            COLLECTION_HEAD,
+            '\n],\n"crs": {"type": "name", "properties": {"name": "EPSG:3857"}}\n}\n',
+        ),
+    ],
+    ids=["late-properties", "cut", "no-end", "comma-missing", "late-crs"],
+)
+def test_what_the_line_reader_meets_past_its_first_batch_is_read_again_by_gdal(
+    connection, tmp_path, monkeypatch, content
+):
+    """The import's result and report are those of the file read whole by one reader."""
+    path = write(tmp_path, "f.geojson", content)
+    whole = dataclasses.asdict(run(connection, path, dry_run=True)), report(connection)
+    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
+    source = readers._feature_lines(path, readers.FileFormat.geojson, fields.header_mapping(None))
+    assert source is not None
+    with pytest.raises(readers.Reread):
+        _batches(source)
+    result = run(connection, path, dry_run=True)
+    assert (dataclasses.asdict(result), report(connection)) == whole
 
 
 def test_a_feature_per_line_in_another_crs_is_refused_by_gdal(connection, tmp_path):

@@ -569,7 +569,6 @@ class Reread(Exception):
 class _Layout:
     skip: int  # lines before the first feature
     head: bytes  # the collection's members before its features; b"" for a sequence
-    total: int  # lines that begin a feature
 
 
 def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Source | None:
@@ -607,7 +606,7 @@ def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Sou
         list(headers),
         mapped,
         ignored,
-        layout.total,
+        _feature_line_count(path, layout),
         batches(),
         # As GDAL has it: a GeoJSON layer has geometry even where every feature's is null.
         has_geometry=True,
@@ -616,26 +615,33 @@ def _feature_lines(path: Path, kind: FileFormat, mapping: dict[str, str]) -> Sou
 
 def _layout(path: Path, kind: FileFormat) -> _Layout | None:
     """Where the features begin: after the line that opens a collection's features (in
-    WGS 84), or at once in a sequence. The features are counted as the lines that begin
-    with `{` (after a record separator, in a sequence), for progress: exact for what GDAL,
-    QGIS and the export write, and close for the rest."""
+    WGS 84), or at once in a sequence."""
     skip, head = 0, b""
-    with _opened(path) as file:
-        if kind == FileFormat.geojson:
+    if kind == FileFormat.geojson:
+        with _opened(path) as file:
             while not _FEATURES_OPEN.search(head):
-                line = file.readline()
+                line = file.readline(_ENVELOPE_BYTES)
                 skip += 1
                 head += line
-                if not line or len(head) > _ENVELOPE_BYTES:
+                if not line or len(head) >= _ENVELOPE_BYTES:
                     return None
-            if not _plain_collection(head + b"]}"):
-                return None
-        total, last = 0, b"\n"
+        if not _plain_collection(head + b"]}"):
+            return None
+    return _Layout(skip, head)
+
+
+def _feature_line_count(path: Path, layout: _Layout) -> int:
+    """The lines that begin with `{` (after a record separator, in a sequence), for
+    progress: exact for what GDAL, QGIS and the export write, and close for the rest.
+    Counted bytewise, a second a million features."""
+    count, last = 0, b"\n"
+    with _opened(path) as file:
+        file.read(len(layout.head))
         while chunk := file.read(_READ_BYTES):
             chunk = last + chunk
-            total += chunk.count(b"\n{") + chunk.count(b"\n\x1e{")
+            count += chunk.count(b"\n{") + chunk.count(b"\n\x1e{")
             last = chunk[-1:]
-    return _Layout(skip, head, total)
+    return count
 
 
 @contextmanager

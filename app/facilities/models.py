@@ -240,9 +240,8 @@ class ProtectionUnit(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), index=True
-    )
+    # Looked up through the unique (facility_id, name) index, which leads with it.
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     shelter_area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     capacity_persons: Mapped[int]

@@ -793,7 +793,7 @@ def _json_cells(values: Sequence[Any]) -> Any:
     import pyarrow.compute as pc
 
     kinds = set(map(type, values)) - {type(None)}
-    if kinds <= {str}:
+    if kinds <= {str, bytes}:  # bytes: lists and objects that _json_cell wrote
         return pa.array(values, pa.string())
     if kinds <= {int, float} or kinds == {bool}:
         with suppress(pa.ArrowInvalid, OverflowError):
@@ -801,7 +801,9 @@ def _json_cells(values: Sequence[Any]) -> Any:
     return pa.array([_json_cell(v) for v in values], pa.string())
 
 
-def _json_cell(value: Any) -> str | None:
+def _json_cell(value: Any) -> str | bytes | None:
+    """A property value as text; a list or object as its JSON in UTF-8 bytes, which Arrow
+    takes as they are (as str, they would be decoded only to be encoded again)."""
     if value is None or type(value) is str:
         return value
     if type(value) is bool:
@@ -811,7 +813,7 @@ def _json_cell(value: Any) -> str | None:
         return text[:-2] if text.endswith(".0") else text
     if type(value) is int:
         return str(value)
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value)
 
 
 def _feature_count(target: str, path: Path, kind: FileFormat, layer: str | None) -> int | None:

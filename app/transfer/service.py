@@ -732,29 +732,18 @@ def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
 
     blank, lists = _arrow_lists(texts, fields.ENTRANCES)
     if lists is None:
-        return (
-            blank,
-            np.zeros(len(texts), dtype=bool),
-            _nested_json(fields.ENTRANCES)[1].empty_table(),
-        )
+        return _none_checked(blank, fields.ENTRANCES)
     entrance = pc.list_flatten(lists)
     kind, accessible, name, location = (pc.struct_field(entrance, [i]) for i in range(4))
     position = pc.struct_field(location, [1])
     pair = _true(pc.equal(pc.list_value_length(position), 2))
     position = pc.if_else(pair, position, pa.scalar(None, position.type))
     lon, lat = (pc.list_element(position, i).to_numpy(zero_copy_only=False) for i in (0, 1))
-    name_length = pc.utf8_length(name)
     good = (
         _true(entrance.is_valid())
         & _true(pc.is_in(kind, value_set=pa.array(sorted(_KINDS))))
         & _true(accessible.is_valid())
-        & (
-            ~_true(name.is_valid())
-            | (
-                _true(pc.and_(pc.greater_equal(name_length, 1), pc.less_equal(name_length, 200)))
-                & ~_true(pc.match_substring_regex(name, f"^{_SPACE}|{_SPACE}$"))
-            )
-        )
+        & (~_true(name.is_valid()) | _good_names(name))
         & _true(pc.equal(pc.struct_field(location, [0]), "Point"))
         & pair
         & _in_china(lon, lat)
@@ -774,15 +763,13 @@ def _arrow_units(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
 
     blank, lists = _arrow_lists(texts, fields.UNITS)
     if lists is None:
-        return blank, np.zeros(len(texts), dtype=bool), _nested_json(fields.UNITS)[1].empty_table()
+        return _none_checked(blank, fields.UNITS)
     unit = pc.list_flatten(lists)
     name, area, persons = (pc.struct_field(unit, [i]) for i in range(3))
     parent = pc.list_parent_indices(lists).to_numpy()
-    name_length = pc.utf8_length(name)
     good = (
         _true(unit.is_valid())
-        & _true(pc.and_(pc.greater_equal(name_length, 1), pc.less_equal(name_length, 200)))
-        & ~_true(pc.match_substring_regex(name, f"^{_SPACE}|{_SPACE}$"))
+        & _good_names(name)
         & _true(pc.and_(pc.greater_equal(area, 0), pc.less_equal(area, 10_000_000)))
         & _true(pc.and_(pc.greater_equal(persons, 0), pc.less_equal(persons, 1_000_000)))
     )
@@ -793,6 +780,21 @@ def _arrow_units(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
         good &= ~np.isin(parent, repeated)
     checked, table = _checked_items(lists, blank, good, [name, area, persons], fields.UNITS)
     return blank, checked, table
+
+
+def _none_checked(blank: np.ndarray, field_name: str) -> tuple[np.ndarray, np.ndarray, Any]:
+    """A batch Arrow's reader refused: every list goes one by one to the checks in Python."""
+    return blank, np.zeros(len(blank), dtype=bool), _nested_json(field_name)[1].empty_table()
+
+
+def _good_names(names: Any) -> np.ndarray:
+    """Names of 1 to 200 characters without spaces around them (as the API's models)."""
+    import pyarrow.compute as pc
+
+    length = pc.utf8_length(names)
+    return _true(pc.and_(pc.greater_equal(length, 1), pc.less_equal(length, 200))) & ~_true(
+        pc.match_substring_regex(names, f"^{_SPACE}|{_SPACE}$")
+    )
 
 
 _ENTRANCE_KEYS = frozenset({"kind", "accessible", "name", "location"})

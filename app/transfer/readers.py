@@ -479,6 +479,8 @@ def _gis(
                 use_pyarrow=True,
             )
         )
+    except UnicodeDecodeError as exc:  # the field names
+        raise FileProblem(f"{path.name}: field names are not UTF-8 text; {_SAVE_AS_UTF8}") from exc
     except Exception as exc:  # pyogrio raises a family of GDAL errors
         raise FileProblem(
             f"{path.name}: cannot be read as {kind.value} ({_first_line(exc)})"
@@ -507,6 +509,7 @@ def _gis(
                             column.type
                         ):
                             column = pc.cast(column, pa.string())
+                        _check_utf8(column, path, header, row, count)
                         # Kept as Arrow: the cells go to COPY as Arrow-written CSV, so a
                         # million rows never become Python strings. Geometry-bearing and
                         # nested columns are read in Python, by whoever needs them.
@@ -545,6 +548,25 @@ def _gis(
         encoding=encoding,
         has_geometry=meta.get("geometry_type") is not None,
     )
+
+
+def _check_utf8(column: Any, path: Path, header: str, row: int, count: int) -> None:
+    """GDAL hands text on as the file has it, also as the text of its JSON-typed columns: a
+    GeoJSON file saved in GBK, or a Shapefile read with the wrong encoding, gives bytes
+    that are not UTF-8, which nothing after this could take."""
+    import pyarrow as pa
+
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise FileProblem(
+            f"{path.name}: {header} in features {row + 1} to {row + count} is not UTF-8 "
+            f"text; {_SAVE_AS_UTF8}",
+            row=row + 1,
+        ) from exc
+
+
+_SAVE_AS_UTF8 = "save the file as UTF-8 (a Shapefile: pass its --encoding)"
 
 
 # --- GeoJSON a feature per line -------------------------------------------------------

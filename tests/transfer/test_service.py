@@ -907,6 +907,22 @@ def test_what_the_line_reader_meets_past_its_first_batch_is_read_again_by_gdal(
     assert (dataclasses.asdict(result), report(connection)) == whole
 
 
+def test_geojson_saved_in_gbk_is_named_as_not_utf8(connection, tmp_path):
+    """Neither reader takes it (orjson refuses the bytes, GDAL hands them on as they are):
+    the report says what to do, and nothing is written."""
+    advice = "save the file as UTF-8 (a Shapefile: pass its --encoding)"
+    values = write(tmp_path, "v.geojson", _lines(LINE_FEATURES[:2], COLLECTION_HEAD), "gbk")
+    result = run(connection, values)
+    assert result.problem == f"v.geojson: name in features 1 to 2 is not UTF-8 text; {advice}"
+    assert report(connection) == [(1, "", None, result.problem)]
+    assert not result.written
+    # 地址 is a property name in the fourth feature
+    names = write(tmp_path, "n.geojson", _lines(LINE_FEATURES, COLLECTION_HEAD), "gbk")
+    result = run(connection, names)
+    assert result.problem == f"n.geojson: field names are not UTF-8 text; {advice}"
+    assert not result.written
+
+
 def test_a_feature_per_line_in_another_crs_is_refused_by_gdal(connection, tmp_path):
     head = COLLECTION_HEAD.replace(
         '"features"', '"crs": {"type": "name", "properties": {"name": "EPSG:3857"}},\n"features"'

@@ -182,13 +182,17 @@ def import_file(
         repository.built_after(connection, "facility", rows) as into_empty,
         repository.built_after(connection, "facility_figure", rows),
     ):
-        result.inserted, result.updated = repository.upsert(connection, into_empty=into_empty)
+        id_base = repository.reserve_ids(connection) if into_empty else None
+        result.inserted, result.updated = repository.upsert(connection, id_base=id_base)
     with contextlib.ExitStack() as children:
         for table, field in (("entrance", fields.ENTRANCES), ("protection_unit", fields.UNITS)):
             if field in present:
                 children.enter_context(repository.built_after(connection, table, result.inserted))
         repository.write_children(
-            connection, entrances=fields.ENTRANCES in present, units=fields.UNITS in present
+            connection,
+            entrances=fields.ENTRANCES in present,
+            units=fields.UNITS in present,
+            id_base=id_base,
         )
     result.unchanged = result.rows - result.rejected - result.inserted - result.updated
     if savepoint is not None:

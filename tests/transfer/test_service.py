@@ -643,6 +643,52 @@ def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
     assert (same.inserted, same.updated, same.unchanged) == (0, 0, 3)
 
 
+def test_a_first_load_numbers_facilities_by_row_and_their_lists_follow(
+    connection, tmp_path, monkeypatch
+):
+    """A first load takes a block of facility ids, the row numbered n getting base + n,
+    and entrances and units find their facility by row number. A rejected row leaves a
+    gap and no children; lists keep their order; later ids come after the block."""
+    from app.transfer import repository
+
+    monkeypatch.setattr(repository, "BULK_ROWS", 2)
+
+    def cell(items: list) -> str:
+        return '"' + json.dumps(items, ensure_ascii=False).replace('"', '""') + '"'
+
+    def lists(i: int) -> str:
+        units = [
+            {"name": f"{i}-{k}单元", "shelter_area": 10, "capacity_persons": 10} for k in (2, 1)
+        ]
+        return f",{cell(units)},{cell([_entrance(f'{i}-{k}口') for k in (3, 1, 2)])}\n"
+
+    header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
+    content = header + "".join(
+        row(f"RF-NUM-{i}", lat="91" if i == 1 else "31.8262", area="20", persons="20").rstrip("\n")
+        + lists(i)
+        for i in range(4)
+    )
+    result = run(connection, write(tmp_path, "f.csv", content), partial=True)
+    assert (result.inserted, result.rejected) == (3, 1)
+    ids = dict(connection.execute(text("SELECT code, id FROM facility")).all())
+    assert ids["RF-NUM-3"] - ids["RF-NUM-0"] == 3  # rows 2 and 5 of the file
+    children = connection.execute(
+        text(
+            "SELECT f.code, "
+            "(SELECT array_agg(name ORDER BY id) FROM entrance WHERE facility_id = f.id), "
+            "(SELECT array_agg(name ORDER BY id) FROM protection_unit WHERE facility_id = f.id) "
+            "FROM facility f ORDER BY f.code"
+        )
+    ).all()
+    assert children == [
+        (f"RF-NUM-{i}", [f"{i}-3口", f"{i}-1口", f"{i}-2口"], [f"{i}-2单元", f"{i}-1单元"])
+        for i in (0, 2, 3)
+    ]
+    run(connection, write(tmp_path, "g.csv", HEADER + row("RF-NUM-9")))
+    later = connection.execute(text("SELECT id FROM facility WHERE code = 'RF-NUM-9'")).scalar()
+    assert later > max(ids.values())
+
+
 def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):
     run(connection, write(tmp_path, "f.csv", HEADER + row("RF-DEL-001")))
     connection.execute(text("UPDATE facility SET deleted_at = now() WHERE code = 'RF-DEL-001'"))

@@ -48,6 +48,12 @@ class ProtectionUnitIn(ApiModel):
     capacity_persons: Persons
 
 
+MAX_ENTRANCES = 50
+MAX_PROTECTION_UNITS = 200
+Entrances = Annotated[list[EntranceIn], Field(max_length=MAX_ENTRANCES)]
+ProtectionUnits = Annotated[list[ProtectionUnitIn], Field(max_length=MAX_PROTECTION_UNITS)]
+
+
 class FacilityCreate(ApiModel):
     code: RegistryCode
     name: ShortText
@@ -59,8 +65,8 @@ class FacilityCreate(ApiModel):
     )
     location: Point
     footprint: Areal | None = None
-    entrances: Annotated[list[EntranceIn], Field(max_length=50)] = []
-    protection_units: Annotated[list[ProtectionUnitIn], Field(max_length=200)] = []
+    entrances: Entrances = []
+    protection_units: ProtectionUnits = []
     construction_form: ConstructionForm
     standalone_type: StandaloneType | None = None
     wartime_function: WartimeFunction

@@ -917,8 +917,9 @@ def built_after(connection: Connection, table: str, rows: int) -> Iterator[bool]
 
 def reserve_ids(connection: Connection) -> int:
     """Takes a block of facility ids for the staged rows and returns its base: the row
-    numbered n gets id base + n. Only while facility is locked (see built_after): no
-    other insert can then take an id from the sequence between its two calls here."""
+    numbered n gets id base + n. Only while facility is locked (see built_after): every
+    writer of facility takes its lock on the table before its ids (an INSERT's own, the
+    demo loader's explicitly), so none takes an id between the two calls here."""
     return connection.execute(
         text(
             "SELECT setval(seq, nextval(seq) + last - first) - last "

@@ -36,14 +36,19 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.core.geo import CHINA_BOUNDS, Areal, CoordSys, in_china, position_to_wgs84, to_wgs84
 from app.facilities.models import EntranceKind
-from app.facilities.schemas import EntranceIn, ProtectionUnitIn
+from app.facilities.schemas import (
+    MAX_ENTRANCES,
+    MAX_PROTECTION_UNITS,
+    Entrances,
+    ProtectionUnits,
+)
 from app.facilities.service import MAX_PERSONS_PER_M2
 from app.transfer import fields, repository
 from app.transfer.readers import Batch, FileFormat, FileProblem, Reread, open_source
 
 REQUIRED_FOR_NEW = tuple(c.name for c in fields.COLUMNS if c.required)
-_ENTRANCES = TypeAdapter(list[EntranceIn])
-_UNITS = TypeAdapter(list[ProtectionUnitIn])
+_ENTRANCES = TypeAdapter(Entrances)
+_UNITS = TypeAdapter(ProtectionUnits)
 _FOOTPRINT = TypeAdapter(Areal)
 _SHIFTED = (CoordSys.gcj02, CoordSys.bd09)
 _VALUE_CHARS = 200
@@ -698,7 +703,7 @@ def _checked_items(
     good: np.ndarray,
     columns: list[Any],
     field_name: str,
-    max_items: int | None = None,
+    max_items: int,
 ) -> tuple[np.ndarray, Any]:
     """Which cells hold lists (of at most `max_items`) whose items are all `good`, and
     those items as a table (cell index, seq, *columns)."""
@@ -709,9 +714,12 @@ def _checked_items(
     size = len(blank)
     parent = pc.list_parent_indices(lists).to_numpy()
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
-    checked = ~blank & _true(lists.is_valid()) & (np.bincount(parent[~good], minlength=size) == 0)
-    if max_items is not None:
-        checked &= lengths <= max_items
+    checked = (
+        ~blank
+        & _true(lists.is_valid())
+        & (np.bincount(parent[~good], minlength=size) == 0)
+        & (lengths <= max_items)
+    )
     keep = checked[parent]
     seq = np.arange(len(parent)) - (np.cumsum(lengths) - lengths)[parent]
     table = pa.table(
@@ -753,7 +761,12 @@ def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
         & _in_china(lon, lat)
     )
     checked, table = _checked_items(
-        lists, blank, good, [kind, accessible, name, lon, lat], fields.ENTRANCES, max_items=50
+        lists,
+        blank,
+        good,
+        [kind, accessible, name, lon, lat],
+        fields.ENTRANCES,
+        max_items=MAX_ENTRANCES,
     )
     return blank, checked, table
 
@@ -782,7 +795,9 @@ def _arrow_units(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
         pairs = pa.table({"p": parent, "n": name}).group_by(["p", "n"]).aggregate([("p", "count")])
         repeated = pairs.filter(pc.greater(pairs["p_count"], 1))["p"].to_numpy()
         good &= ~np.isin(parent, repeated)
-    checked, table = _checked_items(lists, blank, good, [name, area, persons], fields.UNITS)
+    checked, table = _checked_items(
+        lists, blank, good, [name, area, persons], fields.UNITS, max_items=MAX_PROTECTION_UNITS
+    )
     return blank, checked, table
 
 
@@ -812,7 +827,7 @@ def _plain_entrances(cell: str) -> list[tuple] | None:
         data = json.loads(cell)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(data, list) or len(data) > 50:
+    if not isinstance(data, list) or len(data) > MAX_ENTRANCES:
         return None
     out = []
     for entrance in data:

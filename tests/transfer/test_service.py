@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
@@ -46,6 +46,11 @@ def write(tmp_path: Path, name: str, content: str, encoding: str = "utf-8") -> P
 
 def run(connection: Connection, path: Path, **options) -> service.ImportResult:
     return service.import_file(connection, path, service.ImportOptions(**options))
+
+
+def json_cell(items: list) -> str:
+    """`items` as JSON in one quoted CSV cell."""
+    return '"' + json.dumps(items, ensure_ascii=False).replace('"', '""') + '"'
 
 
 def report(connection: Connection) -> list[tuple]:
@@ -653,14 +658,11 @@ def test_a_first_load_numbers_facilities_by_row_and_their_lists_follow(
 
     monkeypatch.setattr(repository, "BULK_ROWS", 2)
 
-    def cell(items: list) -> str:
-        return '"' + json.dumps(items, ensure_ascii=False).replace('"', '""') + '"'
-
     def lists(i: int) -> str:
         units = [
             {"name": f"{i}-{k}单元", "shelter_area": 10, "capacity_persons": 10} for k in (2, 1)
         ]
-        return f",{cell(units)},{cell([_entrance(f'{i}-{k}口') for k in (3, 1, 2)])}\n"
+        return f",{json_cell(units)},{json_cell([_entrance(f'{i}-{k}口') for k in (3, 1, 2)])}\n"
 
     header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
     content = header + "".join(
@@ -687,6 +689,22 @@ def test_a_first_load_numbers_facilities_by_row_and_their_lists_follow(
     run(connection, write(tmp_path, "g.csv", HEADER + row("RF-NUM-9")))
     later = connection.execute(text("SELECT id FROM facility WHERE code = 'RF-NUM-9'")).scalar()
     assert later > max(ids.values())
+
+
+def test_the_demo_loader_waits_for_a_first_import_before_taking_ids(
+    connection, engine, tmp_path, monkeypatch
+):
+    """A first import keeps facility locked from its block of ids to its commit, and the
+    demo loader takes the table's lock before its ids: none can fall inside the block."""
+    from app.transfer import repository
+
+    monkeypatch.setattr(repository, "BULK_ROWS", 2)
+    result = run(connection, write(tmp_path, "f.csv", HEADER + row("RF-LOCK-1") + row("RF-LOCK-2")))
+    assert result.inserted == 2
+    with engine.connect() as other:
+        other.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            demo._reserve_facility_ids(other, 3)
 
 
 def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):
@@ -761,6 +779,7 @@ ODD_UNITS = [
     json.dumps([_unit(name="")]),
     json.dumps([{"name": "单元"}]),
     json.dumps([None]),
+    json.dumps([_unit(f"第{i}单元") for i in range(201)], ensure_ascii=False),
     "null",
     "[]",
     "\u3000 ",  # blank: no units, no error
@@ -797,6 +816,28 @@ def test_an_entrance_batch_arrow_cannot_read_is_checked_one_by_one(cell, reason)
     staged = service._StagedBatch(batch, CoordSys.wgs84)
     assert staged.entrances["row_no"].to_pylist() == [2, 2]
     assert [(row, why) for row, _, _, why in staged.errors] == [(3, reason)]
+
+
+def test_lists_longer_than_the_api_takes_are_refused(connection, tmp_path):
+    """50 entrances and 200 protection units, as the API's facility model: a longer list
+    in a file is named in the report, and nothing is written."""
+    header = HEADER.rstrip("\n") + ",entrances,protection_units\n"
+
+    units = [_unit(f"第{i}单元", 1, 1) for i in range(201)]
+    content = (
+        header
+        + row("RF-CAP-001").rstrip("\n")
+        + f",{json_cell([_entrance()] * 51)},\n"
+        + row("RF-CAP-002", area="201", persons="201").rstrip("\n")
+        + f",,{json_cell(units)}\n"
+    )
+    result = run(connection, write(tmp_path, "f.csv", content))
+    assert (result.inserted, result.rejected) == (0, 2)
+    assert [(r, f, why) for r, f, _, why in report(connection)] == [
+        (2, "entrances", "List should have at most 50 items after validation, not 51"),
+        (3, "protection_units", "List should have at most 200 items after validation, not 201"),
+    ]
+    assert connection.execute(text("SELECT count(*) FROM facility")).scalar() == 0
 
 
 LINE_FEATURES = [

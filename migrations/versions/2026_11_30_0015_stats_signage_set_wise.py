@@ -44,15 +44,6 @@ _FIGURE_COLUMNS = (
     "f.wartime_function, f.construction_form, f.status, f.building_area, f.shelter_area, "
     "f.capacity_persons, f.peacetime_parking_spaces"
 )
-_SIGNS_BEFORE = """    ), g AS (
-        SELECT facility_id, jsonb_object_agg(kind, n) AS installed
-        FROM (
-            SELECT facility_id, kind, count(*) AS n FROM sign
-            WHERE facility_id = ANY($1) AND status = 'installed'
-            GROUP BY facility_id, kind
-        ) AS counted
-        GROUP BY facility_id
-"""
 _SIGNS = """    ), counted AS (
         SELECT facility_id, kind, count(*) AS n FROM sign
         WHERE facility_id = ANY($1) AND status = 'installed'
@@ -65,31 +56,31 @@ _SIGNS = """    ), counted AS (
                AND (f.peacetime_parking_spaces IS NOT NULL OR f.parks)))
           AND rule.min_count > coalesce(c.n, 0)
 """
-_COMPLETE_BEFORE = """        NOT EXISTS (
-            SELECT FROM signage_rule rule
-            WHERE rule.admin_code = f.rule_code
-              AND (rule.applies_to = 'all' OR (rule.applies_to = 'parking'
-                   AND (f.peacetime_parking_spaces IS NOT NULL OR f.parks)))
-              AND rule.min_count > coalesce(CAST(g.installed ->> rule.kind AS integer), 0)),"""
-_COMPLETE = "        s.id IS NULL,"
 
 
-def _replaced(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
+def _spliced(text: str, start: str, end: str, new: str) -> str:
+    """`text` with what runs from `start` up to `end` replaced by `new`."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + new + end + tail
 
 
 REFRESH = _BEFORE
-for _old, _new in (
+for _start, _end, _new in (
     (
-        "SELECT f.*, coalesce(u.use_parking, false) AS parks,",
-        f"SELECT {_FIGURE_COLUMNS},\n            coalesce(u.use_parking, false) AS parks,",
+        "SELECT f.*, ",
+        "coalesce(u.use_parking, false) AS parks,",
+        f"SELECT {_FIGURE_COLUMNS},\n            ",
     ),
-    (_SIGNS_BEFORE, _SIGNS),
-    (_COMPLETE_BEFORE, _COMPLETE),
-    ("    LEFT JOIN g ON g.facility_id = f.id\n", "    LEFT JOIN short s ON s.id = f.id\n"),
+    ("    ), g AS (", "    ), m AS (", _SIGNS),
+    (
+        "        NOT EXISTS (\n            SELECT FROM signage_rule",
+        "        coalesce(m.open",
+        "        s.id IS NULL,\n",
+    ),
+    ("    LEFT JOIN g ON", "    LEFT JOIN m ON", "    LEFT JOIN short s ON s.id = f.id\n"),
 ):
-    REFRESH = _replaced(REFRESH, _old, _new)
+    REFRESH = _spliced(REFRESH, _start, _end, _new)
 
 
 def upgrade() -> None:

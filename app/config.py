@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # 2 429/s 266 ms). A database on its own machine wants more.
     read_pool_size: int = Field(default=2, ge=1)
     read_pool_timeout_s: float = Field(default=10, gt=0)
+    # Rendered vector tiles kept in memory per process (ogc.tiles.cache); 0 keeps none, so
+    # every tile is rendered (scripts/bench_ogc measures cold tiles so).
+    tile_cache_bytes: int = Field(default=256 * 1024**2, ge=0)
     max_body_bytes: int = 1_048_576
     # Files uploaded to POST /v1/imports: a million facilities as GeoJSON is about 1.8 GB.
     max_import_bytes: int = 4 * 1024**3

@@ -156,6 +156,23 @@ def test_a_render_older_than_a_change_to_its_tile_is_not_stored(app):
     assert cache.get(touched_key).body == b"fresh"
 
 
+def test_the_cache_keeps_the_tiles_last_used_within_its_size_and_none_at_size_zero(app):
+    app.state.settings = app.state.settings.model_copy(update={"tile_cache_bytes": 8})
+    cache = TileCache(app.state)
+    first, second, third = (key("shelters", 16, HERE[0] + i / 100, HERE[1]) for i in range(3))
+    cache.put(first, b"1111", cache.generation)
+    cache.put(second, b"2222", cache.generation)
+    assert cache.get(first).body == b"1111"  # now the last used
+    cache.put(third, b"3333", cache.generation)
+    assert cache.get(second) is None
+    assert [cache.get(k).body for k in (first, third)] == [b"1111", b"3333"]
+
+    app.state.settings = app.state.settings.model_copy(update={"tile_cache_bytes": 0})
+    uncached = TileCache(app.state)
+    assert uncached.put(first, b"1111", uncached.generation).body == b"1111"
+    assert uncached.get(first) is None
+
+
 def test_a_change_is_applied_once_and_a_pruned_log_empties_the_cache(app):
     cache = TileCache(app.state)
     cache.apply(changes(100))

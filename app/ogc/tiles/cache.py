@@ -1,7 +1,7 @@
 """The server-side tile cache, one per API process, and how writes invalidate it.
 
-- Each process keeps rendered tiles in memory (LRU, `MAX_BYTES`), keyed by collection and
-  z/x/y, with a strong ETag from their content hash.
+- Each process keeps rendered tiles in memory (LRU, `Settings.tile_cache_bytes`), keyed
+  by collection and z/x/y, with a strong ETag from their content hash.
 - Writes are recorded by the database, not by the API: statement triggers (migration 0007)
   on facility, entrance, peacetime_use and sign append to `tile_change` the old and the
   new position of every row whose tile content changed (its extent, for a statement that
@@ -40,8 +40,6 @@ from app.db.session import hot_read
 from app.ogc.tiles import repository
 from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, touched
 
-# Per process; the hot set of a city map at the zooms people use is far smaller.
-MAX_BYTES = 256 * 1024**2
 # Changes remembered for renders in flight; a render older than all of them is not stored.
 RECENT = 10_000
 # Beyond this many candidate tiles, a change looks through the cached keys instead.
@@ -82,9 +80,9 @@ EVERYTHING = None
 
 
 class TileCache:
-    def __init__(self, state: State, max_bytes: int = MAX_BYTES) -> None:
-        self._state = state  # the app's, for its hot reads
-        self._max_bytes = max_bytes
+    def __init__(self, state: State) -> None:
+        self._state = state  # the app's, for its hot reads and settings
+        self._max_bytes = state.settings.tile_cache_bytes
         self._tiles: OrderedDict[Key, Tile] = OrderedDict()
         self._bytes = 0
         self._horizon = NO_HORIZON

@@ -17,11 +17,10 @@ RUN pip install . && rm -rf build ./*.egg-info
 # The installed package cannot find alembic.ini next to itself, so say where.
 COPY alembic.ini ./
 COPY migrations ./migrations
-ENV RF_ALEMBIC_INI=/srv/rf/alembic.ini \
-    UVICORN_ACCESS_LOG=false
+ENV RF_ALEMBIC_INI=/srv/rf/alembic.ini
 
 RUN useradd --system --no-create-home --uid 10001 rf
 USER rf
 
 EXPOSE 8000
-CMD ["sh", "-c", "rf db upgrade && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "rf db upgrade && exec rf serve --host 0.0.0.0 --port 8000"]

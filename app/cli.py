@@ -1,4 +1,5 @@
-"""The `rf` command: database, demo data and admin boundaries. One transaction per command."""
+"""The `rf` command: the API server, database, demo data and admin boundaries. One
+transaction per command."""
 
 from contextlib import contextmanager
 from datetime import date
@@ -21,6 +22,7 @@ from app.divisions import files
 from app.divisions import service as divisions
 from app.facilities import repository as facilities
 from app.facilities.models import Facility
+from app.serving import PortTaken, serve
 from app.transfer import commands as transfer
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -35,6 +37,26 @@ cli.add_typer(keys_cli, name="keys")
 cli.command("import")(transfer.import_command)
 cli.command("export")(transfer.export_command)
 cli.command("stats")(transfer.stats_command)
+
+
+@cli.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="WEB_CONCURRENCY", min=1, help="processes (one per core)")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option(envvar="UVICORN_ACCESS_LOG", help="a line per request")
+    ] = False,
+) -> None:
+    """Serves the API (see app.serving)."""
+    try:
+        status = serve(host=host, port=port, workers=workers, access_log=access_log)
+    except PortTaken as exc:
+        typer.echo(f"rf: {exc}", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(status)
 
 
 def _alembic() -> Config:

@@ -3,6 +3,7 @@ each test inside a transaction that is rolled back."""
 
 import copy
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -44,6 +45,12 @@ def make_database() -> Iterator:
         for name in created:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     server.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_migrations(connection: Connection, revision: str = "head", *, down: bool = False) -> None:

@@ -3,7 +3,6 @@ and OWSLib. They need a live HTTP server, and it needs a committed database of i
 the per-test transaction of the other tests is invisible to another process."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from owslib.ogcapi.features import Features
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
-from tests.conftest import run_migrations
+from tests.conftest import free_port, run_migrations
 
 FACILITIES = 300
 SEED = """
@@ -34,12 +33,6 @@ FROM generate_series(1, :count) AS i
 ENTRANCES = "INSERT INTO entrance (facility_id, kind, location) SELECT id, 'pedestrian', location FROM facility"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(make_database) -> Iterator[str]:
     """uvicorn in a process of its own: GDAL holds the GIL while it reads the pages, so a
@@ -51,7 +44,7 @@ def server(make_database) -> Iterator[str]:
         connection.execute(text(SEED), {"count": FACILITIES})
         connection.execute(text(ENTRANCES))
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "RF_ANONYMOUS_RATE_PER_MINUTE": "1e6"}
     env["RF_ANONYMOUS_BURST"] = "1000000"
     process = subprocess.Popen(

@@ -26,8 +26,11 @@ def workers(supervisor: int) -> set[int]:
     }
 
 
-def established(pid: int, port: int) -> int:
-    """How many of `pid`'s sockets are accepted connections on `port`."""
+LISTEN, ESTABLISHED = "0A", "01"  # states in /proc/net/tcp
+
+
+def sockets(pid: int, port: int, state: str) -> int:
+    """How many of `pid`'s TCP sockets on local `port` are in `state`."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         target = os.readlink(fd)
@@ -36,8 +39,8 @@ def established(pid: int, port: int) -> int:
     count = 0
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
-        count += local_port == port and state == "01" and inode in inodes
+        local_port = int(fields[1].split(":")[1], 16)
+        count += local_port == port and fields[3] == state and fields[9] in inodes
     return count
 
 
@@ -67,7 +70,12 @@ def server(settings, engine) -> Iterator[tuple[subprocess.Popen, int]]:
         return answers(f"http://127.0.0.1:{port}")
 
     wait_for(started, "the server did not start")
-    wait_for(lambda: len(workers(process.pid)) == 2, "two workers did not start")
+
+    def listening() -> bool:
+        pids = workers(process.pid)
+        return len(pids) == 2 and all(sockets(pid, port, LISTEN) for pid in pids)
+
+    wait_for(listening, "two workers did not start listening")
     yield process, port
     if process.poll() is None:
         process.kill()
@@ -84,7 +92,7 @@ def test_connections_are_spread_over_the_workers(server):
             clients.append(client)
         for client in clients:
             assert client.recv(4096).startswith(b"HTTP/1.1 200")
-        per_worker = [established(pid, port) for pid in workers(process.pid)]
+        per_worker = [sockets(pid, port, ESTABLISHED) for pid in workers(process.pid)]
         # The kernel hashes each connection to a worker: 32 split about evenly (fewer than
         # 4 on one side: odds of 3 in a million), where a shared socket split them 23 to 9.
         assert sum(per_worker) == 32

@@ -232,6 +232,40 @@ def test_touched_tiles_reach_into_the_buffer():
     assert list(touched(10, lon, 0.0, lon, 0.0)[0]) == [100]
 
 
+def test_only_a_tile_cached_or_being_rendered_waits_for_a_read_of_the_log(app, monkeypatch):
+    cache = TileCache(app.state)
+    cache.apply(changes(100))
+    reads = []
+
+    async def sync() -> None:
+        reads.append(len(reads))
+
+    monkeypatch.setattr(cache, "sync", sync)
+    here, there = key("shelters", 16, *HERE), key("shelters", 16, *FAR)
+    slow = asyncio.Event()
+
+    async def render(body: bytes, wait: bool = False) -> bytes:
+        if wait:
+            await slow.wait()
+        return body
+
+    async def scenario() -> list[bytes]:
+        fresh = await cache.tile(here, lambda: render(b"here"))
+        assert reads == []  # rendered at once: its snapshot postdates the request
+        cached = await cache.tile(here, lambda: render(b"again"))
+        assert reads == [0]
+        first = asyncio.ensure_future(cache.tile(there, lambda: render(b"there", wait=True)))
+        await asyncio.sleep(0)
+        assert reads == [0]
+        joining = asyncio.ensure_future(cache.tile(there, lambda: render(b"other")))
+        await asyncio.sleep(0)
+        assert reads == [0, 1]  # it may share the render under way once the log is read
+        slow.set()
+        return [fresh.body, cached.body, (await first).body, (await joining).body]
+
+    assert asyncio.run(scenario()) == [b"here", b"here", b"there", b"there"]
+
+
 def test_requests_share_a_render_unless_a_change_came_since(app):
     cache = TileCache(app.state)
     cache.apply(changes(100))

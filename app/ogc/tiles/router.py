@@ -93,15 +93,10 @@ async def tile(request: Request, layer: LayerDep, z: int, x: int, y: int) -> Res
         raise NotFound(
             f"tile {x}/{y} is outside zoom {z}, whose columns and rows are 0 to {2**z - 1}"
         )
-    cache = tile_cache(request.app)
-    await cache.sync()
-    key = (layer.id, z, x, y)
-    found = cache.get(key)
-    if found is None:
-        found = await cache.fill(
-            key,
-            lambda: hot_read(request.app.state, lambda s: repository.render(s, layer, z, x, y)),
-        )
+    found = await tile_cache(request.app).tile(
+        (layer.id, z, x, y),
+        lambda: hot_read(request.app.state, lambda s: repository.render(s, layer, z, x, y)),
+    )
     headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)

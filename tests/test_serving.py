@@ -20,10 +20,14 @@ RF = str(Path(sys.executable).parent / "rf")
 
 
 def workers(supervisor: int) -> set[int]:
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return {
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }
+    found = set()
+    for pid in Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(int(pid))
+        except FileNotFoundError:  # ended since the listing
+            continue
+    return found
 
 
 LISTEN, ESTABLISHED = "0A", "01"  # states in /proc/net/tcp
@@ -33,7 +37,10 @@ def sockets(pid: int, port: int, state: str) -> int:
     """How many of `pid`'s TCP sockets on local `port` are in `state`."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed since the listing (a worker starting up)
+            continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     count = 0

@@ -8,13 +8,18 @@ facilities, OGC items at 32 connections: 771-817 pages/s, p99 104 ms, where two 
 of 16 connections each gave 923/s, p99 66-73 ms).
 
 The supervisor restarts a worker that dies, stops every worker on SIGINT or SIGTERM, and
-gives up when a worker cannot start (the port is taken, the settings are wrong)."""
+gives up when a worker cannot start (the port is taken, the settings are wrong). A worker
+whose supervisor is gone (killed with SIGKILL, say) stops itself, so that no orphan keeps
+serving the port."""
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
+import threading
+import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -91,6 +96,7 @@ def _listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
 
 
 def _worker(host: str, port: int, access_log: bool) -> None:
+    threading.Thread(target=_stop_without, args=(os.getppid(),), daemon=True).start()
     config = uvicorn.Config(APP, factory=True, host=host, port=port, access_log=access_log)
     try:
         sock = _listener(host, port, reuse_port=True)
@@ -98,3 +104,10 @@ def _worker(host: str, port: int, access_log: bool) -> None:
         logger.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
         sys.exit(STARTUP_FAILURE)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _stop_without(supervisor: int) -> None:
+    """Stops this worker as SIGTERM does (gracefully) once its supervisor is gone."""
+    while os.getppid() == supervisor:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -30,6 +30,14 @@ def workers(supervisor: int) -> set[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    """Running: not gone, nor a zombie waiting for its parent to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 LISTEN, ESTABLISHED = "0A", "01"  # states in /proc/net/tcp
 
 
@@ -76,17 +84,17 @@ def server(settings, engine) -> Iterator[tuple[subprocess.Popen, int]]:
         assert process.poll() is None, "the server exited"
         return answers(f"http://127.0.0.1:{port}")
 
-    wait_for(started, "the server did not start")
-
     def listening() -> bool:
         pids = workers(process.pid)
         return len(pids) == 2 and all(sockets(pid, port, LISTEN) for pid in pids)
 
-    wait_for(listening, "two workers did not start listening")
-    yield process, port
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    try:
+        wait_for(started, "the server did not start")
+        wait_for(listening, "two workers did not start listening")
+        yield process, port
+    finally:
+        process.terminate()  # the workers with it, gracefully
+        process.wait(timeout=30)
 
 
 def test_connections_are_spread_over_the_workers(server):
@@ -119,7 +127,7 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(server):
     survivors = workers(process.pid)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-    assert not any(Path(f"/proc/{pid}").exists() for pid in survivors)
+    assert not any(alive(pid) for pid in survivors)
 
 
 def test_a_port_in_use_is_named_and_nothing_starts(settings):
@@ -133,3 +141,16 @@ def test_a_port_in_use_is_named_and_nothing_starts(settings):
         )
     assert result.returncode == 1
     assert result.stderr == f"rf: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_the_workers_of_a_killed_supervisor_stop_by_themselves(server):
+    process, port = server
+    orphans = workers(process.pid)
+    process.kill()
+    process.wait()
+    wait_for(
+        lambda: not any(alive(pid) for pid in orphans),
+        "the workers went on without their supervisor",
+        seconds=30,
+    )
+    assert not answers(f"http://127.0.0.1:{port}")

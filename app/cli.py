@@ -22,7 +22,7 @@ from app.divisions import files
 from app.divisions import service as divisions
 from app.facilities import repository as facilities
 from app.facilities.models import Facility
-from app.serving import PortTaken, serve
+from app.serving import CannotListen, serve
 from app.transfer import commands as transfer
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -53,7 +53,7 @@ def serve_command(
     """Serves the API (see app.serving)."""
     try:
         status = serve(host=host, port=port, workers=workers, access_log=access_log)
-    except PortTaken as exc:
+    except CannotListen as exc:
         typer.echo(f"rf: {exc}", err=True)
         raise SystemExit(1) from None
     raise SystemExit(status)

@@ -31,7 +31,7 @@ APP = "app.main:create_app"
 logger = logging.getLogger("uvicorn.error")
 
 
-class PortTaken(Exception):
+class CannotListen(Exception):
     pass
 
 
@@ -46,7 +46,7 @@ def serve(*, host: str, port: int, workers: int, access_log: bool) -> int:
     try:
         _listener(host, port, reuse_port=False).close()
     except OSError as exc:
-        raise PortTaken(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     spawn = multiprocessing.get_context("spawn")
 
     def start() -> BaseProcess:

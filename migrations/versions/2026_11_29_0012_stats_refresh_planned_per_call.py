@@ -16,11 +16,9 @@ Revises: 0011
 Create Date: 2026-11-29 10:00:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
-from alembic import op
+from alembic import context, op
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -110,12 +108,7 @@ END $$;
 
 def _planning_refresh() -> str:
     """stats_refresh as migration 0006 made it."""
-    path = next(Path(__file__).parent.glob("*_0006_planning.py"))
-    spec = importlib.util.spec_from_file_location("migration_0006", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    function = module.REFRESH.split("\n$$;\n")[0] + "\n$$;"
+    function = context.script.get_revision("0006").module.REFRESH.split("\n$$;\n")[0] + "\n$$;"
     return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 

@@ -13,11 +13,9 @@ Revises: 0012
 Create Date: 2026-11-29 15:30:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
-from alembic import op
+from alembic import context, op
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -121,11 +119,7 @@ END $$;
 
 def _vector_tiles_functions() -> str:
     """The functions as migration 0007 made them."""
-    path = next(Path(__file__).parent.glob("*_0007_vector_tiles.py"))
-    spec = importlib.util.spec_from_file_location("migration_0007", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = context.script.get_revision("0007").module
     return module.FUNCTIONS.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
 

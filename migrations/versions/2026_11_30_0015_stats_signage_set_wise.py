@@ -14,28 +14,15 @@ Revises: 0014
 Create Date: 2026-11-30 02:45:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
-from alembic import op
+from alembic import context, op
 
 revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-
-def _migration(number: str):
-    path = next(Path(__file__).parent.glob(f"*_{number}_*.py"))
-    spec = importlib.util.spec_from_file_location(f"migration_{number}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_BEFORE = _migration("0012").REFRESH
 
 # The facilities are now read twice (the figures, the signage join), so the CTE that
 # PostgreSQL then materializes keeps only the columns those two need.
@@ -65,27 +52,35 @@ def _spliced(text: str, start: str, end: str, new: str) -> str:
     return head + new + end + tail
 
 
-REFRESH = _BEFORE
-for _start, _end, _new in (
-    (
-        "SELECT f.*, ",
-        "coalesce(u.use_parking, false) AS parks,",
-        f"SELECT {_FIGURE_COLUMNS},\n            ",
-    ),
-    ("    ), g AS (", "    ), m AS (", _SIGNS),
-    (
-        "        NOT EXISTS (\n            SELECT FROM signage_rule",
-        "        coalesce(m.open",
-        "        s.id IS NULL,\n",
-    ),
-    ("    LEFT JOIN g ON", "    LEFT JOIN m ON", "    LEFT JOIN short s ON s.id = f.id\n"),
-):
-    REFRESH = _spliced(REFRESH, _start, _end, _new)
+def _before() -> str:
+    """stats_refresh as migration 0012 made it (read when migrating: alembic's context
+    knows the revisions)."""
+    return context.script.get_revision("0012").module.REFRESH
+
+
+def _refresh() -> str:
+    refresh = _before()
+    for start, end, new in (
+        (
+            "SELECT f.*, ",
+            "coalesce(u.use_parking, false) AS parks,",
+            f"SELECT {_FIGURE_COLUMNS},\n            ",
+        ),
+        ("    ), g AS (", "    ), m AS (", _SIGNS),
+        (
+            "        NOT EXISTS (\n            SELECT FROM signage_rule",
+            "        coalesce(m.open",
+            "        s.id IS NULL,\n",
+        ),
+        ("    LEFT JOIN g ON", "    LEFT JOIN m ON", "    LEFT JOIN short s ON s.id = f.id\n"),
+    ):
+        refresh = _spliced(refresh, start, end, new)
+    return refresh
 
 
 def upgrade() -> None:
-    op.execute(REFRESH)
+    op.execute(_refresh())
 
 
 def downgrade() -> None:
-    op.execute(_BEFORE)
+    op.execute(_before())

@@ -37,16 +37,22 @@ WITH candidates AS MATERIALIZED (
     LIMIT :limit OFFSET :offset
 )
 SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status, c.doc,
-       -- Where navigation leads: the entrance, else the facility; in GCJ-02 and BD-09.
-       CASE WHEN e.i IS NULL THEN c.at[3:6] ELSE c.entrance_at[e.i * 6 - 3:e.i * 6] END AS nav,
+       -- Where navigation leads, the entrance else the facility, in GCJ-02 and BD-09: as
+       -- four numbers, which psycopg reads in C, where it parses an array in Python.
+       CASE WHEN c.i IS NULL THEN c.at[3] ELSE c.entrance_at[c.i * 6 - 3] END AS gcj_lon,
+       CASE WHEN c.i IS NULL THEN c.at[4] ELSE c.entrance_at[c.i * 6 - 2] END AS gcj_lat,
+       CASE WHEN c.i IS NULL THEN c.at[5] ELSE c.entrance_at[c.i * 6 - 1] END AS bd_lon,
+       CASE WHEN c.i IS NULL THEN c.at[6] ELSE c.entrance_at[c.i * 6] END AS bd_lat,
        -- The members that depend on the query, to splice into doc (service._item): there,
        -- not here, because cutting a character off text costs PostgreSQL a scan of it.
        '"location" : ' || json_position(c.at, :position)
        || ', "distance_m" : ' || round(c.distance * 10) / 10
        || ', "entrance" : ' || coalesce(
-           left(c.entrance_docs[e.i], -1)
-           || ', "location" : ' || json_position(c.entrance_at, e.i * 6 - 6 + :position)
-           || ', "distance_m" : ' || round(e.distance * 10) / 10 || '}}', 'null')
+           left(c.entrance_docs[c.i], -1)
+           || ', "location" : ' || json_position(c.entrance_at, c.i * 6 - 6 + :position)
+           || ', "distance_m" : ' || round(ST_Distance(
+               ST_GeometryN(c.entrance_points, c.i)::geography, {POINT}) * 10) / 10
+           || '}}', 'null')
        -- A stale figure is never shown as current (same rule as uses.service.availability).
        || ', "availability" : ' || CASE WHEN c.type = 'parking' THEN json_build_object(
            'realtime_free_capacity', CASE WHEN c.fresh THEN c.realtime_free_spaces END,
@@ -58,14 +64,18 @@ SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status, 
            'age_seconds', CASE WHEN c.realtime_observed_at IS NOT NULL THEN
                floor(greatest(0, extract(epoch FROM now() - c.realtime_observed_at)))::int END,
            'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END AS members
-FROM (SELECT * FROM candidates ORDER BY distance LIMIT :keep) AS c
-LEFT JOIN LATERAL (
-    -- The nearest of the entrances a visitor would use, in metres on the ellipsoid.
-    SELECT i, ST_Distance(ST_GeometryN(c.entrance_points, i)::geography, {POINT}) AS distance
-    FROM generate_series(1, ST_NumGeometries(c.entrance_points)) AS i
-    ORDER BY 2
-    LIMIT 1
-) AS e ON true
+FROM (
+    -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
+    -- looked for only among several (most places have one, some none).
+    SELECT c.*, CASE WHEN ST_NumGeometries(c.entrance_points) > 1 THEN (
+               SELECT i FROM generate_series(1, ST_NumGeometries(c.entrance_points)) AS i
+               ORDER BY ST_Distance(ST_GeometryN(c.entrance_points, i)::geography, {POINT})
+               LIMIT 1)
+           ELSE ST_NumGeometries(c.entrance_points) END AS i
+    FROM candidates c
+    ORDER BY c.distance
+    LIMIT :keep
+) AS c
 ORDER BY c.distance
 """
 

@@ -89,7 +89,11 @@ def _open(row: Row, open_at: bool | None) -> bool:
 
 def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:
     links = navigation_json(
-        tuple(row.nav[:2]), tuple(row.nav[2:]), row.name, driving=driving, source=source
+        (row.gcj_lon, row.gcj_lat),
+        (row.bd_lon, row.bd_lat),
+        row.name,
+        driving=driving,
+        source=source,
     )
     return (
         f'{row.doc[:-1]}, {row.members}, "open_now" : {JSON_BOOL[open_at]}, '

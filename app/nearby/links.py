@@ -1,5 +1,7 @@
 """Navigation links for Chinese map apps, each built in the system its app reads."""
 
+from functools import lru_cache
+
 # RFC 3986's unreserved characters stand for themselves; any other byte of the UTF-8 is
 # written %XX.
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -19,7 +21,7 @@ def navigation_json(
     Written without json.dumps, which cost a third of the time: percent-encoding leaves
     nothing in a link that JSON would escape."""
     (gcj_lon, gcj_lat), (bd_lon, bd_lat) = gcj, bd
-    label, src = uri_component(name), uri_component(source)
+    label, src = uri_component(name), _source(source)
     amap_mode, tencent_mode = ("car", "drive") if driving else ("walk", "walk")
     return (
         f'{{"amap": "https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}'
@@ -29,3 +31,8 @@ def navigation_json(
         f'"tencent": "https://apis.map.qq.com/uri/v1/routeplan?type={tencent_mode}&to={label}'
         f'&tocoord={gcj_lat:.6f},{gcj_lon:.6f}&referer={src}"}}'
     )
+
+
+@lru_cache(maxsize=16)
+def _source(source: str) -> str:
+    return uri_component(source)

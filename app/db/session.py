@@ -61,7 +61,7 @@ async def hot_read(state: State, work: Callable[[Session], T], *, inline: bool =
     bounded whatever the input (nearby search: about a millisecond). The hop to a thread
     cost it more than the wait costs the process: the worker thread and the loop traded
     the interpreter lock at each of psycopg's reads of a 100 KB answer (nearby, 1M
-    facilities, 2 processes, 32 connections: API CPU 1.7 -> 1.2 ms an answer, 736 -> 905
+    facilities, 2 processes, 32 connections: API CPU 1.7 -> 1.3 ms an answer, 736 -> 905
     answers/s). The gate still comes first: past it a connection is free, so the loop
     never blocks on the pool."""
     try:

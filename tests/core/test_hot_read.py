@@ -1,4 +1,5 @@
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -7,7 +8,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app.db.session import hot_read
 
 
-def test_a_hot_read_waits_for_its_turn_and_runs_when_one_is_free(app):
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_hot_read_waits_for_its_turn_and_runs_when_one_is_free(app, inline):
     state = app.state
     state.read_gate = asyncio.Semaphore(1)
 
@@ -17,7 +19,9 @@ def test_a_hot_read_waits_for_its_turn_and_runs_when_one_is_free(app):
 
         async def read(name: str) -> None:
             order.append(
-                await hot_read(state, lambda s: s.execute(text(f"SELECT '{name}'")).scalar())
+                await hot_read(
+                    state, lambda s: s.execute(text(f"SELECT '{name}'")).scalar(), inline=inline
+                )
             )
 
         waiting = [asyncio.create_task(read(name)) for name in ("first", "second")]
@@ -28,6 +32,17 @@ def test_a_hot_read_waits_for_its_turn_and_runs_when_one_is_free(app):
         return order
 
     assert asyncio.run(scenario()) == ["first", "second"]
+
+
+def test_an_inline_hot_read_runs_on_the_event_loops_thread_and_others_in_a_worker(app):
+    async def threads() -> list[int]:
+        return [
+            await hot_read(app.state, lambda _: threading.get_ident(), inline=inline)
+            for inline in (True, False)
+        ]
+
+    inline, hopped = asyncio.run(threads())
+    assert inline == threading.get_ident() != hopped
 
 
 def test_a_hot_read_waiting_past_the_timeout_is_a_503_to_retry(app, public_client):

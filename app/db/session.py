@@ -57,8 +57,8 @@ async def hot_read(state: State, work: Callable[[Session], T], *, inline: bool =
     170-230 ms, OGC items p99 290-306 -> 137-207 ms). A request that waits longer than
     read_pool_timeout_s gets 503, as it did from the pool's own TimeoutError.
 
-    `inline` runs `work` on the event loop's thread instead, for a query that is short and
-    bounded whatever the input (nearby search: about a millisecond). The hop to a thread
+    `inline` runs `work` on the event loop's thread instead, for one short query whatever
+    the input (a nearby search without open_now: about a millisecond). The hop to a thread
     cost it more than the wait costs the process: the worker thread and the loop traded
     the interpreter lock at each of psycopg's reads of a 100 KB answer (nearby, 1M
     facilities, 2 processes, 32 connections: API CPU 1.7 -> 1.3 ms an answer, 736 -> 905

@@ -78,7 +78,10 @@ async def _search(request: Request, place: Around, use_type: UseType, **filters:
             **filters,
         )
 
-    answer = await hot_read(request.app.state, run, inline=True)
+    # One query of about a millisecond runs on the event loop; open_now may read up to
+    # service.MAX_CANDIDATES in batches (all closed at night: about 30 queries), which
+    # would stall the process's other requests, so it goes to a worker thread.
+    answer = await hot_read(request.app.state, run, inline=not place.open_now)
     return Response(answer, media_type="application/json")
 
 

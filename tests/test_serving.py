@@ -1,7 +1,8 @@
 """`rf serve` with several workers, run as ./scripts/serve runs it: each worker listens on a
-socket of its own, connections are spread between them, and the supervisor replaces a
-worker that dies and stops them all on SIGTERM."""
+socket of its own, keep-alive connections end evenly spread between them, and the
+supervisor replaces a worker that dies and stops them all on SIGTERM."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.serving import Balance
 from tests.conftest import free_port
 
 RF = str(Path(sys.executable).parent / "rf")
@@ -97,24 +99,66 @@ def server(settings, engine) -> Iterator[tuple[subprocess.Popen, int]]:
         process.wait(timeout=30)
 
 
-def test_connections_are_spread_over_the_workers(server):
+def get(client: socket.socket) -> bytes:
+    """One GET /healthz on a keep-alive connection: the response's head."""
+    client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += client.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += client.recv(4096)
+    return head.lower()
+
+
+def test_keep_alive_connections_end_evenly_spread(server):
     process, port = server
-    clients = []
+    pids = workers(process.pid)
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+    closed = 0
     try:
-        for _ in range(32):
-            client = socket.create_connection(("127.0.0.1", port))
-            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-            clients.append(client)
-        for client in clients:
-            assert client.recv(4096).startswith(b"HTTP/1.1 200")
-        per_worker = [sockets(pid, port, ESTABLISHED) for pid in workers(process.pid)]
-        # The kernel hashes each connection to a worker: 32 split about evenly (fewer than
-        # 4 on one side: odds of 3 in a million), where a shared socket split them 23 to 9.
-        assert sum(per_worker) == 32
-        assert min(per_worker) >= 4
+        deadline = time.monotonic() + 20
+        while True:
+            for i, client in enumerate(clients):
+                if b"connection: close" in get(client):
+                    client.close()
+                    clients[i] = socket.create_connection(("127.0.0.1", port))
+                    closed += 1
+            per_worker = [sockets(pid, port, ESTABLISHED) for pid in pids]
+            if sum(per_worker) == 32 and max(per_worker) - min(per_worker) <= 1:
+                break
+            assert time.monotonic() < deadline, f"still {per_worker} after {closed} closed"
     finally:
         for client in clients:
             client.close()
+
+
+def test_a_worker_ahead_by_two_closes_a_connection_now_and_then():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def headers(balance: Balance) -> list:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(balance({"type": "http"}, None, send))
+        return sent[0]["headers"]
+
+    close = [(b"connection", b"close")]
+    held, connections = set(range(5)), [0, 3]
+    balance = Balance(app, held, connections, slot=0)
+    assert headers(balance) == close  # 5 against 3
+    assert connections == [5, 3]  # its own count, published for the others
+    assert headers(balance) == []  # one a SHED_INTERVAL_S at most
+    balance.next_shed = 0  # as when the interval has passed
+    held.discard(0)
+    assert headers(balance) == []  # 4 against 3
+    connections[1] = 2
+    assert headers(balance) == close  # 4 against 2
 
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(server):

@@ -149,10 +149,9 @@ class Balance:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         self.connections[self.slot] = mine = len(self.held)
-        now = time.monotonic()
-        if mine <= min(self.connections) + 1 or now < self.next_shed:
+        if mine <= min(self.connections) + 1 or time.monotonic() < self.next_shed:
             return await self.app(scope, receive, send)
-        self.next_shed = now + SHED_INTERVAL_S
+        self.next_shed = time.monotonic() + SHED_INTERVAL_S
 
         async def closing(message: dict) -> None:
             if message["type"] == "http.response.start":

@@ -31,8 +31,8 @@ class Around:
     accessible: bool
 
 
-# Async on purpose, like the routes below: a hot read path runs on the event loop
-# (db.session.hot_read), with no hop to a worker thread for a dependency.
+# Async on purpose, like the routes below: a sync dependency would cost a hop to a worker
+# thread of its own on a hot read path.
 async def around(
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],

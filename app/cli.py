@@ -22,7 +22,7 @@ from app.divisions import files
 from app.divisions import service as divisions
 from app.facilities import repository as facilities
 from app.facilities.models import Facility
-from app.serving import CannotListen, serve
+from app.serving import CannotListen, default_workers, serve
 from app.transfer import commands as transfer
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -44,15 +44,18 @@ def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", min=1, max=65535)] = 8000,
     workers: Annotated[
-        int, typer.Option(envvar="WEB_CONCURRENCY", min=1, help="processes (one per core)")
-    ] = 1,
+        int | None,
+        typer.Option(envvar="WEB_CONCURRENCY", min=1, help="processes [default: one per core]"),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(envvar="UVICORN_ACCESS_LOG", help="a line per request")
     ] = False,
 ) -> None:
     """Serves the API (see app.serving)."""
     try:
-        status = serve(host=host, port=port, workers=workers, access_log=access_log)
+        status = serve(
+            host=host, port=port, workers=workers or default_workers(), access_log=access_log
+        )
     except CannotListen as exc:
         typer.echo(f"rf: {exc}", err=True)
         raise SystemExit(1) from None
@@ -177,6 +180,9 @@ def keys_create(
     facility_id: Annotated[
         list[int] | None, typer.Option(help="a manager's or operator's facility (repeatable)")
     ] = None,
+    rate_per_minute: Annotated[
+        int | None, typer.Option(help="the key's quota [default: RF_KEY_RATE_PER_MINUTE]")
+    ] = None,
 ) -> None:
     """Create a key and print it: it is shown this once and stored only as a hash."""
     from app.accounts import service as accounts
@@ -184,7 +190,11 @@ def keys_create(
 
     try:
         data = ApiKeyCreate(
-            name=name, role=role, admin_codes=admin_code or [], facility_ids=facility_id or []
+            name=name,
+            role=role,
+            admin_codes=admin_code or [],
+            facility_ids=facility_id or [],
+            rate_per_minute=rate_per_minute,
         )
     except ValidationError as exc:
         error = exc.errors()[0]

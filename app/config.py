@@ -1,10 +1,12 @@
 import os
 from functools import cached_property
+from ipaddress import ip_network
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,18 +49,51 @@ class Settings(BaseSettings):
     # Names this service in the links it builds for map apps (Amap src, Tencent referer).
     app_source: str = "rf-registry"
     alembic_ini: Path = PROJECT_ROOT / "alembic.ini"
-    # Anonymous callers: a token bucket per client address (requests per minute, burst).
-    anonymous_rate_per_minute: float = Field(default=120, gt=0)
-    anonymous_burst: int = Field(default=60, ge=1)
-    # Public problem reports and anonymous photo uploads: a far smaller bucket per address,
-    # because each one lands in a manager's queue or on disk.
+    # Rate limits (app/accounts/gate.py): requests per minute and burst, per client address
+    # for anonymous callers. Map traffic (tiles, TileJSON): a screen of MapLibre asks for a
+    # few dozen tiles at each move.
+    map_rate_per_minute: float = Field(default=3000, gt=0)
+    map_burst: int = Field(default=1000, ge=1)
+    # OGC items pages: GDAL 3.6 copies a collection ten features a page, so the demo's
+    # 33,000 signs take 3,300 pages in a minute or two.
+    features_rate_per_minute: float = Field(default=6000, gt=0)
+    features_burst: int = Field(default=4000, ge=1)
+    # Other reads.
+    read_rate_per_minute: float = Field(default=1200, gt=0)
+    read_burst: int = Field(default=600, ge=1)
+    # /v1/export answers whole areas at once.
+    export_rate_per_minute: float = Field(default=6, gt=0)
+    export_burst: int = Field(default=3, ge=1)
+    # Writes without a key (problem reports, photos): each one lands in a manager's queue
+    # or on disk.
     report_rate_per_hour: float = Field(default=10, gt=0)
     report_burst: int = Field(default=5, ge=1)
-    # Behind a reverse proxy the client address is the first X-Forwarded-For entry; only
-    # trust it when the proxy is ours, or anyone can pick their own rate-limit bucket.
-    trust_forwarded_for: bool = False
+    # A key's quota over all its traffic, unless the key has its own (rate_per_minute).
+    key_rate_per_minute: float = Field(default=6000, gt=0)
+    key_burst: int = Field(default=2000, ge=1)
+    # Problem reports an `app` key relays for its users, per key.
+    app_report_rate_per_hour: float = Field(default=1200, gt=0)
+    app_report_burst: int = Field(default=100, ge=1)
+    # Proxies whose X-Forwarded-For (and -Proto) the server believes: addresses or CIDRs,
+    # comma-separated. Empty: the client address is the connection's peer, whatever the
+    # headers say, or anyone could pick their own rate-limit bucket.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A request's line and headers together; more is answered 431 (app.serving).
+    max_header_bytes: int = Field(default=16384, ge=1024)
+    # How long a worker trusts a key it has seen: a key revoked on another worker or with
+    # `rf keys revoke` stops working within this time (at once on the worker revoking it).
+    key_cache_s: float = Field(default=5, ge=0)
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for network in value if isinstance(value, list) else ():
+            ip_network(network, strict=False)  # a ValueError names a bad entry
+        return value
 
     @cached_property
     def sqlalchemy_url(self) -> str:

@@ -2,16 +2,19 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from app import health
 from app.accounts.errors import install_auth_error_handlers
-from app.accounts.ratelimit import AnonymousRateLimit, TokenBucket
+from app.accounts.gate import Gate, KeyCache, Limits
+from app.accounts.ratelimit import RateTable
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
+from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
@@ -38,7 +41,9 @@ Geometry is GeoJSON in WGS 84 longitude/latitude. Errors are RFC 9457 problem de
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> FastAPI:
+    """`rate_table`: the buffer of rate-limit buckets this app shares with the other
+    workers of its host (app.serving); a private one when None."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -69,15 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration_head = health.migration_head(settings)
     install_error_handlers(app)
     install_auth_error_handlers(app)
-    app.state.anonymous_bucket = TokenBucket(
-        rate_per_second=settings.anonymous_rate_per_minute / 60, burst=settings.anonymous_burst
-    )
-    app.state.report_bucket = TokenBucket(
-        rate_per_second=settings.report_rate_per_hour / 3600, burst=settings.report_burst
-    )
+    app.add_middleware(JsonDepthLimit)
     # A JSON body never needs a megabyte; a phone photo takes several, and a registry's
-    # worth of GeoJSON gigabytes (send those with a Content-Length: a chunked body is
-    # buffered up to the limit before the app sees it).
+    # worth of GeoJSON gigabytes.
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -87,11 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             POPULATION_PATH: settings.max_population_bytes,
         },
     )
-    # Added last, so it runs first: a throttled request costs no body reading.
+    # Added last, so it runs first: the caller is known and charged before a body is read.
+    app.state.keys = KeyCache(settings.key_cache_s)
     app.add_middleware(
-        AnonymousRateLimit,
-        bucket=app.state.anonymous_bucket,
-        trust_forwarded_for=settings.trust_forwarded_for,
+        Gate, table=RateTable(rate_table), limits=Limits.of(settings), keys=app.state.keys
     )
     # Requests are matched against the routes in this order, one by one: the hot read
     # paths come first, the cheapest answers (cached tiles, 10 % of their CPU) first of

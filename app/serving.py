@@ -21,6 +21,7 @@ Nearby search at 1,000,000 facilities, 32 connections, alternating four times: s
 20/12, 19/13, 14/18 and 17/15 gave p99 75, 71, 67 and 62 ms; balanced, 16/16 each time,
 65, 62, 62 and 62 ms, at the same 1,000 answers/s."""
 
+import json
 import logging
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import MutableSequence
+from functools import partial
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -37,8 +39,12 @@ from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-APP = "app.main:create_app"
+from app.accounts.ratelimit import FIELDS, SLOTS
+from app.config import Settings
+from app.main import create_app
+
 logger = logging.getLogger("uvicorn.error")
 
 
@@ -46,11 +52,15 @@ class CannotListen(Exception):
     pass
 
 
+def default_workers() -> int:
+    """One worker per core this process may run on (its CPU affinity, as a container's
+    cpuset gives it)."""
+    return len(os.sched_getaffinity(0))
+
+
 def serve(*, host: str, port: int, workers: int, access_log: bool) -> int:
-    """Serves until stopped; the exit status."""
-    if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, access_log=access_log)
-        return 0
+    """Serves until stopped; the exit status. Even a single worker runs under the
+    supervisor, which replaces it when it dies."""
     # SO_REUSEPORT would let these workers share the port with another server of the same
     # user, which would then answer part of the requests: a plain bind first says whether
     # anything listens there.
@@ -59,12 +69,16 @@ def serve(*, host: str, port: int, workers: int, access_log: bool) -> int:
     except OSError as exc:
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     spawn = multiprocessing.get_context("spawn")
-    # How many connections each worker holds, as each last counted them: shared memory.
+    # How many connections each worker holds, as each last counted them, and the
+    # rate-limit buckets of every worker (accounts.ratelimit): shared memory.
     connections = spawn.Array("i", workers, lock=False)
+    rate_table = spawn.RawArray("d", SLOTS * FIELDS)
 
     def start(slot: int) -> BaseProcess:
         process = spawn.Process(
-            target=_worker, args=(host, port, access_log, connections, slot), name="rf-worker"
+            target=_worker,
+            args=(host, port, access_log, connections, slot, rate_table),
+            name="rf-worker",
         )
         process.start()
         return process
@@ -111,10 +125,28 @@ def _listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
 
 
 def _worker(
-    host: str, port: int, access_log: bool, connections: MutableSequence[int], slot: int
+    host: str,
+    port: int,
+    access_log: bool,
+    connections: MutableSequence[int],
+    slot: int,
+    rate_table: Any,
 ) -> None:
     threading.Thread(target=_stop_without, args=(os.getppid(),), daemon=True).start()
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, access_log=access_log)
+    settings = Settings()
+    proxies = settings.trusted_proxies
+    config = uvicorn.Config(
+        partial(create_app, settings, rate_table=rate_table),
+        factory=True,
+        host=host,
+        port=port,
+        access_log=access_log,
+        http=HeadLimit.for_settings(settings),
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever the
+        # settings say: a local client could pick its own rate-limit bucket.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
+    )
     try:
         sock = _listener(host, port, reuse_port=True)
     except OSError as exc:
@@ -127,6 +159,82 @@ def _worker(
         config.loaded_app, server.server_state.connections, connections, slot
     )
     server.run(sockets=[sock])
+
+
+class HeadTooLarge(Exception):
+    pass
+
+
+class HeadLimit(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing with 431 a request whose line and headers
+    exceed `max_bytes`. httptools itself sets no bound: it would gather a header of any
+    size in memory. The exact size is counted as the parser hands over the URL and each
+    header; the reads that leave the head incomplete are counted too, so that one endless
+    header is cut off after a read or two instead of being gathered whole."""
+
+    max_bytes = 16384
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> type["HeadLimit"]:
+        return type("HeadLimit", (cls,), {"max_bytes": settings.max_header_bytes})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_head = False  # reading a request's line and headers
+        self.head_bytes = 0  # read since that request began
+        self.head_size = 0  # its line and headers as parsed so far
+
+    def data_received(self, data: bytes) -> None:
+        began = self.in_head
+        super().data_received(data)
+        if began and self.in_head and not self.transport.is_closing():
+            # A head begun before this read and still incomplete after it: all of it was head.
+            self.head_bytes += len(data)
+            if self.head_bytes > self.max_bytes:
+                self._refuse()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.in_head, self.head_bytes, self.head_size = True, 0, 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        super().on_headers_complete()
+
+    def _count(self, size: int) -> None:
+        self.head_size += size
+        if self.head_size > self.max_bytes:
+            raise HeadTooLarge  # the parser stops, and uvicorn answers through send_400_response
+
+    def send_400_response(self, msg: str) -> None:
+        if self.head_size > self.max_bytes:
+            return self._refuse()
+        super().send_400_response(msg)
+
+    def _refuse(self) -> None:
+        body = json.dumps(
+            {
+                "type": "/problems/headers-too-large",
+                "title": "Request Header Fields Too Large",
+                "status": 431,
+                "detail": f"the request line and headers may hold at most {self.max_bytes} bytes",
+            }
+        ).encode()
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: application/problem+json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + body
+        )
+        self.transport.close()
 
 
 # The counts trail the closes: a worker closing every connection it seemed to have too

@@ -115,6 +115,16 @@ ensure_postgis() {
   _postgis_present || die "postgresql-$PG_MAJOR-postgis-3 installed but postgis.control was not found"
 }
 
+# Installs the Debian package that brings a command, when the command is missing.
+ensure_command() {
+  local command=$1 package=$2
+  command -v "$command" >/dev/null && return 0
+  command -v apt-get >/dev/null || die "$command is missing; install it (Debian: $package)"
+  note "Installing $package with apt-get (one time only)"
+  _as_admin apt-get update -qq >/dev/null || die "apt-get update failed"
+  _apt_install "$package"
+}
+
 # --- the local cluster -------------------------------------------------------
 
 # initdb and postgres refuse to run as root. From / because postgres may not

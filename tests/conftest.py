@@ -105,7 +105,13 @@ def make_key(connection: Connection):
     from app.accounts import service as accounts
     from app.accounts.schemas import ApiKeyCreate
 
-    def make(role: str, *, admin_codes: list[str] = (), facility_ids: list[int] = ()) -> str:
+    def make(
+        role: str,
+        *,
+        admin_codes: list[str] = (),
+        facility_ids: list[int] = (),
+        rate_per_minute: int | None = None,
+    ) -> str:
         with Session(connection, join_transaction_mode="create_savepoint") as session:
             created = accounts.create_key(
                 session,
@@ -114,6 +120,7 @@ def make_key(connection: Connection):
                     role=role,
                     admin_codes=list(admin_codes),
                     facility_ids=list(facility_ids),
+                    rate_per_minute=rate_per_minute,
                 ),
                 actor="test",
             )

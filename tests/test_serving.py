@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,11 +76,16 @@ def answers(base: str) -> bool:
         return False
 
 
-@pytest.fixture
-def server(settings, engine) -> Iterator[tuple[subprocess.Popen, int]]:
-    """The suite's database, migrated (engine)."""
+@contextmanager
+def serving(settings, *, processes: int | None) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`rf serve` on the suite's database (migrated by the `engine` fixture) with
+    `processes` workers (its default when None), until all of them listen."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    env.pop("WEB_CONCURRENCY", None)
+    if processes is not None:
+        env["WEB_CONCURRENCY"] = str(processes)
+    workers_wanted = processes or len(os.sched_getaffinity(0))
     process = subprocess.Popen([RF, "serve", "--port", str(port)], env=env)
 
     def started() -> bool:
@@ -88,15 +94,21 @@ def server(settings, engine) -> Iterator[tuple[subprocess.Popen, int]]:
 
     def listening() -> bool:
         pids = workers(process.pid)
-        return len(pids) == 2 and all(sockets(pid, port, LISTEN) for pid in pids)
+        return len(pids) == workers_wanted and all(sockets(pid, port, LISTEN) for pid in pids)
 
     try:
         wait_for(started, "the server did not start")
-        wait_for(listening, "two workers did not start listening")
+        wait_for(listening, f"{workers_wanted} workers did not start listening")
         yield process, port
     finally:
         process.terminate()  # the workers with it, gracefully
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(settings, engine) -> Iterator[tuple[subprocess.Popen, int]]:
+    with serving(settings, processes=2) as running:
+        yield running
 
 
 def get(client: socket.socket) -> bytes:
@@ -198,3 +210,13 @@ def test_the_workers_of_a_killed_supervisor_stop_by_themselves(server):
         seconds=30,
     )
     assert not answers(f"http://127.0.0.1:{port}")
+
+
+def test_one_worker_per_core_by_default_and_even_one_is_replaced(settings, engine):
+    with serving(settings, processes=None):
+        pass  # as many workers as cores started and listen
+    with serving(settings, processes=1) as (process, port):
+        (lone,) = workers(process.pid)
+        os.kill(lone, signal.SIGKILL)
+        wait_for(lambda: workers(process.pid) - {lone}, "no worker replaced the lone one")
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}"), "the new worker does not answer")

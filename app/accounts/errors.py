@@ -12,29 +12,17 @@ class Forbidden(AppError):
     status, type, title = 403, "/problems/forbidden", "Forbidden"
 
 
-class TooManyRequests(AppError):
-    status, type, title = 429, "/problems/too-many-requests", "Too many requests"
-
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-
 class KeyNotFound(NotFound):
     def __init__(self, key_id: int) -> None:
         super().__init__(f"API key {key_id} does not exist")
 
 
 def install_auth_error_handlers(app: FastAPI) -> None:
-    """Like the AppError handler, plus the headers these answers need (RFC 6750, 9110)."""
+    """Like the AppError handler, plus the header a 401 needs (RFC 6750)."""
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
         return _render(request, exc, {"WWW-Authenticate": 'Bearer realm="rf"'})
-
-    @app.exception_handler(TooManyRequests)
-    async def too_many(request: Request, exc: TooManyRequests) -> JSONResponse:
-        return _render(request, exc, {"Retry-After": str(exc.retry_after)})
 
 
 def _render(request: Request, exc: AppError, headers: dict[str, str]) -> JSONResponse:

@@ -1,7 +1,17 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Identity,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,12 +24,18 @@ class Role(enum.StrEnum):
     manager = "manager"  # writes facilities in its scope (admin codes and/or facility ids)
     operator = "operator"  # pushes parking occupancy for its own facilities only
     gis = "gis"  # reads restricted layers and fields, writes nothing
+    # A city app's backend or a partner: reads public data only, and may relay residents'
+    # problem reports (limited per key, not per address: its users share its address).
+    app = "app"
 
 
 class ApiKey(Base):
     """An API key. Only the SHA-256 of the secret is stored: the key is shown once."""
 
     __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint("rate_per_minute BETWEEN 1 AND 1000000", name="rate_per_minute_range"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -34,6 +50,8 @@ class ApiKey(Base):
     facility_ids: Mapped[list[int]] = mapped_column(
         ARRAY(BigInteger), server_default=text("'{}'::bigint[]")
     )
+    # Requests per minute over every kind of traffic; the setting's quota when null.
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

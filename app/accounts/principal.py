@@ -18,6 +18,7 @@ class Principal:
     role: Role | None = None
     admin_codes: tuple[str, ...] = field(default_factory=tuple)
     facility_ids: tuple[int, ...] = field(default_factory=tuple)
+    rate_per_minute: int | None = None
 
     @property
     def anonymous(self) -> bool:

@@ -1,100 +1,122 @@
-"""In-process token buckets per client address.
+"""Token buckets per caller and kind of traffic, in one table shared by the worker
+processes of a host.
 
-One process only: with several workers or hosts each keeps its own buckets, so the
-effective limit multiplies; a shared store (Redis, or the proxy in front) is the answer
-then. The buckets live in memory and cost nothing per request beyond a dict lookup."""
+The table is a flat array of doubles, three per slot (the bucket's key fingerprint, its
+tokens, the time they were counted), open-addressed by the fingerprint. `rf serve` makes
+it in shared memory, so that two workers do not double every limit; in-process (tests,
+one uvicorn) it is an ordinary buffer. Each worker touches it from its event loop's
+thread only, between two awaits, so within a process a bucket is read and written as one
+step. Across processes nothing is locked: two workers granting at the very same moment
+may both take the last token, one request more than the limit at worst, which a lock on
+every request would cost far more than it is worth. CLOCK_MONOTONIC is one clock for the
+whole host, so every worker counts time alike."""
 
+import hashlib
 import math
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+# 131,072 slots (3 MiB): a bucket per (caller, traffic class) for tens of thousands of
+# callers active at once. Beyond that the slot refilled longest ago is taken over, as a
+# bucket that has refilled holds nothing a fresh one would not.
+SLOTS = 1 << 17
+PROBES = 8
+FIELDS = 3  # fingerprint, tokens, stamp
+# Fingerprints are stored in doubles: 52 bits stay exact, and 0 marks a free slot.
+FINGERPRINT_MASK = (1 << 52) - 1
 
-from app.core.errors import problem_response
 
-# Beyond this many addresses, buckets that have refilled completely are forgotten: they
-# hold no information a fresh bucket would not.
-MAX_TRACKED = 100_000
+@dataclass(frozen=True)
+class Limit:
+    """A token bucket's shape: `burst` requests at once, refilled at `per_minute`."""
+
+    name: str
+    per_minute: float
+    burst: int
+
+    @property
+    def rate(self) -> float:
+        return self.per_minute / 60
+
+    @property
+    def policy(self) -> str:
+        """The RateLimit-Policy item (draft-ietf-httpapi-ratelimit-headers): a quota of
+        `burst` requests over the window in which an empty bucket refills."""
+        return f'"{self.name}";q={self.burst};w={max(1, round(self.burst / self.rate))}'
 
 
-class TokenBucket:
-    def __init__(
-        self, *, rate_per_second: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate_per_second
-        self.burst = burst
+@dataclass(frozen=True)
+class Decision:
+    """Granted when `retry_after` is 0; `remaining` whole tokens are left either way."""
+
+    limit: Limit
+    remaining: int
+    retry_after: int
+
+    def headers(self) -> dict[str, str]:
+        reset = self.retry_after or max(
+            0, math.ceil((self.limit.burst - self.remaining) / self.limit.rate)
+        )
+        headers = {
+            "RateLimit-Policy": self.limit.policy,
+            "RateLimit": f'"{self.limit.name}";r={self.remaining};t={reset}',
+        }
+        if self.retry_after:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+def new_table_buffer(slots: int = SLOTS) -> bytearray:
+    return bytearray(slots * FIELDS * 8)
+
+
+class RateTable:
+    def __init__(self, buffer: Any = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """`buffer`: any writable buffer of doubles, FIELDS per slot (a multiprocessing
+        Array shares it between processes); a private one when None."""
+        cells = memoryview(buffer if buffer is not None else new_table_buffer()).cast("B")
+        self.cells = cells.cast("d")
+        self.slots = len(self.cells) // FIELDS
+        if self.slots < PROBES or len(self.cells) % FIELDS:
+            raise ValueError(f"a rate table holds {FIELDS} doubles a slot, {PROBES} slots or more")
         self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
 
-    def take(self, key: str) -> int:
-        """Takes a token for `key`: 0 when granted, else the seconds until one is free."""
-        now = self.clock()
-        with self._lock:
-            tokens, stamp = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - stamp) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                if len(self._buckets) > MAX_TRACKED:
-                    self._forget_full(now)
-                return 0
-            self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1 - tokens) / self.rate))
+    def take(self, key: str, limit: Limit) -> Decision:
+        """Takes a token from `key`'s bucket (full when first seen)."""
+        cells, now = self.cells, self.clock()
+        mine = _fingerprint(key)
+        slot = self._slot(mine)
+        base = slot * FIELDS
+        if cells[base] == mine:
+            tokens = min(limit.burst, cells[base + 1] + (now - cells[base + 2]) * limit.rate)
+        else:
+            cells[base] = mine
+            tokens = float(limit.burst)
+        if tokens >= 1:
+            cells[base + 1], cells[base + 2] = tokens - 1, now
+            return Decision(limit, int(tokens - 1), 0)
+        cells[base + 1], cells[base + 2] = tokens, now
+        return Decision(limit, 0, max(1, math.ceil((1 - tokens) / limit.rate)))
 
-    def _forget_full(self, now: float) -> None:
-        for key, (tokens, stamp) in list(self._buckets.items()):
-            if tokens + (now - stamp) * self.rate >= self.burst:
-                del self._buckets[key]
-
-
-def client_address(scope: Scope, *, trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        for name, value in scope.get("headers", []):
-            if name == b"x-forwarded-for":
-                return value.decode("latin-1").split(",")[0].strip()
-    client = scope.get("client")
-    return client[0] if client else "unknown"
-
-
-def too_many(retry_after: int, detail: str):
-    return problem_response(
-        429,
-        type_="/problems/too-many-requests",
-        title="Too many requests",
-        detail=detail,
-        headers={"Retry-After": str(retry_after)},
-    )
+    def _slot(self, mine: float) -> int:
+        """The slot holding `mine`, else a free one, else the one counted longest ago."""
+        cells = self.cells
+        first = int(mine) % self.slots
+        oldest, oldest_stamp = first, math.inf
+        for probe in range(PROBES):
+            slot = (first + probe) % self.slots
+            fingerprint = cells[slot * FIELDS]
+            if fingerprint == mine or fingerprint == 0:
+                return slot
+            stamp = cells[slot * FIELDS + 2]
+            if stamp < oldest_stamp:
+                oldest, oldest_stamp = slot, stamp
+        return oldest
 
 
-class AnonymousRateLimit:
-    """Limits requests without credentials per client address. Requests carrying a key
-    pass here; a key that fails to authenticate is charged to the address by the
-    principal dependency, so guessing keys is limited too."""
-
-    def __init__(self, app: ASGIApp, bucket: TokenBucket, *, trust_forwarded_for: bool) -> None:
-        self.app = app
-        self.bucket = bucket
-        self.trust_forwarded_for = trust_forwarded_for
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(
-            name == b"authorization" for name, _ in scope.get("headers", [])
-        ):
-            return await self.app(scope, receive, send)
-        # Probes must always answer, or an orchestrator restarts a healthy process.
-        if scope["path"] in ("/healthz", "/readyz"):
-            return await self.app(scope, receive, send)
-        address = client_address(scope, trust_forwarded_for=self.trust_forwarded_for)
-        wait = self.bucket.take(address)
-        if wait:
-            response = too_many(wait, "anonymous request rate exceeded for this address")
-            return await response(scope, receive, send)
-        await self.app(scope, receive, send)
-
-
-def request_address(request: Request) -> str:
-    return client_address(
-        request.scope, trust_forwarded_for=request.app.state.settings.trust_forwarded_for
-    )
+def _fingerprint(key: str) -> float:
+    # Not hash(): it differs between processes (PYTHONHASHSEED).
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return float((int.from_bytes(digest, "big") & FINGERPRINT_MASK) or 1)

@@ -53,9 +53,13 @@ def get_key(session: SessionDep, principal: AdminPrincipal, key_id: KeyId) -> Ap
     response_model=ApiKeyRead,
     responses=problem_responses(*AUTH_ERRORS, 404, 409, 422),
 )
-def revoke_key(session: SessionDep, principal: AdminPrincipal, key_id: KeyId) -> ApiKeyRead:
-    """Revoke a key: it stops working at once; the record stays for the audit trail."""
+def revoke_key(
+    request: Request, session: SessionDep, principal: AdminPrincipal, key_id: KeyId
+) -> ApiKeyRead:
+    """Revoke a key: it stops working at once on the worker that answers, and within
+    RF_KEY_CACHE_S on the others; the record stays for the audit trail."""
     key = service.revoke_key(
         session, key_id, actor=principal.actor, current_key_id=principal.key_id
     )
+    request.app.state.keys.forget_all()
     return ApiKeyRead.model_validate(key)

@@ -16,6 +16,9 @@ class ApiKeyCreate(ApiModel):
     facility_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=10_000
     )
+    rate_per_minute: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="this key's quota; the default if null"
+    )
 
 
 class ApiKeyRead(BaseModel):
@@ -27,6 +30,7 @@ class ApiKeyRead(BaseModel):
     prefix: str = Field(description="the first characters of the key, to tell keys apart")
     admin_codes: list[str]
     facility_ids: list[int]
+    rate_per_minute: int | None
     created_at: datetime
     created_by: str | None
     revoked_at: datetime | None

@@ -37,7 +37,7 @@ def create_key(session: Session, data: ApiKeyCreate, *, actor: str | None) -> Cr
         raise InvalidInput.on("admin_codes", "a manager needs admin codes or facility ids")
     if data.role == Role.operator and not data.facility_ids:
         raise InvalidInput.on("facility_ids", "an operator needs the facilities it reports for")
-    if data.role in (Role.admin, Role.gis) and (data.admin_codes or data.facility_ids):
+    if data.role in (Role.admin, Role.gis, Role.app) and (data.admin_codes or data.facility_ids):
         raise InvalidInput.on("admin_codes", f"a {data.role} key has no scope")
     if data.role == Role.operator and data.admin_codes:
         raise InvalidInput.on("admin_codes", "an operator is scoped by facility ids only")
@@ -52,6 +52,7 @@ def create_key(session: Session, data: ApiKeyCreate, *, actor: str | None) -> Cr
         prefix=secret[:10],
         admin_codes=sorted(set(data.admin_codes)),
         facility_ids=sorted(set(data.facility_ids)),
+        rate_per_minute=data.rate_per_minute,
         created_by=actor,
     )
     session.add(key)
@@ -102,8 +103,9 @@ def revoke_key(
     return key
 
 
-def authenticate(session: Session, secret: str) -> Principal | None:
-    key = repository.by_hash(session, hash_key(secret))
+def authenticate_hash(session: Session, key_hash: str) -> Principal | None:
+    """The caller a key's hash names (hash_key), or None for an unknown or revoked key."""
+    key = repository.by_hash(session, key_hash)
     if key is None or key.revoked_at is not None:
         return None
     return Principal(
@@ -112,6 +114,7 @@ def authenticate(session: Session, secret: str) -> Principal | None:
         role=key.role,
         admin_codes=tuple(key.admin_codes),
         facility_ids=tuple(key.facility_ids),
+        rate_per_minute=key.rate_per_minute,
     )
 
 

@@ -65,6 +65,16 @@ class BadRequest(AppError):
     status, type, title = 400, "/problems/bad-request", "Bad request"
 
 
+class BodyError(AppError, StarletteHTTPException):
+    """An error found by middleware as the app reads a body: an AppError, rendered as one,
+    and an HTTPException too, so that FastAPI's reading of a body parameter lets it through
+    instead of calling the body unreadable."""
+
+    def __init__(self, detail: str) -> None:
+        AppError.__init__(self, detail)
+        self.status_code, self.headers = self.status, None
+
+
 def problem_response(
     status: int,
     *,

@@ -1,12 +1,30 @@
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import BodyError, problem_response
+
+
+def client_address(scope: Scope) -> str:
+    """The caller's address: the connection's peer, or the client a trusted proxy named
+    (the server rewrites `client` for RF_TRUSTED_PROXIES only; see app.serving)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class BodyTooLarge(BodyError):
+    status, type, title = 413, "/problems/body-too-large", "Request body too large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the body may hold at most {max_bytes} bytes")
 
 
 class BodySizeLimit:
-    """Refuse a body over the limit with 413: at once from Content-Length, or, for a chunked
-    body, after reading it up to the limit. The app then gets the buffered body replayed.
-    `by_path` gives some paths their own limit (photos, import files)."""
+    """Refuses a body over the limit with 413: at once from Content-Length, or, for a
+    chunked body, as soon as the app has read past the limit. Nothing is buffered here:
+    the app reads the body as it arrives (an import streams it to disk), and only after
+    the caller was authenticated and authorised, since routes read bodies after their
+    dependencies. An answer given before the body was read whole closes the connection,
+    so that the client stops sending instead of the server reading the rest to discard
+    it. `by_path` gives some paths their own limit (photos, import files)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, by_path: dict[str, int] | None = None) -> None:
         self.app = app
@@ -17,34 +35,39 @@ class BodySizeLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         max_bytes = self.by_path.get(scope["path"], self.default)
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-            return await self._refuse(scope, receive, send, max_bytes)
-        if declared is not None:
+            error = BodyTooLarge(max_bytes)
+            response = problem_response(
+                error.status,
+                type_=error.type,
+                title=error.title,
+                detail=error.detail,
+                instance=scope["path"],
+                headers={"Connection": "close"},
+            )
+            return await response(scope, receive, send)
+        if declared in (None, b"0") and b"transfer-encoding" not in headers:
             return await self.app(scope, receive, send)
-        messages: list[Message] = []
         received = 0
-        while True:
+        complete = False
+
+        async def counted() -> Message:
+            nonlocal received, complete
             message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            received += len(message.get("body", b""))
-            if received > max_bytes:
-                return await self._refuse(scope, receive, send, max_bytes)
-            if not message.get("more_body", False):
-                break
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
+                complete = not message.get("more_body", False)
+            else:
+                complete = True
+            return message
 
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
+        async def closing_early(message: Message) -> None:
+            if message["type"] == "http.response.start" and not complete:
+                message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
+            await send(message)
 
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
-        response = problem_response(
-            413,
-            type_="/problems/body-too-large",
-            title="Request body too large",
-            detail=f"the body may hold at most {max_bytes} bytes",
-        )
-        await response(scope, receive, send)
+        await self.app(scope, counted, closing_early)

@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
-from app.accounts.ratelimit import request_address
 from app.core.errors import AppError
+from app.core.middleware import client_address
 from app.idempotency.models import IdempotencyRecord
 
 # Long enough for any client's retry policy; older keys are free for reuse.
@@ -52,7 +52,7 @@ async def idempotency_request(
     digest = hashlib.sha256(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
     digest.update(await request.body())
     return IdempotencyRequest(
-        key=key, fingerprint=digest.hexdigest(), address=request_address(request)
+        key=key, fingerprint=digest.hexdigest(), address=client_address(request.scope)
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.audit import service as audit
+from app.core import jsonbody
 from app.core.errors import BadRequest, Conflict, InvalidInput
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
@@ -171,7 +172,9 @@ def _encode(facility_id: int, item_code: str) -> str:
 
 def _decode(cursor: str) -> tuple[int, str]:
     try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value = jsonbody.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), what="cursor"
+        )
         facility_id, item_code = value
         if not isinstance(facility_id, int) or not isinstance(item_code, str):
             raise ValueError(value)

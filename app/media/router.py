@@ -4,8 +4,6 @@ from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import CurrentPrincipal
-from app.accounts.errors import TooManyRequests
-from app.accounts.ratelimit import request_address
 from app.core.errors import problem_responses
 from app.db.session import SessionDep
 from app.media import service
@@ -47,10 +45,6 @@ async def upload_photo(
     is stripped; the answer names the photo by the SHA-256 of the stored bytes, which
     signs and reports then refer to. Uploading the same photo twice is harmless. Without
     a key, uploads share the small per-address bucket of problem reports."""
-    if principal.anonymous:
-        wait = request.app.state.report_bucket.take(request_address(request))
-        if wait:
-            raise TooManyRequests("too many anonymous uploads from this address", retry_after=wait)
     data = await request.body()
     settings = request.app.state.settings
     photo = await run_in_threadpool(

@@ -2,7 +2,6 @@
 translated here into SQLAlchemy expressions over a collection's declared properties.
 Every value of the filter becomes a bound parameter."""
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from sqlalchemy import (
     true,
 )
 
+from app.core import jsonbody
 from app.core.errors import BadRequest
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
@@ -105,7 +105,7 @@ def parse(text: str, lang: str) -> ast.Node:
     """The filter's AST; a 400 naming the problem when it is not valid CQL2."""
     try:
         if lang == "cql2-json":
-            return parse_cql2_json(_standard_json(json.loads(text)))
+            return parse_cql2_json(_standard_json(jsonbody.loads(text, what="filter")))
         return _text_parser.parse(text)
     # The parsers raise many kinds of errors on bad input (lark's, ValueError, KeyError,
     # TypeError ...): each one means the same thing to the client.

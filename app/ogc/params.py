@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, and_, bindparam, false, or_
 
+from app.core import jsonbody
 from app.core.errors import BadRequest
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
@@ -179,7 +180,7 @@ def decode_cursor(text: str, kinds: list[Kind]) -> tuple[bool, list[Any]]:
     """(backwards, values of the sort keys) of a cursor this API issued for this sort."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        direction, values = json.loads(raw)
+        direction, values = jsonbody.loads(raw, what="cursor")
         if direction not in ("a", "b") or len(values) != len(kinds):
             raise ValueError(direction)
         return direction == "b", [_value(v, kind) for v, kind in zip(values, kinds, strict=True)]

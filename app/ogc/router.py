@@ -7,10 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import get_principal
-from app.accounts.principal import ANONYMOUS, Principal
+from app.accounts.dependencies import CurrentPrincipal
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import splice_items
 from app.db.session import hot_read
@@ -51,21 +49,6 @@ def _answer(
     if _wants_html(request, f):
         return Response(html.page(title, document), media_type=HTML, headers=VARY)
     return Response(json.dumps(document, ensure_ascii=False), media_type=media_type, headers=VARY)
-
-
-async def principal(request: Request) -> Principal:
-    """The caller; anonymous callers cost no database round trip on these hot paths."""
-    if "authorization" not in request.headers:
-        return ANONYMOUS
-
-    def authenticate() -> Principal:
-        with request.app.state.sessionmaker() as session:
-            return get_principal(request, session, None)
-
-    return await run_in_threadpool(authenticate)
-
-
-PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
 def _collection(collection_id: Annotated[str, Path(max_length=100)]) -> Collection:
@@ -126,7 +109,7 @@ async def collection(request: Request, c: CollectionDep, f: FormatQuery = None) 
     response_class=Response,
 )
 async def queryables(
-    request: Request, c: CollectionDep, who: PrincipalDep, f: FormatQuery = None
+    request: Request, c: CollectionDep, who: CurrentPrincipal, f: FormatQuery = None
 ) -> Response:
     """The properties a filter may use (JSON Schema); restricted ones only for roles that
     read them."""
@@ -142,7 +125,7 @@ async def queryables(
 async def items(
     request: Request,
     c: CollectionDep,
-    who: PrincipalDep,
+    who: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     bbox: Annotated[
         str | None,
@@ -239,7 +222,7 @@ def _page_links(
 async def item(
     request: Request,
     c: CollectionDep,
-    who: PrincipalDep,
+    who: CurrentPrincipal,
     feature_id: Annotated[str, Path(max_length=30)],
     crs: Annotated[str | None, Query(max_length=200, description="CRS of the answer")] = None,
     properties: Annotated[str | None, Query(max_length=2000)] = None,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from app.core import jsonbody
 from app.core.errors import BadRequest, FieldError, InvalidInput
 from app.core.geo import MultiPolygon, Point, Polygon, in_china
 
@@ -167,7 +168,7 @@ def _csv_row(
 
 def _read_geojson(data: bytes) -> list[PopulationRow]:
     try:
-        document = json.loads(data)
+        document = jsonbody.loads(data, what="body")
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

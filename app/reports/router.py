@@ -5,8 +5,6 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal, StaffWriter
-from app.accounts.errors import TooManyRequests
-from app.accounts.ratelimit import request_address
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -49,12 +47,10 @@ def create_report(
     data: ReportCreate,
 ) -> Response:
     """Anyone may report a problem; the answer's id is the way to follow it up. Reports
-    are limited per client address (a small bucket, separate from reading)."""
+    without a key are limited per client address (a small bucket, separate from reading);
+    an `app` key relaying its users' reports has a bucket of its own."""
     if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
         return replay
-    wait = request.app.state.report_bucket.take(request_address(request))
-    if wait:
-        raise TooManyRequests("too many reports from this address", retry_after=wait)
     report = service.create_report(session, facility_id, data, principal=principal)
     response = _response(report, detailed=False, status_code=status.HTTP_201_CREATED)
     response.headers["Location"] = str(request.url_for("get_report", report_id=report.id))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import Forbidden
 from app.accounts.principal import Principal
 from app.audit import service as audit
+from app.core import jsonbody
 from app.core.errors import BadRequest, InvalidInput
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level
@@ -179,7 +180,9 @@ def _encode(report: ProblemReport) -> str:
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
-        stamp, report_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        stamp, report_id = jsonbody.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), what="cursor"
+        )
         return datetime.fromisoformat(stamp), uuid.UUID(report_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadRequest("cursor: not a cursor this API issued") from exc

@@ -234,10 +234,14 @@ async def create_import(
     suffix = UPLOAD_SUFFIXES[file_format]
     handle, name = tempfile.mkstemp(prefix="rf-import-", suffix=suffix, dir=folder)
     size = 0
-    with os.fdopen(handle, "wb") as out:
-        async for chunk in request.stream():
-            size += len(chunk)
-            out.write(chunk)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                out.write(chunk)
+    except BaseException:  # over the size limit, or the client went away
+        Path(name).unlink(missing_ok=True)
+        raise
     if size == 0:
         Path(name).unlink(missing_ok=True)
         raise BadRequest("the body is empty: send the file itself as the request body")

@@ -2,8 +2,6 @@ import hashlib
 
 from sqlalchemy import text
 
-from app.accounts.ratelimit import TokenBucket
-
 PROBLEM = "application/problem+json"
 
 
@@ -101,16 +99,3 @@ def test_only_admins_manage_keys(client_for):
         assert other.post("/v1/admin/keys", json=body).status_code == 403
         assert other.get("/v1/admin/keys").status_code == 403
         assert other.delete("/v1/admin/keys/1").status_code == 403
-
-
-def test_token_bucket_refills_at_its_rate():
-    now = [0.0]
-    bucket = TokenBucket(rate_per_second=0.5, burst=2, clock=lambda: now[0])
-    assert bucket.take("a") == 0
-    assert bucket.take("a") == 0
-    assert bucket.take("a") == 2  # one token in two seconds
-    assert bucket.take("b") == 0  # buckets are per address
-    now[0] = 1.0
-    assert bucket.take("a") == 1
-    now[0] = 2.0
-    assert bucket.take("a") == 0

@@ -45,8 +45,7 @@ def server(make_database) -> Iterator[str]:
         connection.execute(text(ENTRANCES))
     engine.dispose()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "RF_ANONYMOUS_RATE_PER_MINUTE": "1e6"}
-    env["RF_ANONYMOUS_BURST"] = "1000000"
+    env = {**os.environ, "DATABASE_URL": database_url}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
         + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

@@ -1,0 +1,179 @@
+"""Every request's first stop: who calls, and whether they may call again now.
+
+The caller is known from the headers alone, before any body is read: a request with an
+`Authorization` header is a key's or a 401, on every route, and never passes as anonymous.
+Then the request takes a token from a bucket chosen by who calls and what the request
+costs (its traffic class):
+
+    map       tiles, TileJSON, tile matrix sets: a map screen asks for dozens at once
+    features  OGC items pages: GDAL 3.6 copies a collection ten features a request
+    read      every other GET or HEAD
+    export    /v1/export: whole areas in one answer
+    write     anything else: problem reports and photos without a key
+
+Anonymous callers have a bucket per class and client address. A key has its quota (its
+own, or the setting's) over every class, except that an `app` key relaying residents'
+problem reports takes them from a bucket of its own, per key instead of per address.
+
+The client address is the connection's peer: forwarding headers are believed by the
+server (uvicorn) for the proxies listed in RF_TRUSTED_PROXIES only (app/serving.py)."""
+
+import time
+from dataclasses import dataclass
+
+import anyio
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.accounts import service
+from app.accounts.models import Role
+from app.accounts.principal import ANONYMOUS, Principal
+from app.accounts.ratelimit import Decision, Limit, RateTable
+from app.config import Settings
+from app.core.errors import problem_response
+
+# Probes must always answer, or an orchestrator restarts a healthy process.
+UNLIMITED = frozenset({"/healthz", "/readyz"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def traffic_class(method: str, path: str) -> str:
+    if method not in SAFE_METHODS:
+        return "write"
+    if path.startswith("/ogc/"):
+        if "/tiles" in path or "/tileMatrixSets" in path:
+            return "map"
+        if "/items" in path:
+            return "features"
+    if path == "/v1/export":
+        return "export"
+    return "read"
+
+
+@dataclass(frozen=True)
+class Limits:
+    anonymous: dict[str, Limit]
+    key: Limit
+    app_reports: Limit
+    failed_keys: Limit
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        s = settings
+        return cls(
+            anonymous={
+                "map": Limit("map", s.map_rate_per_minute, s.map_burst),
+                "features": Limit("features", s.features_rate_per_minute, s.features_burst),
+                "read": Limit("read", s.read_rate_per_minute, s.read_burst),
+                "export": Limit("export", s.export_rate_per_minute, s.export_burst),
+                "write": Limit("write", s.report_rate_per_hour / 60, s.report_burst),
+            },
+            key=Limit("key", s.key_rate_per_minute, s.key_burst),
+            app_reports=Limit("reports", s.app_report_rate_per_hour / 60, s.app_report_burst),
+            # Guessing keys is as limited as anonymous reading.
+            failed_keys=Limit("read", s.read_rate_per_minute, s.read_burst),
+        )
+
+    def bucket(self, principal: Principal, traffic: str, address: str) -> tuple[str, Limit]:
+        if principal.anonymous:
+            return f"{traffic} {address}", self.anonymous[traffic]
+        if principal.role == Role.app and traffic == "write":
+            return f"reports key:{principal.key_id}", self.app_reports
+        quota = self.key
+        if principal.rate_per_minute is not None:
+            quota = Limit("key", principal.rate_per_minute, max(1, principal.rate_per_minute // 3))
+        return f"key:{principal.key_id}", quota
+
+
+class KeyCache:
+    """Principals of recently seen keys, by the key's hash, for `ttl_s` seconds: a keyed
+    request costs no database round trip. A key revoked here is forgotten at once; a key
+    revoked elsewhere (another worker, `rf keys revoke`) stops working within `ttl_s`."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._known: dict[str, tuple[Principal, float]] = {}
+
+    async def principal(self, app: ASGIApp, secret: str) -> Principal | None:
+        key_hash = service.hash_key(secret)
+        known = self._known.get(key_hash)
+        now = time.monotonic()
+        if known is not None and known[1] > now:
+            return known[0]
+        principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
+        if principal is None:
+            self._known.pop(key_hash, None)
+        else:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[key_hash] = (principal, now + self.ttl_s)
+        return principal
+
+    def forget_all(self) -> None:
+        self._known.clear()
+
+
+def _authenticate(app: ASGIApp, key_hash: str) -> Principal | None:
+    with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        return service.authenticate_hash(session, key_hash)
+
+
+def _bearer_secret(header: bytes) -> str | None:
+    scheme, _, secret = header.decode("latin-1").strip().partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, *, table: RateTable, limits: Limits, keys: KeyCache) -> None:
+        self.app, self.table, self.limits, self.keys = app, table, limits, keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED:
+            return await self.app(scope, receive, send)
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        principal = ANONYMOUS
+        if header is not None:
+            secret = _bearer_secret(header)
+            found = None if secret is None else await self.keys.principal(scope["app"], secret)
+            if found is None:
+                decision = self.table.take(f"failed-key {address}", self.limits.failed_keys)
+                if decision.retry_after:
+                    return await _refuse(
+                        decision, "too many failed authentications", scope, receive, send
+                    )
+                response = problem_response(
+                    401,
+                    type_="/problems/unauthenticated",
+                    title="Authentication required",
+                    detail="the Authorization header must be 'Bearer <a valid, unrevoked key>'",
+                    instance=scope["path"],
+                    headers={"WWW-Authenticate": 'Bearer realm="rf"'},
+                )
+                return await response(scope, receive, send)
+            principal = found
+        traffic = traffic_class(scope["method"], scope["path"])
+        bucket, limit = self.limits.bucket(principal, traffic, address)
+        decision = self.table.take(bucket, limit)
+        if decision.retry_after:
+            who = "this address" if principal.anonymous else "this key"
+            return await _refuse(
+                decision, f"{limit.name} rate exceeded for {who}", scope, receive, send
+            )
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+async def _refuse(
+    decision: Decision, detail: str, scope: Scope, receive: Receive, send: Send
+) -> None:
+    response = problem_response(
+        429,
+        type_="/problems/too-many-requests",
+        title="Too many requests",
+        detail=detail,
+        instance=scope["path"],
+        headers=decision.headers(),
+    )
+    await response(scope, receive, send)

@@ -1,0 +1,82 @@
+"""JSON from callers, read with a bound on its nesting.
+
+Python's json module recurses once per level: a body of 100,000 `[` ends in a
+RecursionError, and code that walks a parsed value (encoders, shapely, the audit trail)
+recurses as deep again. No document of this API nests beyond a dozen levels (a
+MultiPolygon's coordinates are four), so MAX_DEPTH leaves room and stops the rest."""
+
+import json
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import BadRequest, BodyError
+
+MAX_DEPTH = 64
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def nests_deeper(data: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether `data`, read as JSON, nests arrays and objects more than `limit` deep. It
+    works on the brackets outside strings, in C: each pass drops the innermost pairs,
+    so a document takes as many passes as it has levels."""
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    depth = 0
+    while brackets:
+        inner = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(inner) == len(brackets):
+            # Unbalanced, so not JSON: only its openers left could still nest.
+            return depth + brackets.count(b"[") + brackets.count(b"{") > limit
+        depth += 1
+        if depth > limit:
+            return True
+        brackets = inner
+    return False
+
+
+class TooDeep(BodyError):
+    status, type, title = BadRequest.status, BadRequest.type, BadRequest.title
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what}: JSON nested deeper than {MAX_DEPTH} levels")
+
+
+def loads(data: bytes | str, *, what: str) -> Any:
+    """Parses caller-supplied JSON; a 400 naming `what` when it nests too deep. Other
+    errors are json's own (ValueError), for the caller to word."""
+    raw = data.encode() if isinstance(data, str) else data
+    if nests_deeper(raw):
+        raise TooDeep(what)
+    return json.loads(raw)
+
+
+JSON_MEDIA = re.compile(rb"^\s*application/([a-z0-9.+-]+\+)?json\s*(;|$)", re.I)
+
+
+class JsonDepthLimit:
+    """Refuses a JSON request body that nests too deep, before the app parses it. The
+    body is checked once read whole, as FastAPI reads JSON bodies whole anyway."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        media = next((v for k, v in scope["headers"] if k == b"content-type"), None)
+        if media is None or not JSON_MEDIA.match(media):
+            return await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+
+        async def checked() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and nests_deeper(b"".join(chunks)):
+                    raise TooDeep("body")
+            return message
+
+        await self.app(scope, checked, send)

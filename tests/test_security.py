@@ -1,0 +1,280 @@
+"""The public edge against the real server (`rf serve`, two workers) over a committed demo
+registry: each hole once found is a drill here. The in-process side of the same rules is
+in tests/accounts/test_ratelimit.py and tests/core/test_jsonbody.py."""
+
+import os
+import select
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from app import demo
+from app.accounts import service as accounts
+from app.accounts.schemas import ApiKeyCreate
+from app.config import Settings
+from tests.conftest import free_port, run_migrations
+from tests.test_serving import wait_for, workers
+
+RF = str(Path(sys.executable).parent / "rf")
+MB = 1024 * 1024
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class Server:
+    def __init__(self, database_url: str, env: dict[str, str], tmp: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.import_dir = tmp / "imports"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "WEB_CONCURRENCY": "2",
+            "RF_IMPORT_DIR": str(self.import_dir),
+            **env,
+        }
+        self.process = subprocess.Popen([RF, "serve", "--port", str(self.port)], env=environment)
+
+        def started() -> bool:
+            assert self.process.poll() is None, "the server exited"
+            try:
+                return httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(started, "the server did not start")
+        wait_for(lambda: len(workers(self.process.pid)) == 2, "two workers did not start")
+
+    def workers_rss(self) -> int:
+        return sum(rss(pid) for pid in workers(self.process.pid))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def registry(make_database) -> tuple[str, str]:
+    """A committed demo registry and an admin key: (database URL, the key)."""
+    url = make_database()
+    engine = create_engine(Settings(database_url=url).sqlalchemy_url)
+    with engine.begin() as connection:
+        run_migrations(connection)
+    with engine.connect() as connection:
+        demo.load(connection)
+        connection.commit()
+    with Session(engine) as session:
+        admin = accounts.create_key(session, ApiKeyCreate(name="drill", role="admin"), actor="test")
+        session.commit()
+    engine.dispose()
+    return url, admin.secret
+
+
+@pytest.fixture(scope="module")
+def server(registry, tmp_path_factory) -> Iterator[Server]:
+    """Default limits, as the README promises them, except a small import limit."""
+    server = Server(
+        registry[0], {"RF_MAX_IMPORT_BYTES": str(50 * MB)}, tmp_path_factory.mktemp("edge")
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def strict(registry, tmp_path_factory) -> Iterator[Server]:
+    """Small buckets, and one trusted proxy: 127.0.0.2."""
+    env = {
+        "RF_READ_BURST": "20",
+        "RF_READ_RATE_PER_MINUTE": "1",
+        "RF_REPORT_BURST": "3",
+        "RF_TRUSTED_PROXIES": "127.0.0.2",
+    }
+    server = Server(registry[0], env, tmp_path_factory.mktemp("strict"))
+    yield server
+    server.stop()
+
+
+def stream_upload(server: Server, head: bytes, *, total: int) -> tuple[bytes, int, int]:
+    """Sends `head` and then up to `total` bytes of chunked body, a megabyte a chunk,
+    reading the answer as soon as one comes: (the answer's first bytes, bytes sent, the
+    workers' largest RSS growth meanwhile)."""
+    before = server.workers_rss()
+    growth = 0
+    chunk = b"%x\r\n%s\r\n" % (MB, b"[" * MB)
+    sent = 0
+    answer = b""
+    with socket.create_connection(("127.0.0.1", server.port)) as client:
+        client.sendall(head)
+        while sent < total:
+            readable, writable, _ = select.select([client], [client], [], 10)
+            if readable:
+                answer = client.recv(65536)
+                break
+            assert writable, "the server neither answered nor read"
+            try:
+                client.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += MB
+            if sent % (32 * MB) == 0:
+                growth = max(growth, server.workers_rss() - before)
+        client.settimeout(10)
+        try:
+            while more := client.recv(65536):  # the server closes after its answer
+                answer += more
+        except ConnectionResetError:  # closed with our unread bytes in its buffer
+            pass
+    return answer, sent, max(growth, server.workers_rss() - before)
+
+
+def upload_head(port: int, authorization: str = "") -> bytes:
+    return (
+        f"POST /v1/imports?filename=drill.geojson HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"{authorization}Transfer-Encoding: chunked\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+
+
+def test_an_anonymous_upload_is_refused_before_its_body(server):
+    answer, sent, growth = stream_upload(server, upload_head(server.port), total=600 * MB)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"connection: close" in answer.lower()
+    assert sent < 64 * MB  # the answer came long before the body's end
+    assert growth < 64 * MB
+
+
+def test_an_admin_upload_over_the_limit_is_cut_off_while_streaming(server, registry):
+    bearer = f"Authorization: Bearer {registry[1]}\r\n"
+    answer, sent, growth = stream_upload(server, upload_head(server.port, bearer), total=600 * MB)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"at most 52428800 bytes" in answer
+    assert 50 * MB <= sent < 200 * MB
+    assert growth < 64 * MB  # streamed to disk, not gathered in memory
+    assert not list(server.import_dir.glob("rf-import-*"))  # and the partial file removed
+
+
+def test_a_made_up_key_never_passes(server):
+    routes = [
+        "/v1/parking/nearby?lon=117.23&lat=31.82",
+        "/ogc/collections/parking/tiles/WebMercatorQuad/14/13641/6733",
+        "/v1/divisions",
+        "/v1/stats/signage/progress",
+    ]
+    seen = []
+    with httpx.Client(base_url=server.base, headers={"Authorization": "Bearer x"}) as made_up:
+        for n in range(100):
+            seen.append(made_up.get(routes[n % len(routes)]).status_code)
+    assert set(seen) <= {401, 429} and seen[:4] == [401] * 4
+
+
+def test_headers_over_16_kib_are_a_431(server):
+    big = httpx.get(f"{server.base}/v1/divisions", headers={"X-Big": "a" * (20 * MB)})
+    assert big.status_code == 431
+    assert big.headers["content-type"] == "application/problem+json"
+    many = {f"X-H{i}": "b" * 1000 for i in range(20)}
+    assert httpx.get(f"{server.base}/v1/divisions", headers=many).status_code == 431
+    fine = {f"X-H{i}": "b" * 1000 for i in range(12)}
+    assert httpx.get(f"{server.base}/v1/divisions", headers=fine).status_code == 200
+
+
+def test_a_deep_population_file_is_a_400_not_a_dropped_connection(server, registry):
+    answer = httpx.post(
+        f"{server.base}/v1/planning/population-layers",
+        params={"name": "deep"},
+        content=b"[" * 100_000,
+        headers={"Authorization": f"Bearer {registry[1]}", "Content-Type": "application/geo+json"},
+    )
+    assert answer.status_code == 400 and "nested deeper" in answer.json()["detail"]
+
+
+def test_limits_hold_across_the_workers(strict):
+    pids = set()
+    granted = 0
+    for _ in range(40):  # a connection each, dealt to either worker by the kernel
+        answer = httpx.get(f"{strict.base}/v1/divisions")
+        granted += answer.status_code == 200
+        assert answer.status_code in (200, 429)
+    pids = workers(strict.process.pid)
+    assert len(pids) == 2
+    assert 20 <= granted <= 21  # one burst in all, not one per worker
+
+
+def test_forwarded_for_is_believed_from_listed_proxies_only(strict, create_facility_id):
+    url = f"{strict.base}/v1/facilities/{create_facility_id}/reports"
+    posted = [
+        httpx.post(url, json={"kind": "locked"}, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        for n in range(4)
+    ]
+    assert [p.status_code for p in posted] == [201, 201, 201, 429]
+    proxy = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    relayed = [
+        proxy.post(url, json={"kind": "locked"}, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        for n in range(5)
+    ]
+    assert [r.status_code for r in relayed] == [201] * 5
+
+
+@pytest.fixture(scope="module")
+def create_facility_id(registry) -> int:
+    engine = create_engine(Settings(database_url=registry[0]).sqlalchemy_url)
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT min(id) FROM facility WHERE wartime_function = 'personnel_shelter'")
+        ).scalar_one()
+    engine.dispose()
+    return found
+
+
+def test_a_map_session_is_never_refused(server):
+    """A minute of MapLibre over Hefei: zooms 10 to 16, pans at each zoom, TileJSON."""
+    refused = 0
+    with httpx.Client(base_url=server.base) as browser:
+        for z in range(10, 17):
+            scale = 2 ** (z - 10)
+            x0, y0 = 845 * scale, 418 * scale
+            for pan in range(3):
+                for dx in range(4):
+                    for dy in range(3):
+                        for layer in ("parking", "shelters"):
+                            path = f"/ogc/collections/{layer}/tiles/WebMercatorQuad"
+                            tile = f"{path}/{z}/{x0 + dx + pan}/{y0 + dy + pan}"
+                            refused += browser.get(tile).status_code == 429
+            refused += browser.get(f"{path}/tilejson.json").status_code == 429
+    assert refused == 0
+
+
+def test_the_readme_ogr2ogr_copy_completes_anonymously(server, tmp_path):
+    out = tmp_path / "shelters.gpkg"
+    done = subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server.base}/ogc", "shelters"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    count = subprocess.run(
+        ["ogrinfo", "-so", str(out), "shelters"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"Feature Count: {items(server, 'shelters')}" in count
+
+
+def items(server: Server, collection: str) -> int:
+    """How many features the collection has, paged at the largest page size."""
+    url, count = f"{server.base}/ogc/collections/{collection}/items?limit=1000", 0
+    while url:
+        page = httpx.get(url).json()
+        count += len(page["features"])
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+    return count

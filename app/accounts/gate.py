@@ -25,11 +25,13 @@ import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service
+from app.accounts.errors import Unauthenticated
 from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, Principal
 from app.accounts.ratelimit import Decision, Limit, RateTable
 from app.config import Settings
 from app.core.errors import problem_response
+from app.core.middleware import client_address
 
 # Probes must always answer, or an orchestrator restarts a healthy process.
 UNLIMITED = frozenset({"/healthz", "/readyz"})
@@ -93,19 +95,19 @@ class KeyCache:
         self.ttl_s = ttl_s
         self._known: dict[str, tuple[Principal, float]] = {}
 
-    async def principal(self, app: ASGIApp, secret: str) -> Principal | None:
+    def known(self, secret: str) -> Principal | None:
+        found = self._known.get(service.hash_key(secret))
+        return found[0] if found is not None and found[1] > time.monotonic() else None
+
+    async def look_up(self, app: ASGIApp, secret: str) -> Principal | None:
         key_hash = service.hash_key(secret)
-        known = self._known.get(key_hash)
-        now = time.monotonic()
-        if known is not None and known[1] > now:
-            return known[0]
         principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
         if principal is None:
             self._known.pop(key_hash, None)
         else:
             if len(self._known) > 10_000:
                 self._known.clear()
-            self._known[key_hash] = (principal, now + self.ttl_s)
+            self._known[key_hash] = (principal, time.monotonic() + self.ttl_s)
         return principal
 
     def forget_all(self) -> None:
@@ -131,22 +133,27 @@ class Gate:
         if scope["type"] != "http" or scope["path"] in UNLIMITED:
             return await self.app(scope, receive, send)
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
+        address = client_address(scope)
         principal = ANONYMOUS
         if header is not None:
             secret = _bearer_secret(header)
-            found = None if secret is None else await self.keys.principal(scope["app"], secret)
+            found = None if secret is None else self.keys.known(secret)
+            failed = f"failed-key {address}"
             if found is None:
-                decision = self.table.take(f"failed-key {address}", self.limits.failed_keys)
-                if decision.retry_after:
+                # An address out of guesses waits before its next key costs a database read.
+                if self.table.empty(failed, self.limits.failed_keys):
+                    decision = self.table.take(failed, self.limits.failed_keys)
                     return await _refuse(
                         decision, "too many failed authentications", scope, receive, send
                     )
+                if secret is not None:
+                    found = await self.keys.look_up(scope["app"], secret)
+            if found is None:
+                self.table.take(failed, self.limits.failed_keys)
                 response = problem_response(
-                    401,
-                    type_="/problems/unauthenticated",
-                    title="Authentication required",
+                    Unauthenticated.status,
+                    type_=Unauthenticated.type,
+                    title=Unauthenticated.title,
                     detail="the Authorization header must be 'Bearer <a valid, unrevoked key>'",
                     instance=scope["path"],
                     headers={"WWW-Authenticate": 'Bearer realm="rf"'},

@@ -87,18 +87,25 @@ class RateTable:
         """Takes a token from `key`'s bucket (full when first seen)."""
         cells, now = self.cells, self.clock()
         mine = _fingerprint(key)
-        slot = self._slot(mine)
-        base = slot * FIELDS
-        if cells[base] == mine:
-            tokens = min(limit.burst, cells[base + 1] + (now - cells[base + 2]) * limit.rate)
-        else:
-            cells[base] = mine
-            tokens = float(limit.burst)
+        base = self._slot(mine) * FIELDS
+        tokens = self._tokens(base, mine, limit, now)
+        cells[base] = mine
         if tokens >= 1:
             cells[base + 1], cells[base + 2] = tokens - 1, now
             return Decision(limit, int(tokens - 1), 0)
         cells[base + 1], cells[base + 2] = tokens, now
         return Decision(limit, 0, max(1, math.ceil((1 - tokens) / limit.rate)))
+
+    def empty(self, key: str, limit: Limit) -> bool:
+        """Whether `key`'s bucket has no whole token left; nothing is taken."""
+        mine = _fingerprint(key)
+        return self._tokens(self._slot(mine) * FIELDS, mine, limit, self.clock()) < 1
+
+    def _tokens(self, base: int, mine: float, limit: Limit, now: float) -> float:
+        cells = self.cells
+        if cells[base] != mine:
+            return float(limit.burst)  # a free slot, or one taken over
+        return min(limit.burst, cells[base + 1] + (now - cells[base + 2]) * limit.rate)
 
     def _slot(self, mine: float) -> int:
         """The slot holding `mine`, else a free one, else the one counted longest ago."""

@@ -193,3 +193,16 @@ def test_an_app_key_takes_no_scope(client):
         "/v1/admin/keys", json={"name": "city app", "role": "app", "rate_per_minute": 600}
     )
     assert created.status_code == 201 and created.json()["rate_per_minute"] == 600
+
+
+def test_an_address_out_of_guesses_costs_no_more_key_lookups(limited, make_key):
+    app = limited(read_rate_per_minute=1, read_burst=2)
+    known = TestClient(app, headers={"Authorization": f"Bearer {make_key('gis')}"})
+    assert known.get("/v1/divisions").status_code == 200  # seen: in the worker's cache
+    guesser = TestClient(app, headers={"Authorization": "Bearer rf_guess"})
+    assert statuses(guesser, "/v1/divisions", 3) == [401, 401, 429]
+    # A key never seen from this address now waits like a guess, before any lookup ...
+    unseen = TestClient(app, headers={"Authorization": f"Bearer {make_key('gis')}"})
+    assert unseen.get("/v1/divisions").status_code == 429
+    # ... while a key this worker knows goes on.
+    assert known.get("/v1/divisions").status_code == 200

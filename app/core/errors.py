@@ -58,7 +58,15 @@ class InvalidInput(AppError):
 
     @classmethod
     def on(cls, field: str, message: str) -> "InvalidInput":
-        return cls(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+        return cls.of([FieldError(field=field, message=message)])
+
+    @classmethod
+    def of(cls, errors: list[FieldError]) -> "InvalidInput":
+        return cls("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+# Said of a stored value that fails a rule it predates: a write must bring a new one.
+STORED_VALUE = "the stored value: send a new one"
 
 
 class BadRequest(AppError):

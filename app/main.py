@@ -3,7 +3,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import health
 from app.accounts.errors import install_auth_error_handlers
@@ -13,6 +13,7 @@ from app.audit.router import router as audit_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.middleware import BodySizeLimit
+from app.core.schemas import no_nul_in_parameters
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.facilities.router import router as facilities_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(no_nul_in_parameters)],
     )
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read

@@ -170,11 +170,14 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    # Also a safety net: inputs are checked before they reach the database, so a value it
+    # refuses is a check missing, logged to be added. The answer gives the database's (or
+    # the driver's) own words: a guess at the field would mislead.
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> JSONResponse:
-        detail = str(
-            getattr(exc.orig, "diag", None) and exc.orig.diag.message_primary or "invalid value"
-        )
+        log.warning("value refused on %s %s: %s", request.method, request.url.path, exc.orig)
+        diag = getattr(exc.orig, "diag", None)
+        detail = (diag and diag.message_primary) or str(exc.orig).strip() or "invalid value"
         return problem_response(
             422, type_=InvalidInput.type, detail=detail, instance=request.url.path
         )

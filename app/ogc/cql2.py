@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from app.core import dates
 from app.core.errors import BadRequest
+from app.core.schemas import NUL, NUL_MESSAGE
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
 
@@ -240,6 +241,8 @@ class Translator:
         kind = like if like is not None and like.accepts(node) else _literal_kind(node)
         if kind in (Kind.datetime, Kind.date):
             _in_range(node)
+        if kind is Kind.string and NUL in node:
+            raise BadRequest(f"filter: {node!r} {NUL_MESSAGE}")
         return kind, literal(node, kind.sql_type)
 
     def _geometry(self, geojson: dict) -> ColumnElement:

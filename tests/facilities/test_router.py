@@ -310,6 +310,22 @@ UNCLOSED = {
         ({"verified_at": "0001-01-01T00:00:00+14:00"}, "body.verified_at", "1900-01-01"),
         ({"verified_at": "1900-01-01T07:59:59+08:00"}, "body.verified_at", "2100-12-31 (UTC)"),
         ({"verified_at": "2999-01-01T00:00:00Z"}, "body.verified_at", "2100-12-31 (UTC)"),
+        ({"name": "天鹅湖\u0000车库"}, "body.name", "NUL"),
+        ({"address": "\u0000"}, "body.address", "NUL"),
+        (
+            {
+                "entrances": [
+                    {
+                        "kind": "vehicle",
+                        "name": "1号\u0000口",
+                        "location": {"type": "Point", "coordinates": [117.2285, 31.8264]},
+                    }
+                ]
+            },
+            "body.entrances.0.name",
+            "NUL",
+        ),
+        ({"verified_at": "2024-01-01T00:00:00"}, "body.verified_at", "timezone"),
         ({"colour": "red"}, "body.colour", "Extra inputs"),
         ({"status": "open"}, "body.status", "in_service"),
     ],
@@ -430,6 +446,21 @@ def test_as_of_outside_the_range(client, create):
     )
     assert response.status_code == 422
     assert problem_fields(response) == ["query.as_of"]
+
+
+NUL = "contains a NUL character (\\u0000), which text cannot hold"
+
+
+def test_a_nul_in_a_query_or_path_parameter_is_named(client, create):
+    for url, params, field in (
+        ("/v1/facilities", {"q": "天鹅湖\x00"}, "query.q"),
+        ("/v1/facilities", {"q": "天鹅湖", "status\x00": "x"}, "query.status\x00"),
+        ("/v1/divisions/3401%000", {}, "path.code"),
+    ):
+        response = client.get(url, params=params)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"field": field, "message": NUL}]
+    assert client.get("/v1/facilities", params={"q": "天鹅湖"}).status_code == 200
 
 
 def test_oversized_body_is_413(client, payload):

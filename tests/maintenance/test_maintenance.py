@@ -128,6 +128,12 @@ def test_days_outside_the_range(client_for, post, day):
     assert [e["field"] for e in response.json()["errors"]] == ["query.on"]
 
 
+def test_a_nul_in_a_finding_is_named(post):
+    check = {"item_code": "ventilation.fans", "result": "defect", "severity": "minor"}
+    problem = post(record(checks=[check, {**check, "finding": "风机\x00异响"}]), 422)
+    assert [e["field"] for e in problem["errors"]] == ["body.checks.1.finding"]
+
+
 def overdue(client_for, facility_id: int, on: str) -> dict[str, dict]:
     manager = client_for("manager", facility_ids=[facility_id])
     response = manager.get("/v1/maintenance/overdue", params={"on": on, "limit": 1000})

@@ -211,6 +211,13 @@ def test_filters_combine_with_bbox_and_paging(public_client, three):
             "filter: 0001-01-01T00:00:00+14:00 must lie between 1900-01-01 and 2100-12-31 (UTC)",
         ),
         (
+            {
+                "filter": '{"op": "like", "args": [{"property": "name"}, "天鹅湖\\u0000%"]}',
+                "filter-lang": "cql2-json",
+            },
+            "filter: '天鹅湖\\x00%' contains a NUL character (\\u0000), which text cannot hold",
+        ),
+        (
             {"filter": "T_DURING(updated_at, INTERVAL('1899-12-31', '2024-01-01'))"},
             "filter: 1899-12-31 must lie between 1900-01-01 and 2100-12-31",
         ),

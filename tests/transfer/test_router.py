@@ -115,6 +115,10 @@ def test_import_job_takes_a_mapping_as_the_cli_does(client):
             '{"登记号": "codes"}',
             "mapping: '登记号' maps to 'codes', which is not a field (fields: ",
         ),
+        (
+            '{"登记\\u0000号": "code"}',
+            "mapping: '登记\\x00号' contains a NUL character (\\u0000), which text cannot hold",
+        ),
     ],
 )
 def test_import_mapping_errors_are_the_clis(client, tmp_path, mapping, detail):

@@ -195,7 +195,7 @@ def test_a_nul_character_is_named_in_the_report_not_a_failed_import(connection, 
     content = header + "".join(f"{line.rstrip()},{extra}\n" for line, extra in lines)
     result = run(connection, write(tmp_path, "f.csv", content), partial=True)
     assert (result.inserted, result.rejected) == (1, 4)
-    reason = "contains a NUL character, which text cannot hold"
+    reason = "contains a NUL character (\\u0000), which text cannot hold"
     assert sorted(report(connection)) == [
         (3, "name", "坏␀名字", reason),
         (4, "protection_units", "第1␀单元", reason),

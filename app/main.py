@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import health
 from app.accounts.errors import install_auth_error_handlers
@@ -16,6 +16,7 @@ from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
+from app.core.schemas import no_nul_in_parameters
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.facilities.router import router as facilities_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(no_nul_in_parameters)],
     )
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read

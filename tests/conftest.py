@@ -99,6 +99,23 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
     return app
 
 
+def write_past_range_check(
+    connection: Connection, table: str, column: str, row_id: int, value: str
+) -> None:
+    """Stores a value the range check of migration 0016 refuses, as a row written before
+    that migration holds it: the check is taken off and put back NOT VALID."""
+    name = f"ck_{table}_{column}_range"
+    definition = connection.execute(
+        text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"),
+        {"name": name},
+    ).scalar_one()
+    connection.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
+    connection.execute(
+        text(f"UPDATE {table} SET {column} = :value WHERE id = :id"), {"value": value, "id": row_id}
+    )
+    connection.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition} NOT VALID"))
+
+
 @pytest.fixture
 def make_key(connection: Connection):
     """Creates an API key in the test's transaction; returns the secret."""

@@ -58,7 +58,15 @@ class InvalidInput(AppError):
 
     @classmethod
     def on(cls, field: str, message: str) -> "InvalidInput":
-        return cls(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+        return cls.of([FieldError(field=field, message=message)])
+
+    @classmethod
+    def of(cls, errors: list[FieldError]) -> "InvalidInput":
+        return cls("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+# Said of a stored value that fails a rule it predates: a write must bring a new one.
+STORED_VALUE = "the stored value: send a new one"
 
 
 class BadRequest(AppError):
@@ -172,11 +180,14 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    # Also a safety net: inputs are checked before they reach the database, so a value it
+    # refuses is a check missing, logged to be added. The answer gives the database's (or
+    # the driver's) own words: a guess at the field would mislead.
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> JSONResponse:
-        detail = str(
-            getattr(exc.orig, "diag", None) and exc.orig.diag.message_primary or "invalid value"
-        )
+        log.warning("value refused on %s %s: %s", request.method, request.url.path, exc.orig)
+        diag = getattr(exc.orig, "diag", None)
+        detail = (diag and diag.message_primary) or str(exc.orig).strip() or "invalid value"
         return problem_response(
             422, type_=InvalidInput.type, detail=detail, instance=request.url.path
         )

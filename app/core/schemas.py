@@ -1,18 +1,101 @@
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, create_model, field_validator
+from fastapi import Request
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.core import dates
+from app.core.errors import InvalidInput
+
+# PostgreSQL text cannot hold it: refused at the edge, by name, before it reaches the database.
+NUL = "\x00"
+NUL_MESSAGE = "contains a NUL character (\\u0000), which text cannot hold"
+
+
+def _nul_at(value: Any) -> str | None:
+    """Where a NUL hides in a value (a string, or strings nested in lists and objects):
+    "" for the value itself, "2" or "labels.0" inside it; None when there is none.
+    Nested models are left out: they check their own fields."""
+    if isinstance(value, str):
+        return "" if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and NUL in key:
+                return str(key)
+            if (inner := _nul_at(item)) is not None:
+                return ".".join(filter(None, (str(key), inner)))
+        return None
+    if isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            if (inner := _nul_at(item)) is not None:
+                return ".".join(filter(None, (str(index), inner)))
+    return None
 
 
 class ApiModel(BaseModel):
-    """Base for request bodies: unknown fields are an error, not silently dropped."""
+    """Base for request bodies: unknown fields are an error, not silently dropped; no
+    string anywhere in the body holds a NUL character."""
 
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        where = _nul_at(value)
+        if where is not None:
+            raise PydanticCustomError(
+                "nul_character", NUL_MESSAGE + (f" (at {where})" if where else "")
+            )
+        return value
+
+
+async def no_nul_in_parameters(request: Request) -> None:
+    """ApiModel's rule for query and path parameters, for every route at once."""
+    if b"%00" not in request.scope["query_string"] and NUL not in request.scope["path"]:
+        return  # the common case, without parsing the parameters again
+    for where, items in (
+        ("path", request.path_params.items()),
+        ("query", request.query_params.multi_items()),
+    ):
+        for name, value in items:
+            if NUL in name or NUL in str(value):
+                raise InvalidInput.on(f"{where}.{name}", NUL_MESSAGE)
+
+
+def _day(value: date) -> date:
+    if not dates.day_in_range(value):
+        raise PydanticCustomError("date_range", dates.DAY_MESSAGE)
+    return value
+
+
+def _instant(value: datetime) -> datetime:
+    if not dates.instant_in_range(value):
+        raise PydanticCustomError("datetime_range", dates.INSTANT_MESSAGE)
+    return value
+
+
+# Every date and instant a request gives (see core.dates for the range and why).
+Day = Annotated[date, AfterValidator(_day)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+
 
 def partial_model(model: type[ApiModel], *, name: str, required: set[str]) -> type[ApiModel]:
-    """The PATCH twin of a create model: every field optional; `required` ones may not be null."""
+    """The PATCH twin of a create model: every field optional, with the create model's
+    constraints; `required` ones may not be null."""
     fields: dict[str, Any] = {
-        field_name: (info.annotation | None, None)
+        field_name: (
+            (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+            | None,
+            None,
+        )
         for field_name, info in model.model_fields.items()
     }
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.dates import instant_range_sql
 from app.db.base import Base, Timestamped
 from app.db.types import str_enum
 
@@ -147,6 +148,7 @@ class Facility(Timestamped, Base):
         CheckConstraint("capacity_persons >= 0", name="capacity_non_negative"),
         CheckConstraint("floors_below_ground BETWEEN 1 AND 10", name="floors_range"),
         CheckConstraint("completion_year BETWEEN 1949 AND 2100", name="completion_year_range"),
+        CheckConstraint(instant_range_sql("verified_at"), name="verified_at_range"),
         CheckConstraint("conversion_hours BETWEEN 0 AND 8760", name="conversion_hours_range"),
         CheckConstraint("peacetime_parking_spaces >= 0", name="parking_spaces_non_negative"),
         Index("ix_facility_location", "location", postgresql_using="gist"),

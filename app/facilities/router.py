@@ -2,13 +2,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from app.accounts.dependencies import CurrentPrincipal, FacilityWriter, StaffWriter
 from app.accounts.principal import Principal
 from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_items
+from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities import service
@@ -154,7 +154,7 @@ def get_facility(
     facility_id: FacilityId,
     f: FormatQuery = None,
     as_of: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="the facility as it was at this time, from the audit trail"),
     ] = None,
 ) -> Response:

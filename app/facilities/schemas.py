@@ -1,10 +1,10 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, create_model
+from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from app.core.geo import Areal, Point
-from app.core.schemas import ApiModel, partial_model
+from app.core.schemas import ApiModel, Instant, partial_model
 from app.facilities.models import (
     CapacityBasis,
     ChemicalClass,
@@ -94,7 +94,7 @@ class FacilityCreate(ApiModel):
     )
     peacetime_parking_spaces: Annotated[int, Field(ge=0, le=100_000)] | None = None
     data_source: ShortText | None = None
-    verified_at: AwareDatetime | None = None
+    verified_at: Instant | None = None
     verified_by: ShortText | None = None
 
 
@@ -193,7 +193,7 @@ FacilityPublicRead = create_model(
 class FacilityVerification(ApiModel):
     """Records that the facility was checked against reality."""
 
-    verified_at: AwareDatetime | None = Field(default=None, description="default: now")
+    verified_at: Instant | None = Field(default=None, description="default: now")
     verified_by: ShortText | None = Field(default=None, description="default: the key's name")
     data_source: Text | None = None
 

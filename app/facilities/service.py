@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import Forbidden
 from app.accounts.principal import ANONYMOUS, Principal
 from app.audit import service as audit
-from app.core.errors import InvalidInput
+from app.core.errors import STORED_VALUE, FieldError, InvalidInput, validation_errors
 from app.core.geo import to_geojson
 from app.core.versioning import check_if_match
 from app.divisions import service as divisions
@@ -146,7 +147,17 @@ def update_facility(
         for total in ("shelter_area", "capacity_persons"):
             if total not in patch:
                 current.pop(total, None)
-    data = FacilityCreate.model_validate({**current, **patch})
+    try:
+        data = FacilityCreate.model_validate({**current, **patch})
+    except ValidationError as exc:
+        # The request's values passed FacilityUpdate, so a stored one fails: a value from
+        # before its rule (see migration 0016), which only a new value can replace.
+        raise InvalidInput.of(
+            [
+                FieldError(field=e.field, message=f"{e.message} ({STORED_VALUE})")
+                for e in validation_errors(list(exc.errors()))
+            ]
+        ) from exc
     data = _checked(data, given=set(patch))
     _apply(session, facility, data, fields=set(patch) | {"shelter_area", "capacity_persons"})
     # A manager may not move a facility out of its own scope (nor into another's).

@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.dates import day_range_sql
 from app.db.base import Base
 from app.db.types import str_enum
 
@@ -71,6 +72,7 @@ class MaintenanceRecord(Base):
     __tablename__ = "maintenance_record"
     __table_args__ = (
         Index("ix_maintenance_record_facility_id_performed_on", "facility_id", "performed_on"),
+        CheckConstraint(day_range_sql("performed_on"), name="performed_on_range"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

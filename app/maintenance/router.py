@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import FacilityRestrictedReader, FacilityWriter, RestrictedReader
 from app.core.errors import problem_responses
+from app.core.schemas import Day
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityId
 from app.idempotency import service as idempotency
@@ -82,7 +83,7 @@ def overdue(
     session: SessionDep,
     principal: RestrictedReader,
     admin_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
-    on: Annotated[date | None, Query(description="evaluate on this day (default today)")] = None,
+    on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> OverduePage:

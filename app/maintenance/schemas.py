@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.schemas import ApiModel
+from app.core.schemas import ApiModel, Day
 from app.maintenance.models import CheckResult, Discipline, RecordKind, Severity
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -32,7 +32,7 @@ class CheckIn(ApiModel):
 
 class RecordCreate(ApiModel):
     kind: RecordKind
-    performed_on: date
+    performed_on: Day
     performed_by: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]

@@ -3,7 +3,7 @@ translated here into SQLAlchemy expressions over a collection's declared propert
 Every value of the filter becomes a bound parameter."""
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from sqlalchemy import (
     true,
 )
 
-from app.core import jsonbody
+from app.core import dates, jsonbody
 from app.core.errors import BadRequest
+from app.core.schemas import NUL, NUL_MESSAGE
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
 
@@ -237,6 +238,10 @@ class Translator:
         if isinstance(node, ast.Node | values.Interval | list):
             raise BadRequest(f"filter: {_describe(node)} cannot be used here")
         kind = like if like is not None and like.accepts(node) else _literal_kind(node)
+        if kind in (Kind.datetime, Kind.date):
+            _in_range(node)
+        if kind is Kind.string and NUL in node:
+            raise BadRequest(f"filter: {node!r} {NUL_MESSAGE}")
         return kind, literal(node, kind.sql_type)
 
     def _geometry(self, geojson: dict) -> ColumnElement:
@@ -347,7 +352,20 @@ class Translator:
 
 
 def _bound(value: date | datetime | None, open_end: str) -> ColumnElement:
-    return literal(open_end if value is None else value, DateTime(timezone=True))
+    if value is None:
+        return literal(open_end, DateTime(timezone=True))
+    _in_range(value)
+    return literal(value, DateTime(timezone=True))
+
+
+def _in_range(value: date | datetime) -> None:
+    """A time in a filter lies in the range of every time the registry takes (core.dates);
+    one without a zone is read as UTC."""
+    if isinstance(value, datetime):
+        if not dates.instant_in_range(value if value.tzinfo else value.replace(tzinfo=UTC)):
+            raise BadRequest(f"filter: {value.isoformat()} {dates.INSTANT_MESSAGE}")
+    elif not dates.day_in_range(value):
+        raise BadRequest(f"filter: {value.isoformat()} {dates.DAY_MESSAGE}")
 
 
 def _literal_kind(value: Any) -> Kind:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, and_, bindparam, false, or_
 
-from app.core import jsonbody
+from app.core import dates, jsonbody
 from app.core.errors import BadRequest
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
@@ -39,17 +39,23 @@ def bbox(text: str, crs: crs_.Crs) -> dict[str, float]:
 
 
 def _time(text: str, *, end: bool) -> datetime | None:
-    """One end of a datetime interval; a date stands for its whole day (UTC)."""
+    """One end of a datetime interval; a date stands for its whole day (UTC), and so does
+    a time without a zone."""
     if text in ("", ".."):
         return None
     try:
-        if "T" not in text.upper():
-            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-            return day + timedelta(days=1) if end else day
-        moment = datetime.fromisoformat(text)
+        day_only = "T" not in text.upper()
+        if day_only:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise BadRequest(f"datetime: {text!r} is not an RFC 3339 date-time or date") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not dates.instant_in_range(moment):
+        message = dates.DAY_MESSAGE if day_only else dates.INSTANT_MESSAGE
+        raise BadRequest(f"datetime: {text!r} {message}")
+    return moment + timedelta(days=1) if day_only and end else moment
 
 
 DATETIME_START, DATETIME_END = "datetime_start", "datetime_end"

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Body, Query, Request
 
 from app.accounts.dependencies import OccupancyWriter
 from app.core.errors import InvalidInput, problem_responses
+from app.core.schemas import Instant
 from app.db.session import SessionDep
 from app.facilities.dependencies import LiveFacilityId
 from app.parking import service
@@ -64,12 +65,12 @@ def get_occupancy(
 def occupancy_history(
     session: SessionDep,
     facility_id: LiveFacilityId,
-    since: Annotated[datetime | None, Query(description="default: 24 hours before until")] = None,
-    until: Annotated[datetime | None, Query(description="default: now")] = None,
+    since: Annotated[Instant | None, Query(description="default: 24 hours before until")] = None,
+    until: Annotated[Instant | None, Query(description="default: now")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> OccupancyHistory:
-    until = _aware(until, "until") or datetime.now(UTC)
-    since = _aware(since, "since") or until - timedelta(days=1)
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=1)
     if since > until:
         raise InvalidInput.on("since", "must not be after until")
     records = service.history(session, facility_id, since=since, until=until, limit=limit)
@@ -88,9 +89,3 @@ def occupancy_history(
             for r in records
         ],
     )
-
-
-def _aware(moment: datetime | None, field: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise InvalidInput.on(field, "needs a time zone, e.g. 2024-07-01T08:00:00+08:00")
-    return moment

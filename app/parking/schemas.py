@@ -1,9 +1,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from app.core.schemas import ApiModel
+from app.core.schemas import ApiModel, Instant
 from app.uses.models import OpeningStatus
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
@@ -15,7 +15,7 @@ class OccupancyReport(ApiModel):
     realtime_free_capacity: Count
     realtime_free_charging_piles: Count | None = None
     realtime_opening_status: OpeningStatus = OpeningStatus.unknown
-    realtime_data_updated_at: AwareDatetime = Field(description="when the figures were observed")
+    realtime_data_updated_at: Instant = Field(description="when the figures were observed")
 
 
 class OccupancyRecord(BaseModel):

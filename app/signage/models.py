@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.dates import day_range_sql
 from app.db.base import Base, Timestamped
 from app.db.types import str_enum
 
@@ -57,6 +58,8 @@ class Sign(Timestamped, Base):
             "inspected_on IS NULL OR installed_on IS NULL OR inspected_on >= installed_on",
             name="inspected_after_installed",
         ),
+        CheckConstraint(day_range_sql("installed_on"), name="installed_on_range"),
+        CheckConstraint(day_range_sql("inspected_on"), name="inspected_on_range"),
         # The only index besides the key: every read goes through the facility.
         Index("ix_sign_facility_id_kind", "facility_id", "kind"),
     )

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.core.geo import Point
-from app.core.schemas import ApiModel, partial_model
+from app.core.schemas import ApiModel, Day, partial_model
 from app.signage.models import RuleAppliesTo, SignKind, SignStatus
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -17,8 +17,8 @@ class SignCreate(ApiModel):
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
         None
     )
-    installed_on: date | None = None
-    inspected_on: date | None = None
+    installed_on: Day | None = None
+    inspected_on: Day | None = None
     photos: list[Digest] = Field(default_factory=list, max_length=20, description="photo hashes")
 
 

@@ -5,7 +5,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.audit import service as audit
-from app.core.errors import InvalidInput
+from app.core import dates
+from app.core.errors import STORED_VALUE, InvalidInput
 from app.core.geo import to_geojson
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level
@@ -176,7 +177,12 @@ def _ratio(part: int, whole: int) -> float | None:
 def _check(session: Session, values: dict[str, Any]) -> None:
     today = date.today()
     for field in ("installed_on", "inspected_on"):
-        if values[field] is not None and values[field] > today:
+        if values[field] is None:
+            continue
+        # Requests are checked by SignCreate; a stored date from before the check is not.
+        if not dates.day_in_range(values[field]):
+            raise InvalidInput.on(field, f"{dates.DAY_MESSAGE} ({STORED_VALUE})")
+        if values[field] > today:
             raise InvalidInput.on(field, "lies in the future")
     if values["status"] == SignStatus.installed and values["installed_on"] is None:
         raise InvalidInput.on("installed_on", "is required for an installed sign")

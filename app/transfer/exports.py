@@ -128,25 +128,38 @@ def write_gis(
     import pyogrio.raw
 
     schema = repository.arrow_schema()
+    failed: list[Exception] = []
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for columns in repository.export_columns(connection, where, CHUNK_ROWS):
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)],
-                schema=schema,
-            )
-            _tick(progress, len(columns[0]))
+        try:
+            for columns in repository.export_columns(connection, where, CHUNK_ROWS):
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(v, type=f.type) for v, f in zip(columns, schema, strict=True)],
+                    schema=schema,
+                )
+                _tick(progress, len(columns[0]))
+        except Exception as exc:
+            failed.append(exc)
+            raise
 
     reader = pa.RecordBatchReader.from_batches(schema, batches())
-    pyogrio.raw.write_arrow(
-        reader,
-        str(path),
-        layer=LAYER,
-        driver=_DRIVERS[file_format],
-        geometry_name="geometry",
-        geometry_type="Point",
-        crs="EPSG:4326",
-    )
+    try:
+        pyogrio.raw.write_arrow(
+            reader,
+            str(path),
+            layer=LAYER,
+            driver=_DRIVERS[file_format],
+            geometry_name="geometry",
+            geometry_type="Point",
+            crs="EPSG:4326",
+        )
+    except RuntimeError:
+        # GDAL reports a failure of the batches (a lost database, a value Arrow refuses)
+        # only as "Error while accessing batch from stream": the failure itself is raised,
+        # so that it gets its own answer (503, 422 ...) instead of a 500.
+        if failed:
+            raise failed[0] from None
+        raise
 
 
 def write_file(

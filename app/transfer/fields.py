@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.errors import BadRequest
+from app.core.schemas import NUL, NUL_MESSAGE
 from app.facilities.models import (
     SUBTYPES_BY_FUNCTION,
     CapacityBasis,
@@ -297,6 +298,9 @@ def check_mapping(extra: object, *, source: str) -> dict[str, str]:
         raise BadRequest(f"{source}: must be an object of header -> field name")
     known = set(STAGED) | set(SOURCE_ONLY)
     for header, target in extra.items():
+        # The mapping is kept with the import job.
+        if NUL in header:
+            raise BadRequest(f"{source}: {header!r} {NUL_MESSAGE}")
         if target and target not in known:
             raise BadRequest(
                 f"{source}: {header!r} maps to {target!r}, which is not a field "

@@ -19,12 +19,16 @@ from sqlalchemy import (
     Connection,
     Float,
     Text,
+    and_,
+    case,
     cast,
     func,
+    literal_column,
     select,
     text,
 )
 
+from app.core import dates
 from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
 from app.facilities.models import Facility
@@ -140,12 +144,33 @@ def arrow_schema() -> Any:
     )
 
 
+# GeoPackage and FlatGeobuf hold times as ISO 8601 text to the millisecond. A time outside
+# years 1 to 9999, which only a row written before the range check can hold (see
+# core.dates), has no such text, nor a Python value: it is left empty in those files
+# (GeoJSON and CSV print it as PostgreSQL does). Finer times are cut to the millisecond:
+# GDAL rounds 23:59:59.9999 up to the second 23:59:60.
+_ISO_YEARS = (
+    literal_column("TIMESTAMPTZ '0001-01-01 00:00:00+00'"),
+    literal_column("TIMESTAMPTZ '10000-01-01 00:00:00+00'"),
+)
+
+
+def _gis_time(value: ColumnElement) -> ColumnElement:
+    first, end = _ISO_YEARS
+    return case(
+        (and_(value >= first, value < end), func.date_trunc("milliseconds", value)),
+        else_=None,
+    )
+
+
 def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[list[list]]:
     """Typed columns for GDAL, one list per field, in chunks."""
 
     def typed(name: str, value: ColumnElement) -> ColumnElement:
         kind = fields.BY_NAME[name].kind if name in fields.BY_NAME else Kind.text
-        return cast(value, Float) if kind == Kind.decimal else value
+        if kind == Kind.decimal:
+            return cast(value, Float)
+        return _gis_time(value) if kind == Kind.timestamp else value
 
     columns = [
         func.ST_AsBinary(Facility.location),
@@ -408,8 +433,7 @@ def _checks(column: Column) -> list[tuple[str, str]]:
         case Kind.timestamp:
             reasons.append(
                 f"CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL "
-                "THEN 'is not a date and time' "
-                f"WHEN {typed} > now() THEN 'lies in the future' END"
+                "THEN 'is not a date and time' END"
             )
     return [(name, reason) for reason in reasons]
 
@@ -578,9 +602,16 @@ def sum_units(connection: Connection, *, totals_given: set[str]) -> None:
     )
 
 
-# (field, value, reason) of the rules across the fields of a row; the reason is NULL
-# when the row passes.
+# (field, value, reason) of the rules of a row's merged fields (the file's, else the stored
+# facility's, as a PATCH merges them); the reason is NULL when the row passes.
 _ROW_RULES = (
+    (
+        "verified_at",
+        "CAST(t.verified_at AS text)",
+        f"CASE WHEN NOT ({dates.instant_range_sql('t.verified_at')}) "
+        f"THEN '{dates.INSTANT_MESSAGE}' "
+        "WHEN t.verified_at > now() THEN 'lies in the future' END",
+    ),
     (
         "standalone_type",
         "t.standalone_type",

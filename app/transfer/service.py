@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.core.geo import CHINA_BOUNDS, Areal, CoordSys, in_china, position_to_wgs84, to_wgs84
+from app.core.schemas import NUL, NUL_MESSAGE
 from app.facilities.models import EntranceKind
 from app.facilities.schemas import (
     MAX_ENTRANCES,
@@ -326,9 +327,6 @@ def _clip(value: str | None) -> str | None:
     return value if value is None or len(value) <= _VALUE_CHARS else value[:_VALUE_CHARS] + "…"
 
 
-_NUL_REASON = "contains a NUL character, which text cannot hold"
-
-
 class _StagedBatch:
     """One batch turned into COPY rows: geometry parsed, shifted to WGS 84 and checked in
     bulk with shapely; nested lists checked by the API's own models."""
@@ -390,7 +388,7 @@ class _StagedBatch:
         for position, column in enumerate(table.columns):
             if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
                 continue
-            found = pc.fill_null(pc.match_substring(column, "\x00"), False)
+            found = pc.fill_null(pc.match_substring(column, NUL), False)
             if not pc.any(found).as_py():
                 continue
             name = table.column_names[position]
@@ -399,8 +397,8 @@ class _StagedBatch:
                 column.filter(found).to_pylist(),
                 strict=True,
             ):
-                self.errors.append((row, field_name or name, _clip(value), _NUL_REASON))
-            table = table.set_column(position, name, pc.replace_substring(column, "\x00", ""))
+                self.errors.append((row, field_name or name, _clip(value), NUL_MESSAGE))
+            table = table.set_column(position, name, pc.replace_substring(column, NUL, ""))
         return table
 
     def _error(self, index: int, name: str, value: str | None, reason: str) -> None:

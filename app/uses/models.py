@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.dates import instant_range_sql
 from app.db.base import Base, Timestamped
 from app.db.types import str_enum
 
@@ -68,6 +69,9 @@ class PeacetimeUse(Timestamped, Base):
             "realtime_free_spaces IS NULL OR realtime_free_spaces >= 0",
             name="free_spaces_non_negative",
         ),
+        CheckConstraint(
+            instant_range_sql("realtime_observed_at"), name="realtime_observed_at_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -114,6 +118,7 @@ class ParkingOccupancy(Base):
             "free_spaces >= 0 AND (free_charging_piles IS NULL OR free_charging_piles >= 0)",
             name="non_negative",
         ),
+        CheckConstraint(instant_range_sql("observed_at"), name="observed_at_range"),
     )
 
     facility_id: Mapped[int] = mapped_column(

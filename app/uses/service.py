@@ -171,9 +171,7 @@ def _validated_attributes(use_type: UseType, attributes: dict[str, Any]) -> dict
             FieldError(field=f"body.attributes.{e.field}".rstrip("."), message=e.message)
             for e in field_errors(list(exc.errors()))
         ]
-        raise InvalidInput(
-            "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors
-        ) from exc
+        raise InvalidInput.of(errors) from exc
     return model.model_dump(mode="json", exclude_none=True)
 
 

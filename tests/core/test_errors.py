@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -27,3 +29,24 @@ def test_an_unavailable_or_overloaded_database_is_a_503_to_retry(failure):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
     assert response.json()["detail"] == "the database is unavailable; try again"
+
+
+def test_a_value_the_database_refuses_is_logged_and_answered_in_its_words(engine, caplog):
+    """Inputs are checked before they reach the database; one that is not still gets the
+    driver's reason, not a bare "invalid value", and the missing check is logged."""
+    from sqlalchemy import text
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/echo")
+    def echo(value: str) -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT CAST(:value AS text)"), {"value": value})
+
+    with caplog.at_level(logging.WARNING, logger="app.core.errors"):
+        response = TestClient(app).get("/echo", params={"value": "a\x00b"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "NUL" in response.json()["detail"]
+    assert any("value refused on GET /echo" in r.getMessage() for r in caplog.records)

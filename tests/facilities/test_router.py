@@ -1,5 +1,9 @@
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import text
+
+from tests.conftest import write_past_range_check
 
 PROBLEM = "application/problem+json"
 # These tests are about the PATCH rules, not concurrency: `*` matches any version
@@ -301,7 +305,26 @@ UNCLOSED = {
         ({"construction_form": "standalone"}, "standalone_type", "required"),
         ({"wartime_subtype": "aid_station"}, "wartime_subtype", "not a kind of"),
         ({"keyholder_phone": "call me"}, "body.keyholder_phone", "pattern"),
-        ({"verified_at": "2999-01-01T00:00:00Z"}, "verified_at", "future"),
+        ({"verified_at": "2099-01-01T00:00:00Z"}, "verified_at", "future"),
+        # 1 BC in UTC, which Python could not read back
+        ({"verified_at": "0001-01-01T00:00:00+14:00"}, "body.verified_at", "1900-01-01"),
+        ({"verified_at": "1900-01-01T07:59:59+08:00"}, "body.verified_at", "2100-12-31 (UTC)"),
+        ({"verified_at": "2999-01-01T00:00:00Z"}, "body.verified_at", "2100-12-31 (UTC)"),
+        ({"name": "天鹅湖\u0000车库"}, "body.name", "NUL"),
+        ({"address": "\u0000"}, "body.address", "NUL"),
+        (
+            {
+                "entrances": [
+                    {
+                        "kind": "vehicle",
+                        "name": "1号\u0000口",
+                        "location": {"type": "Point", "coordinates": [117.2285, 31.8264]},
+                    }
+                ]
+            },
+            "body.entrances.0.name",
+            "NUL",
+        ),
         ({"verified_at": "2024-01-01T00:00:00"}, "body.verified_at", "timezone"),
         ({"colour": "red"}, "body.colour", "Extra inputs"),
         ({"status": "open"}, "body.status", "in_service"),
@@ -369,6 +392,75 @@ def test_failed_patch_changes_nothing(client, create):
     )
     assert response.status_code == 422
     assert client.get(f"/v1/facilities/{facility['id']}").json() == facility
+
+
+RANGE = "must lie between 1900-01-01 and 2100-12-31 (UTC)"
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+14:00", "1899-12-31T23:59:59Z", "2101-01-01T00:00:00Z"]
+)
+def test_verified_at_outside_the_range_leaves_the_facility_as_it_was(client, create, moment):
+    facility = create()
+    url = f"/v1/facilities/{facility['id']}"
+    for response in (
+        client.patch(url, headers=ANY_VERSION, json={"verified_at": moment}),
+        client.post(f"{url}/verification", json={"verified_at": moment}),
+    ):
+        assert response.status_code == 422, response.text
+        assert problem_fields(response) == ["body.verified_at"]
+        assert response.json()["errors"][0]["message"] == RANGE
+    assert client.get(url).json() == facility
+    assert client.patch(url, headers=ANY_VERSION, json={"name": "新名字"}).status_code == 200
+    assert client.post(f"{url}/verification", json={}).status_code == 200
+
+
+def test_verified_at_on_the_first_instant_of_the_range(client, create):
+    facility = create(verified_at="1900-01-01T08:00:00+08:00")
+    assert datetime.fromisoformat(facility["verified_at"]) == datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def test_a_stored_time_from_before_the_range_check_is_named_until_replaced(
+    client, create, connection
+):
+    facility = create()
+    url = f"/v1/facilities/{facility['id']}"
+    write_past_range_check(connection, "facility", "verified_at", facility["id"], "1850-05-10Z")
+    response = client.patch(url, headers=ANY_VERSION, json={"name": "新名字"})
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == ["verified_at"]
+    assert response.json()["errors"][0]["message"] == f"{RANGE} (the stored value: send a new one)"
+    fixed = client.patch(
+        url,
+        headers=ANY_VERSION,
+        json={"name": "新名字", "verified_at": "2024-06-01T09:00:00+08:00"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["name"] == "新名字"
+
+
+def test_as_of_outside_the_range(client, create):
+    facility = create()
+    response = client.get(
+        f"/v1/facilities/{facility['id']}", params={"as_of": "0001-01-01T00:00:00+14:00"}
+    )
+    assert response.status_code == 422
+    assert problem_fields(response) == ["query.as_of"]
+
+
+NUL = "contains a NUL character (\\u0000), which text cannot hold"
+
+
+def test_a_nul_in_a_query_or_path_parameter_is_named(client, create):
+    for url, params, field in (
+        ("/v1/facilities", {"q": "天鹅湖\x00"}, "query.q"),
+        ("/v1/facilities", {"q": "天鹅湖", "status\x00": "x"}, "query.status\x00"),
+        ("/v1/divisions/3401%000", {}, "path.code"),
+    ):
+        response = client.get(url, params=params)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"field": field, "message": NUL}]
+    assert client.get("/v1/facilities", params={"q": "天鹅湖"}).status_code == 200
 
 
 def test_oversized_body_is_413(client, payload):

@@ -117,6 +117,23 @@ def test_record_validation(post):
     post({**record(), "checks": []}, 422)
 
 
+@pytest.mark.parametrize("day", ["1899-12-31", "2101-01-01"])
+def test_days_outside_the_range(client_for, post, day):
+    problem = post(record(performed_on=day), 422)
+    assert problem["errors"] == [
+        {"field": "body.performed_on", "message": "must lie between 1900-01-01 and 2100-12-31"}
+    ]
+    response = client_for("admin").get("/v1/maintenance/overdue", params={"on": day})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["query.on"]
+
+
+def test_a_nul_in_a_finding_is_named(post):
+    check = {"item_code": "ventilation.fans", "result": "defect", "severity": "minor"}
+    problem = post(record(checks=[check, {**check, "finding": "风机\x00异响"}]), 422)
+    assert [e["field"] for e in problem["errors"]] == ["body.checks.1.finding"]
+
+
 def overdue(client_for, facility_id: int, on: str) -> dict[str, dict]:
     manager = client_for("manager", facility_ids=[facility_id])
     response = manager.get("/v1/maintenance/overdue", params={"on": on, "limit": 1000})

@@ -206,6 +206,21 @@ def test_filters_combine_with_bbox_and_paging(public_client, three):
         ({"filter": '{"op": "=="}', "filter-lang": "cql2-json"}, "not valid cql2-json"),
         ({"filter": "capacity_persons > 1", "filter-lang": "ecql"}, "filter-lang"),
         ({"filter": "name IN ()"}, "not valid"),
+        (
+            {"filter": "updated_at > TIMESTAMP('0001-01-01T00:00:00+14:00')"},
+            "filter: 0001-01-01T00:00:00+14:00 must lie between 1900-01-01 and 2100-12-31 (UTC)",
+        ),
+        (
+            {
+                "filter": '{"op": "like", "args": [{"property": "name"}, "天鹅湖\\u0000%"]}',
+                "filter-lang": "cql2-json",
+            },
+            "filter: '天鹅湖\\x00%' contains a NUL character (\\u0000), which text cannot hold",
+        ),
+        (
+            {"filter": "T_DURING(updated_at, INTERVAL('1899-12-31', '2024-01-01'))"},
+            "filter: 1899-12-31 must lie between 1900-01-01 and 2100-12-31",
+        ),
     ],
 )
 def test_bad_filters_are_400_with_the_reason(public_client, params, reason):

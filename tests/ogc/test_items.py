@@ -277,6 +277,20 @@ def test_datetime_selects_on_the_update_time(public_client, row, connection):
     for bad in ("yesterday", "2025-01-01/2024-01-01", "..", "2024-13-01"):
         response = public_client.get(ITEMS, params={"datetime": bad})
         assert response.status_code == 400 and "datetime" in response.json()["detail"], bad
+    for outside, message in (
+        ("0001-01-01T00:00:00+14:00", "must lie between 1900-01-01 and 2100-12-31 (UTC)"),
+        ("1899-12-31/..", "must lie between 1900-01-01 and 2100-12-31"),
+        ("../2101-01-01", "must lie between 1900-01-01 and 2100-12-31"),
+    ):
+        response = public_client.get(ITEMS, params={"datetime": outside})
+        assert response.status_code == 400, outside
+        assert response.json()["detail"].startswith("datetime: ")
+        assert response.json()["detail"].endswith(message)
+    assert ids(public_client.get(ITEMS, params={"datetime": "1900-01-01/2100-12-31"})) == [
+        old,
+        middle,
+        new,
+    ]
 
 
 def test_restricted_properties_follow_the_role(client_for, create, public_client):

@@ -101,6 +101,12 @@ def test_the_staleness_limit_is_configurable(client, app, car_park, monkeypatch)
             422,
             "realtime_data_updated_at",
         ),
+        # 1 BC in UTC: stored, it was read back by nothing, and no later push was taken
+        (
+            {**report(10), "realtime_data_updated_at": "0001-01-01T00:00:00+14:00"},
+            422,
+            "body.realtime_data_updated_at",
+        ),
         ({**report(10), "realtime_opening_status": "AJAR"}, 422, "realtime_opening_status"),
         ({**report(10), "colour": "red"}, 422, "colour"),
     ],
@@ -168,6 +174,17 @@ def test_history_range_errors(client, car_park):
         == 422
     )
     assert client.get(f"{url(car_park)}/history", params={"limit": 0}).status_code == 422
+    for name in ("since", "until"):
+        response = client.get(
+            f"{url(car_park)}/history", params={name: "0001-01-01T00:00:00+14:00"}
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {
+                "field": f"query.{name}",
+                "message": "must lie between 1900-01-01 and 2100-12-31 (UTC)",
+            }
+        ]
 
 
 def test_operators_push_only_for_their_own_facilities(client_for, create, client, connection):

@@ -31,6 +31,16 @@ def test_the_public_reports_and_follows_up_by_id(public_client, create):
     assert public_client.get("/v1/reports/1").status_code == 422
 
 
+def test_a_nul_in_a_report_is_named(public_client, create):
+    facility = create()
+    response = public_client.post(
+        f"/v1/facilities/{facility['id']}/reports",
+        json={"kind": "locked", "description": "入口\x00锁着"},
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["body.description"]
+
+
 def test_managers_in_scope_acknowledge_and_resolve_with_a_note(client_for, public_client, create):
     facility = create()
     report = file_report(public_client, facility["id"])

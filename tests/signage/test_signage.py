@@ -104,7 +104,10 @@ def test_sign_updates_race_and_validate(client, create):
     )
     for body, field in (
         ({"status": "installed"}, "installed_on"),
-        ({"status": "installed", "installed_on": "2999-01-01"}, "installed_on"),
+        ({"status": "installed", "installed_on": "2099-01-01"}, "installed_on"),
+        ({"status": "installed", "installed_on": "0001-01-01"}, "body.installed_on"),
+        ({"inspected_on": "2101-01-01"}, "body.inspected_on"),
+        ({"description": "蜀山\u0000"}, "body.description"),
         ({"installed_on": "2022-01-01", "inspected_on": "2021-01-01"}, "inspected_on"),
         ({"status": None}, "body.status"),
         ({"colour": "red"}, "body.colour"),

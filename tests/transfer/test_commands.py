@@ -89,3 +89,36 @@ def test_the_cli_session_has_room_for_the_staging_tables(database_url, monkeypat
     monkeypatch.setenv("DATABASE_URL", database_url)
     with commands._connection() as connection:
         assert connection.execute(text("SHOW temp_buffers")).scalar() == repository.TEMP_BUFFERS
+
+
+def test_export_of_a_time_from_before_the_range_check(make_database, tmp_path):
+    import pyogrio
+    from sqlalchemy import create_engine
+
+    from tests.conftest import write_past_range_check
+
+    url = make_database()
+    assert rf(url, "db", "upgrade").returncode == 0
+    path = tmp_path / "台账.csv"
+    path.write_text(GOOD)
+    assert rf(url, "import", str(path)).returncode == 0
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE facility SET verified_at = '2024-05-10T01:00:00Z' WHERE code = 'RF-CLI-002'"
+            )
+        )
+        old = connection.execute(text("SELECT id FROM facility WHERE code = 'RF-CLI-001'"))
+        write_past_range_check(
+            connection, "facility", "verified_at", old.scalar(), "0001-01-01T00:00:00+14"
+        )
+    engine.dispose()
+    for suffix in ("gpkg", "fgb", "csv", "geojson"):
+        out = tmp_path / f"x.{suffix}"
+        result = rf(url, "export", str(out), "--no-progress")
+        assert result.returncode == 0 and "exported 2 facilities" in result.stdout, result.stderr
+    meta, _, _, values = pyogrio.raw.read(tmp_path / "x.gpkg", datetime_as_string=True)
+    columns = dict(zip(meta["fields"], values, strict=True))
+    assert list(columns["verified_at"]) == [None, "2024-05-10T01:00:00Z"]
+    assert "0001-12-31 10:00:00+00 BC" in (tmp_path / "x.csv").read_text("utf-8-sig")

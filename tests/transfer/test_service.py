@@ -195,7 +195,7 @@ def test_a_nul_character_is_named_in_the_report_not_a_failed_import(connection, 
     content = header + "".join(f"{line.rstrip()},{extra}\n" for line, extra in lines)
     result = run(connection, write(tmp_path, "f.csv", content), partial=True)
     assert (result.inserted, result.rejected) == (1, 4)
-    reason = "contains a NUL character, which text cannot hold"
+    reason = "contains a NUL character (\\u0000), which text cannot hold"
     assert sorted(report(connection)) == [
         (3, "name", "坏␀名字", reason),
         (4, "protection_units", "第1␀单元", reason),
@@ -317,6 +317,76 @@ def test_verification_times_in_the_forms_offices_write(connection, tmp_path, cel
         )
     ).scalar()
     assert found.removesuffix(".00") == shanghai
+
+
+RANGE = "must lie between 1900-01-01 and 2100-12-31 (UTC)"
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        # 1 BC in UTC, which Python could not read back
+        ("0001-01-01T00:00:00+14:00", RANGE),
+        ("-infinity", RANGE),
+        ("infinity", RANGE),
+        ("1900-01-01 07:59:59", RANGE),  # Beijing time, a second before 1900 in UTC
+        ("2101-01-01T00:00:00Z", RANGE),
+        ("2099-01-01T00:00:00Z", "lies in the future"),
+        ("1900-01-01T00:00:00Z", None),
+    ],
+)
+def test_verification_times_outside_the_range(connection, tmp_path, cell, reason):
+    content = HEADER.replace("\n", ",核查时间\n") + row("RF-TIME-001").replace("\n", f",{cell}\n")
+    result = run(connection, write(tmp_path, "f.csv", content))
+    if reason is None:
+        assert result.inserted == 1, report(connection)
+        return
+    assert result.inserted == 0
+    [(row_no, field, _, found)] = report(connection)
+    assert (row_no, field, found) == (2, "verified_at", reason)
+
+
+def test_geojson_verification_times_outside_the_range(connection, tmp_path):
+    def feature(code: str, verified_at: str) -> dict:
+        return {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [117.2281, 31.8262]},
+            "properties": {
+                "code": code,
+                "name": "天鹅湖人防地下车库",
+                "address": "合肥市蜀山区怀宁路1号",
+                "admin_code": "340104",
+                "construction_form": "attached",
+                "wartime_function": "personnel_shelter",
+                "status": "in_service",
+                "verified_at": verified_at,
+            },
+        }
+
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            feature("RF-GJ-001", "2024-05-10T09:00:00+08:00"),
+            feature("RF-GJ-002", "0001-01-01T00:00:00+14:00"),
+        ],
+    }
+    path = write(tmp_path, "f.geojson", json.dumps(collection))
+    result = run(connection, path, partial=True)
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert [(r, f, reason) for r, f, _, reason in report(connection)] == [(2, "verified_at", RANGE)]
+
+
+def test_a_stored_time_from_before_the_range_check_rejects_its_row(connection, tmp_path):
+    from tests.conftest import write_past_range_check
+
+    run(connection, write(tmp_path, "f.csv", HEADER + row("RF-OLD-001") + row("RF-OLD-002")))
+    old = connection.execute(text("SELECT id FROM facility WHERE code = 'RF-OLD-001'")).scalar()
+    write_past_range_check(connection, "facility", "verified_at", old, "0001-01-01T00:00:00+14")
+    update = "工程编号,值班电话\nRF-OLD-001,0551-65551234\nRF-OLD-002,0551-65551235\n"
+    result = run(connection, write(tmp_path, "u.csv", update), partial=True)
+    assert (result.updated, result.rejected) == (1, 1)
+    [(row_no, field, value, reason)] = report(connection)
+    assert (row_no, field, reason) == (2, "verified_at", RANGE) and value.endswith(" BC")
 
 
 def test_file_problems_write_nothing(connection, tmp_path):
@@ -493,6 +563,21 @@ def test_export_streams_features(connection):
     collection = json.loads(body)
     codes = [f["properties"]["code"] for f in collection["features"]]
     assert len(codes) == 20 and codes == sorted(codes)
+
+
+@pytest.mark.parametrize("file_format", [ExportFormat.gpkg, ExportFormat.fgb])
+def test_a_failure_while_gdal_reads_the_rows_is_raised_as_itself(
+    connection, engine, tmp_path, file_format
+):
+    """GDAL reports a failed batch only as a RuntimeError ("Error while accessing batch
+    from stream"): the export raises the failure itself, so that the API answers it as
+    such (here 503, the database busy), not as a 500."""
+    with engine.connect() as other:
+        other.execute(text("LOCK TABLE facility IN ACCESS EXCLUSIVE MODE"))
+        connection.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            exports.write_gis(connection, FacilityFilter(), file_format, tmp_path / "f")
+        other.rollback()
 
 
 def test_gbk_shapefile_without_cpg_with_polygons(connection, tmp_path):

@@ -119,6 +119,11 @@ def test_one_car_park_per_facility(client, create):
         ),
         ({**COOL_SPOT, "colour": "blue"}, "colour"),
         ({**PARKING, "contact_phone": "n/a"}, "contact_phone"),
+        ({**PARKING, "name": "天鹅湖\x00停车场"}, "body.parking.name"),
+        (
+            {"type": "gym", "attributes": {"activities": ["羽毛球", "瑜\x00伽"]}},
+            "body.gym.attributes.activities",
+        ),
     ],
 )
 def test_bad_uses_are_422_naming_the_field(client, create, body, field):
@@ -139,6 +144,19 @@ def test_patch_validates_attributes_against_the_type(client, create):
     assert response.status_code == 422
     fields = [e["field"] for e in response.json()["errors"]]
     assert "body.attributes.season_start" in fields
+    response = client.patch(
+        f"{uses_url(facility['id'])}/{use['id']}",
+        json={"attributes": {**COOL_SPOT["attributes"], "season_start": "06\x00-01"}},
+        headers={"If-Match": "*"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "field": "body.attributes",
+            "message": "contains a NUL character (\\u0000), which text cannot hold "
+            "(at season_start)",
+        }
+    ]
 
 
 def test_uses_of_unknown_or_deleted_facilities(client, create):

@@ -9,11 +9,15 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def partial_model(model: type[ApiModel], *, name: str, required: set[str]) -> type[ApiModel]:
-    """The PATCH twin of a create model: every field optional; `required` ones may not be null."""
+def partial_model(
+    model: type[ApiModel], *, name: str, required: set[str], exclude: frozenset[str] = frozenset()
+) -> type[ApiModel]:
+    """The PATCH twin of a create model: every field optional; `required` ones may not be
+    null; `exclude`d ones are set at creation only (or by a write of their own)."""
     fields: dict[str, Any] = {
         field_name: (info.annotation | None, None)
         for field_name, info in model.model_fields.items()
+        if field_name not in exclude
     }
 
     def not_null(cls: type, value: Any) -> Any:

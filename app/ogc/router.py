@@ -184,7 +184,7 @@ async def items(
         cursor=cursor,
         limit=limit,
     )
-    restricted = who.restricted_clause()
+    restricted, visible = who.restricted_clause(), who.visible_clause()
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
     def run(session: Session) -> service.Page:
@@ -193,6 +193,7 @@ async def items(
             c,
             query,
             restricted=restricted,
+            visible=visible,
             crs=out_crs,
             sql_params={"stale_after_s": stale_after_s},
         )
@@ -249,7 +250,7 @@ async def item(
     out_crs = crs_.parse(crs, field="crs")
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")
-    restricted = who.restricted_clause()
+    restricted, visible = who.restricted_clause(), who.visible_clause()
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
     def run(session: Session) -> str | None:
@@ -258,6 +259,7 @@ async def item(
             c,
             int(feature_id),
             restricted=restricted,
+            visible=visible,
             crs=out_crs,
             properties=properties,
             sql_params={"stale_after_s": stale_after_s},

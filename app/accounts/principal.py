@@ -77,7 +77,7 @@ class Principal:
         what hangs off them, or figures about them filters by it. A work outside it is
         answered as missing (404), so that its id tells nothing."""
         if self.role in SEE_EVERY_WORK:
-            return EVERY_WORK if facility is Facility else true()
+            return EVERY_WORK
         public = PUBLIC_WORKS if facility is Facility else facility.visibility == Visibility.public
         if self.role in SEE_WORKS_IN_SCOPE:
             return or_(public, self.scope_clause(facility))

@@ -31,6 +31,7 @@ from app.facilities.models import (
     StandaloneType,
     WartimeFunction,
     WartimeSubtype,
+    default_visibility,
 )
 
 PROVINCE_CODE = "340000"
@@ -528,7 +529,7 @@ _COPY_FACILITY = (
     " nuclear_level, conventional_level, chemical_class, building_area, usable_area,"
     " shelter_area, capacity_persons, capacity_basis, floors_below_ground, completion_year,"
     " owner_unit, managing_unit, managing_authority, keyholder_name, keyholder_phone, status,"
-    " conversion_hours, peacetime_parking_spaces, data_source, verified_at, verified_by)"
+    " visibility, conversion_hours, peacetime_parking_spaces, data_source, verified_at, verified_by)"
     " FROM STDIN"
 )
 _COPY_ENTRANCE = "COPY entrance (facility_id, kind, accessible, name, location) FROM STDIN"
@@ -921,6 +922,7 @@ _EWKB_POINT_4326 = bytes.fromhex("0101000020E6100000")
 _FORM_TEXT = (ConstructionForm.attached.value, ConstructionForm.standalone.value)
 _STANDALONE_TYPE_TEXT = (*(t.value for t in _STANDALONE_TYPES), _NULL)
 _FUNCTION_TEXT = tuple(f.value for f in _FUNCTION_ORDER)
+_VISIBILITY_TEXT = tuple(default_visibility(f).value for f in _FUNCTION_ORDER)
 _SUBTYPE_TEXT = (*(s.value for s in _SUBTYPE_ORDER), _NULL)
 _NUCLEAR_TEXT = (*(n.value for n in _NUCLEAR_ORDER), _NULL)
 _CONVENTIONAL_TEXT = tuple(c.value for c in _CONVENTIONAL_ORDER)
@@ -1031,6 +1033,7 @@ def _facility_rows(demo: _Demo, ids: np.ndarray, low: int, high: int) -> Iterato
             _person(picks[3]),
             _mobile(picks[4]),
             _STATUS_TEXT[status[i]],
+            _VISIBILITY_TEXT[function[i]],
             str(conversion_hours[i]),
             str(spaces[i]) if car_park[i] else _NULL,
             _data_source(int(verified_at[i][:4]), year[i], picks[2]),

@@ -9,6 +9,11 @@ principal: FacilityWriter              admin, or a manager whose scope holds the
 principal: FacilityRestrictedReader    admin, gis, or a manager in scope of {facility_id}
 principal: OccupancyWriter             admin, manager in scope, or an operator that
                                        owns {facility_id}
+facility_id: VisibleFacilityId         a work this caller may see (404 otherwise)
+facility_id: LiveFacilityId            the same, not deleted (410)
+
+A work the caller may not see (Principal.visible_clause) is answered as missing, before
+any 403, so that its id tells nothing.
 """
 
 from collections.abc import Callable
@@ -22,6 +27,7 @@ from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, RESTRICTED_READERS, Principal
 from app.db.session import SessionDep
 from app.facilities import repository as facilities
+from app.facilities import service as facility_service
 from app.facilities.dependencies import FacilityId
 from app.facilities.errors import FacilityNotFound
 
@@ -64,7 +70,7 @@ StaffWriter = Annotated[Principal, Depends(require_roles(Role.admin, Role.manage
 def check_facility_scope(
     session: SessionDep, principal: Principal, facility_id: int, *, verb: str
 ) -> None:
-    codes = facilities.codes_of(session, facility_id)
+    codes = facilities.codes_of(session, facility_id, visible=principal.visible_clause())
     if codes is None:
         raise FacilityNotFound(facility_id)
     if principal.role in (Role.admin, Role.gis) and verb == "read":
@@ -105,3 +111,22 @@ def _occupancy_writer(
 FacilityWriter = Annotated[Principal, Depends(_facility_writer)]
 FacilityRestrictedReader = Annotated[Principal, Depends(_facility_restricted_reader)]
 OccupancyWriter = Annotated[Principal, Depends(_occupancy_writer)]
+
+
+def _visible_facility_id(
+    session: SessionDep, principal: CurrentPrincipal, facility_id: FacilityId
+) -> int:
+    if facilities.codes_of(session, facility_id, visible=principal.visible_clause()) is None:
+        raise FacilityNotFound(facility_id)
+    return facility_id
+
+
+def _live_facility_id(
+    session: SessionDep, principal: CurrentPrincipal, facility_id: FacilityId
+) -> int:
+    facility_service.ensure_live(session, facility_id, principal=principal)
+    return facility_id
+
+
+VisibleFacilityId = Annotated[int, Depends(_visible_facility_id)]
+LiveFacilityId = Annotated[int, Depends(_live_facility_id)]

@@ -31,6 +31,8 @@ class AuditEvent(Base):
     # No foreign key: history must outlive what it describes.
     facility_id: Mapped[int | None] = mapped_column(BigInteger)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # Why, where a write must say so (a facility's visibility).
+    reason: Mapped[str | None] = mapped_column(Text)
     # For facilities, the whole document before and after the write: `as_of` reads these.
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -1,8 +1,8 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, cast, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select, case, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, JSONPATH
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
@@ -45,11 +45,23 @@ def snapshot_at(
     exist yet; None when no write came after `at`, so the current document holds."""
     document: ColumnElement = AuditEvent.before
     if not restricted:
-        # Filtering the stored document in SQL, like the live one: the hidden keys never
-        # reach Python.
+        # Filtering the stored document in SQL, like the live one: the hidden keys and the
+        # wartime entrances never reach Python.
+        public_entrances = func.coalesce(
+            func.jsonb_path_query_array(
+                AuditEvent.before["entrances"],
+                cast(literal('$[*] ? (@.kind != "wartime")'), JSONPATH),
+            ),
+            cast(literal("[]"), JSONB),
+        )
         document = case(
             (AuditEvent.before.is_(None), None),
-            else_=AuditEvent.before.op("-")(cast(literal(hidden), ARRAY(Text))),
+            else_=func.jsonb_set(
+                AuditEvent.before.op("-")(cast(literal(hidden), ARRAY(Text))),
+                cast(literal(["entrances"]), ARRAY(Text)),
+                public_entrances,
+                type_=JSONB,
+            ),
         )
     row = session.execute(
         select(document)

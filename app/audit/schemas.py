@@ -14,6 +14,7 @@ class AuditEventRead(BaseModel):
     entity: str
     entity_id: str
     changes: dict[str, Any]
+    reason: str | None
 
 
 class HistoryPage(BaseModel):

@@ -2,7 +2,7 @@
 its record commit or vanish together.
 
     record(session, *, actor, action, entity, entity_id, changes, facility_id=None,
-           before=None, after=None) -> None
+           before=None, after=None, reason=None) -> None
 
 `changes` is {field: {"old": ..., "new": ...}}; `diff(before, after)` builds it from two
 dicts. Values must be JSON-serialisable (use `jsonable(...)` on ORM values)."""
@@ -29,6 +29,7 @@ def record(
     facility_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    reason: str | None = None,
 ) -> None:
     if facility_id is None and entity == "facility":
         facility_id = int(entity_id)
@@ -42,6 +43,7 @@ def record(
         changes=jsonable(changes),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
+        reason=reason,
     )
     session.flush()
 

@@ -87,9 +87,12 @@ Day = Annotated[date, AfterValidator(_day)]
 Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
 
 
-def partial_model(model: type[ApiModel], *, name: str, required: set[str]) -> type[ApiModel]:
+def partial_model(
+    model: type[ApiModel], *, name: str, required: set[str], exclude: frozenset[str] = frozenset()
+) -> type[ApiModel]:
     """The PATCH twin of a create model: every field optional, with the create model's
-    constraints; `required` ones may not be null."""
+    constraints; `required` ones may not be null; `exclude`d ones are set at creation only
+    (or by a write of their own)."""
     fields: dict[str, Any] = {
         field_name: (
             (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
@@ -97,6 +100,7 @@ def partial_model(model: type[ApiModel], *, name: str, required: set[str]) -> ty
             None,
         )
         for field_name, info in model.model_fields.items()
+        if field_name not in exclude
     }
 
     def not_null(cls: type, value: Any) -> Any:

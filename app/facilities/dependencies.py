@@ -6,8 +6,7 @@ from app.core.errors import InvalidInput
 from app.core.geo import CHINA_BOUNDS
 from app.db.session import SessionDep
 from app.divisions.service import known_level
-from app.facilities import service
-from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.facilities.models import ConstructionForm, FacilityStatus, Visibility, WartimeFunction
 from app.facilities.repository import FacilityFilter
 
 
@@ -40,6 +39,7 @@ def facility_filter(
     wartime_function: WartimeFunction | None = None,
     construction_form: ConstructionForm | None = None,
     status: FacilityStatus | None = None,
+    visibility: Visibility | None = None,
     min_capacity: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="text in the name or address")
@@ -56,6 +56,7 @@ def facility_filter(
         wartime_function=wartime_function,
         construction_form=construction_form,
         status=status,
+        visibility=visibility,
         min_capacity=min_capacity,
         q=q.strip() or None if q else None,
         include_deleted=include_deleted,
@@ -64,12 +65,3 @@ def facility_filter(
 
 FacilityFilterDep = Annotated[FacilityFilter, Depends(facility_filter)]
 FacilityId = Annotated[int, Path(ge=1, le=2**63 - 1, description="facility id")]
-
-
-def live_facility_id(session: SessionDep, facility_id: FacilityId) -> int:
-    service.ensure_live(session, facility_id)
-    return facility_id
-
-
-# A path's facility_id, answered once with 404 (unknown) or 410 (deleted) for every route.
-LiveFacilityId = Annotated[int, Depends(live_facility_id)]

@@ -129,7 +129,27 @@ class FacilityStatus(enum.StrEnum):
 class EntranceKind(enum.StrEnum):
     vehicle = "vehicle"
     pedestrian = "pedestrian"
+    # Sealed in peacetime: shown only to roles that read restricted fields (DOMAIN.md,
+    # sensitive works), like the internal layout it belongs to.
     wartime = "wartime"
+
+
+class Visibility(enum.StrEnum):
+    """Whether the public may know that a work exists (DOMAIN.md, sensitive works): a
+    restricted work is answered as missing to everyone outside Principal.visible_clause."""
+
+    public = "public"
+    restricted = "restricted"
+
+
+# Works whose location is not published unless an admin decides otherwise. DOMAIN.md adds
+# communication hubs, which WartimeFunction and WartimeSubtype do not model yet: when they
+# do, they belong here.
+RESTRICTED_FUNCTIONS = frozenset({WartimeFunction.command_post})
+
+
+def default_visibility(function: WartimeFunction) -> Visibility:
+    return Visibility.restricted if function in RESTRICTED_FUNCTIONS else Visibility.public
 
 
 class Facility(Timestamped, Base):
@@ -159,6 +179,13 @@ class Facility(Timestamped, Base):
         ),
         Index("ix_facility_city_code_id", "city_code", "id"),
         Index("ix_facility_district_code_id", "district_code", "id"),
+        # The few restricted works, for the list filter and for checks that look for them;
+        # the public ones are nearly all rows, which no index would narrow.
+        Index(
+            "ix_facility_restricted_id",
+            "id",
+            postgresql_where=text("visibility = 'restricted'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -192,6 +219,8 @@ class Facility(Timestamped, Base):
     keyholder_name: Mapped[str | None] = mapped_column(Text)
     keyholder_phone: Mapped[str | None] = mapped_column(Text)
     status: Mapped[FacilityStatus] = mapped_column(str_enum(FacilityStatus), index=True)
+    # No default: every writer decides (default_visibility), so none publishes by omission.
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility))
     conversion_hours: Mapped[int | None]
     # The design's peacetime parking spaces; live parking uses refine this figure.
     peacetime_parking_spaces: Mapped[int | None]

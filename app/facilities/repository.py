@@ -24,9 +24,11 @@ from app.divisions.models import Division, DivisionLevel, DivisionPart
 from app.facilities.models import (
     ConstructionForm,
     Entrance,
+    EntranceKind,
     Facility,
     FacilityStatus,
     ProtectionUnit,
+    Visibility,
     WartimeFunction,
 )
 
@@ -53,6 +55,7 @@ PLAIN_COLUMNS = (
     "keyholder_name",
     "keyholder_phone",
     "status",
+    "visibility",
     "conversion_hours",
     "peacetime_parking_spaces",
     "data_source",
@@ -91,8 +94,9 @@ def json_object(pairs: Iterable[tuple[str, ColumnElement]]) -> ColumnElement:
     return func.json_build_object(*args)
 
 
-def entrances_json(*, with_ids: bool = True) -> ColumnElement:
-    """The facility's entrances as a JSON array; exports leave out the database's ids."""
+def entrances_json(*, with_ids: bool = True, wartime: bool = True) -> ColumnElement:
+    """The facility's entrances as a JSON array; exports leave out the database's ids,
+    readers without restricted access the wartime entrances."""
     fields = [
         ("kind", Entrance.kind),
         ("accessible", Entrance.accessible),
@@ -100,11 +104,12 @@ def entrances_json(*, with_ids: bool = True) -> ColumnElement:
         ("location", geojson(Entrance.location)),
     ]
     entrance = json_object([("id", Entrance.id), *fields] if with_ids else fields)
-    return (
-        select(func.coalesce(func.json_agg(aggregate_order_by(entrance, Entrance.id)), EMPTY_ARRAY))
-        .where(Entrance.facility_id == Facility.id)
-        .scalar_subquery()
-    )
+    query = select(
+        func.coalesce(func.json_agg(aggregate_order_by(entrance, Entrance.id)), EMPTY_ARRAY)
+    ).where(Entrance.facility_id == Facility.id)
+    if not wartime:
+        query = query.where(Entrance.kind != EntranceKind.wartime)
+    return query.scalar_subquery()
 
 
 def protection_units_json(*, with_ids: bool = True) -> ColumnElement:
@@ -123,7 +128,7 @@ def protection_units_json(*, with_ids: bool = True) -> ColumnElement:
     )
 
 
-def _properties() -> list[tuple[str, ColumnElement]]:
+def _properties(*, restricted: bool) -> list[tuple[str, ColumnElement]]:
     return [
         ("id", Facility.id),
         ("code", Facility.code),
@@ -137,7 +142,7 @@ def _properties() -> list[tuple[str, ColumnElement]]:
         ("city_code", Facility.city_code),
         ("district_code", Facility.district_code),
         ("footprint", geojson(Facility.footprint)),
-        ("entrances", entrances_json()),
+        ("entrances", entrances_json(wartime=restricted)),
         ("protection_units", protection_units_json()),
         *((name, getattr(Facility, name)) for name in PLAIN_COLUMNS),
     ]
@@ -157,7 +162,7 @@ def document(*, as_feature: bool, restricted: bool | ColumnElement[bool] = True)
 
 
 def _document(*, as_feature: bool, restricted: bool) -> ColumnElement:
-    properties = _properties()
+    properties = _properties(restricted=restricted)
     if not restricted:
         properties = [(key, value) for key, value in properties if key not in RESTRICTED_FIELDS]
     if as_feature:
@@ -187,6 +192,7 @@ class FacilityFilter:
     wartime_function: WartimeFunction | None = None
     construction_form: ConstructionForm | None = None
     status: FacilityStatus | None = None
+    visibility: Visibility | None = None
     min_capacity: int | None = None
     q: str | None = None
     include_deleted: bool = False
@@ -210,6 +216,8 @@ class FacilityFilter:
             where.append(Facility.construction_form == self.construction_form)
         if self.status:
             where.append(Facility.status == self.status)
+        if self.visibility:
+            where.append(Facility.visibility == self.visibility)
         if self.min_capacity is not None:
             where.append(Facility.capacity_persons >= self.min_capacity)
         if self.q:
@@ -236,16 +244,18 @@ def get_document(
     facility_id: int,
     *,
     as_feature: bool,
+    visible: ColumnElement[bool],
     restricted: bool | ColumnElement[bool] = True,
 ) -> FoundDocument | None:
-    """One facility's document with its state, or None when there is no such id."""
+    """One facility's document with its state, or None when there is no such id among
+    the `visible` works."""
     row = session.execute(
         select(
             Facility.deleted_at.is_not(None),
             Facility.version,
             Facility.created_at,
             document(as_feature=as_feature, restricted=restricted),
-        ).where(Facility.id == facility_id)
+        ).where(Facility.id == facility_id, visible)
     ).first()
     return FoundDocument(*row) if row else None
 
@@ -257,12 +267,14 @@ def list_documents(
     after_id: int | None,
     limit: int,
     as_feature: bool,
+    visible: ColumnElement[bool],
     restricted: bool | ColumnElement[bool] = True,
 ) -> list[tuple[int, str]]:
-    """A keyset page ordered by id: rows with id > after_id, at most `limit`."""
+    """A keyset page of the `visible` works ordered by id: rows with id > after_id, at
+    most `limit`."""
     query: Select = select(
         Facility.id, document(as_feature=as_feature, restricted=restricted)
-    ).where(*where.clauses())
+    ).where(*where.clauses(), visible)
     if after_id is not None:
         query = query.where(Facility.id > after_id)
     return [tuple(row) for row in session.execute(query.order_by(Facility.id).limit(limit))]
@@ -277,11 +289,14 @@ def get_for_update(session: Session, facility_id: int) -> Facility | None:
     ).first()
 
 
-def codes_of(session: Session, facility_id: int) -> tuple[str, str | None, str | None] | None:
-    """(province, city, district) codes of a facility, for scope checks; None if unknown."""
+def codes_of(
+    session: Session, facility_id: int, *, visible: ColumnElement[bool]
+) -> tuple[str, str | None, str | None] | None:
+    """(province, city, district) codes of a facility, for scope checks; None if unknown,
+    or not among the `visible` works."""
     row = session.execute(
         select(Facility.province_code, Facility.city_code, Facility.district_code).where(
-            Facility.id == facility_id
+            Facility.id == facility_id, visible
         )
     ).first()
     return (row[0], row[1], row[2]) if row else None
@@ -317,8 +332,11 @@ def place_in_loaded_boundaries(session: Session, *, replace: bool = False) -> in
     return result.rowcount
 
 
-def deleted_state(session: Session, facility_id: int) -> bool | None:
-    """None when there is no such facility, else whether it is (soft-)deleted."""
+def deleted_state(
+    session: Session, facility_id: int, *, visible: ColumnElement[bool]
+) -> bool | None:
+    """None when there is no such facility among the `visible` works, else whether it is
+    (soft-)deleted."""
     return session.scalar(
-        select(Facility.deleted_at.is_not(None)).where(Facility.id == facility_id)
+        select(Facility.deleted_at.is_not(None)).where(Facility.id == facility_id, visible)
     )

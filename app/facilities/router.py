@@ -3,7 +3,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from app.accounts.dependencies import CurrentPrincipal, FacilityWriter, StaffWriter
+from app.accounts.dependencies import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    FacilityWriter,
+    StaffWriter,
+)
 from app.accounts.principal import Principal
 from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
@@ -20,6 +25,7 @@ from app.facilities.schemas import (
     FacilityRead,
     FacilityUpdate,
     FacilityVerification,
+    VisibilityChange,
 )
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
@@ -220,4 +226,24 @@ def verify_facility(
 ) -> Response:
     """Record that the facility was checked on site (last verified at/by): audited."""
     service.verify_facility(session, facility_id, data, principal=principal, if_match=if_match)
+    return _one(session, request, facility_id, None, principal)
+
+
+@router.put(
+    "/{facility_id}/visibility",
+    response_model=FacilityRead,
+    responses=problem_responses(400, *AUTH_ERRORS, 404, 410, 412, 413, 422),
+)
+def set_visibility(
+    session: SessionDep,
+    request: Request,
+    principal: AdminPrincipal,
+    facility_id: FacilityId,
+    change: Annotated[VisibilityChange, Body()],
+    if_match: IfMatch = None,
+) -> Response:
+    """Whether the public may know of the work (admins only): a restricted work is
+    answered as missing to anyone who may not see it. Recorded in the facility's history
+    with the reason. If-Match is honoured when sent."""
+    service.set_visibility(session, facility_id, change, principal=principal, if_match=if_match)
     return _one(session, request, facility_id, None, principal)

@@ -14,6 +14,7 @@ from app.facilities.models import (
     FacilityStatus,
     NuclearLevel,
     StandaloneType,
+    Visibility,
     WartimeFunction,
     WartimeSubtype,
 )
@@ -89,6 +90,12 @@ class FacilityCreate(ApiModel):
     keyholder_name: ShortText | None = None
     keyholder_phone: Phone | None = None
     status: FacilityStatus
+    visibility: Visibility | None = Field(
+        None,
+        description="whether the public may know of the work; default: restricted for command "
+        "posts, public otherwise. Only an admin gives another; later changes go through "
+        "PUT /v1/facilities/{id}/visibility",
+    )
     conversion_hours: Annotated[int, Field(ge=0, le=8760)] | None = Field(
         None, description="hours allowed for peacetime-to-wartime conversion"
     )
@@ -112,6 +119,7 @@ FacilityUpdate = partial_model(
         "entrances",
         "protection_units",
     },
+    exclude=frozenset({"visibility"}),
 )
 
 
@@ -165,6 +173,7 @@ class FacilityRead(BaseModel):
     keyholder_name: str | None
     keyholder_phone: str | None
     status: FacilityStatus
+    visibility: Visibility
     conversion_hours: int | None
     peacetime_parking_spaces: int | None
     data_source: str | None
@@ -196,6 +205,13 @@ class FacilityVerification(ApiModel):
     verified_at: Instant | None = Field(default=None, description="default: now")
     verified_by: ShortText | None = Field(default=None, description="default: the key's name")
     data_source: Text | None = None
+
+
+class VisibilityChange(ApiModel):
+    """An admin's decision whether the public may know of a work, and why (audited)."""
+
+    visibility: Visibility
+    reason: Text
 
 
 class Link(BaseModel):

@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.errors import Forbidden
+from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, Principal
 from app.audit import service as audit
 from app.core.errors import STORED_VALUE, FieldError, InvalidInput, validation_errors
@@ -24,9 +25,11 @@ from app.facilities.models import (
     Facility,
     FacilityStatus,
     ProtectionUnit,
+    Visibility,
+    default_visibility,
 )
 from app.facilities.repository import FacilityFilter
-from app.facilities.schemas import FacilityCreate, FacilityVerification
+from app.facilities.schemas import FacilityCreate, FacilityVerification, VisibilityChange
 
 # GB 50038 sizes personnel shelters at about 1 m² per person; above 1.5 a capacity
 # is not credible (audits found capacities inflated tenfold).
@@ -50,7 +53,11 @@ def get_document(
 ) -> Document:
     restricted = principal.restricted_clause()
     found = repository.get_document(
-        session, facility_id, as_feature=as_feature, restricted=restricted
+        session,
+        facility_id,
+        as_feature=as_feature,
+        visible=principal.visible_clause(),
+        restricted=restricted,
     )
     if found is None:
         raise FacilityNotFound(facility_id)
@@ -115,6 +122,7 @@ def list_documents(
         after_id=after_id,
         limit=limit,
         as_feature=as_feature,
+        visible=principal.visible_clause(),
         restricted=principal.restricted_clause(),
     )
 
@@ -122,7 +130,8 @@ def list_documents(
 def create_facility(session: Session, data: FacilityCreate, *, principal: Principal) -> int:
     data = _checked(data, given=data.model_fields_set)
     facility = Facility()
-    _apply(session, facility, data, fields=set(FacilityCreate.model_fields))
+    _apply(session, facility, data, fields=set(FacilityCreate.model_fields) - {"visibility"})
+    facility.visibility = _initial_visibility(data, principal)
     _in_scope(principal, facility)
     session.add(facility)
     _flush(session, data.code)
@@ -208,6 +217,42 @@ def verify_facility(
     _audit(session, principal, "verify", facility_id, before=before)
 
 
+def set_visibility(
+    session: Session,
+    facility_id: int,
+    change: VisibilityChange,
+    *,
+    principal: Principal,
+    if_match: str | None,
+) -> None:
+    """An admin's decision whether the public may know of a work, audited with its reason.
+    Setting the visibility a work has changes nothing and records nothing."""
+    facility = _live(session, facility_id)
+    # One value replaced whole, nothing merged: If-Match is honoured, not required.
+    check_if_match(if_match, facility.version, required=False)
+    if facility.visibility == change.visibility:
+        return
+    before = _snapshot(session, facility_id)
+    facility.visibility = change.visibility
+    facility.updated_at = func.now()
+    facility.version = facility.version + 1
+    session.flush()
+    _audit(session, principal, "visibility", facility_id, before=before, reason=change.reason)
+
+
+def _initial_visibility(data: FacilityCreate, principal: Principal) -> Visibility:
+    """The default of the work's function, unless an admin gives another."""
+    default = default_visibility(data.wartime_function)
+    if data.visibility is None or data.visibility == default:
+        return default
+    if principal.role != Role.admin:
+        raise Forbidden(
+            f"visibility: only an admin makes a {data.wartime_function} work {data.visibility}; "
+            f"leave it out for the default, {default}"
+        )
+    return data.visibility
+
+
 def _in_scope(principal: Principal, facility: Facility) -> None:
     codes = (facility.province_code, facility.city_code, facility.district_code)
     if not principal.covers(facility_id=facility.id, codes=codes):
@@ -215,7 +260,9 @@ def _in_scope(principal: Principal, facility: Facility) -> None:
 
 
 def _snapshot(session: Session, facility_id: int) -> dict[str, Any]:
-    found = repository.get_document(session, facility_id, as_feature=False, restricted=True)
+    found = repository.get_document(
+        session, facility_id, as_feature=False, visible=true(), restricted=True
+    )
     assert found is not None
     doc = json.loads(found.document)
     # Kept in the audit image (not in the API document) so `as_of` knows a deleted state.
@@ -230,6 +277,7 @@ def _audit(
     facility_id: int,
     *,
     before: dict[str, Any] | None,
+    reason: str | None = None,
 ) -> None:
     after = _snapshot(session, facility_id)
     changes = audit.diff(before, after)
@@ -246,12 +294,13 @@ def _audit(
         changes=changes,
         before=before,
         after=after,
+        reason=reason,
     )
 
 
-def ensure_live(session: Session, facility_id: int) -> None:
-    """404 for an unknown facility, 410 for a deleted one."""
-    deleted = repository.deleted_state(session, facility_id)
+def ensure_live(session: Session, facility_id: int, *, principal: Principal) -> None:
+    """404 for an unknown facility or one the caller may not see, 410 for a deleted one."""
+    deleted = repository.deleted_state(session, facility_id, visible=principal.visible_clause())
     if deleted is None:
         raise FacilityNotFound(facility_id)
     if deleted:

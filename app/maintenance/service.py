@@ -3,6 +3,7 @@ import binascii
 import json
 from datetime import date, timedelta
 
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
@@ -11,7 +12,8 @@ from app.core import jsonbody
 from app.core.errors import BadRequest, Conflict, InvalidInput
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
-from app.facilities.errors import FacilityGone, FacilityNotFound
+from app.facilities.errors import FacilityNotFound
+from app.facilities.service import ensure_live
 from app.maintenance import repository
 from app.maintenance.models import (
     CheckResult,
@@ -37,7 +39,7 @@ def list_items(session: Session) -> list[MaintenanceItem]:
 def create_record(
     session: Session, facility_id: int, data: RecordCreate, *, principal: Principal
 ) -> RecordRead:
-    _live(session, facility_id)
+    ensure_live(session, facility_id, principal=principal)
     if data.performed_on > date.today():
         raise InvalidInput.on("performed_on", "lies in the future")
     if data.corrects_id is not None:
@@ -186,12 +188,5 @@ def _decode(cursor: str) -> tuple[int, str]:
 
 
 def _exists(session: Session, facility_id: int) -> None:
-    if facilities.codes_of(session, facility_id) is None:
+    if facilities.codes_of(session, facility_id, visible=true()) is None:
         raise FacilityNotFound(facility_id)
-
-
-def _live(session: Session, facility_id: int) -> None:
-    _exists(session, facility_id)
-    found = facilities.get_document(session, facility_id, as_feature=False, restricted=False)
-    if found is not None and found.deleted:
-        raise FacilityGone(facility_id)

@@ -1,6 +1,7 @@
 """The published collections, each with its columns: the one place that says what a GIS
 client sees. A property is a SQL expression with a type; restricted ones are shown to
-the roles that read restricted fields only (accounts.principal)."""
+the roles that read restricted fields only (accounts.principal). Rows are those of the
+works the caller may see (Principal.visible_clause, applied by ogc.service)."""
 
 import enum
 import functools
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.types import TypeEngine
 
-from app.facilities.models import Entrance, Facility, FacilityStatus
+from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus, Visibility
 from app.signage.models import Sign, SignStatus
 from app.uses.models import OpeningStatus, PeacetimeUse, UseType
 
@@ -73,10 +74,14 @@ class Column:
     title: str
     restricted: bool = False
     enum: tuple[str, ...] = ()
+    # What readers without restricted access see instead of `expr`, where that differs
+    # (entrances without the wartime ones).
+    public: ColumnElement | None = None
 
-    def typed(self) -> ColumnElement:
+    def typed(self, *, restricted: bool = True) -> ColumnElement:
         """The expression with its declared type, so literals compared with it bind as that."""
-        return type_coerce(self.expr, self.kind.sql_type)
+        expr = self.expr if restricted or self.public is None else self.public
+        return type_coerce(expr, self.kind.sql_type)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class Collection:
     datetime: str
     columns: dict[str, Column]
     where: tuple[ColumnElement[bool], ...] = field(default=())
+    # Rows that only roles reading restricted fields see (wartime entrances).
+    restricted_rows: ColumnElement[bool] | None = None
 
     def __post_init__(self) -> None:
         for name in self.columns:
@@ -137,6 +144,9 @@ FACILITY = {
     "keyholder_name": Column(Facility.keyholder_name, Kind.string, "Keyholder", True),
     "keyholder_phone": Column(Facility.keyholder_phone, Kind.string, "Keyholder phone", True),
     "status": Column(Facility.status, Kind.string, "Status", enum=_enum(FacilityStatus)),
+    "visibility": Column(
+        Facility.visibility, Kind.string, "Known to the public or not", enum=_enum(Visibility)
+    ),
     "conversion_hours": Column(
         Facility.conversion_hours, Kind.integer, "Peacetime-to-wartime conversion, hours", True
     ),
@@ -155,7 +165,10 @@ def _facility(*names: str) -> dict[str, Column]:
     return {name: FACILITY[name] for name in names}
 
 
-def _entrances() -> ColumnElement:
+WARTIME = Entrance.kind == EntranceKind.wartime
+
+
+def _entrances(*, wartime: bool) -> ColumnElement:
     entrance = func.json_build_object(
         literal("kind"),
         Entrance.kind,
@@ -168,20 +181,15 @@ def _entrances() -> ColumnElement:
         literal("lat"),
         func.ST_Y(Entrance.location),
     )
-    return (
-        select(func.json_agg(aggregate_order_by(entrance, Entrance.id)))
-        .where(Entrance.facility_id == Facility.id)
-        .scalar_subquery()
+    query = select(func.json_agg(aggregate_order_by(entrance, Entrance.id))).where(
+        Entrance.facility_id == Facility.id
     )
+    return (query if wartime else query.where(~WARTIME)).scalar_subquery()
 
 
-def _entrance_count() -> ColumnElement:
-    return (
-        select(func.count())
-        .select_from(Entrance)
-        .where(Entrance.facility_id == Facility.id)
-        .scalar_subquery()
-    )
+def _entrance_count(*, wartime: bool) -> ColumnElement:
+    query = select(func.count()).select_from(Entrance).where(Entrance.facility_id == Facility.id)
+    return (query if wartime else query.where(~WARTIME)).scalar_subquery()
 
 
 NOT_DELETED = Facility.deleted_at.is_(None)
@@ -247,8 +255,18 @@ COLLECTIONS = {
                     "keyholder_phone",
                     "status",
                 ),
-                "entrance_count": Column(_entrance_count(), Kind.integer, "Entrances"),
-                "entrances": Column(_entrances(), Kind.array, "Entrances (kind, lon, lat)"),
+                "entrance_count": Column(
+                    _entrance_count(wartime=True),
+                    Kind.integer,
+                    "Entrances",
+                    public=_entrance_count(wartime=False),
+                ),
+                "entrances": Column(
+                    _entrances(wartime=True),
+                    Kind.array,
+                    "Entrances (kind, lon, lat)",
+                    public=_entrances(wartime=False),
+                ),
                 "updated_at": FACILITY["updated_at"],
             },
             where=(NOT_DELETED, Facility.status != FacilityStatus.decommissioned),
@@ -331,6 +349,7 @@ COLLECTIONS = {
                 "updated_at": Column(Facility.updated_at, Kind.datetime, "Facility updated"),
             },
             where=(NOT_DELETED,),
+            restricted_rows=WARTIME,
         ),
         Collection(
             id="signage",
@@ -368,7 +387,7 @@ def visible_columns(
 ) -> dict[str, ColumnElement]:
     """The properties a caller sees, typed: restricted ones for everyone who may read them
     (True), for no one (False), or per row (a manager's scope), where other rows read null
-    so that a filter or sort on them tells nothing either. The answers for True and False
+    (or the column's public form) so that a filter or sort on them tells nothing either. The answers for True and False
     are built once and shared by every request: read them, never change them."""
     if isinstance(restricted, bool):
         return _visible_to_all(collection.id, restricted)
@@ -385,8 +404,17 @@ def _visible(
 ) -> dict[str, ColumnElement]:
     shown: dict[str, ColumnElement] = {}
     for name, column in collection.columns.items():
-        if not column.restricted or restricted is True:
+        if restricted is True:
             shown[name] = column.typed()
-        elif restricted is not False:
-            shown[name] = type_coerce(case((restricted, column.expr)), column.kind.sql_type)
+        elif restricted is False:
+            if not column.restricted:
+                shown[name] = column.typed(restricted=False)
+        elif column.restricted or column.public is not None:
+            # per row: the column in scope, else its public form (null for a restricted one)
+            public = None if column.restricted else column.public
+            shown[name] = type_coerce(
+                case((restricted, column.expr), else_=public), column.kind.sql_type
+            )
+        else:
+            shown[name] = column.typed()
     return shown

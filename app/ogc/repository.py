@@ -108,11 +108,12 @@ def one(
     feature_id: int,
     *,
     feature: ColumnElement,
+    where: list[ColumnElement[bool]],
     params: dict[str, Any],
 ) -> str | None:
     return session.scalar(
         select(feature)
         .select_from(collection.source)
-        .where(*collection.where, collection.key == feature_id),
+        .where(*collection.where, *where, collection.key == feature_id),
         params,
     )

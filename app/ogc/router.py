@@ -167,7 +167,7 @@ async def items(
         cursor=cursor,
         limit=limit,
     )
-    restricted = who.restricted_clause()
+    restricted, visible = who.restricted_clause(), who.visible_clause()
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
     def run(session: Session) -> service.Page:
@@ -176,6 +176,7 @@ async def items(
             c,
             query,
             restricted=restricted,
+            visible=visible,
             crs=out_crs,
             sql_params={"stale_after_s": stale_after_s},
         )
@@ -232,7 +233,7 @@ async def item(
     out_crs = crs_.parse(crs, field="crs")
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")
-    restricted = who.restricted_clause()
+    restricted, visible = who.restricted_clause(), who.visible_clause()
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
     def run(session: Session) -> str | None:
@@ -241,6 +242,7 @@ async def item(
             c,
             int(feature_id),
             restricted=restricted,
+            visible=visible,
             crs=out_crs,
             properties=properties,
             sql_params={"stale_after_s": stale_after_s},

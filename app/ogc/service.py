@@ -5,9 +5,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, func
+from sqlalchemy import ColumnElement, Float, Select, func, or_
 from sqlalchemy.orm import Session
 
+from app.accounts.principal import EVERY_WORK, PUBLIC_WORKS
 from app.core.errors import BadRequest
 from app.ogc import cql2, params, repository
 from app.ogc import crs as crs_
@@ -77,12 +78,33 @@ def _selected(
     return {name: shown[name] for name in names} if names else shown
 
 
+def access(
+    collection: Collection,
+    restricted: bool | ColumnElement[bool],
+    visible: ColumnElement[bool],
+) -> list[ColumnElement[bool]]:
+    """The rows a caller may see: of the works it may see (Principal.visible_clause), and
+    rows for restricted readers (wartime entrances) only where it reads restricted fields."""
+    where = [visible]
+    if collection.restricted_rows is not None and restricted is not True:
+        others = ~collection.restricted_rows
+        where.append(others if restricted is False else or_(restricted, others))
+    return where
+
+
+def _shared(restricted: bool | ColumnElement[bool], visible: ColumnElement[bool]) -> bool:
+    """Whether the caller's rules are role-wide (the same for all callers of its role), so
+    that statements built with them may be built once and reused."""
+    return isinstance(restricted, bool) and (visible is EVERY_WORK or visible is PUBLIC_WORKS)
+
+
 def items(
     session: Session,
     collection: Collection,
     query: ItemsQuery,
     *,
     restricted: bool | ColumnElement[bool],
+    visible: ColumnElement[bool],
     crs: crs_.Crs,
     sql_params: dict[str, Any],
 ) -> Page:
@@ -112,10 +134,10 @@ def items(
         sortby=query.sortby,
         cursor=(cursor[0], tuple(value is None for value in cursor[1])) if cursor else None,
     )
-    if query.filter is None and isinstance(restricted, bool):
-        statement = _shared_statement(shape, restricted)
+    if query.filter is None and _shared(restricted, visible):
+        statement = _shared_statement(shape, restricted, visible)
     else:
-        statement = _statement(shape, restricted, _filter(query, known))
+        statement = _statement(shape, restricted, visible, _filter(query, known))
     rows = session.execute(statement, values).all()
     if cursor is not None and cursor[0]:
         more_before, more_after = len(rows) > query.limit, True
@@ -169,16 +191,19 @@ def _filter(
 # cache key for it (a walk of its nodes) as much again: the statements that do not depend
 # on the caller are built once per shape and reused, their cache keys with them.
 @functools.lru_cache(maxsize=512)
-def _shared_statement(shape: _Shape, restricted: bool) -> Select:
-    return _statement(shape, restricted, None)
+def _shared_statement(shape: _Shape, restricted: bool, visible: ColumnElement[bool]) -> Select:
+    return _statement(shape, restricted, visible, None)
 
 
 def _statement(
-    shape: _Shape, restricted: bool | ColumnElement[bool], condition: ColumnElement | None
+    shape: _Shape,
+    restricted: bool | ColumnElement[bool],
+    visible: ColumnElement[bool],
+    condition: ColumnElement | None,
 ) -> Select:
     collection = COLLECTIONS[shape.collection_id]
     known = queryables(collection, restricted)
-    where = []
+    where = access(collection, restricted, visible)
     nearest: list[params.SortKey] = []
     centre = None
     if shape.bbox_crs is not None:
@@ -217,6 +242,7 @@ def item(
     feature_id: int,
     *,
     restricted: bool | ColumnElement[bool],
+    visible: ColumnElement[bool],
     crs: crs_.Crs,
     properties: str | None,
     sql_params: dict[str, Any],
@@ -226,5 +252,6 @@ def item(
         collection,
         feature_id,
         feature=_feature(collection, restricted, properties, crs),
+        where=access(collection, restricted, visible),
         params=sql_params,
     )

@@ -3,11 +3,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 
-from app.accounts.dependencies import OccupancyWriter
+from app.accounts.dependencies import LiveFacilityId, OccupancyWriter
 from app.core.errors import InvalidInput, problem_responses
 from app.core.schemas import Instant
 from app.db.session import SessionDep
-from app.facilities.dependencies import LiveFacilityId
 from app.parking import service
 from app.parking.schemas import OccupancyHistory, OccupancyRecord, OccupancyReport
 from app.uses.schemas import Availability
@@ -44,7 +43,10 @@ def push_occupancy(
     )
 
 
-@router.get("/occupancy", response_model=Availability, responses=problem_responses(404, 410, 422))
+READ_ERRORS = (401, 404, 410, 422, 429)
+
+
+@router.get("/occupancy", response_model=Availability, responses=problem_responses(*READ_ERRORS))
 def get_occupancy(
     session: SessionDep, request: Request, facility_id: LiveFacilityId
 ) -> Availability:
@@ -60,7 +62,7 @@ def get_occupancy(
 @router.get(
     "/occupancy/history",
     response_model=OccupancyHistory,
-    responses=problem_responses(404, 410, 422),
+    responses=problem_responses(*READ_ERRORS),
 )
 def occupancy_history(
     session: SessionDep,

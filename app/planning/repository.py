@@ -18,9 +18,16 @@ LEVEL_COLUMN = {
     DivisionLevel.city: "city_code",
     DivisionLevel.district: "district_code",
 }
-SHELTERS = f"(SELECT * FROM facility WHERE {SHELTER_CONDITION})"
+# A rule over `facility` as (SQL text, its parameters): Principal.visible_sql.
+Condition = tuple[str, dict[str, Any]]
 # GB 50038: about 1 m² of sheltering area per person.
 AREA_NORM_M2 = 1.0
+
+
+def _shelters(visible: Condition) -> str:
+    """The shelters among the works a caller may see (its `visible` condition): a manager's
+    analysis counts no restricted shelter outside its scope, nor shows one by its gaps."""
+    return f"(SELECT * FROM facility WHERE {SHELTER_CONDITION} AND {visible[0]})"
 
 
 def get_layer(session: Session, layer_id: int) -> PopulationLayer | None:
@@ -92,11 +99,11 @@ def delete_layer(session: Session, layer_id: int) -> None:
 # the residents within :radius of a shelter. A point counts whole or not at all; an area
 # counts its share covered by the shelters' service circles, residents taken as spread
 # evenly over it.
-_COVERED = f"""
+_COVERED = """
 WITH f AS (
-    SELECT p.id, p.row_no, p.residents, p.{{group}} AS code, coalesce(p.geom, d.boundary) AS geom
+    SELECT p.id, p.row_no, p.residents, p.{group} AS code, coalesce(p.geom, d.boundary) AS geom
     FROM population_feature p LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
-    WHERE p.layer_id = :layer_id AND {{where}}
+    WHERE p.layer_id = :layer_id AND {where}
 ), c AS (
     SELECT f.*, reach.circles,
         CASE
@@ -109,7 +116,7 @@ WITH f AS (
     FROM f
     LEFT JOIN LATERAL (
         SELECT ST_Union(ST_Buffer(s.location::geography, :radius)::geometry) AS circles
-        FROM {SHELTERS} s
+        FROM {shelters} s
         WHERE ST_DWithin(s.location::geography, f.geom::geography, :radius)
     ) reach ON true
 )
@@ -124,6 +131,7 @@ def coverage(
     session: Session,
     layer_id: int,
     *,
+    visible: Condition,
     radius: float,
     group: DivisionLevel,
     level: DivisionLevel | None,
@@ -132,8 +140,9 @@ def coverage(
     """The JSON document {areas, total}: per division at `group`, residents against
     shelter capacity, shelter area and the service radius."""
     column = LEVEL_COLUMN[group]
+    shelters = _shelters(visible)
     sql = (
-        _COVERED.format(group=column, where=_where(level))
+        _COVERED.format(group=column, where=_where(level), shelters=shelters)
         + f"""
 , per_area AS (
     SELECT code, count(*) AS features, sum(residents) AS residents,
@@ -143,7 +152,7 @@ def coverage(
 ), shelters AS (
     SELECT {column} AS code, count(*) AS shelters,
         coalesce(sum(capacity_persons), 0) AS capacity, coalesce(sum(shelter_area), 0) AS area
-    FROM {SHELTERS} s WHERE {column} IN (SELECT code FROM per_area) GROUP BY 1
+    FROM {shelters} s WHERE {column} IN (SELECT code FROM per_area) GROUP BY 1
 ), rows AS (
     SELECT a.*, coalesce(s.shelters, 0) AS shelters, coalesce(s.capacity, 0) AS capacity,
         coalesce(s.area, 0) AS area
@@ -178,6 +187,7 @@ FROM (
         "radius": radius,
         "admin_code": admin_code,
         "norm": AREA_NORM_M2,
+        **visible[1],
     }
     return session.execute(text(sql), params).scalar_one()
 
@@ -186,6 +196,7 @@ def uncovered(
     session: Session,
     layer_id: int,
     *,
+    visible: Condition,
     radius: float,
     level: DivisionLevel | None,
     admin_code: str | None,
@@ -194,7 +205,7 @@ def uncovered(
     part of each (the point, or the area outside the circles) as GeoJSON, with the
     residents there and a representative point of it."""
     sql = (
-        _COVERED.format(group="district_code", where=_where(level))
+        _COVERED.format(group="district_code", where=_where(level), shelters=_shelters(visible))
         + """
 , gap AS (
     SELECT id, row_no, code, residents - covered AS uncovered,
@@ -207,7 +218,7 @@ SELECT id, row_no, code, round(uncovered)::int AS uncovered_residents,
 FROM gap WHERE NOT ST_IsEmpty(part) AND round(uncovered) > 0 ORDER BY id
 """
     )
-    params = {"layer_id": layer_id, "radius": radius, "admin_code": admin_code}
+    params = {"layer_id": layer_id, "radius": radius, "admin_code": admin_code, **visible[1]}
     return [dict(row) for row in session.execute(text(sql), params).mappings()]
 
 
@@ -228,6 +239,7 @@ def candidate_pairs(
     session: Session,
     layer_id: int,
     *,
+    visible: Condition,
     max_distance: float,
     level: DivisionLevel | None,
     admin_code: str | None,
@@ -241,10 +253,15 @@ WITH b AS (
     WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0 AND {_where(level)}
 )
 SELECT b.id, s.id, ST_Distance(b.place, s.location::geography)
-FROM b JOIN {SHELTERS} s
+FROM b JOIN {_shelters(visible)} s
     ON ST_DWithin(s.location::geography, b.place, :max_distance) AND s.capacity_persons > 0
 """
-    params = {"layer_id": layer_id, "max_distance": max_distance, "admin_code": admin_code}
+    params = {
+        "layer_id": layer_id,
+        "max_distance": max_distance,
+        "admin_code": admin_code,
+        **visible[1],
+    }
     rows = session.execute(text(sql), params).all()
     if not rows:
         empty = np.empty(0, dtype=np.int64)

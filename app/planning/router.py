@@ -143,7 +143,9 @@ def get_coverage(
     service (1 m² per person is the norm), and the share of residents within `radius_m`
     of one. A point counts whole or not at all; an area (a grid cell, a district by its
     loaded boundary) counts the share of it inside the shelters' circles."""
-    return service.coverage(session, layer_id, radius=radius_m, by=by, admin_code=admin_code)
+    return service.coverage(
+        session, layer_id, principal=principal, radius=radius_m, by=by, admin_code=admin_code
+    )
 
 
 @router.get(
@@ -164,7 +166,12 @@ def get_uncovered(
     """The gaps as GeoJSON: each uncovered point, or the part of an area outside every
     shelter's circle, with its uncovered residents; or, with `h3_resolution`, hexagons."""
     collection = service.uncovered(
-        session, layer_id, radius=radius_m, admin_code=admin_code, h3_resolution=h3_resolution
+        session,
+        layer_id,
+        principal=principal,
+        radius=radius_m,
+        admin_code=admin_code,
+        h3_resolution=h3_resolution,
     )
     return JSONResponse(collection, media_type=GEOJSON)
 
@@ -187,4 +194,10 @@ def get_assignment(
     in service: as many as capacities allow within `max_distance_m`, and among those
     placements the least total straight-line distance. Exact (optimality gap 0); a
     block's residents may be split across shelters."""
-    return service.assign(session, layer_id, max_distance=max_distance_m, admin_code=admin_code)
+    return service.assign(
+        session,
+        layer_id,
+        principal=principal,
+        max_distance=max_distance_m,
+        admin_code=admin_code,
+    )

@@ -97,6 +97,7 @@ def coverage(
     session: Session,
     layer_id: int,
     *,
+    principal: Principal,
     radius: float,
     by: DivisionLevel,
     admin_code: str | None,
@@ -104,7 +105,13 @@ def coverage(
     layer = get_layer(session, layer_id)
     level = _area(session, admin_code)
     body = repository.coverage(
-        session, layer.id, radius=radius, group=by, level=level, admin_code=admin_code
+        session,
+        layer.id,
+        visible=principal.visible_sql(),
+        radius=radius,
+        group=by,
+        level=level,
+        admin_code=admin_code,
     )
     return {
         "layer_id": layer.id,
@@ -120,6 +127,7 @@ def uncovered(
     session: Session,
     layer_id: int,
     *,
+    principal: Principal,
     radius: float,
     admin_code: str | None,
     h3_resolution: int | None,
@@ -128,7 +136,12 @@ def uncovered(
     layer = get_layer(session, layer_id)
     level = _area(session, admin_code)
     parts = repository.uncovered(
-        session, layer.id, radius=radius, level=level, admin_code=admin_code
+        session,
+        layer.id,
+        visible=principal.visible_sql(),
+        radius=radius,
+        level=level,
+        admin_code=admin_code,
     )
     if h3_resolution is None:
         features = [
@@ -177,6 +190,7 @@ def assign(
     session: Session,
     layer_id: int,
     *,
+    principal: Principal,
     max_distance: float,
     admin_code: str | None,
 ) -> AssignmentRead:
@@ -184,7 +198,12 @@ def assign(
     level = _area(session, admin_code)
     blocks = repository.blocks(session, layer.id, level=level, admin_code=admin_code)
     block_ids, shelter_ids, metres = repository.candidate_pairs(
-        session, layer.id, max_distance=max_distance, level=level, admin_code=admin_code
+        session,
+        layer.id,
+        visible=principal.visible_sql(),
+        max_distance=max_distance,
+        level=level,
+        admin_code=admin_code,
     )
     block_index = {block["id"]: i for i, block in enumerate(blocks)}
     shelter_list = repository.shelters(session, sorted(set(shelter_ids.tolist())))

@@ -2,8 +2,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select, text
+from sqlalchemy.orm import Session, aliased
 
 from app.accounts.principal import Principal
 from app.divisions.models import DivisionLevel
@@ -14,10 +14,19 @@ from app.signage.repository import GROUP_COLUMN
 
 
 def get(
-    session: Session, report_id: uuid.UUID, *, for_update: bool = False
+    session: Session,
+    report_id: uuid.UUID,
+    *,
+    visible: ColumnElement[bool],
+    for_update: bool = False,
 ) -> ProblemReport | None:
-    query = select(ProblemReport).where(ProblemReport.id == report_id)
-    return session.scalar(query.with_for_update() if for_update else query)
+    """The report, if it is about one of the `visible` works."""
+    query = (
+        select(ProblemReport)
+        .join(Facility, Facility.id == ProblemReport.facility_id)
+        .where(ProblemReport.id == report_id, visible)
+    )
+    return session.scalar(query.with_for_update(of=ProblemReport) if for_update else query)
 
 
 def list_reports(
@@ -51,13 +60,16 @@ def list_reports(
     return list(session.scalars(query))
 
 
-def stats(session: Session, *, level: DivisionLevel, admin_code: str) -> list[dict[str, Any]]:
+def stats(
+    session: Session, *, level: DivisionLevel, admin_code: str, principal: Principal
+) -> list[dict[str, Any]]:
     group = GROUP_COLUMN[level]
+    visible, visible_params = principal.visible_sql(aliased(Facility, name="f"))
     sql = f"""
 WITH r AS (
     SELECT f.{group} AS code, p.status, p.kind
     FROM problem_report p JOIN facility f ON f.id = p.facility_id
-    WHERE f.{AREA_COLUMN[level]} = :admin_code
+    WHERE f.{AREA_COLUMN[level]} = :admin_code AND {visible}
 ), counts AS (
     SELECT code, count(*) AS total,
         count(*) FILTER (WHERE status = 'open') AS open,
@@ -73,4 +85,5 @@ FROM counts c LEFT JOIN division d ON d.code = c.code
     LEFT JOIN kinds k ON k.code IS NOT DISTINCT FROM c.code
 ORDER BY c.code NULLS LAST
 """
-    return [dict(row) for row in session.execute(text(sql), {"admin_code": admin_code}).mappings()]
+    params = {"admin_code": admin_code, **visible_params}
+    return [dict(row) for row in session.execute(text(sql), params).mappings()]

@@ -87,14 +87,16 @@ def list_reports(
 @router.get(
     "/v1/reports/statistics",
     response_model=ReportStats,
-    responses=problem_responses(422, 429),
+    responses=problem_responses(401, 422, 429),
 )
 def report_statistics(
     session: SessionDep,
+    principal: CurrentPrincipal,
     admin_code: Annotated[str, Query(pattern=r"^[0-9]{6}$")] = "340000",
 ) -> ReportStats:
-    """Reports per city (for a province) or district (for a city), by status and kind."""
-    return service.stats(session, admin_code=admin_code)
+    """Reports per city (for a province) or district (for a city), by status and kind,
+    about the works the caller may see."""
+    return service.stats(session, admin_code=admin_code, principal=principal)
 
 
 @router.get(
@@ -104,7 +106,7 @@ def report_statistics(
 )
 def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: uuid.UUID) -> Response:
     """Anyone with the id sees the status; managers in scope also see contents and contact."""
-    report = service.get_report(session, report_id)
+    report = service.get_report(session, report_id, principal=principal)
     return _response(report, detailed=service.may_see_details(session, principal, report))
 
 

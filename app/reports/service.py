@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from app.accounts.errors import Forbidden
@@ -35,7 +36,7 @@ TRANSITIONS = {
 def create_report(
     session: Session, facility_id: int, data: ReportCreate, *, principal: Principal
 ) -> ProblemReport:
-    ensure_live(session, facility_id)
+    ensure_live(session, facility_id, principal=principal)
     if data.photo:
         media.check_exist(session, [data.photo], field="photo", indexed=False)
     report = ProblemReport(
@@ -60,8 +61,10 @@ def create_report(
     return report
 
 
-def get_report(session: Session, report_id: uuid.UUID) -> ProblemReport:
-    report = repository.get(session, report_id)
+def get_report(session: Session, report_id: uuid.UUID, *, principal: Principal) -> ProblemReport:
+    """A report about a work the caller may not see is answered as missing: its status page
+    would name the work."""
+    report = repository.get(session, report_id, visible=principal.visible_clause())
     if report is None:
         raise ReportNotFound(report_id)
     return report
@@ -70,7 +73,7 @@ def get_report(session: Session, report_id: uuid.UUID) -> ProblemReport:
 def may_see_details(session: Session, principal: Principal, report: ProblemReport) -> bool:
     if principal.anonymous or principal.role not in ("admin", "manager"):
         return False
-    codes = facilities.codes_of(session, report.facility_id) or ()
+    codes = facilities.codes_of(session, report.facility_id, visible=true()) or ()
     return principal.covers(facility_id=report.facility_id, codes=codes)
 
 
@@ -82,7 +85,7 @@ def update_report(
     principal: Principal,
     if_match: str | None,
 ) -> ProblemReport:
-    report = repository.get(session, report_id, for_update=True)
+    report = repository.get(session, report_id, visible=principal.visible_clause(), for_update=True)
     if report is None:
         raise ReportNotFound(report_id)
     if not may_see_details(session, principal, report):
@@ -136,7 +139,10 @@ def list_reports(
     limit: int,
 ) -> tuple[list[ProblemReport], str | None]:
     level = known_level(session, admin_code) if admin_code else None
-    if facility_id is not None and facilities.codes_of(session, facility_id) is None:
+    if (
+        facility_id is not None
+        and facilities.codes_of(session, facility_id, visible=principal.visible_clause()) is None
+    ):
         raise FacilityNotFound(facility_id)
     rows = repository.list_reports(
         session,
@@ -152,9 +158,10 @@ def list_reports(
     return page, (_encode(page[-1]) if len(rows) > limit else None)
 
 
-def stats(session: Session, *, admin_code: str) -> ReportStats:
+def stats(session: Session, *, admin_code: str, principal: Principal) -> ReportStats:
+    """Counts of reports about the works the caller may see (as every statistic)."""
     level = known_level(session, admin_code)
-    rows = repository.stats(session, level=level, admin_code=admin_code)
+    rows = repository.stats(session, level=level, admin_code=admin_code, principal=principal)
     groups = [
         ReportStatsGroup(
             **{**row, "code": row["code"] or "unplaced", "by_kind": row["by_kind"] or {}}

@@ -4,10 +4,16 @@ set of each one's locality, and its installed signs, joined once."""
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.divisions.models import DivisionLevel
+from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
+
+# The facility rows as the statements below name them, for Principal.visible_sql.
+F = aliased(Facility, name="f")
+# A rule over `f` as (SQL text, its parameters).
+Condition = tuple[str, dict[str, Any]]
 
 # Column to filter facilities by, per level of the requested code: names from this table
 # only, never from input.
@@ -87,12 +93,16 @@ def facility_completeness(session: Session, facility_id: int) -> dict[str, Any] 
 def incomplete(
     session: Session,
     *,
+    visible: Condition,
     level: DivisionLevel | None,
     admin_code: str | None,
     after_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    where = STANDING + (f" AND f.{AREA_COLUMN[level]} = :admin_code" if level else "")
+    """Works among the `visible` ones short of a required sign or carrying a damaged one."""
+    where = f"{STANDING} AND {visible[0]}" + (
+        f" AND f.{AREA_COLUMN[level]} = :admin_code" if level else ""
+    )
     sql = _completeness(where) + (
         "SELECT * FROM per_facility WHERE (NOT complete OR damaged > 0)"
         " AND id > :after_id ORDER BY id LIMIT :limit"
@@ -102,16 +112,23 @@ def incomplete(
         "after_id": after_id or 0,
         "limit": limit,
         "parking_only": False,
+        **visible[1],
     }
     return [dict(row) for row in session.execute(text(sql), params).mappings()]
 
 
 def progress(
-    session: Session, *, level: DivisionLevel, admin_code: str, parking_only: bool
+    session: Session,
+    *,
+    visible: Condition,
+    level: DivisionLevel,
+    admin_code: str,
+    parking_only: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    where = f"{STANDING} AND f.{AREA_COLUMN[level]} = :admin_code"
+    """Counts over the `visible` works."""
+    where = f"{STANDING} AND {visible[0]} AND f.{AREA_COLUMN[level]} = :admin_code"
     group = GROUP_COLUMN[level]
-    params = {"admin_code": admin_code, "parking_only": parking_only}
+    params = {"admin_code": admin_code, "parking_only": parking_only, **visible[1]}
     groups_sql = (
         _completeness(where)
         + f"""

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.dependencies import FacilityWriter
+from app.accounts.dependencies import CurrentPrincipal, FacilityWriter, VisibleFacilityId
 from app.core.errors import problem_responses
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.versioning import IfMatch, etag
@@ -38,9 +38,9 @@ def _sign_response(sign, status_code: int = 200) -> JSONResponse:
 @router.get(
     "/v1/facilities/{facility_id}/signage",
     response_model=FacilitySignage,
-    responses=problem_responses(404, 410, 422, 429),
+    responses=problem_responses(401, 404, 410, 422, 429),
 )
-def facility_signage(session: SessionDep, facility_id: FacilityId) -> FacilitySignage:
+def facility_signage(session: SessionDep, facility_id: VisibleFacilityId) -> FacilitySignage:
     """The facility's signs, and how they measure up to its locality's rule set (public)."""
     return service.get_signage(session, facility_id)
 
@@ -72,9 +72,9 @@ def create_sign(
 @router.get(
     "/v1/facilities/{facility_id}/signs/{sign_id}",
     response_model=SignRead,
-    responses=problem_responses(404, 422, 429),
+    responses=problem_responses(401, 404, 422, 429),
 )
-def get_sign(session: SessionDep, facility_id: FacilityId, sign_id: SignId) -> Response:
+def get_sign(session: SessionDep, facility_id: VisibleFacilityId, sign_id: SignId) -> Response:
     return _sign_response(service.get_sign(session, facility_id, sign_id))
 
 
@@ -106,10 +106,11 @@ def update_sign(
 @router.get(
     "/v1/signage/incomplete",
     response_model=IncompletePage,
-    responses=problem_responses(400, 422, 429),
+    responses=problem_responses(400, 401, 422, 429),
 )
 def incomplete_signage(
     session: SessionDep,
+    principal: CurrentPrincipal,
     admin_code: AdminCodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
@@ -117,6 +118,7 @@ def incomplete_signage(
     """Facilities missing a required sign, or carrying a damaged one, ordered by id."""
     items = service.incomplete(
         session,
+        principal=principal,
         admin_code=admin_code,
         after_id=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
@@ -131,10 +133,11 @@ def incomplete_signage(
 @router.get(
     "/v1/signage/progress",
     response_model=SignageProgress,
-    responses=problem_responses(422, 429),
+    responses=problem_responses(401, 422, 429),
 )
 def signage_progress(
     session: SessionDep,
+    principal: CurrentPrincipal,
     admin_code: Annotated[
         str, Query(pattern=r"^[0-9]{6}$", description="a province gives cities, a city districts")
     ] = "340000",
@@ -143,5 +146,8 @@ def signage_progress(
     ] = False,
 ) -> SignageProgress:
     """How many facilities carry every sign their locality requires, over the total, per
-    city or district, with the monthly timeline of installs and completions."""
-    return service.progress(session, admin_code=admin_code, parking_only=parking_only)
+    city or district, with the monthly timeline of installs and completions. Counts the
+    works the caller may see."""
+    return service.progress(
+        session, principal=principal, admin_code=admin_code, parking_only=parking_only
+    )

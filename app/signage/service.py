@@ -1,6 +1,7 @@
 from datetime import date
 from typing import Any
 
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
@@ -123,11 +124,21 @@ def update_sign(
 
 
 def incomplete(
-    session: Session, *, admin_code: str | None, after_id: int | None, limit: int
+    session: Session,
+    *,
+    principal: Principal,
+    admin_code: str | None,
+    after_id: int | None,
+    limit: int,
 ) -> list[IncompleteFacility]:
     level = known_level(session, admin_code) if admin_code else None
     rows = repository.incomplete(
-        session, level=level, admin_code=admin_code, after_id=after_id, limit=limit
+        session,
+        visible=principal.visible_sql(repository.F),
+        level=level,
+        admin_code=admin_code,
+        after_id=after_id,
+        limit=limit,
     )
     return [
         IncompleteFacility(
@@ -143,10 +154,16 @@ def incomplete(
     ]
 
 
-def progress(session: Session, *, admin_code: str, parking_only: bool) -> SignageProgress:
+def progress(
+    session: Session, *, principal: Principal, admin_code: str, parking_only: bool
+) -> SignageProgress:
     level = known_level(session, admin_code)
     groups, timeline = repository.progress(
-        session, level=level, admin_code=admin_code, parking_only=parking_only
+        session,
+        visible=principal.visible_sql(repository.F),
+        level=level,
+        admin_code=admin_code,
+        parking_only=parking_only,
     )
     total = sum(g["total"] for g in groups)
     complete = sum(g["complete"] for g in groups)
@@ -198,7 +215,7 @@ def _check(session: Session, values: dict[str, Any]) -> None:
 
 
 def _missing_facility(session: Session, facility_id: int) -> None:
-    if facilities.codes_of(session, facility_id) is None:
+    if facilities.codes_of(session, facility_id, visible=true()) is None:
         raise FacilityNotFound(facility_id)
     raise FacilityGone(facility_id)
 

@@ -1,11 +1,11 @@
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Numeric, SmallInteger, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from app.db.base import Base
 from app.db.types import str_enum
-from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.facilities.models import ConstructionForm, FacilityStatus, Visibility, WartimeFunction
 
 
 class FacilityFigure(Base):
@@ -55,3 +55,8 @@ class FacilityFigure(Base):
     signage_complete: Mapped[bool]
     open_findings: Mapped[int]
     open_reports: Mapped[int]
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility))
+
+    # The facility's id under its own name, so that the rules Principal writes over a
+    # facility's columns (visible_clause) apply to these rows as they are.
+    id: Mapped[int] = synonym("facility_id")

@@ -1,5 +1,10 @@
 """SQL for statistics: one statement over facility_figure per answer.
 
+Every figure counts the works its reader may see (Principal.visible_clause): for the public,
+restricted works are left out at every level, not only below the city. Counted in a
+city's total and left out of its districts, they would be the difference; counted with a
+function filter and by year, a single command post would stand out.
+
 Why not on the fly from the source tables: signage completeness alone joins a million
 facilities to six million signs and their localities' rules, seconds per answer; open
 findings walk three million maintenance checks. Why not a maintained cube of sums per
@@ -15,8 +20,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.accounts.principal import ANONYMOUS, Principal
 from app.divisions.models import DivisionLevel
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.stats.models import FacilityFigure
 from app.uses.models import UseType
 
 # Column names from these tables only, never from input.
@@ -52,10 +59,12 @@ class StatsFilter:
     wartime_function: WartimeFunction | None = None
     construction_form: ConstructionForm | None = None
     status: FacilityStatus | None = None
+    # whose figures: they count the works this caller may see
+    principal: Principal = ANONYMOUS
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        parts = ["true"]
-        params: dict[str, Any] = {}
+        visible, params = self.principal.visible_sql(FacilityFigure)
+        parts = [visible]
         if self.level is not None:
             parts.append(f"{LEVEL_COLUMN[self.level]} = :admin_code")
             params["admin_code"] = self.admin_code

@@ -32,6 +32,7 @@ CSV_ALTERNATIVE: dict[int | str, dict[str, Any]] = {
 
 def _stats_filter(
     session: SessionDep,
+    principal: CurrentPrincipal,
     admin_code: Annotated[
         str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
     ] = None,
@@ -41,6 +42,7 @@ def _stats_filter(
 ) -> StatsFilter:
     return service.make_filter(
         session,
+        principal=principal,
         admin_code=admin_code,
         wartime_function=wartime_function,
         construction_form=construction_form,
@@ -99,7 +101,8 @@ def get_stats(
 ) -> Response:
     """Counts, areas, wartime capacity, parking and EV figures, facilities per peacetime
     use, signage completion and open public reports of the live facilities matching the
-    filters, grouped by a division level and/or completion year, with their total.
+    filters that the caller may see, grouped by a division level and/or completion year,
+    with their total.
     Open maintenance findings appear for callers who may read those records."""
     restricted = service.reads_restricted(session, principal, where)
     document = service.get_figures(session, where, by=by, restricted=restricted)
@@ -123,4 +126,6 @@ def get_parking_by_year(
     document = service.get_parking_by_year(session, where)
     as_csv = _wants_csv(request, f)
     body = service.parking_by_year_csv(document) if as_csv else document
-    return _table(body, as_csv=as_csv, name="parking-by-year")
+    response = _table(body, as_csv=as_csv, name="parking-by-year")
+    response.headers["Vary"] = "Accept, Authorization"
+    return response

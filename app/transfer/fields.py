@@ -20,6 +20,7 @@ from app.facilities.models import (
     FacilityStatus,
     NuclearLevel,
     StandaloneType,
+    Visibility,
     WartimeFunction,
     WartimeSubtype,
 )
@@ -160,6 +161,20 @@ COLUMNS: tuple[Column, ...] = (
         },
         required=True,
     ),
+    # Without this column a stored work keeps its visibility; an empty cell, or a new work
+    # without the column, gets the default of its function (models.default_visibility).
+    _choice(
+        "visibility",
+        Visibility,
+        {
+            "公开": "public",
+            "是": "public",
+            "不公开": "restricted",
+            "否": "restricted",
+            "内部": "restricted",
+            "涉密": "restricted",
+        },
+    ),
     Column("conversion_hours", Kind.integer, high=8760),
     Column("peacetime_parking_spaces", Kind.integer, high=100_000),
     Column("data_source", Kind.text),
@@ -247,6 +262,8 @@ DEFAULT_HEADERS: dict[str, str] = {
     "钥匙保管人": "keyholder_name",
     "值班电话": "keyholder_phone",
     "联系电话": "keyholder_phone",
+    "公开属性": "visibility",
+    "是否公开": "visibility",
     "使用状态": "status",
     "工程状态": "status",
     "状态": "status",

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from app.core import dates
 from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
-from app.facilities.models import Facility
+from app.facilities.models import RESTRICTED_FUNCTIONS, Facility
 from app.facilities.repository import (
     PLAIN_COLUMNS,
     entrances_json,
@@ -980,6 +980,8 @@ def upsert(connection: Connection, *, id_base: int | None) -> tuple[int, int]:
             "district_code": "p.district_code",
             "location": "t.location",
             "footprint": "ST_Multi(t.footprint)",
+            "visibility": "coalesce(t.visibility, CASE WHEN t.wartime_function = "
+            "ANY(CAST(:restricted_functions AS text[])) THEN 'restricted' ELSE 'public' END)",
         }.get(c, f"t.{c}")
         for c in names
     )
@@ -1013,7 +1015,8 @@ def upsert(connection: Connection, *, id_base: int | None) -> tuple[int, int]:
             )
             SELECT * FROM written
             """
-        )
+        ),
+        {"restricted_functions": sorted(RESTRICTED_FUNCTIONS)},
     )
     # Only the index's owner may merge; for another role autovacuum does it later. On a
     # first load (built_after) the index is not there yet, and is built whole.

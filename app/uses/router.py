@@ -4,11 +4,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.dependencies import FacilityWriter
+from app.accounts.dependencies import FacilityWriter, LiveFacilityId
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
-from app.facilities.dependencies import LiveFacilityId
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.uses import service
@@ -24,7 +23,10 @@ def _read(request: Request, use: PeacetimeUse) -> UseRead:
     return service.read(use, now=datetime.now(UTC), stale_after_s=stale_after)
 
 
-@router.get("", response_model=list[UseRead], responses=problem_responses(404, 410, 422))
+READ_ERRORS = (401, 404, 410, 422, 429)
+
+
+@router.get("", response_model=list[UseRead], responses=problem_responses(*READ_ERRORS))
 def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId) -> list[UseRead]:
     return [_read(request, use) for use in service.list_uses(session, facility_id)]
 
@@ -55,7 +57,9 @@ def create_use(
     return idempotency.finish(session, idempotency_key, principal, response)
 
 
-@router.get("/{use_id}", response_model=UseRead, responses=problem_responses(404, 410, 422))
+@router.get(
+    "/{use_id}", response_model=UseRead, responses=problem_responses(401, 404, 410, 422, 429)
+)
 def get_use(
     session: SessionDep,
     request: Request,

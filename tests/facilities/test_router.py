@@ -232,10 +232,10 @@ def test_paging_10000_rows_skips_and_repeats_nothing(client, connection):
         text(
             """
             INSERT INTO facility (code, name, address, province_code, city_code, location,
-                                  construction_form, wartime_function, status)
+                                  construction_form, wartime_function, status, visibility)
             SELECT 'RF-PAGE-' || n, '车库' || n, '合肥市', '340000', '340100',
                    ST_SetSRID(ST_MakePoint(117 + random(), 31 + random()), 4326),
-                   'attached', 'personnel_shelter', 'in_service'
+                   'attached', 'personnel_shelter', 'in_service', 'public'
             FROM generate_series(1, 10000) AS n
             """
         )

@@ -15,12 +15,16 @@ FACILITY = (
     "ST_SetSRID(ST_MakePoint(117.23, 31.83), 4326), 'attached', 'personnel_shelter', "
     "'in_service', :value) RETURNING id"
 )
+# At the head a work's visibility has no default (migration 0017).
+FACILITY_AT_HEAD = FACILITY.replace(
+    "status, verified_at)", "status, visibility, verified_at)"
+).replace("'in_service', :value)", "'in_service', 'public', :value)")
 # (table, column, an insert of :value there for facility :id, a value inside, one outside)
 WRITES = [
     (
         "facility",
         "verified_at",
-        FACILITY.replace(":code", "'RF-CK-002'"),
+        FACILITY_AT_HEAD.replace(":code", "'RF-CK-002'"),
         "2100-12-31T23:59:59.999999Z",
         "0001-01-01T00:00:00+14:00",
     ),
@@ -67,15 +71,17 @@ WRITES = [
 ]
 
 
-def _facility(connection: Connection, code: str, verified_at: str | None = None) -> int:
-    return connection.execute(text(FACILITY), {"code": code, "value": verified_at}).scalar_one()
+def _facility(
+    connection: Connection, code: str, verified_at: str | None = None, *, insert: str = FACILITY
+) -> int:
+    return connection.execute(text(insert), {"code": code, "value": verified_at}).scalar_one()
 
 
 @pytest.mark.parametrize(("table", "column", "insert", "inside", "outside"), WRITES)
 def test_raw_writes_outside_the_range_are_refused(
     connection, table, column, insert, inside, outside
 ):
-    facility_id = _facility(connection, "RF-CK-001")
+    facility_id = _facility(connection, "RF-CK-001", insert=FACILITY_AT_HEAD)
     with connection.begin_nested():
         connection.execute(text(insert), {"id": facility_id, "value": inside})
     with pytest.raises(IntegrityError) as refused, connection.begin_nested():

@@ -197,3 +197,32 @@ def test_uses_nearby_needs_a_known_type(client):
         "/v1/uses/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "type": "spa"}
     )
     assert response.status_code == 422
+
+
+def test_restricted_works_and_wartime_entrances_are_never_offered(client, client_for, place):
+    """Nearby shows the public's way in, to every caller: no restricted work, no wartime
+    entrance (sealed in peacetime), so a work reached only through one is navigated to."""
+    hidden = place(
+        CENTER[0] + 0.001, CENTER[1], wartime_function="command_post", wartime_subtype=None
+    )
+    lone_entrance = (CENTER[0] + 0.0021, CENTER[1])
+    lone = place(
+        CENTER[0] + 0.002,
+        CENTER[1],
+        entrances=[{"kind": "wartime", "location": point(*lone_entrance)}],
+    )
+    gcj = position_from_wgs84(CENTER[0] + 0.002, CENTER[1], CoordSys.gcj02)
+    for caller in (client_for(None), client):
+        items = {i["facility_id"]: i for i in nearby(caller, limit=200)["items"]}
+        assert hidden not in items
+        assert items[lone]["entrance"] is None
+        assert f"{gcj[0]:.6f},{gcj[1]:.6f}" in items[lone]["navigation"]["amap"]
+
+    def found() -> bool:
+        return hidden in {i["facility_id"] for i in nearby(client, limit=200)["items"]}
+
+    url = f"/v1/facilities/{hidden}/visibility"
+    client.put(url, json={"visibility": "public", "reason": "对外开放停车"})
+    assert found()
+    client.put(url, json={"visibility": "restricted", "reason": "恢复限制"})
+    assert not found()

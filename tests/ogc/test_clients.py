@@ -22,12 +22,12 @@ FACILITIES = 300
 SEED = """
 INSERT INTO facility (code, name, address, province_code, city_code, district_code, location,
                       construction_form, wartime_function, capacity_persons, status,
-                      keyholder_phone)
+                      visibility, keyholder_phone)
 SELECT 'RF-GIS-' || lpad(i::text, 6, '0'), '测试人防工程' || i, '合肥市蜀山区测试路' || i || '号',
        '340000', '340100', '340104',
        ST_SetSRID(ST_MakePoint(117.20 + (i % 20) * 0.002, 31.80 + (i / 20) * 0.002), 4326),
        'attached', 'personnel_shelter', i * 10,
-       CASE WHEN i % 7 = 0 THEN 'suspended' ELSE 'in_service' END, '13900000000'
+       CASE WHEN i % 7 = 0 THEN 'suspended' ELSE 'in_service' END, 'public', '13900000000'
 FROM generate_series(1, :count) AS i
 """
 ENTRANCES = "INSERT INTO entrance (facility_id, kind, location) SELECT id, 'pedestrian', location FROM facility"

@@ -384,3 +384,37 @@ def test_shelters_entrances_and_signage(public_client, client, create):
     expected = {"signs": 2, "installed": 1, "missing": 1, "damaged": 0}
     assert expected.items() <= signage[0]["properties"].items()
     assert signage[0]["properties"]["last_inspected_on"] == "2024-04-02"
+
+
+def test_restricted_works_and_wartime_entrances_follow_the_role(client_for, create, payload):
+    wartime = {"kind": "wartime", "location": point(LON + 0.0003, LAT)}
+    post = create(
+        wartime_function="command_post",
+        wartime_subtype=None,
+        entrances=[*payload()["entrances"], wartime],
+    )["id"]
+    shelter = create(location=point(LON + 0.002, LAT), entrances=[wartime])["id"]
+
+    def features(caller, collection: str) -> list[dict]:
+        response = caller.get(f"/ogc/collections/{collection}/items", params={"limit": 1000})
+        assert response.status_code == 200, response.text
+        return response.json()["features"]
+
+    for who, scope, sees_post, sees_wartime in (
+        (None, {}, False, set()),
+        ("operator", {"facility_ids": [post]}, True, set()),
+        ("manager", {"admin_codes": ["340111"]}, False, set()),
+        ("manager", {"admin_codes": ["340104"]}, True, {post, shelter}),
+        ("gis", {}, True, {post, shelter}),
+    ):
+        caller = client_for(who, **scope)
+        for collection in ("facilities", "shelters", "signage"):
+            found = {f["id"] for f in features(caller, collection)}
+            assert (post in found) == sees_post, (who, scope, collection)
+        single = caller.get(f"/ogc/collections/facilities/items/{post}")
+        assert single.status_code == (200 if sees_post else 404), (who, scope)
+        entrances = [f["properties"] for f in features(caller, "entrances")]
+        wartime_of = {e["facility_id"] for e in entrances if e["kind"] == "wartime"}
+        assert wartime_of == sees_wartime, (who, scope)
+        shelters = {f["id"]: f["properties"] for f in features(caller, "shelters")}
+        assert shelters[shelter]["entrance_count"] == (1 if sees_wartime else 0), (who, scope)

@@ -243,3 +243,27 @@ def test_writes_need_admin_or_manager(client, public_client, client_for):
     assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "name"
     assert client.delete(f"{url}/{created.json()['id']}").status_code == 204
     assert client.get(f"{url}/{created.json()['id']}").status_code == 404
+
+
+def test_a_restricted_shelter_counts_only_for_those_who_may_see_it(client, client_for, hand_case):
+    """An admin may restrict a personnel shelter: a manager elsewhere then plans without it,
+    and neither its capacity, nor its gaps, nor its name tell of it."""
+    layer = f"/v1/planning/population-layers/{hand_case['id']}"
+    first = client.get(f"{layer}/assignment").json()
+    [hidden] = [s["facility_id"] for s in first["shelters"] if s["capacity"] == 300]
+    change = {"visibility": "restricted", "reason": "改作指挥所配套"}
+    assert client.put(f"/v1/facilities/{hidden}/visibility", json=change).status_code == 200
+    in_scope, elsewhere = (
+        client_for("manager", admin_codes=["340104"]),
+        client_for("manager", admin_codes=["340111"]),
+    )
+    for caller, sees in ((client, True), (in_scope, True), (elsewhere, False)):
+        coverage = caller.get(f"{layer}/coverage").json()["areas"][1]
+        assert coverage["shelter_capacity"] == (800 if sees else 500)
+        assert coverage["covered_residents"] == (500 if sees else 300)
+        uncovered = caller.get(f"{layer}/uncovered").json()["features"]
+        assert sum(f["properties"]["uncovered_residents"] for f in uncovered) == (
+            600 if sees else 800
+        )
+        shelters = caller.get(f"{layer}/assignment").json()["shelters"]
+        assert (hidden in [s["facility_id"] for s in shelters]) == sees

@@ -134,6 +134,46 @@ def test_signage_completion_matches_the_signage_progress(client, loaded):
             )
 
 
+def test_figures_count_the_works_their_reader_may_see(client, client_for, connection, loaded):
+    """Restricted works (the demo's command posts) count for those who see them, at every
+    level: a city total with them and districts without would give them away."""
+    restricted = connection.execute(
+        text(
+            "SELECT count(*), count(*) FILTER (WHERE district_code = '340104') FROM facility "
+            "WHERE id > :after AND deleted_at IS NULL AND visibility = 'restricted'"
+        ),
+        {"after": loaded},
+    ).one()
+    assert restricted[0] > 0
+
+    def facilities(caller, **params) -> int:
+        response = caller.get("/v1/stats", params={"admin_code": "340000", **params})
+        assert response.status_code == 200, response.text
+        return response.json()["total"]["facilities"]
+
+    anonymous = client_for(None)
+    assert facilities(client) - facilities(anonymous) == restricted[0]
+    assert facilities(anonymous, wartime_function="command_post") == 0
+    assert facilities(client, wartime_function="command_post") == restricted[0]
+    shushan = client_for("manager", admin_codes=["340104"])
+    assert facilities(shushan) - facilities(anonymous) == restricted[1]
+    for caller in (anonymous, client_for("operator", facility_ids=[1]), client_for("gis")):
+        by_city = caller.get("/v1/stats", params={"by": "city"}).json()
+        assert sum(g["facilities"] for g in by_city["groups"]) == by_city["total"]["facilities"]
+    spaces = connection.execute(
+        text(
+            "SELECT coalesce(sum(parking_spaces), 0) FROM facility_figure "
+            "WHERE facility_id > :after AND visibility = 'restricted'"
+        ),
+        {"after": loaded},
+    ).scalar_one()
+
+    def parking(caller) -> int:
+        return sum(y["new_spaces"] for y in caller.get("/v1/stats/parking-by-year").json())
+
+    assert parking(client) - parking(anonymous) == spaces
+
+
 def test_figures_follow_every_write(client, create, payload):
     def total() -> dict:
         return client.get("/v1/stats", params={"admin_code": "340104"}).json()["total"]

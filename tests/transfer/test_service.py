@@ -1,6 +1,8 @@
 """Imports through the service, on the test's rolled-back transaction."""
 
+import csv
 import dataclasses
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -175,6 +177,61 @@ def test_each_bad_cell_is_named(connection, tmp_path, line, expected):
         assert reason == expected[2]
     else:
         assert reason.startswith("is not one of: planned, under_construction")
+
+
+def visibility(connection: Connection, code: str) -> str:
+    return connection.execute(
+        text("SELECT visibility FROM facility WHERE code = :c"), {"c": code}
+    ).scalar_one()
+
+
+def test_visibility_follows_the_function_unless_the_file_gives_it(connection, tmp_path):
+    def post(code: str) -> str:
+        return row(code).replace("人员掩蔽工程", "指挥工程")
+
+    plain = write(tmp_path, "plain.csv", HEADER + row("RF-VIS-S1") + post("RF-VIS-P1"))
+    assert run(connection, plain).inserted == 2, report(connection)
+    assert visibility(connection, "RF-VIS-S1") == "public"
+    assert visibility(connection, "RF-VIS-P1") == "restricted"
+    # Without the column, a stored work keeps the visibility an admin gave it.
+    connection.execute(
+        text("UPDATE facility SET visibility = 'restricted' WHERE code = 'RF-VIS-S1'")
+    )
+    assert run(connection, plain).unchanged == 2
+    assert visibility(connection, "RF-VIS-S1") == "restricted"
+
+    header = HEADER.rstrip("\n") + ",公开属性\n"
+    lines = [
+        (row("RF-VIS-S1"), ""),  # empty: the default of its function
+        (post("RF-VIS-P1"), "公开"),
+        (post("RF-VIS-P2"), ""),
+        (row("RF-VIS-S2"), "restricted"),
+    ]
+    content = header + "".join(f"{line.rstrip()},{cell}\n" for line, cell in lines)
+    given = write(tmp_path, "given.csv", content)
+    result = run(connection, given)
+    assert (result.inserted, result.updated) == (2, 2), report(connection)
+    assert [
+        visibility(connection, code)
+        for code in ("RF-VIS-S1", "RF-VIS-P1", "RF-VIS-P2", "RF-VIS-S2")
+    ] == ["public", "public", "restricted", "restricted"]
+
+    bad = write(tmp_path, "bad.csv", header + row("RF-VIS-S3").rstrip() + ",半公开\n")
+    assert run(connection, bad).rejected == 1
+    [(row_no, field, value, reason)] = report(connection)
+    assert (row_no, field, value) == (2, "visibility", "半公开")
+    assert reason == "is not one of: public, restricted"
+
+
+def test_exports_carry_the_visibility(connection):
+    demo.load(connection, size=200, seed=3)
+    exports.prepare(connection)
+    body = b"".join(exports.stream_text(connection, FacilityFilter(), ExportFormat.csv))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    functions = {(r["wartime_function"], r["visibility"]) for r in rows}
+    assert ("command_post", "restricted") in functions
+    assert ("personnel_shelter", "public") in functions
+    assert ("command_post", "public") not in functions
 
 
 def test_a_nul_character_is_named_in_the_report_not_a_failed_import(connection, tmp_path):

@@ -1,5 +1,8 @@
 """What each collection's tiles show. Tiles are public and cached, so they carry public
 fields only, and few of them: a map styles by these and asks the items endpoint for more.
+For the same reason they show public works only, and no wartime entrance, whoever asks:
+one cache serves every caller (one tile per z/x/y, no key in it), so a tile may hold
+only what anyone may see. Restricted readers find the rest through the items endpoint.
 Live parking availability is left out too: it changes every minute and goes stale with
 time alone, which a cached tile cannot follow.
 
@@ -9,9 +12,10 @@ whether a write changed any tile: keep the two in step."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, select, true
 
-from app.facilities.models import Entrance, Facility, FacilityStatus
+from app.accounts.principal import ANONYMOUS
+from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus
 from app.signage.models import Sign, SignStatus
 from app.uses.models import PeacetimeUse, UseType
 
@@ -36,7 +40,7 @@ def _in(location: ColumnElement, box: ColumnElement) -> ColumnElement:
     return location.op("&&")(box)
 
 
-VISIBLE = Facility.deleted_at.is_(None)
+VISIBLE = and_(Facility.deleted_at.is_(None), ANONYMOUS.visible_clause())
 
 
 def _facilities(box: ColumnElement) -> Select:
@@ -93,7 +97,7 @@ def _entrances(box: ColumnElement) -> Select:
             Entrance.location,
         )
         .join(Facility, Facility.id == Entrance.facility_id)
-        .where(VISIBLE, _in(Entrance.location, box))
+        .where(VISIBLE, Entrance.kind != EntranceKind.wartime, _in(Entrance.location, box))
     )
 
 

@@ -28,7 +28,7 @@ from app.accounts import service
 from app.accounts.errors import Unauthenticated
 from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, Principal
-from app.accounts.ratelimit import Decision, Limit, RateTable
+from app.accounts.ratelimit import Limit, RateTable
 from app.config import Settings
 from app.core.errors import problem_response
 from app.core.middleware import client_address
@@ -142,9 +142,14 @@ class Gate:
             if found is None:
                 # An address out of guesses waits before its next key costs a database read.
                 if self.table.empty(failed, self.limits.failed_keys):
-                    decision = self.table.take(failed, self.limits.failed_keys)
+                    wait = self.table.take(failed, self.limits.failed_keys)
                     return await _refuse(
-                        decision, "too many failed authentications", scope, receive, send
+                        self.limits.failed_keys,
+                        wait,
+                        "too many failed authentications",
+                        scope,
+                        receive,
+                        send,
                     )
                 if secret is not None:
                     found = await self.keys.look_up(scope["app"], secret)
@@ -162,18 +167,18 @@ class Gate:
             principal = found
         traffic = traffic_class(scope["method"], scope["path"])
         bucket, limit = self.limits.bucket(principal, traffic, address)
-        decision = self.table.take(bucket, limit)
-        if decision.retry_after:
+        wait = self.table.take(bucket, limit)
+        if wait:
             who = "this address" if principal.anonymous else "this key"
             return await _refuse(
-                decision, f"{limit.name} rate exceeded for {who}", scope, receive, send
+                limit, wait, f"{limit.name} rate exceeded for {who}", scope, receive, send
             )
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 
 async def _refuse(
-    decision: Decision, detail: str, scope: Scope, receive: Receive, send: Send
+    limit: Limit, wait: int, detail: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
     response = problem_response(
         429,
@@ -181,6 +186,6 @@ async def _refuse(
         title="Too many requests",
         detail=detail,
         instance=scope["path"],
-        headers=decision.headers(),
+        headers=limit.refusal_headers(wait),
     )
     await response(scope, receive, send)

@@ -40,32 +40,16 @@ class Limit:
     def rate(self) -> float:
         return self.per_minute / 60
 
-    @property
-    def policy(self) -> str:
-        """The RateLimit-Policy item (draft-ietf-httpapi-ratelimit-headers): a quota of
-        `burst` requests over the window in which an empty bucket refills."""
-        return f'"{self.name}";q={self.burst};w={max(1, round(self.burst / self.rate))}'
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Granted when `retry_after` is 0; `remaining` whole tokens are left either way."""
-
-    limit: Limit
-    remaining: int
-    retry_after: int
-
-    def headers(self) -> dict[str, str]:
-        reset = self.retry_after or max(
-            0, math.ceil((self.limit.burst - self.remaining) / self.limit.rate)
-        )
-        headers = {
-            "RateLimit-Policy": self.limit.policy,
-            "RateLimit": f'"{self.limit.name}";r={self.remaining};t={reset}',
+    def refusal_headers(self, retry_after: int) -> dict[str, str]:
+        """Of a 429: Retry-After, and the fields of draft-ietf-httpapi-ratelimit-headers
+        (the policy: a quota of `burst` requests over the window in which an empty bucket
+        refills; the state: no token left, the next in `retry_after` seconds)."""
+        window = max(1, round(self.burst / self.rate))
+        return {
+            "Retry-After": str(retry_after),
+            "RateLimit-Policy": f'"{self.name}";q={self.burst};w={window}',
+            "RateLimit": f'"{self.name}";r=0;t={retry_after}',
         }
-        if self.retry_after:
-            headers["Retry-After"] = str(self.retry_after)
-        return headers
 
 
 def new_table_buffer(slots: int = SLOTS) -> bytearray:
@@ -82,23 +66,26 @@ class RateTable:
         if self.slots < PROBES or len(self.cells) % FIELDS:
             raise ValueError(f"a rate table holds {FIELDS} doubles a slot, {PROBES} slots or more")
         self.clock = clock
+        # Bucket keys repeat (an address, a key): their fingerprints are remembered.
+        self._fingerprints: dict[str, float] = {}
 
-    def take(self, key: str, limit: Limit) -> Decision:
-        """Takes a token from `key`'s bucket (full when first seen)."""
+    def take(self, key: str, limit: Limit) -> int:
+        """Takes a token from `key`'s bucket (full when first seen): 0 when granted, else
+        the seconds until a token is free."""
         cells, now = self.cells, self.clock()
-        mine = _fingerprint(key)
+        mine = self._fingerprint(key)
         base = self._slot(mine) * FIELDS
         tokens = self._tokens(base, mine, limit, now)
         cells[base] = mine
         if tokens >= 1:
             cells[base + 1], cells[base + 2] = tokens - 1, now
-            return Decision(limit, int(tokens - 1), 0)
+            return 0
         cells[base + 1], cells[base + 2] = tokens, now
-        return Decision(limit, 0, max(1, math.ceil((1 - tokens) / limit.rate)))
+        return max(1, math.ceil((1 - tokens) / limit.rate))
 
     def empty(self, key: str, limit: Limit) -> bool:
         """Whether `key`'s bucket has no whole token left; nothing is taken."""
-        mine = _fingerprint(key)
+        mine = self._fingerprint(key)
         return self._tokens(self._slot(mine) * FIELDS, mine, limit, self.clock()) < 1
 
     def _tokens(self, base: int, mine: float, limit: Limit, now: float) -> float:
@@ -109,11 +96,13 @@ class RateTable:
 
     def _slot(self, mine: float) -> int:
         """The slot holding `mine`, else a free one, else the one counted longest ago."""
-        cells = self.cells
-        first = int(mine) % self.slots
+        cells, slots = self.cells, self.slots
+        first = int(mine) % slots
+        if cells[first * FIELDS] == mine:
+            return first
         oldest, oldest_stamp = first, math.inf
         for probe in range(PROBES):
-            slot = (first + probe) % self.slots
+            slot = (first + probe) % slots
             fingerprint = cells[slot * FIELDS]
             if fingerprint == mine or fingerprint == 0:
                 return slot
@@ -122,8 +111,16 @@ class RateTable:
                 oldest, oldest_stamp = slot, stamp
         return oldest
 
+    def _fingerprint(self, key: str) -> float:
+        known = self._fingerprints.get(key)
+        if known is None:
+            if len(self._fingerprints) >= SLOTS:
+                self._fingerprints.clear()
+            known = self._fingerprints[key] = fingerprint(key)
+        return known
 
-def _fingerprint(key: str) -> float:
+
+def fingerprint(key: str) -> float:
     # Not hash(): it differs between processes (PYTHONHASHSEED).
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return float((int.from_bytes(digest, "big") & FINGERPRINT_MASK) or 1)

@@ -27,7 +27,7 @@ def limited(settings, engine, connection):
 
     def make(**limits) -> FastAPI:
         app = create_app(settings.model_copy(update=limits))
-        app.state.sessionmaker = sessionmaker(
+        app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
             connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         return app
@@ -205,3 +205,26 @@ def test_an_address_out_of_guesses_costs_no_more_key_lookups(limited, make_key):
     assert unseen.get("/v1/divisions").status_code == 429
     # ... while a key this worker knows goes on.
     assert known.get("/v1/divisions").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("traffic", "method", "path"),
+    [
+        ("map", "GET", "/ogc/collections/parking/tiles/WebMercatorQuad/tilejson.json"),
+        ("features", "GET", "/ogc/collections/shelters/items?limit=1"),
+        ("read", "GET", "/v1/divisions"),
+        ("export", "GET", "/v1/export?format=geojson&admin_code=340104"),
+    ],
+)
+def test_each_traffic_class_has_a_bucket_of_its_own(limited, traffic, method, path):
+    app = limited(**{f"{traffic}_rate_per_minute": 1, f"{traffic}_burst": 2})
+    public = TestClient(app)
+    answers = [public.request(method, path).status_code for _ in range(3)]
+    assert answers[:2] != [429, 429] and answers[2] == 429
+    refused = public.request(method, path)
+    assert refused.headers["ratelimit-policy"].startswith(f'"{traffic}";q=2;')
+    # The other classes still answer this address.
+    others = {"map": TILE, "features": "/ogc/collections/shelters/items", "read": "/ogc"}
+    for other, other_path in others.items():
+        if other != traffic:
+            assert public.get(other_path).status_code != 429, other

@@ -28,8 +28,7 @@ class Settings(BaseSettings):
     # Hot read paths (nearby, OGC items, tiles) per process: at most this many at once, the
     # rest wait their turn (db.session.hot_read; 503 after read_pool_timeout_s). A query or two
     # in flight per core finish sooner than dozens sharing it, so the tail stays short
-    # (nearby on 2 cores, 2 processes: 20 per process 291/s p99 629 ms, 4 379/s 324 ms,
-    # 2 429/s 266 ms). A database on its own machine wants more.
+    # (docs/performance.md). A database on its own machine wants more.
     read_pool_size: int = Field(default=2, ge=1)
     read_pool_timeout_s: float = Field(default=10, gt=0)
     # Rendered vector tiles kept in memory per process (ogc.tiles.cache); 0 keeps none, so

@@ -2,10 +2,8 @@
 
 Workers bind the port with SO_REUSEPORT, so that the kernel spreads new connections
 between them. With one socket shared by every worker (`uvicorn --workers`), the process
-that wakes first takes a whole burst of connections: 32 keep-alive connections split 23 to
-9, and the busy process's requests waited over twice as long as the other's (1,000,000
-facilities, OGC items at 32 connections: 771-817 pages/s, p99 104 ms, where two servers
-of 16 connections each gave 923/s, p99 66-73 ms).
+that wakes first takes a whole burst of connections, and the busy process's requests wait
+far longer than the other's (figures in docs/performance.md).
 
 The supervisor restarts a worker that dies, stops every worker on SIGINT or SIGTERM, and
 gives up when a worker cannot start (the port is taken, the settings are wrong). A worker
@@ -13,13 +11,10 @@ whose supervisor is gone (killed with SIGKILL, say) stops itself, so that no orp
 serving the port.
 
 The kernel deals each connection to a worker by a hash of its addresses, and keep-alive
-clients stay where they land: 32 connections split 20 to 12 or worse one time in five,
-and with the CPU shared evenly the busier worker's requests wait the longer. So a worker
-holding two connections more than the least busy one closes one after its response
-(`Connection: close`, see Balance); the client reconnects, and the kernel deals again.
-Nearby search at 1,000,000 facilities, 32 connections, alternating four times: splits of
-20/12, 19/13, 14/18 and 17/15 gave p99 75, 71, 67 and 62 ms; balanced, 16/16 each time,
-65, 62, 62 and 62 ms, at the same 1,000 answers/s."""
+clients stay where they land, often unevenly; with the CPU shared evenly the busier
+worker's requests wait the longer. So a worker holding two connections more than the
+least busy one closes one after its response (`Connection: close`, see Balance); the
+client reconnects, and the kernel deals again."""
 
 import json
 import logging
@@ -238,7 +233,7 @@ class HeadLimit(HttpToolsProtocol):
 
 
 # The counts trail the closes: a worker closing every connection it seemed to have too
-# many of closed hundreds a second, and the reconnecting clients waited (p90 155 ms).
+# many of would close hundreds a second, and the reconnecting clients would wait.
 SHED_INTERVAL_S = 0.1
 
 

@@ -15,7 +15,8 @@ from app.config import Settings
 def make_engine(settings: Settings) -> Engine:
     # No pre-ping: it costs a round trip per request; a connection lost to a database
     # restart fails one request with 503 (see core.errors) and is then replaced.
-    # JIT off: it compiled for 150 ms to run a 2 ms nearby search once the tables grew.
+    # JIT off: once the tables grow its compile time is many times the short queries it
+    # would speed up (docs/performance.md, Database sessions).
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
@@ -28,7 +29,7 @@ def make_read_engine(settings: Settings) -> Engine:
     round trip and no ROLLBACK; a fixed pool that bounds how many run at once (see
     Settings.read_pool_size); and planner settings that keep KNN searches on their index:
     past a million rows the planner prefers a parallel bitmap scan of the whole radius,
-    sorted, to the KNN index scan that stops after `limit` rows (40 ms against 2 ms)."""
+    sorted, to the KNN index scan that stops after `limit` rows, which is far quicker."""
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.read_pool_size,
@@ -52,18 +53,16 @@ T = TypeVar("T")
 async def hot_read(state: State, work: Callable[[Session], T], *, inline: bool = False) -> T:
     """`work` with a read engine session, in a worker thread. At most read_pool_size run at
     once; the rest wait their turn here, first come first served, as coroutines: parked on
-    the pool as threads, they woke in no fair order and took the interpreter lock from the
-    requests in flight (1M facilities, 2 processes, 32 connections: nearby p99 460-515 ->
-    170-230 ms, OGC items p99 290-306 -> 137-207 ms). A request that waits longer than
-    read_pool_timeout_s gets 503, as it did from the pool's own TimeoutError.
+    the pool as threads, they would wake in no fair order and take the interpreter lock
+    from the requests in flight, which lengthens the tail (docs/performance.md). A request
+    that waits longer than read_pool_timeout_s gets 503, as from the pool's own TimeoutError.
 
     `inline` runs `work` on the event loop's thread instead, for one short query whatever
     the input (a nearby search without open_now: about a millisecond). The hop to a thread
-    cost it more than the wait costs the process: the worker thread and the loop traded
-    the interpreter lock at each of psycopg's reads of a 100 KB answer (nearby, 1M
-    facilities, 2 processes, 32 connections: API CPU 1.7 -> 1.3 ms an answer, 736 -> 905
-    answers/s). The gate still comes first: past it a connection is free, so the loop
-    never blocks on the pool."""
+    costs it more than the wait costs the process: the worker thread and the loop would
+    trade the interpreter lock at each of psycopg's reads of a 100 KB answer. The gate
+    still comes first: past it a connection is free, so the loop never blocks on the
+    pool."""
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()

@@ -40,7 +40,7 @@ class DivisionPart(Base):
     """A division's boundary cut into pieces of at most 256 vertices (ST_Subdivide), kept
     by a trigger on division (migration 0009). "Which division covers this point" asks
     these: a piece's box is tight and its test cheap, where a province outline has
-    20,000 vertices (placing an import's million rows: 265 s -> 63 s)."""
+    20,000 vertices (docs/performance.md)."""
 
     __tablename__ = "division_part"
     __table_args__ = (Index("ix_division_part_part", "part", postgresql_using="gist"),)

@@ -11,7 +11,7 @@ findings walk three million maintenance checks. Why not a maintained cube of sum
 (division, year, function, form, status): every writer in a cell would queue on its row
 until commit, and a long import would hold thousands of them. The per-facility figures
 (app/stats/models.py) are exact, written by the transaction that changes a source, and
-a scan of them grouped any way takes 0.2-0.4 s for the whole million (README, Statistics).
+a scan of them grouped any way takes 0.2-0.4 s for the whole million (docs/performance.md, Statistics).
 """
 
 from dataclasses import dataclass

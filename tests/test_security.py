@@ -255,7 +255,7 @@ def test_a_map_session_is_never_refused(server):
     assert refused == 0
 
 
-def test_the_readme_ogr2ogr_copy_completes_anonymously(server, tmp_path):
+def test_the_documented_ogr2ogr_copy_completes_anonymously(server, tmp_path):
     out = tmp_path / "shelters.gpkg"
     done = subprocess.run(
         ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server.base}/ogc", "shelters"],

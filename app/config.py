@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A request's line and headers together; more is answered 431 (app.serving).
     max_header_bytes: int = Field(default=16384, ge=1024)
+    # ... and must arrive within this many seconds of the connection or the request's
+    # first byte; 408 after that.
+    header_timeout_s: float = Field(default=15, gt=0)
     # How long a worker trusts a key it has seen: a key revoked on another worker or with
     # `rf keys revoke` stops working within this time (at once on the worker revoking it).
     key_cache_s: float = Field(default=5, ge=0)

@@ -16,6 +16,7 @@ worker's requests wait the longer. So a worker holding two connections more than
 least busy one closes one after its response (`Connection: close`, see Balance); the
 client reconnects, and the kernel deals again."""
 
+import asyncio
 import json
 import logging
 import multiprocessing
@@ -161,23 +162,42 @@ class HeadTooLarge(Exception):
 
 
 class HeadLimit(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing with 431 a request whose line and headers
-    exceed `max_bytes`. httptools itself sets no bound: it would gather a header of any
-    size in memory. The exact size is counted as the parser hands over the URL and each
-    header; the reads that leave the head incomplete are counted too, so that one endless
-    header is cut off after a read or two instead of being gathered whole."""
+    """uvicorn's httptools protocol, bounding each request's line and headers (its head)
+    in size and in time.
+
+    Size: more than `max_bytes` is refused with 431. httptools sets no bound of its own:
+    it would gather a header of any size in memory. The exact size is counted as the
+    parser hands over the URL and each header; the reads that leave the head incomplete
+    are counted too, so that one endless header is cut off after a read or two instead of
+    being gathered whole.
+
+    Time: a head not complete within `timeout_s` of the connection's opening or of the
+    request's first byte is answered 408 and the connection closed. uvicorn times out idle
+    keep-alive connections only, so a client trickling a header line every few seconds
+    would otherwise hold a connection (and a file descriptor) for ever."""
 
     max_bytes = 16384
+    timeout_s = 15.0
 
     @classmethod
     def for_settings(cls, settings: Settings) -> type["HeadLimit"]:
-        return type("HeadLimit", (cls,), {"max_bytes": settings.max_header_bytes})
+        bounds = {"max_bytes": settings.max_header_bytes, "timeout_s": settings.header_timeout_s}
+        return type("HeadLimit", (cls,), bounds)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.in_head = False  # reading a request's line and headers
         self.head_bytes = 0  # read since that request began
         self.head_size = 0  # its line and headers as parsed so far
+        self.head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_clock()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         began = self.in_head
@@ -186,11 +206,12 @@ class HeadLimit(HttpToolsProtocol):
             # A head begun before this read and still incomplete after it: all of it was head.
             self.head_bytes += len(data)
             if self.head_bytes > self.max_bytes:
-                self._refuse()
+                self._refuse(431, "Request Header Fields Too Large", self._too_large)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.in_head, self.head_bytes, self.head_size = True, 0, 0
+        self._start_head_clock()
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -202,6 +223,7 @@ class HeadLimit(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
+        self._stop_head_clock()
         super().on_headers_complete()
 
     def _count(self, size: int) -> None:
@@ -211,23 +233,42 @@ class HeadLimit(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if self.head_size > self.max_bytes:
-            return self._refuse()
+            return self._refuse(431, "Request Header Fields Too Large", self._too_large)
         super().send_400_response(msg)
 
-    def _refuse(self) -> None:
+    @property
+    def _too_large(self) -> str:
+        return f"the request line and headers may hold at most {self.max_bytes} bytes"
+
+    def _start_head_clock(self) -> None:
+        self._stop_head_clock()
+        self.head_deadline = self.loop.call_later(self.timeout_s, self._head_too_slow)
+
+    def _stop_head_clock(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self.head_deadline = None
+        if self.cycle is None or self.in_head:  # a fresh connection, or a head under way
+            detail = f"the request line and headers must arrive within {self.timeout_s:g} s"
+            self._refuse(408, "Request Timeout", detail)
+
+    def _refuse(self, status: int, title: str, detail: str) -> None:
+        if self.transport.is_closing():
+            return
         body = json.dumps(
-            {
-                "type": "/problems/headers-too-large",
-                "title": "Request Header Fields Too Large",
-                "status": 431,
-                "detail": f"the request line and headers may hold at most {self.max_bytes} bytes",
-            }
+            {"type": "about:blank", "title": title, "status": status, "detail": detail}
         ).encode()
         self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: application/problem+json\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\n"
-            b"connection: close\r\n\r\n" + body
+            f"HTTP/1.1 {status} {title}\r\n".encode()
+            + b"content-type: application/problem+json\r\n"
+            + b"content-length: "
+            + str(len(body)).encode()
+            + b"\r\n"
+            + b"connection: close\r\n\r\n"
+            + body
         )
         self.transport.close()
 

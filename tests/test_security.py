@@ -7,6 +7,7 @@ import select
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,12 +95,13 @@ def server(registry, tmp_path_factory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def strict(registry, tmp_path_factory) -> Iterator[Server]:
-    """Small buckets, and one trusted proxy: 127.0.0.2."""
+    """Small buckets, one trusted proxy (127.0.0.2), two seconds for a request's head."""
     env = {
         "RF_READ_BURST": "20",
         "RF_READ_RATE_PER_MINUTE": "1",
         "RF_REPORT_BURST": "3",
         "RF_TRUSTED_PROXIES": "127.0.0.2",
+        "RF_HEADER_TIMEOUT_S": "2",
     }
     server = Server(registry[0], env, tmp_path_factory.mktemp("strict"))
     yield server
@@ -153,6 +155,30 @@ def test_an_anonymous_upload_is_refused_before_its_body(server):
     assert b"connection: close" in answer.lower()
     assert sent < 64 * MB  # the answer came long before the body's end
     assert growth < 64 * MB
+
+
+def test_a_refused_key_or_rate_closes_an_upload_too(server):
+    made_up = "Authorization: Bearer x\r\n"
+    answer, sent, _ = stream_upload(server, upload_head(server.port, made_up), total=600 * MB)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"connection: close" in answer.lower() and sent < 64 * MB
+
+
+def test_a_head_that_trickles_in_is_cut_off(strict):
+    with socket.create_connection(("127.0.0.1", strict.port)) as slow:
+        slow.sendall(b"GET /v1/divisions HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        for _ in range(3):  # a line every half second, never the blank line
+            time.sleep(0.5)
+            slow.sendall(b"X-Slow: 1\r\n")
+        slow.settimeout(10)
+        answer = slow.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert 2 <= time.monotonic() - started < 6
+        assert slow.recv(65536) == b""  # closed
+    with socket.create_connection(("127.0.0.1", strict.port)) as idle:  # sends nothing
+        idle.settimeout(10)
+        assert idle.recv(65536).startswith(b"HTTP/1.1 408")
 
 
 def test_an_admin_upload_over_the_limit_is_cut_off_while_streaming(server, registry):

@@ -30,8 +30,8 @@ from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, Principal
 from app.accounts.ratelimit import Limit, RateTable
 from app.config import Settings
-from app.core.errors import problem_response
-from app.core.middleware import client_address
+from app.core.errors import BadRequest, problem_response
+from app.core.middleware import client_address, closing
 
 # Probes must always answer, or an orchestrator restarts a healthy process.
 UNLIMITED = frozenset({"/healthz", "/readyz"})
@@ -132,11 +132,20 @@ class Gate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED:
             return await self.app(scope, receive, send)
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        authorizations = [v for k, v in scope["headers"] if k == b"authorization"]
         address = client_address(scope)
         principal = ANONYMOUS
-        if header is not None:
-            secret = _bearer_secret(header)
+        if len(authorizations) > 1:
+            # A proxy reading the last one would see another caller than we do.
+            response = problem_response(
+                400,
+                type_=BadRequest.type,
+                detail="send one Authorization header, not several",
+                instance=scope["path"],
+            )
+            return await closing(response, scope)(scope, receive, send)
+        if authorizations:
+            secret = _bearer_secret(authorizations[0])
             found = None if secret is None else self.keys.known(secret)
             failed = f"failed-key {address}"
             if found is None:
@@ -163,7 +172,7 @@ class Gate:
                     instance=scope["path"],
                     headers={"WWW-Authenticate": 'Bearer realm="rf"'},
                 )
-                return await response(scope, receive, send)
+                return await closing(response, scope)(scope, receive, send)
             principal = found
         traffic = traffic_class(scope["method"], scope["path"])
         bucket, limit = self.limits.bucket(principal, traffic, address)
@@ -188,4 +197,4 @@ async def _refuse(
         instance=scope["path"],
         headers=limit.refusal_headers(wait),
     )
-    await response(scope, receive, send)
+    await closing(response, scope)(scope, receive, send)

@@ -1,3 +1,4 @@
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import BodyError, problem_response
@@ -8,6 +9,20 @@ def client_address(scope: Scope) -> str:
     (the server rewrites `client` for RF_TRUSTED_PROXIES only; see app.serving)."""
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+def has_body(headers: dict[bytes, bytes]) -> bool:
+    """Whether a request with these headers sends a body."""
+    return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+
+
+def closing(response: Response, scope: Scope) -> Response:
+    """`response`, closing the connection after it when the request sends a body: an
+    answer given before the body is read tells the client to stop sending, instead of the
+    server reading the rest to discard it."""
+    if has_body(dict(scope["headers"])):
+        response.headers["Connection"] = "close"
+    return response
 
 
 class BodyTooLarge(BodyError):
@@ -48,7 +63,7 @@ class BodySizeLimit:
                 headers={"Connection": "close"},
             )
             return await response(scope, receive, send)
-        if declared in (None, b"0") and b"transfer-encoding" not in headers:
+        if not has_body(headers):
             return await self.app(scope, receive, send)
         received = 0
         complete = False

@@ -228,3 +228,12 @@ def test_each_traffic_class_has_a_bucket_of_its_own(limited, traffic, method, pa
     for other, other_path in others.items():
         if other != traffic:
             assert public.get(other_path).status_code != 429, other
+
+
+def test_two_authorization_headers_are_a_400(client_for, make_key):
+    admin = make_key("admin")
+    answer = TestClient(client_for(None).app).get(
+        "/v1/admin/keys",
+        headers=[("Authorization", f"Bearer {admin}"), ("Authorization", "Bearer x")],
+    )
+    assert answer.status_code == 400 and "one Authorization header" in answer.json()["detail"]

@@ -4,7 +4,7 @@
 -- Called by: use_search_refresh.
 -- Keeps true: use_search.at and use_search.entrance_at.
 -- Migrations: 0005.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.coordsys_positions(lon double precision, lat double precision)
  RETURNS double precision[]
  LANGUAGE plpgsql

@@ -4,7 +4,7 @@
 -- Called by: trigger division.division_part_refresh (AFTER INSERT OR UPDATE OF boundary).
 -- Keeps true: division_part (every point-in-division test).
 -- Migrations: 0009.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.division_part_refresh()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -2,7 +2,7 @@
 -- Called by: trigger facility.facility_give_location (AFTER UPDATE OF location).
 -- Keeps true: peacetime_use.location, with peacetime_use_take_location.
 -- Migrations: 0002.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.facility_give_location()
  RETURNS trigger
  LANGUAGE plpgsql

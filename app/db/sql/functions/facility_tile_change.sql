@@ -4,7 +4,7 @@
 -- Called by: triggers facility.facility_tile_change_insert, _update, _delete.
 -- Keeps true: tile_change, through tile_change_note.
 -- Migrations: 0007, 0013 (extent of many), 0017 (visibility).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.facility_tile_change()
  RETURNS trigger
  LANGUAGE plpgsql

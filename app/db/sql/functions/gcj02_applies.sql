@@ -5,7 +5,7 @@
 -- Called by: wgs84_to_gcj02, coordsys_positions.
 -- Keeps true: nothing stored; use_search.at and entrance_at are written with it.
 -- Migrations: 0002.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.gcj02_applies(lon double precision, lat double precision)
  RETURNS boolean
  LANGUAGE sql

@@ -5,7 +5,7 @@
 -- Called by: the nearby search query (app/nearby/repository.py).
 -- Keeps true: nothing stored.
 -- Migrations: 0005, 0010 (STABLE).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.json_position(p double precision[], i integer)
  RETURNS text
  LANGUAGE sql

@@ -4,7 +4,7 @@
 --   (app/ogc/collections.py).
 -- Keeps true: nothing stored.
 -- Migrations: 0008.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.occupancy_fresh(observed_at timestamp with time zone, stale_after_s integer)
  RETURNS boolean
  LANGUAGE sql

@@ -2,7 +2,7 @@
 -- Called by: trigger peacetime_use.peacetime_use_take_location (BEFORE INSERT OR UPDATE OF facility_id).
 -- Keeps true: peacetime_use.location; facility_give_location keeps it when the facility moves.
 -- Migrations: 0002.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.peacetime_use_take_location()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -3,7 +3,7 @@
 -- Called by: triggers peacetime_use.peacetime_use_tile_change_insert, _update, _delete.
 -- Keeps true: tile_change, through tile_change_note.
 -- Migrations: 0007.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.peacetime_use_tile_change()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -5,7 +5,7 @@
 --   maintenance_check.maintenance_check_append_only.
 -- Keeps true: audit_event, maintenance_record and maintenance_check stay append-only.
 -- Migrations: 0003.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.refuse_change()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -2,7 +2,7 @@
 -- Called by: triggers sign.sign_tile_change_insert, _update, _delete.
 -- Keeps true: tile_change, through tile_change_note.
 -- Migrations: 0007.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.sign_tile_change()
  RETURNS trigger
  LANGUAGE plpgsql

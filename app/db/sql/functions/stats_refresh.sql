@@ -7,7 +7,7 @@
 --   stats_refresh_rules.
 -- Keeps true: facility_figure (statistics).
 -- Migrations: 0006, 0012 (planned per call), 0015 (signage set-wise), 0017 (visibility).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.stats_refresh(ids bigint[])
  RETURNS void
  LANGUAGE plpgsql

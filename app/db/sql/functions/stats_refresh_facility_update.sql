@@ -4,7 +4,7 @@
 -- Called by: trigger facility.stats_update.
 -- Keeps true: facility_figure, through stats_refresh.
 -- Migrations: 0006, 0017 (visibility).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.stats_refresh_facility_update()
  RETURNS trigger
  LANGUAGE plpgsql

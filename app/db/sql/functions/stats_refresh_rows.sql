@@ -5,7 +5,7 @@
 --   problem_report and maintenance_record (insert).
 -- Keeps true: facility_figure, through stats_refresh.
 -- Migrations: 0006.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.stats_refresh_rows()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -2,7 +2,7 @@
 -- Called by: triggers signage_rule.stats_insert, stats_update, stats_delete.
 -- Keeps true: facility_figure, through stats_refresh.
 -- Migrations: 0006.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.stats_refresh_rules()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -3,7 +3,7 @@
 -- Called by: facility_tile_change, entrance_tile_change, peacetime_use_tile_change, sign_tile_change.
 -- Keeps true: tile_change and tile_change_horizon (read by app/ogc/tiles/cache.py).
 -- Migrations: 0007, 0013 (extent of many).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.tile_change_note(collections text[], positions geometry)
  RETURNS void
  LANGUAGE plpgsql

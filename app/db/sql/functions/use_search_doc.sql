@@ -2,7 +2,7 @@
 -- Called by: use_search_refresh.
 -- Keeps true: use_search.doc.
 -- Migrations: 0005.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_doc(u peacetime_use, f facility)
  RETURNS text
  LANGUAGE sql

@@ -2,7 +2,7 @@
 -- Called by: trigger facility.use_search_on_facility.
 -- Keeps true: use_search, through use_search_refresh.
 -- Migrations: 0005, 0017 (visibility).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_on_facility()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -2,7 +2,7 @@
 -- Called by: triggers entrance.use_search_on_entrance_insert, peacetime_use.use_search_on_use_insert.
 -- Keeps true: use_search, through use_search_refresh.
 -- Migrations: 0005.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_on_new_rows()
  RETURNS trigger
  LANGUAGE plpgsql

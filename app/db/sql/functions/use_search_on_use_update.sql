@@ -3,7 +3,7 @@
 -- Called by: trigger peacetime_use.use_search_on_use_update.
 -- Keeps true: use_search (realtime_* columns directly, the rest through use_search_refresh).
 -- Migrations: 0005.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_on_use_update()
  RETURNS trigger
  LANGUAGE plpgsql

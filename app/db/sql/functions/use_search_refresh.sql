@@ -3,7 +3,7 @@
 -- Called by: the use_search_on_* trigger functions; migrations 0005 and 0017 (backfill).
 -- Keeps true: use_search (nearby search).
 -- Migrations: 0005, 0017 (visibility).
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_refresh(facility_ids bigint[])
  RETURNS void
  LANGUAGE sql

@@ -1,7 +1,7 @@
 -- problem_report.stats_delete: runs stats_refresh_rows().
 -- Keeps true: facility_figure (statistics).
 -- Migrations: 0006.
--- The current definition; migrations apply frozen copies (docs/database.md).
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE TRIGGER stats_delete AFTER DELETE ON public.problem_report
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT

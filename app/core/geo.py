@@ -117,6 +117,7 @@ class CoordSys(StrEnum):
 # land border they are exact to tens of kilometres only: e.g. Sinuiju, across the Yalu from
 # Dandong, counts as shifted, Pyongyang and Seoul do not. Map SDKs switch systems at the
 # border too, so a pin within that band may be off by the offset (about 500 m) either way.
+# SQL twin: app/db/sql/functions/gcj02_applies.sql (see position_from_wgs84).
 _GCJ02_INCLUDE = (
     (79.4462, 42.8899, 96.3300, 49.2204),
     (109.6872, 39.3742, 135.0002, 54.1415),
@@ -145,6 +146,11 @@ def gcj02_applies(lon: float, lat: float) -> bool:
 
 # prcoords works in (lat, lon); its precise inverses shift positions abroad as well, so
 # the region rule above decides, in both directions.
+# Both directions are needed here: the inverse reads callers' positions (nearby, imports,
+# boundaries). The forward shift is also written in SQL (app/db/sql/functions/
+# wgs84_to_gcj02.sql, gcj02_to_bd09.sql), because PostgreSQL writes the shifted positions
+# of nearby answers into use_search; the Python one is the reference that
+# tests/nearby/test_sql_coordsys.py holds the SQL to, within 1e-9 degrees.
 _TO_WGS84 = {CoordSys.gcj02: prcoords.gcj_wgs_bored, CoordSys.bd09: prcoords.bd_wgs_bored}
 _FROM_WGS84 = {CoordSys.gcj02: prcoords.wgs_gcj, CoordSys.bd09: prcoords.wgs_bd}
 

@@ -10,7 +10,7 @@ from app.facilities.models import ConstructionForm, FacilityStatus, Visibility, 
 
 class FacilityFigure(Base):
     """What one live facility adds to the statistics, kept current by statement-level
-    triggers on every table the figures come from (migration 0006, `stats_refresh`).
+    triggers on every table the figures come from (app/db/sql/functions/stats_refresh.sql).
 
     Signage completeness needs a facility's signs against its locality's rules, open
     findings its maintenance history: cheap for one facility at write time, seconds for

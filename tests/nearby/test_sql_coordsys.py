@@ -1,5 +1,6 @@
-"""The SQL shift functions of migration 0002 must agree with app.core.geo (prcoords and
-the region rule): the nearby answers are written by the former, read by the latter."""
+"""The SQL shift functions (app/db/sql/functions: gcj02_applies, wgs84_to_gcj02,
+gcj02_to_bd09) must agree with app.core.geo (prcoords and the region rule), within 1e-9
+degrees: the nearby answers are written by the former, read by the latter."""
 
 import itertools
 

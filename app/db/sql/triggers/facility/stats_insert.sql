@@ -1,0 +1,8 @@
+-- facility.stats_insert: runs stats_refresh_rows().
+-- Keeps true: facility_figure (statistics).
+-- Migrations: 0006.
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
+CREATE OR REPLACE TRIGGER stats_insert AFTER INSERT ON public.facility
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION stats_refresh_rows('id');

@@ -1,0 +1,7 @@
+-- maintenance_check.maintenance_check_append_only: runs refuse_change().
+-- Keeps true: append-only history: UPDATE and DELETE refused.
+-- Migrations: 0003.
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
+CREATE OR REPLACE TRIGGER maintenance_check_append_only BEFORE DELETE OR UPDATE ON public.maintenance_check
+    FOR EACH ROW
+    EXECUTE FUNCTION refuse_change();

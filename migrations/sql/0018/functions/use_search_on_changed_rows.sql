@@ -1,0 +1,14 @@
+-- use_search_on_changed_rows: Statement-level: updated rows rewrite their old and new facilities' search rows.
+-- Called by: trigger entrance.use_search_on_entrance_update.
+-- Keeps true: use_search, through use_search_refresh.
+-- Migrations: 0005.
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
+CREATE OR REPLACE FUNCTION public.use_search_on_changed_rows()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    PERFORM use_search_refresh(ARRAY(
+        SELECT facility_id FROM new_rows UNION SELECT facility_id FROM old_rows));
+    RETURN NULL;
+END $function$;

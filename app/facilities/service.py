@@ -5,7 +5,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.errors import Forbidden
@@ -15,6 +14,7 @@ from app.audit import service as audit
 from app.core.errors import STORED_VALUE, FieldError, InvalidInput, validation_errors
 from app.core.geo import to_geojson
 from app.core.versioning import check_if_match
+from app.db.session import flush_or_raise
 from app.divisions import service as divisions
 from app.facilities import repository
 from app.facilities.errors import DuplicateCode, FacilityGone, FacilityNotFound, FacilityNotYet
@@ -437,9 +437,4 @@ def _as_input(facility: Facility) -> dict[str, Any]:
 
 
 def _flush(session: Session, code: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == "uq_facility_code":
-            raise DuplicateCode(code) from exc
-        raise
+    flush_or_raise(session, {"uq_facility_code": lambda: DuplicateCode(code)})

@@ -11,7 +11,6 @@ from app.accounts.errors import install_auth_error_handlers
 from app.accounts.gate import Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
 from app.accounts.router import router as accounts_router
-from app.audit.router import router as audit_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
@@ -19,6 +18,7 @@ from app.core.middleware import BodySizeLimit
 from app.core.schemas import no_nul_in_parameters
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
+from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(facilities_router)
     app.include_router(divisions_router)
     app.include_router(accounts_router)
-    app.include_router(audit_router)
+    app.include_router(history_router)
     app.include_router(signage_router)
     app.include_router(maintenance_router)
     app.include_router(reports_router)

@@ -2,7 +2,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.config import Settings
-from app.db.models import Base, include_object
+from app.models import Base, include_object
 
 config = context.config
 # A caller (tests, the CLI) may hand over an open connection; otherwise Settings names the database.

@@ -57,13 +57,8 @@ def create_key(session: Session, data: ApiKeyCreate, *, actor: str | None) -> Cr
     )
     session.add(key)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity="api_key",
-        entity_id=str(key.id),
-        changes=audit.diff(None, _audited(key)),
+    audit.record_write(
+        session, actor, "create", "api_key", key.id, None, before=None, after=_audited(key)
     )
     return CreatedKey(key=key, secret=secret)
 

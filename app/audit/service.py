@@ -8,6 +8,7 @@ its record commit or vanish together.
 dicts. Values must be JSON-serialisable (use `jsonable(...)` on ORM values)."""
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +59,17 @@ def record_write(
     *,
     before: Any,
     after: Any,
+    ignore: Collection[str] = (),
+    reason: str | None = None,
+    keep_images: bool = False,
 ) -> None:
     """`record` for a write whose before and after images are dicts or pydantic models
-    (None for a create's before or a delete's after): the changes are their difference."""
+    (None for a create's before or a delete's after): the changes are their difference,
+    less the fields in `ignore`; `keep_images` stores the two images as well."""
     audit_before, audit_after = _image(before), _image(after)
+    changes = diff(audit_before, audit_after)
+    for field in ignore:
+        changes.pop(field, None)
     record(
         session,
         actor=actor,
@@ -69,7 +77,10 @@ def record_write(
         entity=entity,
         entity_id=str(entity_id),
         facility_id=facility_id,
-        changes=diff(audit_before, audit_after),
+        changes=changes,
+        before=audit_before if keep_images else None,
+        after=audit_after if keep_images else None,
+        reason=reason,
     )
 
 

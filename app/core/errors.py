@@ -83,6 +83,11 @@ class BodyError(AppError, StarletteHTTPException):
         self.status_code, self.headers = self.status, None
 
 
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The constraint a failed statement broke, as PostgreSQL names it."""
+    return getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+
+
 def problem_response(
     status: int,
     *,
@@ -153,8 +158,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # A safety net: services check their rules first, so these name a constraint rarely.
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
-        diag = getattr(exc.orig, "diag", None)
-        constraint = getattr(diag, "constraint_name", None) or "a constraint"
+        constraint = violated_constraint(exc) or "a constraint"
         if getattr(exc.orig, "sqlstate", None) == "23505":
             return problem_response(
                 409,

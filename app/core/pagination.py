@@ -3,25 +3,58 @@
 import base64
 import binascii
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.datastructures import URL
 
+from app.core import jsonbody
 from app.core.errors import BadRequest
+
+T = TypeVar("T")
+# What a cursor that fails to decode raises, whatever the reason.
+_UNREADABLE = (ValueError, TypeError, binascii.Error, UnicodeDecodeError)
+
+
+def _pack(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unpack(cursor: str) -> bytes:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+
+def _not_ours() -> BadRequest:
+    return BadRequest("cursor: not a cursor this API issued")
 
 
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+    return _pack(f"id:{last_id}".encode())
 
 
 def decode_cursor(cursor: str) -> int:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = _unpack(cursor).decode()
         prefix, value = raw.split(":", 1)
         if prefix != "id" or not value.isdigit() or int(value) >= 2**63:
             raise ValueError(raw)
         return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("cursor: not a cursor this API issued") from exc
+    except _UNREADABLE as exc:
+        raise _not_ours() from exc
+
+
+def encode_key_cursor(key: list[Any]) -> str:
+    """A cursor after a row of a compound sort key: the key's values as JSON."""
+    return _pack(json.dumps(key).encode())
+
+
+def decode_key_cursor(cursor: str, parse: Callable[[Any], T]) -> T:
+    """The key of encode_key_cursor, read by `parse`, which raises ValueError or
+    TypeError on a key it does not recognise. The JSON's depth is bounded."""
+    try:
+        return parse(jsonbody.loads(_unpack(cursor), what="cursor"))
+    except _UNREADABLE as exc:
+        raise _not_ours() from exc
 
 
 def next_link(url: URL, cursor: str) -> str:

@@ -1,15 +1,17 @@
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from app.config import Settings
+from app.core.errors import violated_constraint
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -94,3 +96,15 @@ def get_session(request: Request) -> Iterator[Session]:
 
 # scope="function": commit before the response is sent, so a failed commit is an error answer.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def flush_or_raise(session: Session, errors: Mapping[str, Callable[[], Exception]]) -> None:
+    """Flushes; a statement that breaks one of the constraints named in `errors` raises
+    that constraint's error instead, any other the IntegrityError itself."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        error = errors.get(violated_constraint(exc) or "")
+        if error is None:
+            raise
+        raise error() from exc

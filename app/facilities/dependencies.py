@@ -1,13 +1,36 @@
+"""The facility domain's shared lookups, declared once and reused on routes.
+
+facility_id: FacilityId                a valid id in the path
+principal: FacilityWriter              admin, or a manager whose scope holds the
+                                       path's {facility_id}
+principal: FacilityRestrictedReader    admin, gis, or a manager in scope of {facility_id}
+principal: OccupancyWriter             admin, manager in scope, or an operator that
+                                       owns {facility_id}
+facility_id: VisibleFacilityId         a work this caller may see (404 otherwise)
+facility_id: LiveFacilityId            the same, not deleted (410)
+
+A work the caller may not see (facilities.scope.visible_clause) is answered as missing,
+before any 403, so that its id tells nothing.
+"""
+
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
+from app.accounts.dependencies import CurrentPrincipal, RestrictedReader, require_roles
+from app.accounts.errors import Forbidden
+from app.accounts.models import Role
+from app.accounts.principal import Principal
 from app.core.errors import InvalidInput
 from app.core.geo import CHINA_BOUNDS
 from app.db.session import SessionDep
 from app.divisions.service import known_level
+from app.facilities import repository as facilities
+from app.facilities import service as facility_service
+from app.facilities.errors import FacilityNotFound
 from app.facilities.models import ConstructionForm, FacilityStatus, Visibility, WartimeFunction
 from app.facilities.repository import FacilityFilter
+from app.facilities.scope import visible_clause
 
 
 def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
@@ -65,3 +88,68 @@ def facility_filter(
 
 FacilityFilterDep = Annotated[FacilityFilter, Depends(facility_filter)]
 FacilityId = Annotated[int, Path(ge=1, le=2**63 - 1, description="facility id")]
+
+
+def check_facility_scope(
+    session: SessionDep, principal: Principal, facility_id: int, *, verb: str
+) -> None:
+    codes = facilities.codes_of(session, facility_id, visible=visible_clause(principal))
+    if codes is None:
+        raise FacilityNotFound(facility_id)
+    if principal.role in (Role.admin, Role.gis) and verb == "read":
+        return
+    if not principal.covers(facility_id=facility_id, codes=codes):
+        raise Forbidden(f"facility {facility_id} is outside this key's scope")
+
+
+def _facility_writer(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.manager))],
+    facility_id: FacilityId,
+) -> Principal:
+    check_facility_scope(session, principal, facility_id, verb="write")
+    return principal
+
+
+def _facility_restricted_reader(
+    session: SessionDep, principal: RestrictedReader, facility_id: FacilityId
+) -> Principal:
+    check_facility_scope(session, principal, facility_id, verb="read")
+    return principal
+
+
+def _occupancy_writer(
+    session: SessionDep,
+    principal: Annotated[
+        Principal, Depends(require_roles(Role.admin, Role.manager, Role.operator))
+    ],
+    facility_id: FacilityId,
+) -> Principal:
+    if principal.role == Role.operator and facility_id not in principal.facility_ids:
+        raise Forbidden(f"this operator does not report for facility {facility_id}")
+    check_facility_scope(session, principal, facility_id, verb="write")
+    return principal
+
+
+FacilityWriter = Annotated[Principal, Depends(_facility_writer)]
+FacilityRestrictedReader = Annotated[Principal, Depends(_facility_restricted_reader)]
+OccupancyWriter = Annotated[Principal, Depends(_occupancy_writer)]
+
+
+def _visible_facility_id(
+    session: SessionDep, principal: CurrentPrincipal, facility_id: FacilityId
+) -> int:
+    if facilities.codes_of(session, facility_id, visible=visible_clause(principal)) is None:
+        raise FacilityNotFound(facility_id)
+    return facility_id
+
+
+def _live_facility_id(
+    session: SessionDep, principal: CurrentPrincipal, facility_id: FacilityId
+) -> int:
+    facility_service.ensure_live(session, facility_id, principal=principal)
+    return facility_id
+
+
+VisibleFacilityId = Annotated[int, Depends(_visible_facility_id)]
+LiveFacilityId = Annotated[int, Depends(_live_facility_id)]

@@ -3,12 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from app.accounts.dependencies import (
-    AdminPrincipal,
-    CurrentPrincipal,
-    FacilityWriter,
-    StaffWriter,
-)
+from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWriter
 from app.accounts.principal import Principal
 from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
@@ -17,7 +12,7 @@ from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities import service
-from app.facilities.dependencies import FacilityFilterDep, FacilityId
+from app.facilities.dependencies import FacilityFilterDep, FacilityId, FacilityWriter
 from app.facilities.schemas import (
     FacilityCreate,
     FacilityPage,

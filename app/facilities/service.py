@@ -5,7 +5,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.errors import Forbidden
@@ -15,6 +14,7 @@ from app.audit import service as audit
 from app.core.errors import STORED_VALUE, FieldError, InvalidInput, validation_errors
 from app.core.geo import to_geojson
 from app.core.versioning import check_if_match
+from app.db.session import flush_or_raise
 from app.divisions import service as divisions
 from app.facilities import repository
 from app.facilities.errors import DuplicateCode, FacilityGone, FacilityNotFound, FacilityNotYet
@@ -30,6 +30,7 @@ from app.facilities.models import (
 )
 from app.facilities.repository import FacilityFilter
 from app.facilities.schemas import FacilityCreate, FacilityVerification, VisibilityChange
+from app.facilities.scope import restricted_clause, visible_clause
 
 # GB 50038 sizes personnel shelters at about 1 m² per person; above 1.5 a capacity
 # is not credible (audits found capacities inflated tenfold).
@@ -51,12 +52,12 @@ def get_document(
     principal: Principal = ANONYMOUS,
     as_of: datetime | None = None,
 ) -> Document:
-    restricted = principal.restricted_clause()
+    restricted = restricted_clause(principal)
     found = repository.get_document(
         session,
         facility_id,
         as_feature=as_feature,
-        visible=principal.visible_clause(),
+        visible=visible_clause(principal),
         restricted=restricted,
     )
     if found is None:
@@ -122,8 +123,8 @@ def list_documents(
         after_id=after_id,
         limit=limit,
         as_feature=as_feature,
-        visible=principal.visible_clause(),
-        restricted=principal.restricted_clause(),
+        visible=visible_clause(principal),
+        restricted=restricted_clause(principal),
     )
 
 
@@ -279,28 +280,25 @@ def _audit(
     before: dict[str, Any] | None,
     reason: str | None = None,
 ) -> None:
-    after = _snapshot(session, facility_id)
-    changes = audit.diff(before, after)
-    # Bookkeeping fields change on every write; the audit row has its own time.
-    for noise in ("updated_at", "version"):
-        changes.pop(noise, None)
-    audit.record(
+    audit.record_write(
         session,
-        actor=principal.actor,
-        action=action,
-        entity="facility",
-        entity_id=str(facility_id),
-        facility_id=facility_id,
-        changes=changes,
+        principal.actor,
+        action,
+        "facility",
+        facility_id,
+        facility_id,
         before=before,
-        after=after,
+        after=_snapshot(session, facility_id),
+        # Bookkeeping fields change on every write; the audit row has its own time.
+        ignore=("updated_at", "version"),
         reason=reason,
+        keep_images=True,
     )
 
 
 def ensure_live(session: Session, facility_id: int, *, principal: Principal) -> None:
     """404 for an unknown facility or one the caller may not see, 410 for a deleted one."""
-    deleted = repository.deleted_state(session, facility_id, visible=principal.visible_clause())
+    deleted = repository.deleted_state(session, facility_id, visible=visible_clause(principal))
     if deleted is None:
         raise FacilityNotFound(facility_id)
     if deleted:
@@ -439,9 +437,4 @@ def _as_input(facility: Facility) -> dict[str, Any]:
 
 
 def _flush(session: Session, code: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == "uq_facility_code":
-            raise DuplicateCode(code) from exc
-        raise
+    flush_or_raise(session, {"uq_facility_code": lambda: DuplicateCode(code)})

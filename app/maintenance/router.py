@@ -4,11 +4,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.dependencies import FacilityRestrictedReader, FacilityWriter, RestrictedReader
+from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.core.schemas import Day
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityId
+from app.facilities.dependencies import FacilityId, FacilityRestrictedReader, FacilityWriter
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.maintenance import service

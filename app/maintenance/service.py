@@ -1,15 +1,13 @@
-import base64
-import binascii
-import json
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.audit import service as audit
-from app.core import jsonbody
-from app.core.errors import BadRequest, Conflict, InvalidInput
+from app.core.errors import Conflict, InvalidInput
+from app.core.pagination import decode_key_cursor, encode_key_cursor
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
@@ -84,14 +82,15 @@ def create_record(
     )
     session.flush()
     read = _read(session, record.id, facility_id)
-    audit.record(
+    audit.record_write(
         session,
-        actor=principal.actor,
-        action="correct" if data.corrects_id else "create",
-        entity="maintenance_record",
-        entity_id=str(record.id),
-        facility_id=facility_id,
-        changes=audit.diff(None, read.model_dump(exclude={"created_at", "corrected_by_id"})),
+        principal.actor,
+        "correct" if data.corrects_id else "create",
+        "maintenance_record",
+        record.id,
+        facility_id,
+        before=None,
+        after=read.model_dump(exclude={"created_at", "corrected_by_id"}),
     )
     return read
 
@@ -146,7 +145,7 @@ def overdue(
     limit: int,
 ) -> tuple[list[OverdueItem], str | None]:
     level = known_level(session, admin_code) if admin_code else None
-    after = _decode(cursor) if cursor else (0, "")
+    after = decode_key_cursor(cursor, _overdue_key) if cursor else (0, "")
     rows = repository.overdue(
         session,
         principal=principal,
@@ -163,28 +162,21 @@ def overdue(
         )
         for row in rows[:limit]
     ]
-    next_cursor = _encode(items[-1].facility_id, items[-1].item_code) if len(rows) > limit else None
+    next_cursor = (
+        encode_key_cursor([items[-1].facility_id, items[-1].item_code])
+        if len(rows) > limit
+        else None
+    )
     return items, next_cursor
 
 
-def _encode(facility_id: int, item_code: str) -> str:
-    raw = json.dumps([facility_id, item_code]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[int, str]:
-    try:
-        value = jsonbody.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), what="cursor"
-        )
-        facility_id, item_code = value
-        if not isinstance(facility_id, int) or not isinstance(item_code, str):
-            raise ValueError(value)
-        if not 0 <= facility_id < 2**63:
-            raise ValueError(value)
-        return facility_id, item_code
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("cursor: not a cursor this API issued") from exc
+def _overdue_key(value: Any) -> tuple[int, str]:
+    facility_id, item_code = value
+    if not isinstance(facility_id, int) or not isinstance(item_code, str):
+        raise ValueError(value)
+    if not 0 <= facility_id < 2**63:
+        raise ValueError(value)
+    return facility_id, item_code
 
 
 def _exists(session: Session, facility_id: int) -> None:

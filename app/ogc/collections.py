@@ -1,7 +1,7 @@
 """The published collections, each with its columns: the one place that says what a GIS
 client sees. A property is a SQL expression with a type; restricted ones are shown to
 the roles that read restricted fields only (accounts.principal). Rows are those of the
-works the caller may see (Principal.visible_clause, applied by ogc.service)."""
+works the caller may see (facilities.scope.visible_clause, applied by ogc.service)."""
 
 import enum
 import functools

@@ -12,6 +12,7 @@ from app.accounts.dependencies import CurrentPrincipal
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import splice_items
 from app.db.session import hot_read
+from app.facilities.scope import restricted_clause, visible_clause
 from app.ogc import crs as crs_
 from app.ogc import documents, html, service
 from app.ogc.collections import COLLECTIONS, Collection
@@ -113,7 +114,7 @@ async def queryables(
 ) -> Response:
     """The properties a filter may use (JSON Schema); restricted ones only for roles that
     read them."""
-    document = documents.queryables(base_url(request), c, who.restricted_clause())
+    document = documents.queryables(base_url(request), c, restricted_clause(who))
     return _answer(request, f, f"Queryables of {c.title}", document, SCHEMA)
 
 
@@ -167,7 +168,7 @@ async def items(
         cursor=cursor,
         limit=limit,
     )
-    restricted, visible = who.restricted_clause(), who.visible_clause()
+    restricted, visible = restricted_clause(who), visible_clause(who)
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
     def run(session: Session) -> service.Page:
@@ -233,7 +234,7 @@ async def item(
     out_crs = crs_.parse(crs, field="crs")
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")
-    restricted, visible = who.restricted_clause(), who.visible_clause()
+    restricted, visible = restricted_clause(who), visible_clause(who)
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 
     def run(session: Session) -> str | None:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, Select, func, or_
 from sqlalchemy.orm import Session
 
-from app.accounts.principal import EVERY_WORK, PUBLIC_WORKS
 from app.core.errors import BadRequest
+from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS
 from app.ogc import cql2, params, repository
 from app.ogc import crs as crs_
 from app.ogc.collections import COLLECTIONS, Collection, Kind, visible_columns
@@ -83,7 +83,7 @@ def access(
     restricted: bool | ColumnElement[bool],
     visible: ColumnElement[bool],
 ) -> list[ColumnElement[bool]]:
-    """The rows a caller may see: of the works it may see (Principal.visible_clause), and
+    """The rows a caller may see: of the works it may see (facilities.scope.visible_clause), and
     rows for restricted readers (wartime entrances) only where it reads restricted fields."""
     where = [visible]
     if collection.restricted_rows is not None and restricted is not True:

@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.uses.models import ParkingOccupancy
+from app.parking.models import ParkingOccupancy
 
 
 def history(

@@ -3,10 +3,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 
-from app.accounts.dependencies import LiveFacilityId, OccupancyWriter
 from app.core.errors import InvalidInput, problem_responses
 from app.core.schemas import Instant
 from app.db.session import SessionDep
+from app.facilities.dependencies import LiveFacilityId, OccupancyWriter
 from app.parking import service
 from app.parking.schemas import OccupancyHistory, OccupancyRecord, OccupancyReport
 from app.uses.schemas import Availability

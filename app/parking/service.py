@@ -5,9 +5,10 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidInput
 from app.parking import repository
 from app.parking.errors import ConflictingReport, NoCarPark, OutOfOrderReport
+from app.parking.models import ParkingOccupancy
 from app.parking.schemas import OccupancyReport
 from app.uses import repository as uses
-from app.uses.models import ParkingOccupancy, PeacetimeUse
+from app.uses.models import PeacetimeUse
 from app.uses.schemas import Availability
 from app.uses.service import availability
 

@@ -18,7 +18,7 @@ LEVEL_COLUMN = {
     DivisionLevel.city: "city_code",
     DivisionLevel.district: "district_code",
 }
-# A rule over `facility` as (SQL text, its parameters): Principal.visible_sql.
+# A rule over `facility` as (SQL text, its parameters): facilities.scope.visible_sql.
 Condition = tuple[str, dict[str, Any]]
 # GB 50038: about 1 m² of sheltering area per person.
 AREA_NORM_M2 = 1.0

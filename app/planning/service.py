@@ -14,6 +14,7 @@ from app.accounts.principal import Principal
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.divisions.models import DivisionLevel
 from app.divisions.service import known_level
+from app.facilities.scope import visible_sql
 from app.planning import assignment, files, repository
 from app.planning.files import PopulationFormat
 from app.planning.models import PopulationLayer
@@ -107,7 +108,7 @@ def coverage(
     body = repository.coverage(
         session,
         layer.id,
-        visible=principal.visible_sql(),
+        visible=visible_sql(principal),
         radius=radius,
         group=by,
         level=level,
@@ -138,7 +139,7 @@ def uncovered(
     parts = repository.uncovered(
         session,
         layer.id,
-        visible=principal.visible_sql(),
+        visible=visible_sql(principal),
         radius=radius,
         level=level,
         admin_code=admin_code,
@@ -200,7 +201,7 @@ def assign(
     block_ids, shelter_ids, metres = repository.candidate_pairs(
         session,
         layer.id,
-        visible=principal.visible_sql(),
+        visible=visible_sql(principal),
         max_distance=max_distance,
         level=level,
         admin_code=admin_code,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, aliased
 from app.accounts.principal import Principal
 from app.divisions.models import DivisionLevel
 from app.facilities.models import Facility
+from app.facilities.scope import scope_clause, visible_sql
 from app.maintenance.repository import AREA_COLUMN
 from app.reports.models import ProblemReport, ReportStatus
 from app.signage.repository import GROUP_COLUMN
@@ -44,7 +45,7 @@ def list_reports(
     query = (
         select(ProblemReport)
         .join(Facility, Facility.id == ProblemReport.facility_id)
-        .where(principal.scope_clause())
+        .where(scope_clause(principal))
     )
     if level is not None:
         query = query.where(getattr(Facility, AREA_COLUMN[level]) == admin_code)
@@ -64,7 +65,7 @@ def stats(
     session: Session, *, level: DivisionLevel, admin_code: str, principal: Principal
 ) -> list[dict[str, Any]]:
     group = GROUP_COLUMN[level]
-    visible, visible_params = principal.visible_sql(aliased(Facility, name="f"))
+    visible, visible_params = visible_sql(principal, aliased(Facility, name="f"))
     sql = f"""
 WITH r AS (
     SELECT f.{group} AS code, p.status, p.kind

@@ -1,6 +1,3 @@
-import base64
-import binascii
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -11,12 +8,13 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import Forbidden
 from app.accounts.principal import Principal
 from app.audit import service as audit
-from app.core import jsonbody
-from app.core.errors import BadRequest, InvalidInput
+from app.core.errors import InvalidInput
+from app.core.pagination import decode_key_cursor, encode_key_cursor
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
+from app.facilities.scope import visible_clause
 from app.facilities.service import ensure_live
 from app.media import service as media
 from app.reports import repository
@@ -47,16 +45,17 @@ def create_report(
     session.add(report)
     session.flush()
     session.refresh(report)
-    audit.record(
+    # The reporter's contact stays out of the audit trail: it is personal data that
+    # history readers (gis) need not see.
+    audit.record_write(
         session,
-        actor=principal.actor,
-        action="create",
-        entity="problem_report",
-        entity_id=str(report.id),
-        facility_id=facility_id,
-        # The reporter's contact stays out of the audit trail: it is personal data that
-        # history readers (gis) need not see.
-        changes=audit.diff(None, {"kind": data.kind, "has_photo": bool(data.photo)}),
+        principal.actor,
+        "create",
+        "problem_report",
+        report.id,
+        facility_id,
+        before=None,
+        after={"kind": data.kind, "has_photo": bool(data.photo)},
     )
     return report
 
@@ -64,7 +63,7 @@ def create_report(
 def get_report(session: Session, report_id: uuid.UUID, *, principal: Principal) -> ProblemReport:
     """A report about a work the caller may not see is answered as missing: its status page
     would name the work."""
-    report = repository.get(session, report_id, visible=principal.visible_clause())
+    report = repository.get(session, report_id, visible=visible_clause(principal))
     if report is None:
         raise ReportNotFound(report_id)
     return report
@@ -85,7 +84,7 @@ def update_report(
     principal: Principal,
     if_match: str | None,
 ) -> ProblemReport:
-    report = repository.get(session, report_id, visible=principal.visible_clause(), for_update=True)
+    report = repository.get(session, report_id, visible=visible_clause(principal), for_update=True)
     if report is None:
         raise ReportNotFound(report_id)
     if not may_see_details(session, principal, report):
@@ -116,14 +115,15 @@ def update_report(
     report.touch()
     session.flush()
     session.refresh(report)
-    audit.record(
+    audit.record_write(
         session,
-        actor=principal.actor,
-        action=str(data.status),
-        entity="problem_report",
-        entity_id=str(report.id),
-        facility_id=report.facility_id,
-        changes=audit.diff(before, _image(report)),
+        principal.actor,
+        str(data.status),
+        "problem_report",
+        report.id,
+        report.facility_id,
+        before=before,
+        after=_image(report),
     )
     return report
 
@@ -141,7 +141,7 @@ def list_reports(
     level = known_level(session, admin_code) if admin_code else None
     if (
         facility_id is not None
-        and facilities.codes_of(session, facility_id, visible=principal.visible_clause()) is None
+        and facilities.codes_of(session, facility_id, visible=visible_clause(principal)) is None
     ):
         raise FacilityNotFound(facility_id)
     rows = repository.list_reports(
@@ -151,11 +151,11 @@ def list_reports(
         admin_code=admin_code,
         status=status,
         facility_id=facility_id,
-        after=_decode(cursor) if cursor else None,
+        after=decode_key_cursor(cursor, _report_key) if cursor else None,
         limit=limit + 1,
     )
     page = rows[:limit]
-    return page, (_encode(page[-1]) if len(rows) > limit else None)
+    return page, (_cursor(page[-1]) if len(rows) > limit else None)
 
 
 def stats(session: Session, *, admin_code: str, principal: Principal) -> ReportStats:
@@ -180,16 +180,10 @@ def _image(report: ProblemReport) -> dict[str, Any]:
     }
 
 
-def _encode(report: ProblemReport) -> str:
-    raw = json.dumps([report.created_at.isoformat(), str(report.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _cursor(report: ProblemReport) -> str:
+    return encode_key_cursor([report.created_at.isoformat(), str(report.id)])
 
 
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        stamp, report_id = jsonbody.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), what="cursor"
-        )
-        return datetime.fromisoformat(stamp), uuid.UUID(report_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("cursor: not a cursor this API issued") from exc
+def _report_key(value: Any) -> tuple[datetime, uuid.UUID]:
+    stamp, report_id = value
+    return datetime.fromisoformat(stamp), uuid.UUID(report_id)

@@ -10,7 +10,7 @@ from app.divisions.models import DivisionLevel
 from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
 
-# The facility rows as the statements below name them, for Principal.visible_sql.
+# The facility rows as the statements below name them, for facilities.scope.visible_sql.
 F = aliased(Facility, name="f")
 # A rule over `f` as (SQL text, its parameters).
 Condition = tuple[str, dict[str, Any]]

@@ -3,12 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.dependencies import CurrentPrincipal, FacilityWriter, VisibleFacilityId
+from app.accounts.dependencies import CurrentPrincipal
 from app.core.errors import problem_responses
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityId
+from app.facilities.dependencies import FacilityId, FacilityWriter, VisibleFacilityId
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.signage import service

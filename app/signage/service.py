@@ -13,6 +13,7 @@ from app.core.versioning import check_if_match
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityGone, FacilityNotFound
+from app.facilities.scope import visible_sql
 from app.media import service as media
 from app.signage import repository
 from app.signage.errors import SignNotFound
@@ -134,7 +135,7 @@ def incomplete(
     level = known_level(session, admin_code) if admin_code else None
     rows = repository.incomplete(
         session,
-        visible=principal.visible_sql(repository.F),
+        visible=visible_sql(principal, repository.F),
         level=level,
         admin_code=admin_code,
         after_id=after_id,
@@ -160,7 +161,7 @@ def progress(
     level = known_level(session, admin_code)
     groups, timeline = repository.progress(
         session,
-        visible=principal.visible_sql(repository.F),
+        visible=visible_sql(principal, repository.F),
         level=level,
         admin_code=admin_code,
         parking_only=parking_only,
@@ -227,13 +228,13 @@ def _image(sign: Sign) -> dict[str, Any]:
 def _audit(
     session: Session, principal: Principal, action: str, sign: Sign, *, before: dict | None
 ) -> None:
-    after = _image(sign)
-    audit.record(
+    audit.record_write(
         session,
-        actor=principal.actor,
-        action=action,
-        entity="sign",
-        entity_id=str(sign.id),
-        facility_id=sign.facility_id,
-        changes=audit.diff(before, after),
+        principal.actor,
+        action,
+        "sign",
+        sign.id,
+        sign.facility_id,
+        before=before,
+        after=_image(sign),
     )

@@ -1,6 +1,6 @@
 """SQL for statistics: one statement over facility_figure per answer.
 
-Every figure counts the works its reader may see (Principal.visible_clause): for the public,
+Every figure counts the works its reader may see (facilities.scope.visible_clause): for the public,
 restricted works are left out at every level, not only below the city. Counted in a
 city's total and left out of its districts, they would be the difference; counted with a
 function filter and by year, a single command post would stand out.
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import ANONYMOUS, Principal
 from app.divisions.models import DivisionLevel
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.facilities.scope import visible_sql
 from app.stats.models import FacilityFigure
 from app.uses.models import UseType
 
@@ -63,7 +64,7 @@ class StatsFilter:
     principal: Principal = ANONYMOUS
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        visible, params = self.principal.visible_sql(FacilityFigure)
+        visible, params = visible_sql(self.principal, FacilityFigure)
         parts = [visible]
         if self.level is not None:
             parts.append(f"{LEVEL_COLUMN[self.level]} = :admin_code")

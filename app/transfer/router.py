@@ -22,6 +22,7 @@ from app.core.errors import BadRequest, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityFilterDep
+from app.facilities.scope import restricted_clause
 from app.transfer import exports, fields, jobs, readers, service
 from app.transfer.exports import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
 from app.transfer.models import ImportJob, JobStatus
@@ -61,7 +62,7 @@ def export_facilities(
     order of their registry codes. Exports carry restricted fields, so they need a role
     that reads them; a manager exports its own scope. The text formats stream as they
     are read; GeoPackage and FlatGeobuf are built first, then sent."""
-    restricted = principal.restricted_clause()
+    restricted = restricted_clause(principal)
     scoped = ExportFilter(where, None if restricted is True else restricted)
     # Once before streaming: a filter PostgreSQL refuses (an integer out of its range)
     # must be a 422 here, not a broken stream after a 200.

@@ -107,27 +107,3 @@ class PeacetimeUse(Timestamped, Base):
     realtime_free_charging_piles: Mapped[int | None]
     realtime_opening_status: Mapped[OpeningStatus | None] = mapped_column(str_enum(OpeningStatus))
     realtime_observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ParkingOccupancy(Base):
-    """Every accepted occupancy report, for reading history back by time range."""
-
-    __tablename__ = "parking_occupancy"
-    __table_args__ = (
-        CheckConstraint(
-            "free_spaces >= 0 AND (free_charging_piles IS NULL OR free_charging_piles >= 0)",
-            name="non_negative",
-        ),
-        CheckConstraint(instant_range_sql("observed_at"), name="observed_at_range"),
-    )
-
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
-    )
-    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    free_spaces: Mapped[int]
-    free_charging_piles: Mapped[int | None]
-    opening_status: Mapped[OpeningStatus] = mapped_column(str_enum(OpeningStatus))
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )

@@ -4,10 +4,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.dependencies import FacilityWriter, LiveFacilityId
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
+from app.facilities.dependencies import FacilityWriter, LiveFacilityId
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.uses import service

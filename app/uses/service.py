@@ -3,13 +3,13 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.core.errors import FieldError, InvalidInput
 from app.core.errors import validation_errors as field_errors
 from app.core.versioning import check_if_match
+from app.db.session import flush_or_raise
 from app.uses import repository
 from app.uses.errors import SecondCarPark, UseNotFound
 from app.uses.hours import is_open
@@ -176,10 +176,6 @@ def _validated_attributes(use_type: UseType, attributes: dict[str, Any]) -> dict
 
 
 def _flush(session: Session, facility_id: int) -> None:
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-        if constraint == "uq_peacetime_use_parking_per_facility":
-            raise SecondCarPark(facility_id) from exc
-        raise
+    flush_or_raise(
+        session, {"uq_peacetime_use_parking_per_facility": lambda: SecondCarPark(facility_id)}
+    )

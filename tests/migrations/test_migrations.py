@@ -43,7 +43,7 @@ def test_models_match_the_migrations(connection):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from app.db.models import Base, include_object
+    from app.models import Base, include_object
 
     context = MigrationContext.configure(
         connection, opts={"include_object": include_object, "compare_type": True}
@@ -57,7 +57,7 @@ def test_check_constraints_of_the_models_are_the_migrations(connection):
     from sqlalchemy import CheckConstraint, text
     from sqlalchemy.dialects import postgresql
 
-    from app.db.models import Base
+    from app.models import Base
 
     def definition(table: str, name: str) -> str | None:
         return connection.execute(

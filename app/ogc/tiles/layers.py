@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, select, t
 
 from app.accounts.principal import ANONYMOUS
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus
+from app.facilities.scope import visible_clause
 from app.signage.models import Sign, SignStatus
 from app.uses.models import PeacetimeUse, UseType
 
@@ -40,7 +41,7 @@ def _in(location: ColumnElement, box: ColumnElement) -> ColumnElement:
     return location.op("&&")(box)
 
 
-VISIBLE = and_(Facility.deleted_at.is_(None), ANONYMOUS.visible_clause())
+VISIBLE = and_(Facility.deleted_at.is_(None), visible_clause(ANONYMOUS))
 
 
 def _facilities(box: ColumnElement) -> Select:

@@ -9,12 +9,13 @@ from app.idempotency.models import IdempotencyRecord
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
 from app.media.models import Photo
 from app.ogc.tiles.models import TileChange, TileChangeHorizon
+from app.parking.models import ParkingOccupancy
 from app.planning.models import PopulationFeature, PopulationLayer
 from app.reports.models import ProblemReport
 from app.signage.models import Sign, SignageRule
 from app.stats.models import FacilityFigure
 from app.transfer.models import ImportJob, ImportJobError
-from app.uses.models import ParkingOccupancy, PeacetimeUse
+from app.uses.models import PeacetimeUse
 
 __all__ = [
     "ApiKey",

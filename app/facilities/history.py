@@ -1,14 +1,15 @@
+"""A facility's audit trail, read through the facility: the scope check is the domain's."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.accounts.dependencies import FacilityRestrictedReader
 from app.audit import service
 from app.audit.schemas import AuditEventRead, HistoryPage
 from app.core.errors import problem_responses
 from app.core.pagination import decode_cursor, encode_cursor
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityId
+from app.facilities.dependencies import FacilityId, FacilityRestrictedReader
 
 router = APIRouter(prefix="/v1/facilities", tags=["audit"])
 

@@ -1,0 +1,33 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.dates import instant_range_sql
+from app.db.base import Base
+from app.db.types import str_enum
+from app.uses.models import OpeningStatus
+
+
+class ParkingOccupancy(Base):
+    """Every accepted occupancy report, for reading history back by time range."""
+
+    __tablename__ = "parking_occupancy"
+    __table_args__ = (
+        CheckConstraint(
+            "free_spaces >= 0 AND (free_charging_piles IS NULL OR free_charging_piles >= 0)",
+            name="non_negative",
+        ),
+        CheckConstraint(instant_range_sql("observed_at"), name="observed_at_range"),
+    )
+
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
+    )
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    free_spaces: Mapped[int]
+    free_charging_piles: Mapped[int | None]
+    opening_status: Mapped[OpeningStatus] = mapped_column(str_enum(OpeningStatus))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )

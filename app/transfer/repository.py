@@ -29,8 +29,11 @@ from sqlalchemy import (
 )
 
 from app.core import dates
+from app.core.messages import Message
 from app.divisions import repository as divisions
+from app.divisions import rules as placing
 from app.divisions.models import DivisionLevel
+from app.facilities import rules
 from app.facilities.models import RESTRICTED_FUNCTIONS, Facility
 from app.facilities.repository import (
     PLAIN_COLUMNS,
@@ -343,8 +346,6 @@ _PLAIN_DECIMAL_RE = "^[0-9]{1,12}([.][0-9]{1,12})?$"
 # each column's check.
 DECIMAL_RE = "^[+-]?([0-9]{1,30}[.]?[0-9]{0,30}|[.][0-9]{1,30})([eE][+-]?[0-9]{1,2})?$"
 _INTEGER_RE = "^[+-]?[0-9]{1,12}([.]0*)?$"
-_CODE_RE = "^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"
-_PHONE_RE = "^[+]?[0-9][0-9 -]{4,19}$"
 _DATE_RE = (
     "^([0-9]{4})([-/.年](0?[1-9]|1[0-2])([-/.月](0?[1-9]|[12][0-9]|3[01])日?)?月?)?([ T][0-9:.]+)?$"
 )
@@ -390,6 +391,14 @@ def _typed(column: Column) -> str:
             return cell
 
 
+# Cells whose kind is a pattern: the API models' pattern and the importer's message.
+_PATTERNS = {
+    Kind.code: (rules.CODE_PATTERN, rules.CODE_MESSAGE),
+    Kind.phone: (rules.PHONE_PATTERN, rules.PHONE_MESSAGE),
+    Kind.admin_code: (rules.ADMIN_CODE_PATTERN, rules.ADMIN_CODE_MESSAGE),
+}
+
+
 def _checks(column: Column) -> list[tuple[str, str]]:
     """(value, reason) SQL pairs; the reason is NULL when the cell passes."""
     name = column.name
@@ -404,17 +413,9 @@ def _checks(column: Column) -> list[tuple[str, str]]:
                 f"CASE WHEN length({cell}) > {column.max_length} "
                 f"THEN 'is longer than {column.max_length} characters' END"
             )
-        case Kind.code:
-            reasons.append(
-                f"CASE WHEN {cell} !~ '{_CODE_RE}' THEN 'must be 3 to 40 letters, digits, "
-                '"-" or "_", beginning with a letter or digit\' END'
-            )
-        case Kind.phone:
-            reasons.append(f"CASE WHEN {cell} !~ '{_PHONE_RE}' THEN 'is not a phone number' END")
-        case Kind.admin_code:
-            reasons.append(
-                f"CASE WHEN {cell} !~ '^[0-9]{{6}}$' THEN 'must be a six-digit GB/T 2260 code' END"
-            )
+        case Kind.code | Kind.phone | Kind.admin_code:
+            pattern, message = _PATTERNS[column.kind]
+            reasons.append(f"CASE WHEN {cell} !~ '{pattern}' THEN {Message(message).sql()} END")
         case Kind.choice:
             assert column.choices is not None
             allowed = ", ".join(m.value for m in column.choices)
@@ -541,12 +542,13 @@ def _check_cells(connection: Connection, *, present: set[str], first: int, last:
             )
         )
     if fields.COMPLETION_DATE in present and "completion_year" not in present:
+        earliest, latest = rules.COMPLETION_YEARS
         checks.append(
             (
                 "completion_date",
                 f"CASE WHEN r.completion_date !~ '{_DATE_RE}' THEN 'is not a date' "
-                "WHEN t.completion_year NOT BETWEEN 1949 AND 2100 "
-                "THEN 'must be between 1949 and 2100' END",
+                f"WHEN t.completion_year NOT BETWEEN {earliest} AND {latest} "
+                f"THEN 'must be between {earliest} and {latest}' END",
             )
         )
     if not checks:
@@ -584,8 +586,7 @@ def sum_units(connection: Connection, *, totals_given: set[str]) -> None:
                 text(
                     "INSERT INTO import_error (row_no, field, value, reason) "
                     f"SELECT t.row_no, '{total}', CAST(t.{total} AS text), "
-                    f"CAST(t.{total} AS text) || ' disagrees with the sum over its protection "
-                    f"units, ' || CAST(s.{total} AS text) "
+                    f"{rules.UNIT_TOTAL.sql(value=f'CAST(t.{total} AS text)', total=f'CAST(s.{total} AS text)')} "
                     "FROM import_typed t JOIN import_unit_sum s ON s.row_no = t.row_no "
                     f"WHERE t.{total} IS NOT NULL AND abs(t.{total} - s.{total}) > 0.005"
                 )
@@ -602,70 +603,39 @@ def sum_units(connection: Connection, *, totals_given: set[str]) -> None:
     )
 
 
-# (field, value, reason) of the rules of a row's merged fields (the file's, else the stored
-# facility's, as a PATCH merges them); the reason is NULL when the row passes.
-_ROW_RULES = (
-    (
-        "verified_at",
-        "CAST(t.verified_at AS text)",
-        f"CASE WHEN NOT ({dates.instant_range_sql('t.verified_at')}) "
-        f"THEN '{dates.INSTANT_MESSAGE}' "
-        "WHEN t.verified_at > now() THEN 'lies in the future' END",
-    ),
-    (
-        "standalone_type",
-        "t.standalone_type",
-        "CASE WHEN t.construction_form IS NOT NULL "
-        "AND (t.construction_form = 'standalone') <> (t.standalone_type IS NOT NULL) "
-        "THEN 'is required for a standalone work and must be empty for an attached one' END",
-    ),
-    (
-        "wartime_subtype",
-        "t.wartime_subtype",
-        "CASE WHEN t.wartime_subtype IS NOT NULL AND t.wartime_function IS NOT NULL "
-        "AND CAST(:subtype_of AS jsonb) ->> t.wartime_subtype IS DISTINCT FROM t.wartime_function "
-        "THEN t.wartime_subtype || ' is not a kind of ' || t.wartime_function END",
-    ),
-    (
-        "usable_area",
-        "CAST(t.usable_area AS text)",
-        "CASE WHEN t.usable_area > t.building_area "
-        "THEN t.usable_area || ' m² exceeds building_area ' || t.building_area || ' m²' END",
-    ),
-    (
-        "shelter_area",
-        "CAST(t.shelter_area AS text)",
-        "CASE WHEN t.shelter_area > t.usable_area "
-        "THEN t.shelter_area || ' m² exceeds usable_area ' || t.usable_area || ' m²' END",
-    ),
-    (
-        "capacity_persons",
-        "CAST(t.capacity_persons AS text)",
-        "CASE WHEN t.capacity_persons > 0 AND t.shelter_area IS NOT NULL "
-        "AND t.capacity_persons > :ratio * t.shelter_area "
-        "THEN t.capacity_persons || ' persons on ' || t.shelter_area "
-        "|| ' m² of shelter area is over ' || :ratio || ' persons per m²' END",
-    ),
-    (
-        "code",
-        "t.code",
-        "CASE WHEN t.deleted "
-        "THEN 'belongs to a deleted facility; it is not revived by an import' END",
-    ),
-    (
-        "location",
-        "NULL",
-        "CASE WHEN t.location IS NULL AND NOT t.geometry_failed "
-        "THEN 'is required: give lon and lat, WKT or a geometry' END",
-    ),
-)
+def _row_rules() -> list[tuple[str, str, str]]:
+    """(field, value, reason) of the rules of a row's merged fields (the file's, else the
+    stored facility's, as a PATCH merges them); the reason is NULL when the row passes."""
+    whens = {
+        "verified_at": [
+            f"WHEN NOT ({dates.instant_range_sql('t.verified_at')}) THEN '{dates.INSTANT_MESSAGE}'"
+        ]
+    }
+    for rule in rules.ROW_RULES:
+        whens.setdefault(rule.field, []).append(rule.when_sql("t"))
+    whens["code"] = [
+        "WHEN t.deleted THEN 'belongs to a deleted facility; it is not revived by an import'"
+    ]
+    whens["location"] = [
+        "WHEN t.location IS NULL AND NOT t.geometry_failed "
+        "THEN 'is required: give lon and lat, WKT or a geometry'"
+    ]
+    return [
+        (
+            name,
+            "NULL" if name == "location" else f"CAST(t.{name} AS text)",
+            f"CASE {' '.join(w)} END",
+        )
+        for name, w in whens.items()
+    ]
 
 
-def check_rows(connection: Connection, *, max_persons_per_m2: float, subtype_of: dict) -> None:
-    """Rules across the fields of a row, with the API's messages."""
-    values = ", ".join(f"('{name}', {value}, {reason})" for name, value, reason in _ROW_RULES)
+def check_rows(connection: Connection) -> None:
+    """Rules across the fields of a row, the API's own (facilities.rules)."""
+    row_rules = _row_rules()
+    values = ", ".join(f"('{name}', {value}, {reason})" for name, value, reason in row_rules)
     # As in _check_cells: clean rows skip the LATERAL.
-    any_reason = " OR ".join(f"({reason}) IS NOT NULL" for _, _, reason in _ROW_RULES)
+    any_reason = " OR ".join(f"({reason}) IS NOT NULL" for _, _, reason in row_rules)
     connection.execute(
         text(
             "INSERT INTO import_error (row_no, field, value, reason) "
@@ -673,7 +643,7 @@ def check_rows(connection: Connection, *, max_persons_per_m2: float, subtype_of:
             f"CROSS JOIN LATERAL (VALUES {values}) AS v(field, value, reason) "
             f"WHERE ({any_reason}) AND v.reason IS NOT NULL"
         ),
-        {"subtype_of": json.dumps(subtype_of), "ratio": max_persons_per_m2},
+        {k: v for rule in rules.ROW_RULES for k, v in rule.sql_params().items()},
     )
     # Every row of a code that appears more than once is named, with its companions.
     connection.execute(
@@ -696,7 +666,7 @@ def check_rows(connection: Connection, *, max_persons_per_m2: float, subtype_of:
 
 
 def place(connection: Connection, *, with_boundaries: bool) -> None:
-    """The rules of divisions.service.place for every row at once: the given code must
+    """divisions.service.place for every row at once, with its messages: the given code must
     be known and valid; where boundaries are loaded, the location derives finer divisions
     and must not contradict the given code."""
     if with_boundaries:
@@ -747,7 +717,7 @@ def place(connection: Connection, *, with_boundaries: bool) -> None:
     )
     connection.execute(
         text(
-            """
+            f"""
             INSERT INTO import_error (row_no, field, value, reason)
             SELECT row_no, field, value, reason FROM (
                 SELECT p.row_no,
@@ -761,18 +731,17 @@ def place(connection: Connection, *, with_boundaries: bool) -> None:
                     END AS field,
                     p.admin_code AS value,
                     CASE WHEN p.admin_code IS NOT NULL AND p.g_code IS NULL
-                         THEN p.admin_code || ' is not a known GB/T 2260 division code'
+                         THEN {placing.UNKNOWN_CODE.sql(admin_code="p.admin_code")}
                          WHEN p.g_code IS NOT NULL AND NOT p.g_valid
-                         THEN p.admin_code || ' is no longer valid'
+                         THEN {placing.NO_LONGER_VALID.sql(admin_code="p.admin_code")}
                          WHEN p.admin_code IS NULL AND p.f_province IS NULL
                               AND p.f_city IS NULL AND p.f_district IS NULL
-                         THEN 'required: no loaded division boundary contains the location'
+                         THEN {placing.NOT_CONTAINED.sql()}
                          WHEN p.g_bounded AND p.f_at_g IS DISTINCT FROM p.g_code
-                         THEN 'lies outside ' || p.g_name || ' (' || p.g_code || '), the admin_code'
-                              || coalesce(', in ' || p.f_at_g_name || ' (' || p.f_at_g || ')', '')
+                         THEN {_OUTSIDE}
                          WHEN p.contradiction IS NOT NULL THEN p.contradiction
                          WHEN coalesce(p.g_province, p.f_province) IS NULL
-                         THEN 'does not belong to any province'
+                         THEN {placing.NO_PROVINCE.sql()}
                     END AS reason
                 FROM (
                     SELECT q.*,
@@ -781,14 +750,11 @@ def place(connection: Connection, *, with_boundaries: bool) -> None:
                         CASE q.g_level WHEN 'province' THEN q.f_province_name
                             WHEN 'city' THEN q.f_city_name ELSE q.f_district_name END AS f_at_g_name,
                         CASE WHEN q.g_province <> q.f_province
-                             THEN 'lies in ' || q.f_province_name || ' (' || q.f_province
-                                  || '), which contradicts admin_code ' || q.admin_code
+                             THEN {_contradicts("province")}
                              WHEN q.g_city <> q.f_city
-                             THEN 'lies in ' || q.f_city_name || ' (' || q.f_city
-                                  || '), which contradicts admin_code ' || q.admin_code
+                             THEN {_contradicts("city")}
                              WHEN q.g_district <> q.f_district
-                             THEN 'lies in ' || q.f_district_name || ' (' || q.f_district
-                                  || '), which contradicts admin_code ' || q.admin_code
+                             THEN {_contradicts("district")}
                         END AS contradiction
                     FROM import_place q
                 ) AS p
@@ -796,6 +762,19 @@ def place(connection: Connection, *, with_boundaries: bool) -> None:
             WHERE reason IS NOT NULL
             """
         )
+    )
+
+
+_OUTSIDE = placing.OUTSIDE.sql(
+    name="p.g_name",
+    code="p.g_code",
+    where=f"coalesce({placing.OUTSIDE_WHERE.sql(name='p.f_at_g_name', code='p.f_at_g')}, '')",
+)
+
+
+def _contradicts(level: str) -> str:
+    return placing.CONTRADICTS.sql(
+        name=f"q.f_{level}_name", code=f"q.f_{level}", admin_code="q.admin_code"
     )
 
 

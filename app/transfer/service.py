@@ -36,14 +36,16 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.core.geo import CHINA_BOUNDS, Areal, CoordSys, in_china, position_to_wgs84, to_wgs84
 from app.core.schemas import NUL, NUL_MESSAGE
+from app.facilities import rules
 from app.facilities.models import EntranceKind
-from app.facilities.schemas import (
+from app.facilities.rules import (
+    AREA_MAX,
     MAX_ENTRANCES,
     MAX_PROTECTION_UNITS,
-    Entrances,
-    ProtectionUnits,
+    PERSONS_MAX,
+    SHORT_TEXT_MAX,
 )
-from app.facilities.service import MAX_PERSONS_PER_M2
+from app.facilities.schemas import Entrances, ProtectionUnits
 from app.transfer import fields, repository
 from app.transfer.readers import Batch, FileFormat, FileProblem, Reread, open_source
 
@@ -157,9 +159,7 @@ def import_file(
         repository.sum_units(
             connection, totals_given=present & {"shelter_area", "capacity_persons"}
         )
-    repository.check_rows(
-        connection, max_persons_per_m2=MAX_PERSONS_PER_M2, subtype_of=fields.SUBTYPE_OF
-    )
+    repository.check_rows(connection)
     repository.place(connection, with_boundaries=repository.boundaries_loaded(connection))
     missing = [name for name in REQUIRED_FOR_NEW if name not in present]
     if not ({fields.LON, fields.LAT} <= present or fields.WKT in present or "geometry" in present):
@@ -592,11 +592,8 @@ class _StagedBatch:
                 for problem in exc.errors(include_url=False):
                     self._error(int(index), fields.UNITS, cell, _message(problem))
                 continue
-            names = [unit.name for unit in units]
-            if len(set(names)) != len(names):
-                self._error(
-                    int(index), fields.UNITS, cell, "unit names must be unique within a facility"
-                )
+            if rules.repeated_names(units):
+                self._error(int(index), fields.UNITS, cell, rules.UNIT_NAMES.message())
                 continue
             rest += [
                 (int(index), seq, unit.name, unit.shelter_area, unit.capacity_persons)
@@ -771,7 +768,7 @@ def _arrow_entrances(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
 
 def _arrow_units(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     """As _arrow_entrances, for protection unit lists: a list is checked when each unit
-    has a name of 1 to 200 characters without spaces around it, an area and persons in
+    has a name of 1 to SHORT_TEXT_MAX characters without spaces around it, an area and persons in
     the API's ranges, and the names differ."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -785,8 +782,8 @@ def _arrow_units(texts: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     good = (
         _true(unit.is_valid())
         & _good_names(name)
-        & _true(pc.and_(pc.greater_equal(area, 0), pc.less_equal(area, 10_000_000)))
-        & _true(pc.and_(pc.greater_equal(persons, 0), pc.less_equal(persons, 1_000_000)))
+        & _true(pc.and_(pc.greater_equal(area, 0), pc.less_equal(area, AREA_MAX)))
+        & _true(pc.and_(pc.greater_equal(persons, 0), pc.less_equal(persons, PERSONS_MAX)))
     )
     # A name twice in one list: the model's path names it.
     if len(parent):
@@ -805,13 +802,14 @@ def _none_checked(blank: np.ndarray, field_name: str) -> tuple[np.ndarray, np.nd
 
 
 def _good_names(names: Any) -> np.ndarray:
-    """Names of 1 to 200 characters without spaces around them (as the API's models)."""
+    """Names of 1 to SHORT_TEXT_MAX characters without spaces around them (as the API's
+    models)."""
     import pyarrow.compute as pc
 
     length = pc.utf8_length(names)
-    return _true(pc.and_(pc.greater_equal(length, 1), pc.less_equal(length, 200))) & ~_true(
-        pc.match_substring_regex(names, f"^{_SPACE}|{_SPACE}$")
-    )
+    return _true(
+        pc.and_(pc.greater_equal(length, 1), pc.less_equal(length, SHORT_TEXT_MAX))
+    ) & ~_true(pc.match_substring_regex(names, f"^{_SPACE}|{_SPACE}$"))
 
 
 _ENTRANCE_KEYS = frozenset({"kind", "accessible", "name", "location"})
@@ -840,7 +838,7 @@ def _plain_entrances(cell: str) -> list[tuple] | None:
         if kind not in _KINDS or type(accessible) is not bool:
             return None
         if name is not None:
-            if type(name) is not str or not 1 <= len(name.strip()) <= 200:
+            if type(name) is not str or not 1 <= len(name.strip()) <= SHORT_TEXT_MAX:
                 return None
             name = name.strip()
         if type(location) is not dict or location.keys() != {"type", "coordinates"}:

@@ -20,10 +20,12 @@ from app.core.errors import AppError
 from app.core.geo import CoordSys
 from app.divisions import files
 from app.divisions import service as divisions
+from app.exports import cli as exports
 from app.facilities import repository as facilities
 from app.facilities.models import Facility
+from app.imports import cli as imports
 from app.serving import CannotListen, default_workers, serve
-from app.transfer import commands as transfer
+from app.stats import cli as stats
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Schema migrations.")
@@ -34,9 +36,9 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(divisions_cli, name="divisions")
 cli.add_typer(keys_cli, name="keys")
-cli.command("import")(transfer.import_command)
-cli.command("export")(transfer.export_command)
-cli.command("stats")(transfer.stats_command)
+cli.command("import")(imports.import_command)
+cli.command("export")(exports.export_command)
+cli.command("stats")(stats.stats_command)
 
 
 @cli.command("serve")

@@ -542,7 +542,7 @@ def _reserve_facility_ids(connection: Connection, count: int) -> np.ndarray:
     # nextval() is never rolled back nor handed out twice, so these ids are ours even with
     # other writers at work; they are usually, not necessarily, consecutive. The sequence
     # is looked up once (a sub-select), not per row. The lock first, as any insert takes
-    # it before its ids: a first import's block of ids (transfer.repository.reserve_ids)
+    # it before its ids: a first import's block of ids (imports.writing.reserve_ids)
     # is taken under its own lock on the table, which this then waits for.
     connection.execute(text("LOCK TABLE facility IN ROW EXCLUSIVE MODE"))
     reserved = connection.execute(

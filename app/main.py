@@ -18,8 +18,10 @@ from app.core.middleware import BodySizeLimit
 from app.core.schemas import no_nul_in_parameters
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
+from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
+from app.imports.router import IMPORTS_PATH, imports_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
 from app.media.router import router as media_router
@@ -32,8 +34,6 @@ from app.planning.router import router as planning_router
 from app.reports.router import router as reports_router
 from app.signage.router import router as signage_router
 from app.stats.router import router as stats_router
-from app.transfer.router import IMPORTS_PATH, imports_router
-from app.transfer.router import router as transfer_router
 from app.uses.router import router as uses_router
 
 DESCRIPTION = """
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(media_router)
     app.include_router(uses_router)
     app.include_router(parking_router)
-    app.include_router(transfer_router)
+    app.include_router(exports_router)
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(planning_router)

@@ -6,6 +6,7 @@ from app.db.base import Base
 from app.divisions.models import Division, DivisionPart
 from app.facilities.models import Entrance, Facility, ProtectionUnit
 from app.idempotency.models import IdempotencyRecord
+from app.imports.models import ImportJob, ImportJobError
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
 from app.media.models import Photo
 from app.ogc.tiles.models import TileChange, TileChangeHorizon
@@ -14,7 +15,6 @@ from app.planning.models import PopulationFeature, PopulationLayer
 from app.reports.models import ProblemReport
 from app.signage.models import Sign, SignageRule
 from app.stats.models import FacilityFigure
-from app.transfer.models import ImportJob, ImportJobError
 from app.uses.models import PeacetimeUse
 
 __all__ = [

@@ -6,7 +6,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidInput
-from app.divisions import repository
+from app.divisions import repository, rules
 from app.divisions.models import Division, DivisionLevel
 
 CODE = re.compile(r"[0-9]{6}")
@@ -28,29 +28,27 @@ def place(session: Session, *, admin_code: str | None, point_ewkt: str, on: date
     found_chain = repository.chain(session, deepest.code) if deepest else {}
     if admin_code is None:
         if not found_chain:
-            raise InvalidInput.on(
-                "admin_code", "required: no loaded division boundary contains the location"
-            )
+            raise InvalidInput.on("admin_code", rules.NOT_CONTAINED())
         levels = found_chain
     else:
         division = repository.get_valid(session, admin_code, on=on)
         if division is None:
             known = repository.get(session, admin_code)
-            reason = "is no longer valid" if known else "is not a known GB/T 2260 division code"
-            raise InvalidInput.on("admin_code", f"{admin_code} {reason}")
+            reason = rules.NO_LONGER_VALID if known else rules.UNKNOWN_CODE
+            raise InvalidInput.on("admin_code", reason(admin_code=admin_code))
         given_chain = repository.chain(session, admin_code)
         inside = found.get(division.level)
         if division.boundary is not None and inside != division:
-            where = f", in {inside.name} ({inside.code})" if inside else ""
+            where = rules.OUTSIDE_WHERE(name=inside.name, code=inside.code) if inside else ""
             raise InvalidInput.on(
-                "location", f"lies outside {division.name} ({division.code}), the admin_code{where}"
+                "location", rules.OUTSIDE(name=division.name, code=division.code, where=where)
             )
         for level, inside in found_chain.items():
             given = given_chain.get(level)
             if given is not None and given.code != inside.code:
                 raise InvalidInput.on(
                     "location",
-                    f"lies in {inside.name} ({inside.code}), which contradicts admin_code {admin_code}",
+                    rules.CONTRADICTS(name=inside.name, code=inside.code, admin_code=admin_code),
                 )
         levels = {**found_chain, **given_chain}
 
@@ -59,7 +57,7 @@ def place(session: Session, *, admin_code: str | None, point_ewkt: str, on: date
 
     province = code(DivisionLevel.province)
     if province is None:
-        raise InvalidInput.on("admin_code", "does not belong to any province")
+        raise InvalidInput.on("admin_code", rules.NO_PROVINCE())
     return Placement(province, code(DivisionLevel.city), code(DivisionLevel.district))
 
 

@@ -19,21 +19,35 @@ from app.facilities.models import (
     WartimeSubtype,
 )
 from app.facilities.repository import RESTRICTED_FIELDS
+from app.facilities.rules import (
+    ADMIN_CODE_PATTERN,
+    AREA_MAX,
+    CODE_PATTERN,
+    COMPLETION_YEARS,
+    MAX_ENTRANCES,
+    MAX_PROTECTION_UNITS,
+    PERSONS_MAX,
+    PHONE_PATTERN,
+    SHORT_TEXT_MAX,
+    TEXT_MAX,
+)
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
-AdminCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)
+]
+Phone = Annotated[str, StringConstraints(pattern=PHONE_PATTERN)]
+AdminCode = Annotated[str, StringConstraints(pattern=ADMIN_CODE_PATTERN)]
 RegistryCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"),
+    StringConstraints(pattern=CODE_PATTERN),
     Field(
         description="Unique human-readable registry code, e.g. RF-340104-0001",
         examples=["RF-340104-0001"],
     ),
 ]
-Area = Annotated[float, Field(ge=0, le=10_000_000, description="m²")]
-Persons = Annotated[int, Field(ge=0, le=1_000_000)]
+Area = Annotated[float, Field(ge=0, le=AREA_MAX, description="m²")]
+Persons = Annotated[int, Field(ge=0, le=PERSONS_MAX)]
 
 
 class EntranceIn(ApiModel):
@@ -49,8 +63,6 @@ class ProtectionUnitIn(ApiModel):
     capacity_persons: Persons
 
 
-MAX_ENTRANCES = 50
-MAX_PROTECTION_UNITS = 200
 Entrances = Annotated[list[EntranceIn], Field(max_length=MAX_ENTRANCES)]
 ProtectionUnits = Annotated[list[ProtectionUnitIn], Field(max_length=MAX_PROTECTION_UNITS)]
 
@@ -81,7 +93,9 @@ class FacilityCreate(ApiModel):
     capacity_persons: Persons | None = None
     capacity_basis: CapacityBasis | None = None
     floors_below_ground: Annotated[int, Field(ge=1, le=10)] | None = None
-    completion_year: Annotated[int, Field(ge=1949, le=2100)] | None = None
+    completion_year: (
+        Annotated[int, Field(ge=COMPLETION_YEARS[0], le=COMPLETION_YEARS[1])] | None
+    ) = None
     owner_unit: ShortText | None = None
     managing_unit: ShortText | None = None
     managing_authority: ShortText | None = Field(

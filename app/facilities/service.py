@@ -16,11 +16,9 @@ from app.core.geo import to_geojson
 from app.core.versioning import check_if_match
 from app.db.session import flush_or_raise
 from app.divisions import service as divisions
-from app.facilities import repository
+from app.facilities import repository, rules
 from app.facilities.errors import DuplicateCode, FacilityGone, FacilityNotFound, FacilityNotYet
 from app.facilities.models import (
-    SUBTYPES_BY_FUNCTION,
-    ConstructionForm,
     Entrance,
     Facility,
     FacilityStatus,
@@ -32,9 +30,6 @@ from app.facilities.repository import FacilityFilter
 from app.facilities.schemas import FacilityCreate, FacilityVerification, VisibilityChange
 from app.facilities.scope import restricted_clause, visible_clause
 
-# GB 50038 sizes personnel shelters at about 1 m² per person; above 1.5 a capacity
-# is not credible (audits found capacities inflated tenfold).
-MAX_PERSONS_PER_M2 = 1.5
 CHILDREN = ("entrances", "protection_units")
 
 
@@ -207,8 +202,7 @@ def verify_facility(
     check_if_match(if_match, facility.version, required=False)
     before = _snapshot(session, facility_id)
     facility.verified_at = data.verified_at or datetime.now(UTC)
-    if facility.verified_at > datetime.now(UTC):
-        raise InvalidInput.on("verified_at", "lies in the future")
+    rules.VERIFIED_AT.check(facility)
     facility.verified_by = data.verified_by or principal.name
     if data.data_source is not None:
         facility.data_source = data.data_source
@@ -316,27 +310,15 @@ def _live(session: Session, facility_id: int) -> Facility:
 
 def _checked(data: FacilityCreate, *, given: set[str]) -> FacilityCreate:
     """Rules across fields; `given` names the fields this request set explicitly."""
-    if (data.construction_form == ConstructionForm.standalone) != (
-        data.standalone_type is not None
+    for rule in (
+        rules.STANDALONE_TYPE,
+        rules.WARTIME_SUBTYPE,
+        rules.USABLE_AREA,
+        rules.SHELTER_AREA,
     ):
-        raise InvalidInput.on(
-            "standalone_type",
-            "is required for a standalone work and must be empty for an attached one",
-        )
-    if (
-        data.wartime_subtype
-        and data.wartime_subtype not in SUBTYPES_BY_FUNCTION[data.wartime_function]
-    ):
-        raise InvalidInput.on(
-            "wartime_subtype",
-            f"{data.wartime_subtype} is not a kind of {data.wartime_function}",
-        )
-    _ordered(data, "usable_area", "building_area")
-    _ordered(data, "shelter_area", "usable_area")
+        rule.check(data)
     if data.protection_units:
-        names = [unit.name for unit in data.protection_units]
-        if len(set(names)) != len(names):
-            raise InvalidInput.on("protection_units", "unit names must be unique within a facility")
+        rules.UNIT_NAMES.check(data)
         totals = {
             "shelter_area": round(sum(u.shelter_area for u in data.protection_units), 2),
             "capacity_persons": sum(u.capacity_persons for u in data.protection_units),
@@ -344,30 +326,12 @@ def _checked(data: FacilityCreate, *, given: set[str]) -> FacilityCreate:
         for field, total in totals.items():
             value = getattr(data, field)
             if field in given and value is not None and abs(value - total) > 0.005:
-                raise InvalidInput.on(
-                    field, f"{value} disagrees with the sum over its protection units, {total}"
-                )
+                raise InvalidInput.on(field, rules.UNIT_TOTAL(value=value, total=total))
         data = data.model_copy(update=totals)
-        _ordered(data, "shelter_area", "usable_area")
-    if (
-        data.capacity_persons
-        and data.shelter_area is not None
-        and data.capacity_persons > MAX_PERSONS_PER_M2 * data.shelter_area
-    ):
-        raise InvalidInput.on(
-            "capacity_persons",
-            f"{data.capacity_persons} persons on {data.shelter_area} m² of shelter area is "
-            f"over {MAX_PERSONS_PER_M2} persons per m²",
-        )
-    if data.verified_at and data.verified_at > datetime.now(UTC):
-        raise InvalidInput.on("verified_at", "lies in the future")
+        rules.SHELTER_AREA.check(data)
+    rules.CAPACITY.check(data)
+    rules.VERIFIED_AT.check(data)
     return data
-
-
-def _ordered(data: FacilityCreate, smaller: str, larger: str) -> None:
-    low, high = getattr(data, smaller), getattr(data, larger)
-    if low is not None and high is not None and low > high:
-        raise InvalidInput.on(smaller, f"{low} m² exceeds {larger} {high} m²")
 
 
 def _apply(session: Session, facility: Facility, data: FacilityCreate, *, fields: set[str]) -> None:

@@ -67,3 +67,14 @@ def test_a_deep_cursor_or_filter_is_a_400(public_client):
         params={"filter-lang": "cql2-json", "filter": "[" * 5000},
     )
     assert answer.status_code == 400 and "filter" in answer.json()["detail"]
+
+
+def test_a_deep_import_mapping_is_a_400(client):
+    answer = client.post(
+        "/v1/imports",
+        params={"filename": "x.csv", "mapping": "[" * 1000},
+        content=b"code\n",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == f"mapping: JSON nested deeper than {MAX_DEPTH} levels"

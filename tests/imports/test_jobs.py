@@ -4,9 +4,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.imports import jobs, service
+from app.imports.models import ImportJob, JobStatus
 from app.main import create_app
-from app.transfer import jobs, service
-from app.transfer.models import ImportJob, JobStatus
 
 
 def add_job(session: Session, status: JobStatus) -> int:

@@ -1,6 +1,6 @@
 """The columns a file may carry, how Chinese headers and values map onto them, and the
-column order of every export. The API's FacilityCreate is the authority on limits; these
-copy its rules so that they can run as set-based SQL over a million rows."""
+column order of every export. The limits are facilities.rules', which the API's models
+use as well; here they become set-based SQL over a million rows."""
 
 import enum
 import json
@@ -12,7 +12,6 @@ from pathlib import Path
 from app.core.errors import BadRequest
 from app.core.schemas import NUL, NUL_MESSAGE
 from app.facilities.models import (
-    SUBTYPES_BY_FUNCTION,
     CapacityBasis,
     ChemicalClass,
     ConstructionForm,
@@ -23,6 +22,13 @@ from app.facilities.models import (
     Visibility,
     WartimeFunction,
     WartimeSubtype,
+)
+from app.facilities.rules import (
+    AREA_MAX,
+    COMPLETION_YEARS,
+    PERSONS_MAX,
+    SHORT_TEXT_MAX,
+    TEXT_MAX,
 )
 
 
@@ -42,7 +48,7 @@ class Column:
     name: str
     kind: Kind
     required: bool = False
-    max_length: int = 200
+    max_length: int = SHORT_TEXT_MAX
     low: float = 0
     high: float = 0
     choices: type[enum.StrEnum] | None = None
@@ -83,7 +89,7 @@ SUBTYPE_LABELS = {
 COLUMNS: tuple[Column, ...] = (
     Column("code", Kind.code, required=True),
     Column("name", Kind.text, required=True),
-    Column("address", Kind.text, required=True, max_length=500),
+    Column("address", Kind.text, required=True, max_length=TEXT_MAX),
     Column("admin_code", Kind.admin_code),
     _choice(
         "construction_form",
@@ -123,10 +129,10 @@ COLUMNS: tuple[Column, ...] = (
             **{f"{k}级": v for k, v in zip("甲乙丙丁", "ABCD", strict=True)},
         },
     ),
-    Column("building_area", Kind.decimal, high=10_000_000),
-    Column("usable_area", Kind.decimal, high=10_000_000),
-    Column("shelter_area", Kind.decimal, high=10_000_000),
-    Column("capacity_persons", Kind.integer, high=1_000_000),
+    Column("building_area", Kind.decimal, high=AREA_MAX),
+    Column("usable_area", Kind.decimal, high=AREA_MAX),
+    Column("shelter_area", Kind.decimal, high=AREA_MAX),
+    Column("capacity_persons", Kind.integer, high=PERSONS_MAX),
     _choice(
         "capacity_basis",
         CapacityBasis,
@@ -139,7 +145,7 @@ COLUMNS: tuple[Column, ...] = (
         },
     ),
     Column("floors_below_ground", Kind.integer, low=1, high=10),
-    Column("completion_year", Kind.integer, low=1949, high=2100),
+    Column("completion_year", Kind.integer, low=COMPLETION_YEARS[0], high=COMPLETION_YEARS[1]),
     Column("owner_unit", Kind.text),
     Column("managing_unit", Kind.text),
     Column("managing_authority", Kind.text),
@@ -192,8 +198,6 @@ SOURCE_ONLY = (LON, LAT, WKT, FOOTPRINT, ENTRANCES, UNITS, PROTECTION, COMPLETIO
 # Derived by the registry, so an import reads past them (they are in every export).
 DERIVED = ("id", "province_code", "city_code", "district_code", "created_at", "updated_at")
 STAGED = tuple(c.name for c in COLUMNS) + (PROTECTION, COMPLETION_DATE)
-
-SUBTYPE_OF = {s.value: f.value for f, subtypes in SUBTYPES_BY_FUNCTION.items() for s in subtypes}
 
 # The headers offices use (from real registries' field lists), and the field names themselves.
 DEFAULT_HEADERS: dict[str, str] = {

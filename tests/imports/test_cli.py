@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.transfer import commands, repository
+from app.imports import cli, staging
 
 RF = str(Path(sys.executable).parent / "rf")
 GOOD = (
@@ -87,8 +87,8 @@ def test_bad_file_fails_in_one_line_with_a_report(database_url, tmp_path):
 
 def test_the_cli_session_has_room_for_the_staging_tables(database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    with commands._connection() as connection:
-        assert connection.execute(text("SHOW temp_buffers")).scalar() == repository.TEMP_BUFFERS
+    with cli._connection() as connection:
+        assert connection.execute(text("SHOW temp_buffers")).scalar() == staging.TEMP_BUFFERS
 
 
 def test_export_of_a_time_from_before_the_range_check(make_database, tmp_path):

@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Connection
 from sqlalchemy.orm import Session
 
+from app.exports import repository
 from app.facilities.repository import FacilityFilter
-from app.transfer import repository
 
 CHUNK_ROWS = 5_000
 Progress = Callable[[int], None]

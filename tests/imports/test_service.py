@@ -1,8 +1,6 @@
 """Imports through the service, on the test's rolled-back transaction."""
 
-import csv
 import dataclasses
-import io
 import json
 from datetime import date
 from pathlib import Path
@@ -17,10 +15,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
 from app.divisions.service import BoundaryFeature, load_boundaries
+from app.exports import service as exports
+from app.exports.service import ExportFormat
 from app.facilities.repository import FacilityFilter
-from app.transfer import exports, fields, readers, service
-from app.transfer.exports import ExportFormat
-from app.transfer.readers import Batch
+from app.imports import batches, fields, lists, readers, service, writing
+from app.imports.readers import Batch, common, delimited, feature_lines, gdal
 
 HEADER = "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态,掩蔽面积,掩蔽人数,竣工日期\n"
 ROW = "{code},{name},合肥市蜀山区怀宁路1号,340104,{lon},{lat},结建,人员掩蔽工程,在用,{area},{persons},{date}\n"
@@ -223,17 +222,6 @@ def test_visibility_follows_the_function_unless_the_file_gives_it(connection, tm
     assert reason == "is not one of: public, restricted"
 
 
-def test_exports_carry_the_visibility(connection):
-    demo.load(connection, size=200, seed=3)
-    exports.prepare(connection)
-    body = b"".join(exports.stream_text(connection, FacilityFilter(), ExportFormat.csv))
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    functions = {(r["wartime_function"], r["visibility"]) for r in rows}
-    assert ("command_post", "restricted") in functions
-    assert ("personnel_shelter", "public") in functions
-    assert ("command_post", "public") not in functions
-
-
 def test_a_nul_character_is_named_in_the_report_not_a_failed_import(connection, tmp_path):
     # PostgreSQL text holds no NUL: raw in a cell, or decoded from \\u0000 in a JSON list.
     header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
@@ -307,8 +295,8 @@ def test_csv_rows_keep_their_numbers_when_arrow_hands_over(connection, tmp_path,
     """Arrow reads well-formed batches; from the first batch it refuses (a row of the wrong
     width), the csv module reads on and names the row. Blank lines and quoted line breaks
     count as the file counts them, either way."""
-    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
-    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 400)
+    monkeypatch.setattr(common, "BATCH_ROWS", 2)
+    monkeypatch.setattr(common, "CSV_BLOCK_BYTES", 400)
     good = [row(f"RF-HAND-{i:03}") for i in range(1, 8)]
     quoted = row("RF-HAND-009", name='"天鹅湖\n人防车库"')
     content = HEADER + good[0] + "\n" + good[1] + quoted + good[2] + good[3]
@@ -328,13 +316,13 @@ def test_which_csv_files_arrow_reads(connection, tmp_path, monkeypatch, encoding
     """Arrow reads files whose quote is one byte no other character has (its count tells
     a truncated file); the csv module reads the rest, to the same rows."""
     used = []
-    arrow = readers._arrow_csv
+    arrow = delimited._arrow_csv
 
     def spy(*args):
         used.append(True)
         yield from arrow(*args)
 
-    monkeypatch.setattr(readers, "_arrow_csv", spy)
+    monkeypatch.setattr(delimited, "_arrow_csv", spy)
     content = HEADER + row("RF-ENC-001", name='"丢失的""车库"""')
     result = run(connection, write(tmp_path, "f.csv", content, encoding), encoding=encoding)
     assert result.inserted == 1, report(connection)
@@ -570,7 +558,9 @@ def test_every_format_round_trips(connection, make_database, tmp_path):
             exports.write_file(connection, where, file_format, first)
             if file_format in (ExportFormat.geojson, ExportFormat.ndjson):  # not left to GDAL
                 kind = readers.FileFormat(file_format.value)
-                assert _batches(readers._feature_lines(first, kind, fields.header_mapping(None)))
+                assert _batches(
+                    feature_lines.read_feature_lines(first, kind, fields.header_mapping(None))
+                )
             with target.connect() as other:
                 transaction = other.begin()
                 progress = _Recorder()
@@ -611,30 +601,6 @@ def _gis_content(path: Path) -> tuple:
     meta, _, geometry, values = pyogrio.raw.read(path)
     # As text: a missing number reads as NaN, and NaN != NaN.
     return list(meta["fields"]), list(geometry), [[str(x) for x in v] for v in values]
-
-
-def test_export_streams_features(connection):
-    demo.load(connection, size=20, seed=3)
-    exports.prepare(connection)
-    body = b"".join(exports.stream_text(connection, FacilityFilter(), ExportFormat.geojson))
-    collection = json.loads(body)
-    codes = [f["properties"]["code"] for f in collection["features"]]
-    assert len(codes) == 20 and codes == sorted(codes)
-
-
-@pytest.mark.parametrize("file_format", [ExportFormat.gpkg, ExportFormat.fgb])
-def test_a_failure_while_gdal_reads_the_rows_is_raised_as_itself(
-    connection, engine, tmp_path, file_format
-):
-    """GDAL reports a failed batch only as a RuntimeError ("Error while accessing batch
-    from stream"): the export raises the failure itself, so that the API answers it as
-    such (here 503, the database busy), not as a 500."""
-    with engine.connect() as other:
-        other.execute(text("LOCK TABLE facility IN ACCESS EXCLUSIVE MODE"))
-        connection.execute(text("SET LOCAL lock_timeout = '100ms'"))
-        with pytest.raises(OperationalError, match="lock timeout"):
-            exports.write_gis(connection, FacilityFilter(), file_format, tmp_path / "f")
-        other.rollback()
 
 
 def test_gbk_shapefile_without_cpg_with_polygons(connection, tmp_path):
@@ -729,9 +695,8 @@ def _schema(connection: Connection) -> dict[str, tuple]:
 def test_a_first_load_builds_indexes_and_checks_keys_after_the_rows(
     connection, tmp_path, monkeypatch
 ):
-    from app.transfer import repository
 
-    monkeypatch.setattr(repository, "BULK_ROWS", 2)
+    monkeypatch.setattr(writing, "BULK_ROWS", 2)
     header = HEADER.rstrip("\n") + ",protection_units,entrances\n"
     units = '"[{""name"": ""第1防护单元"", ""shelter_area"": 8000, ""capacity_persons"": 8000}]"'
     entrances = '"[{""kind"": ""vehicle"", ""location"": {""type"": ""Point"", ""coordinates"": [117.2285, 31.8264]}}]"'
@@ -796,9 +761,8 @@ def test_a_first_load_numbers_facilities_by_row_and_their_lists_follow(
     """A first load takes a block of facility ids, the row numbered n getting base + n,
     and entrances and units find their facility by row number. A rejected row leaves a
     gap and no children; lists keep their order; later ids come after the block."""
-    from app.transfer import repository
 
-    monkeypatch.setattr(repository, "BULK_ROWS", 2)
+    monkeypatch.setattr(writing, "BULK_ROWS", 2)
 
     def lists(i: int) -> str:
         units = [
@@ -838,9 +802,8 @@ def test_the_demo_loader_waits_for_a_first_import_before_taking_ids(
 ):
     """A first import keeps facility locked from its block of ids to its commit, and the
     demo loader takes the table's lock before its ids: none can fall inside the block."""
-    from app.transfer import repository
 
-    monkeypatch.setattr(repository, "BULK_ROWS", 2)
+    monkeypatch.setattr(writing, "BULK_ROWS", 2)
     result = run(connection, write(tmp_path, "f.csv", HEADER + row("RF-LOCK-1") + row("RF-LOCK-2")))
     assert result.inserted == 2
     with engine.connect() as other:
@@ -883,25 +846,25 @@ def test_entrance_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
     by one to the API's model. Either way the staged entrances and the errors are the
     same as the model's alone."""
     cells = [CLEAN, odd, json.dumps(json.loads(CLEAN), indent=2), "", None]
-    blank, checked, _ = service._arrow_entrances(pa.array(cells, pa.string()))
+    blank, checked, _ = lists.arrow_entrances(pa.array(cells, pa.string()))
     assert checked.tolist() == [True, False, True, False, False]
     assert blank.tolist() == [False, odd.strip() == "", False, True, True]
-    _staged_alike(monkeypatch, fields.ENTRANCES, cells, "_arrow_entrances", "entrances")
+    _staged_alike(monkeypatch, fields.ENTRANCES, cells, "arrow_entrances", "entrances")
 
 
 def _staged_alike(monkeypatch, field_name, cells, checker, staged):
     """Stages `cells` with Arrow's checks, and again with none passing them (the model
     alone), and finds the same errors and the same staged table."""
     batch = Batch(rows=[2, 3, 4, 5, 6], cells={field_name: cells})
-    both = service._StagedBatch(batch, CoordSys.wgs84)
-    arrow = getattr(service, checker)
+    both = batches.StagedBatch(batch, CoordSys.wgs84)
+    arrow = getattr(batches, checker)
 
     def unchecked(texts):
         blank, checked, table = arrow(texts)
         return blank, checked & False, table.slice(0, 0)
 
-    monkeypatch.setattr(service, checker, unchecked)
-    model = service._StagedBatch(batch, CoordSys.wgs84)
+    monkeypatch.setattr(batches, checker, unchecked)
+    model = batches.StagedBatch(batch, CoordSys.wgs84)
     assert both.errors == model.errors
     order = [("row_no", "ascending"), ("seq", "ascending")]
     assert getattr(both, staged).sort_by(order).equals(getattr(model, staged).sort_by(order))
@@ -933,9 +896,9 @@ def test_unit_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
     """As for entrances: the units Arrow checks, and those the API's model judges one by
     one, are staged alike (areas rounded as Python rounds), with the same errors."""
     cells = [UNITS, odd, json.dumps(json.loads(UNITS), indent=2), "", None]
-    _, checked, _ = service._arrow_units(pa.array(cells, pa.string()))
+    _, checked, _ = lists.arrow_units(pa.array(cells, pa.string()))
     assert checked.tolist() == [True, odd == "[]", True, False, False]
-    both = _staged_alike(monkeypatch, fields.UNITS, cells, "_arrow_units", "units")
+    both = _staged_alike(monkeypatch, fields.UNITS, cells, "arrow_units", "units")
     assert both.units["shelter_area"][0].as_py() == round(2141.345, 2)
 
 
@@ -952,10 +915,10 @@ def test_unit_lists_checked_by_arrow_or_one_by_one_agree(monkeypatch, odd):
 )
 def test_an_entrance_batch_arrow_cannot_read_is_checked_one_by_one(cell, reason):
     cells = [CLEAN, cell]
-    blank, checked, table = service._arrow_entrances(pa.array(cells, pa.string()))
+    blank, checked, table = lists.arrow_entrances(pa.array(cells, pa.string()))
     assert (checked.tolist(), table.num_rows) == ([False, False], 0)
     batch = Batch(rows=[2, 3], cells={fields.ENTRANCES: cells})
-    staged = service._StagedBatch(batch, CoordSys.wgs84)
+    staged = batches.StagedBatch(batch, CoordSys.wgs84)
     assert staged.entrances["row_no"].to_pylist() == [2, 2]
     assert [(row, why) for row, _, _, why in staged.errors] == [(3, reason)]
 
@@ -1071,11 +1034,11 @@ def test_geojson_a_feature_per_line_is_read_as_gdal_reads_it(tmp_path, content):
     path = write(tmp_path, name, content)
     mapping = fields.header_mapping(None)
     kind = readers.detect_format(path, None)
-    fast = readers._feature_lines(path, kind, mapping)
+    fast = feature_lines.read_feature_lines(path, kind, mapping)
     assert fast is not None, "read by orjson"
-    gdal = readers._gis(path, kind, None, mapping, None)
-    assert (fast.mapped, fast.total, fast.has_geometry) == (gdal.mapped, 5, gdal.has_geometry)
-    assert _batches(fast) == _batches(gdal)
+    slow = gdal.read_gis(path, kind, None, mapping, None)
+    assert (fast.mapped, fast.total, fast.has_geometry) == (slow.mapped, 5, slow.has_geometry)
+    assert _batches(fast) == _batches(slow)
 
 
 @pytest.mark.parametrize(
@@ -1103,7 +1066,7 @@ def test_geojson_a_feature_per_line_is_read_as_gdal_reads_it(tmp_path, content):
 )
 def test_geojson_laid_out_otherwise_is_left_to_gdal(tmp_path, content):
     path = write(tmp_path, "f.geojson", content)
-    assert readers._feature_lines(path, readers.FileFormat.geojson, {}) is None
+    assert feature_lines.read_feature_lines(path, readers.FileFormat.geojson, {}) is None
 
 
 @pytest.mark.parametrize(
@@ -1127,8 +1090,10 @@ def test_what_the_line_reader_meets_past_its_first_batch_is_read_again_by_gdal(
     """The import's result and report are those of the file read whole by one reader."""
     path = write(tmp_path, "f.geojson", content)
     whole = dataclasses.asdict(run(connection, path, dry_run=True)), report(connection)
-    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
-    source = readers._feature_lines(path, readers.FileFormat.geojson, fields.header_mapping(None))
+    monkeypatch.setattr(common, "BATCH_ROWS", 2)
+    source = feature_lines.read_feature_lines(
+        path, readers.FileFormat.geojson, fields.header_mapping(None)
+    )
     assert source is not None
     with pytest.raises(readers.Reread):
         _batches(source)

@@ -20,8 +20,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import NotFound
-from app.transfer import service
-from app.transfer.models import ImportJob, ImportJobError, JobStatus
+from app.imports import service
+from app.imports.models import ImportJob, ImportJobError, JobStatus
 
 # Pollers see progress this fresh; more often would cost the import its speed.
 _PROGRESS_EVERY_S = 1.0
@@ -114,12 +114,12 @@ def run_job(
             claimed = _claim(sessions, job_id)
             if claimed is None:
                 return
-            actor = claimed.actor
-            connection = session.connection()
-            result = service.import_file(connection, path, options, progress=progress)
+            result = service.run_import(
+                session, path, options, actor=claimed.actor, progress=progress, job_id=job_id
+            )
             # Nothing was written unless it may stay (dry runs use a savepoint), so this
             # transaction always commits: the report and the status with it.
-            connection.execute(
+            session.execute(
                 insert(ImportJobError).from_select(
                     ["job_id", "row_no", "field", "value", "reason"],
                     text(
@@ -130,8 +130,6 @@ def run_job(
                     .columns(),
                 )
             )
-            if result.committable:
-                service.record_import(session, result, actor=actor, job_id=job_id)
             session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job_id)

@@ -1,6 +1,5 @@
 import csv
 import io
-import json
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -11,24 +10,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import AdminPrincipal, RestrictedReader
+from app.accounts.dependencies import AdminPrincipal
+from app.core import jsonbody
 from app.core.errors import BadRequest, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityFilterDep
-from app.facilities.scope import restricted_clause
-from app.transfer import exports, fields, jobs, readers, service
-from app.transfer.exports import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
-from app.transfer.models import ImportJob, JobStatus
-from app.transfer.readers import FileFormat
+from app.imports import fields, jobs, readers, service
+from app.imports.models import ImportJob, JobStatus
+from app.imports.readers import FileFormat
 
-router = APIRouter(prefix="/v1/export", tags=["export"])
 UPLOAD_SUFFIXES = {
     FileFormat.csv: ".csv",
     FileFormat.xlsx: ".xlsx",
@@ -38,59 +33,9 @@ UPLOAD_SUFFIXES = {
     FileFormat.shp: ".zip",
     FileFormat.fgb: ".fgb",
 }
+
+
 JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="import job id")]
-
-
-@router.get(
-    "",
-    responses={
-        200: {
-            "description": "the facilities as a file",
-            "content": {media: {} for media in MEDIA_TYPES.values()},
-        },
-        **problem_responses(400, 401, 403, 422, 429),
-    },
-)
-def export_facilities(
-    request: Request,
-    session: SessionDep,
-    where: FacilityFilterDep,
-    principal: RestrictedReader,
-    format: Annotated[ExportFormat, Query(description="file format")] = ExportFormat.geojson,
-):
-    """All facilities matching the filters of GET /v1/facilities, as one file, in the
-    order of their registry codes. Exports carry restricted fields, so they need a role
-    that reads them; a manager exports its own scope. The text formats stream as they
-    are read; GeoPackage and FlatGeobuf are built first, then sent."""
-    restricted = restricted_clause(principal)
-    scoped = ExportFilter(where, None if restricted is True else restricted)
-    # Once before streaming: a filter PostgreSQL refuses (an integer out of its range)
-    # must be a 422 here, not a broken stream after a 200.
-    exports.probe(session, scoped)
-    name = f"facilities{SUFFIXES[format]}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format in (ExportFormat.gpkg, ExportFormat.fgb):
-        with request.app.state.sessionmaker() as session:
-            path = exports.gis_to_temp_file(session.connection(), scoped, format)
-            session.rollback()
-        return FileResponse(
-            path,
-            media_type=MEDIA_TYPES[format],
-            headers=headers,
-            background=BackgroundTask(path.unlink, missing_ok=True),
-        )
-    return StreamingResponse(
-        _stream(request, scoped, format), media_type=MEDIA_TYPES[format], headers=headers
-    )
-
-
-def _stream(request: Request, where: ExportFilter, file_format: ExportFormat) -> Iterator[bytes]:
-    # Its own session: the request's has committed and gone by the time the body streams.
-    with request.app.state.sessionmaker() as session:
-        connection = session.connection()
-        exports.prepare(connection)
-        yield from exports.stream_text(connection, where, file_format)
-        session.rollback()
 
 
 IMPORTS_PATH = "/v1/imports"  # import files have their own body limit (see main.py)
@@ -269,8 +214,8 @@ def _mapping(given: str | None) -> dict[str, str] | None:
     if given is None:
         return None
     try:
-        extra = json.loads(given)
-    except (ValueError, RecursionError) as exc:
+        extra = jsonbody.loads(given, what="mapping")
+    except ValueError as exc:
         raise BadRequest(f"mapping: {exc}") from exc
     return fields.check_mapping(extra, source="mapping")
 

@@ -1,0 +1,94 @@
+"""`rf export`, registered on the `rf` command in app/cli.py."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from app.core import commands
+from app.core.errors import BadRequest
+from app.divisions import repository as divisions
+from app.exports import repository
+from app.exports import service as exports
+from app.exports.service import ExportFormat
+from app.facilities.dependencies import parse_bbox
+from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.facilities.repository import FacilityFilter
+
+
+def export_command(
+    path: Annotated[Path, typer.Argument(help="output file; - for standard output")],
+    file_format: Annotated[
+        ExportFormat | None, typer.Option("--format", help="default: from the suffix")
+    ] = None,
+    bbox: Annotated[str | None, typer.Option(help="west,south,east,north")] = None,
+    admin_code: Annotated[str | None, typer.Option(help="GB/T 2260 code, any level")] = None,
+    wartime_function: WartimeFunction | None = None,
+    construction_form: ConstructionForm | None = None,
+    status: FacilityStatus | None = None,
+    min_capacity: int | None = None,
+    q: Annotated[str | None, typer.Option(help="text in the name or address")] = None,
+    include_deleted: bool = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Export facilities with the filters of GET /v1/facilities (the API's /v1/export)."""
+    chosen = file_format or _format_of(path)
+    to_stdout = str(path) == "-"
+    if to_stdout and chosen in (ExportFormat.gpkg, ExportFormat.fgb):
+        raise BadRequest(f"{chosen.value} needs a file, not standard output")
+    with commands.connection() as connection, connection.begin():
+        where = _filter(
+            connection,
+            bbox=bbox,
+            admin_code=admin_code,
+            wartime_function=wartime_function,
+            construction_form=construction_form,
+            status=status,
+            min_capacity=min_capacity,
+            q=q,
+            include_deleted=include_deleted,
+        )
+        if to_stdout:
+            exports.prepare(connection)
+            for chunk in exports.stream_text(connection, where, chosen):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return
+        total = repository.count(connection, where)
+        with commands.progress_bar(progress and commands.err.is_terminal) as bar:
+            task = bar.add_task("exporting", total=total)
+            exports.write_file(
+                connection, where, chosen, path, progress=lambda n: bar.advance(task, n)
+            )
+    typer.echo(f"exported {total} facilities to {path} ({chosen.value})")
+
+
+def _format_of(path: Path) -> ExportFormat:
+    for file_format, suffix in exports.SUFFIXES.items():
+        if path.suffix.lower() == suffix:
+            return file_format
+    if path.suffix.lower() in (".json",):
+        return ExportFormat.geojson
+    raise BadRequest(f"cannot tell the format from {path.name!r}; pass --format")
+
+
+def _filter(
+    connection: Connection, *, bbox: str | None, admin_code: str | None, **rest
+) -> FacilityFilter:
+    admin_level = None
+    if admin_code is not None:
+        with Session(connection) as session:
+            admin_level = divisions.level_of(session, admin_code)
+        if admin_level is None:
+            raise BadRequest(f"admin_code: {admin_code} is not a known GB/T 2260 division code")
+    q = rest.pop("q")
+    return FacilityFilter(
+        bbox=parse_bbox(bbox) if bbox else None,
+        admin_level=admin_level,
+        admin_code=admin_code,
+        q=q.strip() or None if q else None,
+        **rest,
+    )

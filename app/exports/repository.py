@@ -1,0 +1,194 @@
+"""The queries of exports: rows from a server-side cursor, in the order of their registry
+codes, as PostgreSQL's own GeoJSON and text forms or as typed columns for GDAL."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
+
+from app.facilities.models import Facility
+from app.facilities.repository import (
+    PLAIN_COLUMNS,
+    entrances_json,
+    geojson,
+    json_object,
+    protection_units_json,
+)
+from app.imports import fields
+from app.imports.fields import Kind
+
+# Row timestamps and the concurrency version belong to one database: two exports of the
+# same data from two databases must be the same file.
+EXPORT_PLAIN = tuple(c for c in PLAIN_COLUMNS if c not in ("created_at", "updated_at", "version"))
+
+
+_ADMIN_CODE = func.coalesce(Facility.district_code, Facility.city_code, Facility.province_code)
+
+
+EXPORT_SCALARS: tuple[tuple[str, ColumnElement], ...] = (
+    ("code", Facility.code),
+    ("name", Facility.name),
+    ("address", Facility.address),
+    ("admin_code", _ADMIN_CODE),
+    ("province_code", Facility.province_code),
+    ("city_code", Facility.city_code),
+    ("district_code", Facility.district_code),
+    *((name, getattr(Facility, name)) for name in EXPORT_PLAIN),
+)
+
+
+CSV_HEADER = (
+    *(name for name, _ in EXPORT_SCALARS),
+    "lon",
+    "lat",
+    fields.FOOTPRINT,
+    fields.ENTRANCES,
+    fields.UNITS,
+)
+
+
+def export_snapshot(connection: Connection) -> None:
+    connection.execute(text("SET LOCAL TimeZone = 'UTC'"))
+
+
+def _ordered(query: Any, where: Any) -> Any:
+    return query.where(*where.clauses()).order_by(Facility.code)
+
+
+def _partitions(connection: Connection, query: Any, chunk: int) -> Iterator[list]:
+    # On the statement: Connection.execution_options would change the connection in place.
+    result = connection.execute(query.execution_options(yield_per=chunk))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
+
+
+def export_features(connection: Connection, where: Any, chunk: int) -> Iterator[list[str]]:
+    """GeoJSON Feature texts, built by PostgreSQL, in chunks."""
+    properties = [
+        *EXPORT_SCALARS,
+        (fields.FOOTPRINT, geojson(Facility.footprint)),
+        (fields.ENTRANCES, entrances_json(with_ids=False)),
+        (fields.UNITS, protection_units_json(with_ids=False)),
+    ]
+    feature = func.json_build_object(
+        "type",
+        "Feature",
+        "geometry",
+        geojson(Facility.location),
+        "properties",
+        json_object(properties),
+    )
+    query = _ordered(select(cast(feature, Text)), where)
+    for part in _partitions(connection, query, chunk):
+        yield [row[0] for row in part]
+
+
+def export_rows_as_text(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
+    """CSV cells in PostgreSQL's own text forms, so numbers and times print as stored."""
+    columns = [
+        *(cast(value, Text) for _, value in EXPORT_SCALARS),
+        cast(func.ST_X(Facility.location), Text),
+        cast(func.ST_Y(Facility.location), Text),
+        func.ST_AsGeoJSON(Facility.footprint, 7),
+        cast(entrances_json(with_ids=False), Text),
+        cast(protection_units_json(with_ids=False), Text),
+    ]
+    yield from _partitions(connection, _ordered(select(*columns), where), chunk)
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {
+        Kind.decimal: pa.float64(),
+        Kind.integer: pa.int32(),
+        Kind.timestamp: pa.timestamp("us", tz="UTC"),
+    }
+    geometry = pa.field("geometry", pa.binary(), metadata={"ARROW:extension:name": "ogc.wkb"})
+    return pa.schema(
+        [
+            geometry,
+            *(
+                pa.field(name, types.get(fields.BY_NAME[name].kind, pa.string()))
+                if name in fields.BY_NAME
+                else pa.field(name, pa.string())
+                for name, _ in EXPORT_SCALARS
+            ),
+            pa.field(fields.FOOTPRINT, pa.string()),
+            pa.field(fields.ENTRANCES, pa.string()),
+            pa.field(fields.UNITS, pa.string()),
+        ]
+    )
+
+
+# GeoPackage and FlatGeobuf hold times as ISO 8601 text to the millisecond. A time outside
+# years 1 to 9999, which only a row written before the range check can hold (see
+# core.dates), has no such text, nor a Python value: it is left empty in those files
+# (GeoJSON and CSV print it as PostgreSQL does). Finer times are cut to the millisecond:
+# GDAL rounds 23:59:59.9999 up to the second 23:59:60.
+_ISO_YEARS = (
+    literal_column("TIMESTAMPTZ '0001-01-01 00:00:00+00'"),
+    literal_column("TIMESTAMPTZ '10000-01-01 00:00:00+00'"),
+)
+
+
+def _gis_time(value: ColumnElement) -> ColumnElement:
+    first, end = _ISO_YEARS
+    return case(
+        (and_(value >= first, value < end), func.date_trunc("milliseconds", value)),
+        else_=None,
+    )
+
+
+def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[list[list]]:
+    """Typed columns for GDAL, one list per field, in chunks."""
+
+    def typed(name: str, value: ColumnElement) -> ColumnElement:
+        kind = fields.BY_NAME[name].kind if name in fields.BY_NAME else Kind.text
+        if kind == Kind.decimal:
+            return cast(value, Float)
+        return _gis_time(value) if kind == Kind.timestamp else value
+
+    columns = [
+        func.ST_AsBinary(Facility.location),
+        *(typed(name, value) for name, value in EXPORT_SCALARS),
+        func.ST_AsGeoJSON(Facility.footprint, 7),
+        cast(entrances_json(with_ids=False), Text),
+        cast(protection_units_json(with_ids=False), Text),
+    ]
+    for part in _partitions(connection, _ordered(select(*columns), where), chunk):
+        values = [list(column) for column in zip(*part, strict=True)]
+        values[0] = [bytes(wkb) for wkb in values[0]]
+        # Enum columns arrive as str subclasses; Arrow wants plain text.
+        yield [
+            [None if v is None else str(v) for v in column]
+            if column and isinstance(next((v for v in column if v is not None), None), str)
+            else column
+            for column in values
+        ]
+
+
+def probe(connection: Connection, where: Any) -> None:
+    connection.execute(select(Facility.id).where(*where.clauses()).limit(1))
+
+
+def count(connection: Connection, where: Any) -> int:
+    return int(
+        connection.execute(
+            select(func.count()).select_from(Facility).where(*where.clauses())
+        ).scalar_one()
+    )

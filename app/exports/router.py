@@ -1,0 +1,68 @@
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from app.accounts.dependencies import RestrictedReader
+from app.core.errors import problem_responses
+from app.db.session import SessionDep
+from app.exports import service as exports
+from app.exports.service import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
+from app.facilities.dependencies import FacilityFilterDep
+from app.facilities.scope import restricted_clause
+
+router = APIRouter(prefix="/v1/export", tags=["export"])
+
+
+@router.get(
+    "",
+    responses={
+        200: {
+            "description": "the facilities as a file",
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+        },
+        **problem_responses(400, 401, 403, 422, 429),
+    },
+)
+def export_facilities(
+    request: Request,
+    session: SessionDep,
+    where: FacilityFilterDep,
+    principal: RestrictedReader,
+    format: Annotated[ExportFormat, Query(description="file format")] = ExportFormat.geojson,
+):
+    """All facilities matching the filters of GET /v1/facilities, as one file, in the
+    order of their registry codes. Exports carry restricted fields, so they need a role
+    that reads them; a manager exports its own scope. The text formats stream as they
+    are read; GeoPackage and FlatGeobuf are built first, then sent."""
+    restricted = restricted_clause(principal)
+    scoped = ExportFilter(where, None if restricted is True else restricted)
+    # Once before streaming: a filter PostgreSQL refuses (an integer out of its range)
+    # must be a 422 here, not a broken stream after a 200.
+    exports.probe(session, scoped)
+    name = f"facilities{SUFFIXES[format]}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format in (ExportFormat.gpkg, ExportFormat.fgb):
+        with request.app.state.sessionmaker() as session:
+            path = exports.gis_to_temp_file(session.connection(), scoped, format)
+            session.rollback()
+        return FileResponse(
+            path,
+            media_type=MEDIA_TYPES[format],
+            headers=headers,
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
+    return StreamingResponse(
+        _stream(request, scoped, format), media_type=MEDIA_TYPES[format], headers=headers
+    )
+
+
+def _stream(request: Request, where: ExportFilter, file_format: ExportFormat) -> Iterator[bytes]:
+    # Its own session: the request's has committed and gone by the time the body streams.
+    with request.app.state.sessionmaker() as session:
+        connection = session.connection()
+        exports.prepare(connection)
+        yield from exports.stream_text(connection, where, file_format)
+        session.rollback()

@@ -37,9 +37,7 @@ def nests_deeper(data: bytes, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-class TooDeep(BodyError):
-    status, type, title = BadRequest.status, BadRequest.type, BadRequest.title
-
+class TooDeep(BadRequest, BodyError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what}: JSON nested deeper than {MAX_DEPTH} levels")
 

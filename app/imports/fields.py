@@ -3,12 +3,12 @@ column order of every export. The limits are facilities.rules', which the API's 
 use as well; here they become set-based SQL over a million rows."""
 
 import enum
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core import jsonbody
 from app.core.errors import BadRequest
 from app.core.schemas import NUL, NUL_MESSAGE
 from app.facilities.models import (
@@ -303,8 +303,11 @@ def read_mapping(path: Path) -> dict[str, str]:
         extra = (
             tomllib.loads(raw.decode("utf-8-sig"))
             if path.suffix.lower() == ".toml"
-            else json.loads(raw.decode("utf-8-sig"))
+            else jsonbody.loads(raw.decode("utf-8-sig"), what=f"mapping file {path}")
         )
+    except jsonbody.TooDeep as exc:
+        # The same bound as the HTTP mapping parameter, refused before json recurses.
+        raise BadRequest(exc.detail) from exc
     except (OSError, ValueError, RecursionError) as exc:
         raise BadRequest(f"mapping file {path}: {exc}") from exc
     return check_mapping(extra, source=f"mapping file {path}")

@@ -61,12 +61,12 @@ def record_write(
     after: Any,
     ignore: Collection[str] = (),
     reason: str | None = None,
-    keep_images: bool = False,
+    keep_snapshots: bool = False,
 ) -> None:
-    """`record` for a write whose before and after images are dicts or pydantic models
+    """`record` for a write whose before and after snapshots are dicts or pydantic models
     (None for a create's before or a delete's after): the changes are their difference,
-    less the fields in `ignore`; `keep_images` stores the two images as well."""
-    audit_before, audit_after = _image(before), _image(after)
+    less the fields in `ignore`; `keep_snapshots` stores the two snapshots as well."""
+    audit_before, audit_after = _snapshot(before), _snapshot(after)
     changes = diff(audit_before, audit_after)
     for field in ignore:
         changes.pop(field, None)
@@ -78,13 +78,13 @@ def record_write(
         entity_id=str(entity_id),
         facility_id=facility_id,
         changes=changes,
-        before=audit_before if keep_images else None,
-        after=audit_after if keep_images else None,
+        before=audit_before if keep_snapshots else None,
+        after=audit_after if keep_snapshots else None,
         reason=reason,
     )
 
 
-def _image(value: Any) -> dict[str, Any] | None:
+def _snapshot(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if hasattr(value, "model_dump"):

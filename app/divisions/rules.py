@@ -1,5 +1,5 @@
 """The messages of placing a facility in its divisions, written once for the API
-(service.place) and the importer, which places every row at once (imports.checks)."""
+(service.resolve_divisions) and the importer, which places every row at once (imports.checks)."""
 
 from app.core.messages import Message
 

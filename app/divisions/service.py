@@ -19,7 +19,9 @@ class Placement:
     district_code: str | None
 
 
-def place(session: Session, *, admin_code: str | None, point_ewkt: str, on: date) -> Placement:
+def resolve_divisions(
+    session: Session, *, admin_code: str | None, point_ewkt: str, on: date
+) -> Placement:
     """Resolve a facility's divisions from its given code and, where boundaries are loaded,
     its location: a finer division is derived, and a contradiction is rejected."""
     found = repository.containing(session, point_ewkt, on=on)

@@ -47,6 +47,11 @@ def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
+AdminCodeQuery = Annotated[
+    str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
+]
+
+
 def facility_filter(
     session: SessionDep,
     bbox: Annotated[
@@ -56,9 +61,7 @@ def facility_filter(
             examples=[",".join(map(str, CHINA_BOUNDS))],
         ),
     ] = None,
-    admin_code: Annotated[
-        str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
-    ] = None,
+    admin_code: AdminCodeQuery = None,
     wartime_function: WartimeFunction | None = None,
     construction_form: ConstructionForm | None = None,
     status: FacilityStatus | None = None,

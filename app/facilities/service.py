@@ -77,7 +77,7 @@ def _document_as_of(
     """The document at `as_of` from the audit trail; None when no write came after it, so
     the current document is the answer. Facilities loaded without the API (demo, imports
     before auditing) have no history before their first audited write: their state
-    before that write is its `before` image."""
+    before that write is its `before` snapshot."""
     if not isinstance(restricted, bool):
         # A manager: the scope decides, as for the current document.
         restricted = bool(session.scalar(select(restricted).where(Facility.id == facility_id)))
@@ -182,10 +182,7 @@ def delete_facility(
     before = _snapshot(session, facility_id)
     facility.status = FacilityStatus.decommissioned
     facility.deleted_at = datetime.now(UTC)
-    facility.updated_at = func.now()
-    facility.version = facility.version + 1
-    session.flush()
-    _audit(session, principal, "delete", facility_id, before=before)
+    _write_audited(session, principal, "delete", facility, before=before)
 
 
 def verify_facility(
@@ -206,10 +203,7 @@ def verify_facility(
     facility.verified_by = data.verified_by or principal.name
     if data.data_source is not None:
         facility.data_source = data.data_source
-    facility.updated_at = func.now()
-    facility.version = facility.version + 1
-    session.flush()
-    _audit(session, principal, "verify", facility_id, before=before)
+    _write_audited(session, principal, "verify", facility, before=before)
 
 
 def set_visibility(
@@ -229,10 +223,7 @@ def set_visibility(
         return
     before = _snapshot(session, facility_id)
     facility.visibility = change.visibility
-    facility.updated_at = func.now()
-    facility.version = facility.version + 1
-    session.flush()
-    _audit(session, principal, "visibility", facility_id, before=before, reason=change.reason)
+    _write_audited(session, principal, "visibility", facility, before=before, reason=change.reason)
 
 
 def _initial_visibility(data: FacilityCreate, principal: Principal) -> Visibility:
@@ -260,9 +251,26 @@ def _snapshot(session: Session, facility_id: int) -> dict[str, Any]:
     )
     assert found is not None
     doc = json.loads(found.document)
-    # Kept in the audit image (not in the API document) so `as_of` knows a deleted state.
+    # Kept in the audit snapshot (not in the API document) so `as_of` knows a deleted state.
     doc["deleted"] = found.deleted
     return doc
+
+
+def _write_audited(
+    session: Session,
+    principal: Principal,
+    action: str,
+    facility: Facility,
+    *,
+    before: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    """The end of a write that sets fields directly (not through _apply): bookkeeping,
+    the flush the audit snapshot reads, then the audit row."""
+    facility.updated_at = func.now()
+    facility.version = facility.version + 1
+    session.flush()
+    _audit(session, principal, action, facility.id, before=before, reason=reason)
 
 
 def _audit(
@@ -286,7 +294,7 @@ def _audit(
         # Bookkeeping fields change on every write; the audit row has its own time.
         ignore=("updated_at", "version"),
         reason=reason,
-        keep_images=True,
+        keep_snapshots=True,
     )
 
 
@@ -335,7 +343,7 @@ def _checked(data: FacilityCreate, *, given: set[str]) -> FacilityCreate:
 
 
 def _apply(session: Session, facility: Facility, data: FacilityCreate, *, fields: set[str]) -> None:
-    placement = divisions.place(
+    placement = divisions.resolve_divisions(
         session,
         admin_code=data.admin_code,
         point_ewkt=data.location.to_ewkt(),

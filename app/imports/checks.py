@@ -1,7 +1,7 @@
 """The registry's rules over every staged row at once, as SQL: the cells of each column,
 the rules across a row's fields (facilities.rules), the totals of protection units, and
-the placing of each row in its divisions (divisions.service.place). Every failure is a
-line of the import's error report."""
+the placing of each row in its divisions (divisions.service.resolve_divisions). Every
+failure is a line of the import's error report."""
 
 from collections.abc import Iterator
 
@@ -206,10 +206,10 @@ def check_rows(connection: Connection) -> None:
     )
 
 
-def place(connection: Connection, *, with_boundaries: bool) -> None:
-    """divisions.service.place for every row at once, with its messages: the given code must
-    be known and valid; where boundaries are loaded, the location derives finer divisions
-    and must not contradict the given code."""
+def resolve_divisions(connection: Connection, *, with_boundaries: bool) -> None:
+    """divisions.service.resolve_divisions for every row at once, with its messages: the
+    given code must be known and valid; where boundaries are loaded, the location derives
+    finer divisions and must not contradict the given code."""
     if with_boundaries:
         # The points alone and in space order (PostGIS sorts geometries along a Hilbert
         # curve), so that the points of one boundary piece lie on a few pages together.

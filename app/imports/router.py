@@ -77,7 +77,7 @@ class ImportJobRead(BaseModel):
     links: list[dict[str, str]]
 
 
-def _job_read(request: Request, session: Session, job: ImportJob) -> ImportJobRead:
+def _to_job_read(request: Request, session: Session, job: ImportJob) -> ImportJobRead:
     progress = None
     if job.rows_total:
         progress = min(job.rows_done / job.rows_total, 1.0)
@@ -203,7 +203,7 @@ async def create_import(
                 actor=principal.actor,
             )
             session.commit()
-            return _job_read(request, session, job)
+            return _to_job_read(request, session, job)
 
     created = await run_in_threadpool(create)
     background.add_task(jobs.run_job, sessions, created.id, Path(name), options)
@@ -226,7 +226,7 @@ def _mapping(given: str | None) -> dict[str, str] | None:
 def get_import(
     request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
 ) -> ImportJobRead:
-    return _job_read(request, session, jobs.get_job(session, job_id))
+    return _to_job_read(request, session, jobs.get_job(session, job_id))
 
 
 @imports_router.get(

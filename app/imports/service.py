@@ -139,7 +139,7 @@ def import_file(
     if fields.UNITS in present:
         checks.sum_units(connection, totals_given=present & {"shelter_area", "capacity_persons"})
     checks.check_rows(connection)
-    checks.place(connection, with_boundaries=staging.boundaries_loaded(connection))
+    checks.resolve_divisions(connection, with_boundaries=staging.boundaries_loaded(connection))
     missing = [name for name in REQUIRED_FOR_NEW if name not in present]
     if not ({fields.LON, fields.LAT} <= present or fields.WKT in present or "geometry" in present):
         missing.append("location (lon and lat, wkt, or a GIS geometry)")
@@ -164,15 +164,15 @@ def import_file(
     rows = result.rows - result.rejected
     # facility_figure is written by the statistics trigger of the facilities' INSERT.
     with (
-        writing.built_after(connection, "facility", rows) as into_empty,
-        writing.built_after(connection, "facility_figure", rows),
+        writing.bulk_loading(connection, "facility", rows) as into_empty,
+        writing.bulk_loading(connection, "facility_figure", rows),
     ):
         id_base = writing.reserve_ids(connection) if into_empty else None
         result.inserted, result.updated = writing.upsert(connection, id_base=id_base)
     with contextlib.ExitStack() as children:
         for table, field in (("entrance", fields.ENTRANCES), ("protection_unit", fields.UNITS)):
             if field in present:
-                children.enter_context(writing.built_after(connection, table, result.inserted))
+                children.enter_context(writing.bulk_loading(connection, table, result.inserted))
         writing.write_children(
             connection,
             entrances=fields.ENTRANCES in present,

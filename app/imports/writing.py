@@ -68,7 +68,7 @@ BULK_ROWS = 50_000
 
 
 @contextmanager
-def built_after(connection: Connection, table: str, rows: int) -> Iterator[bool]:
+def bulk_loading(connection: Connection, table: str, rows: int) -> Iterator[bool]:
     """Writes into `table` with its indexes that back no constraint, and its foreign
     keys, taken off and put back once the rows are in: when the table is empty, the
     import brings at least BULK_ROWS rows, and this role owns the table (as pg_restore
@@ -121,7 +121,7 @@ def built_after(connection: Connection, table: str, rows: int) -> Iterator[bool]
 
 def reserve_ids(connection: Connection) -> int:
     """Takes a block of facility ids for the staged rows and returns its base: the row
-    numbered n gets id base + n. Only while facility is locked (see built_after): every
+    numbered n gets id base + n. Only while facility is locked (see bulk_loading): every
     writer of facility takes its lock on the table before its ids (an INSERT's own, the
     demo loader's explicitly), so none takes an id between the two calls here."""
     return connection.execute(
@@ -136,7 +136,7 @@ def reserve_ids(connection: Connection) -> int:
 def upsert(connection: Connection, *, id_base: int | None) -> tuple[int, int]:
     """(inserted, updated). Rows equal to the stored facility are not touched: their
     updated_at stays, and they count as unchanged. With id_base (see reserve_ids), the
-    table is known to be empty and locked (see built_after): nothing can conflict, and a
+    table is known to be empty and locked (see bulk_loading): nothing can conflict, and a
     plain INSERT spares each row the speculative insertion of ON CONFLICT."""
     # The trigram index (GIN) takes many rows faster from a large pending list merged at
     # once. The list is merged below, before
@@ -191,7 +191,7 @@ def upsert(connection: Connection, *, id_base: int | None) -> tuple[int, int]:
         {"restricted_functions": sorted(RESTRICTED_FUNCTIONS)},
     )
     # Only the index's owner may merge; for another role autovacuum does it later. On a
-    # first load (built_after) the index is not there yet, and is built whole.
+    # first load (bulk_loading) the index is not there yet, and is built whole.
     connection.execute(
         text(
             "SELECT gin_clean_pending_list(oid) FROM pg_class "

@@ -26,7 +26,7 @@ IMAGE_BODY = {
 }
 
 
-def _read(photo, request: Request) -> PhotoRead:
+def _to_photo_read(photo, request: Request) -> PhotoRead:
     url = str(request.url_for("get_photo", digest=photo.sha256))
     return PhotoRead.model_validate({**photo.__dict__, "url": url})
 
@@ -56,7 +56,7 @@ async def upload_photo(
         actor=principal.actor,
     )
     response.headers["Location"] = str(request.url_for("get_photo", digest=photo.sha256))
-    return _read(photo, request)
+    return _to_photo_read(photo, request)
 
 
 @router.get(

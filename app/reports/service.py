@@ -94,7 +94,7 @@ def update_report(
         return report  # acknowledging twice changes nothing
     if data.status not in TRANSITIONS[report.status]:
         raise BadTransition(f"status: a {report.status} report cannot become {data.status}")
-    before = _image(report)
+    before = _snapshot(report)
     now = datetime.now(UTC)
     if data.status == ReportStatus.resolved:
         if not data.note:
@@ -123,7 +123,7 @@ def update_report(
         report.id,
         report.facility_id,
         before=before,
-        after=_image(report),
+        after=_snapshot(report),
     )
     return report
 
@@ -171,7 +171,7 @@ def stats(session: Session, *, admin_code: str, principal: Principal) -> ReportS
     return ReportStats(admin_code=admin_code, total=sum(g.total for g in groups), groups=groups)
 
 
-def _image(report: ProblemReport) -> dict[str, Any]:
+def _snapshot(report: ProblemReport) -> dict[str, Any]:
     return {
         "status": report.status,
         "acknowledged_at": report.acknowledged_at,

@@ -8,7 +8,12 @@ from app.core.errors import problem_responses
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityId, FacilityWriter, VisibleFacilityId
+from app.facilities.dependencies import (
+    AdminCodeQuery,
+    FacilityId,
+    FacilityWriter,
+    VisibleFacilityId,
+)
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.signage import service
@@ -24,14 +29,11 @@ from app.signage.schemas import (
 router = APIRouter(tags=["signage"])
 
 SignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-AdminCodeQuery = Annotated[
-    str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
-]
 WRITE_ERRORS = (400, 401, 403, 404, 410, 413, 422, 429)
 
 
 def _sign_response(sign, status_code: int = 200) -> JSONResponse:
-    body = service.read(sign).model_dump(mode="json")
+    body = service.to_sign_read(sign).model_dump(mode="json")
     return JSONResponse(body, status_code=status_code, headers={"ETag": etag(sign.version)})
 
 

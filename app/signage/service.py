@@ -32,7 +32,7 @@ from app.signage.schemas import (
 FIELDS = ("kind", "status", "description", "installed_on", "inspected_on", "photos")
 
 
-def read(sign: Sign) -> SignRead:
+def to_sign_read(sign: Sign) -> SignRead:
     return SignRead(
         id=sign.id,
         facility_id=sign.facility_id,
@@ -61,7 +61,7 @@ def get_signage(session: Session, facility_id: int) -> FacilitySignage:
         complete=state["complete"],
         damaged=state["damaged"],
         requirements=[Requirement(**r) for r in state["requirements"]],
-        signs=[read(sign) for sign in repository.signs_of(session, facility_id)],
+        signs=[to_sign_read(sign) for sign in repository.signs_of(session, facility_id)],
     )
 
 
@@ -83,8 +83,6 @@ def create_sign(
     if data.location is not None:
         sign.location = data.location.to_ewkt()
     session.add(sign)
-    session.flush()
-    session.refresh(sign)
     _audit(session, principal, "create", sign, before=None)
     return sign
 
@@ -102,7 +100,7 @@ def update_sign(
     if sign is None:
         raise SignNotFound(facility_id, sign_id)
     check_if_match(if_match, sign.version, required=True)
-    before = _image(sign)
+    before = _snapshot(sign)
     values = {name: getattr(sign, name) for name in FIELDS}
     values.update({k: v for k, v in patch.items() if k != "location"})
     _check(session, values)
@@ -118,8 +116,6 @@ def update_sign(
             else None
         )
     sign.version = sign.version + 1
-    session.flush()
-    session.refresh(sign)
     _audit(session, principal, "update", sign, before=before)
     return sign
 
@@ -221,13 +217,18 @@ def _missing_facility(session: Session, facility_id: int) -> None:
     raise FacilityGone(facility_id)
 
 
-def _image(sign: Sign) -> dict[str, Any]:
-    return read(sign).model_dump(mode="json", exclude={"created_at", "updated_at", "version"})
+def _snapshot(sign: Sign) -> dict[str, Any]:
+    return to_sign_read(sign).model_dump(
+        mode="json", exclude={"created_at", "updated_at", "version"}
+    )
 
 
 def _audit(
     session: Session, principal: Principal, action: str, sign: Sign, *, before: dict | None
 ) -> None:
+    # The snapshot is of the row as stored: its id, defaults and timestamps come back.
+    session.flush()
+    session.refresh(sign)
     audit.record_write(
         session,
         principal.actor,
@@ -236,5 +237,5 @@ def _audit(
         sign.id,
         sign.facility_id,
         before=before,
-        after=_image(sign),
+        after=_snapshot(sign),
     )

@@ -7,6 +7,7 @@ from app.accounts.dependencies import CurrentPrincipal
 from app.core.errors import InvalidInput, problem_responses
 from app.core.formats import JSON
 from app.db.session import SessionDep
+from app.facilities.dependencies import AdminCodeQuery
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.stats import service
 from app.stats.repository import StatsFilter
@@ -33,9 +34,7 @@ CSV_ALTERNATIVE: dict[int | str, dict[str, Any]] = {
 def _stats_filter(
     session: SessionDep,
     principal: CurrentPrincipal,
-    admin_code: Annotated[
-        str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
-    ] = None,
+    admin_code: AdminCodeQuery = None,
     wartime_function: WartimeFunction | None = None,
     construction_form: ConstructionForm | None = None,
     status: FacilityStatus | None = None,

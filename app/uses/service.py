@@ -43,7 +43,7 @@ def availability(use: Any, *, now: datetime, stale_after_s: int) -> Availability
     )
 
 
-def read(use: PeacetimeUse, *, now: datetime, stale_after_s: int) -> UseRead:
+def to_use_read(use: PeacetimeUse, *, now: datetime, stale_after_s: int) -> UseRead:
     return UseRead(
         id=use.id,
         facility_id=use.facility_id,

@@ -105,11 +105,11 @@ def demo_load(
 ) -> None:
     """Generate a deterministic Anhui data set and COPY it in."""
     from app import demo
-    from app.maintenance import demo as maintenance_demo
-    from app.planning import demo as planning_demo
-    from app.reports import demo as reports_demo
-    from app.signage import demo as signage_demo
-    from app.uses import demo as uses_demo
+    from app.demo import maintenance as maintenance_demo
+    from app.demo import planning as planning_demo
+    from app.demo import reports as reports_demo
+    from app.demo import signage as signage_demo
+    from app.demo import uses as uses_demo
 
     with _transaction() as connection:
         if if_empty and connection.scalar(select(func.count()).select_from(Facility)):

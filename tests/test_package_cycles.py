@@ -40,7 +40,7 @@ def _top_package(module: str) -> str | None:
 
 
 def package_graph() -> dict[str, set[str]]:
-    # A module at the top (app/main.py, app/demo.py) stands for itself.
+    # A module at the top (app/main.py, app/cli.py) stands for itself.
     packages = {p.stem for p in APP.iterdir() if (p / "__init__.py").exists() or p.suffix == ".py"}
     packages.discard("__init__")
     graph: dict[str, set[str]] = {name: set() for name in packages}
@@ -105,3 +105,8 @@ def test_no_package_imports_itself_round_a_loop():
     assert not cycles, "package cycles: " + "; ".join(
         ", ".join(_edges_within(graph, group)) for group in cycles
     )
+
+
+def test_only_the_cli_imports_the_demo_data():
+    graph = package_graph()
+    assert sorted(name for name, targets in graph.items() if "demo" in targets) == ["cli"]

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import demo
 from app.core.geo import CoordSys, to_wgs84
+from app.demo import facilities as demo_facilities
 from app.divisions.service import BoundaryFeature, load_boundaries
 from app.exports import service as exports
 from app.exports.service import ExportFormat
@@ -809,7 +810,7 @@ def test_the_demo_loader_waits_for_a_first_import_before_taking_ids(
     with engine.connect() as other:
         other.execute(text("SET lock_timeout = '200ms'"))
         with pytest.raises(OperationalError, match="lock timeout"):
-            demo._reserve_facility_ids(other, 3)
+            demo_facilities._reserve_facility_ids(other, 3)
 
 
 def test_codes_of_deleted_facilities_are_not_revived(connection, tmp_path):

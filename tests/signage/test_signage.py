@@ -215,7 +215,7 @@ def test_progress_counts_parking_facilities_on_request(client, campaign, create)
 
 def test_demo_signage_tells_the_campaign(connection):
     from app import demo
-    from app.signage import demo as signage_demo
+    from app.demo import signage as signage_demo
 
     after_id = connection.execute(text("SELECT coalesce(max(id), 0) FROM facility")).scalar_one()
     demo.load(connection, size=600, seed=7)

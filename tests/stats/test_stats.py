@@ -9,11 +9,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from app import demo
-from app.maintenance import demo as maintenance_demo
+from app.demo import maintenance as maintenance_demo
+from app.demo import reports as reports_demo
+from app.demo import signage as signage_demo
+from app.demo import uses as uses_demo
 from app.maintenance import repository as maintenance
-from app.reports import demo as reports_demo
-from app.signage import demo as signage_demo
-from app.uses import demo as uses_demo
 
 LEVEL_COLUMN = {"province": "province_code", "city": "city_code", "district": "district_code"}
 

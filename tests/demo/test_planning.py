@@ -1,7 +1,7 @@
 from sqlalchemy import Connection, text
 
 from app import demo
-from app.planning import demo as planning_demo
+from app.demo import planning as planning_demo
 
 
 def test_demo_layer_covers_hefei_and_loads_once(client, connection: Connection):

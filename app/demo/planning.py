@@ -1,12 +1,12 @@
 """A demo population layer: Hefei's urban residents as residential blocks (points), drawn
-around the same built-up clusters as the demo facilities (app/demo.py), so coverage and
+around the same built-up clusters as the demo facilities (app/demo/places.py), so coverage and
 assignment have something to work on."""
 
 import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from app.demo import CITIES
+from app.demo.places import CITIES
 from app.planning import repository
 from app.planning.files import PopulationRow
 from app.planning.models import PopulationLayer

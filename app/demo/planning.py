@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from app.demo.places import CITIES
 from app.planning import repository
-from app.planning.files import PopulationRow
 from app.planning.models import PopulationLayer
+from app.planning.readers import PopulationRow
 
 LAYER_NAME = "演示：合肥市常住人口（居住街坊）"
 BLOCKS = 4000

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
-from app.planning.files import PopulationRow
 from app.planning.models import SHELTER_CONDITION, PopulationFeature, PopulationLayer
+from app.planning.readers import PopulationRow
 
 LEVEL_COLUMN = {
     DivisionLevel.province: "province_code",

@@ -11,7 +11,7 @@ from app.divisions.models import DivisionLevel
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.planning import service
-from app.planning.files import PopulationFormat
+from app.planning.readers import PopulationFormat
 from app.planning.schemas import AssignmentRead, CoverageRead, PopulationLayerRead
 
 # Population files have their own body limit (see main.py).

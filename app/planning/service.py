@@ -15,9 +15,9 @@ from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.divisions.models import DivisionLevel
 from app.divisions.service import known_level
 from app.facilities.scope import visible_sql
-from app.planning import assignment, files, repository
-from app.planning.files import PopulationFormat
+from app.planning import assignment, readers, repository
 from app.planning.models import PopulationLayer
+from app.planning.readers import PopulationFormat
 from app.planning.schemas import (
     AssignmentRead,
     BlockAssignment,
@@ -49,7 +49,7 @@ def create_layer(
 ) -> PopulationLayer:
     if not name:
         raise InvalidInput.on("name", "must not be blank")
-    rows = files.read(data, file_format)
+    rows = readers.read(data, file_format)
     codes = {row.admin_code for row in rows if row.admin_code}
     unknown = codes - repository.known_codes(session, codes)
     if unknown:
@@ -63,7 +63,7 @@ def create_layer(
         ]
         raise InvalidInput(
             f"{len(errors)} row(s) name unknown division codes: {', '.join(sorted(unknown))}",
-            errors=errors[: files.REPORTED_ERRORS],
+            errors=errors[: readers.REPORTED_ERRORS],
         )
     if repository.layer_named(session, name) is not None:
         raise Conflict(f"a population layer named {name!r} exists; delete it or pick a name")

@@ -166,8 +166,8 @@ def test_a_refused_key_or_rate_closes_an_upload_too(server):
 
 def test_a_head_that_trickles_in_is_cut_off(strict):
     with socket.create_connection(("127.0.0.1", strict.port)) as slow:
+        started = time.monotonic()  # before the first byte, whence the server counts
         slow.sendall(b"GET /v1/divisions HTTP/1.1\r\nHost: x\r\n")
-        started = time.monotonic()
         for _ in range(3):  # a line every half second, never the blank line
             time.sleep(0.5)
             slow.sendall(b"X-Slow: 1\r\n")

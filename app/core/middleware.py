@@ -35,9 +35,10 @@ class BodyTooLarge(BodyError):
 class BodySizeLimit:
     """Refuses a body over the limit with 413: at once from Content-Length, or, for a
     chunked body, as soon as the app has read past the limit. Nothing is buffered here:
-    the app reads the body as it arrives (an import streams it to disk), and only after
-    the caller was authenticated and authorised, since routes read bodies after their
-    dependencies. An answer given before the body was read whole closes the connection,
+    the app reads the body as it arrives (an import streams it to disk). The gate has
+    authenticated the caller by then; routes that take a file (imports, photos,
+    population layers) read it after their dependencies authorised the caller, while
+    FastAPI reads a JSON body (at most a megabyte) before them. An answer given before the body was read whole closes the connection,
     so that the client stops sending instead of the server reading the rest to discard
     it. `by_path` gives some paths their own limit (photos, import files)."""
 

@@ -2,11 +2,9 @@
 registry: each hole once found is a drill here. The in-process side of the same rules is
 in tests/accounts/test_ratelimit.py and tests/core/test_jsonbody.py."""
 
-import os
 import select
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,16 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
 
-from app import demo
-from app.accounts import service as accounts
-from app.accounts.schemas import ApiKeyCreate
 from app.config import Settings
-from tests.conftest import free_port, run_migrations
-from tests.test_serving import wait_for, workers
+from tests.live import Server, demo_registry, workers
 
-RF = str(Path(sys.executable).parent / "rf")
 MB = 1024 * 1024
 
 
@@ -34,53 +26,13 @@ def rss(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-class Server:
-    def __init__(self, database_url: str, env: dict[str, str], tmp: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.import_dir = tmp / "imports"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "WEB_CONCURRENCY": "2",
-            "RF_IMPORT_DIR": str(self.import_dir),
-            **env,
-        }
-        self.process = subprocess.Popen([RF, "serve", "--port", str(self.port)], env=environment)
-
-        def started() -> bool:
-            assert self.process.poll() is None, "the server exited"
-            try:
-                return httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(started, "the server did not start")
-        wait_for(lambda: len(workers(self.process.pid)) == 2, "two workers did not start")
-
-    def workers_rss(self) -> int:
-        return sum(rss(pid) for pid in workers(self.process.pid))
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+def workers_rss(server: Server) -> int:
+    return sum(rss(pid) for pid in workers(server.process.pid))
 
 
 @pytest.fixture(scope="module")
 def registry(make_database) -> tuple[str, str]:
-    """A committed demo registry and an admin key: (database URL, the key)."""
-    url = make_database()
-    engine = create_engine(Settings(database_url=url).sqlalchemy_url)
-    with engine.begin() as connection:
-        run_migrations(connection)
-    with engine.connect() as connection:
-        demo.load(connection)
-        connection.commit()
-    with Session(engine) as session:
-        admin = accounts.create_key(session, ApiKeyCreate(name="drill", role="admin"), actor="test")
-        session.commit()
-    engine.dispose()
-    return url, admin.secret
+    return demo_registry(make_database)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +64,7 @@ def stream_upload(server: Server, head: bytes, *, total: int) -> tuple[bytes, in
     """Sends `head` and then up to `total` bytes of chunked body, a megabyte a chunk,
     reading the answer as soon as one comes: (the answer's first bytes, bytes sent, the
     workers' largest RSS growth meanwhile)."""
-    before = server.workers_rss()
+    before = workers_rss(server)
     growth = 0
     chunk = b"%x\r\n%s\r\n" % (MB, b"[" * MB)
     sent = 0
@@ -131,14 +83,14 @@ def stream_upload(server: Server, head: bytes, *, total: int) -> tuple[bytes, in
                 break
             sent += MB
             if sent % (32 * MB) == 0:
-                growth = max(growth, server.workers_rss() - before)
+                growth = max(growth, workers_rss(server) - before)
         client.settimeout(10)
         try:
             while more := client.recv(65536):  # the server closes after its answer
                 answer += more
         except ConnectionResetError:  # closed with our unread bytes in its buffer
             pass
-    return answer, sent, max(growth, server.workers_rss() - before)
+    return answer, sent, max(growth, workers_rss(server) - before)
 
 
 def upload_head(port: int, authorization: str = "") -> bytes:

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,19 +17,7 @@ import pytest
 
 from app.serving import Balance
 from tests.conftest import free_port
-
-RF = str(Path(sys.executable).parent / "rf")
-
-
-def workers(supervisor: int) -> set[int]:
-    found = set()
-    for pid in Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split():
-        try:
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.add(int(pid))
-        except FileNotFoundError:  # ended since the listing
-            continue
-    return found
+from tests.live import RF, wait_for, workers
 
 
 def alive(pid: int) -> bool:
@@ -60,13 +47,6 @@ def sockets(pid: int, port: int, state: str) -> int:
         local_port = int(fields[1].split(":")[1], 16)
         count += local_port == port and fields[3] == state and fields[9] in inodes
     return count
-
-
-def wait_for(condition, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def answers(base: str) -> bool:

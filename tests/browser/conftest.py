@@ -1,0 +1,86 @@
+"""Pages in a real browser: Playwright for Python driving the distribution's Chromium
+(`/usr/bin/chromium`, installed by scripts/test; Playwright never downloads one) against
+`rf serve` on a committed demo registry. Requests to any host but the server are blocked
+and recorded, as on an intranet with no Internet, and every test fails on a console error
+or a blocked request unless it asks for them."""
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.live import Server, demo_registry
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling Google's hosts, which a
+# closed network refuses; --no-sandbox because the suite may run as root.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Watch:
+    """What a page did that a test may not expect: console errors, uncaught exceptions and
+    requests to hosts other than the server's."""
+
+    errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def registry(make_database) -> tuple[str, str]:
+    """The demo registry behind every page test: (database URL, an admin key)."""
+    return demo_registry(make_database)
+
+
+@pytest.fixture(scope="session")
+def live(registry, tmp_path_factory) -> Iterator[Server]:
+    server = Server(registry[0], {}, tmp_path_factory.mktemp("browser"))
+    yield server
+    server.stop()
+
+
+def watched(browser: Browser, allowed: tuple[str, ...], **context) -> tuple[Page, Watch]:
+    """A fresh page whose requests may reach only the `allowed` origins."""
+    watch = Watch()
+    page = browser.new_context(**context).new_page()
+
+    def route(route) -> None:
+        if route.request.url.startswith(allowed) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            watch.blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and watch.errors.append(m.text))
+    page.on("pageerror", lambda e: watch.errors.append(str(e)))
+    return page, watch
+
+
+@pytest.fixture
+def page(browser: Browser, live: Server) -> Iterator[Page]:
+    """A page that may reach only the server; it fails the test on a console error or an
+    attempt to reach another host."""
+    page, watch = watched(browser, (live.base,))
+    yield page
+    page.context.close()
+    assert not watch.blocked, f"requests to other hosts: {watch.blocked}"
+    assert not watch.errors, f"console errors: {watch.errors}"

@@ -24,6 +24,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RF_", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(default_factory=local_cluster_url, validation_alias="DATABASE_URL")
+    # Streaming replicas for hot reads (nearby, OGC items, tiles), comma-separated
+    # (db.replicas); empty: everything on DATABASE_URL.
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="DATABASE_REPLICA_URLS"
+    )
+    # A replica further behind than this leaves the rotation until it catches up.
+    max_replica_lag_s: float = Field(default=5, gt=0)
+    replica_check_s: float = Field(default=1, gt=0)
+    replica_timeout_s: float = Field(default=2, gt=0)
+    # Connections go through pgbouncer in transaction mode: no startup options and no
+    # prepared statements (db.session.connect_args).
+    db_pgbouncer: bool = False
     db_pool_size: int = 10
     # Hot read paths (nearby, OGC items, tiles) per process: at most this many at once, the
     # rest wait their turn (db.session.hot_read; 503 after read_pool_timeout_s). A query or two
@@ -88,6 +100,18 @@ class Settings(BaseSettings):
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
 
+    @property
+    def read_your_writes_s(self) -> float:
+        """How long a caller who wrote reads from the primary (db.replicas)."""
+        return self.max_replica_lag_s + 2 * self.replica_check_s
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _replicas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxies(cls, value: object) -> object:
@@ -99,8 +123,16 @@ class Settings(BaseSettings):
 
     @cached_property
     def sqlalchemy_url(self) -> str:
-        url = self.database_url
-        for plain in ("postgresql://", "postgres://"):
-            if url.startswith(plain):
-                return "postgresql+psycopg://" + url.removeprefix(plain)
-        return url
+        return sqlalchemy_url(self.database_url)
+
+    @cached_property
+    def replica_sqlalchemy_urls(self) -> list[str]:
+        return [sqlalchemy_url(url) for url in self.database_replica_urls]
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A libpq URL as SQLAlchemy's psycopg driver wants it."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url

@@ -16,6 +16,7 @@ from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
 from app.core.schemas import no_nul_in_parameters
+from app.db.replicas import Reads, replica
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
@@ -52,7 +53,11 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         engine, read_engine = make_engine(settings), make_read_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.read_sessionmaker = make_sessionmaker(read_engine)
+        app.state.reads = Reads(
+            make_sessionmaker(read_engine),
+            [replica(settings, url) for url in settings.replica_sqlalchemy_urls],
+        )
+        watching = asyncio.create_task(app.state.reads.watch(settings))
         # The quarter million objects of a started app (modules, routes, models, SQL
         # expressions) live as long as the process. A full collection walked them all,
         # 60-300 ms with every request stalled, a few times a minute under load; frozen,
@@ -60,8 +65,10 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         gc.collect()
         gc.freeze()
         yield
+        watching.cancel()
         engine.dispose()
         read_engine.dispose()
+        app.state.reads.dispose()
 
     app = FastAPI(
         title="Civil air defense registry",

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db.replicas import Reads
 from app.main import create_app
 
 
@@ -93,9 +94,10 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
     """The real app, its per-request sessions bound to the test's transaction: each
     request's commit or rollback acts on a savepoint inside it."""
     app = create_app(settings)
-    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
+    app.state.sessionmaker = sessionmaker(
         connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    app.state.reads = Reads(app.state.sessionmaker)
     return app
 
 

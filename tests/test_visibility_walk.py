@@ -9,6 +9,7 @@ from typing import Any
 import morecantile
 import pytest
 
+from app.db.replicas import Reads
 from app.main import create_app
 from app.ogc.collections import COLLECTIONS
 from tests.media.test_photos import encoded
@@ -74,7 +75,8 @@ COOL_SPOT = {
 def app(app, settings):
     """The suite's app, with room for a walk of several hundred anonymous requests."""
     walker = create_app(settings.model_copy(update={"anonymous_burst": 100_000}))
-    walker.state.sessionmaker = walker.state.read_sessionmaker = app.state.sessionmaker
+    walker.state.sessionmaker = app.state.sessionmaker
+    walker.state.reads = Reads(app.state.sessionmaker)
     return walker
 
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service
 from app.accounts.errors import Unauthenticated
@@ -32,6 +32,7 @@ from app.accounts.ratelimit import Limit, RateTable
 from app.config import Settings
 from app.core.errors import BadRequest, problem_response
 from app.core.middleware import client_address, closing
+from app.db.session import FROM_PRIMARY
 
 # Probes must always answer, or an orchestrator restarts a healthy process.
 UNLIMITED = frozenset({"/healthz", "/readyz"})
@@ -57,6 +58,9 @@ class Limits:
     key: Limit
     app_reports: Limit
     failed_keys: Limit
+    # Not a limit: a bucket of one token, drained by each write, that refills when the
+    # caller's reads may go to replicas again (db.replicas, read your writes).
+    wrote: Limit | None
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
@@ -73,6 +77,7 @@ class Limits:
             app_reports=Limit("reports", s.app_report_rate_per_hour / 60, s.app_report_burst),
             # Guessing keys is as limited as anonymous reading.
             failed_keys=Limit("read", s.read_rate_per_minute, s.read_burst),
+            wrote=Limit("wrote", 60 / s.read_your_writes_s, 1) if s.database_replica_urls else None,
         )
 
     def bucket(self, principal: Principal, traffic: str, address: str) -> tuple[str, Limit]:
@@ -183,7 +188,29 @@ class Gate:
                 limit, wait, f"{limit.name} rate exceeded for {who}", scope, receive, send
             )
         scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        if self.limits.wrote is None:
+            return await self.app(scope, receive, send)
+        writer = f"wrote {address if principal.anonymous else principal.key_id}"
+        if traffic == "write":
+            return await self.app(scope, receive, _marking(send, self.table, writer))
+        if not self.table.empty(writer, self.limits.wrote):
+            return await self.app(scope, receive, send)
+        token = FROM_PRIMARY.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            FROM_PRIMARY.reset(token)
+
+
+def _marking(send: Send, table: RateTable, writer: str) -> Send:
+    """Marks `writer` as having written when the answer starts: its write is committed."""
+
+    async def marked(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            table.drain(writer)
+        await send(message)
+
+    return marked
 
 
 async def _refuse(

@@ -83,6 +83,12 @@ class RateTable:
         cells[base + 1], cells[base + 2] = tokens, now
         return max(1, math.ceil((1 - tokens) / limit.rate))
 
+    def drain(self, key: str) -> None:
+        """Empties `key`'s bucket now, whatever it held."""
+        cells, mine = self.cells, self._fingerprint(key)
+        base = self._slot(mine) * FIELDS
+        cells[base], cells[base + 1], cells[base + 2] = mine, 0, self.clock()
+
     def empty(self, key: str, limit: Limit) -> bool:
         """Whether `key`'s bucket has no whole token left; nothing is taken."""
         mine = self._fingerprint(key)

@@ -1,10 +1,11 @@
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +13,19 @@ from starlette.datastructures import State
 
 from app.config import Settings
 from app.core.errors import violated_constraint
+
+# Set by the gate for a caller who wrote within read_your_writes_s (db.replicas).
+FROM_PRIMARY: ContextVar[bool] = ContextVar("from_primary", default=False)
+
+
+def connect_args(settings: Settings, options: str) -> dict[str, object]:
+    """Session settings sent at connection time, or, behind pgbouncer in transaction mode
+    (db_pgbouncer), nothing: pgbouncer refuses startup options and would hand a session's
+    settings and prepared statements to other clients. There the settings belong to the
+    database and the roles (docs/operations.md, Replicas and pooling)."""
+    if settings.db_pgbouncer:
+        return {"prepare_threshold": None}
+    return {"options": options}
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -22,26 +36,29 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
-        connect_args={"options": "-c jit=off"},
+        connect_args=connect_args(settings, "-c jit=off"),
     )
 
 
-def make_read_engine(settings: Settings) -> Engine:
+READ_OPTIONS = (
+    "-c jit=off -c enable_bitmapscan=off -c max_parallel_workers_per_gather=0"
+    " -c default_transaction_read_only=on"
+)
+
+
+def make_read_engine(settings: Settings, url: str | None = None) -> Engine:
     """For hot read paths (nearby search, OGC items, tiles): autocommit, so a request is one
     round trip and no ROLLBACK; a fixed pool that bounds how many run at once (see
     Settings.read_pool_size); and planner settings that keep KNN searches on their index:
     past a million rows the planner prefers a parallel bitmap scan of the whole radius,
     sorted, to the KNN index scan that stops after `limit` rows, which is far quicker."""
     return create_engine(
-        settings.sqlalchemy_url,
+        url or settings.sqlalchemy_url,
         pool_size=settings.read_pool_size,
         max_overflow=0,
         pool_timeout=settings.read_pool_timeout_s,
         isolation_level="AUTOCOMMIT",
-        connect_args={
-            "options": "-c jit=off -c enable_bitmapscan=off -c max_parallel_workers_per_gather=0"
-            " -c default_transaction_read_only=on"
-        },
+        connect_args=connect_args(settings, READ_OPTIONS),
     )
 
 
@@ -52,7 +69,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 T = TypeVar("T")
 
 
-async def hot_read(state: State, work: Callable[[Session], T], *, inline: bool = False) -> T:
+async def hot_read(
+    state: State, work: Callable[[Session], T], *, inline: bool = False, pinned: bool = False
+) -> T:
     """`work` with a read engine session, in a worker thread. At most read_pool_size run at
     once; the rest wait their turn here, first come first served, as coroutines: parked on
     the pool as threads, they would wake in no fair order and take the interpreter lock
@@ -64,18 +83,35 @@ async def hot_read(state: State, work: Callable[[Session], T], *, inline: bool =
     costs it more than the wait costs the process: the worker thread and the loop would
     trade the interpreter lock at each of psycopg's reads of a 100 KB answer. The gate
     still comes first: past it a connection is free, so the loop never blocks on the
-    pool."""
+    pool.
+
+    `pinned`: on the replica the tile cache follows (db.replicas), not the next one."""
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()
     except TimeoutError:
         raise PoolTimeout("every hot read connection stayed busy") from None
     try:
-        if inline:
-            return _with_read_session(state.read_sessionmaker, work)
-        return await run_in_threadpool(_with_read_session, state.read_sessionmaker, work)
+        reads = state.reads
+        replica = reads.pinned if pinned and not FROM_PRIMARY.get() else reads.next()
+        return await _read(state, replica, work, inline)
     finally:
         state.read_gate.release()
+
+
+async def _read(state: State, replica, work: Callable[[Session], T], inline: bool) -> T:
+    """On `replica` (db.replicas), or on the primary when None. A replica that lost its
+    connection leaves the rotation and the read is made again on the primary."""
+    sessions = state.reads.sessions(replica)
+    try:
+        if inline:
+            return _with_read_session(sessions, work)
+        return await run_in_threadpool(_with_read_session, sessions, work)
+    except OperationalError:
+        if replica is None:
+            raise
+        state.reads.failed(replica, state.settings)
+        return await _read(state, None, work, inline)
 
 
 def _with_read_session(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:

@@ -15,6 +15,7 @@ from app.accounts.ratelimit import (
     fingerprint,
     new_table_buffer,
 )
+from app.db.replicas import Reads
 from app.main import create_app
 
 PROBLEM = "application/problem+json"
@@ -27,9 +28,10 @@ def limited(settings, engine, connection):
 
     def make(**limits) -> FastAPI:
         app = create_app(settings.model_copy(update=limits))
-        app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
+        app.state.sessionmaker = sessionmaker(
             connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
+        app.state.reads = Reads(app.state.sessionmaker)
         return app
 
     return make

@@ -123,7 +123,8 @@ def test_a_deleted_facility_leaves_the_map_with_its_entrances(app, client, creat
 def test_another_process_sees_a_write_at_once(app, settings, client, create):
     """Two apps, each with its own cache, on one database: a worker pair."""
     other = create_app(settings)
-    other.state.sessionmaker = other.state.read_sessionmaker = app.state.read_sessionmaker
+    other.state.sessionmaker = app.state.sessionmaker
+    other.state.reads = app.state.reads
     reader = TestClient(other)
     facility = create(name="旧名字")
     url = tile_url("shelters", 15, *HERE)

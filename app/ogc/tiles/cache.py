@@ -16,6 +16,9 @@
   so under load one query serves many hits; an idle process reads nothing. A tile
   neither cached nor being rendered needs no read: it is rendered at once, from a
   snapshot taken after the request arrived.
+- With replicas, the log is read and tiles are rendered on one of them, the one
+  `db.replicas` pins, so that both come from one timeline; when that changes the cache
+  starts over. A caller who just wrote is answered from the primary, past the cache.
 - The horizon is the xmin of the snapshot that read the log, so a transaction that
   commits later than younger ones is still read; changes read twice are known by id.
 - A render that began before a change was applied (its snapshot may predate the write)
@@ -38,7 +41,7 @@ from typing import NamedTuple
 
 from starlette.datastructures import State
 
-from app.db.session import hot_read
+from app.db.session import FROM_PRIMARY, hot_read
 from app.ogc.tiles import repository
 from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, touched
 
@@ -77,6 +80,10 @@ class Change(NamedTuple):
         return collection in self.collections and x in columns and y in rows
 
 
+def tile_of(body: bytes) -> Tile:
+    return Tile(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
+
 # Stands for every tile: the log was pruned past this process's horizon.
 EVERYTHING = None
 
@@ -95,6 +102,7 @@ class TileCache:
         self._current: asyncio.Future | None = None
         self._next: asyncio.Future | None = None
         self._rendering: dict[Key, tuple[int, asyncio.Future[Tile]]] = {}
+        self._epoch = 0  # of the replica followed (db.replicas)
         self.hits = self.misses = 0
 
     # --- the log ------------------------------------------------------------------
@@ -111,7 +119,11 @@ class TileCache:
         self._current, self._next = self._next, None
         horizon = self._horizon
         self.apply(
-            await hot_read(self._state, lambda session: repository.changes_since(session, horizon))
+            await hot_read(
+                self._state,
+                lambda session: repository.changes_since(session, horizon),
+                pinned=True,
+            )
         )
 
     def apply(self, changes: repository.Changes) -> None:
@@ -172,6 +184,12 @@ class TileCache:
         evict its tile when a later read applies it, at the cost of one more render. A
         process's first request reads the log, which sets the horizon later reads start
         from."""
+        reads = self._state.reads
+        if reads.replicas and FROM_PRIMARY.get():
+            # A caller who just wrote: from the primary, past the cache of the replica.
+            return tile_of(await render())
+        if reads.epoch != self._epoch:
+            self._start_over(reads.epoch)
         if key in self._tiles or key in self._rendering or self._horizon == NO_HORIZON:
             await self.sync()
             found = self.get(key)
@@ -180,6 +198,17 @@ class TileCache:
         else:
             self.misses += 1
         return await self.fill(key, render)
+
+    def _start_over(self, epoch: int) -> None:
+        """The replica followed changed: its log and its tiles are another timeline.
+        Renders under way are not stored, and the next request reads the log anew."""
+        self._epoch = epoch
+        self.generation += 1
+        self._remember(EVERYTHING)
+        self._tiles.clear()
+        self._bytes = 0
+        self._horizon = NO_HORIZON
+        self._seen.clear()
 
     def get(self, key: Key) -> Tile | None:
         tile = self._tiles.get(key)
@@ -215,7 +244,7 @@ class TileCache:
     def put(self, key: Key, body: bytes, rendered_since: int) -> Tile:
         """Stores a tile rendered from a snapshot taken after generation `rendered_since`,
         unless a change applied since then touches it."""
-        tile = Tile(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        tile = tile_of(body)
         if not self._changed_since(key, rendered_since):
             self._drop(key)
             self._tiles[key] = tile

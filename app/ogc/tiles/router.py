@@ -95,7 +95,9 @@ async def tile(request: Request, layer: LayerDep, z: int, x: int, y: int) -> Res
         )
     found = await tile_cache(request.app).tile(
         (layer.id, z, x, y),
-        lambda: hot_read(request.app.state, lambda s: repository.render(s, layer, z, x, y)),
+        lambda: hot_read(
+            request.app.state, lambda s: repository.render(s, layer, z, x, y), pinned=True
+        ),
     )
     headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), found.etag):

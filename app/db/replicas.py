@@ -1,0 +1,148 @@
+"""Where hot reads go: PostgreSQL streaming replicas when `DATABASE_REPLICA_URLS` names
+some, otherwise the primary.
+
+- Rotation: each process checks every replica every `replica_check_s` seconds, off the
+  event loop. A replica that does not answer within `replica_timeout_s`, or has not
+  replayed what it has received for more than `max_replica_lag_s`, leaves the rotation
+  until a check finds it caught up. With none in rotation, hot reads go to the primary.
+  A promoted replica (after a failover) is no longer in recovery: it is fresh by
+  definition and stays in rotation.
+- Read your writes: a caller (key, or address without one) that wrote within
+  `read_your_writes_s` reads from the primary (the gate sets `FROM_PRIMARY`; the mark is
+  in the rate table every worker of the host shares). A replica in rotation lagged at
+  most `max_replica_lag_s` when last checked, at most `replica_check_s` ago, so the
+  window is their sum and a bit; a write is on every replica in rotation once it ends.
+- Tiles: the tile cache reads its change log and renders from one source, `pinned`, the
+  first replica in rotation, as the log and the tiles must come from one timeline for
+  the cache's rules to hold (ogc.tiles.cache). When the pinned source changes, `epoch`
+  changes and the cache starts over."""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from app.config import Settings
+from app.db.session import FROM_PRIMARY, connect_args, make_read_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+# Seconds the replica has not replayed of what it received: 0 when it has replayed it all,
+# else the age of the last transaction it replayed (0 as well once promoted).
+LAG = text(
+    """
+    SELECT CASE WHEN NOT pg_is_in_recovery()
+                  OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()),
+                              'Infinity') END
+    """
+)
+
+
+@dataclass
+class Replica:
+    name: str  # host:port/database, never the password
+    engine: Engine
+    sessions: sessionmaker[Session]
+    # One connection of its own: a check never waits behind hot reads for the pool.
+    checks: Engine
+    lag: float | None = None  # None: unknown, or it did not answer
+    in_rotation: bool = False
+
+
+def replica(settings: Settings, url: str) -> Replica:
+    engine = make_read_engine(settings, url)
+    checks = create_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            **connect_args(settings, "-c jit=off"),
+            "connect_timeout": max(1, round(settings.replica_timeout_s)),
+        },
+    )
+    name = make_url(url).render_as_string(hide_password=True).split("@")[-1]
+    return Replica(name, engine, make_sessionmaker(engine), checks)
+
+
+@dataclass
+class Reads:
+    primary: sessionmaker[Session]
+    replicas: list[Replica] = field(default_factory=list)
+    epoch: int = 0  # changes with the pinned source
+    _turn: int = 0
+    _pinned: Replica | None = None
+
+    def next(self) -> Replica | None:
+        """The replica for one hot read, or None for the primary."""
+        if FROM_PRIMARY.get():
+            return None
+        rotation = [replica for replica in self.replicas if replica.in_rotation]
+        if not rotation:
+            return None
+        self._turn = (self._turn + 1) % len(rotation)
+        return rotation[self._turn]
+
+    @property
+    def pinned(self) -> Replica | None:
+        return self._pinned
+
+    def sessions(self, replica: Replica | None) -> sessionmaker[Session]:
+        return self.primary if replica is None else replica.sessions
+
+    def failed(self, replica: Replica, settings: Settings) -> None:
+        """A hot read lost its connection: out of rotation until a check finds it back."""
+        self.update(replica, None, settings)
+
+    def update(self, replica: Replica, lag: float | None, settings: Settings) -> None:
+        was = replica.in_rotation
+        replica.lag = lag
+        replica.in_rotation = lag is not None and lag <= settings.max_replica_lag_s
+        if was != replica.in_rotation:
+            log.warning(
+                "replica %s %s the rotation (lag %s s)",
+                replica.name,
+                "joins" if replica.in_rotation else "leaves",
+                "unknown" if lag is None else f"{lag:.1f}",
+            )
+        pinned = next((r for r in self.replicas if r.in_rotation), None)
+        if pinned is not self._pinned:
+            self._pinned = pinned
+            self.epoch += 1
+
+    async def watch(self, settings: Settings) -> None:
+        """Checks the replicas for as long as the process serves."""
+        while self.replicas:
+            lags = await asyncio.gather(
+                *(self._lag(replica, settings) for replica in self.replicas)
+            )
+            for replica, lag in zip(self.replicas, lags, strict=True):
+                self.update(replica, lag, settings)
+            await asyncio.sleep(settings.replica_check_s)
+
+    async def _lag(self, replica: Replica, settings: Settings) -> float | None:
+        def measure() -> float:
+            with replica.checks.connect() as connection:
+                return float(connection.scalar(LAG))
+
+        try:
+            async with asyncio.timeout(settings.replica_timeout_s):
+                return await run_in_threadpool(measure)
+        except Exception as exc:  # noqa: BLE001 - any failure takes it out of rotation
+            if replica.lag is not None:
+                log.warning("replica %s does not answer: %s", replica.name, exc)
+            return None
+
+    def dispose(self) -> None:
+        for replica in self.replicas:
+            replica.engine.dispose()
+            replica.checks.dispose()
+
+    def describe(self) -> list[dict]:
+        return [
+            {"replica": r.name, "in_rotation": r.in_rotation, "lag_s": r.lag} for r in self.replicas
+        ]

@@ -24,7 +24,8 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses=problem_responses(503))
 def readyz(request: Request, session: SessionDep) -> JSONResponse:
-    """The database answers and its schema is at the migration head."""
+    """The database answers and its schema is at the migration head; with replicas, how
+    far behind each is and whether it takes hot reads."""
     head = request.app.state.migration_head
     try:
         current = session.scalar(text("SELECT version_num FROM alembic_version"))
@@ -32,4 +33,7 @@ def readyz(request: Request, session: SessionDep) -> JSONResponse:
         return problem_response(503, detail=f"database unreachable: {type(exc).__name__}")
     if current != head:
         return problem_response(503, detail=f"schema at revision {current}, expected {head}")
-    return JSONResponse({"status": "ready", "revision": current})
+    answer = {"status": "ready", "revision": current}
+    if request.app.state.reads.replicas:
+        answer["replicas"] = request.app.state.reads.describe()
+    return JSONResponse(answer)

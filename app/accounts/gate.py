@@ -18,10 +18,13 @@ problem reports takes them from a bucket of its own, per key instead of per addr
 The client address is the connection's peer: forwarding headers are believed by the
 server (uvicorn) for the proxies listed in RF_TRUSTED_PROXIES only (app/serving.py)."""
 
+import logging
 import time
 from dataclasses import dataclass
 
 import anyio
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service
@@ -30,9 +33,11 @@ from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, Principal
 from app.accounts.ratelimit import Limit, RateTable
 from app.config import Settings
-from app.core.errors import BadRequest, problem_response
+from app.core.errors import BadRequest, database_unavailable, problem_response
 from app.core.middleware import client_address, closing
 from app.db.session import FROM_PRIMARY
+
+log = logging.getLogger(__name__)
 
 # Probes must always answer, or an orchestrator restarts a healthy process.
 UNLIMITED = frozenset({"/healthz", "/readyz"})
@@ -166,7 +171,12 @@ class Gate:
                         send,
                     )
                 if secret is not None:
-                    found = await self.keys.look_up(scope["app"], secret)
+                    try:
+                        found = await self.keys.look_up(scope["app"], secret)
+                    except (OperationalError, PoolTimeout) as exc:
+                        log.warning("database unavailable looking up a key: %s", exc)
+                        response = database_unavailable(scope["path"])
+                        return await closing(response, scope)(scope, receive, send)
             if found is None:
                 self.table.take(failed, self.limits.failed_keys)
                 response = problem_response(

@@ -122,6 +122,16 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[FieldError]:
     return [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in raw]
 
 
+def database_unavailable(instance: str) -> JSONResponse:
+    """A lost database (a failover under way) or an exhausted pool: try again shortly."""
+    return problem_response(
+        503,
+        detail="the database is unavailable; try again",
+        instance=instance,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -177,12 +187,7 @@ def install_error_handlers(app: FastAPI) -> None:
         request: Request, exc: OperationalError | PoolTimeout
     ) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        return problem_response(
-            503,
-            detail="the database is unavailable; try again",
-            instance=request.url.path,
-            headers={"Retry-After": "1"},
-        )
+        return database_unavailable(request.url.path)
 
     # Also a safety net: inputs are checked before they reach the database, so a value it
     # refuses is a check missing, logged to be added. The answer gives the database's (or

@@ -5,8 +5,9 @@ some, otherwise the primary.
   event loop. A replica that does not answer within `replica_timeout_s`, or has not
   replayed what it has received for more than `max_replica_lag_s`, leaves the rotation
   until a check finds it caught up. With none in rotation, hot reads go to the primary.
-  A promoted replica (after a failover) is no longer in recovery: it is fresh by
-  definition and stays in rotation.
+  A URL that leads to a primary (a replica promoted by a failover) is out of the
+  rotation too: reads there are the primary's, which DATABASE_URL already reaches, so a
+  cluster's every node may be listed and only its standbys take hot reads.
 - Read your writes: a caller (key, or address without one) that wrote within
   `read_your_writes_s` reads from the primary (the gate sets `FROM_PRIMARY`; the mark is
   in the rate table every worker of the host shares). A replica in rotation lagged at
@@ -30,12 +31,12 @@ from app.db.session import FROM_PRIMARY, connect_args, make_read_engine, make_se
 
 log = logging.getLogger(__name__)
 
-# Seconds the replica has not replayed of what it received: 0 when it has replayed it all,
-# else the age of the last transaction it replayed (0 as well once promoted).
+# Seconds the standby has not replayed of what it received: 0 when it has replayed it
+# all, else the age of the last transaction it replayed; NULL when it is no standby.
 LAG = text(
     """
-    SELECT CASE WHEN NOT pg_is_in_recovery()
-                  OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+    SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
                 ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()),
                               'Infinity') END
     """
@@ -49,7 +50,7 @@ class Replica:
     sessions: sessionmaker[Session]
     # One connection of its own: a check never waits behind hot reads for the pool.
     checks: Engine
-    lag: float | None = None  # None: unknown, or it did not answer
+    lag: float | None = None  # None: unknown, not answering, or not a standby
     in_rotation: bool = False
 
 
@@ -125,9 +126,10 @@ class Reads:
             await asyncio.sleep(settings.replica_check_s)
 
     async def _lag(self, replica: Replica, settings: Settings) -> float | None:
-        def measure() -> float:
+        def measure() -> float | None:
             with replica.checks.connect() as connection:
-                return float(connection.scalar(LAG))
+                lag = connection.scalar(LAG)
+            return None if lag is None else float(lag)
 
         try:
             async with asyncio.timeout(settings.replica_timeout_s):

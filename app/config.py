@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     import_dir: Path | None = None
     # A parking occupancy figure older than this is stale: never shown as current.
     occupancy_stale_after_s: int = 900
+    # Months of occupancy history kept (whole monthly partitions dropped past it); 0 keeps
+    # it all (app.db.partitions).
+    occupancy_retention_months: int = Field(default=0, ge=0, le=1200)
     # Reports stamped this far ahead of the server clock are accepted as clock skew.
     occupancy_clock_skew_s: int = 120
     # Names this service in the links it builds for map apps (Amap src, Tencent referer).

@@ -16,6 +16,7 @@ from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
 from app.core.schemas import no_nul_in_parameters
+from app.db import partitions
 from app.db.replicas import Reads, replica
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
             [replica(settings, url) for url in settings.replica_sqlalchemy_urls],
         )
         watching = asyncio.create_task(app.state.reads.watch(settings))
+        keeping = asyncio.create_task(partitions.keeper(engine, settings))
         # The quarter million objects of a started app (modules, routes, models, SQL
         # expressions) live as long as the process. A full collection walked them all,
         # 60-300 ms with every request stalled, a few times a minute under load; frozen,
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         gc.freeze()
         yield
         watching.cancel()
+        keeping.cancel()
         engine.dispose()
         read_engine.dispose()
         app.state.reads.dispose()

@@ -16,13 +16,15 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_event_facility_id_id", "facility_id", "id"),
         Index("ix_audit_event_entity_entity_id", "entity", "entity_id"),
+        {"postgresql_partition_by": "RANGE (at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # clock_timestamp, not now(): several writes in one transaction (an import, a test)
-    # still get distinct, ordered times, which `as_of` relies on.
+    # still get distinct, ordered times, which `as_of` relies on. In the key because the
+    # table is partitioned by month of it (migration 0027, app.db.partitions).
     at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("clock_timestamp()")
+        DateTime(timezone=True), server_default=text("clock_timestamp()"), primary_key=True
     )
     actor: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str] = mapped_column(Text)

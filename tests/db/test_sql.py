@@ -25,6 +25,7 @@ SELECT 'triggers/' || c.relname || '/' || t.tgname,
        pg_get_triggerdef(t.oid) || ' -- enabled: ' || t.tgenabled::text
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+  AND t.tgparentid = 0  -- not the clones a partitioned table gives its partitions
 """
 CREATES = re.compile(
     r"^CREATE OR REPLACE (?:FUNCTION public\.(?P<function>\w+)\("

@@ -238,3 +238,14 @@ def create(client, payload):
         return response.json()
 
     return make
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The cluster drills (tests/test_cluster.py) take minutes and a cluster of their own:
+    they run when asked for with RF_CLUSTER_TESTS=1, and are otherwise not collected."""
+    if os.environ.get("RF_CLUSTER_TESTS") == "1":
+        return
+    drills = [item for item in items if item.get_closest_marker("cluster")]
+    if drills:
+        config.hook.pytest_deselected(items=drills)
+        items[:] = [item for item in items if not item.get_closest_marker("cluster")]

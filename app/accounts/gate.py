@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -173,7 +173,7 @@ class Gate:
                 if secret is not None:
                     try:
                         found = await self.keys.look_up(scope["app"], secret)
-                    except (OperationalError, PoolTimeout) as exc:
+                    except (OperationalError, InternalError, PoolTimeout) as exc:
                         log.warning("database unavailable looking up a key: %s", exc)
                         response = database_unavailable(scope["path"])
                         return await closing(response, scope)(scope, receive, send)

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -181,11 +181,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     # A lost database, or every connection of a pool busy for its whole timeout (overload).
+    # The driver's own InternalError, with no SQLSTATE, is a connection broken mid-answer
+    # (a COMMIT cut short by a failover); one from PostgreSQL (XX000...) is a 500.
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
-    async def database_unavailable(
-        request: Request, exc: OperationalError | PoolTimeout
-    ) -> JSONResponse:
+    @app.exception_handler(InternalError)
+    async def database_lost(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, InternalError) and getattr(exc.orig, "sqlstate", None):
+            return await unexpected(request, exc)
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         return database_unavailable(request.url.path)
 

@@ -43,7 +43,7 @@ LAG = text(
 )
 
 
-@dataclass
+@dataclass(eq=False)
 class Replica:
     name: str  # host:port/database, never the password
     engine: Engine

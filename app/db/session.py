@@ -5,7 +5,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -107,7 +107,7 @@ async def _read(state: State, replica, work: Callable[[Session], T], inline: boo
         if inline:
             return _with_read_session(sessions, work)
         return await run_in_threadpool(_with_read_session, sessions, work)
-    except OperationalError:
+    except (OperationalError, InternalError):
         if replica is None:
             raise
         state.reads.failed(replica, state.settings)

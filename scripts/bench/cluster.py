@@ -263,8 +263,10 @@ def up(demo_size: int) -> None:
     for tool in ("etcd", "patroni", "pgbouncer", "haproxy"):
         if shutil.which(tool) is None:
             sys.exit(f"cluster: {tool} is missing (scripts/cluster installs it)")
-    if leader() is not None:
-        print(f"cluster: already up, led by {leader().name}", file=sys.stderr)
+    running = leader()
+    if running is not None:
+        _prepare(running, demo_size)
+        print(f"cluster: already up, led by {running.name}", file=sys.stderr)
         return
     for sub in ("log", "pid"):
         (HOME / sub).mkdir(parents=True, exist_ok=True)

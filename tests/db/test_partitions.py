@@ -21,7 +21,9 @@ def month_start(months_from_now: int) -> datetime:
 def partition_names(connection, parent: str) -> set[str]:
     return set(
         connection.execute(
-            text("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = CAST(:p AS regclass)"),
+            text(
+                "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = CAST(:p AS regclass)"
+            ),
             {"p": parent},
         ).scalars()
     )

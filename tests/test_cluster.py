@@ -1,0 +1,94 @@
+"""Failover drills on a real cluster (scripts/cluster: etcd, three Patroni nodes,
+pgbouncer, HAProxy), run with RF_CLUSTER_TESTS=1: several minutes, and a cluster of their
+own on loopback ports from RF_CLUSTER_PORT. Not collected otherwise (tests/conftest.py)."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
+import cluster  # noqa: E402
+
+from tests.live import Server  # noqa: E402
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def up() -> None:
+    subprocess.run([ROOT / "scripts" / "cluster", "up", "2000"], check=True)
+
+
+def test_failovers_lose_no_acknowledged_write_and_answer_503_at_worst(up, tmp_path):
+    results = tmp_path / "drill.json"
+    subprocess.run(
+        [ROOT / "scripts" / "drill_cluster", "--json", str(results)], check=True, timeout=1800
+    )
+    for phase in json.loads(results.read_text()):
+        assert phase["acknowledged"] > 0, phase
+        assert phase["lost"] == 0, phase
+        assert phase["hangs"] == 0, phase
+        assert phase["5xx_not_503"] == 0, phase
+        assert phase["503_without_retry_after"] == 0, phase
+
+
+def standbys() -> list[cluster.Node]:
+    return [
+        cluster.NODE[int(m["name"].removeprefix("node"))]
+        for m in cluster.members()
+        if m["role"] != "leader"
+    ]
+
+
+def test_a_standby_behind_leaves_the_rotation_and_a_writer_reads_its_write(up, tmp_path):
+    server = Server(cluster.environment()["DATABASE_URL"], cluster.environment(), tmp_path)
+    key = subprocess.run(
+        [ROOT / ".venv" / "bin" / "rf", "keys", "create", "--name", "replica-test", "--role",
+         "admin"], env={**cluster.environment(), "PATH": "/usr/bin:/bin"}, check=True,
+        capture_output=True, text=True,
+    ).stdout.splitlines()[-1]  # fmt: skip
+    writer = httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {key}"})
+
+    def rotation() -> dict[str, bool]:
+        found = httpx.get(f"{server.base}/readyz", timeout=5).json()
+        return {r["replica"]: r["in_rotation"] for r in found["replicas"]}
+
+    def wait(condition, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.5)
+
+    try:
+        wait(lambda: sum(rotation().values()) == 2, "both standbys in rotation")
+        for node in standbys():
+            cluster.psql(node, "SELECT pg_wal_replay_pause()")
+        facility = writer.get("/v1/facilities", params={"limit": 1}).json()["items"][0]
+        renamed = f"{facility['address']} (moved)"
+        answer = writer.patch(
+            f"/v1/facilities/{facility['id']}",
+            json={"address": renamed},
+            headers={"If-Match": writer.get(f"/v1/facilities/{facility['id']}").headers["etag"]},
+        )
+        assert answer.status_code == 200
+        # The writer's hot reads go to the primary at once; the standbys have not replayed.
+        item = f"/ogc/collections/facilities/items/{facility['id']}"
+        assert writer.get(item).json()["properties"]["address"] == renamed
+        paused = standbys()[0]
+        stale = cluster.psql(
+            paused, f"SELECT address FROM facility WHERE id = {facility['id']}", cluster.DATABASE
+        )
+        assert stale == facility["address"]
+        wait(lambda: not any(rotation().values()), "paused standbys leave the rotation")
+    finally:
+        for node in standbys():
+            cluster.psql(node, "SELECT pg_wal_replay_resume()")
+    wait(lambda: all(rotation().values()), "caught-up standbys come back")
+    writer.close()
+    server.stop()

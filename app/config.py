@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     @property
     def read_your_writes_s(self) -> float:
         """How long a caller who wrote reads from the primary (db.replicas)."""
-        return self.max_replica_lag_s + 2 * self.replica_check_s
+        return self.max_replica_lag_s + 3 * self.replica_check_s
 
     @field_validator("database_replica_urls", mode="before")
     @classmethod

@@ -2,17 +2,19 @@
 some, otherwise the primary.
 
 - Rotation: each process checks every replica every `replica_check_s` seconds, off the
-  event loop. A replica that does not answer within `replica_timeout_s`, or has not
-  replayed what it has received for more than `max_replica_lag_s`, leaves the rotation
-  until a check finds it caught up. With none in rotation, hot reads go to the primary.
+  event loop. A replica that does not answer within `replica_timeout_s` leaves the
+  rotation; so does one found more than `max_replica_lag_s` behind at two checks in a
+  row, as after a quiet spell the first record to arrive looks as old as the last one
+  replayed (the lag is the age of the last transaction replayed, while some is left).
+  Either is back once a check finds it caught up. With none in rotation, hot reads go to the primary.
   A URL that leads to a primary (a replica promoted by a failover) is out of the
   rotation too: reads there are the primary's, which DATABASE_URL already reaches, so a
   cluster's every node may be listed and only its standbys take hot reads.
 - Read your writes: a caller (key, or address without one) that wrote within
   `read_your_writes_s` reads from the primary (the gate sets `FROM_PRIMARY`; the mark is
   in the rate table every worker of the host shares). A replica in rotation lagged at
-  most `max_replica_lag_s` when last checked, at most `replica_check_s` ago, so the
-  window is their sum and a bit; a write is on every replica in rotation once it ends.
+  most `max_replica_lag_s` at one of its last two checks, so the window is that and
+  three check intervals: a write is on every replica in rotation once it ends.
 - Tiles: the tile cache reads its change log and renders from one source, `pinned`, the
   first replica in rotation, as the log and the tiles must come from one timeline for
   the cache's rules to hold (ogc.tiles.cache). When the pinned source changes, `epoch`
@@ -52,6 +54,7 @@ class Replica:
     checks: Engine
     lag: float | None = None  # None: unknown, not answering, or not a standby
     in_rotation: bool = False
+    behind: int = 0  # checks in a row that found it past the lag bound
 
 
 def replica(settings: Settings, url: str) -> Replica:
@@ -102,7 +105,11 @@ class Reads:
     def update(self, replica: Replica, lag: float | None, settings: Settings) -> None:
         was = replica.in_rotation
         replica.lag = lag
-        replica.in_rotation = lag is not None and lag <= settings.max_replica_lag_s
+        late = lag is not None and lag > settings.max_replica_lag_s
+        replica.behind = replica.behind + 1 if late else 0
+        replica.in_rotation = lag is not None and (
+            replica.behind == 0 or (was and replica.behind < 2)
+        )
         if was != replica.in_rotation:
             log.warning(
                 "replica %s %s the rotation (lag %s s)",

@@ -206,8 +206,8 @@ def patroni_config(node: Node) -> dict:
             },
             "parameters": {"unix_socket_directories": str(node.home)},
         },
-        # Node 3 is never the synchronous standby, so there is one of each kind.
-        "tags": {"nosync": node.number == 3},
+        # synchronous_mode keeps one standby synchronous (synchronous_node_count 1) and
+        # the other asynchronous; after a failover either may become the synchronous one.
     }
 
 

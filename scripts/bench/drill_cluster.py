@@ -44,6 +44,7 @@ class Call:
     end: float
     status: int  # 0: no answer (connection error); -1: timed out
     retry_after: bool = False
+    error: str = ""  # of a call with no answer
 
 
 @dataclass
@@ -61,8 +62,8 @@ async def timed(run: Run, kind: str, request) -> httpx.Response | None:
     except TimeoutError:
         run.calls.append(Call(kind, start, time.monotonic(), -1))
         return None
-    except httpx.TransportError:
-        run.calls.append(Call(kind, start, time.monotonic(), 0))
+    except httpx.TransportError as exc:
+        run.calls.append(Call(kind, start, time.monotonic(), 0, error=type(exc).__name__))
         await asyncio.sleep(0.05)
         return None
     retry = "retry-after" in answer.headers
@@ -183,7 +184,10 @@ async def phase(base: str, key: str, name: str, targets: dict[str, list[int]]) -
     run = Run()
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+    # The client waits longer than TIMEOUT, so that a slow answer counts as a hang.
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=TIMEOUT + 5
+    ) as client:
         tasks = [asyncio.create_task(pusher(client, run, f)) for f in targets["parks"]]
         tasks += [asyncio.create_task(editor(client, run, f)) for f in targets["edited"]]
         tasks += [asyncio.create_task(reader(client, run)) for _ in range(READERS)]
@@ -201,7 +205,7 @@ async def phase(base: str, key: str, name: str, targets: dict[str, list[int]]) -
         await asyncio.sleep(10)  # writes and reads on the healed cluster
         run.running = False
         await asyncio.gather(*tasks)
-    statuses = Counter(str(c.status) for c in run.calls if c.start >= hit_at)
+    statuses = Counter(c.error or str(c.status) for c in run.calls if c.start >= hit_at)
     return {
         "phase": name,
         "hit": hit,

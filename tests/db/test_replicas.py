@@ -31,6 +31,11 @@ def test_only_replicas_within_the_lag_bound_take_reads(settings, replicas):
     reads.update(second, settings.max_replica_lag_s + 1, settings)
     assert {reads.next() for _ in range(4)} == {first}
     reads.update(second, 0.0, settings)
+    reads.update(second, settings.max_replica_lag_s + 1, settings)  # once: a quiet spell
+    assert {reads.next() for _ in range(4)} == {first, second}
+    reads.update(second, settings.max_replica_lag_s + 1, settings)  # twice: behind
+    assert {reads.next() for _ in range(4)} == {first}
+    reads.update(second, 0.0, settings)
     assert {reads.next() for _ in range(4)} == {first, second}
     reads.failed(first, settings)
     assert {reads.next() for _ in range(4)} == {second}

@@ -77,8 +77,9 @@ class Server:
             except httpx.TransportError:
                 return False
 
-        wait_for(started, "the server did not start")
-        wait_for(lambda: len(workers(self.process.pid)) == 2, "two workers did not start")
+        # Minutes, not seconds: on a loaded machine two workers importing the app take long.
+        wait_for(started, "the server did not start", seconds=240)
+        wait_for(lambda: len(workers(self.process.pid)) == 2, "two workers did not start", 240)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -46,6 +46,16 @@ def standbys() -> list[cluster.Node]:
     ]
 
 
+def delay(node: cluster.Node, value: str | None) -> None:
+    body = json.dumps({"postgresql": {"parameters": {"recovery_min_apply_delay": value}}})
+    answer = httpx.patch(f"http://127.0.0.1:{node.rest_port}/config", content=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def setting(node: cluster.Node) -> str:
+    return cluster.psql(node, "SHOW recovery_min_apply_delay")
+
+
 def test_a_standby_behind_leaves_the_rotation_and_a_writer_reads_its_write(up, tmp_path):
     server = Server(cluster.environment()["DATABASE_URL"], cluster.environment(), tmp_path)
     key = subprocess.run(
@@ -60,15 +70,16 @@ def test_a_standby_behind_leaves_the_rotation_and_a_writer_reads_its_write(up, t
         return {r["replica"]: r["in_rotation"] for r in found["replicas"]}
 
     def wait(condition, what: str) -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while not condition():
             assert time.monotonic() < deadline, what
             time.sleep(0.5)
 
     try:
         wait(lambda: sum(rotation().values()) == 2, "both standbys in rotation")
-        for node in standbys():
-            cluster.psql(node, "SELECT pg_wal_replay_pause()")
+        # Standbys that apply the WAL a minute late (Patroni would resume a paused replay).
+        delay(cluster.leader(), "60s")
+        wait(lambda: all(setting(n) == "1min" for n in standbys()), "the delay in force")
         facility = writer.get("/v1/facilities", params={"limit": 1}).json()["items"][0]
         renamed = f"{facility['address']} (moved)"
         answer = writer.patch(
@@ -87,8 +98,7 @@ def test_a_standby_behind_leaves_the_rotation_and_a_writer_reads_its_write(up, t
         assert stale == facility["address"]
         wait(lambda: not any(rotation().values()), "paused standbys leave the rotation")
     finally:
-        for node in standbys():
-            cluster.psql(node, "SELECT pg_wal_replay_resume()")
+        delay(cluster.leader(), None)
     wait(lambda: all(rotation().values()), "caught-up standbys come back")
     writer.close()
     server.stop()

@@ -22,7 +22,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # clock_timestamp, not now(): several writes in one transaction (an import, a test)
     # still get distinct, ordered times, which `as_of` relies on. In the key because the
-    # table is partitioned by month of it (migration 0027, app.db.partitions).
+    # table is partitioned by month of it (migration 0019, app.db.partitions).
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("clock_timestamp()"), primary_key=True
     )

@@ -1,5 +1,5 @@
 """Keeps the monthly partitions of the tables that grow with time (occupancy history and
-the audit trail, migration 0027): each process, at start and every few hours, has the
+the audit trail, migration 0019): each process, at start and every few hours, has the
 database make the coming months' partitions and, with a retention set, drop the occupancy
 months past it. The SQL functions are idempotent and safe from several processes at once
 (app/db/sql/functions/month_partitions.sql), so no process needs to be the one."""

@@ -19,7 +19,7 @@ class ParkingOccupancy(Base):
             name="non_negative",
         ),
         CheckConstraint(instant_range_sql("observed_at"), name="observed_at_range"),
-        # By month, kept and pruned by app.db.partitions (migration 0027).
+        # By month, kept and pruned by app.db.partitions (migration 0019).
         {"postgresql_partition_by": "RANGE (observed_at)"},
     )
 

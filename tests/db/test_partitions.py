@@ -1,4 +1,4 @@
-"""Occupancy history and the audit trail by month (migration 0027, app.db.partitions):
+"""Occupancy history and the audit trail by month (migration 0019, app.db.partitions):
 partitions made ahead, pushes landing in their month, queries by time reading only the
 months they ask for, and retention dropping whole months."""
 

@@ -5,7 +5,7 @@ The rows written before this revision stay where they are, attached as one parti
 Monthly partitions follow (PARENT_yYYYYmMM, kept three months ahead by the API, see
 app/db/partitions.py), and PARENT_default takes any row no partition covers.
 
-Revision ID: 0027
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-06 16:40:00.000000
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 from app.db.sql import apply_frozen
 
-revision: str = "0027"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -41,7 +41,7 @@ def _attach(table: str) -> None:
 
 
 def upgrade() -> None:
-    apply_frozen("0027", *FUNCTIONS)
+    apply_frozen("0019", *FUNCTIONS)
 
     _partition("parking_occupancy", "observed_at")
     op.execute("ALTER TABLE parking_occupancy_history"
@@ -69,7 +69,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE audit_event ADD CONSTRAINT pk_audit_event PRIMARY KEY (id, at)")
     op.execute("CREATE INDEX ix_audit_event_entity_entity_id ON audit_event (entity, entity_id)")
     op.execute("CREATE INDEX ix_audit_event_facility_id_id ON audit_event (facility_id, id)")
-    apply_frozen("0027", "triggers/audit_event/audit_event_append_only")
+    apply_frozen("0019", "triggers/audit_event/audit_event_append_only")
     _attach("audit_event")
 
 

@@ -4,7 +4,7 @@
 -- Called by: the API's partition keeper (app.db.partitions) for parking_occupancy, when
 --   RF_OCCUPANCY_RETENTION_MONTHS is set.
 -- Keeps true: occupancy history older than its retention is gone, a month at a time.
--- Migrations: 0027.
+-- Migrations: 0019.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.drop_old_partitions(parent regclass, keep_months integer)
  RETURNS integer

@@ -277,8 +277,10 @@ def test_blocks_are_refined_to_the_district_they_lie_in(client, create, session)
     """Blocks given a province's or a city's code, or none, are placed in the district whose
     loaded boundary covers them; a district's code stands as given. The assignment for a
     district then covers its residents (synthetic squares, as tests/divisions)."""
-    hefei, shushan, baohe = box(117.0, 31.6, 117.5, 32.0), box(117.15, 31.8, 117.25, 31.9), box(
-        117.25, 31.7, 117.35, 31.8
+    hefei, shushan, baohe = (
+        box(117.0, 31.6, 117.5, 32.0),
+        box(117.15, 31.8, 117.25, 31.9),
+        box(117.25, 31.7, 117.35, 31.8),
     )
     features = [BoundaryFeature(c, None, g) for c, g in (("340100", hefei), ("340104", shushan))]
     load_boundaries(session, [*features, BoundaryFeature("340111", None, baohe)], on=date.today())

@@ -1,3 +1,4 @@
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -56,16 +57,28 @@ def _dimensions(
     by: Annotated[
         list[str] | None,
         Query(
-            description="group by: one of province, city, district, and/or year; "
-            "repeated or comma-separated (by=city,year)"
+            description="group by at most two of: a division level (province, city or "
+            "district), year or decade (of completion), wartime_function, construction_form, "
+            "protection_class (restricted); repeated or comma-separated (by=city,year)"
         ),
     ] = None,
 ) -> list[Dimension]:
     names = [name.strip() for value in by or [] for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in Dimension.__members__]
     if unknown:
-        raise InvalidInput.on("by", f"{unknown[0]!r} is not one of province, city, district, year")
+        known = ", ".join(Dimension)
+        raise InvalidInput.on("by", f"{unknown[0]!r} is not one of {known}")
     return [Dimension(name) for name in names]
+
+
+AsOfQuery = Annotated[
+    date | None,
+    Query(
+        description="count the works as they stood at the end of this day (Beijing time), "
+        "from the audit trail; works registered later but completed by that year count, "
+        "and late_registrations says how many"
+    ),
+]
 
 
 def _wants_csv(request: Request, f: TableFormat | None) -> bool:
@@ -88,7 +101,7 @@ def _table(body: str, *, as_csv: bool, name: str) -> Response:
 @router.get(
     "/stats",
     response_model=StatsRead,
-    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(401, 403, 422, 429)},
 )
 def get_stats(
     session: SessionDep,
@@ -97,6 +110,15 @@ def get_stats(
     where: StatsFilterDep,
     by: Annotated[list[Dimension], Depends(_dimensions)],
     f: FormatQuery = None,
+    as_of: AsOfQuery = None,
+    population_layer: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="a population layer: residents per group's division (else of the "
+            "filtered area) and shelter area and capacity per resident",
+        ),
+    ] = None,
 ) -> Response:
     """Counts, areas, wartime capacity, parking and EV figures, facilities per peacetime
     use, signage completion and open public reports of the live facilities matching the
@@ -104,7 +126,9 @@ def get_stats(
     with their total.
     Open maintenance findings appear for callers who may read those records."""
     restricted = service.reads_restricted(session, principal, where)
-    document = service.get_figures(session, where, by=by, restricted=restricted)
+    document = service.get_figures(
+        session, where, by=by, restricted=restricted, as_of=as_of, layer_id=population_layer
+    )
     as_csv = _wants_csv(request, f)
     body = service.figures_csv(document, restricted=restricted) if as_csv else document
     response = _table(body, as_csv=as_csv, name="stats")
@@ -118,11 +142,15 @@ def get_stats(
     responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
 )
 def get_parking_by_year(
-    session: SessionDep, request: Request, where: StatsFilterDep, f: FormatQuery = None
+    session: SessionDep,
+    request: Request,
+    where: StatsFilterDep,
+    f: FormatQuery = None,
+    as_of: AsOfQuery = None,
 ) -> Response:
     """Parking spaces added per year: the spaces of car parks in works completed that
-    year, and the running total. Same filters as /v1/stats."""
-    document = service.get_parking_by_year(session, where)
+    year, and the running total. Same filters as /v1/stats, and `as_of`."""
+    document = service.get_parking_by_year(session, where, as_of=as_of)
     as_csv = _wants_csv(request, f)
     body = service.parking_by_year_csv(document) if as_csv else document
     response = _table(body, as_csv=as_csv, name="parking-by-year")

@@ -12,12 +12,35 @@ registry knew. A sign counts as installed when it was installed then and its
 installation date is not after the day. Car parks and signs deleted since are not
 brought back (their last state is in the trail, not in the tables counted here).
 
-Statements take `:as_of_at` (timestamptz) and `:as_of_day` (date) parameters.
+Statements take `:as_of_at` (timestamptz), `:as_of_day` (date) and `:rule_locality` (the
+division whose signage rules every work is held to, NULL for each work's own locality)
+parameters: `parameters()`.
 """
 
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from fastapi import Query
+
+from app.core.errors import InvalidInput
+from app.core.schemas import Day
+
+AsOfQuery = Annotated[
+    Day | None,
+    Query(
+        description="count the works as they stood at the end of this day (Beijing time), "
+        "from the audit trail; works registered later but completed by that year count, "
+        "and late_registrations says how many"
+    ),
+]
+
+
+def check_as_of(as_of: date | None) -> None:
+    if as_of is not None and as_of > date.today():
+        raise InvalidInput.on("as_of", f"{as_of} lies in the future")
+
 
 # Days end in Beijing time: "end of 2023" is 2023-12-31 24:00 +08:00.
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -27,8 +50,8 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=BEIJING)
 
 
-def parameters(day: date) -> dict[str, object]:
-    return {"as_of_at": end_of(day), "as_of_day": day}
+def parameters(day: date, *, rule_locality: str | None = None) -> dict[str, object]:
+    return {"as_of_at": end_of(day), "as_of_day": day, "rule_locality": rule_locality}
 
 
 def _doc(field: str, cast: str) -> str:
@@ -126,11 +149,11 @@ facility_later AS MATERIALIZED (
         coalesce(bool_and(coalesce(h.installed, 0) >= r.min_count), true) AS complete
     FROM facility_existing f
     LEFT JOIN uses_then u ON u.facility_id = f.id
-    LEFT JOIN signage_rule r ON r.admin_code = (
+    LEFT JOIN signage_rule r ON r.admin_code = coalesce(CAST(:rule_locality AS varchar), (
             SELECT x.admin_code FROM signage_rule x
             WHERE x.admin_code IN (f.district_code, f.city_code, f.province_code)
             ORDER BY x.admin_code = f.district_code DESC, x.admin_code = f.city_code DESC
-            LIMIT 1)
+            LIMIT 1))
         AND (r.applies_to = 'all' OR (r.applies_to = 'parking'
              AND (f.peacetime_parking_spaces IS NOT NULL OR 'parking' = ANY(u.types))))
     LEFT JOIN sign_then h ON h.facility_id = f.id AND h.kind = r.kind

@@ -1,14 +1,17 @@
 """SQL for signage. Completeness is computed set-wise in PostgreSQL: facilities, the rule
 set of each one's locality, and its installed signs, joined once."""
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, aliased
 
+from app.audit import states
 from app.divisions.models import DivisionLevel
 from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
+from app.uses.models import UseType
 
 # The facility rows as the statements below name them, for facilities.scope.visible_sql.
 F = aliased(Facility, name="f")
@@ -29,6 +32,7 @@ GROUP_COLUMN = {
     DivisionLevel.district: "district_code",
 }
 
+USE_NAMES = [use.value for use in UseType]
 # Lists and progress count works that stand: a planned or decommissioned work carries no
 # signs and is no failure of the campaign.
 STANDING = "f.status IN ('in_service', 'suspended')"
@@ -124,11 +128,15 @@ def progress(
     level: DivisionLevel,
     admin_code: str,
     parking_only: bool,
+    as_of: date | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Counts over the `visible` works."""
+    """Counts over the `visible` works; with `as_of`, of the works and signs as they stood
+    at the end of that day (app/audit/states.py), and the timeline up to its month."""
     where = f"{STANDING} AND {visible[0]} AND f.{AREA_COLUMN[level]} = :admin_code"
     group = GROUP_COLUMN[level]
     params = {"admin_code": admin_code, "parking_only": parking_only, **visible[1]}
+    if as_of is not None:
+        params |= states.parameters(as_of)
     groups_sql = (
         _completeness(where)
         + f"""
@@ -156,6 +164,20 @@ FROM installs i FULL JOIN completions c ON c.month = i.month
 ORDER BY 1
 """
     )
+    if as_of is not None:
+        groups_sql = f"""
+WITH {states.ctes(USE_NAMES)}
+SELECT f.{group} AS code, d.name, count(*) AS total,
+    count(*) FILTER (WHERE f.signage_complete) AS complete
+FROM facility_then f LEFT JOIN division d ON d.code = f.{group}
+WHERE {where} AND (NOT CAST(:parking_only AS boolean)
+                   OR f.use_parking OR f.peacetime_parking_spaces IS NOT NULL)
+GROUP BY f.{group}, d.name ORDER BY f.{group} NULLS LAST
+"""
+        timeline_sql = (
+            f"SELECT * FROM ({timeline_sql}) t"
+            " WHERE month <= to_char(CAST(:as_of_day AS date), 'YYYY-MM') ORDER BY month"
+        )
     groups = [dict(row) for row in session.execute(text(groups_sql), params).mappings()]
     timeline = [dict(row) for row in session.execute(text(timeline_sql), params).mappings()]
     return groups, timeline

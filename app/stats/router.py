@@ -1,12 +1,11 @@
-from datetime import date
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.accounts.dependencies import CurrentPrincipal
+from app.audit.states import AsOfQuery
 from app.core.errors import InvalidInput, problem_responses
-from app.core.formats import JSON
+from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
 from app.facilities.dependencies import AdminCodeQuery
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
@@ -16,20 +15,6 @@ from app.stats.schemas import ParkingYear, StatsRead
 from app.stats.service import Dimension
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
-CSV = "text/csv"
-
-
-class TableFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
-FormatQuery = Annotated[
-    TableFormat | None, Query(description="csv for CSV; Accept: text/csv does the same")
-]
-CSV_ALTERNATIVE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CSV: {"schema": {"type": "string"}}}}
-}
 
 
 def _stats_filter(
@@ -71,33 +56,6 @@ def _dimensions(
     return [Dimension(name) for name in names]
 
 
-AsOfQuery = Annotated[
-    date | None,
-    Query(
-        description="count the works as they stood at the end of this day (Beijing time), "
-        "from the audit trail; works registered later but completed by that year count, "
-        "and late_registrations says how many"
-    ),
-]
-
-
-def _wants_csv(request: Request, f: TableFormat | None) -> bool:
-    """`f` wins over the Accept header; without either, the answer is JSON."""
-    if f is not None:
-        return f == TableFormat.csv
-    return CSV in request.headers.get("accept", "")
-
-
-def _table(body: str, *, as_csv: bool, name: str) -> Response:
-    if as_csv:
-        return Response(
-            body,
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'inline; filename="{name}.csv"', "Vary": "Accept"},
-        )
-    return Response(body, media_type=JSON, headers={"Vary": "Accept"})
-
-
 @router.get(
     "/stats",
     response_model=StatsRead,
@@ -109,7 +67,7 @@ def get_stats(
     principal: CurrentPrincipal,
     where: StatsFilterDep,
     by: Annotated[list[Dimension], Depends(_dimensions)],
-    f: FormatQuery = None,
+    f: TableFormatQuery = None,
     as_of: AsOfQuery = None,
     population_layer: Annotated[
         int | None,
@@ -129,11 +87,9 @@ def get_stats(
     document = service.get_figures(
         session, where, by=by, restricted=restricted, as_of=as_of, layer_id=population_layer
     )
-    as_csv = _wants_csv(request, f)
+    as_csv = wants_csv(request, f)
     body = service.figures_csv(document, restricted=restricted) if as_csv else document
-    response = _table(body, as_csv=as_csv, name="stats")
-    response.headers["Vary"] = "Accept, Authorization"
-    return response
+    return table(body, as_csv=as_csv, name="stats")
 
 
 @router.get(
@@ -145,14 +101,12 @@ def get_parking_by_year(
     session: SessionDep,
     request: Request,
     where: StatsFilterDep,
-    f: FormatQuery = None,
+    f: TableFormatQuery = None,
     as_of: AsOfQuery = None,
 ) -> Response:
     """Parking spaces added per year: the spaces of car parks in works completed that
     year, and the running total. Same filters as /v1/stats, and `as_of`."""
     document = service.get_parking_by_year(session, where, as_of=as_of)
-    as_csv = _wants_csv(request, f)
+    as_csv = wants_csv(request, f)
     body = service.parking_by_year_csv(document) if as_csv else document
-    response = _table(body, as_csv=as_csv, name="parking-by-year")
-    response.headers["Vary"] = "Accept, Authorization"
-    return response
+    return table(body, as_csv=as_csv, name="parking-by-year")

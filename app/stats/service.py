@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.audit import states
 from app.core.errors import InvalidInput
 from app.divisions import repository as divisions
 from app.divisions.service import known_level
@@ -102,11 +103,6 @@ def _grouping(by: list[Dimension], *, restricted: bool) -> list[str]:
     return [d.value for d in dimensions]
 
 
-def check_as_of(as_of: date | None) -> None:
-    if as_of is not None and as_of > date.today():
-        raise InvalidInput.on("as_of", f"{as_of} lies in the future")
-
-
 def reads_restricted(session: Session, principal: Principal, where: StatsFilter) -> bool:
     """Admin and gis read restricted figures everywhere; a manager only for a division
     inside its scope."""
@@ -129,7 +125,7 @@ def get_figures(
 ) -> str:
     """The JSON document {by, groups, total}."""
     dimensions = _grouping(by, restricted=restricted)
-    check_as_of(as_of)
+    states.check_as_of(as_of)
     if layer_id is not None and not repository.layer_exists(session, layer_id):
         raise InvalidInput.on("population_layer", f"population layer {layer_id} does not exist")
     return repository.figures(
@@ -166,7 +162,7 @@ def figures_csv(document: str, *, restricted: bool) -> str:
 
 
 def get_parking_by_year(session: Session, where: StatsFilter, *, as_of: date | None = None) -> str:
-    check_as_of(as_of)
+    states.check_as_of(as_of)
     return repository.parking_by_year(session, where, as_of=as_of)
 
 

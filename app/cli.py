@@ -105,6 +105,7 @@ def demo_load(
 ) -> None:
     """Generate a deterministic Anhui data set and COPY it in."""
     from app import demo
+    from app.demo import campaigns as campaigns_demo
     from app.demo import maintenance as maintenance_demo
     from app.demo import planning as planning_demo
     from app.demo import reports as reports_demo
@@ -122,6 +123,7 @@ def demo_load(
         records = maintenance_demo.load(connection, seed=seed, after_id=after_id)
         reports = reports_demo.load(connection, seed=seed, after_id=after_id)
         blocks = planning_demo.load(connection, seed=seed)
+        campaigns_demo.load(connection)
     typer.echo(f"loaded {written} demo facilities")
     typer.echo(
         f"  {signs} signs, {records} maintenance records, {reports} problem reports,"

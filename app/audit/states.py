@@ -9,7 +9,8 @@ the first facility write after it is not its creation (or, without one, when its
 created before it); one registered later whose completion year is not after the
 moment's year is a late registration: it existed, and counts, with the first state the
 registry knew. A sign counts as installed when it was installed then and its
-installation date is not after the day. Car parks and signs deleted since are not
+installation date is not after the day; a sign damaged now with no recorded change of
+status stood undamaged until the inspection that found it (its inspected_on). Car parks and signs deleted since are not
 brought back (their last state is in the trail, not in the tables counted here).
 
 Statements take `:as_of_at` (timestamptz), `:as_of_day` (date) and `:rule_locality` (the
@@ -134,7 +135,11 @@ facility_later AS MATERIALIZED (
     SELECT g.facility_id, g.kind, count(*) AS installed, max(g.installed_on) AS last_installed
     FROM (
         SELECT g.facility_id, g.kind,
-            CASE WHEN s.row_id IS NULL THEN g.status ELSE s.old END AS status,
+            CASE WHEN s.row_id IS NOT NULL THEN s.old
+                 -- found damaged at its last inspection, with no recorded change: it
+                 -- stood undamaged before that day
+                 WHEN g.status = 'damaged' AND g.inspected_on > :as_of_day THEN 'installed'
+                 ELSE g.status END AS status,
             CASE WHEN i.row_id IS NULL THEN g.installed_on ELSE i.old END AS installed_on
         FROM sign g
         LEFT JOIN {_first_old("sign", "status", "varchar")} s ON s.row_id = g.id

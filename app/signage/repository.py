@@ -38,7 +38,9 @@ USE_NAMES = [use.value for use in UseType]
 STANDING = "f.status IN ('in_service', 'suspended')"
 
 
-def _completeness(where: str) -> str:
+def completeness_sql(where: str) -> str:
+    """CTEs ending in per_facility: each work matching `where` (over `f`, :parking_only,
+    :rule_locality bound) with its completeness, requirements and damaged signs."""
     # Per facility, one index range scan of its signs (grouped by kind) joined to the few
     # rules of its locality: linear in facilities, and no join between two large CTEs,
     # whose row estimates PostgreSQL cannot know.
@@ -48,10 +50,11 @@ WITH f AS MATERIALIZED (
         (f.peacetime_parking_spaces IS NOT NULL OR EXISTS (
             SELECT 1 FROM peacetime_use u WHERE u.facility_id = f.id AND u.type = 'parking'
         )) AS parking,
-        (SELECT r.admin_code FROM signage_rule r
-         WHERE r.admin_code IN (f.district_code, f.city_code, f.province_code)
-         ORDER BY r.admin_code = f.district_code DESC, r.admin_code = f.city_code DESC
-         LIMIT 1) AS locality
+        coalesce(CAST(:rule_locality AS varchar), (
+            SELECT r.admin_code FROM signage_rule r
+            WHERE r.admin_code IN (f.district_code, f.city_code, f.province_code)
+            ORDER BY r.admin_code = f.district_code DESC, r.admin_code = f.city_code DESC
+            LIMIT 1)) AS locality
     FROM facility f
     WHERE f.deleted_at IS NULL AND {where}
 ), scoped AS MATERIALIZED (
@@ -85,9 +88,11 @@ WITH f AS MATERIALIZED (
 
 
 def facility_completeness(session: Session, facility_id: int) -> dict[str, Any] | None:
-    sql = _completeness("f.id = :facility_id") + "SELECT * FROM per_facility"
+    sql = completeness_sql("f.id = :facility_id") + "SELECT * FROM per_facility"
     row = (
-        session.execute(text(sql), {"facility_id": facility_id, "parking_only": False})
+        session.execute(
+            text(sql), {"facility_id": facility_id, "parking_only": False, "rule_locality": None}
+        )
         .mappings()
         .first()
     )
@@ -107,7 +112,7 @@ def incomplete(
     where = f"{STANDING} AND {visible[0]}" + (
         f" AND f.{AREA_COLUMN[level]} = :admin_code" if level else ""
     )
-    sql = _completeness(where) + (
+    sql = completeness_sql(where) + (
         "SELECT * FROM per_facility WHERE (NOT complete OR damaged > 0)"
         " AND id > :after_id ORDER BY id LIMIT :limit"
     )
@@ -116,6 +121,7 @@ def incomplete(
         "after_id": after_id or 0,
         "limit": limit,
         "parking_only": False,
+        "rule_locality": None,
         **visible[1],
     }
     return [dict(row) for row in session.execute(text(sql), params).mappings()]
@@ -134,11 +140,16 @@ def progress(
     at the end of that day (app/audit/states.py), and the timeline up to its month."""
     where = f"{STANDING} AND {visible[0]} AND f.{AREA_COLUMN[level]} = :admin_code"
     group = GROUP_COLUMN[level]
-    params = {"admin_code": admin_code, "parking_only": parking_only, **visible[1]}
+    params = {
+        "admin_code": admin_code,
+        "parking_only": parking_only,
+        "rule_locality": None,
+        **visible[1],
+    }
     if as_of is not None:
         params |= states.parameters(as_of)
     groups_sql = (
-        _completeness(where)
+        completeness_sql(where)
         + f"""
 SELECT p.{group} AS code, d.name, count(*) AS total, count(*) FILTER (WHERE p.complete)
     AS complete
@@ -147,7 +158,7 @@ GROUP BY p.{group}, d.name ORDER BY p.{group} NULLS LAST
 """
     )
     timeline_sql = (
-        _completeness(where)
+        completeness_sql(where)
         + """
 , installs AS (
     SELECT date_trunc('month', g.installed_on)::date AS month, count(*) AS n

@@ -101,7 +101,7 @@ _WITH_PROTECTION = (
 _USE_NAMES = [use.value for use in UseType]
 
 
-def _source(*, as_of: date | None, protection: bool) -> tuple[str, dict[str, Any]]:
+def source(*, as_of: date | None, protection: bool = False) -> tuple[str, dict[str, Any]]:
     """The per-facility figures counted: maintained now, or rebuilt from the audit trail
     as they stood at the end of `as_of` (app/audit/states.py)."""
     if as_of is not None:
@@ -123,7 +123,7 @@ def figures(
     With `as_of`, the works as they stood then, and how many late registrations count;
     with `layer_id`, residents of the layer and shelter area and capacity per resident."""
     condition, params = where.where()
-    source, source_params = _source(as_of=as_of, protection="protection_class" in dimensions)
+    relation, source_params = source(as_of=as_of, protection="protection_class" in dimensions)
     keys = [GROUP_KEYS[d] for d in dimensions]
     division = next((sql for name, sql in keys if name == "admin_code"), None)
     selects = [f"{sql} AS k{i}" for i, (_, sql) in enumerate(keys)]
@@ -158,7 +158,7 @@ def figures(
 WITH g AS (
     SELECT {", ".join(selects) or "NULL AS k"},
         {columns}
-    FROM {source}
+    FROM {relation}
     WHERE {condition}
     {"GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys))) if keys else ""}
 ), rows AS (
@@ -217,13 +217,13 @@ def parking_by_year(session: Session, where: StatsFilter, *, as_of: date | None 
     running total: the spaces each year's completions added. With `as_of`, the works and
     their car parks as they stood then, and per year the late registrations counted."""
     condition, params = where.where()
-    source, source_params = _source(as_of=as_of, protection=False)
+    relation, source_params = source(as_of=as_of, protection=False)
     late = "count(*) FILTER (WHERE late)" if as_of is not None else "NULL::bigint"
     sql = f"""
 WITH y AS (
     SELECT completion_year AS year, count(*) AS car_parks, sum(parking_spaces) AS new_spaces,
         {late} AS late_registrations
-    FROM {source}
+    FROM {relation}
     WHERE {condition} AND parking_spaces > 0
     GROUP BY completion_year
 ), c AS (

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -9,7 +10,7 @@ from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
 from app.facilities.dependencies import AdminCodeQuery
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
-from app.stats import service
+from app.stats import service, survey
 from app.stats.repository import StatsFilter
 from app.stats.schemas import ParkingYear, StatsRead
 from app.stats.service import Dimension
@@ -110,3 +111,24 @@ def get_parking_by_year(
     as_csv = wants_csv(request, f)
     body = service.parking_by_year_csv(document) if as_csv else document
     return table(body, as_csv=as_csv, name="parking-by-year")
+
+
+@router.get(
+    "/stats/survey",
+    response_class=Response,
+    responses={
+        200: {"content": {survey.XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(401, 422, 429),
+    },
+)
+def get_survey(session: SessionDep, where: StatsFilterDep, as_of: AsOfQuery = None) -> Response:
+    """The tables of the potential survey (人防工程潜力调查) as an .xlsx workbook with
+    Chinese headers: a row per division from `admin_code` (default the whole registry)
+    down to its districts, totals adding up level by level. Same filters as /v1/stats."""
+    body = service.get_survey(session, where, as_of=as_of)
+    name = f"survey-{where.admin_code or 'all'}-{(as_of or date.today()).isoformat()}.xlsx"
+    return Response(
+        body,
+        media_type=survey.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Authorization"},
+    )

@@ -17,7 +17,7 @@ from app.core.errors import InvalidInput
 from app.divisions import repository as divisions
 from app.divisions.service import known_level
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
-from app.stats import repository
+from app.stats import repository, survey
 from app.stats.repository import StatsFilter
 from app.uses.models import UseType
 
@@ -159,6 +159,11 @@ def figures_csv(document: str, *, restricted: bool) -> str:
         uses = {f"facilities_{use}": n for use, n in group["facilities_by_use"].items()}
         writer.writerow({**group, **uses})
     return buffer.getvalue()
+
+
+def get_survey(session: Session, where: StatsFilter, *, as_of: date | None = None) -> bytes:
+    states.check_as_of(as_of)
+    return survey.workbook(session, where, as_of=as_of)
 
 
 def get_parking_by_year(session: Session, where: StatsFilter, *, as_of: date | None = None) -> str:

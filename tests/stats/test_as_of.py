@@ -4,12 +4,14 @@ import csv
 import io
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 from sqlalchemy import Connection, text
 
 from app import demo
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
+from app.stats import survey
 
 ANY = {"If-Match": "*"}
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
@@ -182,3 +184,56 @@ def test_bad_parameters_are_named(client, params, field):
     response = client.get("/v1/stats", params=params)
     assert response.status_code == 422, response.text
     assert field in response.text
+
+
+def _sheet_rows(content: bytes, sheet: str) -> list[tuple]:
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    return list(book[sheet].iter_rows(min_row=3, values_only=True))
+
+
+def test_survey_workbook_adds_up_from_district_to_province(client, connection, registered):
+    # A work placed in no district, so that the city's row must count it too.
+    connection.execute(
+        text(
+            "UPDATE facility SET district_code = NULL WHERE id = (SELECT max(id) FROM facility"
+            " WHERE city_code = '340100')"
+        )
+    )
+    response = client.get("/v1/stats/survey", params={"admin_code": "340000"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == survey.XLSX
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    assert book.sheetnames == ["表1", "表2", "表3", "表4", "表5"]
+    header = next(book["表1"].iter_rows(min_row=2, max_row=2, values_only=True))
+    assert header[:4] == ("行政区划代码", "行政区划名称", "级别", "工程数量（处）")
+    for sheet in book.sheetnames:
+        rows = _sheet_rows(response.content, sheet)
+        province, cities = rows[0], [r for r in rows if r[2] == "市"]
+        assert province[:3] == ("340000", "安徽省", "省")
+        for column in range(3, len(province)):
+            assert sum(city[column] for city in cities) == pytest.approx(province[column])
+        for index, row in enumerate(rows):
+            if row[2] != "市":
+                continue
+            districts = []
+            for below in rows[index + 1 :]:
+                if below[2] != "县（区）":
+                    break
+                districts.append(below)
+            if districts:
+                for column in range(3, len(row)):
+                    assert sum(d[column] for d in districts) == pytest.approx(row[column])
+    hefei = [r for r in _sheet_rows(response.content, "表1") if r[0] == "340100"]
+    assert [r[1] for r in hefei] == ["合肥市", survey.UNPLACED]
+    total = client.get("/v1/stats").json()["total"]
+    assert _sheet_rows(response.content, "表1")[0][3] == total["facilities"]
+    # As of a day, and for a city: its row first.
+    city = client.get("/v1/stats/survey", params={"admin_code": "340100", "as_of": "2019-12-31"})
+    first = _sheet_rows(city.content, "表1")[0]
+    assert first[:3] == ("340100", "合肥市", "市")
+    assert first[3] == total_at(client, "340100", "2019-12-31")
+
+
+def total_at(client, admin_code: str, day: str) -> int:
+    params = {"admin_code": admin_code, "as_of": day}
+    return client.get("/v1/stats", params=params).json()["total"]["facilities"]

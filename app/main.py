@@ -11,6 +11,7 @@ from app.accounts.errors import install_auth_error_handlers
 from app.accounts.gate import Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
 from app.accounts.router import router as accounts_router
+from app.campaigns.router import router as campaigns_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
@@ -124,4 +125,5 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(planning_router)
+    app.include_router(campaigns_router)
     return app

@@ -2,6 +2,7 @@
 
 from app.accounts.models import ApiKey
 from app.audit.models import AuditEvent
+from app.campaigns.models import Campaign
 from app.db.base import Base
 from app.divisions.models import Division, DivisionPart
 from app.facilities.models import Entrance, Facility, ProtectionUnit
@@ -20,6 +21,7 @@ from app.uses.models import PeacetimeUse
 __all__ = [
     "ApiKey",
     "AuditEvent",
+    "Campaign",
     "Base",
     "IdempotencyRecord",
     "ImportJob",

@@ -79,3 +79,25 @@ def test_failures_are_one_line_without_traceback(database_url, tmp_path):
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith("rf: ")
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_divisions_added_from_boundaries_hold_from_their_edition(database_url, tmp_path):
+    assert rf(database_url, "db", "upgrade").returncode == 0
+    loaded = rf(database_url, "divisions", "import-cnmaps", "--prefix", "3402")
+    assert loaded.returncode == 0, loaded.stderr
+    assert str(scalar(database_url, "SELECT valid_from FROM division WHERE code = '340210'")) == (
+        "2020-12-31"
+    )
+    square = [[118.3, 31.3], [118.4, 31.3], [118.4, 31.4], [118.3, 31.4], [118.3, 31.3]]
+    feature = {
+        "type": "Feature",
+        "properties": {"code": "340299", "name": "试验区"},
+        "geometry": {"type": "Polygon", "coordinates": [square]},
+    }
+    path = tmp_path / "new.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    added = rf(database_url, "divisions", "import", str(path), "--valid-from", "2024-01-01")
+    assert added.returncode == 0, added.stderr
+    assert str(scalar(database_url, "SELECT valid_from FROM division WHERE code = '340299'")) == (
+        "2024-01-01"
+    )

@@ -4,8 +4,11 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection, text
 
-from app.demo.generate import DEFAULT_SEED, DEFAULT_SIZE, _generate
+from app.demo.generate import DEFAULT_SEED, DEFAULT_SIZE, _Demo, _generate
+from app.demo.places import CITIES
 from app.demo.rows import _entrance_blocks, _facility_blocks, _protection_unit_blocks
+from app.divisions import repository as divisions
+from app.divisions.models import DivisionLevel
 
 
 def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED) -> int:
@@ -18,6 +21,7 @@ def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAUL
     if size <= 0:
         return 0
     demo = _generate(size, seed)
+    _place_in_loaded_boundaries(connection, demo)
     # Through SQLAlchemy first: that begins the caller's transaction (autobegin), so the
     # caller's commit() covers the COPYs below, sent on the same DBAPI connection.
     ids = _reserve_facility_ids(connection, size)
@@ -56,6 +60,45 @@ _COPY_ENTRANCE = "COPY entrance (facility_id, kind, accessible, name, location) 
 _COPY_PROTECTION_UNIT = (
     "COPY protection_unit (facility_id, name, shelter_area, capacity_persons) FROM STDIN"
 )
+
+
+def _place_in_loaded_boundaries(connection: Connection, demo: _Demo) -> None:
+    """Where district boundaries are loaded, each facility's district is the one that
+    covers it, before its code, name and address are written from it: the generator's
+    districts come from rough centres (Hefei's urban clusters take the nearest of four),
+    and a work whose code says Shushan while it lies in Baohe contradicts itself. A
+    district counts only inside the facility's own city."""
+    if not connection.scalar(text("SELECT EXISTS (SELECT FROM division_part)")):
+        return
+    connection.execute(
+        text(
+            "CREATE TEMP TABLE demo_point ON COMMIT DROP AS"
+            " SELECT i::int AS i, city_code, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS location"
+            " FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:city AS text[]))"
+            " WITH ORDINALITY AS u(lon, lat, city_code, i)"
+        ),
+        {
+            "lon": demo.lon.tolist(),
+            "lat": demo.lat.tolist(),
+            "city": [CITIES[c].code for c in demo.city.tolist()],
+        },
+    )
+    connection.execute(text("CREATE INDEX ON demo_point USING gist (location)"))
+    connection.execute(text("ANALYZE demo_point"))
+    covering = divisions.finest_covering_each(
+        "demo_point", "i", "location", (DivisionLevel.district,)
+    )
+    rows = connection.execute(
+        text(
+            f"SELECT p.i, d.code, d.name FROM {covering} AS x"
+            " JOIN demo_point p ON p.i = x.i JOIN division d ON d.code = x.code"
+            " WHERE d.parent_code = p.city_code"
+        )
+    )
+    for i, code, name in rows:
+        demo.district_code[i - 1] = code
+        demo.district_name[i - 1] = name
+    connection.execute(text("DROP TABLE demo_point"))
 
 
 def _reserve_facility_ids(connection: Connection, count: int) -> np.ndarray:

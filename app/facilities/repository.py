@@ -309,19 +309,13 @@ def code_taken(session: Session, code: str, *, except_id: int | None = None) -> 
     return session.scalar(query) is not None
 
 
-def place_in_loaded_boundaries(session: Session, *, replace: bool = False) -> int:
-    """Give facilities without a district the loaded district boundary that covers them;
-    with `replace`, also move those whose recorded district the boundaries contradict."""
+def place_in_loaded_boundaries(session: Session) -> int:
+    """Give facilities without a district the loaded district boundary that covers them."""
     district = aliased(Division)
-    unplaced = (
-        Facility.district_code.is_distinct_from(district.code)
-        if replace
-        else Facility.district_code.is_(None)
-    )
     result = session.execute(
         update(Facility)
         .where(
-            unplaced,
+            Facility.district_code.is_(None),
             district.level == DivisionLevel.district,
             district.parent_code == Facility.city_code,
             DivisionPart.code == district.code,

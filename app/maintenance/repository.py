@@ -136,6 +136,7 @@ LEFT JOIN LATERAL (
     FROM maintenance_record r JOIN maintenance_check c ON c.record_id = r.id
     WHERE r.facility_id = f.id AND c.item_code = i.code AND c.result <> 'not_checked'
         AND {EFFECTIVE.format(r="r")}
+        AND r.performed_on <= :on  -- a check done after the day says nothing of it
 ) last ON true
 WHERE {MAINTAINED} AND {area} AND {SCOPE}
     AND (f.id, i.code) > (:after_id, :after_code)

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
+from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.schemas import Day
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityId, FacilityRestrictedReader, FacilityWriter
@@ -77,21 +78,34 @@ def list_findings(
 @router.get(
     "/v1/maintenance/overdue",
     response_model=OverduePage,
-    responses=problem_responses(400, 401, 403, 422, 429),
+    responses={**CSV_ALTERNATIVE, **problem_responses(400, 401, 403, 422, 429)},
 )
 def overdue(
     session: SessionDep,
+    request: Request,
     principal: RestrictedReader,
     admin_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> OverduePage:
+    f: TableFormatQuery = None,
+) -> Response:
     """Items past their interval, by facility and item, with the day they became overdue.
-    An item is due `interval_months` after it was last checked and overdue from the day
-    after. Managers see their scope only."""
+    An item is due `interval_months` after it was last checked (on or before `on`) and
+    overdue from the day after. Managers see their scope only. As CSV, a row per item of
+    the page; the next page's cursor is in the `Link` header."""
     day = on or date.today()
     items, next_cursor = service.overdue(
         session, principal=principal, admin_code=admin_code, on=day, cursor=cursor, limit=limit
     )
-    return OverduePage(on=day, items=items, next_cursor=next_cursor)
+    page = OverduePage(on=day, items=items, next_cursor=next_cursor)
+    as_csv = wants_csv(request, f)
+    response = table(
+        service.overdue_csv(page) if as_csv else page.model_dump_json(),
+        as_csv=as_csv,
+        name="overdue",
+    )
+    if as_csv and next_cursor:
+        following = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response

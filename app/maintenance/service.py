@@ -1,3 +1,5 @@
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +27,7 @@ from app.maintenance.schemas import (
     CheckRead,
     FindingRead,
     OverdueItem,
+    OverduePage,
     RecordCreate,
     RecordRead,
 )
@@ -182,3 +185,13 @@ def _overdue_key(value: Any) -> tuple[int, str]:
 def _exists(session: Session, facility_id: int) -> None:
     if facilities.codes_of(session, facility_id, visible=true()) is None:
         raise FacilityNotFound(facility_id)
+
+
+def overdue_csv(page: OverduePage) -> str:
+    """The items of an overdue page as CSV, a column per field."""
+    columns = list(OverdueItem.model_fields)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(item.model_dump(mode="json") for item in page.items)
+    return buffer.getvalue()

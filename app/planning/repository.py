@@ -63,15 +63,19 @@ def add_features(session: Session, layer_id: int, rows: list[PopulationRow]) -> 
             for row in rows
         ],
     )
-    # Each feature's division at every level: from its admin code, else from the finest
-    # loaded boundary that covers it; features placed by neither stay unplaced.
+    # Each feature's division at every level: the finest loaded boundary that covers it
+    # within its admin code (a city's code refined to its district by position), else
+    # its admin code as given; features placed by neither stay unplaced.
+    finest = divisions.finest_covering("ST_PointOnSurface(p.geom)", within="p.admin_code")
     session.execute(
         text(
             f"""
 WITH placed AS (
-    SELECT p.id, coalesce(p.admin_code, {divisions.finest_covering("ST_PointOnSurface(p.geom)")})
-        AS code
-    FROM population_feature p WHERE p.layer_id = :layer_id
+    SELECT p.id,
+        CASE WHEN given.level = 'district' THEN p.admin_code  -- nothing finer to find
+             ELSE coalesce({finest}, p.admin_code) END AS code
+    FROM population_feature p LEFT JOIN division given ON given.code = p.admin_code
+    WHERE p.layer_id = :layer_id
 ), chain AS (
     SELECT placed.id, ARRAY[d1.level, d2.level, d3.level] AS levels,
         ARRAY[d1.code, d2.code, d3.code] AS codes
@@ -96,20 +100,26 @@ def delete_layer(session: Session, layer_id: int) -> None:
 
 
 # Per feature: its geometry (a division row without one takes the loaded boundary) and
-# the residents within :radius of a shelter. A point counts whole or not at all; an area
+# the residents within :radius of a shelter. A point counts whole or not at all: one
+# index probe that stops at the first shelter in reach, whatever the radius. An area
 # counts its share covered by the shelters' service circles, residents taken as spread
-# evenly over it.
+# evenly over it; only areas build the union of circles, which at kilometres of radius
+# takes hundreds of shelters.
 _COVERED = """
 WITH f AS (
     SELECT p.id, p.row_no, p.residents, p.{group} AS code, coalesce(p.geom, d.boundary) AS geom
     FROM population_feature p LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
     WHERE p.layer_id = :layer_id AND {where}
-), c AS (
+), c AS MATERIALIZED (  -- each feature's probe once, however often `covered` is read
     SELECT f.*, reach.circles,
         CASE
             WHEN f.geom IS NULL THEN NULL
+            WHEN GeometryType(f.geom) = 'POINT' THEN
+                CASE WHEN EXISTS (
+                    SELECT FROM {shelters} s
+                    WHERE ST_DWithin(s.location::geography, f.geom::geography, :radius)
+                ) THEN f.residents ELSE 0 END
             WHEN reach.circles IS NULL THEN 0
-            WHEN GeometryType(f.geom) = 'POINT' THEN f.residents
             ELSE f.residents * ST_Area(ST_Intersection(f.geom, reach.circles)::geography)
                 / nullif(ST_Area(f.geom::geography), 0)
         END AS covered
@@ -117,7 +127,8 @@ WITH f AS (
     LEFT JOIN LATERAL (
         SELECT ST_Union(ST_Buffer(s.location::geography, :radius)::geometry) AS circles
         FROM {shelters} s
-        WHERE ST_DWithin(s.location::geography, f.geom::geography, :radius)
+        WHERE GeometryType(f.geom) <> 'POINT'
+            AND ST_DWithin(s.location::geography, f.geom::geography, :radius)
     ) reach ON true
 )
 """

@@ -1,14 +1,17 @@
 """SQL for signage. Completeness is computed set-wise in PostgreSQL: facilities, the rule
 set of each one's locality, and its installed signs, joined once."""
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, aliased
 
+from app.audit import states
 from app.divisions.models import DivisionLevel
 from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
+from app.uses.models import UseType
 
 # The facility rows as the statements below name them, for facilities.scope.visible_sql.
 F = aliased(Facility, name="f")
@@ -29,12 +32,15 @@ GROUP_COLUMN = {
     DivisionLevel.district: "district_code",
 }
 
+USE_NAMES = [use.value for use in UseType]
 # Lists and progress count works that stand: a planned or decommissioned work carries no
 # signs and is no failure of the campaign.
 STANDING = "f.status IN ('in_service', 'suspended')"
 
 
-def _completeness(where: str) -> str:
+def completeness_sql(where: str) -> str:
+    """CTEs ending in per_facility: each work matching `where` (over `f`, :parking_only,
+    :rule_locality bound) with its completeness, requirements and damaged signs."""
     # Per facility, one index range scan of its signs (grouped by kind) joined to the few
     # rules of its locality: linear in facilities, and no join between two large CTEs,
     # whose row estimates PostgreSQL cannot know.
@@ -44,10 +50,11 @@ WITH f AS MATERIALIZED (
         (f.peacetime_parking_spaces IS NOT NULL OR EXISTS (
             SELECT 1 FROM peacetime_use u WHERE u.facility_id = f.id AND u.type = 'parking'
         )) AS parking,
-        (SELECT r.admin_code FROM signage_rule r
-         WHERE r.admin_code IN (f.district_code, f.city_code, f.province_code)
-         ORDER BY r.admin_code = f.district_code DESC, r.admin_code = f.city_code DESC
-         LIMIT 1) AS locality
+        coalesce(CAST(:rule_locality AS varchar), (
+            SELECT r.admin_code FROM signage_rule r
+            WHERE r.admin_code IN (f.district_code, f.city_code, f.province_code)
+            ORDER BY r.admin_code = f.district_code DESC, r.admin_code = f.city_code DESC
+            LIMIT 1)) AS locality
     FROM facility f
     WHERE f.deleted_at IS NULL AND {where}
 ), scoped AS MATERIALIZED (
@@ -81,9 +88,11 @@ WITH f AS MATERIALIZED (
 
 
 def facility_completeness(session: Session, facility_id: int) -> dict[str, Any] | None:
-    sql = _completeness("f.id = :facility_id") + "SELECT * FROM per_facility"
+    sql = completeness_sql("f.id = :facility_id") + "SELECT * FROM per_facility"
     row = (
-        session.execute(text(sql), {"facility_id": facility_id, "parking_only": False})
+        session.execute(
+            text(sql), {"facility_id": facility_id, "parking_only": False, "rule_locality": None}
+        )
         .mappings()
         .first()
     )
@@ -103,7 +112,7 @@ def incomplete(
     where = f"{STANDING} AND {visible[0]}" + (
         f" AND f.{AREA_COLUMN[level]} = :admin_code" if level else ""
     )
-    sql = _completeness(where) + (
+    sql = completeness_sql(where) + (
         "SELECT * FROM per_facility WHERE (NOT complete OR damaged > 0)"
         " AND id > :after_id ORDER BY id LIMIT :limit"
     )
@@ -112,6 +121,7 @@ def incomplete(
         "after_id": after_id or 0,
         "limit": limit,
         "parking_only": False,
+        "rule_locality": None,
         **visible[1],
     }
     return [dict(row) for row in session.execute(text(sql), params).mappings()]
@@ -124,13 +134,22 @@ def progress(
     level: DivisionLevel,
     admin_code: str,
     parking_only: bool,
+    as_of: date | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Counts over the `visible` works."""
+    """Counts over the `visible` works; with `as_of`, of the works and signs as they stood
+    at the end of that day (app/audit/states.py), and the timeline up to its month."""
     where = f"{STANDING} AND {visible[0]} AND f.{AREA_COLUMN[level]} = :admin_code"
     group = GROUP_COLUMN[level]
-    params = {"admin_code": admin_code, "parking_only": parking_only, **visible[1]}
+    params = {
+        "admin_code": admin_code,
+        "parking_only": parking_only,
+        "rule_locality": None,
+        **visible[1],
+    }
+    if as_of is not None:
+        params |= states.parameters(as_of)
     groups_sql = (
-        _completeness(where)
+        completeness_sql(where)
         + f"""
 SELECT p.{group} AS code, d.name, count(*) AS total, count(*) FILTER (WHERE p.complete)
     AS complete
@@ -139,7 +158,7 @@ GROUP BY p.{group}, d.name ORDER BY p.{group} NULLS LAST
 """
     )
     timeline_sql = (
-        _completeness(where)
+        completeness_sql(where)
         + """
 , installs AS (
     SELECT date_trunc('month', g.installed_on)::date AS month, count(*) AS n
@@ -156,6 +175,20 @@ FROM installs i FULL JOIN completions c ON c.month = i.month
 ORDER BY 1
 """
     )
+    if as_of is not None:
+        groups_sql = f"""
+WITH {states.ctes(USE_NAMES)}
+SELECT f.{group} AS code, d.name, count(*) AS total,
+    count(*) FILTER (WHERE f.signage_complete) AS complete
+FROM facility_then f LEFT JOIN division d ON d.code = f.{group}
+WHERE {where} AND (NOT CAST(:parking_only AS boolean)
+                   OR f.use_parking OR f.peacetime_parking_spaces IS NOT NULL)
+GROUP BY f.{group}, d.name ORDER BY f.{group} NULLS LAST
+"""
+        timeline_sql = (
+            f"SELECT * FROM ({timeline_sql}) t"
+            " WHERE month <= to_char(CAST(:as_of_day AS date), 'YYYY-MM') ORDER BY month"
+        )
     groups = [dict(row) for row in session.execute(text(groups_sql), params).mappings()]
     timeline = [dict(row) for row in session.execute(text(timeline_sql), params).mappings()]
     return groups, timeline

@@ -4,7 +4,9 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal
+from app.audit.states import AsOfQuery
 from app.core.errors import problem_responses
+from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -135,10 +137,11 @@ def incomplete_signage(
 @router.get(
     "/v1/signage/progress",
     response_model=SignageProgress,
-    responses=problem_responses(401, 422, 429),
+    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
 )
 def signage_progress(
     session: SessionDep,
+    request: Request,
     principal: CurrentPrincipal,
     admin_code: Annotated[
         str, Query(pattern=r"^[0-9]{6}$", description="a province gives cities, a city districts")
@@ -146,10 +149,16 @@ def signage_progress(
     parking_only: Annotated[
         bool, Query(description="only facilities used for parking (the 2021-22 campaign)")
     ] = False,
-) -> SignageProgress:
+    as_of: AsOfQuery = None,
+    f: TableFormatQuery = None,
+) -> Response:
     """How many facilities carry every sign their locality requires, over the total, per
     city or district, with the monthly timeline of installs and completions. Counts the
-    works the caller may see."""
-    return service.progress(
-        session, principal=principal, admin_code=admin_code, parking_only=parking_only
+    works the caller may see; `as_of` counts them and their signs as they stood then.
+    As CSV, one row per city or district."""
+    progress = service.progress(
+        session, principal=principal, admin_code=admin_code, parking_only=parking_only, as_of=as_of
     )
+    as_csv = wants_csv(request, f)
+    body = service.progress_csv(progress) if as_csv else progress.model_dump_json()
+    return table(body, as_csv=as_csv, name="signage-progress")

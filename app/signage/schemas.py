@@ -90,6 +90,7 @@ class TimelineMonth(BaseModel):
 class SignageProgress(BaseModel):
     admin_code: str
     parking_only: bool
+    as_of: date | None = Field(None, description="the day counted, when not today")
     total: int
     complete: int
     ratio: float | None

@@ -1,3 +1,5 @@
+import csv
+import io
 from datetime import date
 from typing import Any
 
@@ -6,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.audit import service as audit
+from app.audit import states
 from app.core import dates
 from app.core.errors import STORED_VALUE, InvalidInput
 from app.core.geo import to_geojson
@@ -152,21 +155,29 @@ def incomplete(
 
 
 def progress(
-    session: Session, *, principal: Principal, admin_code: str, parking_only: bool
+    session: Session,
+    *,
+    principal: Principal,
+    admin_code: str,
+    parking_only: bool,
+    as_of: date | None = None,
 ) -> SignageProgress:
     level = known_level(session, admin_code)
+    states.check_as_of(as_of)
     groups, timeline = repository.progress(
         session,
         visible=visible_sql(principal, repository.F),
         level=level,
         admin_code=admin_code,
         parking_only=parking_only,
+        as_of=as_of,
     )
     total = sum(g["total"] for g in groups)
     complete = sum(g["complete"] for g in groups)
     return SignageProgress(
         admin_code=admin_code,
         parking_only=parking_only,
+        as_of=as_of,
         total=total,
         complete=complete,
         ratio=_ratio(complete, total),
@@ -182,6 +193,16 @@ def progress(
         ],
         timeline=[TimelineMonth(**month) for month in timeline],
     )
+
+
+def progress_csv(progress: SignageProgress) -> str:
+    """The groups of a progress answer as CSV, one row per city or district."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "name", "total", "complete", "ratio"])
+    for group in progress.groups:
+        writer.writerow([group.code, group.name or "", group.total, group.complete, group.ratio])
+    return buffer.getvalue()
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -1,34 +1,21 @@
-from enum import StrEnum
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.accounts.dependencies import CurrentPrincipal
+from app.audit.states import AsOfQuery
 from app.core.errors import InvalidInput, problem_responses
-from app.core.formats import JSON
+from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
 from app.facilities.dependencies import AdminCodeQuery
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
-from app.stats import service
+from app.stats import service, survey
 from app.stats.repository import StatsFilter
 from app.stats.schemas import ParkingYear, StatsRead
 from app.stats.service import Dimension
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
-CSV = "text/csv"
-
-
-class TableFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
-FormatQuery = Annotated[
-    TableFormat | None, Query(description="csv for CSV; Accept: text/csv does the same")
-]
-CSV_ALTERNATIVE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CSV: {"schema": {"type": "string"}}}}
-}
 
 
 def _stats_filter(
@@ -56,39 +43,24 @@ def _dimensions(
     by: Annotated[
         list[str] | None,
         Query(
-            description="group by: one of province, city, district, and/or year; "
-            "repeated or comma-separated (by=city,year)"
+            description="group by at most two of: a division level (province, city or "
+            "district), year or decade (of completion), wartime_function, construction_form, "
+            "protection_class (restricted); repeated or comma-separated (by=city,year)"
         ),
     ] = None,
 ) -> list[Dimension]:
     names = [name.strip() for value in by or [] for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in Dimension.__members__]
     if unknown:
-        raise InvalidInput.on("by", f"{unknown[0]!r} is not one of province, city, district, year")
+        known = ", ".join(Dimension)
+        raise InvalidInput.on("by", f"{unknown[0]!r} is not one of {known}")
     return [Dimension(name) for name in names]
-
-
-def _wants_csv(request: Request, f: TableFormat | None) -> bool:
-    """`f` wins over the Accept header; without either, the answer is JSON."""
-    if f is not None:
-        return f == TableFormat.csv
-    return CSV in request.headers.get("accept", "")
-
-
-def _table(body: str, *, as_csv: bool, name: str) -> Response:
-    if as_csv:
-        return Response(
-            body,
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'inline; filename="{name}.csv"', "Vary": "Accept"},
-        )
-    return Response(body, media_type=JSON, headers={"Vary": "Accept"})
 
 
 @router.get(
     "/stats",
     response_model=StatsRead,
-    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(401, 403, 422, 429)},
 )
 def get_stats(
     session: SessionDep,
@@ -96,7 +68,16 @@ def get_stats(
     principal: CurrentPrincipal,
     where: StatsFilterDep,
     by: Annotated[list[Dimension], Depends(_dimensions)],
-    f: FormatQuery = None,
+    f: TableFormatQuery = None,
+    as_of: AsOfQuery = None,
+    population_layer: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="a population layer: residents per group's division (else of the "
+            "filtered area) and shelter area and capacity per resident",
+        ),
+    ] = None,
 ) -> Response:
     """Counts, areas, wartime capacity, parking and EV figures, facilities per peacetime
     use, signage completion and open public reports of the live facilities matching the
@@ -104,12 +85,12 @@ def get_stats(
     with their total.
     Open maintenance findings appear for callers who may read those records."""
     restricted = service.reads_restricted(session, principal, where)
-    document = service.get_figures(session, where, by=by, restricted=restricted)
-    as_csv = _wants_csv(request, f)
+    document = service.get_figures(
+        session, where, by=by, restricted=restricted, as_of=as_of, layer_id=population_layer
+    )
+    as_csv = wants_csv(request, f)
     body = service.figures_csv(document, restricted=restricted) if as_csv else document
-    response = _table(body, as_csv=as_csv, name="stats")
-    response.headers["Vary"] = "Accept, Authorization"
-    return response
+    return table(body, as_csv=as_csv, name="stats")
 
 
 @router.get(
@@ -118,13 +99,36 @@ def get_stats(
     responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
 )
 def get_parking_by_year(
-    session: SessionDep, request: Request, where: StatsFilterDep, f: FormatQuery = None
+    session: SessionDep,
+    request: Request,
+    where: StatsFilterDep,
+    f: TableFormatQuery = None,
+    as_of: AsOfQuery = None,
 ) -> Response:
     """Parking spaces added per year: the spaces of car parks in works completed that
-    year, and the running total. Same filters as /v1/stats."""
-    document = service.get_parking_by_year(session, where)
-    as_csv = _wants_csv(request, f)
+    year, and the running total. Same filters as /v1/stats, and `as_of`."""
+    document = service.get_parking_by_year(session, where, as_of=as_of)
+    as_csv = wants_csv(request, f)
     body = service.parking_by_year_csv(document) if as_csv else document
-    response = _table(body, as_csv=as_csv, name="parking-by-year")
-    response.headers["Vary"] = "Accept, Authorization"
-    return response
+    return table(body, as_csv=as_csv, name="parking-by-year")
+
+
+@router.get(
+    "/stats/survey",
+    response_class=Response,
+    responses={
+        200: {"content": {survey.XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(401, 422, 429),
+    },
+)
+def get_survey(session: SessionDep, where: StatsFilterDep, as_of: AsOfQuery = None) -> Response:
+    """The tables of the potential survey (人防工程潜力调查) as an .xlsx workbook with
+    Chinese headers: a row per division from `admin_code` (default the whole registry)
+    down to its districts, totals adding up level by level. Same filters as /v1/stats."""
+    body = service.get_survey(session, where, as_of=as_of)
+    name = f"survey-{where.admin_code or 'all'}-{(as_of or date.today()).isoformat()}.xlsx"
+    return Response(
+        body,
+        media_type=survey.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Authorization"},
+    )

@@ -19,6 +19,20 @@ class StatsGroup(BaseModel):
     signage_complete: int = Field(description="of those, carrying every required sign")
     signage_complete_share: float | None
     open_reports: int = Field(description="public problem reports not yet resolved")
+    completion_decade: int | None = Field(None, description="when grouped by decade")
+    wartime_function: str | None = Field(None, description="when grouped by it")
+    construction_form: str | None = Field(None, description="when grouped by it")
+    protection_class: str | None = Field(
+        None, description="when grouped by it (restricted): nuclear and conventional, 核6/常6"
+    )
+    late_registrations: int | None = Field(
+        None,
+        description="with as_of: works registered after that day, completed by its year, "
+        "counted with the first state the registry knew",
+    )
+    residents: int | None = Field(None, description="with population_layer")
+    shelter_area_per_resident_m2: float | None = Field(None, description="with population_layer")
+    capacity_per_resident: float | None = Field(None, description="with population_layer")
     open_maintenance_findings: int | None = Field(
         None,
         description="serious findings no repair has closed; only for callers who may read "
@@ -37,3 +51,6 @@ class ParkingYear(BaseModel):
     car_parks: int
     new_spaces: int = Field(description="spaces of car parks in works completed that year")
     cumulative_spaces: int
+    late_registrations: int | None = Field(
+        None, description="with as_of: of these car parks, works registered after that day"
+    )

@@ -3,19 +3,21 @@
 import csv
 import io
 import json
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.audit import states
 from app.core.errors import InvalidInput
 from app.divisions import repository as divisions
-from app.divisions.models import DivisionLevel
 from app.divisions.service import known_level
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
-from app.stats import repository
+from app.stats import repository, survey
 from app.stats.repository import StatsFilter
 from app.uses.models import UseType
 
@@ -25,6 +27,15 @@ class Dimension(StrEnum):
     city = "city"
     district = "district"
     year = "year"
+    decade = "decade"
+    wartime_function = "wartime_function"
+    construction_form = "construction_form"
+    protection_class = "protection_class"
+
+
+DIVISION_LEVELS = (Dimension.province, Dimension.city, Dimension.district)
+# Two at once: a table a reader can take in, and a bound on the groups of one answer.
+MAX_DIMENSIONS = 2
 
 
 FIGURES = (
@@ -39,6 +50,15 @@ FIGURES = (
     "signage_complete",
     "signage_complete_share",
     "open_reports",
+)
+# Group keys besides division and year, and figures of some answers only (as_of,
+# population_layer): columns when the answer has them.
+GROUP_COLUMNS = ("completion_decade", "wartime_function", "construction_form", "protection_class")
+OPTIONAL_FIGURES = (
+    "late_registrations",
+    "residents",
+    "shelter_area_per_resident_m2",
+    "capacity_per_resident",
 )
 # Findings are maintenance records, a restricted resource: only callers who may read
 # the findings themselves see how many are open.
@@ -67,11 +87,20 @@ def make_filter(
     )
 
 
-def _grouping(by: list[Dimension]) -> tuple[DivisionLevel | None, bool]:
-    levels = [DivisionLevel(d.value) for d in dict.fromkeys(by) if d is not Dimension.year]
-    if len(levels) > 1:
-        raise InvalidInput.on("by", "at most one of province, city and district, and year")
-    return (levels[0] if levels else None), Dimension.year in by
+def _grouping(by: list[Dimension], *, restricted: bool) -> list[str]:
+    dimensions = list(dict.fromkeys(by))
+    if sum(d in DIVISION_LEVELS for d in dimensions) > 1:
+        raise InvalidInput.on("by", "at most one of province, city and district")
+    if len(dimensions) > MAX_DIMENSIONS:
+        raise InvalidInput.on("by", f"at most {MAX_DIMENSIONS} dimensions at once")
+    if Dimension.year in dimensions and Dimension.decade in dimensions:
+        raise InvalidInput.on("by", "year or decade, not both")
+    if Dimension.protection_class in dimensions and not restricted:
+        raise Forbidden(
+            "protection classes are restricted: grouping by them needs an admin or gis key, "
+            "or a manager's for a division in its scope"
+        )
+    return [d.value for d in dimensions]
 
 
 def reads_restricted(session: Session, principal: Principal, where: StatsFilter) -> bool:
@@ -86,42 +115,71 @@ def reads_restricted(session: Session, principal: Principal, where: StatsFilter)
 
 
 def get_figures(
-    session: Session, where: StatsFilter, *, by: list[Dimension], restricted: bool
+    session: Session,
+    where: StatsFilter,
+    *,
+    by: list[Dimension],
+    restricted: bool,
+    as_of: date | None = None,
+    layer_id: int | None = None,
 ) -> str:
     """The JSON document {by, groups, total}."""
-    level, by_year = _grouping(by)
-    return repository.figures(session, where, level=level, by_year=by_year, restricted=restricted)
+    dimensions = _grouping(by, restricted=restricted)
+    states.check_as_of(as_of)
+    if layer_id is not None and not repository.layer_exists(session, layer_id):
+        raise InvalidInput.on("population_layer", f"population layer {layer_id} does not exist")
+    return repository.figures(
+        session,
+        where,
+        dimensions=dimensions,
+        restricted=restricted,
+        as_of=as_of,
+        layer_id=layer_id,
+    )
 
 
 def figures_csv(document: str, *, restricted: bool) -> str:
     """The groups of a figures document as CSV, one column per figure and use."""
+    parsed = json.loads(document)
+    total = parsed["total"]
     columns = [
         "admin_code",
         "admin_name",
         "completion_year",
+        *(name for name in GROUP_COLUMNS if name in total),
         *FIGURES,
         *(f"facilities_{use.value}" for use in UseType),
-        *(RESTRICTED_FIGURES if restricted else ()),
+        *(RESTRICTED_FIGURES if restricted and RESTRICTED_FIGURES[0] in total else ()),
+        *(name for name in OPTIONAL_FIGURES if name in total),
     ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for group in json.loads(document)["groups"]:
+    for group in parsed["groups"]:
         uses = {f"facilities_{use}": n for use, n in group["facilities_by_use"].items()}
         writer.writerow({**group, **uses})
     return buffer.getvalue()
 
 
-def get_parking_by_year(session: Session, where: StatsFilter) -> str:
-    return repository.parking_by_year(session, where)
+def get_survey(session: Session, where: StatsFilter, *, as_of: date | None = None) -> bytes:
+    states.check_as_of(as_of)
+    return survey.workbook(session, where, as_of=as_of)
+
+
+def get_parking_by_year(session: Session, where: StatsFilter, *, as_of: date | None = None) -> str:
+    states.check_as_of(as_of)
+    return repository.parking_by_year(session, where, as_of=as_of)
 
 
 def parking_by_year_csv(document: str) -> str:
     buffer = io.StringIO()
+    rows = json.loads(document)
     columns = ["year", "car_parks", "new_spaces", "cumulative_spaces"]
+    if rows and "late_registrations" in rows[0]:
+        columns.append("late_registrations")
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(json.loads(document))
+    writer.writerows(rows)
     return buffer.getvalue()
 
 

@@ -1,7 +1,12 @@
+from datetime import date
+
 import pytest
+from shapely.geometry import box
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from app import demo
+from app.divisions.service import BoundaryFeature, load_boundaries
 
 # Anhui's extent, WGS 84 (west, south, east, north).
 ANHUI_BOUNDS = (114.87, 29.39, 119.65, 34.66)
@@ -147,3 +152,34 @@ def test_same_seed_gives_same_data(connection: Connection) -> None:
 def test_the_data_for_a_seed_is_pinned(connection: Connection) -> None:
     # Moving the generator's code or tables must not change what a seed gives.
     assert _digest(connection, size=500, seed=7) == "d7fe21085e8c5adfdd6e8d0ea4f82ed0"
+
+
+def test_districts_follow_loaded_boundaries(connection: Connection) -> None:
+    """With district boundaries loaded, a demo work's district, code and address are those
+    of the boundary it lies in (synthetic halves of Hefei's urban area: Shushan west of
+    117.27°E, Baohe east of it), never the nearest centre's."""
+    with Session(connection) as session:
+        halves = [
+            BoundaryFeature("340100", None, box(116.9, 31.5, 117.6, 32.1)),
+            BoundaryFeature("340104", None, box(116.9, 31.5, 117.27, 32.1)),
+            BoundaryFeature("340111", None, box(117.27, 31.5, 117.6, 32.1)),
+        ]
+        load_boundaries(session, halves, on=date.today())
+        session.flush()
+    before = _last_id(connection)
+    demo.load(connection, size=3000)
+    rows = connection.execute(
+        text(
+            "SELECT f.district_code, count(*),"
+            " count(*) FILTER (WHERE f.code LIKE 'RF-' || f.district_code || '-%'"
+            "   AND f.address LIKE '%' || d.name || '%'),"
+            " count(*) FILTER (WHERE ST_Covers(d.boundary, f.location))"
+            " FROM facility f JOIN division d ON d.code = f.district_code"
+            " WHERE f.id > :before AND f.district_code IN ('340104', '340111', '340102', '340103')"
+            " GROUP BY 1 ORDER BY 1"
+        ),
+        {"before": before},
+    ).all()
+    assert [code for code, *_ in rows] == ["340104", "340111"]
+    for _, works, consistent, inside in rows:
+        assert works > 50 and consistent == inside == works

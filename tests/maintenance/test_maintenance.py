@@ -1,3 +1,5 @@
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -218,3 +220,24 @@ def test_findings_are_restricted(client_for, facility, post):
     assert client_for(None).get(url).status_code == 401
     assert client_for("gis").get(url).status_code == 200
     assert client_for("manager", admin_codes=["340200"]).get(url).status_code == 403
+
+
+def test_overdue_on_a_past_day_ignores_later_checks_and_comes_as_csv(client_for, facility, post):
+    for day in ("2026-01-31", "2026-03-15"):
+        post(
+            record(
+                performed_on=day, checks=[{"item_code": "protective.blast_doors", "result": "ok"}]
+            )
+        )
+    late = overdue(client_for, facility["id"], "2026-03-01")["protective.blast_doors"]
+    assert late["last_done_on"] == "2026-01-31"
+    manager = client_for("manager", facility_ids=[facility["id"]])
+    params = {"on": f"{date.today().year + 3}-01-01", "limit": 2}  # every item overdue
+    page = manager.get("/v1/maintenance/overdue", params=params).json()
+    response = manager.get("/v1/maintenance/overdue", params={**params, "f": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["facility_id"], r["item_code"]) for r in rows] == [
+        (str(i["facility_id"]), i["item_code"]) for i in page["items"]
+    ]
+    assert page["next_cursor"] and page["next_cursor"] in response.headers["link"]

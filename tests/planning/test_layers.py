@@ -1,8 +1,12 @@
 """Population layers: upload, refusal of bad files, coverage on a hand-computed case."""
 
 import json
+from datetime import date
 
 import pytest
+from shapely.geometry import box
+
+from app.divisions.service import BoundaryFeature, load_boundaries
 
 BASE_LON, BASE_LAT = 117.2281, 31.8262  # Shushan district (340104), as the base payload
 SHELTER = {"type": "Point", "coordinates": [BASE_LON, BASE_LAT]}
@@ -267,3 +271,42 @@ def test_a_restricted_shelter_counts_only_for_those_who_may_see_it(client, clien
         )
         shelters = caller.get(f"{layer}/assignment").json()["shelters"]
         assert (hidden in [s["facility_id"] for s in shelters]) == sees
+
+
+def test_blocks_are_refined_to_the_district_they_lie_in(client, create, session):
+    """Blocks given a province's or a city's code, or none, are placed in the district whose
+    loaded boundary covers them; a district's code stands as given. The assignment for a
+    district then covers its residents (synthetic squares, as tests/divisions)."""
+    hefei, shushan, baohe = (
+        box(117.0, 31.6, 117.5, 32.0),
+        box(117.15, 31.8, 117.25, 31.9),
+        box(117.25, 31.7, 117.35, 31.8),
+    )
+    features = [BoundaryFeature(c, None, g) for c, g in (("340100", hefei), ("340104", shushan))]
+    load_boundaries(session, [*features, BoundaryFeature("340111", None, baohe)], on=date.today())
+    session.flush()
+    _shelter(create, 0, 5000, 5000)
+    in_shushan = f"{BASE_LON},{BASE_LAT + 0.001:.7f}"
+    rows = [
+        (in_shushan, 100, "340000"),  # a province's code
+        (in_shushan, 200, "340100"),  # a city's code
+        (in_shushan, 300, "340104"),  # the district's own
+        (in_shushan, 400, ""),  # none
+        ("117.3,31.75", 50, "340100"),  # Baohe
+        ("117.45,31.65", 7, "340100"),  # in Hefei, in no loaded district
+    ]
+    body = "lon,lat,residents,admin_code\n" + "".join(f"{p},{n},{c}\n" for p, n, c in rows)
+    layer = upload(client, body)
+    url = f"/v1/planning/population-layers/{layer['id']}"
+    areas = client.get(f"{url}/coverage", params={"by": "district"}).json()["areas"]
+    assert [(a["admin_code"], a["residents"], a["covered_residents"]) for a in areas] == [
+        ("340104", 1000, 1000),
+        ("340111", 50, 0),
+        (None, 7, 0),
+    ]
+    city = client.get(f"{url}/coverage", params={"by": "city"}).json()["areas"]
+    assert [(a["admin_code"], a["residents"]) for a in city] == [("340100", 1057)]
+    assigned = client.get(
+        f"{url}/assignment", params={"admin_code": "340104", "max_distance_m": 1000}
+    ).json()
+    assert (assigned["residents"], assigned["assigned"]) == (1000, 1000)

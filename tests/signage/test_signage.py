@@ -1,3 +1,5 @@
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -231,3 +233,31 @@ def test_demo_signage_tells_the_campaign(connection):
     ).one()
     assert first >= date(2021, 5, 1)
     assert last <= date(2022, 8, 31)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "complete", "last_month"),
+    [("2021-04-30", 0, None), ("2021-12-31", 1, "2021-05"), ("2022-03-01", 2, "2022-02")],
+)
+def test_progress_as_of_a_day_counts_the_signs_up_then(
+    client, campaign, as_of, complete, last_month
+):
+    params = {"admin_code": "340100", "as_of": as_of}
+    progress = client.get("/v1/signage/progress", params=params).json()
+    assert progress["as_of"] == as_of
+    assert (progress["total"], progress["complete"]) == (4, complete)
+    months = [m["month"] for m in progress["timeline"]]
+    assert (months[-1] if months else None) == last_month
+
+
+def test_progress_as_csv(client, campaign):
+    params = {"admin_code": "340100"}
+    document = client.get("/v1/signage/progress", params=params).json()
+    response = client.get("/v1/signage/progress", params={**params, "f": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["code"], int(r["total"]), int(r["complete"])) for r in rows] == [
+        (g["code"], g["total"], g["complete"]) for g in document["groups"]
+    ]
+    future = client.get("/v1/signage/progress", params={**params, "as_of": "2999-01-01"})
+    assert future.status_code == 422 and "as_of" in future.text

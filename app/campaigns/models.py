@@ -1,0 +1,50 @@
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+from app.db.types import str_enum
+
+
+class CampaignKind(enum.StrEnum):
+    # Signage is the kind evaluated: each work against its rule set, from its signs.
+    signage = "signage"
+
+
+class Campaign(Base):
+    """A campaign as data: what it asks of which works, from when and by when. Its
+    evaluation (GET /v1/campaigns/{id}) reads the works, their signs and the audit trail."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint("target_on > starts_on", name="dates_ordered"),
+        CheckConstraint("cardinality(admin_codes) BETWEEN 1 AND 50", name="scope_size"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind))
+    description: Mapped[str | None] = mapped_column(Text)
+    # Divisions of any level; a work is in scope when any of its codes is listed.
+    admin_codes: Mapped[list[str]] = mapped_column(ARRAY(String(6)))
+    parking_only: Mapped[bool]
+    # The locality whose signage rules every work in scope is held to; None for each
+    # work's own (the most specific division with rules).
+    rule_locality: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    target_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)

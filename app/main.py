@@ -15,7 +15,7 @@ from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
-from app.core.schemas import no_nul_in_parameters
+from app.core.schemas import no_nul_in_parameters, no_unknown_query_parameters
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(no_nul_in_parameters)],
+        dependencies=[Depends(no_nul_in_parameters), Depends(no_unknown_query_parameters)],
     )
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read

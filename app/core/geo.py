@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, cast, func, literal
 from sqlalchemy.dialects.postgresql import JSON
 
-from app.core.errors import InvalidInput
+from app.core.errors import BadRequest, InvalidInput
 
 Lon = Annotated[float, Field(ge=-180, le=180, description="longitude, degrees east")]
 Lat = Annotated[float, Field(ge=-90, le=90, description="latitude, degrees north")]
@@ -159,6 +159,18 @@ CoordSysQuery = Annotated[
 # CGCS2000 3-degree Gauss-Krüger zones, central meridians 75-135 E: EPSG:4513-4533 with
 # the zone number before the easting, 4534-4554 without. Hefei lies in 4548 (117 E).
 GAUSS_KRUGER = range(4513, 4555)
+
+
+def gauss_kruger_srid(value: str, *, field: str) -> int:
+    """The EPSG code of a Gauss-Krüger zone given as EPSG:NNNN (or its OGC URI)."""
+    code = value.strip().removeprefix("http://www.opengis.net/def/crs/EPSG/0/")
+    code = code.removeprefix("EPSG:")
+    if not code.isdigit() or int(code) not in GAUSS_KRUGER:
+        raise BadRequest(
+            f"{field}: {value!r} is not a CGCS2000 3-degree Gauss-Krüger zone: "
+            f"EPSG:{GAUSS_KRUGER.start} to EPSG:{GAUSS_KRUGER.stop - 1} (Hefei: EPSG:4548)"
+        )
+    return int(code)
 
 
 @dataclass(frozen=True)

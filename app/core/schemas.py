@@ -124,7 +124,9 @@ async def no_unknown_query_parameters(request: Request) -> None:
     under STRICT_QUERY_PREFIXES at once. The declared names come from the route's own
     dependency tree, so a parameter added to a route (or a dependency it uses) is known
     without a list to keep."""
-    if not request.scope["query_string"] or not request.url.path.startswith(STRICT_QUERY_PREFIXES):
+    if not request.scope["query_string"] or not request.scope["path"].startswith(
+        STRICT_QUERY_PREFIXES
+    ):
         return
     known = declared_query_parameters(request.scope["route"])
     unknown = sorted({name for name in request.query_params if name not in known})

@@ -38,7 +38,9 @@ from app.uses.router import router as uses_router
 
 DESCRIPTION = """
 Registry of civil air defense works (人防工程) and their peacetime uses.
-Geometry is GeoJSON in WGS 84 longitude/latitude. Errors are RFC 9457 problem details.
+Geometry is GeoJSON in WGS 84 longitude/latitude, unless `coordsys` asks for CGCS2000,
+GCJ-02 (Amap, Tencent) or BD-09 (Baidu); `Content-Crs` names the system of an answer.
+An unknown query parameter is a 400. Errors are RFC 9457 problem details.
 """
 
 

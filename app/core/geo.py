@@ -165,7 +165,7 @@ def gauss_kruger_srid(value: str, *, field: str) -> int:
     """The EPSG code of a Gauss-Krüger zone given as EPSG:NNNN (or its OGC URI)."""
     code = value.strip().removeprefix("http://www.opengis.net/def/crs/EPSG/0/")
     code = code.removeprefix("EPSG:")
-    if not code.isdigit() or int(code) not in GAUSS_KRUGER:
+    if not (code.isascii() and code.isdigit()) or int(code) not in GAUSS_KRUGER:
         raise BadRequest(
             f"{field}: {value!r} is not a CGCS2000 3-degree Gauss-Krüger zone: "
             f"EPSG:{GAUSS_KRUGER.start} to EPSG:{GAUSS_KRUGER.stop - 1} (Hefei: EPSG:4548)"
@@ -231,11 +231,13 @@ def gcj02_applies(lon: float, lat: float) -> bool:
 
 # prcoords works in (lat, lon); its precise inverses shift positions abroad as well, so
 # the region rule above decides, in both directions.
-# Both directions are needed here: the inverse reads callers' positions (nearby, imports,
-# boundaries). The forward shift is also written in SQL (app/db/sql/functions/
-# wgs84_to_gcj02.sql, gcj02_to_bd09.sql), because PostgreSQL writes the shifted positions
-# of nearby answers into use_search; the Python one is the reference that
-# tests/nearby/test_sql_coordsys.py holds the SQL to, within 1e-9 degrees.
+# Both directions are needed here: the inverse reads callers' positions (nearby, writes,
+# imports, boundaries), the forward one the audit trail's snapshots. The forward shift is
+# also written in SQL (app/db/sql/functions/wgs84_to_gcj02.sql, gcj02_to_bd09.sql,
+# geometry_in_coordsys.sql), because PostgreSQL writes the shifted positions of nearby
+# answers into use_search and builds documents, exports and tiles; the Python one is the
+# reference that tests/nearby/test_sql_coordsys.py and
+# tests/db/test_geometry_in_coordsys.py hold the SQL to, within 1e-9 degrees.
 _TO_WGS84 = {CoordSys.gcj02: prcoords.gcj_wgs_bored, CoordSys.bd09: prcoords.bd_wgs_bored}
 _FROM_WGS84 = {CoordSys.gcj02: prcoords.wgs_gcj, CoordSys.bd09: prcoords.wgs_bd}
 

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
-from app.core.schemas import no_nul_in_parameters
+from app.core.schemas import no_nul_in_parameters, no_unknown_query_parameters
 from app.db import partitions
 from app.db.replicas import Reads, replica
 from app.db.session import make_engine, make_read_engine, make_sessionmaker
@@ -41,7 +41,9 @@ from app.uses.router import router as uses_router
 
 DESCRIPTION = """
 Registry of civil air defense works (人防工程) and their peacetime uses.
-Geometry is GeoJSON in WGS 84 longitude/latitude. Errors are RFC 9457 problem details.
+Geometry is GeoJSON in WGS 84 longitude/latitude, unless `coordsys` asks for CGCS2000,
+GCJ-02 (Amap, Tencent) or BD-09 (Baidu); `Content-Crs` names the system of an answer.
+An unknown query parameter is a 400. Errors are RFC 9457 problem details.
 """
 
 
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(no_nul_in_parameters)],
+        dependencies=[Depends(no_nul_in_parameters), Depends(no_unknown_query_parameters)],
     )
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read

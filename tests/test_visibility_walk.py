@@ -9,9 +9,11 @@ from typing import Any
 import morecantile
 import pytest
 
+from app.core.geo import CoordSys, position_from_wgs84
 from app.db.replicas import Reads
 from app.main import create_app
 from app.ogc.collections import COLLECTIONS
+from app.ogc.tiles.matrix import TILE_SETS, WEB_MERCATOR
 from tests.media.test_photos import encoded
 from tests.tiles.test_router import MVT, decode
 
@@ -192,28 +194,43 @@ def requests(path: str, operation: dict[str, Any], world: dict[str, Any]) -> lis
             assert name in REQUIRED, f"{path}: no value for the required query {name!r}"
             query[name] = REQUIRED[name]
         if parameter["in"] == "path":
-            assert name in {*world["path"], "collection_id", "feature_id", "z", "x", "y"}, (
-                f"{path}: no value for the path parameter {name!r}"
-            )
+            assert name in {
+                *world["path"],
+                "collection_id",
+                "feature_id",
+                "tile_matrix_set",
+                "z",
+                "x",
+                "y",
+            }, f"{path}: no value for the path parameter {name!r}"
     queries = [query, *({**query, **extra} for extra in QUERIES.get(path, []))]
     collections = list(COLLECTIONS) if "{collection_id}" in path else [None]
+    tile_sets = list(TILE_SETS.values()) if "{tile_matrix_set}" in path else [WEB_MERCATOR]
     found = []
     for collection in collections:
         values: dict[str, Any] = dict(world["path"])
         features = world["feature_ids"][collection] if collection else [None]
-        tiles = _tiles() if "{z}" in path else [{}]
-        for feature in features:
-            for tile in tiles:
-                values |= {"collection_id": collection, "feature_id": feature, **tile}
-                url = path.format(**values)
-                found += [(url, q) for q in queries]
+        for tile_set in tile_sets:
+            tiles = _tiles(tile_set.coordsys) if "{z}" in path else [{}]
+            for feature in features:
+                for tile in tiles:
+                    values |= {
+                        "collection_id": collection,
+                        "feature_id": feature,
+                        "tile_matrix_set": tile_set.id,
+                        **tile,
+                    }
+                    url = path.format(**values)
+                    found += [(url, q) for q in queries]
     return found
 
 
-def _tiles() -> list[dict[str, int]]:
+def _tiles(coordsys: CoordSys) -> list[dict[str, int]]:
+    """The tiles that would draw the works, at their position in the tile set's system."""
+    lon, lat = position_from_wgs84(LON, LAT, coordsys)
     tiles = []
     for z in TILE_ZOOMS:
-        t = WMQ.tile(LON, LAT, z)
+        t = WMQ.tile(lon, lat, z)
         tiles.append({"z": z, "x": t.x, "y": t.y})
     return tiles
 

@@ -1,5 +1,6 @@
 from datetime import date, datetime
 from typing import Annotated, Any
+from weakref import ref
 
 from fastapi import Request
 from pydantic import (
@@ -13,7 +14,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.core import dates
-from app.core.errors import InvalidInput
+from app.core.errors import BadRequest, FieldError, InvalidInput
 
 # PostgreSQL text cannot hold it: refused at the edge, by name, before it reaches the database.
 NUL = "\x00"
@@ -110,3 +111,50 @@ def partial_model(
 
     validators = {"_not_null": field_validator(*required)(not_null)} if required else {}
     return create_model(name, __base__=ApiModel, __validators__=validators, **fields)
+
+
+# Routes whose query parameters are all declared, so that any other is a mistake: a
+# misspelt or unsupported parameter is refused by name instead of silently ignored.
+# /ogc keeps its own rules (OGC API parameters, its own problem types).
+STRICT_QUERY_PREFIXES = ("/v1/",)
+
+
+async def no_unknown_query_parameters(request: Request) -> None:
+    """Refuses (400) a query parameter the matched route does not declare, for every route
+    under STRICT_QUERY_PREFIXES at once. The declared names come from the route's own
+    dependency tree, so a parameter added to a route (or a dependency it uses) is known
+    without a list to keep."""
+    if not request.scope["query_string"] or not request.scope["path"].startswith(
+        STRICT_QUERY_PREFIXES
+    ):
+        return
+    known = declared_query_parameters(request.scope["route"])
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise BadRequest(
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(name) for name in unknown)}; this route takes: {listed}",
+            errors=[
+                FieldError(field=f"query.{name}", message="unknown parameter") for name in unknown
+            ],
+        )
+
+
+# By id, as routes are not hashable; the weak reference tells a reused id from its route.
+_DECLARED: dict[int, tuple[ref, frozenset[str]]] = {}
+
+
+def declared_query_parameters(route: Any) -> frozenset[str]:
+    """The query parameter names (aliases) of a route and of every dependency it uses."""
+    cached = _DECLARED.get(id(route))
+    if cached is not None and cached[0]() is route:
+        return cached[1]
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(field.alias for field in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    _DECLARED[id(route)] = (ref(route), frozenset(names))
+    return frozenset(names)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.core import commands
 from app.core.errors import BadRequest
+from app.core.geo import CoordSys
 from app.divisions import repository as divisions
 from app.exports import repository
 from app.exports import service as exports
@@ -32,10 +33,18 @@ def export_command(
     min_capacity: int | None = None,
     q: Annotated[str | None, typer.Option(help="text in the name or address")] = None,
     include_deleted: bool = False,
+    coordsys: Annotated[
+        CoordSys, typer.Option(help="system of the positions written: wgs84, cgcs2000, gcj02, bd09")
+    ] = CoordSys.wgs84,
+    crs: Annotated[
+        str | None,
+        typer.Option(help="gpkg and fgb: a Gauss-Krüger zone, EPSG:4513-4554 (Hefei: EPSG:4548)"),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Export facilities with the filters of GET /v1/facilities (the API's /v1/export)."""
     chosen = file_format or _format_of(path)
+    positions = exports.positions_for(chosen, coordsys, crs)
     to_stdout = str(path) == "-"
     if to_stdout and chosen in (ExportFormat.gpkg, ExportFormat.fgb):
         raise BadRequest(f"{chosen.value} needs a file, not standard output")
@@ -53,7 +62,7 @@ def export_command(
         )
         if to_stdout:
             exports.prepare(connection)
-            for chunk in exports.stream_text(connection, where, chosen):
+            for chunk in exports.stream_text(connection, where, chosen, positions=positions):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
             return
@@ -61,7 +70,12 @@ def export_command(
         with commands.progress_bar(progress and commands.err.is_terminal) as bar:
             task = bar.add_task("exporting", total=total)
             exports.write_file(
-                connection, where, chosen, path, progress=lambda n: bar.advance(task, n)
+                connection,
+                where,
+                chosen,
+                path,
+                positions=positions,
+                progress=lambda n: bar.advance(task, n),
             )
     typer.echo(f"exported {total} facilities to {path} ({chosen.value})")
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
+    Numeric,
     Text,
     and_,
     case,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     text,
 )
 
+from app.core.geo import WGS84, Positions
 from app.facilities.models import Facility
 from app.facilities.repository import (
     PLAIN_COLUMNS,
@@ -76,19 +78,21 @@ def _partitions(connection: Connection, query: Any, chunk: int) -> Iterator[list
         result.close()
 
 
-def export_features(connection: Connection, where: Any, chunk: int) -> Iterator[list[str]]:
+def export_features(
+    connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
+) -> Iterator[list[str]]:
     """GeoJSON Feature texts, built by PostgreSQL, in chunks."""
     properties = [
         *EXPORT_SCALARS,
-        (fields.FOOTPRINT, geojson(Facility.footprint)),
-        (fields.ENTRANCES, entrances_json(with_ids=False)),
+        (fields.FOOTPRINT, geojson(Facility.footprint, positions)),
+        (fields.ENTRANCES, entrances_json(with_ids=False, positions=positions)),
         (fields.UNITS, protection_units_json(with_ids=False)),
     ]
     feature = func.json_build_object(
         "type",
         "Feature",
         "geometry",
-        geojson(Facility.location),
+        geojson(Facility.location, positions),
         "properties",
         json_object(properties),
     )
@@ -97,14 +101,24 @@ def export_features(connection: Connection, where: Any, chunk: int) -> Iterator[
         yield [row[0] for row in part]
 
 
-def export_rows_as_text(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
-    """CSV cells in PostgreSQL's own text forms, so numbers and times print as stored."""
+def export_rows_as_text(
+    connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
+) -> Iterator[list[tuple]]:
+    """CSV cells in PostgreSQL's own text forms, so numbers and times print as stored
+    (positions in a shifted system to the 7 decimals of the GeoJSON ones)."""
+    location = positions.sql(Facility.location)
+    if positions == WGS84:
+        lon, lat = cast(func.ST_X(location), Text), cast(func.ST_Y(location), Text)
+    else:
+        lon, lat = (
+            cast(func.round(cast(f(location), Numeric), 7), Text) for f in (func.ST_X, func.ST_Y)
+        )
     columns = [
         *(cast(value, Text) for _, value in EXPORT_SCALARS),
-        cast(func.ST_X(Facility.location), Text),
-        cast(func.ST_Y(Facility.location), Text),
-        func.ST_AsGeoJSON(Facility.footprint, 7),
-        cast(entrances_json(with_ids=False), Text),
+        lon,
+        lat,
+        cast(geojson(Facility.footprint, positions), Text),
+        cast(entrances_json(with_ids=False, positions=positions), Text),
         cast(protection_units_json(with_ids=False), Text),
     ]
     yield from _partitions(connection, _ordered(select(*columns), where), chunk)
@@ -154,8 +168,11 @@ def _gis_time(value: ColumnElement) -> ColumnElement:
     )
 
 
-def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[list[list]]:
-    """Typed columns for GDAL, one list per field, in chunks."""
+def export_columns(
+    connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
+) -> Iterator[list[list]]:
+    """Typed columns for GDAL, one list per field, in chunks: geometry in `positions`,
+    and so are the footprint and entrance positions written as JSON text."""
 
     def typed(name: str, value: ColumnElement) -> ColumnElement:
         kind = fields.BY_NAME[name].kind if name in fields.BY_NAME else Kind.text
@@ -164,10 +181,10 @@ def export_columns(connection: Connection, where: Any, chunk: int) -> Iterator[l
         return _gis_time(value) if kind == Kind.timestamp else value
 
     columns = [
-        func.ST_AsBinary(Facility.location),
+        func.ST_AsBinary(positions.sql(Facility.location)),
         *(typed(name, value) for name, value in EXPORT_SCALARS),
-        func.ST_AsGeoJSON(Facility.footprint, 7),
-        cast(entrances_json(with_ids=False), Text),
+        cast(geojson(Facility.footprint, positions), Text),
+        cast(entrances_json(with_ids=False, positions=positions), Text),
         cast(protection_units_json(with_ids=False), Text),
     ]
     for part in _partitions(connection, _ordered(select(*columns), where), chunk):

@@ -7,6 +7,7 @@ from starlette.background import BackgroundTask
 
 from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
+from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
 from app.db.session import SessionDep
 from app.exports import service as exports
 from app.exports.service import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
@@ -32,11 +33,21 @@ def export_facilities(
     where: FacilityFilterDep,
     principal: RestrictedReader,
     format: Annotated[ExportFormat, Query(description="file format")] = ExportFormat.geojson,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
+    crs: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="gpkg and fgb only: a CGCS2000 3-degree Gauss-Krüger zone, "
+            "EPSG:4513 to EPSG:4554 (Hefei: EPSG:4548)",
+        ),
+    ] = None,
 ):
     """All facilities matching the filters of GET /v1/facilities, as one file, in the
     order of their registry codes. Exports carry restricted fields, so they need a role
     that reads them; a manager exports its own scope. The text formats stream as they
     are read; GeoPackage and FlatGeobuf are built first, then sent."""
+    positions = exports.positions_for(format, coordsys, crs)
     restricted = restricted_clause(principal)
     scoped = ExportFilter(where, None if restricted is True else restricted)
     # Once before streaming: a filter PostgreSQL refuses (an integer out of its range)
@@ -44,9 +55,11 @@ def export_facilities(
     exports.probe(session, scoped)
     name = f"facilities{SUFFIXES[format]}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if positions.srid == 4326:
+        headers |= crs_header(coordsys)
     if format in (ExportFormat.gpkg, ExportFormat.fgb):
         with request.app.state.sessionmaker() as session:
-            path = exports.gis_to_temp_file(session.connection(), scoped, format)
+            path = exports.gis_to_temp_file(session.connection(), scoped, format, positions)
             session.rollback()
         return FileResponse(
             path,
@@ -55,14 +68,18 @@ def export_facilities(
             background=BackgroundTask(path.unlink, missing_ok=True),
         )
     return StreamingResponse(
-        _stream(request, scoped, format), media_type=MEDIA_TYPES[format], headers=headers
+        _stream(request, scoped, format, positions),
+        media_type=MEDIA_TYPES[format],
+        headers=headers,
     )
 
 
-def _stream(request: Request, where: ExportFilter, file_format: ExportFormat) -> Iterator[bytes]:
+def _stream(
+    request: Request, where: ExportFilter, file_format: ExportFormat, positions: Positions
+) -> Iterator[bytes]:
     # Its own session: the request's has committed and gone by the time the body streams.
     with request.app.state.sessionmaker() as session:
         connection = session.connection()
         exports.prepare(connection)
-        yield from exports.stream_text(connection, where, file_format)
+        yield from exports.stream_text(connection, where, file_format, positions=positions)
         session.rollback()

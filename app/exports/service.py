@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Connection
 from sqlalchemy.orm import Session
 
+from app.core.errors import BadRequest
+from app.core.geo import WGS84, CoordSys, Positions, gauss_kruger_srid
 from app.exports import repository
 from app.facilities.repository import FacilityFilter
 
@@ -79,13 +81,14 @@ def stream_text(
     where: Filter,
     file_format: ExportFormat,
     *,
+    positions: Positions = WGS84,
     progress: Progress | None = None,
 ) -> Iterator[bytes]:
     """GeoJSON, NDJSON or CSV, as UTF-8 chunks."""
     if file_format == ExportFormat.csv:
-        yield from _csv(connection, where, progress)
+        yield from _csv(connection, where, positions, progress)
         return
-    features = repository.export_features(connection, where, CHUNK_ROWS)
+    features = repository.export_features(connection, where, CHUNK_ROWS, positions)
     if file_format == ExportFormat.ndjson:
         for chunk in features:
             yield ("\n".join(chunk) + "\n").encode()
@@ -100,14 +103,16 @@ def stream_text(
     yield b"\n]}\n"
 
 
-def _csv(connection: Connection, where: Filter, progress: Progress | None) -> Iterator[bytes]:
+def _csv(
+    connection: Connection, where: Filter, positions: Positions, progress: Progress | None
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(repository.CSV_HEADER)
     # A UTF-8 byte order mark: Excel, which Chinese offices open CSVs in, reads the file
     # as GBK without one. Our own importer and GDAL skip it.
     yield b"\xef\xbb\xbf" + buffer.getvalue().encode()
-    for rows in repository.export_rows_as_text(connection, where, CHUNK_ROWS):
+    for rows in repository.export_rows_as_text(connection, where, CHUNK_ROWS, positions):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(rows)
@@ -121,6 +126,7 @@ def write_gis(
     file_format: ExportFormat,
     path: Path,
     *,
+    positions: Positions = WGS84,
     progress: Progress | None = None,
 ) -> None:
     """GeoPackage or FlatGeobuf at `path`, fed to GDAL batch by batch."""
@@ -132,7 +138,7 @@ def write_gis(
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            for columns in repository.export_columns(connection, where, CHUNK_ROWS):
+            for columns in repository.export_columns(connection, where, CHUNK_ROWS, positions):
                 yield pa.RecordBatch.from_arrays(
                     [pa.array(v, type=f.type) for v, f in zip(columns, schema, strict=True)],
                     schema=schema,
@@ -151,7 +157,7 @@ def write_gis(
             driver=_DRIVERS[file_format],
             geometry_name="geometry",
             geometry_type="Point",
-            crs="EPSG:4326",
+            crs=_file_crs(positions),
         )
     except RuntimeError:
         # GDAL reports a failure of the batches (a lost database, a value Arrow refuses)
@@ -162,12 +168,39 @@ def write_gis(
         raise
 
 
+def _file_crs(positions: Positions) -> str | None:
+    """The CRS a GIS file declares. GCJ-02 and BD-09 have no EPSG code: such a file
+    declares none (an undefined geographic system) rather than pass for WGS 84."""
+    if positions.coordsys.shifted:
+        return None
+    return f"EPSG:{positions.srid}"
+
+
+def positions_for(file_format: ExportFormat, coordsys: CoordSys, crs: str | None) -> Positions:
+    """What an export writes positions in: a caller's system, or a CGCS2000 3-degree
+    Gauss-Krüger zone (`crs`, EPSG:4513-4554) for the GIS files, which carry it. GeoJSON
+    is longitude/latitude by RFC 7946 and CSV has lon/lat columns, so they take no
+    projection."""
+    if crs is None:
+        return Positions(coordsys)
+    srid = gauss_kruger_srid(crs, field="crs")
+    if file_format not in _DRIVERS:
+        raise BadRequest(
+            f"crs: {file_format.value} holds longitude/latitude; a projected system needs "
+            "gpkg or fgb, which carry it"
+        )
+    if coordsys != CoordSys.wgs84:
+        raise BadRequest("crs and coordsys exclude each other: a projection reads WGS 84")
+    return Positions(srid=srid)
+
+
 def write_file(
     connection: Connection,
     where: Filter,
     file_format: ExportFormat,
     path: Path,
     *,
+    positions: Positions = WGS84,
     progress: Progress | None = None,
 ) -> None:
     prepare(connection)
@@ -176,7 +209,7 @@ def write_file(
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{SUFFIXES[file_format]}")
         tmp.unlink(missing_ok=True)
         try:
-            write_gis(connection, where, file_format, tmp, progress=progress)
+            write_gis(connection, where, file_format, tmp, positions=positions, progress=progress)
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -184,14 +217,21 @@ def write_file(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("wb") as out:
-            for chunk in stream_text(connection, where, file_format, progress=progress):
+            for chunk in stream_text(
+                connection, where, file_format, positions=positions, progress=progress
+            ):
                 out.write(chunk)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def gis_to_temp_file(connection: Connection, where: Filter, file_format: ExportFormat) -> Path:
+def gis_to_temp_file(
+    connection: Connection,
+    where: Filter,
+    file_format: ExportFormat,
+    positions: Positions = WGS84,
+) -> Path:
     """For the API: GDAL needs a seekable file; the response streams it, then deletes it."""
     handle, name = tempfile.mkstemp(prefix="rf-export-", suffix=SUFFIXES[file_format])
     os.close(handle)
@@ -199,7 +239,7 @@ def gis_to_temp_file(connection: Connection, where: Filter, file_format: ExportF
     path.unlink()
     try:
         prepare(connection)
-        write_gis(connection, where, file_format, path)
+        write_gis(connection, where, file_format, path, positions=positions)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from app.audit import service
 from app.audit.schemas import AuditEventRead, HistoryPage
 from app.core.errors import problem_responses
+from app.core.geo import CoordSys, CoordSysQuery, geometries_in
 from app.core.pagination import decode_cursor, encode_cursor
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityId, FacilityRestrictedReader
@@ -25,6 +26,7 @@ def facility_history(
     facility_id: FacilityId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> HistoryPage:
     """Every audited write to the facility and what hangs off it (signs, maintenance,
     reports, uses), newest first. Old and new values include restricted fields, so only
@@ -34,6 +36,11 @@ def facility_history(
     )
     page = events[:limit]
     return HistoryPage(
-        items=[AuditEventRead.model_validate(e) for e in page],
+        items=[
+            AuditEventRead.model_validate(e).model_copy(
+                update={"changes": geometries_in(e.changes, coordsys)}
+            )
+            for e in page
+        ],
         next_cursor=encode_cursor(page[-1].id) if len(events) > limit else None,
     )

@@ -17,9 +17,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from app.core.geo import WGS84, Positions
 from app.divisions.models import Division, DivisionLevel, DivisionPart
 from app.facilities.models import (
     ConstructionForm,
@@ -82,9 +83,8 @@ RESTRICTED_FIELDS = (
 )
 
 
-def geojson(column: ColumnElement) -> ColumnElement:
-    # 7 decimals of a degree is about 1 cm: finer digits are noise.
-    return cast(func.ST_AsGeoJSON(column, 7), JSON)
+def geojson(column: ColumnElement, positions: Positions = WGS84) -> ColumnElement:
+    return positions.geojson(column)
 
 
 def json_object(pairs: Iterable[tuple[str, ColumnElement]]) -> ColumnElement:
@@ -94,14 +94,16 @@ def json_object(pairs: Iterable[tuple[str, ColumnElement]]) -> ColumnElement:
     return func.json_build_object(*args)
 
 
-def entrances_json(*, with_ids: bool = True, wartime: bool = True) -> ColumnElement:
+def entrances_json(
+    *, with_ids: bool = True, wartime: bool = True, positions: Positions = WGS84
+) -> ColumnElement:
     """The facility's entrances as a JSON array; exports leave out the database's ids,
     readers without restricted access the wartime entrances."""
     fields = [
         ("kind", Entrance.kind),
         ("accessible", Entrance.accessible),
         ("name", Entrance.name),
-        ("location", geojson(Entrance.location)),
+        ("location", geojson(Entrance.location, positions)),
     ]
     entrance = json_object([("id", Entrance.id), *fields] if with_ids else fields)
     query = select(
@@ -128,7 +130,7 @@ def protection_units_json(*, with_ids: bool = True) -> ColumnElement:
     )
 
 
-def _properties(*, restricted: bool) -> list[tuple[str, ColumnElement]]:
+def _properties(*, restricted: bool, positions: Positions) -> list[tuple[str, ColumnElement]]:
     return [
         ("id", Facility.id),
         ("code", Facility.code),
@@ -141,28 +143,33 @@ def _properties(*, restricted: bool) -> list[tuple[str, ColumnElement]]:
         ("province_code", Facility.province_code),
         ("city_code", Facility.city_code),
         ("district_code", Facility.district_code),
-        ("footprint", geojson(Facility.footprint)),
-        ("entrances", entrances_json(wartime=restricted)),
+        ("footprint", geojson(Facility.footprint, positions)),
+        ("entrances", entrances_json(wartime=restricted, positions=positions)),
         ("protection_units", protection_units_json()),
         *((name, getattr(Facility, name)) for name in PLAIN_COLUMNS),
     ]
 
 
-def document(*, as_feature: bool, restricted: bool | ColumnElement[bool] = True) -> ColumnElement:
+def document(
+    *,
+    as_feature: bool,
+    restricted: bool | ColumnElement[bool] = True,
+    positions: Positions = WGS84,
+) -> ColumnElement:
     """The facility as JSON text: a plain object, or a GeoJSON Feature around its location.
     `restricted` chooses the columns: True all, False the public ones, or a SQL condition
     deciding per row (a manager sees restricted fields inside its scope only). The
     public variant never selects the restricted columns, so no later step can leak them."""
     if isinstance(restricted, bool):
-        return _document(as_feature=as_feature, restricted=restricted)
+        return _document(as_feature=as_feature, restricted=restricted, positions=positions)
     return case(
-        (restricted, _document(as_feature=as_feature, restricted=True)),
-        else_=_document(as_feature=as_feature, restricted=False),
+        (restricted, _document(as_feature=as_feature, restricted=True, positions=positions)),
+        else_=_document(as_feature=as_feature, restricted=False, positions=positions),
     )
 
 
-def _document(*, as_feature: bool, restricted: bool) -> ColumnElement:
-    properties = _properties(restricted=restricted)
+def _document(*, as_feature: bool, restricted: bool, positions: Positions) -> ColumnElement:
+    properties = _properties(restricted=restricted, positions=positions)
     if not restricted:
         properties = [(key, value) for key, value in properties if key not in RESTRICTED_FIELDS]
     if as_feature:
@@ -172,14 +179,14 @@ def _document(*, as_feature: bool, restricted: bool) -> ColumnElement:
             "id",
             Facility.id,
             "geometry",
-            geojson(Facility.location),
+            geojson(Facility.location, positions),
             "properties",
             json_object(properties),
         )
     else:
         # "location" goes after the division codes, as in the API models.
         doc = json_object(
-            [*properties[:8], ("location", geojson(Facility.location)), *properties[8:]]
+            [*properties[:8], ("location", geojson(Facility.location, positions)), *properties[8:]]
         )
     return cast(doc, Text)
 
@@ -246,6 +253,7 @@ def get_document(
     as_feature: bool,
     visible: ColumnElement[bool],
     restricted: bool | ColumnElement[bool] = True,
+    positions: Positions = WGS84,
 ) -> FoundDocument | None:
     """One facility's document with its state, or None when there is no such id among
     the `visible` works."""
@@ -254,7 +262,7 @@ def get_document(
             Facility.deleted_at.is_not(None),
             Facility.version,
             Facility.created_at,
-            document(as_feature=as_feature, restricted=restricted),
+            document(as_feature=as_feature, restricted=restricted, positions=positions),
         ).where(Facility.id == facility_id, visible)
     ).first()
     return FoundDocument(*row) if row else None
@@ -269,11 +277,12 @@ def list_documents(
     as_feature: bool,
     visible: ColumnElement[bool],
     restricted: bool | ColumnElement[bool] = True,
+    positions: Positions = WGS84,
 ) -> list[tuple[int, str]]:
     """A keyset page of the `visible` works ordered by id: rows with id > after_id, at
     most `limit`."""
     query: Select = select(
-        Facility.id, document(as_feature=as_feature, restricted=restricted)
+        Facility.id, document(as_feature=as_feature, restricted=restricted, positions=positions)
     ).where(*where.clauses(), visible)
     if after_id is not None:
         query = query.where(Facility.id > after_id)

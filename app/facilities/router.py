@@ -7,6 +7,7 @@ from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWri
 from app.accounts.principal import Principal
 from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
+from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_items
 from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
@@ -43,15 +44,24 @@ def _one(
     facility_id: int,
     f: OutputFormat | None,
     principal: Principal,
+    coordsys: CoordSys,
     status_code: int = status.HTTP_200_OK,
     as_of: datetime | None = None,
 ) -> Response:
     as_feature = wants_geojson(request, f)
     doc = service.get_document(
-        session, facility_id, as_feature=as_feature, principal=principal, as_of=as_of
+        session,
+        facility_id,
+        as_feature=as_feature,
+        principal=principal,
+        as_of=as_of,
+        coordsys=coordsys,
     )
     response = Response(
-        doc.body, status_code=status_code, media_type=GEOJSON if as_feature else JSON
+        doc.body,
+        status_code=status_code,
+        media_type=GEOJSON if as_feature else JSON,
+        headers=crs_header(coordsys),
     )
     if doc.version is not None:
         response.headers["ETag"] = etag(doc.version)
@@ -82,6 +92,7 @@ def list_facilities(
         str | None, Query(max_length=100, description="from the previous page's next link")
     ] = None,
     f: FormatQuery = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     as_feature = wants_geojson(request, f)
     after_id = decode_cursor(cursor) if cursor else None
@@ -92,6 +103,7 @@ def list_facilities(
         limit=limit + 1,
         as_feature=as_feature,
         principal=principal,
+        coordsys=coordsys,
     )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit else None
@@ -109,7 +121,9 @@ def list_facilities(
         body = splice_items({"type": "FeatureCollection", "links": links}, "features", docs)
     else:
         body = splice_items({"next_cursor": next_cursor, "links": links}, "items", docs)
-    response = Response(body, media_type=GEOJSON if as_feature else JSON)
+    response = Response(
+        body, media_type=GEOJSON if as_feature else JSON, headers=crs_header(coordsys)
+    )
     response.headers["Vary"] = "Authorization, Accept"
     return response
 
@@ -130,12 +144,15 @@ def create_facility(
     idempotency_key: IdempotencyDep,
     data: FacilityCreate,
     f: FormatQuery = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
-    """Admins anywhere; managers inside their scope (the division the facility lands in)."""
+    """Admins anywhere; managers inside their scope (the division the facility lands in).
+    Positions are read, and answered, in `coordsys`."""
     if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
         return replay
+    data = from_coordsys(data, coordsys)
     facility_id = service.create_facility(session, data, principal=principal)
-    response = _one(session, request, facility_id, f, principal, status.HTTP_201_CREATED)
+    response = _one(session, request, facility_id, f, principal, coordsys, status.HTTP_201_CREATED)
     response.headers["Location"] = str(request.url_for("get_facility", facility_id=facility_id))
     return idempotency.finish(session, idempotency_key, principal, response)
 
@@ -158,10 +175,11 @@ def get_facility(
         Instant | None,
         Query(description="the facility as it was at this time, from the audit trail"),
     ] = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Restricted fields (protection, layout, readiness, contacts) only for admin and gis
     keys, and manager keys in scope; everyone else gets FacilityPublicRead."""
-    return _one(session, request, facility_id, f, principal, as_of=as_of)
+    return _one(session, request, facility_id, f, principal, coordsys, as_of=as_of)
 
 
 @router.patch(
@@ -180,15 +198,16 @@ def update_facility(
     patch: Annotated[FacilityUpdate, Body()],
     if_match: IfMatch = None,
     f: FormatQuery = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     service.update_facility(
         session,
         facility_id,
-        patch.model_dump(exclude_unset=True),
+        from_coordsys(patch, coordsys).model_dump(exclude_unset=True),
         principal=principal,
         if_match=if_match,
     )
-    return _one(session, request, facility_id, f, principal)
+    return _one(session, request, facility_id, f, principal, coordsys)
 
 
 @router.delete(
@@ -218,10 +237,11 @@ def verify_facility(
     facility_id: FacilityId,
     data: Annotated[FacilityVerification, Body()],
     if_match: IfMatch = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Record that the facility was checked on site (last verified at/by): audited."""
     service.verify_facility(session, facility_id, data, principal=principal, if_match=if_match)
-    return _one(session, request, facility_id, None, principal)
+    return _one(session, request, facility_id, None, principal, coordsys)
 
 
 @router.put(
@@ -236,9 +256,10 @@ def set_visibility(
     facility_id: FacilityId,
     change: Annotated[VisibilityChange, Body()],
     if_match: IfMatch = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Whether the public may know of the work (admins only): a restricted work is
     answered as missing to anyone who may not see it. Recorded in the facility's history
     with the reason. If-Match is honoured when sent."""
     service.set_visibility(session, facility_id, change, principal=principal, if_match=if_match)
-    return _one(session, request, facility_id, None, principal)
+    return _one(session, request, facility_id, None, principal, coordsys)

@@ -12,7 +12,7 @@ from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, Principal
 from app.audit import service as audit
 from app.core.errors import STORED_VALUE, FieldError, InvalidInput, validation_errors
-from app.core.geo import to_geojson
+from app.core.geo import CoordSys, Positions, geometries_in, to_geojson
 from app.core.versioning import check_if_match
 from app.db.session import flush_or_raise
 from app.divisions import service as divisions
@@ -46,6 +46,7 @@ def get_document(
     as_feature: bool,
     principal: Principal = ANONYMOUS,
     as_of: datetime | None = None,
+    coordsys: CoordSys = CoordSys.wgs84,
 ) -> Document:
     restricted = restricted_clause(principal)
     found = repository.get_document(
@@ -54,11 +55,12 @@ def get_document(
         as_feature=as_feature,
         visible=visible_clause(principal),
         restricted=restricted,
+        positions=Positions(coordsys),
     )
     if found is None:
         raise FacilityNotFound(facility_id)
     if as_of is not None:
-        past = _document_as_of(session, facility_id, as_of, found, restricted, as_feature)
+        past = _document_as_of(session, facility_id, as_of, found, restricted, as_feature, coordsys)
         if past is not None:
             return past
     if found.deleted:
@@ -73,6 +75,7 @@ def _document_as_of(
     found: repository.FoundDocument,
     restricted: bool | ColumnElement[bool],
     as_feature: bool,
+    coordsys: CoordSys,
 ) -> Document | None:
     """The document at `as_of` from the audit trail; None when no write came after it, so
     the current document is the answer. Facilities loaded without the API (demo, imports
@@ -97,6 +100,7 @@ def _document_as_of(
         raise FacilityNotYet(facility_id, as_of)
     if doc.pop("deleted", False):
         raise FacilityGone(facility_id)
+    doc = geometries_in(doc, coordsys)
     if as_feature:
         location = doc.pop("location")
         doc = {"type": "Feature", "id": facility_id, "geometry": location, "properties": doc}
@@ -111,6 +115,7 @@ def list_documents(
     limit: int,
     as_feature: bool,
     principal: Principal = ANONYMOUS,
+    coordsys: CoordSys = CoordSys.wgs84,
 ) -> list[tuple[int, str]]:
     return repository.list_documents(
         session,
@@ -120,6 +125,7 @@ def list_documents(
         as_feature=as_feature,
         visible=visible_clause(principal),
         restricted=restricted_clause(principal),
+        positions=Positions(coordsys),
     )
 
 

@@ -22,12 +22,18 @@ def navigation_json(
     nothing in a link that JSON would escape."""
     (gcj_lon, gcj_lat), (bd_lon, bd_lat) = gcj, bd
     label, src = uri_component(name), _source(source)
-    amap_mode, tencent_mode = ("car", "drive") if driving else ("walk", "walk")
+    amap_mode, baidu_mode, tencent_mode = (
+        ("car", "driving", "drive") if driving else ("walk", "walking", "walk")
+    )
+    # Baidu's route planner (/direction), not a marker page: like the other two, it starts
+    # from where the device is, since the query point need not be where the caller stands.
+    # The destination's name follows "|name:", its position "latlng:" (latitude first).
     return (
         f'{{"amap": "https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}'
         f'&mode={amap_mode}&coordinate=gaode&callnative=1&src={src}", '
-        f'"baidu": "https://api.map.baidu.com/marker?location={bd_lat:.6f},{bd_lon:.6f}'
-        f'&title={label}&content={label}&output=html&coord_type=bd09ll&src={src}", '
+        f'"baidu": "https://api.map.baidu.com/direction?destination=latlng:{bd_lat:.6f},'
+        f"{bd_lon:.6f}%7Cname:{label}&mode={baidu_mode}&coord_type=bd09ll&output=html"
+        f'&src={src}", '
         f'"tencent": "https://apis.map.qq.com/uri/v1/routeplan?type={tencent_mode}&to={label}'
         f'&tocoord={gcj_lat:.6f},{gcj_lon:.6f}&referer={src}"}}'
     )

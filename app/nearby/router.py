@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidInput, problem_responses
-from app.core.geo import CoordSys, in_china, position_to_wgs84
+from app.core.geo import CoordSys, CoordSysQuery, in_china, position_to_wgs84
 from app.db.session import hot_read
 from app.nearby import service
 from app.nearby.schemas import NearbyAnswer
@@ -40,10 +40,7 @@ async def around(
         float, Query(gt=0, le=MAX_RADIUS_M, description="metres on the ground")
     ] = 3000,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    coordsys: Annotated[
-        CoordSys,
-        Query(description="system of lon/lat in the query and of every position in the answer"),
-    ] = CoordSys.wgs84,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
     open_now: Annotated[bool, Query(description="only places open now, in Asia/Shanghai")] = False,
     accessible: Annotated[bool, Query(description="barrier-free access")] = False,
 ) -> Around:

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, Float, bindparam, cast, func
 from sqlalchemy.dialects.postgresql import JSON
 
 from app.core.errors import BadRequest
+from app.core.geo import COORDSYS_CRS, GAUSS_KRUGER, CoordSys, Positions
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,12 @@ class Crs:
     precision: int
     # The valid area, in the system's axis order: min1, min2, max1, max2.
     extent: tuple[float, float, float, float]
+    # GCJ-02 or BD-09: WGS 84 positions shifted, as Chinese map apps draw them.
+    coordsys: CoordSys = CoordSys.wgs84
+    # Whether bbox-crs and filter-crs may name it, or only the answer's crs: the shifted
+    # systems have no inverse in SQL, and a Gauss-Krüger rectangle is no rectangle in
+    # longitude and latitude, which the bbox test relies on (see envelope).
+    readable: bool = True
 
     def check(self, position: tuple[float, ...], *, field: str) -> None:
         low1, low2, high1, high2 = self.extent
@@ -31,6 +38,25 @@ LAT_LON = (-90.0, -180.0, 90.0, 180.0)
 # Web Mercator's square world; Y is cut at about 85.06 degrees of latitude.
 MERCATOR = (-20037508.34, -20037508.34, 20037508.34, 20037508.34)
 CRS84 = Crs("http://www.opengis.net/def/crs/OGC/1.3/CRS84", 4326, False, 7, LON_LAT)
+
+
+_EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+
+
+def _gauss_kruger(srid: int) -> Crs:
+    """A CGCS2000 3-degree Gauss-Krüger zone: northing first, as EPSG defines the axes.
+    Codes to 4533 write the zone number before the easting's 500 km false easting."""
+    prefix = (srid - 4513 + 25) * 1_000_000 if srid <= 4533 else 0
+    return Crs(
+        f"{_EPSG}{srid}",
+        srid,
+        True,
+        2,
+        (0.0, prefix, 6_500_000.0, prefix + 1_000_000.0),
+        readable=False,
+    )
+
+
 SUPPORTED = {
     crs.uri: crs
     for crs in (
@@ -38,6 +64,13 @@ SUPPORTED = {
         Crs("http://www.opengis.net/def/crs/EPSG/0/4326", 4326, True, 7, LAT_LON),
         Crs("http://www.opengis.net/def/crs/EPSG/0/4490", 4490, True, 7, LAT_LON),
         Crs("http://www.opengis.net/def/crs/EPSG/0/3857", 3857, False, 2, MERCATOR),
+        # No register has GCJ-02 or BD-09: the registry's own URIs (core.geo.COORDSYS_CRS),
+        # longitude first like CRS84, so that Content-Crs never passes them off as WGS 84.
+        *(
+            Crs(COORDSYS_CRS[system], 4326, False, 7, LON_LAT, system, readable=False)
+            for system in (CoordSys.gcj02, CoordSys.bd09)
+        ),
+        *(_gauss_kruger(srid) for srid in GAUSS_KRUGER),
     )
 }
 STORAGE = CRS84
@@ -48,13 +81,29 @@ def parse(value: str | None, *, field: str) -> Crs:
         return CRS84
     crs = SUPPORTED.get(value.strip().strip("<>"))
     if crs is None:
-        raise BadRequest(f"{field}: {value!r} is not supported; use one of {', '.join(SUPPORTED)}")
+        named = ", ".join(uri for uri, c in SUPPORTED.items() if c.srid not in GAUSS_KRUGER)
+        raise BadRequest(
+            f"{field}: {value!r} is not supported; use one of {named}, or a CGCS2000 "
+            f"3-degree Gauss-Krüger zone, {_EPSG}{GAUSS_KRUGER.start} to "
+            f"{_EPSG}{GAUSS_KRUGER.stop - 1}"
+        )
+    return crs
+
+
+def parse_readable(value: str | None, *, field: str) -> Crs:
+    """A CRS that positions in the request (bbox, filter) are given in."""
+    crs = parse(value, field=field)
+    if not crs.readable:
+        readable = ", ".join(uri for uri, c in SUPPORTED.items() if c.readable)
+        raise BadRequest(f"{field}: {crs.uri} is for answers only; use one of {readable}")
     return crs
 
 
 def from_storage(geometry: ColumnElement, crs: Crs) -> ColumnElement:
     """A stored (WGS 84 lon/lat) geometry as GeoJSON in `crs`, axis order included."""
-    if crs.srid != STORAGE.srid:
+    if crs.coordsys.shifted:
+        geometry = Positions(crs.coordsys).sql(geometry)
+    elif crs.srid != STORAGE.srid:
         geometry = func.ST_Transform(geometry, crs.srid)
     if crs.lat_first:
         geometry = func.ST_FlipCoordinates(geometry)

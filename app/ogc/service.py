@@ -112,7 +112,7 @@ def items(
     values: dict[str, Any] = {**sql_params, "limit": query.limit + 1}
     bbox_crs = None
     if query.bbox is not None:
-        bbox_crs = crs_.parse(query.bbox_crs, field="bbox-crs")
+        bbox_crs = crs_.parse_readable(query.bbox_crs, field="bbox-crs")
         values |= params.bbox(query.bbox, bbox_crs)
     interval = None
     if query.datetime is not None:
@@ -183,7 +183,7 @@ def _filter(
     lang = query.filter_lang or "cql2-text"
     if lang not in FILTER_LANGS:
         raise BadRequest(f"filter-lang: {lang!r} is not one of {', '.join(FILTER_LANGS)}")
-    translator = cql2.Translator(known, crs_.parse(query.filter_crs, field="filter-crs"))
+    translator = cql2.Translator(known, crs_.parse_readable(query.filter_crs, field="filter-crs"))
     return translator.condition(cql2.parse(query.filter, lang))
 
 

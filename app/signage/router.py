@@ -7,6 +7,7 @@ from app.accounts.dependencies import CurrentPrincipal
 from app.audit.states import AsOfQuery
 from app.core.errors import problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
+from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -34,9 +35,10 @@ SignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 WRITE_ERRORS = (400, 401, 403, 404, 410, 413, 422, 429)
 
 
-def _sign_response(sign, status_code: int = 200) -> JSONResponse:
-    body = service.to_sign_read(sign).model_dump(mode="json")
-    return JSONResponse(body, status_code=status_code, headers={"ETag": etag(sign.version)})
+def _sign_response(sign, coordsys: CoordSys, status_code: int = 200) -> JSONResponse:
+    body = service.to_sign_read(sign, coordsys).model_dump(mode="json")
+    headers = {"ETag": etag(sign.version), **crs_header(coordsys)}
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 @router.get(
@@ -44,9 +46,15 @@ def _sign_response(sign, status_code: int = 200) -> JSONResponse:
     response_model=FacilitySignage,
     responses=problem_responses(401, 404, 410, 422, 429),
 )
-def facility_signage(session: SessionDep, facility_id: VisibleFacilityId) -> FacilitySignage:
+def facility_signage(
+    session: SessionDep,
+    facility_id: VisibleFacilityId,
+    response: Response,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
+) -> FacilitySignage:
     """The facility's signs, and how they measure up to its locality's rule set (public)."""
-    return service.get_signage(session, facility_id)
+    response.headers.update(crs_header(coordsys))
+    return service.get_signage(session, facility_id, coordsys)
 
 
 @router.post(
@@ -62,11 +70,13 @@ def create_sign(
     idempotency_key: IdempotencyDep,
     facility_id: FacilityId,
     data: SignCreate,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
         return replay
+    data = from_coordsys(data, coordsys)
     sign = service.create_sign(session, facility_id, data, principal=principal)
-    response = _sign_response(sign, status.HTTP_201_CREATED)
+    response = _sign_response(sign, coordsys, status.HTTP_201_CREATED)
     response.headers["Location"] = str(
         request.url_for("get_sign", facility_id=facility_id, sign_id=sign.id)
     )
@@ -78,8 +88,13 @@ def create_sign(
     response_model=SignRead,
     responses=problem_responses(401, 404, 422, 429),
 )
-def get_sign(session: SessionDep, facility_id: VisibleFacilityId, sign_id: SignId) -> Response:
-    return _sign_response(service.get_sign(session, facility_id, sign_id))
+def get_sign(
+    session: SessionDep,
+    facility_id: VisibleFacilityId,
+    sign_id: SignId,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
+) -> Response:
+    return _sign_response(service.get_sign(session, facility_id, sign_id), coordsys)
 
 
 @router.patch(
@@ -94,17 +109,18 @@ def update_sign(
     sign_id: SignId,
     patch: Annotated[SignUpdate, Body()],
     if_match: IfMatch = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Signs are never deleted: a sign taken down is `removed`, so history stays whole."""
     sign = service.update_sign(
         session,
         facility_id,
         sign_id,
-        patch.model_dump(exclude_unset=True),
+        from_coordsys(patch, coordsys).model_dump(exclude_unset=True),
         principal=principal,
         if_match=if_match,
     )
-    return _sign_response(sign)
+    return _sign_response(sign, coordsys)
 
 
 @router.get(

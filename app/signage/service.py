@@ -11,7 +11,7 @@ from app.audit import service as audit
 from app.audit import states
 from app.core import dates
 from app.core.errors import STORED_VALUE, InvalidInput
-from app.core.geo import to_geojson
+from app.core.geo import CoordSys, geojson_in, to_geojson
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
@@ -35,13 +35,15 @@ from app.signage.schemas import (
 FIELDS = ("kind", "status", "description", "installed_on", "inspected_on", "photos")
 
 
-def to_sign_read(sign: Sign) -> SignRead:
+def to_sign_read(sign: Sign, coordsys: CoordSys = CoordSys.wgs84) -> SignRead:
     return SignRead(
         id=sign.id,
         facility_id=sign.facility_id,
         kind=sign.kind,
         status=sign.status,
-        location=to_geojson(sign.location) if sign.location is not None else None,
+        location=(
+            geojson_in(to_geojson(sign.location), coordsys) if sign.location is not None else None
+        ),
         description=sign.description,
         installed_on=sign.installed_on,
         inspected_on=sign.inspected_on,
@@ -52,7 +54,9 @@ def to_sign_read(sign: Sign) -> SignRead:
     )
 
 
-def get_signage(session: Session, facility_id: int) -> FacilitySignage:
+def get_signage(
+    session: Session, facility_id: int, coordsys: CoordSys = CoordSys.wgs84
+) -> FacilitySignage:
     state = repository.facility_completeness(session, facility_id)
     if state is None:
         _missing_facility(session, facility_id)
@@ -64,7 +68,7 @@ def get_signage(session: Session, facility_id: int) -> FacilitySignage:
         complete=state["complete"],
         damaged=state["damaged"],
         requirements=[Requirement(**r) for r in state["requirements"]],
-        signs=[to_sign_read(sign) for sign in repository.signs_of(session, facility_id)],
+        signs=[to_sign_read(sign, coordsys) for sign in repository.signs_of(session, facility_id)],
     )
 
 

@@ -1,8 +1,9 @@
-from urllib.parse import quote, unquote
+import json
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
-from app.nearby.links import uri_component
+from app.nearby.links import navigation_json, uri_component
 
 
 @pytest.mark.parametrize(
@@ -18,3 +19,26 @@ from app.nearby.links import uri_component
 def test_names_are_percent_encoded_as_urllib_does(text):
     assert uri_component(text) == quote(text, safe="")
     assert unquote(uri_component(text)) == text
+
+
+@pytest.mark.parametrize(("driving", "mode"), [(True, "driving"), (False, "walking")])
+def test_baidu_link_plans_a_route_to_the_place(driving, mode):
+    links = json.loads(
+        navigation_json(
+            (117.232682, 31.818601),
+            (117.239110, 31.824931),
+            "天鹅湖人防车库",
+            driving=driving,
+            source="rf-registry",
+        )
+    )
+    baidu = urlsplit(links["baidu"])
+    # the route planner, not a marker page
+    assert (baidu.netloc, baidu.path) == ("api.map.baidu.com", "/direction")
+    params = parse_qs(baidu.query)
+    assert params["destination"] == ["latlng:31.824931,117.239110|name:天鹅湖人防车库"]
+    assert params["mode"] == [mode]
+    assert params["coord_type"] == ["bd09ll"]
+    assert params["output"] == ["html"]
+    assert params["src"] == ["rf-registry"]
+    assert "origin" not in params  # Baidu starts from the device, as Amap and Tencent do

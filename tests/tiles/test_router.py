@@ -41,7 +41,7 @@ def decode(tmp_path, url: str, body: bytes) -> dict[str, dict]:
 
 def test_tile_matrix_sets(public_client):
     listed = public_client.get("/ogc/tileMatrixSets").json()["tileMatrixSets"]
-    assert [s["id"] for s in listed] == ["WebMercatorQuad"]
+    assert [s["id"] for s in listed] == ["WebMercatorQuad", "WebMercatorQuadGCJ02"]
     assert listed[0]["links"][0]["href"].endswith("/ogc/tileMatrixSets/WebMercatorQuad")
     wmq = public_client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
     assert wmq["id"] == "WebMercatorQuad"
@@ -52,7 +52,7 @@ def test_tile_matrix_sets(public_client):
 def test_tilesets_tileset_and_tilejson(public_client):
     base = "/ogc/collections/shelters/tiles"
     listed = public_client.get(base).json()["tilesets"]
-    assert len(listed) == 1 and listed[0]["dataType"] == "vector"
+    assert len(listed) == 2 and listed[0]["dataType"] == "vector"
     links = {link["rel"]: link for link in listed[0]["links"]}
     assert links["item"]["href"].endswith(
         "/shelters/tiles/WebMercatorQuad/{tileMatrix}/{tileCol}/{tileRow}"

@@ -1,7 +1,7 @@
 """The server-side tile cache, one per API process, and how writes invalidate it.
 
 - Each process keeps rendered tiles in memory (LRU, `Settings.tile_cache_bytes`), keyed
-  by collection and z/x/y, with a strong ETag from their content hash.
+  by collection (with its tile set's suffix: `facilities@gcj02`) and z/x/y, with a strong ETag from their content hash.
 - Writes are recorded by the database, not by the API: statement triggers (migration 0007)
   on facility, entrance, peacetime_use and sign append to `tile_change` the old and the
   new position of every row whose tile content changed (its extent, for a statement that
@@ -43,7 +43,7 @@ from starlette.datastructures import State
 
 from app.db.session import FROM_PRIMARY, hot_read
 from app.ogc.tiles import repository
-from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, touched
+from app.ogc.tiles.matrix import GCJ02, GCJ02_REACH, MAX_ZOOM, MIN_ZOOM, touched
 
 # Changes remembered for renders in flight; a render older than all of them is not stored.
 RECENT = 10_000
@@ -82,6 +82,24 @@ class Change(NamedTuple):
 
 def tile_of(body: bytes) -> Tile:
     return Tile(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
+
+def changes_of(
+    collections: list[str], west: float, south: float, east: float, north: float
+) -> tuple[Change, Change]:
+    """A logged change, to the WGS 84 tiles and to the GCJ-02 ones: there the positions
+    lie up to GCJ02_REACH away, in a direction the box alone does not tell."""
+    reach = GCJ02_REACH
+    return (
+        Change(frozenset(collections), west, south, east, north),
+        Change(
+            frozenset(collection + GCJ02.key_suffix for collection in collections),
+            west - reach,
+            south - reach,
+            east + reach,
+            north + reach,
+        ),
+    )
 
 
 # Stands for every tile: the log was pruned past this process's horizon.
@@ -137,9 +155,9 @@ class TileCache:
             self._bytes = 0
         for id_, xid, collections, *box in fresh:
             self._seen[id_] = xid
-            change = Change(frozenset(collections), *box)
-            self._remember(change)
-            self._evict(change)
+            for change in changes_of(collections, *box):
+                self._remember(change)
+                self._evict(change)
         self._horizon = changes.horizon
         self._seen = {id_: xid for id_, xid in self._seen.items() if xid >= self._horizon}
 

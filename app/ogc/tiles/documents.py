@@ -7,13 +7,20 @@ from typing import Any
 import morecantile
 
 from app.ogc.tiles.layers import Layer
-from app.ogc.tiles.matrix import DETAIL_ZOOM, MAX_ZOOM, MIN_ZOOM, TILE_MATRIX_SET
+from app.ogc.tiles.matrix import (
+    DETAIL_ZOOM,
+    MAX_ZOOM,
+    MIN_ZOOM,
+    TILE_MATRIX_SET,
+    TILE_SETS,
+    WEB_MERCATOR,
+    TileSet,
+)
 
 MVT = "application/vnd.mapbox-vector-tile"
 JSON = "application/json"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 TMS_URI = f"http://www.opengis.net/def/tilematrixset/OGC/1.0/{TILE_MATRIX_SET}"
-CRS = "http://www.opengis.net/def/crs/EPSG/0/3857"
 # What WebMercatorQuad covers.
 WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
 TYPES = {"Number": "number", "String": "string", "Boolean": "boolean"}
@@ -23,27 +30,46 @@ def _link(href: str, rel: str, type_: str, title: str, **extra: Any) -> dict[str
     return {"href": href, "rel": rel, "type": type_, "title": title, **extra}
 
 
-def _tileset_url(base: str, layer: Layer) -> str:
-    return f"{base}/ogc/collections/{layer.id}/tiles/{TILE_MATRIX_SET}"
+def _tileset_url(base: str, layer: Layer, tile_set: TileSet) -> str:
+    return f"{base}/ogc/collections/{layer.id}/tiles/{tile_set.id}"
+
+
+def _tms_uri(tile_set: TileSet) -> str | None:
+    # The GCJ-02 set has no registered URI: it is described by its own document.
+    return TMS_URI if tile_set == WEB_MERCATOR else None
 
 
 def tile_matrix_sets(base: str) -> dict[str, Any]:
-    href = f"{base}/ogc/tileMatrixSets/{TILE_MATRIX_SET}"
     return {
         "tileMatrixSets": [
             {
-                "id": TILE_MATRIX_SET,
-                "title": "Google Maps Compatible for the World",
-                "uri": TMS_URI,
-                "links": [_link(href, "self", JSON, "The tile matrix set")],
+                "id": tile_set.id,
+                "title": tile_set.title,
+                **({"uri": uri} if (uri := _tms_uri(tile_set)) else {}),
+                "links": [
+                    _link(
+                        f"{base}/ogc/tileMatrixSets/{tile_set.id}",
+                        "self",
+                        JSON,
+                        "The tile matrix set",
+                    )
+                ],
             }
+            for tile_set in TILE_SETS.values()
         ]
     }
 
 
 @cache
-def tile_matrix_set() -> dict[str, Any]:
-    return morecantile.tms.get(TILE_MATRIX_SET).model_dump(mode="json", exclude_none=True)
+def tile_matrix_set(tile_set_id: str = TILE_MATRIX_SET) -> dict[str, Any]:
+    """WebMercatorQuad's definition; the GCJ-02 set is the same grid, over positions
+    shifted to GCJ-02 (its CRS says so)."""
+    document = morecantile.tms.get(TILE_MATRIX_SET).model_dump(mode="json", exclude_none=True)
+    tile_set = TILE_SETS[tile_set_id]
+    if tile_set != WEB_MERCATOR:
+        document = {**document, "id": tile_set.id, "title": tile_set.title, "crs": tile_set.crs}
+        document.pop("uri", None)
+    return document
 
 
 def _limits() -> list[dict[str, Any]]:
@@ -66,17 +92,18 @@ def _properties(fields: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _summary(base: str, layer: Layer) -> dict[str, Any]:
-    url = _tileset_url(base, layer)
+def _summary(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
+    url = _tileset_url(base, layer, tile_set)
+    suffix = "" if tile_set == WEB_MERCATOR else " for GCJ-02 base maps (Amap, Tencent)"
     return {
-        "title": f"{layer.title}: vector tiles",
+        "title": f"{layer.title}: vector tiles{suffix}",
         "dataType": "vector",
-        "crs": CRS,
-        "tileMatrixSetURI": TMS_URI,
+        "crs": tile_set.crs,
+        **({"tileMatrixSetURI": uri} if (uri := _tms_uri(tile_set)) else {}),
         "links": [
             _link(url, "self", JSON, "The tileset"),
             _link(
-                f"{base}/ogc/tileMatrixSets/{TILE_MATRIX_SET}",
+                f"{base}/ogc/tileMatrixSets/{tile_set.id}",
                 f"{REL}tiling-scheme",
                 JSON,
                 "The tile matrix set",
@@ -100,13 +127,13 @@ def tilesets(base: str, layer: Layer) -> dict[str, Any]:
             _link(f"{base}/ogc/collections/{layer.id}/tiles", "self", JSON, "Tilesets"),
             _link(f"{base}/ogc/collections/{layer.id}", "collection", JSON, layer.title),
         ],
-        "tilesets": [_summary(base, layer)],
+        "tilesets": [_summary(base, layer, tile_set) for tile_set in TILE_SETS.values()],
     }
 
 
-def tileset(base: str, layer: Layer) -> dict[str, Any]:
+def tileset(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
     return {
-        **_summary(base, layer),
+        **_summary(base, layer, tile_set),
         "description": f"Clusters per grid cell below zoom {DETAIL_ZOOM} (layer "
         f"{layer.id}_clusters: count and sums), single features from zoom {DETAIL_ZOOM} "
         f"(layer {layer.id}); beyond zoom {MAX_ZOOM}, overzoom. An empty tile is 204.",
@@ -132,12 +159,14 @@ def tileset(base: str, layer: Layer) -> dict[str, Any]:
     }
 
 
-def tilejson(base: str, layer: Layer) -> dict[str, Any]:
+def tilejson(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
+    shifted = tile_set != WEB_MERCATOR
     return {
         "tilejson": "3.0.0",
-        "name": layer.id,
-        "description": layer.title,
-        "tiles": [f"{_tileset_url(base, layer)}/{{z}}/{{x}}/{{y}}"],
+        "name": f"{layer.id}{tile_set.key_suffix}",
+        "description": layer.title
+        + (": positions in GCJ-02, for Amap and Tencent base maps" if shifted else ""),
+        "tiles": [f"{_tileset_url(base, layer, tile_set)}/{{z}}/{{x}}/{{y}}"],
         "scheme": "xyz",
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,

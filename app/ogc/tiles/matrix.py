@@ -3,6 +3,9 @@ tiles draw something at a position. Units: a tile is 1 wide, columns grow east a
 south, as in the tile matrix set."""
 
 import math
+from dataclasses import dataclass
+
+from app.core.geo import CoordSys
 
 TILE_MATRIX_SET = "WebMercatorQuad"
 MIN_ZOOM = 0
@@ -54,3 +57,40 @@ def touched(z: int, west: float, south: float, east: float, north: float) -> tup
     """The columns and rows of the tiles at zoom z that draw anything at a position in the
     box (lon/lat): the tiles a change there makes stale."""
     return _tiles(_column(west, z), _column(east, z), z), _tiles(_row(north, z), _row(south, z), z)
+
+
+@dataclass(frozen=True)
+class TileSet:
+    """A tile set of every collection: the WebMercatorQuad grid, with features at their
+    positions in `coordsys`."""
+
+    id: str
+    coordsys: CoordSys
+    title: str
+    # The CRS of the tiles' positions, and the suffix of the cache's collection keys.
+    crs: str
+    key_suffix: str
+
+
+WEB_MERCATOR = TileSet(
+    TILE_MATRIX_SET,
+    CoordSys.wgs84,
+    "Google Maps Compatible for the World",
+    "http://www.opengis.net/def/crs/EPSG/0/3857",
+    "",
+)
+# Amap and Tencent draw their base maps in GCJ-02, on the WebMercatorQuad grid: features
+# shifted to GCJ-02 land where those maps show them. Baidu's base maps are not on this
+# grid (BD-09 Mercator, its own origin and zoom levels), so no BD-09 set is offered.
+GCJ02 = TileSet(
+    "WebMercatorQuadGCJ02",
+    CoordSys.gcj02,
+    "WebMercatorQuad for GCJ-02 base maps (Amap, Tencent)",
+    "urn:rf-registry:crs:gcj02-mercator",
+    "@gcj02",
+)
+TILE_SETS = {tile_set.id: tile_set for tile_set in (WEB_MERCATOR, GCJ02)}
+# How far GCJ-02 moves a position, at most, in degrees: about 0.0087 of longitude and
+# 0.0037 of latitude anywhere in China, rounded up. A GCJ-02 tile finds its rows within
+# this much of its box, and a change evicts the GCJ-02 tiles within this much of it.
+GCJ02_REACH = 0.01

@@ -4,6 +4,7 @@ another reads what changed since a process last looked."""
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -18,8 +19,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.core.geo import CoordSys, Positions
 from app.ogc.tiles.layers import LAYERS, Layer
-from app.ogc.tiles.matrix import BUFFER, CELLS, DETAIL_ZOOM, EXTENT, ORIGIN, tile_size
+from app.ogc.tiles.matrix import (
+    BUFFER,
+    CELLS,
+    DETAIL_ZOOM,
+    EXTENT,
+    GCJ02_REACH,
+    ORIGIN,
+    tile_size,
+)
 
 # A tile's numbers are parameters of a statement built once per layer and kind: building
 # it costs more than PostgreSQL takes to render most tiles.
@@ -38,16 +48,27 @@ def _mvt_geom(geometry: ColumnElement) -> ColumnElement:
     return func.ST_AsMVTGeom(geometry, ENVELOPE, EXTENT, BUFFER, True).label("geom")
 
 
-def _features(layer: Layer) -> Select:
-    rows = layer.source(BOX).subquery()
+def _rows(layer: Layer, coordsys: CoordSys) -> Any:
+    """The layer's rows near the tile, `location` in `coordsys`. Shifted positions are
+    computed once per row (a materialized CTE): the cluster query reads each twice."""
+    if not coordsys.shifted:
+        return layer.source(BOX).subquery()
+    rows = layer.source(func.ST_Expand(BOX, GCJ02_REACH)).subquery()
+    moved = Positions(coordsys).sql(rows.c.location).label("location")
+    shifted = select(*(c for c in rows.c if c.key != "location"), moved)
+    return shifted.cte("shifted").prefix_with("MATERIALIZED")
+
+
+def _features(layer: Layer, coordsys: CoordSys) -> Select:
+    rows = _rows(layer, coordsys)
     attributes = [c for c in rows.c if c.key != "location"]
     return select(*attributes, _mvt_geom(func.ST_Transform(rows.c.location, 3857)))
 
 
-def _clusters(layer: Layer) -> Select:
+def _clusters(layer: Layer, coordsys: CoordSys) -> Select:
     """One point per grid cell with rows in it, at their centroid, with their count and
     sums. Cells are fixed in the world, not in the tile, so neighbouring tiles agree."""
-    rows = layer.source(BOX).subquery()
+    rows = _rows(layer, coordsys)
     # EPSG:3857 by its formulas: PostgreSQL inlines subqueries, and would run ST_Transform
     # once for each use of its result
     px = func.ST_X(rows.c.location) * (ORIGIN / 180)
@@ -78,9 +99,9 @@ def _clusters(layer: Layer) -> Select:
 
 
 @cache
-def tile_statement(layer_id: str, clustered: bool) -> Select:
+def tile_statement(layer_id: str, clustered: bool, coordsys: CoordSys = CoordSys.wgs84) -> Select:
     layer = LAYERS[layer_id]
-    features = (_clusters if clustered else _features)(layer).subquery("tile")
+    features = (_clusters if clustered else _features)(layer, coordsys).subquery("tile")
     name = f"{layer.id}_clusters" if clustered else layer.id
     mvt = func.ST_AsMVT(literal_column("tile"), name, EXTENT, "geom")
     return select(mvt).select_from(features)
@@ -105,9 +126,12 @@ def tile_params(z: int, x: int, y: int) -> dict[str, int | float]:
     }
 
 
-def render(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
-    """The tile as MVT; empty bytes when nothing is in it."""
-    statement = tile_statement(layer.id, z < DETAIL_ZOOM)
+def render(
+    session: Session, layer: Layer, z: int, x: int, y: int, coordsys: CoordSys = CoordSys.wgs84
+) -> bytes:
+    """The tile as MVT, features at their positions in `coordsys`; empty bytes when
+    nothing is in it."""
+    statement = tile_statement(layer.id, z < DETAIL_ZOOM, coordsys)
     return bytes(session.execute(statement, tile_params(z, x, y)).scalar_one())
 
 

@@ -8,14 +8,14 @@ from app.ogc.documents import base_url
 from app.ogc.tiles import documents, repository
 from app.ogc.tiles.cache import TileCache
 from app.ogc.tiles.layers import LAYERS, Layer
-from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, TILE_MATRIX_SET
+from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, TILE_SETS, TileSet
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Tiles"])
 
 # Revalidate on every use: a write changes tiles at once, and revalidating a cached tile
 # costs a 304 without a body.
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
-TILESET = f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}"
+TILESET = "/collections/{collection_id}/tiles/{tile_matrix_set}"
 
 
 async def _layer(collection_id: Annotated[str, Path(max_length=100)]) -> Layer:
@@ -26,6 +26,18 @@ async def _layer(collection_id: Annotated[str, Path(max_length=100)]) -> Layer:
 
 
 LayerDep = Annotated[Layer, Depends(_layer)]
+
+
+async def _tile_set(tile_matrix_set: Annotated[str, Path(max_length=100)]) -> TileSet:
+    found = TILE_SETS.get(tile_matrix_set)
+    if found is None:
+        raise NotFound(
+            f"no tile matrix set {tile_matrix_set!r}; tiles exist in {', '.join(TILE_SETS)}"
+        )
+    return found
+
+
+TileSetDep = Annotated[TileSet, Depends(_tile_set)]
 
 
 def tile_cache(app: FastAPI) -> TileCache:
@@ -46,14 +58,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @router.get("/tileMatrixSets")
 async def tile_matrix_sets(request: Request) -> dict[str, Any]:
-    """The tile matrix sets tiles are served in: WebMercatorQuad."""
+    """The tile matrix sets tiles are served in: WebMercatorQuad, and the same grid over
+    GCJ-02 positions for Amap and Tencent base maps."""
     return documents.tile_matrix_sets(base_url(request))
 
 
-@router.get(f"/tileMatrixSets/{TILE_MATRIX_SET}")
-async def tile_matrix_set() -> dict[str, Any]:
-    """WebMercatorQuad, EPSG:3857."""
-    return documents.tile_matrix_set()
+@router.get("/tileMatrixSets/{tile_matrix_set}", responses=problem_responses(404, 422))
+async def tile_matrix_set(tile_set: TileSetDep) -> dict[str, Any]:
+    """WebMercatorQuad (EPSG:3857), or WebMercatorQuadGCJ02."""
+    return documents.tile_matrix_set(tile_set.id)
 
 
 @router.get("/collections/{collection_id}/tiles", responses=problem_responses(404, 422))
@@ -63,15 +76,15 @@ async def tilesets(request: Request, layer: LayerDep) -> dict[str, Any]:
 
 
 @router.get(TILESET, responses=problem_responses(404, 422))
-async def tileset(request: Request, layer: LayerDep) -> dict[str, Any]:
+async def tileset(request: Request, layer: LayerDep, tile_set: TileSetDep) -> dict[str, Any]:
     """The tileset: its layers, their properties and zooms, and the tile URL template."""
-    return documents.tileset(base_url(request), layer)
+    return documents.tileset(base_url(request), layer, tile_set)
 
 
 @router.get(f"{TILESET}/tilejson.json", responses=problem_responses(404, 422))
-async def tilejson(request: Request, layer: LayerDep) -> dict[str, Any]:
+async def tilejson(request: Request, layer: LayerDep, tile_set: TileSetDep) -> dict[str, Any]:
     """TileJSON 3.0.0 with `vector_layers`, for MapLibre and friends."""
-    return documents.tilejson(base_url(request), layer)
+    return documents.tilejson(base_url(request), layer, tile_set)
 
 
 @router.get(
@@ -84,7 +97,9 @@ async def tilejson(request: Request, layer: LayerDep) -> dict[str, Any]:
         **problem_responses(404, 422),
     },
 )
-async def tile(request: Request, layer: LayerDep, z: int, x: int, y: int) -> Response:
+async def tile(
+    request: Request, layer: LayerDep, tile_set: TileSetDep, z: int, x: int, y: int
+) -> Response:
     """A vector tile: clusters per grid cell below zoom 15, single features from 15 to 16.
     `ETag` from the content; send it back in `If-None-Match` for a 304."""
     if not MIN_ZOOM <= z <= MAX_ZOOM:
@@ -93,10 +108,13 @@ async def tile(request: Request, layer: LayerDep, z: int, x: int, y: int) -> Res
         raise NotFound(
             f"tile {x}/{y} is outside zoom {z}, whose columns and rows are 0 to {2**z - 1}"
         )
+    coordsys = tile_set.coordsys
     found = await tile_cache(request.app).tile(
-        (layer.id, z, x, y),
+        (layer.id + tile_set.key_suffix, z, x, y),
         lambda: hot_read(
-            request.app.state, lambda s: repository.render(s, layer, z, x, y), pinned=True
+            request.app.state,
+            lambda s: repository.render(s, layer, z, x, y, coordsys),
+            pinned=True,
         ),
     )
     headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}

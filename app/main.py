@@ -21,6 +21,7 @@ from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
+from app.holidays.router import router as holidays_router
 from app.imports.router import IMPORTS_PATH, imports_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
@@ -114,4 +115,5 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(planning_router)
+    app.include_router(holidays_router)
     return app

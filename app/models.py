@@ -5,6 +5,7 @@ from app.audit.models import AuditEvent
 from app.db.base import Base
 from app.divisions.models import Division, DivisionPart
 from app.facilities.models import Entrance, Facility, ProtectionUnit
+from app.holidays.models import CalendarDay
 from app.idempotency.models import IdempotencyRecord
 from app.imports.models import ImportJob, ImportJobError
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
@@ -20,6 +21,7 @@ from app.uses.models import PeacetimeUse
 __all__ = [
     "ApiKey",
     "AuditEvent",
+    "CalendarDay",
     "Base",
     "IdempotencyRecord",
     "ImportJob",

@@ -21,6 +21,7 @@ from app.core.errors import BadRequest, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
 from app.imports import fields, jobs, readers, service
+from app.imports import report as reporting
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import FileFormat
 
@@ -242,21 +243,32 @@ def get_import(
 def get_import_errors(
     request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
 ) -> StreamingResponse:
-    jobs.get_job(session, job_id)
+    job = jobs.get_job(session, job_id)
+    columns = (job.summary or {}).get("columns") or {}
+    # Negotiated by app.core.i18n.Localize from Accept-Language.
+    language = getattr(request.state, "language", request.app.state.settings.default_language)
     return StreamingResponse(
-        _report(request, job_id),
+        _report(request, job_id, columns, language),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"',
+            "Content-Language": language,
+            "Vary": "Accept-Language",
+        },
     )
 
 
-def _report(request: Request, job_id: int) -> Iterator[bytes]:
+def _report(
+    request: Request, job_id: int, columns: dict[str, str], language: str
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("row", "field", "value", "reason"))
     with request.app.state.sessionmaker() as session:
-        for index, row in enumerate(jobs.job_errors(session, job_id)):
-            writer.writerow(("" if row[0] is None else row[0], *row[1:]))
+        errors = jobs.job_errors(session, job_id)
+        lines = reporting.lines(errors, columns=columns, language=language)
+        writer.writerow(next(lines))
+        for index, line in enumerate(lines):
+            writer.writerow(line)
             if index % 5000 == 4999:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)

@@ -90,6 +90,8 @@ class ImportResult:
             "errors": self.errors,
             "partial": self.partial,
             "dry_run": self.dry_run,
+            # header -> field: the error report names each field by the file's header.
+            "columns": self.columns,
         }
 
 

@@ -48,7 +48,14 @@ def test_rejected_import_job_serves_its_error_report(client):
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(report.text)))
     assert rows[0] == ["row", "field", "value", "reason"]
-    assert rows[1] == ["3", "location", "2.35, 48.85", "position [2.35, 48.85] lies outside China"]
+    # The file's own headers name the field.
+    assert rows[1] == ["3", "经度/纬度", "2.35, 48.85", "position [2.35, 48.85] lies outside China"]
+    chinese = client.get(f"/v1/imports/{job['id']}/errors", headers={"Accept-Language": "zh"})
+    assert chinese.headers["content-language"] == "zh"
+    assert list(csv.reader(io.StringIO(chinese.text))) == [
+        ["行", "列", "值", "原因"],
+        ["3", "经度/纬度", "2.35, 48.85", "位置 [2.35, 48.85] 在中国境外"],
+    ]
     assert client.get("/v1/facilities", params={"q": "翡翠人防"}).json()["items"] == []
 
 

@@ -29,3 +29,10 @@ class FacilityNotYet(NotFound):
 
     def __init__(self, facility_id: int, as_of: object) -> None:
         super().__init__(self.template.format(facility_id=facility_id, as_of=as_of))
+
+
+class CodeNotFound(NotFound):
+    template = "no facility has the registry code {code}"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(self.template.format(code=code))

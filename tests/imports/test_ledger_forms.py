@@ -85,3 +85,30 @@ def test_the_report_names_the_files_headers_in_the_chosen_language(connection, t
     english = list(reporting.lines(report(connection), columns=result.columns, language="en"))
     assert english[0] == ("row", "field", "value", "reason")
     assert (2, "掩蔽面积", "很多", "is not a number") in english
+
+
+PHONES = ["(0551)62881234", "（0551）62881234", "0551-62881234转8001", "13905510001"]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_numbers_as_ledgers_write_them(connection, tmp_path, client, payload, phone):
+    content = HEADER.replace("\n", ",值班电话\n") + ROW.format(
+        code="RF-TEL-001", protection="核6/常6"
+    ).replace("\n", f",{phone}\n")
+    result = run(connection, write(tmp_path, "f.csv", content))
+    assert (result.errors, result.inserted) == (0, 1), report(connection)
+    stored = connection.execute(
+        text("SELECT keyholder_phone FROM facility WHERE code = 'RF-TEL-001'")
+    ).scalar_one()
+    assert stored == phone
+    response = client.post("/v1/facilities", json=payload(code="RF-TEL-002", keyholder_phone=phone))
+    assert response.status_code == 201, response.text
+
+
+def test_a_phone_number_no_ledger_writes_is_refused(connection, tmp_path):
+    content = HEADER.replace("\n", ",值班电话\n") + ROW.format(
+        code="RF-TEL-003", protection="核6/常6"
+    ).replace("\n", ",0551-6288转\n")
+    result = run(connection, write(tmp_path, "f.csv", content))
+    assert result.errors == 1
+    assert report(connection) == [(2, "keyholder_phone", "0551-6288转", "is not a phone number")]

@@ -63,6 +63,14 @@ def import_command(
         typer.Option(exists=True, dir_okay=False, help="JSON or TOML of header -> field"),
     ] = None,
     layer: Annotated[str | None, typer.Option(help="layer or sheet name")] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="XLSX: the header's row (default: the first row naming fields, below titles)",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="check and count, write nothing")] = False,
     partial: Annotated[
         bool, typer.Option(help="write the valid rows and report the others")
@@ -88,6 +96,7 @@ def import_command(
         coordsys=coordsys,
         mapping=fields.read_mapping(mapping) if mapping else None,
         layer=layer,
+        header_row=header_row,
         partial=partial,
         dry_run=dry_run,
     )

@@ -147,6 +147,10 @@ async def create_import(
     layer: Annotated[
         str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f]+$", description="layer or sheet")
     ] = None,
+    header_row: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="XLSX: the header's row; found below title rows if unset"),
+    ] = None,
     mapping: Annotated[
         str | None,
         Query(
@@ -169,6 +173,7 @@ async def create_import(
         coordsys=coordsys,
         mapping=_mapping(mapping),
         layer=layer,
+        header_row=header_row,
         partial=partial,
         dry_run=dry_run,
     )

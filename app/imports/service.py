@@ -46,6 +46,7 @@ class ImportOptions:
     coordsys: CoordSys = CoordSys.wgs84
     mapping: dict[str, str] | None = None  # checked entries over the default mapping
     layer: str | None = None
+    header_row: int | None = None  # XLSX: the header's row; else found below title rows
     partial: bool = False
     dry_run: bool = False
 
@@ -235,6 +236,7 @@ def _stage_source(
         encoding=options.encoding,
         mapping=fields.header_mapping(options.mapping),
         layer=options.layer,
+        header_row=options.header_row,
         line_reader=line_reader,
     )
     result.format = source.format.value

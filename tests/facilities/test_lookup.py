@@ -91,3 +91,14 @@ def test_bad_qr_parameters_are_named(public_client, create):
     for params, name in [({"format": "gif"}, "format"), ({"scale": 0}, "scale")]:
         response = public_client.get(f"/v1/facilities/{created['id']}/qr", params=params)
         assert response.status_code == 422 and name in response.json()["detail"]
+
+
+def test_a_local_registry_code_as_plaques_carry_it(client, public_client, payload):
+    response = client.post("/v1/facilities", json=payload(code=CODE))
+    assert response.status_code == 201, response.text
+    found = public_client.get(f"/v1/facilities/by-code/{CODE}")
+    assert found.status_code == 200 and found.json()["code"] == CODE
+    listed = client.get("/v1/facilities", params={"code": CODE}).json()["items"]
+    assert [i["code"] for i in listed] == [CODE]
+    bad = client.post("/v1/facilities", json=payload(code="-肥人防"))
+    assert bad.status_code == 422

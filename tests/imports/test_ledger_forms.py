@@ -112,3 +112,54 @@ def test_a_phone_number_no_ledger_writes_is_refused(connection, tmp_path):
     result = run(connection, write(tmp_path, "f.csv", content))
     assert result.errors == 1
     assert report(connection) == [(2, "keyholder_phone", "0551-6288转", "is not a phone number")]
+
+
+def provincial_workbook(path, *, blank_before_header: bool = False):
+    """As offices keep them: a merged title, the date of the return, then the table."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "台账"
+    sheet.append(["合肥市人防工程登记台账"])
+    sheet.merge_cells("A1:J1")
+    sheet.append(["填报单位：合肥市国防动员办公室", None, None, None, "填报日期：2024年5月10日"])
+    if blank_before_header:
+        sheet.append([])
+    sheet.append(HEADER.strip().split(","))
+    for code, protection in (("肥人防-2019-012", "核6常6"), ("肥人防-2019-013", "乙类 常5")):
+        sheet.append(ROW.format(code=code, protection=protection).strip().split(","))
+    sheet.append([])
+    sheet.append(
+        ["RF-XLSX-BAD", "蜀山人防工程", "地址", "340104", "东经117", "31.8", "结建", "人员掩蔽工程"]
+        + ["在用", "核6/常6"]
+    )
+    book.save(path)
+    return path
+
+
+def test_the_header_is_found_below_title_rows(connection, tmp_path):
+    path = provincial_workbook(tmp_path / "台账.xlsx", blank_before_header=True)
+    result = run(connection, path)
+    # Rows are the spreadsheet's: the header is row 4, the bad row is row 8.
+    assert report(connection) == [(8, "lon", "东经117", "is not a number")]
+    partial = run(connection, path, partial=True)
+    assert (partial.inserted, partial.rejected) == (2, 1)
+    assert result.columns["工程编号"] == "code"
+    assert tuple(levels(connection, "肥人防-2019-013")) == (None, "5")
+
+
+def test_a_header_row_given_is_taken(connection, tmp_path):
+    path = provincial_workbook(tmp_path / "台账.xlsx")
+    result = run(connection, path, header_row=3, partial=True)
+    assert (result.inserted, result.rejected) == (2, 1), report(connection)
+    wrong = run(connection, path, header_row=2)
+    assert wrong.problem is not None and "missing required column" in wrong.problem
+    empty = run(connection, path, header_row=400)
+    assert empty.problem == "台账.xlsx: row 400 of '台账' is empty"
+
+
+def test_a_header_row_is_for_workbooks_only(connection, tmp_path):
+    path = write(tmp_path, "f.csv", HEADER + ROW.format(code="RF-HR-001", protection="核6/常6"))
+    result = run(connection, path, header_row=1)
+    assert result.problem == "f.csv: a header row is chosen only in XLSX workbooks"

@@ -37,7 +37,7 @@ def export_command(
     """Export facilities with the filters of GET /v1/facilities (the API's /v1/export)."""
     chosen = file_format or _format_of(path)
     to_stdout = str(path) == "-"
-    if to_stdout and chosen in (ExportFormat.gpkg, ExportFormat.fgb):
+    if to_stdout and chosen in exports.FILE_FORMATS:
         raise BadRequest(f"{chosen.value} needs a file, not standard output")
     with commands.connection() as connection, connection.begin():
         where = _filter(

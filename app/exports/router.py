@@ -9,7 +9,7 @@ from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.db.session import SessionDep
 from app.exports import service as exports
-from app.exports.service import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
+from app.exports.service import FILE_FORMATS, MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
 from app.facilities.dependencies import FacilityFilterDep
 from app.facilities.scope import restricted_clause
 
@@ -44,9 +44,9 @@ def export_facilities(
     exports.probe(session, scoped)
     name = f"facilities{SUFFIXES[format]}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format in (ExportFormat.gpkg, ExportFormat.fgb):
+    if format in FILE_FORMATS:
         with request.app.state.sessionmaker() as session:
-            path = exports.gis_to_temp_file(session.connection(), scoped, format)
+            path = exports.to_temp_file(session.connection(), scoped, format)
             session.rollback()
         return FileResponse(
             path,

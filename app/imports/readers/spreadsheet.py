@@ -90,6 +90,10 @@ def read_xlsx(
     if sheet is not None and sheet not in book.sheetnames:
         raise FileProblem(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
     worksheet = book[sheet] if sheet else book.worksheets[0]
+    if worksheet.max_row is None:
+        # Workbooks written a row at a time (ours among them) do not say their size:
+        # counted once, for the progress bar's total.
+        worksheet.calculate_dimension(force=True)
     rows = worksheet.iter_rows(values_only=True)
     try:
         header_row, headers, rows = _find_header(rows, mapping, header_row)

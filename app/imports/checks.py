@@ -332,6 +332,34 @@ def resolve_divisions(connection: Connection, *, with_boundaries: bool) -> None:
     )
 
 
+OUTSIDE_SCOPE = "lies outside this key's scope"
+
+
+def check_scope(connection: Connection, *, admin_codes: list[str], facility_ids: list[int]) -> None:
+    """A manager's import: each row's facility, as stored and as the file places it, must
+    be in the key's scope (the facilities it names, or its divisions), as for the API's
+    writes (facilities.scope.scope_clause)."""
+    placed = " OR ".join(
+        f"coalesce(p.g_{level}, p.f_{level}) = ANY(:codes)"
+        for level in ("province", "city", "district")
+    )
+    stored = " OR ".join(
+        f"f.{level}_code = ANY(:codes)" for level in ("province", "city", "district")
+    )
+    connection.execute(
+        text(
+            "INSERT INTO import_error (row_no, field, value, reason) "
+            "SELECT t.row_no, 'code', t.code, :reason FROM import_typed t "
+            "LEFT JOIN import_place p ON p.row_no = t.row_no "
+            "LEFT JOIN facility f ON f.id = t.facility_id "
+            "WHERE NOT t.geometry_failed AND NOT coalesce(t.facility_id = ANY(:ids), false) "
+            f"AND (NOT coalesce({placed}, false) "
+            f"OR (t.facility_id IS NOT NULL AND NOT coalesce({stored}, false)))"
+        ),
+        {"codes": list(admin_codes), "ids": list(facility_ids), "reason": OUTSIDE_SCOPE},
+    )
+
+
 _OUTSIDE = placing.OUTSIDE.sql(
     name="p.g_name",
     code="p.g_code",

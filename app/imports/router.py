@@ -15,9 +15,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import AdminPrincipal
+from app.accounts.dependencies import StaffWriter
+from app.accounts.models import Role
+from app.accounts.principal import Principal
 from app.core import jsonbody
-from app.core.errors import BadRequest, problem_responses
+from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
 from app.imports import fields, jobs, readers, service
@@ -129,7 +131,7 @@ def _to_job_read(request: Request, session: Session, job: ImportJob) -> ImportJo
 async def create_import(
     request: Request,
     background: BackgroundTasks,
-    principal: AdminPrincipal,
+    principal: StaffWriter,
     filename: Annotated[
         str,
         Query(
@@ -164,7 +166,8 @@ async def create_import(
     dry_run: bool = False,
 ) -> ImportJobRead:
     """Run `rf import` in the background: 202 with the job, whose status resource shows
-    its progress, the outcome and the error report. Admins only. The body is the file
+    its progress, the outcome and the error report. Admins, and managers within their
+    scope (a row outside it is an error of the report). The body is the file
     itself; its name (for the format) comes in `filename`."""
     file_format = readers.detect_format(Path(filename), format)
     options = service.ImportOptions(
@@ -175,6 +178,7 @@ async def create_import(
         layer=layer,
         header_row=header_row,
         partial=partial,
+        **_scope(principal),
         dry_run=dry_run,
     )
     settings = request.app.state.settings
@@ -230,9 +234,9 @@ def _mapping(given: str | None) -> dict[str, str] | None:
     "/{job_id}", response_model=ImportJobRead, responses=problem_responses(401, 403, 404, 422, 429)
 )
 def get_import(
-    request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
+    request: Request, session: SessionDep, principal: StaffWriter, job_id: JobId
 ) -> ImportJobRead:
-    return _to_job_read(request, session, jobs.get_job(session, job_id))
+    return _to_job_read(request, session, _own_job(session, principal, job_id))
 
 
 @imports_router.get(
@@ -246,9 +250,9 @@ def get_import(
     },
 )
 def get_import_errors(
-    request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
+    request: Request, session: SessionDep, principal: StaffWriter, job_id: JobId
 ) -> StreamingResponse:
-    job = jobs.get_job(session, job_id)
+    job = _own_job(session, principal, job_id)
     columns = (job.summary or {}).get("columns") or {}
     # Negotiated by app.core.i18n.Localize from Accept-Language.
     language = getattr(request.state, "language", request.app.state.settings.default_language)
@@ -279,3 +283,21 @@ def _report(
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _scope(principal: Principal) -> dict[str, Any]:
+    """A manager imports within its scope; an admin anywhere."""
+    if principal.role == Role.admin:
+        return {}
+    return {
+        "scope_admin_codes": list(principal.admin_codes),
+        "scope_facility_ids": list(principal.facility_ids),
+    }
+
+
+def _own_job(session: Session, principal: Principal, job_id: int) -> ImportJob:
+    """A manager sees the jobs its key started; another's is as missing as none."""
+    job = jobs.get_job(session, job_id)
+    if principal.role != Role.admin and job.actor != principal.actor:
+        raise NotFound(f"import job {job_id} does not exist")
+    return job

@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
@@ -200,10 +201,10 @@ class Localize:
     outermost, so that the gate's and the body limits' answers are translated too; a
     request in the default English passes through untouched."""
 
-    def __init__(self, app, *, default: str) -> None:  # noqa: ANN001 (an ASGI app)
+    def __init__(self, app: ASGIApp, *, default: str) -> None:
         self.app, self.default = app, default
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         header = next(
@@ -216,7 +217,7 @@ class Localize:
         start: dict | None = None
         chunks: list[bytes] = []
 
-        async def localized(message: dict) -> None:
+        async def localized(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
                 content_type = dict(message.get("headers", [])).get(b"content-type", b"")
@@ -227,7 +228,12 @@ class Localize:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                body = _localized_body(b"".join(chunks), language)
+                original = b"".join(chunks)
+                body = _localized_body(original, language)
+                if body is None:  # no document to translate (HEAD, or not JSON)
+                    await send(start)
+                    await send({"type": "http.response.body", "body": original})
+                    return
                 headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
                 headers += [
                     (b"content-length", str(len(body)).encode()),
@@ -242,11 +248,11 @@ class Localize:
         await self.app(scope, receive, localized)
 
 
-def _localized_body(body: bytes, language: str) -> bytes:
+def _localized_body(body: bytes, language: str) -> bytes | None:
     try:
         problem = json.loads(body)
     except ValueError:
-        return body
+        return None
     if not isinstance(problem, dict):
-        return body
+        return None
     return json.dumps(localize_problem(problem, language), ensure_ascii=False).encode()

@@ -2,7 +2,7 @@ import os
 from functools import cached_property
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from pydantic import Field, field_validator
@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     # Names this service in the links it builds for map apps (Amap src, Tencent referer).
     app_source: str = "rf-registry"
     alembic_ini: Path = PROJECT_ROOT / "alembic.ini"
+    # The address the public reaches this API at, for QR codes on plaques (a proxy in
+    # front may show the API another); the request's own when unset.
+    public_url: str | None = None
+    # The report form a plaque's QR code leads to, e.g. a city app's page:
+    # "https://app.example.cn/report?facility={id}&code={code}" ({base}, {id}, {code}).
+    qr_report_url: str | None = None
+    # The language of problem answers and import reports for a caller whose
+    # Accept-Language names none the API speaks (app/core/i18n.py).
+    default_language: Literal["en", "zh"] = "en"
     # Rate limits (app/accounts/gate.py): requests per minute and burst, per client address
     # for anonymous callers. Map traffic (tiles, TileJSON): a screen of MapLibre asks for a
     # few dozen tiles at each move.

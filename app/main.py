@@ -14,6 +14,7 @@ from app.accounts.router import router as accounts_router
 from app.campaigns.router import router as campaigns_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
+from app.core.i18n import Localize
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
 from app.core.schemas import no_nul_in_parameters, no_unknown_query_parameters
@@ -24,6 +25,7 @@ from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
+from app.holidays.router import router as holidays_router
 from app.imports.router import IMPORTS_PATH, imports_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
@@ -101,11 +103,14 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
             POPULATION_PATH: settings.max_population_bytes,
         },
     )
-    # Added last, so it runs first: the caller is known and charged before a body is read.
+    # Added after the body limits, so it runs before them: the caller is known and charged
+    # before a body is read.
     app.state.keys = KeyCache(settings.key_cache_s)
     app.add_middleware(
         Gate, table=RateTable(rate_table), limits=Limits.of(settings), keys=app.state.keys
     )
+    # Outermost: every problem answer, the gate's too, in the caller's language.
+    app.add_middleware(Localize, default=settings.default_language)
     # Requests are matched against the routes in this order, one by one: the hot read
     # paths come first, the cheapest answers (cached tiles, 10 % of their CPU) first of
     # all. No two routers share a path.
@@ -128,4 +133,5 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(stats_router)
     app.include_router(planning_router)
     app.include_router(campaigns_router)
+    app.include_router(holidays_router)
     return app

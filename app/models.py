@@ -6,6 +6,7 @@ from app.campaigns.models import Campaign
 from app.db.base import Base
 from app.divisions.models import Division, DivisionPart
 from app.facilities.models import Entrance, Facility, ProtectionUnit
+from app.holidays.models import CalendarDay
 from app.idempotency.models import IdempotencyRecord
 from app.imports.models import ImportJob, ImportJobError
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
@@ -22,6 +23,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Campaign",
+    "CalendarDay",
     "Base",
     "IdempotencyRecord",
     "ImportJob",

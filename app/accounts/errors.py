@@ -13,8 +13,10 @@ class Forbidden(AppError):
 
 
 class KeyNotFound(NotFound):
+    template = "API key {key_id} does not exist"
+
     def __init__(self, key_id: int) -> None:
-        super().__init__(f"API key {key_id} does not exist")
+        super().__init__(self.template.format(key_id=key_id))
 
 
 def install_auth_error_handlers(app: FastAPI) -> None:

@@ -36,6 +36,9 @@ class AppError(Exception):
     status: int = 400
     type: str = "about:blank"
     title: str = "Bad request"
+    # The detail's wording with its values named, where a subclass words its own detail:
+    # the msgid its translations are found under (app/core/i18n.py).
+    template: str | None = None
 
     def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)

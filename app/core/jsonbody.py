@@ -38,8 +38,10 @@ def nests_deeper(data: bytes, limit: int = MAX_DEPTH) -> bool:
 
 
 class TooDeep(BadRequest, BodyError):
+    template = "{what}: JSON nested deeper than {max_depth} levels"
+
     def __init__(self, what: str) -> None:
-        super().__init__(f"{what}: JSON nested deeper than {MAX_DEPTH} levels")
+        super().__init__(self.template.format(what=what, max_depth=MAX_DEPTH))
 
 
 def loads(data: bytes | str, *, what: str) -> Any:

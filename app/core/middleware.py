@@ -28,8 +28,10 @@ def closing(response: Response, scope: Scope) -> Response:
 class BodyTooLarge(BodyError):
     status, type, title = 413, "/problems/body-too-large", "Request body too large"
 
+    template = "the body may hold at most {max_bytes} bytes"
+
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"the body may hold at most {max_bytes} bytes")
+        super().__init__(self.template.format(max_bytes=max_bytes))
 
 
 class BodySizeLimit:

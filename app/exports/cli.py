@@ -46,7 +46,7 @@ def export_command(
     chosen = file_format or _format_of(path)
     positions = exports.positions_for(chosen, coordsys, crs)
     to_stdout = str(path) == "-"
-    if to_stdout and chosen in (ExportFormat.gpkg, ExportFormat.fgb):
+    if to_stdout and chosen in exports.FILE_FORMATS:
         raise BadRequest(f"{chosen.value} needs a file, not standard output")
     with commands.connection() as connection, connection.begin():
         where = _filter(

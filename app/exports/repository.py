@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from app.core.geo import WGS84, Positions
-from app.facilities.models import Facility
+from app.facilities.models import Entrance, Facility
 from app.facilities.repository import (
     PLAIN_COLUMNS,
     entrances_json,
@@ -30,6 +30,8 @@ from app.facilities.repository import (
 )
 from app.imports import fields
 from app.imports.fields import Kind
+from app.signage.models import Sign
+from app.uses.models import PeacetimeUse
 
 # Row timestamps and the concurrency version belong to one database: two exports of the
 # same data from two databases must be the same file.
@@ -209,3 +211,60 @@ def count(connection: Connection, where: Any) -> int:
             select(func.count()).select_from(Facility).where(*where.clauses())
         ).scalar_one()
     )
+
+
+def export_entrances(
+    connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
+) -> Iterator[list[tuple]]:
+    """Each facility's entrances, a row each, in the order the facility lists them."""
+    location = positions.sql(Entrance.location)
+    query = (
+        select(
+            Facility.code,
+            Entrance.kind,
+            Entrance.name,
+            Entrance.accessible,
+            func.ST_X(location),
+            func.ST_Y(location),
+        )
+        .join(Entrance, Entrance.facility_id == Facility.id)
+        .where(*where.clauses())
+        .order_by(Facility.code, Entrance.id)
+    )
+    yield from _partitions(connection, query, chunk)
+
+
+def export_uses(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
+    query = (
+        select(
+            Facility.code,
+            PeacetimeUse.type,
+            PeacetimeUse.name,
+            PeacetimeUse.opening_hours,
+            PeacetimeUse.contact_name,
+            PeacetimeUse.contact_phone,
+            PeacetimeUse.fee,
+            cast(PeacetimeUse.attributes, Text),
+        )
+        .join(PeacetimeUse, PeacetimeUse.facility_id == Facility.id)
+        .where(*where.clauses())
+        .order_by(Facility.code, PeacetimeUse.id)
+    )
+    yield from _partitions(connection, query, chunk)
+
+
+def export_signs(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
+    query = (
+        select(
+            Facility.code,
+            Sign.kind,
+            Sign.status,
+            Sign.description,
+            cast(Sign.installed_on, Text),
+            cast(Sign.inspected_on, Text),
+        )
+        .join(Sign, Sign.facility_id == Facility.id)
+        .where(*where.clauses())
+        .order_by(Facility.code, Sign.id)
+    )
+    yield from _partitions(connection, query, chunk)

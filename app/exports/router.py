@@ -10,7 +10,7 @@ from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
 from app.db.session import SessionDep
 from app.exports import service as exports
-from app.exports.service import MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
+from app.exports.service import FILE_FORMATS, MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
 from app.facilities.dependencies import FacilityFilterDep
 from app.facilities.scope import restricted_clause
 
@@ -57,9 +57,9 @@ def export_facilities(
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if positions.srid == 4326:
         headers |= crs_header(coordsys)
-    if format in (ExportFormat.gpkg, ExportFormat.fgb):
+    if format in FILE_FORMATS:
         with request.app.state.sessionmaker() as session:
-            path = exports.gis_to_temp_file(session.connection(), scoped, format, positions)
+            path = exports.to_temp_file(session.connection(), scoped, format, positions)
             session.rollback()
         return FileResponse(
             path,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
 from app.core.geo import WGS84, CoordSys, Positions, gauss_kruger_srid
-from app.exports import repository
+from app.exports import repository, workbook
 from app.facilities.repository import FacilityFilter
 
 CHUNK_ROWS = 5_000
@@ -32,6 +32,7 @@ class ExportFormat(StrEnum):
     csv = "csv"
     gpkg = "gpkg"
     fgb = "fgb"
+    xlsx = "xlsx"
 
 
 MEDIA_TYPES = {
@@ -40,6 +41,7 @@ MEDIA_TYPES = {
     ExportFormat.csv: "text/csv; charset=utf-8",
     ExportFormat.gpkg: "application/geopackage+sqlite3",
     ExportFormat.fgb: "application/flatgeobuf",
+    ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 SUFFIXES = {
     ExportFormat.geojson: ".geojson",
@@ -47,7 +49,10 @@ SUFFIXES = {
     ExportFormat.csv: ".csv",
     ExportFormat.gpkg: ".gpkg",
     ExportFormat.fgb: ".fgb",
+    ExportFormat.xlsx: ".xlsx",
 }
+# Written whole to a file, then sent: GDAL and the XLSX writer need a file of their own.
+FILE_FORMATS = (ExportFormat.gpkg, ExportFormat.fgb, ExportFormat.xlsx)
 _DRIVERS = {ExportFormat.gpkg: "GPKG", ExportFormat.fgb: "FlatGeobuf"}
 LAYER = "facility"
 
@@ -204,12 +209,14 @@ def write_file(
     progress: Progress | None = None,
 ) -> None:
     prepare(connection)
-    if file_format in _DRIVERS:
+    if file_format in FILE_FORMATS:
         # GDAL refuses to write over an existing file, and a half-written one must not stay.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{SUFFIXES[file_format]}")
         tmp.unlink(missing_ok=True)
         try:
-            write_gis(connection, where, file_format, tmp, positions=positions, progress=progress)
+            _write_whole(
+                connection, where, file_format, tmp, positions=positions, progress=progress
+            )
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -226,20 +233,36 @@ def write_file(
         tmp.unlink(missing_ok=True)
 
 
-def gis_to_temp_file(
+def _write_whole(
+    connection: Connection,
+    where: Filter,
+    file_format: ExportFormat,
+    path: Path,
+    *,
+    positions: Positions = WGS84,
+    progress: Progress | None = None,
+) -> None:
+    if file_format == ExportFormat.xlsx:
+        workbook.write_xlsx(connection, where, path, positions=positions, progress=progress)
+    else:
+        write_gis(connection, where, file_format, path, positions=positions, progress=progress)
+
+
+def to_temp_file(
     connection: Connection,
     where: Filter,
     file_format: ExportFormat,
     positions: Positions = WGS84,
 ) -> Path:
-    """For the API: GDAL needs a seekable file; the response streams it, then deletes it."""
+    """For the API: GDAL and the XLSX writer need a file; the response streams it, then
+    deletes it."""
     handle, name = tempfile.mkstemp(prefix="rf-export-", suffix=SUFFIXES[file_format])
     os.close(handle)
     path = Path(name)
     path.unlink()
     try:
         prepare(connection)
-        write_gis(connection, where, file_format, path, positions=positions)
+        _write_whole(connection, where, file_format, path, positions=positions)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -70,6 +70,10 @@ def facility_filter(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="text in the name or address")
     ] = None,
+    code: Annotated[
+        str | None,
+        Query(min_length=1, max_length=40, description="the registry code, exactly"),
+    ] = None,
     include_deleted: bool = False,
 ) -> FacilityFilter:
     admin_level = None
@@ -85,6 +89,7 @@ def facility_filter(
         visibility=visibility,
         min_capacity=min_capacity,
         q=q.strip() or None if q else None,
+        code=code.strip() or None if code else None,
         include_deleted=include_deleted,
     )
 

@@ -202,6 +202,7 @@ class FacilityFilter:
     visibility: Visibility | None = None
     min_capacity: int | None = None
     q: str | None = None
+    code: str | None = None
     include_deleted: bool = False
 
     def clauses(self) -> list[ColumnElement[bool]]:
@@ -227,6 +228,8 @@ class FacilityFilter:
             where.append(Facility.visibility == self.visibility)
         if self.min_capacity is not None:
             where.append(Facility.capacity_persons >= self.min_capacity)
+        if self.code:
+            where.append(Facility.code == self.code)
         if self.q:
             # Same expression as the trigram index ix_facility_search, so the index serves it.
             searchable = Facility.name + " " + Facility.address
@@ -343,3 +346,25 @@ def deleted_state(
     return session.scalar(
         select(Facility.deleted_at.is_not(None)).where(Facility.id == facility_id, visible)
     )
+
+
+def find_by_code(
+    session: Session, code: str, visible: ColumnElement[bool]
+) -> tuple[int, bool] | None:
+    """(id, deleted) of the facility with this registry code that the caller may see."""
+    row = session.execute(
+        select(Facility.id, Facility.deleted_at.is_not(None)).where(Facility.code == code, visible)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def visible_code(
+    session: Session, facility_id: int, visible: ColumnElement[bool]
+) -> tuple[str, bool] | None:
+    """(code, deleted) of the facility, if the caller may see it."""
+    row = session.execute(
+        select(Facility.code, Facility.deleted_at.is_not(None)).where(
+            Facility.id == facility_id, visible
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

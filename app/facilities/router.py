@@ -1,7 +1,9 @@
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import Path as PathParam
 
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWriter
 from app.accounts.principal import Principal
@@ -12,8 +14,9 @@ from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_
 from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
-from app.facilities import service
+from app.facilities import qr, service
 from app.facilities.dependencies import FacilityFilterDep, FacilityId, FacilityWriter
+from app.facilities.qr import MEDIA_TYPES, QrFormat, QrTarget
 from app.facilities.schemas import (
     FacilityCreate,
     FacilityPage,
@@ -155,6 +158,64 @@ def create_facility(
     response = _one(session, request, facility_id, f, principal, coordsys, status.HTTP_201_CREATED)
     response.headers["Location"] = str(request.url_for("get_facility", facility_id=facility_id))
     return idempotency.finish(session, idempotency_key, principal, response)
+
+
+@router.get(
+    "/by-code/{code}",
+    response_model=READ_MODELS,
+    responses={
+        200: _geojson_alternative("FacilityFeature"),
+        **problem_responses(401, 404, 410, 422, 429),
+    },
+)
+def get_facility_by_code(
+    session: SessionDep,
+    request: Request,
+    principal: CurrentPrincipal,
+    code: Annotated[str, PathParam(min_length=1, max_length=40, description="registry code")],
+    f: FormatQuery = None,
+) -> Response:
+    """The facility a plaque, QR code or paper ledger names by its registry code."""
+    facility_id = service.id_by_code(session, code, principal=principal)
+    return _one(session, request, facility_id, f, principal)
+
+
+@router.get(
+    "/{facility_id}/qr",
+    response_class=Response,
+    responses={
+        200: {"content": {m: {} for m in MEDIA_TYPES.values()}, "description": "the QR code"},
+        **problem_responses(401, 404, 410, 422, 429),
+    },
+)
+def get_qr(
+    session: SessionDep,
+    request: Request,
+    principal: CurrentPrincipal,
+    facility_id: FacilityId,
+    kind: Annotated[
+        QrFormat, Query(alias="format", description="svg (print) or png")
+    ] = QrFormat.svg,
+    target: Annotated[
+        QrTarget, Query(description="the public page, or the report form (RF_QR_REPORT_URL)")
+    ] = QrTarget.page,
+    scale: Annotated[int, Query(ge=1, le=40, description="pixels (SVG units) a module")] = 8,
+) -> Response:
+    """A QR code for the facility's plaque."""
+    code = service.live_code(session, facility_id, principal=principal)
+    settings = request.app.state.settings
+    url = qr.target_url(
+        target,
+        base=settings.public_url or str(request.base_url),
+        facility_id=facility_id,
+        code=code,
+        report_url=settings.qr_report_url,
+    )
+    return Response(
+        qr.render(url, kind, scale=scale),
+        media_type=MEDIA_TYPES[kind],
+        headers={"X-QR-Content": quote(url, safe=":/?&=#%")},
+    )
 
 
 @router.get(

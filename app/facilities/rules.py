@@ -15,9 +15,17 @@ from app.facilities.models import SUBTYPES_BY_FUNCTION, ConstructionForm
 
 # --- single values: the API's models and the importer's cell checks -----------------------
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"
-CODE_MESSAGE = 'must be 3 to 40 letters, digits, "-" or "_", beginning with a letter or digit'
-PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,19}$"
+# Local forms too, as plaques and ledgers carry them: 肥人防2019-012 (Chinese characters of
+# the basic CJK block). The same in Python and PostgreSQL.
+CODE_PATTERN = r"^[A-Za-z0-9一-鿿][A-Za-z0-9一-鿿_-]{2,39}$"
+CODE_MESSAGE = (
+    'must be 3 to 40 letters, digits, Chinese characters, "-" or "_", not beginning with "-" or "_"'
+)
+# As ledgers write them too: an area code in brackets, (0551)62881234 or （0551）..., and an
+# extension after 转, ext or x: 0551-62881234转8001. The same in Python and PostgreSQL.
+PHONE_PATTERN = (
+    r"^\+?(\(0[0-9]{2,3}\)|（0[0-9]{2,3}）)?[0-9][0-9 -]{4,19}((转|ext\.? ?|x)[0-9]{1,6})?$"
+)
 PHONE_MESSAGE = "is not a phone number"
 ADMIN_CODE_PATTERN = r"^[0-9]{6}$"
 ADMIN_CODE_MESSAGE = "must be a six-digit GB/T 2260 code"

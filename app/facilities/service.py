@@ -17,7 +17,13 @@ from app.core.versioning import check_if_match
 from app.db.session import flush_or_raise
 from app.divisions import service as divisions
 from app.facilities import repository, rules
-from app.facilities.errors import DuplicateCode, FacilityGone, FacilityNotFound, FacilityNotYet
+from app.facilities.errors import (
+    CodeNotFound,
+    DuplicateCode,
+    FacilityGone,
+    FacilityNotFound,
+    FacilityNotYet,
+)
 from app.facilities.models import (
     Entrance,
     Facility,
@@ -66,6 +72,25 @@ def get_document(
     if found.deleted:
         raise FacilityGone(facility_id)
     return Document(found.document, found.version)
+
+
+def id_by_code(session: Session, code: str, *, principal: Principal = ANONYMOUS) -> int:
+    """The id of the facility a plaque, QR code or ledger names by its registry code; a
+    work the caller may not know of is as missing as one that does not exist."""
+    found = repository.find_by_code(session, code, visible_clause(principal))
+    if found is None:
+        raise CodeNotFound(code)
+    return found[0]
+
+
+def live_code(session: Session, facility_id: int, *, principal: Principal = ANONYMOUS) -> str:
+    """The registry code of a facility the caller may see and that is not deleted."""
+    found = repository.visible_code(session, facility_id, visible_clause(principal))
+    if found is None:
+        raise FacilityNotFound(facility_id)
+    if found[1]:
+        raise FacilityGone(facility_id)
+    return found[0]
 
 
 def _document_as_of(

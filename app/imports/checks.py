@@ -16,9 +16,20 @@ from app.divisions import repository as divisions
 from app.divisions import rules as placing
 from app.divisions.models import DivisionLevel
 from app.facilities import rules
+from app.facilities.models import ConventionalLevel, NuclearLevel
 from app.imports import fields
 from app.imports.fields import Column, Kind
 from app.imports.typed import DATE_RE
+
+# A protection class cell: class A or B (甲类, 乙类), then the nuclear and conventional
+# levels in either order, each with an optional 级, apart or with a separator between.
+_SEP = "[[:space:]/／、,，;；]*"
+_NUCLEAR = "核[[:space:]]*[0-9][bB]?[[:space:]]*级?"
+_CONVENTIONAL = "常[[:space:]]*[0-9][[:space:]]*级?"
+PROTECTION_RE = (
+    f"^(甲类|乙类)?{_SEP}(({_NUCLEAR})?{_SEP}({_CONVENTIONAL})?|{_CONVENTIONAL}{_SEP}{_NUCLEAR})$"
+)
+PROTECTION_MESSAGE = "is not a protection class: write e.g. 核6/常6, 核6常6, 乙类 常5 or 甲类核6级"
 
 # Cells whose kind is a pattern: the API models' pattern and the importer's message.
 _PATTERNS = {
@@ -68,20 +79,35 @@ def _checks(column: Column) -> list[tuple[str, str]]:
     return [(name, reason) for reason in reasons]
 
 
+def _protection_check() -> str:
+    """A protection class as ledgers write it (核6/常6, 核6常6, 乙类 常5, 甲类核6级): each
+    part read or named as the reason, never dropped."""
+    nuclear = "substring(r.protection from '核[[:space:]]*([0-9][bB]?)')"
+    conventional = "substring(r.protection from '常[[:space:]]*([0-9])')"
+    nuclear_levels = ", ".join(f"'{m.value}'" for m in NuclearLevel)
+    conventional_levels = ", ".join(f"'{m.value}'" for m in ConventionalLevel)
+    return (
+        f"CASE WHEN r.protection IS NULL THEN NULL "
+        f"WHEN r.protection !~ '{PROTECTION_RE}' "
+        f"THEN '{PROTECTION_MESSAGE}' "
+        f"WHEN {nuclear} IS NULL AND {conventional} IS NULL "
+        "THEN 'names no protection level: write e.g. 核6/常6 or 常6' "
+        f"WHEN upper({nuclear}) NOT IN ({nuclear_levels}) "
+        f"THEN '核' || {nuclear} || ' is not a nuclear protection level: 4, 4B, 5, 6 or 6B' "
+        f"WHEN {conventional} NOT IN ({conventional_levels}) "
+        f"THEN '常' || {conventional} || ' is not a conventional weapon protection level: 5 or 6' "
+        f"WHEN r.protection ~ '^乙类' AND {nuclear} IS NOT NULL "
+        "THEN 'a class B (乙类) work has no nuclear protection level' END"
+    )
+
+
 def check_cells(connection: Connection, *, present: set[str], first: int, last: int) -> None:
     checks: list[tuple[str, str]] = []
     for column in fields.COLUMNS:
         if column.name in present:
             checks += _checks(column)
     if fields.PROTECTION in present:
-        checks.append(
-            (
-                "protection",
-                "CASE WHEN r.protection IS NOT NULL "
-                "AND t.nuclear_level IS NULL AND t.conventional_level IS NULL "
-                "THEN 'names no protection level: write e.g. 核6/常6 or 常6' END",
-            )
-        )
+        checks.append(("protection", _protection_check()))
     if fields.COMPLETION_DATE in present and "completion_year" not in present:
         earliest, latest = rules.COMPLETION_YEARS
         checks.append(
@@ -303,6 +329,34 @@ def resolve_divisions(connection: Connection, *, with_boundaries: bool) -> None:
             WHERE reason IS NOT NULL
             """
         )
+    )
+
+
+OUTSIDE_SCOPE = "lies outside this key's scope"
+
+
+def check_scope(connection: Connection, *, admin_codes: list[str], facility_ids: list[int]) -> None:
+    """A manager's import: each row's facility, as stored and as the file places it, must
+    be in the key's scope (the facilities it names, or its divisions), as for the API's
+    writes (facilities.scope.scope_clause)."""
+    placed = " OR ".join(
+        f"coalesce(p.g_{level}, p.f_{level}) = ANY(:codes)"
+        for level in ("province", "city", "district")
+    )
+    stored = " OR ".join(
+        f"f.{level}_code = ANY(:codes)" for level in ("province", "city", "district")
+    )
+    connection.execute(
+        text(
+            "INSERT INTO import_error (row_no, field, value, reason) "
+            "SELECT t.row_no, 'code', t.code, :reason FROM import_typed t "
+            "LEFT JOIN import_place p ON p.row_no = t.row_no "
+            "LEFT JOIN facility f ON f.id = t.facility_id "
+            "WHERE NOT t.geometry_failed AND NOT coalesce(t.facility_id = ANY(:ids), false) "
+            f"AND (NOT coalesce({placed}, false) "
+            f"OR (t.facility_id IS NOT NULL AND NOT coalesce({stored}, false)))"
+        ),
+        {"codes": list(admin_codes), "ids": list(facility_ids), "reason": OUTSIDE_SCOPE},
     )
 
 

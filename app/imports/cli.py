@@ -2,6 +2,7 @@
 committed only when the import is clean (or --partial)."""
 
 import csv
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +16,16 @@ from rich.progress import (
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.core import commands
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
+from app.core.i18n import LANGUAGES
 from app.imports import fields, service, staging
+from app.imports import report as reporting
 from app.imports.readers import FileFormat
+
+Language = enum.StrEnum("Language", {code: code for code in LANGUAGES})
 
 
 class _Bar:
@@ -57,6 +63,14 @@ def import_command(
         typer.Option(exists=True, dir_okay=False, help="JSON or TOML of header -> field"),
     ] = None,
     layer: Annotated[str | None, typer.Option(help="layer or sheet name")] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="XLSX: the header's row (default: the first row naming fields, below titles)",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="check and count, write nothing")] = False,
     partial: Annotated[
         bool, typer.Option(help="write the valid rows and report the others")
@@ -66,6 +80,10 @@ def import_command(
         typer.Option(help="where the error report goes (default: FILE.errors.csv here)"),
     ] = None,
     actor: Annotated[str, typer.Option(help="who imports, for the audit trail")] = "cli",
+    language: Annotated[
+        Language | None,
+        typer.Option(help="of the error report's reasons (default: RF_DEFAULT_LANGUAGE)"),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Import facilities from CSV, XLSX, GeoJSON, NDJSON, GeoPackage, Shapefile or FlatGeobuf.
@@ -78,6 +96,7 @@ def import_command(
         coordsys=coordsys,
         mapping=fields.read_mapping(mapping) if mapping else None,
         layer=layer,
+        header_row=header_row,
         partial=partial,
         dry_run=dry_run,
     )
@@ -91,7 +110,12 @@ def import_command(
             ):
                 result = service.run_import(session, path, options, actor=actor, progress=_Bar(bar))
             if result.errors:
-                written = write_report(connection, report)
+                written = write_report(
+                    connection,
+                    report,
+                    columns=result.columns,
+                    language=(language or Settings().default_language),
+                )
             if result.committable:
                 transaction.commit()
             else:
@@ -118,16 +142,19 @@ def _connection() -> Iterator[Connection]:
         yield connection
 
 
-def write_report(connection: Connection, path: Path) -> int:
-    lines = 0
+def write_report(
+    connection: Connection, path: Path, *, columns: dict[str, str], language: str
+) -> int:
     # With a byte order mark, so that Excel reads the Chinese in it.
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(("row", "field", "value", "reason"))
-        for row in service.errors(connection):
-            writer.writerow(("" if row[0] is None else row[0], *row[1:]))
-            lines += 1
-    return lines
+        lines = reporting.lines(service.errors(connection), columns=columns, language=language)
+        writer.writerow(next(lines))
+        count = 0
+        for line in lines:
+            writer.writerow(line)
+            count += 1
+    return count
 
 
 def _print_result(result: service.ImportResult) -> None:

@@ -286,6 +286,10 @@ DEFAULT_HEADERS: dict[str, str] = {
     "占地范围": "footprint",
     "出入口": "entrances",
     "防护单元": "protection_units",
+    # Derived, read past: every XLSX export carries them.
+    "省级区划代码": "province_code",
+    "市级区划代码": "city_code",
+    "县级区划代码": "district_code",
 }
 
 # Units and notes in headers: 建筑面积(㎡), 掩蔽面积（平方米）, 转换时限/小时.

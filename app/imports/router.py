@@ -15,12 +15,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import AdminPrincipal
+from app.accounts.dependencies import StaffWriter
+from app.accounts.models import Role
+from app.accounts.principal import Principal
 from app.core import jsonbody
-from app.core.errors import BadRequest, problem_responses
+from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
 from app.imports import fields, jobs, readers, service
+from app.imports import report as reporting
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import FileFormat
 
@@ -128,7 +131,7 @@ def _to_job_read(request: Request, session: Session, job: ImportJob) -> ImportJo
 async def create_import(
     request: Request,
     background: BackgroundTasks,
-    principal: AdminPrincipal,
+    principal: StaffWriter,
     filename: Annotated[
         str,
         Query(
@@ -146,6 +149,10 @@ async def create_import(
     layer: Annotated[
         str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f]+$", description="layer or sheet")
     ] = None,
+    header_row: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="XLSX: the header's row; found below title rows if unset"),
+    ] = None,
     mapping: Annotated[
         str | None,
         Query(
@@ -159,7 +166,8 @@ async def create_import(
     dry_run: bool = False,
 ) -> ImportJobRead:
     """Run `rf import` in the background: 202 with the job, whose status resource shows
-    its progress, the outcome and the error report. Admins only. The body is the file
+    its progress, the outcome and the error report. Admins, and managers within their
+    scope (a row outside it is an error of the report). The body is the file
     itself; its name (for the format) comes in `filename`."""
     file_format = readers.detect_format(Path(filename), format)
     options = service.ImportOptions(
@@ -168,7 +176,9 @@ async def create_import(
         coordsys=coordsys,
         mapping=_mapping(mapping),
         layer=layer,
+        header_row=header_row,
         partial=partial,
+        **_scope(principal),
         dry_run=dry_run,
     )
     settings = request.app.state.settings
@@ -224,9 +234,9 @@ def _mapping(given: str | None) -> dict[str, str] | None:
     "/{job_id}", response_model=ImportJobRead, responses=problem_responses(401, 403, 404, 422, 429)
 )
 def get_import(
-    request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
+    request: Request, session: SessionDep, principal: StaffWriter, job_id: JobId
 ) -> ImportJobRead:
-    return _to_job_read(request, session, jobs.get_job(session, job_id))
+    return _to_job_read(request, session, _own_job(session, principal, job_id))
 
 
 @imports_router.get(
@@ -240,25 +250,54 @@ def get_import(
     },
 )
 def get_import_errors(
-    request: Request, session: SessionDep, principal: AdminPrincipal, job_id: JobId
+    request: Request, session: SessionDep, principal: StaffWriter, job_id: JobId
 ) -> StreamingResponse:
-    jobs.get_job(session, job_id)
+    job = _own_job(session, principal, job_id)
+    columns = (job.summary or {}).get("columns") or {}
+    # Negotiated by app.core.i18n.Localize from Accept-Language.
+    language = getattr(request.state, "language", request.app.state.settings.default_language)
     return StreamingResponse(
-        _report(request, job_id),
+        _report(request, job_id, columns, language),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"',
+            "Content-Language": language,
+            "Vary": "Accept-Language",
+        },
     )
 
 
-def _report(request: Request, job_id: int) -> Iterator[bytes]:
+def _report(
+    request: Request, job_id: int, columns: dict[str, str], language: str
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("row", "field", "value", "reason"))
     with request.app.state.sessionmaker() as session:
-        for index, row in enumerate(jobs.job_errors(session, job_id)):
-            writer.writerow(("" if row[0] is None else row[0], *row[1:]))
+        errors = jobs.job_errors(session, job_id)
+        lines = reporting.lines(errors, columns=columns, language=language)
+        writer.writerow(next(lines))
+        for index, line in enumerate(lines):
+            writer.writerow(line)
             if index % 5000 == 4999:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _scope(principal: Principal) -> dict[str, Any]:
+    """A manager imports within its scope; an admin anywhere."""
+    if principal.role == Role.admin:
+        return {}
+    return {
+        "scope_admin_codes": list(principal.admin_codes),
+        "scope_facility_ids": list(principal.facility_ids),
+    }
+
+
+def _own_job(session: Session, principal: Principal, job_id: int) -> ImportJob:
+    """A manager sees the jobs its key started; another's is as missing as none."""
+    job = jobs.get_job(session, job_id)
+    if principal.role != Role.admin and job.actor != principal.actor:
+        raise NotFound(f"import job {job_id} does not exist")
+    return job

@@ -46,6 +46,10 @@ class ImportOptions:
     coordsys: CoordSys = CoordSys.wgs84
     mapping: dict[str, str] | None = None  # checked entries over the default mapping
     layer: str | None = None
+    header_row: int | None = None  # XLSX: the header's row; else found below title rows
+    # A manager's scope: rows outside it are errors. None for an admin (or the CLI).
+    scope_admin_codes: list[str] | None = None
+    scope_facility_ids: list[int] | None = None
     partial: bool = False
     dry_run: bool = False
 
@@ -90,6 +94,8 @@ class ImportResult:
             "errors": self.errors,
             "partial": self.partial,
             "dry_run": self.dry_run,
+            # header -> field: the error report names each field by the file's header.
+            "columns": self.columns,
         }
 
 
@@ -140,6 +146,12 @@ def import_file(
         checks.sum_units(connection, totals_given=present & {"shelter_area", "capacity_persons"})
     checks.check_rows(connection)
     checks.resolve_divisions(connection, with_boundaries=staging.boundaries_loaded(connection))
+    if options.scope_admin_codes is not None or options.scope_facility_ids is not None:
+        checks.check_scope(
+            connection,
+            admin_codes=options.scope_admin_codes or [],
+            facility_ids=options.scope_facility_ids or [],
+        )
     missing = [name for name in REQUIRED_FOR_NEW if name not in present]
     if not ({fields.LON, fields.LAT} <= present or fields.WKT in present or "geometry" in present):
         missing.append("location (lon and lat, wkt, or a GIS geometry)")
@@ -233,6 +245,7 @@ def _stage_source(
         encoding=options.encoding,
         mapping=fields.header_mapping(options.mapping),
         layer=options.layer,
+        header_row=options.header_row,
         line_reader=line_reader,
     )
     result.format = source.format.value

@@ -10,5 +10,7 @@ class PhotoTooLarge(AppError):
 
 
 class PhotoNotFound(NotFound):
+    template = "photo {digest} does not exist"
+
     def __init__(self, digest: str) -> None:
-        super().__init__(f"photo {digest} does not exist")
+        super().__init__(self.template.format(digest=digest))

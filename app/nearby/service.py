@@ -6,10 +6,11 @@ from sqlalchemy.orm import Session
 
 from app.core.geo import CoordSys
 from app.core.pagination import splice_items
+from app.holidays import service as holidays
 from app.nearby import repository
 from app.nearby.links import navigation_json
 from app.nearby.repository import NearbyQuery
-from app.uses.hours import is_open
+from app.uses.hours import SHANGHAI, is_open
 from app.uses.models import OpeningStatus, UseType
 
 # The index orders by distance on a sphere; the answer's metres are on the ellipsoid,
@@ -56,7 +57,8 @@ def search(
     )
     batch = int(limit * SPHERE_MARGIN) + 5
     # An area's uses share a few hours expressions: each is evaluated once per answer.
-    open_at_now = functools.cache(lambda hours: is_open(hours, now))
+    day = holidays.day_kind(session, now.astimezone(SHANGHAI).date())
+    open_at_now = functools.cache(lambda hours: is_open(hours, now, day))
     chosen: list[tuple[Row, bool | None]] = []
     offset = 0
     while offset < MAX_CANDIDATES:
@@ -64,8 +66,8 @@ def search(
         keep = batch if open_now else limit
         rows = repository.search(session, query, limit=batch, offset=offset, keep=keep)
         for row in rows:
-            open_at = open_at_now(row.opening_hours)
-            if not open_now or _open(row, open_at):
+            open_at = _open_now(row, open_at_now(row.opening_hours))
+            if not open_now or open_at is True:
                 chosen.append((row, open_at))
         if not open_now or len(rows) < batch or len(chosen) >= batch:
             break
@@ -82,9 +84,11 @@ def search(
     return splice_items(envelope, "items", items)
 
 
-def _open(row: Row, open_at: bool | None) -> bool:
-    reported_closed = row.fresh and row.realtime_opening_status == OpeningStatus.closed
-    return open_at is True and not reported_closed
+def _open_now(row: Row, open_at: bool | None) -> bool | None:
+    """The hours' answer, unless a fresh live status says closed (as uses.service.open_now)."""
+    if row.fresh and row.realtime_opening_status == OpeningStatus.closed:
+        return False
+    return open_at
 
 
 def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:

@@ -21,6 +21,16 @@ MAX_RESIDENTS = 10_000_000  # per feature: a whole district, not more
 REPORTED_ERRORS = 100
 COUNT_NAMES = ("residents", "count", "population")
 CSV_COLUMNS = {"lon", "lat", "admin_code", *COUNT_NAMES}
+# The headers of Chinese statistical tables, as the facility importer reads them.
+CHINESE_HEADERS = {
+    "经度": "lon",
+    "纬度": "lat",
+    "行政区划代码": "admin_code",
+    "区划代码": "admin_code",
+    "常住人口": "residents",
+    "人口": "population",
+    "人数": "count",
+}
 
 _geometry = TypeAdapter(Annotated[Point | Polygon | MultiPolygon, Field(discriminator="type")])
 
@@ -86,14 +96,33 @@ def _admin_code(value: Any, field: str, errors: _Errors) -> str | None:
 
 
 def _text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GBK/GB18030, as statistical offices save files
+    from Excel; the facility importer reads both the same way."""
     try:
         return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"the file is not UTF-8 text (byte {exc.start})") from exc
+        raise BadRequest(
+            f"the file is neither UTF-8 nor GBK/GB18030 text (byte {exc.start})"
+        ) from exc
+
+
+def _utf8(data: bytes) -> bytes:
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        return _text(data).encode()
 
 
 def read(data: bytes, file_format: PopulationFormat) -> list[PopulationRow]:
-    rows = _read_csv(_text(data)) if file_format is PopulationFormat.csv else _read_geojson(data)
+    if file_format is PopulationFormat.csv:
+        rows = _read_csv(_text(data))
+    else:
+        rows = _read_geojson(_utf8(data))
     if not rows:
         raise InvalidInput.on("body", "the file holds no population rows")
     if len(rows) > MAX_FEATURES:
@@ -111,7 +140,9 @@ def _read_csv(content: str) -> list[PopulationRow]:
 def _csv_rows(content: str) -> list[PopulationRow]:
     # newline="": the csv module itself reads \r, \n and \r\n line ends (also inside quotes)
     reader = csv.DictReader(io.StringIO(content, newline=""))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    header = [
+        CHINESE_HEADERS.get(name.strip(), name.strip().lower()) for name in reader.fieldnames or []
+    ]
     if not header:
         raise InvalidInput.on("body", "the CSV file is empty: it needs a header row")
     reader.fieldnames = header

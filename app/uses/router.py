@@ -3,14 +3,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityWriter, LiveFacilityId
+from app.holidays import service as holidays
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.uses import service
+from app.uses.hours import SHANGHAI
 from app.uses.models import PeacetimeUse
 from app.uses.schemas import UseCreate, UseRead, UseUpdate
 
@@ -18,9 +21,11 @@ router = APIRouter(prefix="/v1/facilities/{facility_id}/uses", tags=["peacetime 
 UseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _to_use_read(request: Request, use: PeacetimeUse) -> UseRead:
+def _to_use_read(session: Session, request: Request, use: PeacetimeUse) -> UseRead:
     stale_after = request.app.state.settings.occupancy_stale_after_s
-    return service.to_use_read(use, now=datetime.now(UTC), stale_after_s=stale_after)
+    now = datetime.now(UTC)
+    day = holidays.day_kind(session, now.astimezone(SHANGHAI).date())
+    return service.to_use_read(use, now=now, stale_after_s=stale_after, day=day)
 
 
 READ_ERRORS = (401, 404, 410, 422, 429)
@@ -28,7 +33,7 @@ READ_ERRORS = (401, 404, 410, 422, 429)
 
 @router.get("", response_model=list[UseRead], responses=problem_responses(*READ_ERRORS))
 def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId) -> list[UseRead]:
-    return [_to_use_read(request, use) for use in service.list_uses(session, facility_id)]
+    return [_to_use_read(session, request, use) for use in service.list_uses(session, facility_id)]
 
 
 @router.post(
@@ -50,7 +55,7 @@ def create_use(
     use = service.create_use(session, facility_id, data, actor=principal.actor)
     location = request.url_for("get_use", facility_id=facility_id, use_id=use.id)
     response = JSONResponse(
-        _to_use_read(request, use).model_dump(mode="json"),
+        _to_use_read(session, request, use).model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
         headers={"Location": str(location), "ETag": etag(use.version)},
     )
@@ -69,7 +74,7 @@ def get_use(
 ) -> UseRead:
     use = service.get_use(session, facility_id, use_id)
     response.headers["ETag"] = etag(use.version)
-    return _to_use_read(request, use)
+    return _to_use_read(session, request, use)
 
 
 @router.patch(
@@ -92,7 +97,7 @@ def update_use(
         session, facility_id, use_id, changes, actor=principal.actor, if_match=if_match
     )
     response.headers["ETag"] = etag(use.version)
-    return _to_use_read(request, use)
+    return _to_use_read(session, request, use)
 
 
 @router.delete(

@@ -10,6 +10,7 @@ from app.core.errors import FieldError, InvalidInput
 from app.core.errors import validation_errors as field_errors
 from app.core.versioning import check_if_match
 from app.db.session import flush_or_raise
+from app.holidays.calendar import DayKind
 from app.uses import repository
 from app.uses.errors import SecondCarPark, UseNotFound
 from app.uses.hours import is_open
@@ -43,19 +44,30 @@ def availability(use: Any, *, now: datetime, stale_after_s: int) -> Availability
     )
 
 
-def to_use_read(use: PeacetimeUse, *, now: datetime, stale_after_s: int) -> UseRead:
+def open_now(
+    hours: str | None, availability: Availability | None, *, now: datetime, day: DayKind
+) -> bool | None:
+    """The hours' answer, unless a fresh live status says the place is closed: a gate
+    system that reports CLOSED knows better than the timetable."""
+    if availability is not None and availability.realtime_opening_status == OpeningStatus.closed:
+        return False
+    return is_open(hours, now, day)
+
+
+def to_use_read(use: PeacetimeUse, *, now: datetime, stale_after_s: int, day: DayKind) -> UseRead:
+    live = availability(use, now=now, stale_after_s=stale_after_s)
     return UseRead(
         id=use.id,
         facility_id=use.facility_id,
         type=use.type,
         name=use.name,
         opening_hours=use.opening_hours,
-        open_now=is_open(use.opening_hours, now),
+        open_now=open_now(use.opening_hours, live, now=now, day=day),
         contact_name=use.contact_name,
         contact_phone=use.contact_phone,
         fee=use.fee,
         attributes=use.attributes,
-        availability=availability(use, now=now, stale_after_s=stale_after_s),
+        availability=live,
         version=use.version,
         created_at=use.created_at,
         updated_at=use.updated_at,

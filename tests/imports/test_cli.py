@@ -67,7 +67,14 @@ def test_bad_file_fails_in_one_line_with_a_report(database_url, tmp_path):
     with (tmp_path / "bad.errors.csv").open(encoding="utf-8-sig") as handle:
         assert list(csv.reader(handle)) == [
             ["row", "field", "value", "reason"],
-            ["3", "lon", "东经117", "is not a number"],
+            ["3", "经度", "东经117", "is not a number"],  # the file's own header
+        ]
+    chinese = rf(database_url, "import", str(bad), "--language", "zh", cwd=tmp_path)
+    assert chinese.returncode == 1
+    with (tmp_path / "bad.errors.csv").open(encoding="utf-8-sig") as handle:
+        assert list(csv.reader(handle)) == [
+            ["行", "列", "值", "原因"],
+            ["3", "经度", "东经117", "不是数字"],
         ]
     partial = rf(database_url, "import", str(bad), "--partial", cwd=tmp_path)
     assert (

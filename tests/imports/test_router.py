@@ -48,7 +48,14 @@ def test_rejected_import_job_serves_its_error_report(client):
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(report.text)))
     assert rows[0] == ["row", "field", "value", "reason"]
-    assert rows[1] == ["3", "location", "2.35, 48.85", "position [2.35, 48.85] lies outside China"]
+    # The file's own headers name the field.
+    assert rows[1] == ["3", "经度/纬度", "2.35, 48.85", "position [2.35, 48.85] lies outside China"]
+    chinese = client.get(f"/v1/imports/{job['id']}/errors", headers={"Accept-Language": "zh"})
+    assert chinese.headers["content-language"] == "zh"
+    assert list(csv.reader(io.StringIO(chinese.text))) == [
+        ["行", "列", "值", "原因"],
+        ["3", "经度/纬度", "2.35, 48.85", "位置 [2.35, 48.85] 在中国境外"],
+    ]
     assert client.get("/v1/facilities", params={"q": "翡翠人防"}).json()["items"] == []
 
 
@@ -64,7 +71,7 @@ def test_import_job_takes_a_mapping_as_the_cli_does(client):
     created = client.post("/v1/imports", params=params, content=renamed.encode())
     assert created.status_code == 202, created.text
     job = client.get(f"/v1/imports/{created.json()['id']}").json()
-    assert job["status"] == "succeeded" and job["summary"]["inserted"] == 2, job
+    assert job["status"] == "succeeded" and job["summary"]["inserted"] == 2, job["problem"]
     assert job["options"]["mapping"] == mapping
 
 
@@ -100,13 +107,32 @@ def test_import_mapping_errors_are_the_clis(client, tmp_path, mapping, detail):
     assert cli.value.detail == cli_detail
 
 
-def test_imports_are_for_admins(client_for):
+def test_managers_import_within_their_scope(client_for):
+    hefei = client_for("manager", admin_codes=["340100"])
+    created = hefei.post("/v1/imports", params={"filename": "f.csv"}, content=CSV.encode())
+    assert created.status_code == 202, created.text
+    job = hefei.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "succeeded" and job["summary"]["inserted"] == 2, job["problem"]
+    # Wuhu's manager may neither change Hefei's works nor add works in Hefei; nor read
+    # another key's job.
+    wuhu = client_for("manager", admin_codes=["340200"])
+    changed = CSV.replace("天鹅湖", "白鹭洲")
+    refused = wuhu.post("/v1/imports", params={"filename": "f.csv"}, content=changed.encode())
+    job = wuhu.get(f"/v1/imports/{refused.json()['id']}").json()
+    assert job["status"] == "rejected" and job["error_count"] == 2, job
+    report = wuhu.get(f"/v1/imports/{job['id']}/errors").text
+    assert "RF-API-001,lies outside this key's scope" in report
+    assert wuhu.get(f"/v1/imports/{created.json()['id']}").status_code == 404
+    assert client_for("admin").get(f"/v1/imports/{created.json()['id']}").status_code == 200
     assert (
-        client_for("manager", admin_codes=["340100"])
+        client_for("gis")
         .post("/v1/imports", params={"filename": "f.csv"}, content=CSV.encode())
         .status_code
         == 403
     )
+
+
+def test_import_errors_and_auth(client_for):
     assert client_for(None).get("/v1/imports/1").status_code == 401
     assert client_for("admin").get("/v1/imports/999999").status_code == 404
     empty = client_for("admin").post("/v1/imports", params={"filename": "f.csv"}, content=b"")

@@ -226,3 +226,41 @@ def test_restricted_works_and_wartime_entrances_are_never_offered(client, client
     assert found()
     client.put(url, json={"visibility": "restricted", "reason": "恢复限制"})
     assert not found()
+
+
+def test_open_now_agrees_with_a_fresh_closed_report_everywhere(client, place):
+    # The hours say 24/7; the gate system says the car park is closed right now.
+    facility_id = place(CENTER[0] + 0.001, CENTER[1])
+    moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    response = client.put(
+        f"/v1/facilities/{facility_id}/parking/occupancy",
+        json={
+            "realtime_free_capacity": 5,
+            "realtime_opening_status": "CLOSED",
+            "realtime_data_updated_at": moment,
+        },
+    )
+    assert response.status_code < 300, response.text
+    [item] = [i for i in nearby(client, limit=200)["items"] if i["facility_id"] == facility_id]
+    assert item["availability"]["realtime_opening_status"] == "CLOSED"
+    assert item["open_now"] is False
+    [use] = client.get(f"/v1/facilities/{facility_id}/uses").json()
+    assert use["availability"]["realtime_opening_status"] == "CLOSED"
+    assert use["open_now"] is False
+
+
+def test_a_stale_closed_report_leaves_the_hours_to_decide(client, place):
+    facility_id = place(CENTER[0] + 0.001, CENTER[1])
+    moment = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    client.put(
+        f"/v1/facilities/{facility_id}/parking/occupancy",
+        json={
+            "realtime_free_capacity": 5,
+            "realtime_opening_status": "CLOSED",
+            "realtime_data_updated_at": moment,
+        },
+    )
+    [item] = [i for i in nearby(client, limit=200)["items"] if i["facility_id"] == facility_id]
+    assert item["open_now"] is True
+    [use] = client.get(f"/v1/facilities/{facility_id}/uses").json()
+    assert use["open_now"] is True

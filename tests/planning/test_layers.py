@@ -212,15 +212,47 @@ def test_bad_files_are_refused_naming_row_and_field(client, body, content_type, 
     assert client.get("/v1/planning/population-layers").json() == []
 
 
-def test_gbk_bytes_are_refused_as_not_utf8(client):
+def test_gbk_files_with_chinese_headers_are_read_as_the_facility_importer_reads_them(client):
     response = client.post(
         "/v1/planning/population-layers",
-        params={"name": "gbk"},
-        content="admin_code,人口\n340104,5\n".encode("gbk"),
+        params={"name": "蜀山区人口"},
+        content="行政区划代码,常住人口\n340104,5\n".encode("gbk"),
+        headers={"Content-Type": CSV},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["residents"] == 5
+    geojson = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"residents": 7, "name": "天鹅湖小区"},
+                    "geometry": north(0.001),
+                }
+            ],
+        },
+        ensure_ascii=False,
+    )
+    response = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "小区"},
+        content=geojson.encode("gbk"),
+        headers={"Content-Type": "application/geo+json"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["residents"] == 7
+
+
+def test_bytes_in_neither_utf8_nor_gbk_are_refused(client):
+    response = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "bad"},
+        content=b"admin_code,count\n340104,5\xff\x80\n",
         headers={"Content-Type": CSV},
     )
     assert response.status_code == 400
-    assert "UTF-8" in response.json()["detail"]
+    assert "neither UTF-8 nor GBK/GB18030" in response.json()["detail"]
 
 
 def test_writes_need_admin_or_manager(client, public_client, client_for):

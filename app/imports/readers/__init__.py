@@ -35,15 +35,18 @@ def open_source(
     encoding: str | None = None,
     mapping: dict[str, str],
     layer: str | None = None,
+    header_row: int | None = None,
     line_reader: bool = True,
 ) -> Source:
     """The file's batches. GeoJSON laid out a feature per line is read by orjson unless
     `line_reader` is false (see Reread)."""
     kind = detect_format(path, file_format)
+    if header_row is not None and kind != FileFormat.xlsx:
+        raise FileProblem(f"{path.name}: a header row is chosen only in XLSX workbooks")
     if kind == FileFormat.csv:
         return read_csv(path, encoding, mapping)
     if kind == FileFormat.xlsx:
-        return read_xlsx(path, mapping, layer)
+        return read_xlsx(path, mapping, layer, header_row)
     if (
         line_reader
         and kind in (FileFormat.geojson, FileFormat.ndjson)

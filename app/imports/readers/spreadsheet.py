@@ -1,11 +1,13 @@
 """Excel workbooks (XLSX)."""
 
+import itertools
 import math
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 
+from app.imports import fields
 from app.imports.readers import common
 from app.imports.readers.common import Batch, FileFormat, FileProblem, Source
 
@@ -25,7 +27,60 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path, mapping: dict[str, str], sheet: str | None) -> Source:
+# Provincial workbooks carry a title, a date or a unit above the table: the header is the
+# first of these rows in which at least two cells name fields.
+HEADER_SEARCH_ROWS = 20
+HEADER_MIN_FIELDS = 2
+
+
+def _filled(values: tuple) -> bool:
+    return any(v is not None and str(v).strip() for v in values)
+
+
+def _find_header(
+    rows: Iterator[tuple], mapping: dict[str, str], given: int | None
+) -> tuple[int, list[str], Iterator[tuple]]:
+    """(the header's row number, its cells, the rows after it). With `given`, that row;
+    else the first row naming fields, or the first row with anything in it."""
+    if given is not None:
+        for number, values in enumerate(rows, start=1):
+            if number == given:
+                return (
+                    number,
+                    [_cell_text(v) or "" for v in values] if _filled(values) else [],
+                    rows,
+                )
+        return given, [], rows
+    read: list[tuple] = []
+    first: int | None = None
+    for number, values in enumerate(rows, start=1):
+        read.append(values)
+        if not _filled(values):
+            continue
+        first = first or number
+        named = sum(
+            1
+            for v in values
+            if v is not None and mapping.get(fields.normalise_header(_cell_text(v) or ""))
+        )
+        if named >= HEADER_MIN_FIELDS:
+            return number, [_cell_text(v) or "" for v in values], rows
+        if number - first + 1 >= HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        return 0, [], rows
+    # No row names fields: the first with anything in it is the header, and the mapping
+    # names its columns unknown (or missing), as for any file.
+    return (
+        first,
+        [_cell_text(v) or "" for v in read[first - 1]],
+        itertools.chain(read[first:], rows),
+    )
+
+
+def read_xlsx(
+    path: Path, mapping: dict[str, str], sheet: str | None, header_row: int | None = None
+) -> Source:
     import openpyxl  # a second or two to import; only spreadsheets need it
 
     try:
@@ -35,18 +90,18 @@ def read_xlsx(path: Path, mapping: dict[str, str], sheet: str | None) -> Source:
     if sheet is not None and sheet not in book.sheetnames:
         raise FileProblem(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
     worksheet = book[sheet] if sheet else book.worksheets[0]
+    if worksheet.max_row is None:
+        # Workbooks written a row at a time (ours among them) do not say their size:
+        # counted once, for the progress bar's total.
+        worksheet.calculate_dimension(force=True)
     rows = worksheet.iter_rows(values_only=True)
-    header_row = 0
-    headers: list[str] = []
     try:
-        for values in rows:
-            header_row += 1
-            if any(v is not None and str(v).strip() for v in values):
-                headers = [_cell_text(v) or "" for v in values]
-                break
+        header_row, headers, rows = _find_header(rows, mapping, header_row)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileProblem(f"{path.name}: malformed or truncated workbook ({exc})") from exc
     if not headers:
+        if header_row:
+            raise FileProblem(f"{path.name}: row {header_row} of {worksheet.title!r} is empty")
         raise FileProblem(f"{path.name}: the sheet {worksheet.title!r} is empty")
     while headers and not headers[-1]:
         headers.pop()

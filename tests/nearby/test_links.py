@@ -2,7 +2,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from app.nearby.links import uri_component
+from app.core.navigation import uri_component
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,10 @@ def _wants_cap(request: Request, f: AlertFormat | None) -> bool:
     status_code=201,
     response_model=AlertReceived,
     openapi_extra=CAP_BODY,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+    responses={
+        200: {"model": AlertReceived, "description": "the same message, received before"},
+        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+    },
 )
 async def post_alert(
     request: Request, response: Response, session: SessionDep, principal: AlertWriter

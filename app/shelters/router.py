@@ -22,6 +22,7 @@ from app.shelters import readiness, status
 from app.shelters.schemas import (
     ConversionPlan,
     ConversionTaskWrite,
+    ReadinessAnswer,
     ShelterStatusHistory,
     ShelterStatusRead,
     ShelterStatusRecord,
@@ -142,7 +143,9 @@ def get_plan(
     return readiness.plan(session, facility_id)
 
 
-@router.get("/v1/readiness", responses=problem_responses(401, 403, 404, 422, 429))
+@router.get(
+    "/v1/readiness", response_model=ReadinessAnswer, responses=problem_responses(401, 403, 422, 429)
+)
 def get_readiness(
     session: SessionDep,
     principal: RestrictedReader,

@@ -125,3 +125,47 @@ class ConversionPlan(BaseModel):
     facility_id: int
     tasks: list[ConversionTaskRead]
     total_hours: float | None = Field(description="the steps one after another")
+
+
+class Share(BaseModel):
+    shelters: int
+    capacity: int
+
+
+class BlockingStep(Share):
+    kind: ConversionKind
+
+
+class DivisionReadiness(BaseModel):
+    admin_code: str | None
+    name: str | None
+    shelters: int
+    capacity: int
+    ready: Share = Field(description="convertible within the hours asked")
+    too_slow: Share
+    no_plan: Share = Field(description="neither conversion steps nor a stated time")
+    blocking_steps: list[BlockingStep] = Field(
+        description="the longest step of each too-slow work with a plan, by kind"
+    )
+
+
+class OverdueWork(BaseModel):
+    facility_id: int
+    code: str
+    name: str
+    admin_code: str | None
+    last_drill: date | None
+
+
+class DrillOverdue(BaseModel):
+    before: date
+    total: int
+    works: list[OverdueWork]
+
+
+class ReadinessAnswer(BaseModel):
+    admin_code: str | None
+    within_hours: float
+    conversion_time: str
+    divisions: list[DivisionReadiness]
+    drill_overdue: DrillOverdue

@@ -180,3 +180,12 @@ def test_assignment_for_the_residents_of_an_alerts_area(client, client_for, crea
         f"/v1/planning/population-layers/{layer['id']}/assignment", params={"alert_id": 999999}
     )
     assert missing.status_code == 404
+
+
+def test_the_shelters_collection_carries_the_live_status(client, public_client, shelter):
+    client.put(url(shelter), json=body(persons=400))
+    response = public_client.get(f"/ogc/collections/shelters/items/{shelter}")
+    assert response.status_code == 200, response.text
+    properties = response.json()["properties"]
+    assert (properties["shelter_state"], properties["persons_inside"]) == ("open", 400)
+    assert properties["free_places"] == 600 and properties["status_observed_at"]

@@ -13,7 +13,7 @@ from app.alerts import cap, service
 from app.alerts.errors import UnsupportedMedia
 from app.alerts.schemas import ActiveAlerts, AlertRead, AlertReceived
 from app.alerts.stream import frames
-from app.core.errors import BadRequest, problem_responses
+from app.core.errors import BadRequest, InvalidInput, problem_responses
 from app.core.geo import CoordSys, position_to_wgs84
 from app.db.session import SessionDep
 
@@ -95,7 +95,7 @@ def active_alerts(
     """The alerts in force now, over the point when `lon` and `lat` are given (area
     geometry in WGS 84), newest first; drills (Exercise, Test) are marked `drill`."""
     if (lon is None) != (lat is None):
-        raise BadRequest("lon and lat go together")
+        raise InvalidInput.on("lat" if lat is None else "lon", "lon and lat go together")
     now = datetime.now(UTC)
     point = position_to_wgs84(lon, lat, coordsys) if lon is not None and lat is not None else None
     alerts = service.in_force(

@@ -279,4 +279,6 @@ def test_an_unknown_alert_is_404(public_client):
 
 
 def test_lon_without_lat_is_refused(public_client):
-    assert public_client.get("/v1/alerts/active", params={"lon": 117.2}).status_code == 400
+    response = public_client.get("/v1/alerts/active", params={"lon": 117.2})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "lat"

@@ -128,7 +128,7 @@ def test_expiry_is_streamed_without_a_message(server):
     live, key = server
     stream = Stream(live.base)
     try:
-        expires = datetime.now(UTC) + timedelta(seconds=3)
+        expires = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
         alert = post(live.base, key, message("SSE-3", expires=expires))
         assert stream.next()["change"] == "alert"
         event = stream.next()

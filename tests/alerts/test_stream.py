@@ -21,7 +21,7 @@ from app.alerts.stream import AlertHub
 from app.config import Settings
 from tests.alerts.cap_samples import message, reference
 from tests.conftest import run_migrations
-from tests.live import Server, wait_for, workers
+from tests.live import Server, workers
 from tests.test_serving import ESTABLISHED, sockets
 
 # Bounds on waiting, so that a broken stream fails the test instead of hanging it.

@@ -47,7 +47,8 @@ SELECT c.*, e.id AS entrance_id, e.accessible AS entrance_accessible,
        {FRESH} AS fresh, {FREE_PLACES} AS free_places
 FROM (
     SELECT id, code, name, address, wartime_function, wartime_subtype, capacity_persons,
-           conversion_hours, ST_X(location) AS lon, ST_Y(location) AS lat,
+           CASE WHEN {{restricted}} THEN conversion_hours END AS conversion_hours,
+           ST_X(location) AS lon, ST_Y(location) AS lat,
            NOT {{visible}} AS opened,
            CASE WHEN {{restricted}} THEN json_build_object(
                'nuclear_level', nuclear_level, 'conventional_level', conventional_level,

@@ -89,7 +89,7 @@ class ShelterItem(BaseModel):
     capacity_persons: int | None
     free_places: int | None = Field(description="by a fresh status report only")
     status: LiveStatus | None
-    conversion_hours: int | None
+    conversion_hours: int | None = Field(description="only for callers who may see it")
     opened_by_alert: bool = Field(description="a restricted work opened by an alert's flag")
     protection: Protection | None = Field(description="only for callers who may see it")
     navigation: Navigation

@@ -139,11 +139,14 @@ def test_accessible_asks_for_a_barrier_free_entrance(public_client, shelter):
     assert item["entrance"]["accessible"] is True
 
 
-def test_protection_classes_only_for_those_who_may_read_them(public_client, client, shelter):
+def test_protection_and_conversion_time_only_for_those_who_may_read_them(
+    public_client, client, shelter
+):
     facility_id = shelter(CENTER[0] + 0.001, CENTER[1])
     [public] = [i for i in shelters(public_client)["items"] if i["facility_id"] == facility_id]
     [admin] = [i for i in shelters(client)["items"] if i["facility_id"] == facility_id]
-    assert public["protection"] is None
+    assert public["protection"] is None and public["conversion_hours"] is None
+    assert admin["conversion_hours"] == 72
     assert admin["protection"] == {
         "nuclear_level": "6",
         "conventional_level": "6",

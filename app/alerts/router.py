@@ -120,9 +120,12 @@ async def alert_stream(request: Request) -> StreamingResponse:
     cancel, expired) with the alert's id and the ids it `ended`; a comment every 15 s
     keeps the connection open. Read /v1/alerts/active on (re)connecting for the state."""
     hub = request.app.state.alert_hub
+    hub.start()
+    # Once the hub listens, every change committed after the stream's first comment
+    # reaches it.
+    await hub.ready()
     subscription = hub.subscription()
     queue = await subscription.__aenter__()
-    await hub.ready()
 
     async def body():
         try:

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     occupancy_retention_months: int = Field(default=0, ge=0, le=1200)
     # Reports stamped this far ahead of the server clock are accepted as clock skew.
     occupancy_clock_skew_s: int = 120
+    # Live shelter status (PUT /v1/facilities/{id}/shelter/status): older than this it is
+    # stale, never shown as current nor used by the assignment.
+    shelter_status_stale_after_s: int = Field(default=600, gt=0)
+    # Persons inside may exceed the stated capacity by this share (people are not turned
+    # away at the door in an air raid; a count above it is a typing error).
+    shelter_overfill_tolerance: float = Field(default=0.2, ge=0, le=1)
+    # A CAP message: a city's polygon of 20,000 points takes about 600 KB.
+    max_alert_bytes: int = Field(default=1_048_576, ge=4096)
+    # Open SSE alert streams per worker process; more are answered 503.
+    alert_streams_per_worker: int = Field(default=2000, ge=1)
     # Names this service in the links it builds for map apps (Amap src, Tencent referer).
     app_source: str = "rf-registry"
     alembic_ini: Path = PROJECT_ROOT / "alembic.ini"
@@ -87,6 +97,10 @@ class Settings(BaseSettings):
     # /v1/export answers whole areas at once.
     export_rate_per_minute: float = Field(default=6, gt=0)
     export_burst: int = Field(default=3, ge=1)
+    # Opening an alert stream (/v1/alerts/stream): a stream is one request that stays
+    # open, so a client reconnects now and then, never dozens of times a minute.
+    stream_rate_per_minute: float = Field(default=20, gt=0)
+    stream_burst: int = Field(default=10, ge=1)
     # Writes without a key (problem reports, photos): each one lands in a manager's queue
     # or on disk.
     report_rate_per_hour: float = Field(default=10, gt=0)

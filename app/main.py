@@ -11,6 +11,9 @@ from app.accounts.errors import install_auth_error_handlers
 from app.accounts.gate import Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
 from app.accounts.router import router as accounts_router
+from app.alerts.router import ALERTS_PATH
+from app.alerts.router import router as alerts_router
+from app.alerts.stream import AlertHub, conninfo
 from app.campaigns.router import router as campaigns_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
@@ -37,6 +40,7 @@ from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
 from app.reports.router import router as reports_router
+from app.shelters.router import router as shelters_router
 from app.signage.router import router as signage_router
 from app.stats.router import router as stats_router
 from app.uses.router import router as uses_router
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         yield
         watching.cancel()
         keeping.cancel()
+        await app.state.alert_hub.stop()
         engine.dispose()
         read_engine.dispose()
         app.state.reads.dispose()
@@ -89,6 +94,12 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read
     app.state.read_gate = asyncio.Semaphore(settings.read_pool_size)
     app.state.migration_head = health.migration_head(settings)
+    # Alert changes for this process's SSE streams: listens from the first stream on.
+    app.state.alert_hub = AlertHub(
+        conninfo(settings.sqlalchemy_url),
+        max_streams=settings.alert_streams_per_worker,
+        expiries=lambda: _next_expiries(app),
+    )
     install_error_handlers(app)
     install_auth_error_handlers(app)
     app.add_middleware(JsonDepthLimit)
@@ -101,6 +112,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
             PHOTO_PATH: settings.media_max_bytes,
             IMPORTS_PATH: settings.max_import_bytes,
             POPULATION_PATH: settings.max_population_bytes,
+            ALERTS_PATH: settings.max_alert_bytes,
         },
     )
     # Added after the body limits, so it runs before them: the caller is known and charged
@@ -116,6 +128,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     # all. No two routers share a path.
     app.include_router(tiles_router)
     app.include_router(nearby_router)
+    app.include_router(shelters_router)
     app.include_router(ogc_router)
     app.include_router(health.router)
     app.include_router(facilities_router)
@@ -134,4 +147,14 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(planning_router)
     app.include_router(campaigns_router)
     app.include_router(holidays_router)
+    app.include_router(alerts_router)
     return app
+
+
+def _next_expiries(app: FastAPI) -> list:
+    from datetime import UTC, datetime
+
+    from app.alerts import repository as alerts
+
+    with app.state.sessionmaker() as session:
+        return alerts.next_expiry(session, now=datetime.now(UTC))

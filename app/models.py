@@ -1,6 +1,7 @@
 """Every mapped model, imported in one place for Alembic and the tests."""
 
 from app.accounts.models import ApiKey
+from app.alerts.models import Alert, AlertArea, AlertInfo
 from app.audit.models import AuditEvent
 from app.campaigns.models import Campaign
 from app.db.base import Base
@@ -15,11 +16,17 @@ from app.ogc.tiles.models import TileChange, TileChangeHorizon
 from app.parking.models import ParkingOccupancy
 from app.planning.models import PopulationFeature, PopulationLayer
 from app.reports.models import ProblemReport
+from app.shelters.models import ConversionTask, ShelterStatus
 from app.signage.models import Sign, SignageRule
 from app.stats.models import FacilityFigure
 from app.uses.models import PeacetimeUse
 
 __all__ = [
+    "Alert",
+    "AlertArea",
+    "AlertInfo",
+    "ConversionTask",
+    "ShelterStatus",
     "ApiKey",
     "AuditEvent",
     "Campaign",

@@ -9,6 +9,7 @@ costs (its traffic class):
     features  OGC items pages: GDAL 3.6 copies a collection ten features a request
     read      every other GET or HEAD
     export    /v1/export: whole areas in one answer
+    stream    /v1/alerts/stream: each request holds a connection open (SSE)
     write     anything else: problem reports and photos without a key
 
 Anonymous callers have a bucket per class and client address. A key has its quota (its
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 # Probes must always answer, or an orchestrator restarts a healthy process.
 UNLIMITED = frozenset({"/healthz", "/readyz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STREAM_PATH = "/v1/alerts/stream"
 
 
 def traffic_class(method: str, path: str) -> str:
@@ -54,6 +56,8 @@ def traffic_class(method: str, path: str) -> str:
             return "features"
     if path == "/v1/export":
         return "export"
+    if path == STREAM_PATH:
+        return "stream"
     return "read"
 
 
@@ -76,6 +80,7 @@ class Limits:
                 "features": Limit("features", s.features_rate_per_minute, s.features_burst),
                 "read": Limit("read", s.read_rate_per_minute, s.read_burst),
                 "export": Limit("export", s.export_rate_per_minute, s.export_burst),
+                "stream": Limit("stream", s.stream_rate_per_minute, s.stream_burst),
                 "write": Limit("write", s.report_rate_per_hour / 60, s.report_burst),
             },
             key=Limit("key", s.key_rate_per_minute, s.key_burst),

@@ -27,6 +27,8 @@ class Role(enum.StrEnum):
     # A city app's backend or a partner: reads public data only, and may relay residents'
     # problem reports (limited per key, not per address: its users share its address).
     app = "app"
+    # A warning authority's system: posts CAP alerts (POST /v1/alerts), reads public data.
+    alert_authority = "alert_authority"
 
 
 class ApiKey(Base):

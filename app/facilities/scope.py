@@ -74,3 +74,13 @@ def restricted_clause(principal: Principal) -> ColumnElement[bool] | bool:
     if principal.role == Role.manager:
         return scope_clause(principal)
     return False
+
+
+def restricted_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """restricted_clause for statements written as SQL text over `facility`, as
+    visible_sql gives visible_clause."""
+    clause = restricted_clause(principal)
+    if isinstance(clause, bool):
+        return ("true" if clause else "false"), {}
+    compiled = clause.compile(dialect=_TEXT_SQL, compile_kwargs={"render_postcompile": True})
+    return f"({compiled})", dict(compiled.params)

@@ -3,8 +3,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.alerts.schemas import AlertSummary
 from app.core.geo import CoordSys
 from app.facilities.models import EntranceKind
+from app.shelters.schemas import ShelterItem
 from app.uses.models import UseType
 from app.uses.schemas import Availability
 
@@ -68,4 +70,13 @@ class NearbyAnswer(BaseModel):
     center: Position
     radius_m: float
     generated_at: datetime
+    alert_mode: bool | None = Field(
+        None, description="car parks: an Actual air-raid alert is in force over the point"
+    )
+    alerts: list[AlertSummary] | None = Field(
+        None, description="car parks: the alerts in force over the point, drills included"
+    )
+    shelters: list[ShelterItem] | None = Field(
+        None, description="in alert mode: the nearest shelters, before the car parks"
+    )
     items: list[NearbyItem]

@@ -1,14 +1,16 @@
 import functools
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app.core.geo import CoordSys
+from app.core.navigation import navigation_json
 from app.core.pagination import splice_items
 from app.holidays import service as holidays
 from app.nearby import repository
-from app.nearby.links import navigation_json
 from app.nearby.repository import NearbyQuery
 from app.uses.hours import SHANGHAI, is_open
 from app.uses.models import OpeningStatus, UseType
@@ -40,9 +42,12 @@ def search(
     accessible: bool = False,
     vehicle_height_m: float | None = None,
     source: str,
+    lead: dict[str, Any] | None = None,
+    shelters: list[str] | None = None,
 ) -> str:
     """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
-    caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84."""
+    caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84.
+    `lead` (alerts) and `shelters` (items as JSON texts) come before the items."""
     query = NearbyQuery(
         lon=wgs84[0],
         lat=wgs84[1],
@@ -80,7 +85,10 @@ def search(
         "center": {"lon": lon, "lat": lat},
         "radius_m": radius_m,
         "generated_at": now.isoformat(),
+        **(lead or {}),
     }
+    if shelters is not None:
+        envelope = json.loads(splice_items(envelope, "shelters", shelters))
     return splice_items(envelope, "items", items)
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.types import TypeEngine
 
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus, Visibility
+from app.shelters.models import ShelterState, ShelterStatus
 from app.signage.models import Sign, SignStatus
 from app.uses.models import OpeningStatus, PeacetimeUse, UseType
 
@@ -215,6 +216,21 @@ SIGNS = (
     .lateral("signs")
 )
 
+# A shelter's latest live status report (app.shelters.status), shown only while fresh.
+LIVE = (
+    select(ShelterStatus.state, ShelterStatus.persons_inside, ShelterStatus.observed_at)
+    .where(ShelterStatus.facility_id == Facility.id)
+    .order_by(ShelterStatus.observed_at.desc())
+    .limit(1)
+    .lateral("live")
+)
+LIVE_FRESH = func.coalesce(
+    func.occupancy_fresh(
+        LIVE.c.observed_at, bindparam("shelter_stale_after_s", type_=Integer), type_=Boolean
+    ),
+    False,
+)
+
 COLLECTIONS = {
     c.id: c
     for c in (
@@ -232,8 +248,10 @@ COLLECTIONS = {
         Collection(
             id="shelters",
             title="Shelters (wartime view)",
-            description="Works not decommissioned, with wartime function, capacity and entrances.",
-            source=Facility.__table__,
+            description="Works not decommissioned, with wartime function, capacity, "
+            "entrances and the live status a shelter reports during an alert or a drill "
+            "(while fresh).",
+            source=Facility.__table__.outerjoin(LIVE, true()),
             key=Facility.id,
             geometry=Facility.location,
             datetime="updated_at",
@@ -266,6 +284,36 @@ COLLECTIONS = {
                     Kind.array,
                     "Entrances (kind, lon, lat)",
                     public=_entrances(wartime=False),
+                ),
+                "shelter_state": Column(
+                    case((LIVE_FRESH, LIVE.c.state)),
+                    Kind.string,
+                    "Live status: open, closed, full (fresh reports only)",
+                    enum=_enum(ShelterState),
+                ),
+                "persons_inside": Column(
+                    case((LIVE_FRESH, LIVE.c.persons_inside)), Kind.integer, "Persons inside now"
+                ),
+                "free_places": Column(
+                    case(
+                        (
+                            LIVE_FRESH,
+                            case(
+                                (
+                                    LIVE.c.state == ShelterState.open,
+                                    func.greatest(
+                                        Facility.capacity_persons - LIVE.c.persons_inside, 0
+                                    ),
+                                ),
+                                else_=0,
+                            ),
+                        )
+                    ),
+                    Kind.integer,
+                    "Free places now",
+                ),
+                "status_observed_at": Column(
+                    LIVE.c.observed_at, Kind.datetime, "Live status observed"
                 ),
                 "updated_at": FACILITY["updated_at"],
             },

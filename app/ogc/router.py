@@ -169,7 +169,9 @@ async def items(
         limit=limit,
     )
     restricted, visible = restricted_clause(who), visible_clause(who)
-    stale_after_s = request.app.state.settings.occupancy_stale_after_s
+    settings = request.app.state.settings
+    stale_after_s = settings.occupancy_stale_after_s
+    shelter_stale_after_s = settings.shelter_status_stale_after_s
 
     def run(session: Session) -> service.Page:
         return service.items(
@@ -179,7 +181,10 @@ async def items(
             restricted=restricted,
             visible=visible,
             crs=out_crs,
-            sql_params={"stale_after_s": stale_after_s},
+            sql_params={
+                "stale_after_s": stale_after_s,
+                "shelter_stale_after_s": shelter_stale_after_s,
+            },
         )
 
     page = await hot_read(request.app.state, run)
@@ -235,7 +240,9 @@ async def item(
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")
     restricted, visible = restricted_clause(who), visible_clause(who)
-    stale_after_s = request.app.state.settings.occupancy_stale_after_s
+    settings = request.app.state.settings
+    stale_after_s = settings.occupancy_stale_after_s
+    shelter_stale_after_s = settings.shelter_status_stale_after_s
 
     def run(session: Session) -> str | None:
         return service.item(
@@ -246,7 +253,10 @@ async def item(
             visible=visible,
             crs=out_crs,
             properties=properties,
-            sql_params={"stale_after_s": stale_after_s},
+            sql_params={
+                "stale_after_s": stale_after_s,
+                "shelter_stale_after_s": shelter_stale_after_s,
+            },
         )
 
     found = await hot_read(request.app.state, run)

@@ -12,6 +12,7 @@ from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
 from app.planning.models import SHELTER_CONDITION, PopulationFeature, PopulationLayer
 from app.planning.readers import PopulationRow
+from app.shelters.status import FREE_PLACES, FRESH
 
 LEVEL_COLUMN = {
     DivisionLevel.province: "province_code",
@@ -134,8 +135,15 @@ WITH f AS (
 """
 
 
-def _where(level: DivisionLevel | None) -> str:
-    return f"p.{LEVEL_COLUMN[level]} = :admin_code" if level else "true"
+def _where(level: DivisionLevel | None, *, alert: bool = False) -> str:
+    where = f"p.{LEVEL_COLUMN[level]} = :admin_code" if level else "true"
+    if alert:
+        # The residents of an alert's area only.
+        where += (
+            " AND EXISTS (SELECT FROM alert_area r WHERE r.alert_id = :alert_id"
+            " AND ST_Intersects(r.geom, p.geom))"
+        )
+    return where
 
 
 def coverage(
@@ -234,15 +242,21 @@ FROM gap WHERE NOT ST_IsEmpty(part) AND round(uncovered) > 0 ORDER BY id
 
 
 def blocks(
-    session: Session, layer_id: int, *, level: DivisionLevel | None, admin_code: str | None
+    session: Session,
+    layer_id: int,
+    *,
+    level: DivisionLevel | None,
+    admin_code: str | None,
+    alert_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Population features with a place and residents, as blocks for assignment."""
     sql = f"""
 SELECT p.id, p.row_no, p.residents FROM population_feature p
-WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0 AND {_where(level)}
+WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0
+  AND {_where(level, alert=alert_id is not None)}
 ORDER BY p.id
 """
-    params = {"layer_id": layer_id, "admin_code": admin_code}
+    params = {"layer_id": layer_id, "admin_code": admin_code, "alert_id": alert_id}
     return [dict(row) for row in session.execute(text(sql), params).mappings()]
 
 
@@ -254,6 +268,7 @@ def candidate_pairs(
     max_distance: float,
     level: DivisionLevel | None,
     admin_code: str | None,
+    alert_id: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(block feature id, shelter facility id, metres) for every block and shelter with
     room within max_distance of each other; an area block stands at a point inside it."""
@@ -261,7 +276,8 @@ def candidate_pairs(
 WITH b AS (
     SELECT p.id, ST_PointOnSurface(p.geom)::geography AS place
     FROM population_feature p
-    WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0 AND {_where(level)}
+    WHERE p.layer_id = :layer_id AND p.geom IS NOT NULL AND p.residents > 0
+      AND {_where(level, alert=alert_id is not None)}
 )
 SELECT b.id, s.id, ST_Distance(b.place, s.location::geography)
 FROM b JOIN {_shelters(visible)} s
@@ -271,6 +287,7 @@ FROM b JOIN {_shelters(visible)} s
         "layer_id": layer_id,
         "max_distance": max_distance,
         "admin_code": admin_code,
+        "alert_id": alert_id,
         **visible[1],
     }
     rows = session.execute(text(sql), params).all()
@@ -281,6 +298,18 @@ FROM b JOIN {_shelters(visible)} s
     return np.array(block), np.array(shelter), np.array(metres, dtype=float)
 
 
-def shelters(session: Session, ids: list[int]) -> list[dict[str, Any]]:
-    sql = "SELECT id, code, name, capacity_persons FROM facility WHERE id = ANY(:ids) ORDER BY id"
-    return [dict(row) for row in session.execute(text(sql), {"ids": ids}).mappings()]
+def shelters(session: Session, ids: list[int], *, stale_after_s: int) -> list[dict[str, Any]]:
+    """The shelters with the places an assignment may fill: the free places of a fresh
+    status report (app.shelters.status), else the capacity."""
+    sql = f"""
+SELECT c.id, c.code, c.name, c.capacity_persons, s.state IS NOT NULL AND {FRESH} AS live,
+       coalesce({FREE_PLACES}, c.capacity_persons) AS places
+FROM facility c
+LEFT JOIN LATERAL (
+    SELECT s.state, s.persons_inside, s.observed_at FROM shelter_status s
+    WHERE s.facility_id = c.id ORDER BY s.observed_at DESC LIMIT 1
+) AS s ON true
+WHERE c.id = ANY(:ids) ORDER BY c.id
+"""
+    params = {"ids": ids, "stale_after_s": stale_after_s}
+    return [dict(row) for row in session.execute(text(sql), params).mappings()]

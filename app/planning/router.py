@@ -183,21 +183,28 @@ def get_uncovered(
 )
 def get_assignment(
     session: SessionDep,
+    request: Request,
     principal: RestrictedReader,
     layer_id: LayerId,
     max_distance_m: Annotated[
         float, Query(gt=0, le=5000, description="no resident is sent further, metres")
     ] = 1000,
     admin_code: AdminCode = None,
+    alert_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="only residents in this alert's area")
+    ] = None,
 ) -> AssignmentRead:
     """Residents of each block (a point, or a point inside an area) to personnel shelters
     in service: as many as capacities allow within `max_distance_m`, and among those
     placements the least total straight-line distance. Exact (optimality gap 0); a
-    block's residents may be split across shelters."""
+    block's residents may be split across shelters. A shelter with a fresh live status
+    (PUT /v1/facilities/{id}/shelter/status) takes only its free places."""
     return service.assign(
         session,
         layer_id,
         principal=principal,
         max_distance=max_distance_m,
         admin_code=admin_code,
+        stale_after_s=request.app.state.settings.shelter_status_stale_after_s,
+        alert_id=alert_id,
     )

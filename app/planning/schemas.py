@@ -63,6 +63,11 @@ class ShelterLoad(BaseModel):
     code: str
     name: str
     capacity: int
+    places: int = Field(
+        description="what this assignment may fill: the free places of a fresh status "
+        "report (live), else the capacity"
+    )
+    live: bool
     load: int
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.alerts import service as alerts
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.divisions.models import DivisionLevel
 from app.divisions.service import known_level
@@ -194,10 +195,18 @@ def assign(
     principal: Principal,
     max_distance: float,
     admin_code: str | None,
+    stale_after_s: int,
+    alert_id: int | None = None,
 ) -> AssignmentRead:
+    """`alert_id`: the residents of that alert's area only. A shelter takes the free
+    places of a fresh status report, else its capacity."""
     layer = get_layer(session, layer_id)
     level = _area(session, admin_code)
-    blocks = repository.blocks(session, layer.id, level=level, admin_code=admin_code)
+    if alert_id is not None:
+        alerts.get(session, alert_id)
+    blocks = repository.blocks(
+        session, layer.id, level=level, admin_code=admin_code, alert_id=alert_id
+    )
     block_ids, shelter_ids, metres = repository.candidate_pairs(
         session,
         layer.id,
@@ -205,12 +214,15 @@ def assign(
         max_distance=max_distance,
         level=level,
         admin_code=admin_code,
+        alert_id=alert_id,
     )
     block_index = {block["id"]: i for i, block in enumerate(blocks)}
-    shelter_list = repository.shelters(session, sorted(set(shelter_ids.tolist())))
+    shelter_list = repository.shelters(
+        session, sorted(set(shelter_ids.tolist())), stale_after_s=stale_after_s
+    )
     shelter_index = {shelter["id"]: j for j, shelter in enumerate(shelter_list)}
     residents = np.array([block["residents"] for block in blocks], dtype=np.int64)
-    capacity = np.array([s["capacity_persons"] for s in shelter_list], dtype=np.int64)
+    capacity = np.array([s["places"] for s in shelter_list], dtype=np.int64)
     pair_block = np.array([block_index[b] for b in block_ids.tolist()], dtype=np.int64)
     pair_shelter = np.array([shelter_index[s] for s in shelter_ids.tolist()], dtype=np.int64)
     solution = assignment.solve(residents, capacity, pair_block, pair_shelter, metres)
@@ -255,6 +267,8 @@ def assign(
                 code=shelter["code"],
                 name=shelter["name"],
                 capacity=shelter["capacity_persons"],
+                places=shelter["places"],
+                live=shelter["live"],
                 load=int(load[j]),
             )
             for j, shelter in enumerate(shelter_list)

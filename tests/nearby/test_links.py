@@ -3,7 +3,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
-from app.nearby.links import navigation_json, uri_component
+from app.core.navigation import navigation_json, uri_component
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from tests.conftest import free_port, run_migrations
+from tests.live import STARTUP_S
 
 FACILITIES = 300
 SEED = """
@@ -52,7 +53,7 @@ def server(make_database) -> Iterator[str]:
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_S
     while True:
         assert process.poll() is None, "the test server exited"
         assert time.monotonic() < deadline, "the test server did not start"

@@ -1,0 +1,30 @@
+from app.core.errors import AppError, Conflict, NotFound
+
+
+class UnsupportedMedia(AppError):
+    status, type, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
+
+
+class IdentifierTaken(Conflict):
+    def __init__(self, sender: str, identifier: str) -> None:
+        super().__init__(
+            f"identifier: {sender} already sent {identifier!r} with other content; a change "
+            "is an Update with a new identifier that references it"
+        )
+
+
+class AlertNotFound(NotFound):
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} does not exist")
+
+
+class StreamsUnavailable(AppError):
+    status, type, title = 503, "/problems/streams-unavailable", "Streams unavailable"
+
+
+def too_many_streams(limit: int) -> StreamsUnavailable:
+    return StreamsUnavailable(f"this server process holds its {limit} alert streams; retry later")
+
+
+def not_listening() -> StreamsUnavailable:
+    return StreamsUnavailable("alert changes cannot be followed now (no database); retry later")

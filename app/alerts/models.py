@@ -1,0 +1,117 @@
+import enum
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+from app.db.types import str_enum
+
+
+class AlertStatus(enum.StrEnum):
+    """CAP 1.2 status values accepted here; System and Draft are not for the public."""
+
+    actual = "Actual"
+    exercise = "Exercise"
+    test = "Test"
+
+
+class MsgType(enum.StrEnum):
+    alert = "Alert"
+    update = "Update"
+    cancel = "Cancel"
+
+
+class Alert(Base):
+    """A CAP 1.2 message as received (`document`), with what the queries need as columns.
+    An Update ends the messages it references (superseded_by), a Cancel likewise; a
+    message stops being in force by itself at `expires_at`."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        # CAP: the identifier is unique for its sender.
+        UniqueConstraint("sender", "identifier"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    identifier: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(Text)
+    sent: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[AlertStatus] = mapped_column(str_enum(AlertStatus))
+    msg_type: Mapped[MsgType] = mapped_column(str_enum(MsgType))
+    scope: Mapped[str] = mapped_column(String(16))
+    references: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    # An air raid or the like (rules.AIR_RAID): an Actual one switches answers to shelters.
+    air_raid: Mapped[bool] = mapped_column(Boolean)
+    # The sender opens the restricted works in the area to the public (rules.OPEN_RESTRICTED).
+    open_restricted: Mapped[bool] = mapped_column(Boolean)
+    effective_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The latest expiry of its info blocks; none when one of them has none.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
+    # The document as received, and its SHA-256 that makes a repeated post idempotent.
+    document: Mapped[str] = mapped_column(Text)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    received_from: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertInfo(Base):
+    __tablename__ = "alert_info"
+    __table_args__ = (UniqueConstraint("alert_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    language: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    event: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    certainty: Mapped[str] = mapped_column(String(16))
+    effective: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    onset: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    headline: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    instruction: Mapped[str | None] = mapped_column(Text)
+    parameters: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class AlertArea(Base):
+    """An info block's area: its polygons, circles and division codes (GB/T 2260) as one
+    geometry in WGS 84."""
+
+    __tablename__ = "alert_area"
+    __table_args__ = (
+        Index("ix_alert_area_geom", "geom", postgresql_using="gist"),
+        CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    info_id: Mapped[int] = mapped_column(ForeignKey("alert_info.id", ondelete="CASCADE"))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    admin_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(6)), server_default=text("'{}'::varchar[]")
+    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)

@@ -1,0 +1,230 @@
+"""Receiving CAP messages and answering which alerts are in force."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.accounts.principal import Principal
+from app.alerts import cap, repository, rules
+from app.alerts.errors import AlertNotFound, IdentifierTaken
+from app.alerts.models import Alert, AlertInfo
+from app.audit import service as audit
+from app.core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Received:
+    alert: Alert
+    created: bool
+    ended: list[int]
+
+
+def receive(
+    session: Session, message: cap.Message, *, principal: Principal, now: datetime
+) -> Received:
+    """Stores a validated message and acts on what it references. The same message sent
+    again changes nothing; the same identifier with other content is refused. Nothing is
+    stored unless all of it is."""
+    known = repository.by_identifier(session, message.sender, message.identifier)
+    if known is not None:
+        if known.document_sha256 != message.sha256:
+            raise IdentifierTaken(message.sender, message.identifier)
+        return Received(known, created=False, ended=[])
+    referenced = _referenced(session, message)
+    infos = message.infos
+    effective = min((i.effective or message.sent for i in infos), default=message.sent)
+    expiries = [i.expires for i in infos]
+    alert = Alert(
+        identifier=message.identifier,
+        sender=message.sender,
+        sent=message.sent,
+        status=message.status,
+        msg_type=message.msg_type,
+        scope=message.scope,
+        references=[",".join(r) for r in message.references],
+        air_raid=any(rules.air_raid(i) for i in infos),
+        open_restricted=any(rules.opens_restricted(i) for i in infos),
+        effective_at=effective,
+        expires_at=None if not expiries or None in expiries else max(expiries),  # type: ignore[type-var]
+        document=message.document,
+        document_sha256=message.sha256,
+        received_from=principal.actor,
+    )
+    session.add(alert)
+    session.flush()
+    _store_infos(session, alert, infos)
+    ended = repository.end(session, referenced, by=alert.id, at=now) if referenced else []
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=f"alert.{message.msg_type.lower()}",
+        entity="alert",
+        entity_id=str(alert.id),
+        changes={
+            "identifier": {"old": None, "new": message.identifier},
+            "ended": {"old": None, "new": ended},
+        },
+    )
+    repository.notify(session, event(alert, change=message.msg_type.lower(), ended=ended))
+    return Received(alert, created=True, ended=ended)
+
+
+def _referenced(session: Session, message: cap.Message) -> list[int]:
+    ids = []
+    for sender, identifier, sent in message.references:
+        where = f"references: {sender},{identifier},{sent}"
+        if sender != message.sender:
+            raise InvalidInput.on("references", f"{where}: a sender acts on its own messages only")
+        found = repository.by_identifier(session, sender, identifier)
+        if found is None:
+            raise InvalidInput.on("references", f"{where} names no stored message")
+        if found.msg_type == "Cancel":
+            raise InvalidInput.on("references", f"{where} is a Cancel, which nothing follows")
+        ids.append(found.id)
+    return ids
+
+
+def _store_infos(session: Session, alert: Alert, infos: list[cap.Info]) -> None:
+    codes = sorted({c for info in infos for area in info.areas for c in area.admin_codes})
+    missing = repository.divisions_without_boundary(session, codes) if codes else []
+    if missing:
+        raise InvalidInput.on(
+            "info.area.geocode",
+            f"{', '.join(missing)}: no division with a boundary has this GB/T 2260 code",
+        )
+    for position, info in enumerate(infos):
+        row = AlertInfo(
+            alert_id=alert.id,
+            position=position,
+            language=info.language,
+            categories=info.categories,
+            event=info.event,
+            urgency=info.urgency,
+            severity=info.severity,
+            certainty=info.certainty,
+            effective=info.effective,
+            onset=info.onset,
+            expires=info.expires,
+            headline=info.headline,
+            description=info.description,
+            instruction=info.instruction,
+            parameters=info.parameters,
+        )
+        session.add(row)
+        session.flush()
+        for j, area in enumerate(info.areas):
+            if not repository.add_area(session, info_id=row.id, alert_id=alert.id, area=area):
+                raise InvalidInput.on(f"info[{position}].area[{j}]", "its shapes enclose no area")
+
+
+def event(alert: Alert, *, change: str, ended: list[int]) -> dict[str, Any]:
+    """What a stream hears of a change: enough to decide whether to fetch the alert."""
+    return {
+        "change": change,
+        "id": alert.id,
+        "identifier": alert.identifier,
+        "sender": alert.sender,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "drill": alert.status != rules.REAL,
+        "air_raid": alert.air_raid,
+        "expires_at": alert.expires_at.isoformat() if alert.expires_at else None,
+        "ended": ended,
+    }
+
+
+def get(session: Session, alert_id: int) -> Alert:
+    alert = repository.get(session, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    return alert
+
+
+def read(session: Session, alerts: list[Alert], *, now: datetime) -> list[dict[str, Any]]:
+    infos = repository.infos(session, [a.id for a in alerts])
+    return [_read(alert, infos.get(alert.id, []), now=now) for alert in alerts]
+
+
+def _read(alert: Alert, infos: list[dict[str, Any]], *, now: datetime) -> dict[str, Any]:
+    in_force = (
+        alert.ended_at is None
+        and alert.msg_type != "Cancel"
+        and alert.effective_at <= now
+        and (alert.expires_at is None or alert.expires_at > now)
+    )
+    return {
+        "id": alert.id,
+        "identifier": alert.identifier,
+        "sender": alert.sender,
+        "sent": alert.sent,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "scope": alert.scope,
+        "references": alert.references,
+        "drill": alert.status != rules.REAL,
+        "air_raid": alert.air_raid,
+        "open_restricted": alert.open_restricted,
+        "effective_at": alert.effective_at,
+        "expires_at": alert.expires_at,
+        "ended_at": alert.ended_at,
+        "ended_by": alert.ended_by,
+        "in_force": in_force,
+        "infos": infos,
+    }
+
+
+def in_force(
+    session: Session, *, now: datetime, lon: float | None = None, lat: float | None = None
+) -> list[Alert]:
+    return repository.documents(session, repository.in_force(session, now=now, lon=lon, lat=lat))
+
+
+def covering(session: Session, *, lon: float, lat: float, now: datetime) -> list[dict[str, Any]]:
+    """The alerts in force over a WGS 84 point, as the short form that answers carry."""
+    return [
+        {
+            "id": row["id"],
+            "identifier": row["identifier"],
+            "sender": row["sender"],
+            "status": row["status"],
+            "msg_type": row["msg_type"],
+            "events": sorted(row["events"] or []),
+            "headline": row["headline"],
+            "sent": row["sent"].isoformat(),
+            "expires_at": row["expires_at"].isoformat() if row["expires_at"] else None,
+            "air_raid": row["air_raid"],
+            "open_restricted": row["open_restricted"],
+            # Said in the answer: an Exercise or Test never switches it.
+            "drill": row["status"] != rules.REAL,
+        }
+        for row in repository.covering(session, lon=lon, lat=lat, now=now)
+    ]
+
+
+def alert_mode(alerts: list[dict[str, Any]]) -> bool:
+    """Whether these alerts switch an answer to shelters: an Actual air raid among them."""
+    return any(a["air_raid"] and not a["drill"] for a in alerts)
+
+
+def atom_feed(alerts: list[Alert], *, now: datetime, self_url: str) -> str:
+    """Alerts in force as an Atom feed, each entry carrying its CAP document as received
+    (canonical XML), as CAP feeds are commonly published."""
+    from xml.sax.saxutils import escape
+
+    entries = "".join(
+        "<entry>"
+        f"<id>urn:rf:alert:{a.id}</id>"
+        f"<title>{escape(a.identifier)}</title>"
+        f"<updated>{a.sent.isoformat()}</updated>"
+        f'<content type="application/cap+xml">{a.document}</content>'
+        "</entry>"
+        for a in alerts
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(self_url)}</id><title>Alerts in force</title>"
+        f"<updated>{now.isoformat()}</updated>{entries}</feed>"
+    )

@@ -1,0 +1,182 @@
+"""Conversion readiness (平战转换): each shelter work's conversion plan, and per division
+how much shelter capacity can be made ready within a given number of hours.
+
+A work's conversion time is the sum of its plan's steps (done one after another, the
+cautious reading), else its stated conversion_hours; without either it is unknown and
+counts as not convertible. A work's last drill is the latest drill of any of its steps."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from app.accounts.principal import Principal
+from app.core.errors import InvalidInput
+from app.divisions.models import DivisionLevel
+from app.facilities.scope import visible_sql
+from app.shelters.models import SHELTER_WORK, ConversionTask
+from app.shelters.schemas import ConversionPlan, ConversionTaskRead, ConversionTaskWrite
+from app.shelters.status import shelter_capacity
+
+MAX_TASKS = 50
+# Drills older than this are overdue.
+DRILL_EVERY = timedelta(days=365)
+# The works listed as overdue for a drill, per answer.
+MAX_LISTED = 500
+GROUP_BY = {
+    None: "province_code",
+    DivisionLevel.province: "city_code",
+    DivisionLevel.city: "district_code",
+    DivisionLevel.district: "district_code",
+}
+AREA = {
+    None: "true",
+    DivisionLevel.province: "province_code = :admin_code",
+    DivisionLevel.city: "city_code = :admin_code",
+    DivisionLevel.district: "district_code = :admin_code",
+}
+
+WORKS = """
+WITH w AS (
+    SELECT id, code, name, coalesce(capacity_persons, 0) AS capacity,
+           {group} AS division_code, t.last_drill, t.longest,
+           coalesce(t.total, conversion_hours) AS hours, t.total IS NOT NULL AS planned
+    FROM facility
+    LEFT JOIN LATERAL (
+        SELECT sum(hours) AS total, max(drilled_on) AS last_drill,
+               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
+        FROM conversion_task WHERE facility_id = facility.id
+    ) AS t ON true
+    WHERE {shelter} AND {visible} AND {area}
+)
+"""
+
+SUMMARY = """
+SELECT w.division_code, d.name AS division_name, count(*) AS shelters,
+       sum(capacity) AS capacity,
+       count(*) FILTER (WHERE hours <= :within) AS ready_shelters,
+       coalesce(sum(capacity) FILTER (WHERE hours <= :within), 0) AS ready_capacity,
+       count(*) FILTER (WHERE hours IS NULL) AS unknown_shelters,
+       coalesce(sum(capacity) FILTER (WHERE hours IS NULL), 0) AS unknown_capacity,
+       count(*) FILTER (WHERE hours > :within) AS slow_shelters,
+       coalesce(sum(capacity) FILTER (WHERE hours > :within), 0) AS slow_capacity
+FROM w LEFT JOIN division d ON d.code = w.division_code
+GROUP BY w.division_code, d.name
+ORDER BY w.division_code NULLS LAST
+"""
+
+BLOCKING = """
+SELECT division_code, longest AS kind, count(*) AS shelters, sum(capacity) AS capacity
+FROM w WHERE hours > :within AND planned
+GROUP BY division_code, longest ORDER BY division_code, capacity DESC
+"""
+
+OVERDUE = """
+SELECT id, code, name, division_code, last_drill, count(*) OVER () AS total
+FROM w WHERE last_drill IS NULL OR last_drill < :drilled_after
+ORDER BY last_drill NULLS FIRST, id
+LIMIT :listed
+"""
+
+
+def plan(session: Session, facility_id: int) -> ConversionPlan:
+    shelter_capacity(session, facility_id)
+    tasks = session.scalars(
+        select(ConversionTask)
+        .where(ConversionTask.facility_id == facility_id)
+        .order_by(ConversionTask.id)
+    ).all()
+    reads = [
+        ConversionTaskRead(
+            id=t.id, kind=t.kind, name=t.name, hours=float(t.hours), drilled_on=t.drilled_on
+        )
+        for t in tasks
+    ]
+    total = float(sum((t.hours for t in tasks), Decimal(0))) if tasks else None
+    return ConversionPlan(facility_id=facility_id, tasks=reads, total_hours=total)
+
+
+def replace_plan(
+    session: Session, facility_id: int, tasks: list[ConversionTaskWrite], *, today: date
+) -> ConversionPlan:
+    shelter_capacity(session, facility_id, lock=True)
+    if len(tasks) > MAX_TASKS:
+        raise InvalidInput.on("tasks", f"at most {MAX_TASKS} steps")
+    seen = set()
+    for i, task in enumerate(tasks):
+        if (task.kind, task.name) in seen:
+            raise InvalidInput.on(f"[{i}]", f"{task.kind} {task.name!r} is listed twice")
+        seen.add((task.kind, task.name))
+        if task.drilled_on is not None and task.drilled_on > today:
+            raise InvalidInput.on(f"[{i}].drilled_on", "lies in the future")
+        if task.drilled_on is not None and task.drilled_on < date(1949, 10, 1):
+            raise InvalidInput.on(f"[{i}].drilled_on", "lies before 1949-10-01")
+    session.execute(delete(ConversionTask).where(ConversionTask.facility_id == facility_id))
+    session.add_all(ConversionTask(facility_id=facility_id, **task.model_dump()) for task in tasks)
+    session.flush()
+    return plan(session, facility_id)
+
+
+def readiness(
+    session: Session,
+    *,
+    principal: Principal,
+    admin_code: str | None,
+    level: DivisionLevel | None,
+    within_hours: float,
+    today: date,
+) -> dict[str, Any]:
+    visible, visible_params = visible_sql(principal)
+    works = WORKS.format(
+        group=GROUP_BY[level], shelter=SHELTER_WORK, visible=visible, area=AREA[level]
+    )
+    params = {
+        "admin_code": admin_code,
+        "within": within_hours,
+        "drilled_after": today - DRILL_EVERY,
+        "listed": MAX_LISTED,
+        **visible_params,
+    }
+    summary = session.execute(text(works + SUMMARY), params).mappings().all()
+    blocking: dict[str | None, list[dict[str, Any]]] = {}
+    for row in session.execute(text(works + BLOCKING), params).mappings():
+        blocking.setdefault(row["division_code"], []).append(
+            {"kind": row["kind"], "shelters": row["shelters"], "capacity": row["capacity"]}
+        )
+    overdue = session.execute(text(works + OVERDUE), params).mappings().all()
+    divisions = [
+        {
+            "admin_code": row["division_code"],
+            "name": row["division_name"],
+            "shelters": row["shelters"],
+            "capacity": row["capacity"],
+            "ready": {"shelters": row["ready_shelters"], "capacity": row["ready_capacity"]},
+            "too_slow": {"shelters": row["slow_shelters"], "capacity": row["slow_capacity"]},
+            "no_plan": {"shelters": row["unknown_shelters"], "capacity": row["unknown_capacity"]},
+            # What keeps the too-slow works back: their longest step, by kind.
+            "blocking_steps": blocking.get(row["division_code"], []),
+        }
+        for row in summary
+    ]
+    return {
+        "admin_code": admin_code,
+        "within_hours": within_hours,
+        "conversion_time": "the sum of the plan's steps, else the work's conversion_hours",
+        "divisions": divisions,
+        "drill_overdue": {
+            "before": (today - DRILL_EVERY).isoformat(),
+            "total": overdue[0]["total"] if overdue else 0,
+            "works": [
+                {
+                    "facility_id": row["id"],
+                    "code": row["code"],
+                    "name": row["name"],
+                    "admin_code": row["division_code"],
+                    "last_drill": row["last_drill"].isoformat() if row["last_drill"] else None,
+                }
+                for row in overdue
+            ],
+        },
+    }

@@ -1,0 +1,167 @@
+"""Live shelter status, conversion plans and readiness. The public shelter finder is a
+nearby search: GET /v1/shelters/nearby lives with the others in app/nearby."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from app.accounts.dependencies import RestrictedReader
+from app.core.errors import InvalidInput, problem_responses
+from app.core.schemas import Instant
+from app.db.session import SessionDep
+from app.divisions.service import known_level
+from app.facilities.dependencies import (
+    AdminCodeQuery,
+    FacilityRestrictedReader,
+    FacilityWriter,
+    LiveFacilityId,
+    OccupancyWriter,
+)
+from app.shelters import readiness, status
+from app.shelters.schemas import (
+    ConversionPlan,
+    ConversionTaskWrite,
+    ReadinessAnswer,
+    ShelterStatusHistory,
+    ShelterStatusRead,
+    ShelterStatusRecord,
+    ShelterStatusReport,
+)
+
+router = APIRouter(tags=["shelters"])
+STATUS_PATH = "/v1/facilities/{facility_id}/shelter/status"
+READ_ERRORS = (401, 404, 410, 422, 429)
+
+
+@router.put(
+    STATUS_PATH,
+    response_model=ShelterStatusRead,
+    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 429),
+)
+def push_status(
+    session: SessionDep,
+    request: Request,
+    # Not audited, as parking occupancy: reports are their own history (shelter_status).
+    principal: OccupancyWriter,
+    facility_id: LiveFacilityId,
+    report: Annotated[ShelterStatusReport, Body()],
+) -> ShelterStatusRead:
+    """The shelter's operator reports `open`, `closed` or `full` and the persons inside.
+    Refused whole: a time in the future, older than the stored report, another report
+    for the stored time, or more persons than the capacity plus the tolerance
+    (RF_SHELTER_OVERFILL_TOLERANCE). The same report again changes nothing."""
+    settings = request.app.state.settings
+    return status.push(
+        session,
+        facility_id,
+        report,
+        now=datetime.now(UTC),
+        stale_after_s=settings.shelter_status_stale_after_s,
+        clock_skew_s=settings.occupancy_clock_skew_s,
+        tolerance=settings.shelter_overfill_tolerance,
+        actor=principal.actor,
+    )
+
+
+@router.get(
+    STATUS_PATH, response_model=ShelterStatusRead, responses=problem_responses(*READ_ERRORS)
+)
+def get_status(
+    session: SessionDep, request: Request, facility_id: LiveFacilityId
+) -> ShelterStatusRead:
+    """The latest report with its age; a stale one (RF_SHELTER_STATUS_STALE_AFTER_S) is
+    not shown as current."""
+    capacity = status.shelter_capacity(session, facility_id)
+    return status.read(
+        status.latest(session, facility_id),
+        capacity,
+        now=datetime.now(UTC),
+        stale_after_s=request.app.state.settings.shelter_status_stale_after_s,
+    )
+
+
+@router.get(
+    STATUS_PATH + "/history",
+    response_model=ShelterStatusHistory,
+    responses=problem_responses(*READ_ERRORS),
+)
+def status_history(
+    session: SessionDep,
+    facility_id: LiveFacilityId,
+    since: Annotated[Instant | None, Query(description="default: 24 hours before until")] = None,
+    until: Annotated[Instant | None, Query(description="default: now")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> ShelterStatusHistory:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=1)
+    if since > until:
+        raise InvalidInput.on("since", "must not be after until")
+    records = status.history(session, facility_id, since=since, until=until, limit=limit)
+    return ShelterStatusHistory(
+        facility_id=facility_id,
+        since=since,
+        until=until,
+        items=[
+            ShelterStatusRecord(
+                state=r.state,
+                persons_inside=r.persons_inside,
+                observed_at=r.observed_at,
+                received_at=r.received_at,
+                reported_by=r.reported_by,
+            )
+            for r in records
+        ],
+    )
+
+
+PLAN_PATH = "/v1/facilities/{facility_id}/conversion-tasks"
+
+
+@router.put(
+    PLAN_PATH,
+    response_model=ConversionPlan,
+    responses=problem_responses(400, 401, 403, 404, 410, 413, 422, 429),
+)
+def put_plan(
+    session: SessionDep,
+    principal: FacilityWriter,
+    facility_id: LiveFacilityId,
+    tasks: Annotated[list[ConversionTaskWrite], Body(max_length=readiness.MAX_TASKS)],
+) -> ConversionPlan:
+    """Replaces the work's conversion plan: its steps, the hours each takes and the date
+    each was last drilled."""
+    return readiness.replace_plan(session, facility_id, tasks, today=date.today())
+
+
+@router.get(
+    PLAN_PATH, response_model=ConversionPlan, responses=problem_responses(*READ_ERRORS, 403)
+)
+def get_plan(
+    session: SessionDep, principal: FacilityRestrictedReader, facility_id: LiveFacilityId
+) -> ConversionPlan:
+    return readiness.plan(session, facility_id)
+
+
+@router.get(
+    "/v1/readiness", response_model=ReadinessAnswer, responses=problem_responses(401, 403, 422, 429)
+)
+def get_readiness(
+    session: SessionDep,
+    principal: RestrictedReader,
+    within_hours: Annotated[float, Query(gt=0, le=8760, description="hours from the order")],
+    admin_code: AdminCodeQuery = None,
+) -> dict[str, Any]:
+    """Per division (the level below `admin_code`; provinces without it): the shelter
+    capacity convertible within `within_hours`, what is too slow (and the step that
+    holds each back), what has no conversion time at all, and the works whose last drill
+    is more than a year old or never happened."""
+    level = known_level(session, admin_code) if admin_code else None
+    return readiness.readiness(
+        session,
+        principal=principal,
+        admin_code=admin_code,
+        level=level,
+        within_hours=within_hours,
+        today=date.today(),
+    )

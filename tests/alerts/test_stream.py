@@ -1,0 +1,201 @@
+"""GET /v1/alerts/stream on the real server (`rf serve`, two workers): a message posted
+through either worker reaches the streams held by both, through PostgreSQL's
+LISTEN/NOTIFY; expiry is told without a message. The hub's bound on streams."""
+
+import asyncio
+import json
+import queue
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts
+from app.accounts.gate import Limits, traffic_class
+from app.accounts.schemas import ApiKeyCreate
+from app.alerts.errors import StreamsUnavailable
+from app.alerts.stream import AlertHub
+from app.config import Settings
+from tests.alerts.cap_samples import message, reference
+from tests.conftest import run_migrations
+from tests.live import Server, workers
+from tests.test_serving import ESTABLISHED, sockets
+
+# Bounds on waiting, so that a broken stream fails the test instead of hanging it.
+WAIT_S = 60
+
+
+@pytest.fixture(scope="module")
+def server(make_database, tmp_path_factory):
+    url = make_database()
+    engine = create_engine(Settings(database_url=url).sqlalchemy_url)
+    with engine.begin() as connection:
+        run_migrations(connection)
+    with Session(engine) as session:
+        key = accounts.create_key(
+            session, ApiKeyCreate(name="sirens", role="alert_authority"), actor="test"
+        )
+        session.commit()
+    engine.dispose()
+    server = Server(url, {}, tmp_path_factory.mktemp("stream"))
+    yield server, key.secret
+    server.stop()
+
+
+class Stream:
+    """One open stream, read by a thread into a queue of events."""
+
+    def __init__(self, base: str) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.opened = threading.Event()
+        self.client = httpx.Client(timeout=httpx.Timeout(5, read=WAIT_S))
+        self.thread = threading.Thread(target=self._read, args=(base,), daemon=True)
+        self.thread.start()
+        assert self.opened.wait(WAIT_S), "the stream did not open"
+
+    def _read(self, base: str) -> None:
+        try:
+            with self.client.stream("GET", f"{base}/v1/alerts/stream") as response:
+                self.status = response.status_code
+                self.content_type = response.headers.get("content-type", "")
+                for line in response.iter_lines():
+                    if line.startswith(": listening"):
+                        self.opened.set()
+                    elif line.startswith("data: "):
+                        self.events.put(json.loads(line[6:]))
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.opened.set()
+
+    def next(self) -> dict:
+        return self.events.get(timeout=WAIT_S)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def post(base: str, key: str, body: bytes) -> dict:
+    response = httpx.post(
+        f"{base}/v1/alerts",
+        content=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/xml"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_every_worker_streams_what_any_worker_stored(server):
+    live, key = server
+    pids = workers(live.process.pid)
+    streams: list[Stream] = []
+    # Open streams until both workers hold some: the kernel deals connections by hash.
+    while len(streams) < 40 and not all(sockets(pid, live.port, ESTABLISHED) for pid in pids):
+        streams.append(Stream(live.base))
+    assert all(sockets(pid, live.port, ESTABLISHED) for pid in pids)
+    try:
+        assert streams[0].content_type.startswith("text/event-stream")
+        sent = datetime.now(UTC) - timedelta(minutes=1)
+        alert = post(live.base, key, message("SSE-1", sent=sent))
+        for stream in streams:
+            event = stream.next()
+            assert (event["change"], event["id"], event["identifier"]) == (
+                "alert",
+                alert["id"],
+                "SSE-1",
+            )
+            assert event["air_raid"] and not event["drill"]
+        cancel = post(
+            live.base, key, message("SSE-2", msg_type="Cancel", references=reference("SSE-1", sent))
+        )
+        for stream in streams:
+            event = stream.next()
+            assert (event["change"], event["id"], event["ended"]) == (
+                "cancel",
+                cancel["id"],
+                [alert["id"]],
+            )
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def test_expiry_is_streamed_without_a_message(server):
+    live, key = server
+    stream = Stream(live.base)
+    try:
+        expires = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+        alert = post(live.base, key, message("SSE-3", expires=expires))
+        assert stream.next()["change"] == "alert"
+        event = stream.next()
+        assert (event["change"], event["id"]) == ("expired", alert["id"])
+        # Told once it has expired, never before.
+        assert datetime.now(UTC) >= expires
+        active = httpx.get(f"{live.base}/v1/alerts/active", timeout=10).json()["items"]
+        assert alert["id"] not in [a["id"] for a in active]
+    finally:
+        stream.close()
+
+
+def test_a_worker_holds_a_bounded_number_of_streams():
+    async def run() -> None:
+        hub = AlertHub(
+            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, expiries=list
+        )
+        try:
+            async with hub.subscription(), hub.subscription():
+                with pytest.raises(StreamsUnavailable) as refused:
+                    async with hub.subscription():
+                        pass
+                assert refused.value.status == 503
+            # Closed streams free their places.
+            async with hub.subscription():
+                assert len(hub.streams) == 1
+        finally:
+            await hub.stop()
+
+    asyncio.run(run())
+
+
+def test_a_slow_stream_is_dropped_not_the_others():
+    async def run() -> None:
+        hub = AlertHub(
+            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=5, expiries=list
+        )
+        try:
+            async with hub.subscription() as slow, hub.subscription() as quick:
+                for n in range(100):
+                    hub.publish({"n": n})
+                    if not quick.empty():
+                        quick.get_nowait()
+                assert slow not in hub.streams and quick in hub.streams
+        finally:
+            await hub.stop()
+
+    asyncio.run(run())
+
+
+def test_streams_have_a_traffic_class_of_their_own():
+    assert traffic_class("GET", "/v1/alerts/stream") == "stream"
+    assert traffic_class("GET", "/v1/alerts/active") == "read"
+    limits = Limits.of(Settings(database_url="unused", stream_rate_per_minute=7, stream_burst=2))
+    assert limits.anonymous["stream"].burst == 2
+
+
+def test_waiting_for_the_listener_is_bounded():
+    async def run() -> None:
+        hub = AlertHub(
+            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, expiries=list
+        )
+        try:
+            hub.start()
+            with pytest.raises(StreamsUnavailable):
+                await hub.ready(timeout_s=0.2)
+        finally:
+            await hub.stop()
+
+    asyncio.run(run())

@@ -132,7 +132,10 @@ def tileset(base: str, layer: Layer) -> dict[str, Any]:
     }
 
 
-def tilejson(base: str, layer: Layer) -> dict[str, Any]:
+def tilejson(
+    base: str, layer: Layer, bounds: tuple[float, float, float, float] | None
+) -> dict[str, Any]:
+    """`bounds`: the layer's features' extent; the whole tile matrix set while it has none."""
     return {
         "tilejson": "3.0.0",
         "name": layer.id,
@@ -141,7 +144,7 @@ def tilejson(base: str, layer: Layer) -> dict[str, Any]:
         "scheme": "xyz",
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,
-        "bounds": WORLD,
+        "bounds": list(bounds) if bounds else WORLD,
         "vector_layers": [
             {
                 "id": f"{layer.id}_clusters",

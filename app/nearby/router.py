@@ -9,7 +9,7 @@ from app.core.errors import InvalidInput, problem_responses
 from app.core.geo import CoordSys, in_china, position_to_wgs84
 from app.db.session import hot_read
 from app.nearby import service
-from app.nearby.schemas import NearbyAnswer
+from app.nearby.schemas import NearbyAnswer, NearbyItem
 from app.uses.models import UseType
 
 router = APIRouter(tags=["nearby"])
@@ -29,6 +29,22 @@ class Around:
     coordsys: CoordSys
     open_now: bool
     accessible: bool
+    fields: tuple[str, ...] | None
+
+
+ITEM_FIELDS = tuple(NearbyItem.model_fields)
+
+
+def _fields(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in chosen if name not in NearbyItem.model_fields]
+    if unknown or not chosen:
+        raise InvalidInput.on(
+            "fields", f"{', '.join(unknown) or 'nothing'}: choose among {', '.join(ITEM_FIELDS)}"
+        )
+    return chosen
 
 
 # Async on purpose, like the routes below: a sync dependency would cost a hop to a worker
@@ -46,11 +62,20 @@ async def around(
     ] = CoordSys.wgs84,
     open_now: Annotated[bool, Query(description="only places open now, in Asia/Shanghai")] = False,
     accessible: Annotated[bool, Query(description="barrier-free access")] = False,
+    fields: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="comma-separated members of each item to return, for apps that "
+            "need less (`name,location,distance_m,availability`); default: all",
+        ),
+    ] = None,
 ) -> Around:
     wgs84 = position_to_wgs84(lon, lat, coordsys)
     if not in_china(*wgs84):
         raise InvalidInput.on("lon", f"[{lon}, {lat}] lies outside China")
-    return Around(lon, lat, wgs84, radius, limit, coordsys, open_now, accessible)
+    chosen = _fields(fields)
+    return Around(lon, lat, wgs84, radius, limit, coordsys, open_now, accessible, chosen)
 
 
 AroundDep = Annotated[Around, Depends(around)]
@@ -75,6 +100,7 @@ async def _search(request: Request, place: Around, use_type: UseType, **filters:
             open_now=place.open_now,
             accessible=place.accessible,
             source=settings.app_source,
+            fields=place.fields,
             **filters,
         )
 

@@ -1,6 +1,7 @@
 import functools
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
@@ -39,9 +40,11 @@ def search(
     accessible: bool = False,
     vehicle_height_m: float | None = None,
     source: str,
+    fields: tuple[str, ...] | None = None,
 ) -> str:
     """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
-    caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84."""
+    caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84.
+    `fields`: the members of each item to keep, in that order (None: all)."""
     query = NearbyQuery(
         lon=wgs84[0],
         lat=wgs84[1],
@@ -72,7 +75,10 @@ def search(
         offset += batch
     chosen.sort(key=lambda pair: pair[0].distance)
     driving = use_type == UseType.parking
-    items = [_item(row, open_at, driving=driving, source=source) for row, open_at in chosen[:limit]]
+    items = [
+        _item(row, open_at, driving=driving, source=source, fields=fields)
+        for row, open_at in chosen[:limit]
+    ]
     envelope = {
         "coordsys": coordsys.value,
         "center": {"lon": lon, "lat": lat},
@@ -87,15 +93,23 @@ def _open(row: Row, open_at: bool | None) -> bool:
     return open_at is True and not reported_closed
 
 
-def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:
-    links = navigation_json(
-        (row.gcj_lon, row.gcj_lat),
-        (row.bd_lon, row.bd_lat),
-        row.name,
-        driving=driving,
-        source=source,
-    )
-    return (
+def _item(
+    row: Row, open_at: bool | None, *, driving: bool, source: str, fields: tuple[str, ...] | None
+) -> str:
+    links = "null"
+    if fields is None or "navigation" in fields:
+        links = navigation_json(
+            (row.gcj_lon, row.gcj_lat),
+            (row.bd_lon, row.bd_lat),
+            row.name,
+            driving=driving,
+            source=source,
+        )
+    whole = (
         f'{row.doc[:-1]}, {row.members}, "open_now" : {JSON_BOOL[open_at]}, '
         f'"navigation" : {links}}}'
     )
+    if fields is None:
+        return whole
+    item = orjson.loads(whole)
+    return orjson.dumps({name: item.get(name) for name in fields}).decode()

@@ -182,6 +182,8 @@ def test_answers_are_never_labelled_geojson(client, place):
         {"max_height": 12},
         {"min_free": 0},
         {"lon": "east"},
+        {"fields": "name,price"},
+        {"fields": " , "},
     ],
 )
 def test_bad_parameters_are_422(client, params):
@@ -226,3 +228,16 @@ def test_restricted_works_and_wartime_entrances_are_never_offered(client, client
     assert found()
     client.put(url, json={"visibility": "restricted", "reason": "恢复限制"})
     assert not found()
+
+
+def test_fields_keep_only_the_members_asked_for_in_that_order(client, place):
+    facility_id = place(CENTER[0] + 0.002, CENTER[1])
+    [full] = [i for i in nearby(client)["items"] if i["facility_id"] == facility_id]
+    chosen = "name, distance_m,location,availability,open_now"
+    [item] = nearby(client, fields=chosen)["items"]
+    assert list(item) == ["name", "distance_m", "location", "availability", "open_now"]
+    assert item == {name: full[name] for name in item}
+    [linked] = nearby(client, fields="navigation,use_id")["items"]
+    assert linked == {"navigation": full["navigation"], "use_id": full["use_id"]}
+    gcj = nearby(client, fields="location", coordsys="gcj02", lon=CENTER[0], lat=CENTER[1])
+    assert gcj["items"][0]["location"] != full["location"]

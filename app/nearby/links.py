@@ -1,6 +1,4 @@
-"""Navigation links for Chinese map apps, each built in the system its app reads."""
-
-from functools import lru_cache
+"""Percent-encoding for the navigation links (built in PostgreSQL, repository.NAVIGATION)."""
 
 # RFC 3986's unreserved characters stand for themselves; any other byte of the UTF-8 is
 # written %XX.
@@ -9,30 +7,5 @@ _BYTE = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
 
 
 def uri_component(text: str) -> str:
-    """`text` percent-encoded as urllib.parse.quote(text, safe="") writes it, in half the
-    time: a search encodes a name per item, and names rarely repeat across searches."""
+    """`text` percent-encoded as urllib.parse.quote(text, safe="") writes it."""
     return "".join([_BYTE[b] for b in text.encode()])
-
-
-def navigation_json(
-    gcj: tuple[float, float], bd: tuple[float, float], name: str, *, driving: bool, source: str
-) -> str:
-    """Links to one position, given in GCJ-02 (Amap, Tencent) and in BD-09 (Baidu), as JSON.
-    Written without json.dumps, which cost a third of the time: percent-encoding leaves
-    nothing in a link that JSON would escape."""
-    (gcj_lon, gcj_lat), (bd_lon, bd_lat) = gcj, bd
-    label, src = uri_component(name), _source(source)
-    amap_mode, tencent_mode = ("car", "drive") if driving else ("walk", "walk")
-    return (
-        f'{{"amap": "https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}'
-        f'&mode={amap_mode}&coordinate=gaode&callnative=1&src={src}", '
-        f'"baidu": "https://api.map.baidu.com/marker?location={bd_lat:.6f},{bd_lon:.6f}'
-        f'&title={label}&content={label}&output=html&coord_type=bd09ll&src={src}", '
-        f'"tencent": "https://apis.map.qq.com/uri/v1/routeplan?type={tencent_mode}&to={label}'
-        f'&tocoord={gcj_lat:.6f},{gcj_lon:.6f}&referer={src}"}}'
-    )
-
-
-@lru_cache(maxsize=16)
-def _source(source: str) -> str:
-    return uri_component(source)

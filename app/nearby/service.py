@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.core.geo import CoordSys
 from app.core.pagination import splice_items
 from app.nearby import repository
-from app.nearby.links import navigation_json
+from app.nearby.links import uri_component
 from app.nearby.repository import NearbyQuery
 from app.uses.hours import is_open
 from app.uses.models import OpeningStatus, UseType
@@ -65,7 +65,15 @@ def search(
     while offset < MAX_CANDIDATES:
         # Without open_now every candidate qualifies, and the page is cut in SQL.
         keep = batch if open_now else limit
-        rows = repository.search(session, query, limit=batch, offset=offset, keep=keep)
+        rows = repository.search(
+            session,
+            query,
+            limit=batch,
+            offset=offset,
+            keep=keep,
+            navigation=fields is None or "navigation" in fields,
+            source=_source(source),
+        )
         for row in rows:
             open_at = open_at_now(row.opening_hours)
             if not open_now or _open(row, open_at):
@@ -73,12 +81,9 @@ def search(
         if not open_now or len(rows) < batch or len(chosen) >= batch:
             break
         offset += batch
-    chosen.sort(key=lambda pair: pair[0].distance)
-    driving = use_type == UseType.parking
-    items = [
-        _item(row, open_at, driving=driving, source=source, fields=fields)
-        for row, open_at in chosen[:limit]
-    ]
+    if open_now:
+        chosen.sort(key=lambda pair: pair[0].distance)
+    items = [_item(row, open_at, fields) for row, open_at in chosen[:limit]]
     envelope = {
         "coordsys": coordsys.value,
         "center": {"lon": lon, "lat": lat},
@@ -93,23 +98,15 @@ def _open(row: Row, open_at: bool | None) -> bool:
     return open_at is True and not reported_closed
 
 
-def _item(
-    row: Row, open_at: bool | None, *, driving: bool, source: str, fields: tuple[str, ...] | None
-) -> str:
-    links = "null"
-    if fields is None or "navigation" in fields:
-        links = navigation_json(
-            (row.gcj_lon, row.gcj_lat),
-            (row.bd_lon, row.bd_lat),
-            row.name,
-            driving=driving,
-            source=source,
-        )
-    whole = (
-        f'{row.doc[:-1]}, {row.members}, "open_now" : {JSON_BOOL[open_at]}, '
-        f'"navigation" : {links}}}'
-    )
+def _item(row: Row, open_at: bool | None, fields: tuple[str, ...] | None) -> str:
+    # The stored document without its opening brace, after the members of this query.
+    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {row.members}, {row.doc[1:]}'
     if fields is None:
         return whole
     item = orjson.loads(whole)
     return orjson.dumps({name: item.get(name) for name in fields}).decode()
+
+
+@functools.lru_cache(maxsize=16)
+def _source(source: str) -> str:
+    return uri_component(source)

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 from pyproj import Geod
@@ -241,3 +242,15 @@ def test_fields_keep_only_the_members_asked_for_in_that_order(client, place):
     assert linked == {"navigation": full["navigation"], "use_id": full["use_id"]}
     gcj = nearby(client, fields="location", coordsys="gcj02", lon=CENTER[0], lat=CENTER[1])
     assert gcj["items"][0]["location"] != full["location"]
+
+
+def test_navigation_links_carry_the_name_percent_encoded(client, place):
+    name = "万达广场2号地下车库 B-1_停车场.~&?"
+    place(CENTER[0] + 0.002, CENTER[1], use={**PARKING, "name": name})
+    [item] = nearby(client)["items"]
+    links = item["navigation"]
+    label = links["amap"].split("?to=")[1].split("&")[0].split(",")[2]
+    assert unquote(label) == name and "&" not in label and " " not in label
+    assert f"title={label}&content={label}&" in links["baidu"]
+    assert f"&to={label}&" in links["tencent"]
+    assert links["amap"].endswith("&src=rf-registry")

@@ -1,12 +1,14 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidInput, problem_responses
 from app.core.geo import CoordSys, in_china, position_to_wgs84
+from app.core.query import query_parameters, read_query
 from app.db.session import hot_read
 from app.nearby import service
 from app.nearby.schemas import NearbyAnswer, NearbyItem
@@ -47,38 +49,59 @@ def _fields(text: str | None) -> tuple[str, ...] | None:
     return chosen
 
 
-# Async on purpose, like the routes below: a sync dependency would cost a hop to a worker
-# thread of its own on a hot read path.
-async def around(
-    lon: Annotated[float, Query(ge=-180, le=180)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    radius: Annotated[
-        float, Query(gt=0, le=MAX_RADIUS_M, description="metres on the ground")
-    ] = 3000,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    coordsys: Annotated[
-        CoordSys,
-        Query(description="system of lon/lat in the query and of every position in the answer"),
-    ] = CoordSys.wgs84,
-    open_now: Annotated[bool, Query(description="only places open now, in Asia/Shanghai")] = False,
-    accessible: Annotated[bool, Query(description="barrier-free access")] = False,
-    fields: Annotated[
-        str | None,
-        Query(
-            max_length=500,
-            description="comma-separated members of each item to return, for apps that "
-            "need less (`name,location,distance_m,availability`); default: all",
-        ),
-    ] = None,
-) -> Around:
-    wgs84 = position_to_wgs84(lon, lat, coordsys)
+class AroundQuery(BaseModel):
+    """The query point and the options common to every nearby search (core.query)."""
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    radius: float = Field(3000, gt=0, le=MAX_RADIUS_M, description="metres on the ground")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT)
+    coordsys: CoordSys = Field(
+        CoordSys.wgs84,
+        description="system of lon/lat in the query and of every position in the answer",
+    )
+    open_now: bool = Field(False, description="only places open now, in Asia/Shanghai")
+    accessible: bool = Field(False, description="barrier-free access")
+    fields: str | None = Field(
+        None,
+        max_length=500,
+        description="comma-separated members of each item to return, for apps that "
+        "need less (`name,location,distance_m,availability`); default: all",
+    )
+
+
+class ParkingQuery(AroundQuery):
+    ev: bool = Field(False, description="has charging piles, not all reported taken")
+    min_free: int | None = Field(
+        None, ge=1, le=100_000, description="at least this many free spaces, reported fresh"
+    )
+    max_height: float | None = Field(
+        None,
+        ge=1,
+        le=6,
+        description="the vehicle's height in metres: the height limit must allow it",
+    )
+
+
+class UsesQuery(AroundQuery):
+    type: UseType
+
+
+def around(query: AroundQuery) -> Around:
+    wgs84 = position_to_wgs84(query.lon, query.lat, query.coordsys)
     if not in_china(*wgs84):
-        raise InvalidInput.on("lon", f"[{lon}, {lat}] lies outside China")
-    chosen = _fields(fields)
-    return Around(lon, lat, wgs84, radius, limit, coordsys, open_now, accessible, chosen)
-
-
-AroundDep = Annotated[Around, Depends(around)]
+        raise InvalidInput.on("lon", f"[{query.lon}, {query.lat}] lies outside China")
+    return Around(
+        query.lon,
+        query.lat,
+        wgs84,
+        query.radius,
+        query.limit,
+        query.coordsys,
+        query.open_now,
+        query.accessible,
+        _fields(query.fields),
+    )
 
 
 async def _search(request: Request, place: Around, use_type: UseType, **filters: Any) -> Response:
@@ -111,33 +134,32 @@ async def _search(request: Request, place: Around, use_type: UseType, **filters:
     return Response(answer, media_type="application/json")
 
 
-@router.get("/v1/parking/nearby", response_model=NearbyAnswer, responses=problem_responses(422))
-async def parking_nearby(
-    request: Request,
-    place: AroundDep,
-    ev: Annotated[bool, Query(description="has charging piles, not all reported taken")] = False,
-    min_free: Annotated[
-        int | None,
-        Query(ge=1, le=100_000, description="at least this many free spaces, reported fresh"),
-    ] = None,
-    max_height: Annotated[
-        float | None,
-        Query(
-            ge=1, le=6, description="the vehicle's height in metres: the height limit must allow it"
-        ),
-    ] = None,
-) -> Response:
+@router.get(
+    "/v1/parking/nearby",
+    response_model=NearbyAnswer,
+    responses=problem_responses(422),
+    openapi_extra=query_parameters(ParkingQuery),
+)
+async def parking_nearby(request: Request) -> Response:
     """Car parks in civil air defense works, nearest first, with live availability."""
+    query = read_query(request, ParkingQuery)
     return await _search(
-        request, place, UseType.parking, ev=ev, min_free=min_free, vehicle_height_m=max_height
+        request,
+        around(query),
+        UseType.parking,
+        ev=query.ev,
+        min_free=query.min_free,
+        vehicle_height_m=query.max_height,
     )
 
 
-@router.get("/v1/uses/nearby", response_model=NearbyAnswer, responses=problem_responses(422))
-async def uses_nearby(
-    request: Request,
-    place: AroundDep,
-    use_type: Annotated[UseType, Query(alias="type")],
-) -> Response:
+@router.get(
+    "/v1/uses/nearby",
+    response_model=NearbyAnswer,
+    responses=problem_responses(422),
+    openapi_extra=query_parameters(UsesQuery),
+)
+async def uses_nearby(request: Request) -> Response:
     """Peacetime uses of one type (cool spots, gyms, ...), nearest first."""
-    return await _search(request, place, use_type)
+    query = read_query(request, UsesQuery)
+    return await _search(request, around(query), query.type)

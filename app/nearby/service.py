@@ -2,14 +2,13 @@ import functools
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app.core.geo import CoordSys
 from app.core.pagination import splice_items
 from app.nearby import repository
 from app.nearby.links import uri_component
-from app.nearby.repository import NearbyQuery
+from app.nearby.repository import NearbyQuery, SearchRow
 from app.uses.hours import is_open
 from app.uses.models import OpeningStatus, UseType
 
@@ -60,7 +59,7 @@ def search(
     batch = int(limit * SPHERE_MARGIN) + 5
     # An area's uses share a few hours expressions: each is evaluated once per answer.
     open_at_now = functools.cache(lambda hours: is_open(hours, now))
-    chosen: list[tuple[Row, bool | None]] = []
+    chosen: list[tuple[SearchRow, bool | None]] = []
     offset = 0
     while offset < MAX_CANDIDATES:
         # Without open_now every candidate qualifies, and the page is cut in SQL.
@@ -75,14 +74,14 @@ def search(
             source=_source(source),
         )
         for row in rows:
-            open_at = open_at_now(row.opening_hours)
+            open_at = open_at_now(row[1])
             if not open_now or _open(row, open_at):
                 chosen.append((row, open_at))
         if not open_now or len(rows) < batch or len(chosen) >= batch:
             break
         offset += batch
     if open_now:
-        chosen.sort(key=lambda pair: pair[0].distance)
+        chosen.sort(key=lambda pair: pair[0][0])
     items = [_item(row, open_at, fields) for row, open_at in chosen[:limit]]
     envelope = {
         "coordsys": coordsys.value,
@@ -93,14 +92,14 @@ def search(
     return splice_items(envelope, "items", items)
 
 
-def _open(row: Row, open_at: bool | None) -> bool:
-    reported_closed = row.fresh and row.realtime_opening_status == OpeningStatus.closed
+def _open(row: SearchRow, open_at: bool | None) -> bool:
+    reported_closed = row[2] and row[3] == OpeningStatus.closed
     return open_at is True and not reported_closed
 
 
-def _item(row: Row, open_at: bool | None, fields: tuple[str, ...] | None) -> str:
+def _item(row: SearchRow, open_at: bool | None, fields: tuple[str, ...] | None) -> str:
     # The stored document without its opening brace, after the members of this query.
-    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {row.members}, {row.doc[1:]}'
+    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {row[4]}, {row[5][1:]}'
     if fields is None:
         return whole
     item = orjson.loads(whole)

@@ -6,11 +6,13 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import CurrentPrincipal
 from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.pagination import splice_items
+from app.core.query import query_parameters, read_query
 from app.db.session import hot_read
 from app.facilities.scope import PUBLIC_WORKS, restricted_clause, visible_clause
 from app.ogc import crs as crs_
@@ -172,66 +174,68 @@ async def queryables(
     return _answer(request, f, f"Queryables of {c.title}", document, SCHEMA)
 
 
+class ItemsParameters(BaseModel):
+    """The items resource's parameters (core.query), besides property comparisons."""
+
+    model_config = ConfigDict(extra="allow")
+
+    limit: int = Field(
+        10,
+        ge=1,
+        description=f"features a page, at most {MAX_LIMIT}: more reads as {MAX_LIMIT}",
+        json_schema_extra={"maximum": MAX_LIMIT},
+    )
+    bbox: str | None = Field(
+        None, max_length=1000, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"
+    )
+    bbox_crs: str | None = Field(None, alias="bbox-crs", max_length=200)
+    datetime: str | None = Field(
+        None, max_length=100, description="update time: an instant, or start/end with '..'"
+    )
+    crs: str | None = Field(None, max_length=200, description="CRS of the answer")
+    filter: str | None = Field(None, max_length=20_000, description="a CQL2 filter")
+    filter_lang: str | None = Field(
+        None, alias="filter-lang", description="cql2-text (default) or cql2-json"
+    )
+    filter_crs: str | None = Field(None, alias="filter-crs", max_length=200)
+    properties: str | None = Field(
+        None, max_length=2000, description="comma-separated properties to return"
+    )
+    sortby: str | None = Field(
+        None, max_length=2000, description="comma-separated, - for descending"
+    )
+    cursor: str | None = Field(None, max_length=4000, description="from a next or prev link")
+    f: Format | None = Field(
+        None, description="json (GeoJSON for features) or html; without it, the Accept header"
+    )
+
+
 @router.get(
     "/collections/{collection_id}/items",
     responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
     response_class=Response,
+    openapi_extra=query_parameters(ItemsParameters),
 )
-async def items(
-    request: Request,
-    c: CollectionDep,
-    who: CurrentPrincipal,
-    limit: Annotated[
-        int,
-        Query(
-            ge=1,
-            description=f"features a page, at most {MAX_LIMIT}: more reads as {MAX_LIMIT}",
-            json_schema_extra={"maximum": MAX_LIMIT},
-        ),
-    ] = 10,
-    bbox: Annotated[
-        str | None,
-        Query(max_length=1000, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"),
-    ] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=200)] = None,
-    datetime: Annotated[
-        str | None,
-        Query(max_length=100, description="update time: an instant, or start/end with '..'"),
-    ] = None,
-    crs: Annotated[str | None, Query(max_length=200, description="CRS of the answer")] = None,
-    filter: Annotated[str | None, Query(max_length=20_000, description="a CQL2 filter")] = None,
-    filter_lang: Annotated[
-        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
-    ] = None,
-    filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
-    properties: Annotated[
-        str | None, Query(max_length=2000, description="comma-separated properties to return")
-    ] = None,
-    sortby: Annotated[
-        str | None, Query(max_length=2000, description="comma-separated, - for descending")
-    ] = None,
-    cursor: Annotated[
-        str | None, Query(max_length=4000, description="from a next or prev link")
-    ] = None,
-    f: FormatQuery = None,
-) -> Response:
+async def items(request: Request, c: CollectionDep, who: CurrentPrincipal) -> Response:
     """Features of the collection, in pages linked by next and prev. A public property
     given as a parameter (`?status=in_service`) selects the features with that value."""
-    out_crs = crs_.parse(crs, field="crs")
+    given = read_query(request, ItemsParameters)
+    out_crs = crs_.parse(given.crs, field="crs")
     equals = params.single(request, service.ITEMS_PARAMETERS)
     query = service.ItemsQuery(
-        bbox=bbox,
-        bbox_crs=bbox_crs,
-        datetime=datetime,
-        filter=filter,
-        filter_lang=filter_lang,
-        filter_crs=filter_crs,
-        properties=properties,
-        sortby=sortby,
-        cursor=cursor,
-        limit=min(limit, MAX_LIMIT),
+        bbox=given.bbox,
+        bbox_crs=given.bbox_crs,
+        datetime=given.datetime,
+        filter=given.filter,
+        filter_lang=given.filter_lang,
+        filter_crs=given.filter_crs,
+        properties=given.properties,
+        sortby=given.sortby,
+        cursor=given.cursor,
+        limit=min(given.limit, MAX_LIMIT),
         equals=tuple(equals.items()),
     )
+    f = given.f
     restricted, visible = restricted_clause(who), visible_clause(who)
     stale_after_s = request.app.state.settings.occupancy_stale_after_s
 

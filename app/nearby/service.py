@@ -74,14 +74,14 @@ def search(
             source=_source(source),
         )
         for row in rows:
-            open_at = open_at_now(row[1])
+            open_at = open_at_now(row[1])  # the opening hours
             if not open_now or _open(row, open_at):
                 chosen.append((row, open_at))
         if not open_now or len(rows) < batch or len(chosen) >= batch:
             break
         offset += batch
     if open_now:
-        chosen.sort(key=lambda pair: pair[0][0])
+        chosen.sort(key=lambda pair: pair[0][0])  # by distance
     items = [_item(row, open_at, fields) for row, open_at in chosen[:limit]]
     envelope = {
         "coordsys": coordsys.value,
@@ -93,13 +93,15 @@ def search(
 
 
 def _open(row: SearchRow, open_at: bool | None) -> bool:
-    reported_closed = row[2] and row[3] == OpeningStatus.closed
+    _, _, fresh, status, _, _ = row
+    reported_closed = fresh and status == OpeningStatus.closed
     return open_at is True and not reported_closed
 
 
 def _item(row: SearchRow, open_at: bool | None, fields: tuple[str, ...] | None) -> str:
+    *_, members, doc = row
     # The stored document without its opening brace, after the members of this query.
-    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {row[4]}, {row[5][1:]}'
+    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {members}, {doc[1:]}'
     if fields is None:
         return whole
     item = orjson.loads(whole)

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, DateTime, and_, bindparam, false, or_
 
 from app.core import dates, jsonbody
-from app.core.errors import BadRequest, validation_errors
+from app.core.errors import BadRequest, InvalidInput, validation_errors
 from app.ogc import crs as crs_
 from app.ogc.collections import Kind
 
@@ -38,6 +38,8 @@ class OgcRoute(APIRoute):
                 errors = validation_errors(list(exc.errors()))
                 detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
                 raise BadRequest(detail, errors=errors) from exc
+            except InvalidInput as exc:  # the app-wide checks (a NUL in a parameter)
+                raise BadRequest(exc.detail, errors=exc.errors) from exc
 
         return checked
 

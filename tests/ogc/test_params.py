@@ -107,6 +107,7 @@ def test_one_feature_takes_only_its_parameters(public_client, works):
         "/ogc/collections/facilities/items?f=xml",
         f"/ogc/collections/{'x' * 101}",
         "/ogc/collections/facilities/tiles/WebMercatorQuad/3/a/0",
+        "/ogc/api?x=%00",
     ],
 )
 def test_parameter_errors_under_ogc_are_400_not_422(public_client, path):

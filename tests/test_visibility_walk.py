@@ -178,9 +178,11 @@ def routes(client) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for url in ("/openapi.json", "/ogc/api"):
         document = client.get(url).json()
+        # /ogc/api's paths are relative to its server, /ogc.
+        root = document.get("servers", [{"url": ""}])[0]["url"]
         for path, item in document["paths"].items():
             if "get" in item:
-                found[path] = item["get"]
+                found[(root + path).rstrip("/") or "/"] = item["get"]
     return found
 
 

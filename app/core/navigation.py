@@ -1,4 +1,5 @@
-"""Navigation links for Chinese map apps, each built in the system its app reads."""
+"""Navigation links to a position for the map apps, and the percent-encoding they use
+(the nearby search builds the same links in PostgreSQL, nearby.repository.NAVIGATION)."""
 
 from functools import lru_cache
 
@@ -9,8 +10,7 @@ _BYTE = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
 
 
 def uri_component(text: str) -> str:
-    """`text` percent-encoded as urllib.parse.quote(text, safe="") writes it, in half the
-    time: a search encodes a name per item, and names rarely repeat across searches."""
+    """`text` percent-encoded as urllib.parse.quote(text, safe="") writes it."""
     return "".join([_BYTE[b] for b in text.encode()])
 
 

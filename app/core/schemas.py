@@ -156,5 +156,8 @@ def declared_query_parameters(route: Any) -> frozenset[str]:
         dependant = pending.pop()
         names.update(field.alias for field in dependant.query_params)
         pending.extend(dependant.dependencies)
+    # Routes that read their query as one model (core.query) declare it in openapi_extra.
+    extra = getattr(route, "openapi_extra", None) or {}
+    names.update(p["name"] for p in extra.get("parameters", []) if p.get("in") == "query")
     _DECLARED[id(route)] = (ref(route), frozenset(names))
     return frozenset(names)

@@ -3,9 +3,9 @@ answer already written as JSON in every coordinate system (migration 0005). The 
 only what depends on the query point or the clock."""
 
 import functools
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import Row, TextClause, text
 from sqlalchemy.orm import Session
 
 from app.core.geo import CoordSys
@@ -36,15 +36,10 @@ WITH candidates AS MATERIALIZED (
     ORDER BY s.location <-> {POINT}
     LIMIT :limit OFFSET :offset
 )
-SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status, c.doc,
-       -- Where navigation leads, the entrance else the facility, in GCJ-02 and BD-09: as
-       -- four numbers, which psycopg reads in C, where it parses an array in Python.
-       CASE WHEN c.i IS NULL THEN c.at[3] ELSE c.entrance_at[c.i * 6 - 3] END AS gcj_lon,
-       CASE WHEN c.i IS NULL THEN c.at[4] ELSE c.entrance_at[c.i * 6 - 2] END AS gcj_lat,
-       CASE WHEN c.i IS NULL THEN c.at[5] ELSE c.entrance_at[c.i * 6 - 1] END AS bd_lon,
-       CASE WHEN c.i IS NULL THEN c.at[6] ELSE c.entrance_at[c.i * 6] END AS bd_lat,
-       -- The members that depend on the query, to splice into doc (service._item): there,
-       -- not here, because cutting a character off text costs PostgreSQL a scan of it.
+SELECT c.distance, c.opening_hours, c.fresh, c.realtime_opening_status,
+       -- The item's members that depend on the query, then its stored ones without the
+       -- opening brace (service._item puts "open_now" first): cutting the brace off in
+       -- Python, where PostgreSQL's substr would walk the UTF-8 of the document.
        '"location" : ' || json_position(c.at, :position)
        || ', "distance_m" : ' || round(c.distance * 10) / 10
        || ', "entrance" : ' || coalesce(
@@ -63,7 +58,9 @@ SELECT c.distance, c.name, c.opening_hours, c.fresh, c.realtime_opening_status, 
            -- greatest() skips a NULL: without a report there is no age.
            'age_seconds', CASE WHEN c.realtime_observed_at IS NOT NULL THEN
                floor(greatest(0, extract(epoch FROM now() - c.realtime_observed_at)))::int END,
-           'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END AS members
+           'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END
+       || {{navigation}} AS members,
+       c.doc
 FROM (
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).
@@ -75,9 +72,51 @@ FROM (
     FROM candidates c
     ORDER BY c.distance
     LIMIT :keep
-) AS c
+) AS c {{navigation_from}}
 ORDER BY c.distance
 """
+
+# Links to the place for Amap, Baidu and Tencent Maps, each in its app's system (GCJ-02 or
+# BD-09), leading to the entrance else the facility. The name is percent-encoded byte by
+# byte, unreserved ASCII too: an equivalent URI (RFC 3986, 6.2.2.2), and one
+# regexp_replace, where telling the unreserved bytes apart would take a loop per name.
+NAVIGATION_FROM = """
+CROSS JOIN LATERAL (
+    SELECT round(CASE WHEN c.i IS NULL THEN c.at[3] ELSE c.entrance_at[c.i * 6 - 3] END
+                 ::numeric, 6) AS gcj_lon,
+           round(CASE WHEN c.i IS NULL THEN c.at[4] ELSE c.entrance_at[c.i * 6 - 2] END
+                 ::numeric, 6) AS gcj_lat,
+           round(CASE WHEN c.i IS NULL THEN c.at[5] ELSE c.entrance_at[c.i * 6 - 1] END
+                 ::numeric, 6) AS bd_lon,
+           round(CASE WHEN c.i IS NULL THEN c.at[6] ELSE c.entrance_at[c.i * 6] END
+                 ::numeric, 6) AS bd_lat,
+           regexp_replace(upper(encode(convert_to(c.name, 'UTF8'), 'hex')), '(..)', '%\\1', 'g')
+               AS label
+) AS n"""
+NAVIGATION = """', "navigation" : {"amap": "https://uri.amap.com/navigation?to='
+    || n.gcj_lon || ',' || n.gcj_lat || ',' || n.label || '&mode=' || :amap_mode
+    || '&coordinate=gaode&callnative=1&src=' || :source
+    || '", "baidu": "https://api.map.baidu.com/direction?destination=latlng:' || n.bd_lat
+    || ',' || n.bd_lon || '%7Cname:' || n.label || '&mode=' || :baidu_mode
+    || '&coord_type=bd09ll&output=html&src=' || :source
+    || '", "tencent": "https://apis.map.qq.com/uri/v1/routeplan?type=' || :tencent_mode
+    || '&to=' || n.label || '&tocoord=' || n.gcj_lat || ',' || n.gcj_lon
+    || '&referer=' || :source || '"}'"""
+WITHOUT_NAVIGATION = """', "navigation" : null'"""
+
+
+def search_sql(filters: tuple[str, ...], *, navigation: bool) -> str:
+    """The search's statement with these filters, with or without navigation links,
+    without its comments and indentation: psycopg caches its translation of a statement
+    of at most 4,096 characters only, and translates a longer one at every execution."""
+    sql = (
+        SEARCH.replace("{filters}", "".join(f" AND {f}" for f in filters))
+        .replace("{navigation}", NAVIGATION if navigation else WITHOUT_NAVIGATION)
+        .replace("{navigation_from}", NAVIGATION_FROM if navigation else "")
+    )
+    # No string in the statement holds "--" or a line break.
+    lines = (re.sub(r"--.*", "", line).strip() for line in sql.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 @dataclass(frozen=True)
@@ -107,11 +146,24 @@ class NearbyQuery:
         return [f.format(fresh=FRESH) for f in chosen]
 
 
+# A row: distance, opening_hours, fresh, realtime_opening_status, members, doc.
+SearchRow = tuple[float, str | None, bool | None, str | None, str, str]
+
+
 def search(
-    session: Session, query: NearbyQuery, *, limit: int, offset: int, keep: int
-) -> list[Row]:
+    session: Session,
+    query: NearbyQuery,
+    *,
+    limit: int,
+    offset: int,
+    keep: int,
+    navigation: bool,
+    source: str,
+) -> list[SearchRow]:
     """`limit` candidates nearest first by the index (a sphere), sorted by ellipsoid metres,
-    of which the nearest `keep` are returned with their JSON."""
+    of which the nearest `keep` are returned with their JSON; `source` names this service
+    in the navigation links (percent-encoded)."""
+    driving = query.use_type == UseType.parking
     params = {
         "lon": query.lon,
         "lat": query.lat,
@@ -124,12 +176,20 @@ def search(
         "limit": limit,
         "offset": offset,
         "keep": keep,
+        "amap_mode": "car" if driving else "walk",
+        "tencent_mode": "drive" if driving else "walk",
+        "baidu_mode": "driving" if driving else "walking",
+        "source": source,
     }
-    return session.execute(_statement(tuple(query.filters())), params).all()
+    # psycopg's own cursor: SQLAlchemy's execution and rows cost more Python than the
+    # answer's, and the search needs neither (the session's connection, autocommit).
+    driver = session.connection().connection.driver_connection
+    return driver.execute(_statement(tuple(query.filters()), navigation), params).fetchall()
 
 
-# A TextClause finds its bind parameters with a regular expression when it is made: one
-# per combination of filters (a few dozen) is made once.
-@functools.lru_cache(maxsize=64)
-def _statement(filters: tuple[str, ...]) -> TextClause:
-    return text(SEARCH.replace("{filters}", "".join(f" AND {f}" for f in filters)))
+# Made once per combination of filters (a few dozen): the statement in psycopg's
+# placeholders.
+@functools.lru_cache(maxsize=128)
+def _statement(filters: tuple[str, ...], navigation: bool) -> str:
+    sql = search_sql(filters, navigation=navigation).replace("%", "%%")
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)

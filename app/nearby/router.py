@@ -1,19 +1,21 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import CurrentPrincipal
 from app.accounts.principal import Principal
 from app.alerts import service as alerts
 from app.core.errors import InvalidInput, problem_responses
-from app.core.geo import CoordSys, CoordSysQuery, in_china, position_to_wgs84
+from app.core.geo import CoordSys, in_china, position_to_wgs84
 from app.core.pagination import splice_items
+from app.core.query import query_parameters, read_query
 from app.db.session import hot_read
 from app.nearby import service
-from app.nearby.schemas import NearbyAnswer
+from app.nearby.schemas import NearbyAnswer, NearbyItem
 from app.shelters import finder
 from app.shelters.schemas import ShelterAnswer
 from app.uses.models import UseType
@@ -35,28 +37,83 @@ class Around:
     coordsys: CoordSys
     open_now: bool
     accessible: bool
+    fields: tuple[str, ...] | None
 
 
-# Async on purpose, like the routes below: a sync dependency would cost a hop to a worker
-# thread of its own on a hot read path.
-async def around(
-    lon: Annotated[float, Query(ge=-180, le=180)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    radius: Annotated[
-        float, Query(gt=0, le=MAX_RADIUS_M, description="metres on the ground")
-    ] = 3000,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
-    open_now: Annotated[bool, Query(description="only places open now, in Asia/Shanghai")] = False,
-    accessible: Annotated[bool, Query(description="barrier-free access")] = False,
-) -> Around:
-    wgs84 = position_to_wgs84(lon, lat, coordsys)
+ITEM_FIELDS = tuple(NearbyItem.model_fields)
+
+
+def _fields(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in chosen if name not in NearbyItem.model_fields]
+    if unknown or not chosen:
+        raise InvalidInput.on(
+            "fields", f"{', '.join(unknown) or 'nothing'}: choose among {', '.join(ITEM_FIELDS)}"
+        )
+    return chosen
+
+
+class AroundQuery(BaseModel):
+    """The query point and the options common to every nearby search (core.query)."""
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    radius: float = Field(3000, gt=0, le=MAX_RADIUS_M, description="metres on the ground")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT)
+    coordsys: CoordSys = Field(
+        CoordSys.wgs84,
+        description="system of lon/lat in the query and of every position in the answer",
+    )
+    open_now: bool = Field(False, description="only places open now, in Asia/Shanghai")
+    accessible: bool = Field(False, description="barrier-free access")
+    fields: str | None = Field(
+        None,
+        max_length=500,
+        description="comma-separated members of each item to return, for apps that "
+        "need less (`name,location,distance_m,availability`); default: all",
+    )
+
+
+class ParkingQuery(AroundQuery):
+    ev: bool = Field(False, description="has charging piles, not all reported taken")
+    min_free: int | None = Field(
+        None, ge=1, le=100_000, description="at least this many free spaces, reported fresh"
+    )
+    max_height: float | None = Field(
+        None,
+        ge=1,
+        le=6,
+        description="the vehicle's height in metres: the height limit must allow it",
+    )
+
+
+class UsesQuery(AroundQuery):
+    type: UseType
+
+
+class SheltersQuery(AroundQuery):
+    min_free: int | None = Field(
+        None, ge=1, le=1_000_000, description="at least this many free places, reported fresh"
+    )
+
+
+def around(query: AroundQuery) -> Around:
+    wgs84 = position_to_wgs84(query.lon, query.lat, query.coordsys)
     if not in_china(*wgs84):
-        raise InvalidInput.on("lon", f"[{lon}, {lat}] lies outside China")
-    return Around(lon, lat, wgs84, radius, limit, coordsys, open_now, accessible)
-
-
-AroundDep = Annotated[Around, Depends(around)]
+        raise InvalidInput.on("lon", f"[{query.lon}, {query.lat}] lies outside China")
+    return Around(
+        query.lon,
+        query.lat,
+        wgs84,
+        query.radius,
+        query.limit,
+        query.coordsys,
+        query.open_now,
+        query.accessible,
+        _fields(query.fields),
+    )
 
 
 def _shelters(
@@ -117,6 +174,7 @@ async def _search(
             open_now=place.open_now,
             accessible=place.accessible,
             source=settings.app_source,
+            fields=place.fields,
             lead=lead,
             shelters=shelters,
             **filters,
@@ -129,73 +187,65 @@ async def _search(
     return Response(answer, media_type="application/json")
 
 
-@router.get("/v1/parking/nearby", response_model=NearbyAnswer, responses=problem_responses(422))
-async def parking_nearby(
-    request: Request,
-    principal: CurrentPrincipal,
-    place: AroundDep,
-    ev: Annotated[bool, Query(description="has charging piles, not all reported taken")] = False,
-    min_free: Annotated[
-        int | None,
-        Query(ge=1, le=100_000, description="at least this many free spaces, reported fresh"),
-    ] = None,
-    max_height: Annotated[
-        float | None,
-        Query(
-            ge=1, le=6, description="the vehicle's height in metres: the height limit must allow it"
-        ),
-    ] = None,
-) -> Response:
+@router.get(
+    "/v1/parking/nearby",
+    response_model=NearbyAnswer,
+    responses=problem_responses(422),
+    openapi_extra=query_parameters(ParkingQuery),
+)
+async def parking_nearby(request: Request, principal: CurrentPrincipal) -> Response:
     """Car parks in civil air defense works, nearest first, with live availability.
     `alerts` lists the alerts in force over the point. While an Actual air-raid alert is
     among them (`alert_mode`), `shelters` (as /v1/shelters/nearby answers them) comes
     before the car parks; Exercise and Test alerts are listed as drills and change
     nothing else."""
+    query = read_query(request, ParkingQuery)
     return await _search(
         request,
-        place,
+        around(query),
         UseType.parking,
         principal,
-        ev=ev,
-        min_free=min_free,
-        vehicle_height_m=max_height,
+        ev=query.ev,
+        min_free=query.min_free,
+        vehicle_height_m=query.max_height,
     )
 
 
-@router.get("/v1/uses/nearby", response_model=NearbyAnswer, responses=problem_responses(422))
-async def uses_nearby(
-    request: Request,
-    place: AroundDep,
-    use_type: Annotated[UseType, Query(alias="type")],
-) -> Response:
+@router.get(
+    "/v1/uses/nearby",
+    response_model=NearbyAnswer,
+    responses=problem_responses(422),
+    openapi_extra=query_parameters(UsesQuery),
+)
+async def uses_nearby(request: Request) -> Response:
     """Peacetime uses of one type (cool spots, gyms, ...), nearest first."""
-    return await _search(request, place, use_type)
+    query = read_query(request, UsesQuery)
+    return await _search(request, around(query), query.type)
 
 
 @router.get(
-    "/v1/shelters/nearby", response_model=ShelterAnswer, responses=problem_responses(422, 429)
+    "/v1/shelters/nearby",
+    response_model=ShelterAnswer,
+    responses=problem_responses(422, 429),
+    openapi_extra=query_parameters(SheltersQuery),
 )
-async def shelters_nearby(
-    request: Request,
-    principal: CurrentPrincipal,
-    place: AroundDep,
-    min_free: Annotated[
-        int | None,
-        Query(ge=1, le=1_000_000, description="at least this many free places, reported fresh"),
-    ] = None,
-) -> Response:
+async def shelters_nearby(request: Request, principal: CurrentPrincipal) -> Response:
     """Usable shelters (personnel shelters and evacuation trunks in service, public or
     opened by an alert in force), nearest first by geodesic distance to their nearest
     pedestrian entrance, with capacity, live status and walking links. `accessible`: the
-    entrance is barrier-free. `open_now` does not apply to shelters. Protection classes
-    only for callers who may read them."""
+    entrance is barrier-free. `open_now` and `fields` do not apply to shelters. Protection
+    classes only for callers who may read them."""
+    query = read_query(request, SheltersQuery)
+    place = around(query)
     if place.open_now:
         raise InvalidInput.on("open_now", "shelters have no opening hours")
+    if place.fields is not None:
+        raise InvalidInput.on("fields", "shelter items are answered whole")
 
     def run(session: Session) -> str:
         now = datetime.now(UTC)
         covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
-        items = _shelters(session, request, place, principal, now, min_free=min_free)
+        items = _shelters(session, request, place, principal, now, min_free=query.min_free)
         envelope = {
             "coordsys": place.coordsys.value,
             "center": {"lon": place.lon, "lat": place.lat},

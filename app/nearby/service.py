@@ -3,15 +3,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+import orjson
 from sqlalchemy.orm import Session
 
 from app.core.geo import CoordSys
-from app.core.navigation import navigation_json
+from app.core.navigation import uri_component
 from app.core.pagination import splice_items
 from app.holidays import service as holidays
 from app.nearby import repository
-from app.nearby.repository import NearbyQuery
+from app.nearby.repository import NearbyQuery, SearchRow
 from app.uses.hours import SHANGHAI, is_open
 from app.uses.models import OpeningStatus, UseType
 
@@ -42,12 +42,14 @@ def search(
     accessible: bool = False,
     vehicle_height_m: float | None = None,
     source: str,
+    fields: tuple[str, ...] | None = None,
     lead: dict[str, Any] | None = None,
     shelters: list[str] | None = None,
 ) -> str:
     """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
     caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84.
-    `lead` (alerts) and `shelters` (items as JSON texts) come before the items."""
+    `fields`: the members of each item to keep, in that order (None: all). `lead` (alerts)
+    and `shelters` (items as JSON texts) come before the items."""
     query = NearbyQuery(
         lon=wgs84[0],
         lat=wgs84[1],
@@ -64,22 +66,30 @@ def search(
     # An area's uses share a few hours expressions: each is evaluated once per answer.
     day = holidays.day_kind(session, now.astimezone(SHANGHAI).date())
     open_at_now = functools.cache(lambda hours: is_open(hours, now, day))
-    chosen: list[tuple[Row, bool | None]] = []
+    chosen: list[tuple[SearchRow, bool | None]] = []
     offset = 0
     while offset < MAX_CANDIDATES:
         # Without open_now every candidate qualifies, and the page is cut in SQL.
         keep = batch if open_now else limit
-        rows = repository.search(session, query, limit=batch, offset=offset, keep=keep)
+        rows = repository.search(
+            session,
+            query,
+            limit=batch,
+            offset=offset,
+            keep=keep,
+            navigation=fields is None or "navigation" in fields,
+            source=_source(source),
+        )
         for row in rows:
-            open_at = _open_now(row, open_at_now(row.opening_hours))
+            open_at = _open_now(row, open_at_now(row[1]))  # row[1]: the opening hours
             if not open_now or open_at is True:
                 chosen.append((row, open_at))
         if not open_now or len(rows) < batch or len(chosen) >= batch:
             break
         offset += batch
-    chosen.sort(key=lambda pair: pair[0].distance)
-    driving = use_type == UseType.parking
-    items = [_item(row, open_at, driving=driving, source=source) for row, open_at in chosen[:limit]]
+    if open_now:
+        chosen.sort(key=lambda pair: pair[0][0])  # by distance
+    items = [_item(row, open_at, fields) for row, open_at in chosen[:limit]]
     envelope = {
         "coordsys": coordsys.value,
         "center": {"lon": lon, "lat": lat},
@@ -92,22 +102,24 @@ def search(
     return splice_items(envelope, "items", items)
 
 
-def _open_now(row: Row, open_at: bool | None) -> bool | None:
+def _open_now(row: SearchRow, open_at: bool | None) -> bool | None:
     """The hours' answer, unless a fresh live status says closed (as uses.service.open_now)."""
-    if row.fresh and row.realtime_opening_status == OpeningStatus.closed:
+    _, _, fresh, status, _, _ = row
+    if fresh and status == OpeningStatus.closed:
         return False
     return open_at
 
 
-def _item(row: Row, open_at: bool | None, *, driving: bool, source: str) -> str:
-    links = navigation_json(
-        (row.gcj_lon, row.gcj_lat),
-        (row.bd_lon, row.bd_lat),
-        row.name,
-        driving=driving,
-        source=source,
-    )
-    return (
-        f'{row.doc[:-1]}, {row.members}, "open_now" : {JSON_BOOL[open_at]}, '
-        f'"navigation" : {links}}}'
-    )
+def _item(row: SearchRow, open_at: bool | None, fields: tuple[str, ...] | None) -> str:
+    *_, members, doc = row
+    # The stored document without its opening brace, after the members of this query.
+    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {members}, {doc[1:]}'
+    if fields is None:
+        return whole
+    item = orjson.loads(whole)
+    return orjson.dumps({name: item.get(name) for name in fields}).decode()
+
+
+@functools.lru_cache(maxsize=16)
+def _source(source: str) -> str:
+    return uri_component(source)

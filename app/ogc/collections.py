@@ -99,6 +99,13 @@ class Collection:
     where: tuple[ColumnElement[bool], ...] = field(default=())
     # Rows that only roles reading restricted fields see (wartime entrances).
     restricted_rows: ColumnElement[bool] | None = None
+    # Where the extent is computed, where `source` joins what the geometry and the
+    # conditions do not need (signage's per-facility counts).
+    extent_from: FromClause | None = None
+
+    @property
+    def extent_source(self) -> FromClause:
+        return self.source if self.extent_from is None else self.extent_from
 
     def __post_init__(self) -> None:
         for name in self.columns:
@@ -405,6 +412,7 @@ COLLECTIONS = {
             description="The state of each work's signs: counts by status and the last "
             "inspection. A work without signs shows zero signs.",
             source=Facility.__table__.join(SIGNS, true()),
+            extent_from=Facility.__table__,
             key=Facility.id,
             geometry=Facility.location,
             datetime="updated_at",

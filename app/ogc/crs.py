@@ -107,7 +107,9 @@ def from_storage(geometry: ColumnElement, crs: Crs) -> ColumnElement:
         geometry = func.ST_Transform(geometry, crs.srid)
     if crs.lat_first:
         geometry = func.ST_FlipCoordinates(geometry)
-    return cast(func.ST_AsGeoJSON(geometry, crs.precision), JSON)
+    # Options 0: without PostGIS's default (8), any SRID but 4326 adds a "crs" member,
+    # which RFC 7946 removed and Part 2 replaces with the Content-Crs header.
+    return cast(func.ST_AsGeoJSON(geometry, crs.precision, 0), JSON)
 
 
 def to_storage(geometry: ColumnElement, crs: Crs) -> ColumnElement:

@@ -9,9 +9,8 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import ColumnElement
 
-from app.core.geo import CHINA_BOUNDS
 from app.ogc import cql2, crs, tiles
-from app.ogc.collections import Collection, Kind, visible_columns
+from app.ogc.collections import COLLECTIONS, Collection, Kind, visible_columns
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -76,14 +75,18 @@ def conformance(base: str) -> dict[str, Any]:
     return {"links": self_links(f"{base}/ogc/conformance", JSON), "conformsTo": CONFORMANCE}
 
 
-def collection(base: str, c: Collection) -> dict[str, Any]:
+def collection(
+    base: str, c: Collection, bbox: tuple[float, float, float, float] | None
+) -> dict[str, Any]:
+    """`bbox`: the extent of the collection's features (CRS84), None while it has none."""
     href = f"{base}/ogc/collections/{c.id}"
+    extent = {"extent": {"spatial": {"bbox": [list(bbox)], "crs": crs.CRS84.uri}}} if bbox else {}
     return {
         "id": c.id,
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [list(CHINA_BOUNDS)], "crs": crs.CRS84.uri}},
+        **extent,
         "crs": list(crs.SUPPORTED),
         "storageCrs": crs.STORAGE.uri,
         "links": [
@@ -91,15 +94,18 @@ def collection(base: str, c: Collection) -> dict[str, Any]:
             link(f"{href}/items?f=json", "items", GEOJSON, "Features"),
             link(f"{href}/items?f=html", "items", HTML, "Features as HTML"),
             link(f"{href}/queryables", f"{REL}queryables", SCHEMA, "Queryables"),
+            link(f"{href}/schema", f"{REL}schema", SCHEMA, "Schema of the features"),
             *tiles.tileset_links(base, c.id),
         ],
     }
 
 
-def collections(base: str, found: list[Collection]) -> dict[str, Any]:
+def collections(
+    base: str, found: list[Collection], bboxes: dict[str, tuple[float, float, float, float] | None]
+) -> dict[str, Any]:
     return {
         "links": self_links(f"{base}/ogc/collections", JSON),
-        "collections": [collection(base, c) for c in found],
+        "collections": [collection(base, c, bboxes[c.id]) for c in found],
         "crs": list(crs.SUPPORTED),
     }
 
@@ -123,10 +129,63 @@ def queryables(base: str, c: Collection, restricted: bool | ColumnElement[bool])
     }
 
 
-def openapi(full: dict[str, Any]) -> dict[str, Any]:
-    """The app's OpenAPI document cut to /ogc, in OpenAPI 3.0 terms (FastAPI writes 3.1,
-    which older clients do not read): nullable instead of a null type."""
-    paths = {path: item for path, item in full["paths"].items() if path.startswith("/ogc")}
+def schema(base: str, c: Collection, restricted: bool | ColumnElement[bool]) -> dict[str, Any]:
+    """The features' schema (OGC API - Features Part 5): every property the caller sees,
+    with the roles of the id, the geometry and the update time."""
+    href = f"{base}/ogc/collections/{c.id}/schema"
+    properties: dict[str, Any] = {
+        "id": {"title": "Identifier", "type": "integer", "x-ogc-role": "id", "readOnly": True},
+        "geometry": {"title": "Location", **Kind.geometry.schema},
+    }
+    for name in visible_columns(c, restricted):
+        column = c.columns[name]
+        found = {"title": column.title, **column.kind.schema, "readOnly": True}
+        if column.enum:
+            found["enum"] = list(column.enum)
+        if name == c.datetime:
+            found["x-ogc-role"] = "primary-instant"
+        properties[name] = found
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href,
+        "type": "object",
+        "title": c.title,
+        "description": c.description,
+        "properties": properties,
+        "links": self_links(href, SCHEMA),
+    }
+
+
+ITEMS_PATH = "/collections/{collection_id}/items"
+
+
+def openapi(full: dict[str, Any], equals: dict[str, dict[str, Kind]]) -> dict[str, Any]:
+    """The app's OpenAPI document cut to /ogc, its paths relative to that server, in
+    OpenAPI 3.0 terms (FastAPI writes 3.1, which older clients do not read): nullable
+    instead of a null type. Each collection's items get a path of their own, with the
+    properties that `equals` offers as plain query parameters: GDAL looks them up at
+    /collections/{id}/items and then sends a `name = value` filter as `?name=value`."""
+    paths = {
+        path.removeprefix("/ogc") or "/": item
+        for path, item in full["paths"].items()
+        if path == "/ogc" or path.startswith("/ogc/")
+    }
+    generic = paths[ITEMS_PATH]["get"]
+    for collection_id, properties in equals.items():
+        operation = copy.deepcopy(generic)
+        operation["operationId"] = f"{generic['operationId']}_{collection_id}"
+        operation["summary"] = f"Features of {COLLECTIONS[collection_id].title}"
+        operation["parameters"] = [p for p in operation["parameters"] if p["in"] != "path"] + [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": f"only features whose {name} is this value",
+                "schema": _equals_schema(COLLECTIONS[collection_id], name, kind),
+            }
+            for name, kind in properties.items()
+        ]
+        paths[ITEMS_PATH.replace("{collection_id}", collection_id)] = {"get": operation}
     schemas = full.get("components", {}).get("schemas", {})
     used: set[str] = set()
     pending: Any = paths
@@ -137,8 +196,19 @@ def openapi(full: dict[str, Any]) -> dict[str, Any]:
         **full.get("components", {}),
         "schemas": {name: schemas[name] for name in sorted(used)},
     }
-    document = {**full, "openapi": "3.0.3", "paths": paths, "components": components}
+    document = {
+        **full,
+        "openapi": "3.0.3",
+        "servers": [{"url": "/ogc"}],
+        "paths": paths,
+        "components": components,
+    }
     return _as_30(copy.deepcopy(document))
+
+
+def _equals_schema(c: Collection, name: str, kind: Kind) -> dict[str, Any]:
+    column = c.columns[name]
+    return {**kind.schema, "enum": list(column.enum)} if column.enum else dict(kind.schema)
 
 
 def _as_30(node: Any) -> Any:

@@ -102,6 +102,24 @@ def _within_reach(
     return [collection.geometry.op("&&")(func.ST_Expand(centre, reach)), distance <= reach]
 
 
+def extent(
+    session: Session, collection: Collection, where: list[ColumnElement[bool]]
+) -> tuple[float, float, float, float] | None:
+    """West, south, east, north of the rows `where` selects; None without rows."""
+    box = (
+        select(func.ST_Extent(collection.geometry).label("box"))
+        .select_from(collection.extent_source)
+        .where(*collection.where, *where)
+        .subquery()
+    )
+    found = session.execute(
+        select(func.ST_XMin(box.c.box), func.ST_YMin(box.c.box)).add_columns(
+            func.ST_XMax(box.c.box), func.ST_YMax(box.c.box)
+        )
+    ).one()
+    return None if found[0] is None else (found[0], found[1], found[2], found[3])
+
+
 def one(
     session: Session,
     collection: Collection,

@@ -6,20 +6,23 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import CurrentPrincipal
-from app.core.errors import NotFound, problem_responses
+from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.pagination import splice_items
+from app.core.query import query_parameters, read_query
 from app.db.session import hot_read
-from app.facilities.scope import restricted_clause, visible_clause
+from app.facilities.scope import PUBLIC_WORKS, restricted_clause, visible_clause
 from app.ogc import crs as crs_
-from app.ogc import documents, html, service
+from app.ogc import documents, html, params, service
 from app.ogc.collections import COLLECTIONS, Collection
 from app.ogc.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA, base_url, link
 
-router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+router = APIRouter(prefix="/ogc", tags=["OGC API - Features"], route_class=params.OgcRoute)
 
+# A larger limit is read as this one (/req/core/fc-limit-response-1).
 MAX_LIMIT = 10_000
 # The body depends on the caller's key and on content negotiation.
 VARY = {"Vary": "Accept, Authorization"}
@@ -63,9 +66,9 @@ CollectionDep = Annotated[Collection, Depends(_collection)]
 
 
 def _responses(*types: str, errors: tuple[int, ...] = ()) -> dict[int | str, dict[str, Any]]:
-    """The media types of a 200, and the problems: 422 for any malformed parameter."""
+    """The media types of a 200, and the problems: 400 for any malformed parameter."""
     content = {200: {"content": {media_type: {} for media_type in types}}}
-    return {**content, **problem_responses(*sorted({422, *errors}))}
+    return {**content, **problem_responses(*sorted({400, *errors}))}
 
 
 @router.get("", responses=_responses(JSON, HTML), response_class=Response)
@@ -83,14 +86,16 @@ async def conformance(request: Request, f: FormatQuery = None) -> Response:
 @router.get("/api", responses=_responses(OPENAPI, HTML), response_class=Response)
 async def api(request: Request, f: FormatQuery = None) -> Response:
     """This API's OpenAPI 3.0 definition."""
-    document = documents.openapi(request.app.openapi())
+    equals = {c.id: service.equals_properties(c) for c in COLLECTIONS.values()}
+    document = documents.openapi(request.app.openapi(), equals)
     return _answer(request, f, "API definition", document, OPENAPI)
 
 
 @router.get("/collections", responses=_responses(JSON, HTML), response_class=Response)
 async def collections(request: Request, f: FormatQuery = None) -> Response:
     """The published collections."""
-    document = documents.collections(base_url(request), list(COLLECTIONS.values()))
+    bboxes = await service.extents(request.app.state).get(request.app.state, list(COLLECTIONS))
+    document = documents.collections(base_url(request), list(COLLECTIONS.values()), bboxes)
     return _answer(request, f, "Collections", document, JSON)
 
 
@@ -101,7 +106,58 @@ async def collections(request: Request, f: FormatQuery = None) -> Response:
 )
 async def collection(request: Request, c: CollectionDep, f: FormatQuery = None) -> Response:
     """One collection: its extent, CRSs and links to items, queryables and tiles."""
-    return _answer(request, f, c.title, documents.collection(base_url(request), c), JSON)
+    bboxes = await service.extents(request.app.state).get(request.app.state, [c.id])
+    document = documents.collection(base_url(request), c, bboxes[c.id])
+    if _wants_html(request, f):
+        return _html(request, c, c.title, document, await _sample(request, c))
+    return _answer(request, f, c.title, document, JSON)
+
+
+async def _sample(request: Request, c: Collection) -> list[str]:
+    """The features a collection's HTML page draws: the first page of a thousand, public."""
+    query = service.ItemsQuery(limit=html.MAP_FEATURES)
+    stale_after_s = request.app.state.settings.occupancy_stale_after_s
+
+    def run(session: Session) -> service.Page:
+        return service.items(
+            session,
+            c,
+            query,
+            restricted=False,
+            visible=PUBLIC_WORKS,
+            crs=crs_.CRS84,
+            sql_params={"stale_after_s": stale_after_s},
+        )
+
+    return (await hot_read(request.app.state, run)).features
+
+
+def _html(
+    request: Request,
+    c: Collection,
+    title: str,
+    document: dict[str, Any],
+    features: list[str] | None = None,
+    headers: dict[str, str] = VARY,
+) -> Response:
+    parsed = [json.loads(feature) for feature in features] if features is not None else None
+    items_url = f"{base_url(request)}/ogc/collections/{c.id}/items"
+    text = html.page(title, document, features=parsed, items_url=items_url)
+    return Response(text, media_type=HTML, headers=headers)
+
+
+@router.get(
+    "/collections/{collection_id}/schema",
+    responses=_responses(SCHEMA, HTML, errors=(401, 404, 429)),
+    response_class=Response,
+)
+async def schema(
+    request: Request, c: CollectionDep, who: CurrentPrincipal, f: FormatQuery = None
+) -> Response:
+    """The features' properties as JSON Schema (OGC API - Features Part 5), restricted
+    ones only for roles that read them."""
+    document = documents.schema(base_url(request), c, restricted_clause(who))
+    return _answer(request, f, f"Schema of {c.title}", document, SCHEMA)
 
 
 @router.get(
@@ -118,56 +174,68 @@ async def queryables(
     return _answer(request, f, f"Queryables of {c.title}", document, SCHEMA)
 
 
+class ItemsParameters(BaseModel):
+    """The items resource's parameters (core.query), besides property comparisons."""
+
+    model_config = ConfigDict(extra="allow")
+
+    limit: int = Field(
+        10,
+        ge=1,
+        description=f"features a page, at most {MAX_LIMIT}: more reads as {MAX_LIMIT}",
+        json_schema_extra={"maximum": MAX_LIMIT},
+    )
+    bbox: str | None = Field(
+        None, max_length=1000, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"
+    )
+    bbox_crs: str | None = Field(None, alias="bbox-crs", max_length=200)
+    datetime: str | None = Field(
+        None, max_length=100, description="update time: an instant, or start/end with '..'"
+    )
+    crs: str | None = Field(None, max_length=200, description="CRS of the answer")
+    filter: str | None = Field(None, max_length=20_000, description="a CQL2 filter")
+    filter_lang: str | None = Field(
+        None, alias="filter-lang", description="cql2-text (default) or cql2-json"
+    )
+    filter_crs: str | None = Field(None, alias="filter-crs", max_length=200)
+    properties: str | None = Field(
+        None, max_length=2000, description="comma-separated properties to return"
+    )
+    sortby: str | None = Field(
+        None, max_length=2000, description="comma-separated, - for descending"
+    )
+    cursor: str | None = Field(None, max_length=4000, description="from a next or prev link")
+    f: Format | None = Field(
+        None, description="json (GeoJSON for features) or html; without it, the Accept header"
+    )
+
+
 @router.get(
     "/collections/{collection_id}/items",
     responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
     response_class=Response,
+    openapi_extra=query_parameters(ItemsParameters),
 )
-async def items(
-    request: Request,
-    c: CollectionDep,
-    who: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
-    bbox: Annotated[
-        str | None,
-        Query(max_length=1000, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"),
-    ] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=200)] = None,
-    datetime: Annotated[
-        str | None,
-        Query(max_length=100, description="update time: an instant, or start/end with '..'"),
-    ] = None,
-    crs: Annotated[str | None, Query(max_length=200, description="CRS of the answer")] = None,
-    filter: Annotated[str | None, Query(max_length=20_000, description="a CQL2 filter")] = None,
-    filter_lang: Annotated[
-        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
-    ] = None,
-    filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
-    properties: Annotated[
-        str | None, Query(max_length=2000, description="comma-separated properties to return")
-    ] = None,
-    sortby: Annotated[
-        str | None, Query(max_length=2000, description="comma-separated, - for descending")
-    ] = None,
-    cursor: Annotated[
-        str | None, Query(max_length=4000, description="from a next or prev link")
-    ] = None,
-    f: FormatQuery = None,
-) -> Response:
-    """Features of the collection, in pages linked by next and prev."""
-    out_crs = crs_.parse(crs, field="crs")
+async def items(request: Request, c: CollectionDep, who: CurrentPrincipal) -> Response:
+    """Features of the collection, in pages linked by next and prev. A public property
+    given as a parameter (`?status=in_service`) selects the features with that value."""
+    given = read_query(request, ItemsParameters)
+    out_crs = crs_.parse(given.crs, field="crs")
+    equals = params.single(request, service.ITEMS_PARAMETERS)
     query = service.ItemsQuery(
-        bbox=bbox,
-        bbox_crs=bbox_crs,
-        datetime=datetime,
-        filter=filter,
-        filter_lang=filter_lang,
-        filter_crs=filter_crs,
-        properties=properties,
-        sortby=sortby,
-        cursor=cursor,
-        limit=limit,
+        bbox=given.bbox,
+        bbox_crs=given.bbox_crs,
+        datetime=given.datetime,
+        filter=given.filter,
+        filter_lang=given.filter_lang,
+        filter_crs=given.filter_crs,
+        properties=given.properties,
+        sortby=given.sortby,
+        cursor=given.cursor,
+        limit=min(given.limit, MAX_LIMIT),
+        equals=tuple(equals.items()),
     )
+    f = given.f
     restricted, visible = restricted_clause(who), visible_clause(who)
     settings = request.app.state.settings
     stale_after_s = settings.occupancy_stale_after_s
@@ -197,7 +265,7 @@ async def items(
     body = splice_items(envelope, "features", page.features)
     headers = {**VARY, "Content-Crs": f"<{out_crs.uri}>"}
     if as_html:
-        return Response(html.page(c.title, json.loads(body)), media_type=HTML, headers=headers)
+        return _html(request, c, c.title, json.loads(body), headers=headers)
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
@@ -205,9 +273,13 @@ def _page_links(
     request: Request, c: Collection, page: service.Page, type_: str
 ) -> list[dict[str, str]]:
     url = request.url
+    if type_ == HTML:
+        other = link(str(url.include_query_params(f="json")), "alternate", GEOJSON, "As GeoJSON")
+    else:
+        other = link(str(url.include_query_params(f="html")), "alternate", HTML, "As HTML")
     links = [
         link(str(url), "self", type_, "This page"),
-        link(str(url.include_query_params(f="html")), "alternate", HTML, "This page as HTML"),
+        other,
         link(f"{base_url(request)}/ogc/collections/{c.id}", "collection", JSON, c.title),
     ]
     if page.next_cursor:
@@ -236,6 +308,10 @@ async def item(
     f: FormatQuery = None,
 ) -> Response:
     """One feature."""
+    unknown = params.single(request, service.ITEM_PARAMETERS)
+    if unknown:
+        name = next(iter(unknown))
+        raise BadRequest(f"{name}: unknown query parameter; a feature takes crs, properties, f")
     out_crs = crs_.parse(crs, field="crs")
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")
@@ -271,8 +347,5 @@ async def item(
     body = f'{found[:-1]},"links":{json.dumps(links, ensure_ascii=False)}}}'
     headers = {**VARY, "Content-Crs": f"<{out_crs.uri}>"}
     if _wants_html(request, f):
-        document = json.loads(body)
-        return Response(
-            html.page(f"{c.title} {feature_id}", document), media_type=HTML, headers=headers
-        )
+        return _html(request, c, f"{c.title} {feature_id}", json.loads(body), headers=headers)
     return Response(body, media_type=GEOJSON, headers=headers)

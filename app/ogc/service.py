@@ -2,19 +2,28 @@
 then one query."""
 
 import functools
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Select, func, or_
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from app.core.errors import BadRequest
+from app.db.session import hot_read
 from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS
 from app.ogc import cql2, params, repository
 from app.ogc import crs as crs_
 from app.ogc.collections import COLLECTIONS, Collection, Kind, visible_columns
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
+# The parameters of the items resource besides plain property comparisons.
+ITEMS_PARAMETERS = frozenset(
+    ("limit", "bbox", "bbox-crs", "datetime", "crs", "filter", "filter-lang", "filter-crs")
+    + ("properties", "sortby", "cursor", "f")
+)
+ITEM_PARAMETERS = frozenset(("crs", "properties", "f"))
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,8 @@ class ItemsQuery:
     sortby: str | None = None
     cursor: str | None = None
     limit: int = 10
+    # Properties compared as plain query parameters (?status=in_service): name, text.
+    equals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,10 @@ def items(
     if query.datetime is not None:
         interval = params.interval(query.datetime)
         values |= interval.values()
+    for name, text in query.equals:
+        kind = _equals_kind(collection, known, name)
+        choices = collection.columns[name].enum
+        values[f"equals_{name}"] = params.equals_value(name, text, kind, choices)
     sorted_by = params.sortby(query.sortby, _sortable(collection, known))
     # Unless sorted otherwise, a box's features come nearest its centre first (see
     # _statement), then by id.
@@ -133,6 +148,7 @@ def items(
         interval=interval.shape if interval else None,
         sortby=query.sortby,
         cursor=(cursor[0], tuple(value is None for value in cursor[1])) if cursor else None,
+        equals=tuple(sorted(name for name, _ in query.equals)),
     )
     if query.filter is None and _shared(restricted, visible):
         statement = _shared_statement(shape, restricted, visible)
@@ -167,6 +183,29 @@ class _Shape:
     interval: tuple[bool, bool, bool] | None
     sortby: str | None
     cursor: tuple[bool, tuple[bool, ...]] | None
+    equals: tuple[str, ...] = ()
+
+
+def equals_properties(collection: Collection) -> dict[str, Kind]:
+    """The public properties that may be compared as plain query parameters, declared
+    per collection in /ogc/api (GDAL and QGIS send a simple `name = value` filter so)."""
+    return {
+        name: column.kind
+        for name, column in collection.columns.items()
+        if column.kind in params.EQUALS_KINDS and not column.restricted
+    }
+
+
+def _equals_kind(
+    collection: Collection, known: dict[str, tuple[Kind, ColumnElement]], name: str
+) -> Kind:
+    found = known.get(name)
+    if found is None or found[0] not in params.EQUALS_KINDS:
+        raise BadRequest(
+            f"{name}: unknown query parameter; items takes {', '.join(sorted(ITEMS_PARAMETERS))}"
+            f" and the properties of {collection.id} listed in /ogc/api"
+        )
+    return found[0]
 
 
 def _sortable(
@@ -219,6 +258,9 @@ def _statement(
         nearest = [params.SortKey(distance, Kind.number, descending=False, nullable=False)]
     if shape.interval is not None:
         where.append(params.datetime_clause(shape.interval, known[collection.datetime][1]))
+    for name in shape.equals:
+        kind, expr = known[name]
+        where.append(params.equals_clause(name, expr, kind))
     if condition is not None:
         where.append(condition)
     sorted_by = params.sortby(shape.sortby, _sortable(collection, known))
@@ -255,3 +297,38 @@ def item(
         where=access(collection, restricted, visible),
         params=sql_params,
     )
+
+
+Bbox = tuple[float, float, float, float]
+
+
+@dataclass
+class Extents:
+    """Each collection's extent, of the rows anyone may see (so that no caller learns of a
+    hidden work from it), kept a while per process: computing one reads every row of the
+    collection, and a work registered beyond the edge may show a minute late."""
+
+    keep_s: float = 60.0
+    found: dict[str, tuple[float, Bbox | None]] = field(default_factory=dict)
+
+    async def get(self, state: State, ids: list[str]) -> dict[str, Bbox | None]:
+        now = time.monotonic()
+        stale = [i for i in ids if i not in self.found or self.found[i][0] <= now]
+        if stale:
+            computed = await hot_read(state, lambda session: _extents(session, stale))
+            self.found |= {i: (now + self.keep_s, box) for i, box in computed.items()}
+        return {i: self.found[i][1] for i in ids}
+
+
+def _extents(session: Session, ids: list[str]) -> dict[str, Bbox | None]:
+    return {
+        i: repository.extent(session, COLLECTIONS[i], access(COLLECTIONS[i], False, PUBLIC_WORKS))
+        for i in ids
+    }
+
+
+def extents(state: State) -> Extents:
+    """The process's extents, made on first use."""
+    if not hasattr(state, "ogc_extents"):
+        state.ogc_extents = Extents()
+    return state.ogc_extents

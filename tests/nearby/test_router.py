@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 from pyproj import Geod
@@ -182,6 +183,8 @@ def test_answers_are_never_labelled_geojson(client, place):
         {"max_height": 12},
         {"min_free": 0},
         {"lon": "east"},
+        {"fields": "name,price"},
+        {"fields": " , "},
     ],
 )
 def test_bad_parameters_are_422(client, params):
@@ -264,3 +267,28 @@ def test_a_stale_closed_report_leaves_the_hours_to_decide(client, place):
     assert item["open_now"] is True
     [use] = client.get(f"/v1/facilities/{facility_id}/uses").json()
     assert use["open_now"] is True
+
+
+def test_fields_keep_only_the_members_asked_for_in_that_order(client, place):
+    facility_id = place(CENTER[0] + 0.002, CENTER[1])
+    [full] = [i for i in nearby(client)["items"] if i["facility_id"] == facility_id]
+    chosen = "name, distance_m,location,availability,open_now"
+    [item] = nearby(client, fields=chosen)["items"]
+    assert list(item) == ["name", "distance_m", "location", "availability", "open_now"]
+    assert item == {name: full[name] for name in item}
+    [linked] = nearby(client, fields="navigation,use_id")["items"]
+    assert linked == {"navigation": full["navigation"], "use_id": full["use_id"]}
+    gcj = nearby(client, fields="location", coordsys="gcj02", lon=CENTER[0], lat=CENTER[1])
+    assert gcj["items"][0]["location"] != full["location"]
+
+
+def test_navigation_links_carry_the_name_percent_encoded(client, place):
+    name = "万达广场2号地下车库 B-1_停车场.~&?"
+    place(CENTER[0] + 0.002, CENTER[1], use={**PARKING, "name": name})
+    [item] = nearby(client)["items"]
+    links = item["navigation"]
+    label = links["amap"].split("?to=")[1].split("&")[0].split(",")[2]
+    assert unquote(label) == name and "&" not in label and " " not in label
+    assert f"%7Cname:{label}&" in links["baidu"]
+    assert f"&to={label}&" in links["tencent"]
+    assert links["amap"].endswith("&src=rf-registry")

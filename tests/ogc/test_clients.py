@@ -112,3 +112,27 @@ def test_owslib_reads_collections_items_and_one_feature(server):
     one = api.collection_item("facilities", str(first["id"]))
     assert one["properties"]["code"] == first["properties"]["code"]
     assert "conf/core" in " ".join(api.conformance()["conformsTo"])
+
+
+def test_gdal_sends_a_simple_attribute_filter_to_the_server(server):
+    # GDAL finds the property among the collection's parameters in /ogc/api and sends
+    # `status = 'suspended'` as ?status=suspended instead of reading every page.
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-q", "-where", "status = 'suspended'", f"OAPIF:{server}", "shelters"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CPL_DEBUG": "ON"},
+    )
+    assert result.returncode == 0, result.stderr
+    fetched = [line for line in result.stderr.splitlines() if "/collections/shelters/items" in line]
+    assert fetched and all("status=suspended" in line for line in fetched[1:]), fetched
+    assert "evaluated on client side" not in result.stderr
+    assert result.stdout.count("OGRFeature(shelters)") == FACILITIES // 7
+
+
+def test_owslib_reads_the_schema(server):
+    schema = Features(server).collection_schema("facilities")
+    assert schema["properties"]["capacity_persons"]["type"] == "integer"
+    assert schema["properties"]["geometry"]["x-ogc-role"] == "primary-geometry"
+    assert "keyholder_phone" not in schema["properties"]

@@ -193,10 +193,15 @@ def test_number_matched_only_when_one_page_holds_every_match(public_client, row)
     assert "numberMatched" not in first and first["numberReturned"] == 3
 
 
-def test_limit_is_bounded(public_client):
-    assert public_client.get(ITEMS, params={"limit": 0}).status_code == 422
-    assert public_client.get(ITEMS, params={"limit": 10_001}).status_code == 422
-    assert public_client.get(ITEMS, params={"limit": 10_000}).status_code == 200
+def test_a_limit_above_the_maximum_is_capped(public_client, row, monkeypatch):
+    from app.ogc import router
+
+    assert public_client.get(ITEMS, params={"limit": 0}).status_code == 400
+    assert public_client.get(ITEMS, params={"limit": 10_001}).status_code == 200
+    row(3)
+    monkeypatch.setattr(router, "MAX_LIMIT", 2)
+    body = public_client.get(ITEMS, params={"limit": 50}).json()
+    assert body["numberReturned"] == 2 and link(body, "next")
 
 
 def test_a_forged_cursor_is_400(public_client, row):

@@ -91,7 +91,7 @@ def test_tilesets_tileset_and_tilejson(public_client):
         ("/ogc/collections/shelters/tiles/WebMercatorQuad/1/2/0", 404, "tile 2/0"),
         ("/ogc/collections/shelters/tiles/WebMercatorQuad/3/0/-1", 404, "tile 0/-1"),
         ("/ogc/collections/shelters/tiles/WebMercatorQuad/-1/0/0", 404, "zoom -1"),
-        ("/ogc/collections/shelters/tiles/WebMercatorQuad/3/a/0", 422, "x"),
+        ("/ogc/collections/shelters/tiles/WebMercatorQuad/3/a/0", 400, "x"),
     ],
 )
 def test_bad_collection_or_tile_is_a_problem(public_client, path, status, names):

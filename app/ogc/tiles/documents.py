@@ -159,7 +159,10 @@ def tileset(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
     }
 
 
-def tilejson(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
+def tilejson(
+    base: str, layer: Layer, tile_set: TileSet, bounds: tuple[float, float, float, float] | None
+) -> dict[str, Any]:
+    """`bounds`: the layer's features' extent; the whole tile matrix set while it has none."""
     shifted = tile_set != WEB_MERCATOR
     return {
         "tilejson": "3.0.0",
@@ -170,7 +173,7 @@ def tilejson(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
         "scheme": "xyz",
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,
-        "bounds": WORLD,
+        "bounds": list(bounds) if bounds else WORLD,
         "vector_layers": [
             {
                 "id": f"{layer.id}_clusters",

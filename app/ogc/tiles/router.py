@@ -5,12 +5,14 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from app.core.errors import NotFound, problem_responses
 from app.db.session import hot_read
 from app.ogc.documents import base_url
+from app.ogc.params import OgcRoute
+from app.ogc.service import extents
 from app.ogc.tiles import documents, repository
 from app.ogc.tiles.cache import TileCache
 from app.ogc.tiles.layers import LAYERS, Layer
 from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, TILE_SETS, TileSet
 
-router = APIRouter(prefix="/ogc", tags=["OGC API - Tiles"])
+router = APIRouter(prefix="/ogc", tags=["OGC API - Tiles"], route_class=OgcRoute)
 
 # Revalidate on every use: a write changes tiles at once, and revalidating a cached tile
 # costs a 304 without a body.
@@ -69,22 +71,24 @@ async def tile_matrix_set(tile_set: TileSetDep) -> dict[str, Any]:
     return documents.tile_matrix_set(tile_set.id)
 
 
-@router.get("/collections/{collection_id}/tiles", responses=problem_responses(404, 422))
+@router.get("/collections/{collection_id}/tiles", responses=problem_responses(400, 404))
 async def tilesets(request: Request, layer: LayerDep) -> dict[str, Any]:
     """The vector tilesets of a collection."""
     return documents.tilesets(base_url(request), layer)
 
 
-@router.get(TILESET, responses=problem_responses(404, 422))
+@router.get(TILESET, responses=problem_responses(400, 404))
 async def tileset(request: Request, layer: LayerDep, tile_set: TileSetDep) -> dict[str, Any]:
     """The tileset: its layers, their properties and zooms, and the tile URL template."""
     return documents.tileset(base_url(request), layer, tile_set)
 
 
-@router.get(f"{TILESET}/tilejson.json", responses=problem_responses(404, 422))
+@router.get(f"{TILESET}/tilejson.json", responses=problem_responses(400, 404))
 async def tilejson(request: Request, layer: LayerDep, tile_set: TileSetDep) -> dict[str, Any]:
-    """TileJSON 3.0.0 with `vector_layers`, for MapLibre and friends."""
-    return documents.tilejson(base_url(request), layer, tile_set)
+    """TileJSON 3.0.0 with `vector_layers`, for MapLibre and friends; `bounds` are the
+    collection's (in WGS 84, as TileJSON has them, whatever the tile set)."""
+    bounds = await extents(request.app.state).get(request.app.state, [layer.id])
+    return documents.tilejson(base_url(request), layer, tile_set, bounds[layer.id])
 
 
 @router.get(
@@ -94,7 +98,7 @@ async def tilejson(request: Request, layer: LayerDep, tile_set: TileSetDep) -> d
         200: {"content": {documents.MVT: {}}, "description": "The tile (Mapbox Vector Tile)"},
         204: {"description": "Nothing in this tile"},
         304: {"description": "The tile has not changed (If-None-Match)"},
-        **problem_responses(404, 422),
+        **problem_responses(400, 404),
     },
 )
 async def tile(

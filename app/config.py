@@ -85,8 +85,26 @@ class Settings(BaseSettings):
     # How long a worker trusts a key it has seen: a key revoked on another worker or with
     # `rf keys revoke` stops working within this time (at once on the worker revoking it).
     key_cache_s: float = Field(default=5, ge=0)
+    # Web pages on these origins (scheme://host[:port], comma-separated) may send requests
+    # with a key, or that write; pages anywhere may read public answers (app/core/cors.py).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long a shared cache (a CDN, a proxy) may keep a public answer whose route sets no
+    # Cache-Control, and serve it stale while it asks again (app/core/middleware.py).
+    cache_max_age_s: int = Field(default=60, ge=0)
+    cache_stale_s: int = Field(default=300, ge=0)
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        for origin in value if isinstance(value, list) else ():
+            scheme, sep, host = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not host or "/" in host:
+                raise ValueError(f"{origin!r} is not an origin such as https://map.example.org")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     read_pool_size: int = Field(default=2, ge=1)
     read_pool_timeout_s: float = Field(default=10, gt=0)
     # Rendered vector tiles kept in memory per process (ogc.tiles.cache); 0 keeps none, so
-    # every tile is rendered (scripts/bench_ogc measures cold tiles so).
+    # every tile is rendered (scripts/bench_ogc measures cold tiles so). Their compressed
+    # copies, one per coding asked for, come on top, each smaller than its tile.
     tile_cache_bytes: int = Field(default=256 * 1024**2, ge=0)
     max_body_bytes: int = 1_048_576
     # Files uploaded to POST /v1/imports: a million facilities as GeoJSON is about 1.8 GB.

@@ -27,6 +27,7 @@ from typing import NamedTuple
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.compression import negotiate
+from app.core.middleware import has_body
 
 MEMO_TTL_S = 1.0
 MEMO_ENTRIES = 256
@@ -75,6 +76,8 @@ class FastPath:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or self.any.fullmatch(scope["path"]) is None
+            # a body is for the app to read or refuse (BodySizeLimit), never left unread
+            or has_body(dict(scope["headers"]))
         ):
             return await self.app(scope, receive, send)
         for pattern, answer in self.routes:

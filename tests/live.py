@@ -77,7 +77,8 @@ class Server:
             except httpx.TransportError:
                 return False
 
-        wait_for(started, "the server did not start")
+        # a shared, loaded machine may take a minute or more to import the app in each worker
+        wait_for(started, "the server did not start", seconds=180)
         wait_for(lambda: len(workers(self.process.pid)) == 2, "two workers did not start")
 
     def stop(self) -> None:

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     read_pool_size: int = Field(default=2, ge=1)
     read_pool_timeout_s: float = Field(default=10, gt=0)
     # Rendered vector tiles kept in memory per process (ogc.tiles.cache); 0 keeps none, so
-    # every tile is rendered (scripts/bench_ogc measures cold tiles so).
+    # every tile is rendered (scripts/bench_ogc measures cold tiles so). Their compressed
+    # copies, one per coding asked for, come on top, each smaller than its tile.
     tile_cache_bytes: int = Field(default=256 * 1024**2, ge=0)
     max_body_bytes: int = 1_048_576
     # Files uploaded to POST /v1/imports: a million facilities as GeoJSON is about 1.8 GB.
@@ -123,6 +124,13 @@ class Settings(BaseSettings):
     # How long a worker trusts a key it has seen: a key revoked on another worker or with
     # `rf keys revoke` stops working within this time (at once on the worker revoking it).
     key_cache_s: float = Field(default=5, ge=0)
+    # Web pages on these origins (scheme://host[:port], comma-separated) may send requests
+    # with a key, or that write; pages anywhere may read public answers (app/core/cors.py).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long a shared cache (a CDN, a proxy) may keep a public answer whose route sets no
+    # Cache-Control, and serve it stale while it asks again (app/core/middleware.py).
+    cache_max_age_s: int = Field(default=60, ge=0)
+    cache_stale_s: int = Field(default=300, ge=0)
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
 
@@ -136,6 +144,16 @@ class Settings(BaseSettings):
     def _replicas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        for origin in value if isinstance(value, list) else ():
+            scheme, sep, host = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not host or "/" in host:
+                raise ValueError(f"{origin!r} is not an origin such as https://map.example.org")
         return value
 
     @field_validator("trusted_proxies", mode="before")

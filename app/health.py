@@ -7,9 +7,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.core.errors import problem_response, problem_responses
+from app.core.fastpath import FastRoute
 from app.db.session import SessionDep
 
 router = APIRouter(tags=["health"])
+# A probe's answer is now, never a cache's.
+NO_STORE = {"Cache-Control": "no-store"}
+# The liveness answer is the same for every caller: kept by app.core.fastpath.
+FAST_ROUTES = [FastRoute("/healthz")]
 
 
 def migration_head(settings: Settings) -> str | None:
@@ -17,9 +22,9 @@ def migration_head(settings: Settings) -> str | None:
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> JSONResponse:
     """The process is up."""
-    return {"status": "ok"}
+    return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
 
 @router.get("/readyz", responses=problem_responses(503))
@@ -30,10 +35,14 @@ def readyz(request: Request, session: SessionDep) -> JSONResponse:
     try:
         current = session.scalar(text("SELECT version_num FROM alembic_version"))
     except SQLAlchemyError as exc:
-        return problem_response(503, detail=f"database unreachable: {type(exc).__name__}")
+        return problem_response(
+            503, detail=f"database unreachable: {type(exc).__name__}", headers=NO_STORE
+        )
     if current != head:
-        return problem_response(503, detail=f"schema at revision {current}, expected {head}")
+        return problem_response(
+            503, detail=f"schema at revision {current}, expected {head}", headers=NO_STORE
+        )
     answer = {"status": "ready", "revision": current}
     if request.app.state.reads.replicas:
         answer["replicas"] = request.app.state.reads.describe()
-    return JSONResponse(answer)
+    return JSONResponse(answer, headers=NO_STORE)

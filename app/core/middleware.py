@@ -1,6 +1,7 @@
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.compression import add_vary
 from app.core.errors import BodyError, problem_response
 
 
@@ -89,3 +90,67 @@ class BodySizeLimit:
             await send(message)
 
         await self.app(scope, counted, closing_early)
+
+
+class HeadAsGet:
+    """HEAD on every GET resource (RFC 9110 §9.3.2): the app answers it as the GET, and
+    the body is left out here, so the headers (Content-Length, ETag, Content-Encoding)
+    are those of the GET. Routes declare GET only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return None
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+# Answers a shared cache may keep when the route says nothing: heuristic freshness
+# (RFC 9111 §4.2.2) would otherwise let it keep them for as long as it likes.
+CACHEABLE = frozenset({200, 203, 204})
+
+
+class CacheHeaders:
+    """Cache-Control and Vary for answers to GET whose route set no Cache-Control: an
+    anonymous caller's answer is public for `max_age_s` seconds and may be served stale
+    for `stale_s` more while the cache revalidates it; a caller with a key gets
+    `private, no-cache`, as what a key may see differs from key to key. Both say
+    `Vary: Authorization`, so that a cache never hands an anonymous answer to a key or
+    one key's to another. Errors say `no-store`. A route that knows better (tiles,
+    photos, health probes) sets its own Cache-Control, which is kept."""
+
+    def __init__(self, app: ASGIApp, *, max_age_s: int, stale_s: int) -> None:
+        self.app = app
+        self.public = f"public, max-age={max_age_s}, stale-while-revalidate={stale_s}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        keyed = any(name == b"authorization" for name, _ in scope["headers"])
+        public = self.public
+
+        async def caching(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name == b"cache-control" for name, _ in headers):
+                    status = message["status"]
+                    if status in CACHEABLE:
+                        headers.append(
+                            (b"cache-control", b"private, no-cache" if keyed else public)
+                        )
+                        add_vary(headers, b"Authorization")
+                    elif status != 304:
+                        headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, caching)

@@ -16,8 +16,11 @@ import json
 import sys
 from urllib.parse import urlsplit
 
-# z14 over Hefei's centre: clusters of the demo data set
+# z14 over Hefei's centre: clusters of the demo data set, under the compression threshold
 TILE = "/ogc/collections/facilities/tiles/WebMercatorQuad/14/13527/6663"
+# z11 around it: more clusters, over the threshold, so a gzip client gets it compressed
+# (from the tile cache, compressed once)
+BIG_TILE = "/ogc/collections/facilities/tiles/WebMercatorQuad/11/1690/832"
 TILEJSON = "/ogc/collections/facilities/tiles/WebMercatorQuad/tilejson.json"
 # uvicorn adds these to every answer, the bare app's too
 ADDED_BY_UVICORN = {"date", "server"}
@@ -38,7 +41,13 @@ def get(api: str, path: str, headers: dict[str, str]) -> http.client.HTTPRespons
 
 def cases(api: str, key: str) -> list[tuple[str, str, dict[str, str]]]:
     etag = get(api, TILE, {}).getheader("etag")  # also renders the tile into the cache
-    questions = [("tile", TILE, {}), ("healthz", "/healthz", {}), ("tilejson", TILEJSON, {})]
+    get(api, BIG_TILE, {})
+    questions = [
+        ("tile", TILE, {}),
+        ("big tile", BIG_TILE, {}),
+        ("healthz", "/healthz", {}),
+        ("tilejson", TILEJSON, {}),
+    ]
     if etag:
         questions.insert(1, ("tile 304", TILE, {"If-None-Match": etag}))
     else:

@@ -5,9 +5,25 @@ from sqlalchemy import text
 
 def test_get_returns_the_version_as_etag(client, create):
     facility = create()
-    response = client.get(f"/v1/facilities/{facility['id']}")
+    url = f"/v1/facilities/{facility['id']}"
+    response = client.get(url, headers={"Accept-Encoding": "identity"})
     assert response.headers["etag"] == '"1"'
     assert response.json()["version"] == 1
+    # a compressed answer is another representation, with its own tag (app.core.compression)
+    gzipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert gzipped.headers["etag"] == '"1-gzip"'
+
+
+def test_if_match_takes_the_tag_of_a_compressed_answer(client, create):
+    facility = create()
+    url = f"/v1/facilities/{facility['id']}"
+    tag = client.get(url, headers={"Accept-Encoding": "br"}).headers["etag"]
+    assert tag == '"1-br"'
+    patched = client.patch(url, json={"name": "新名称"}, headers={"If-Match": tag})
+    assert patched.status_code == 200, patched.text
+    stale = client.patch(url, json={"name": "再改"}, headers={"If-Match": tag})
+    assert stale.status_code == 412
 
 
 def test_patch_needs_if_match(client, create):
@@ -23,7 +39,9 @@ def test_two_clients_racing_on_the_same_facility(client, client_for, create):
     other = client_for("manager", admin_codes=["340104"])
     tag_a = client.get(url).headers["etag"]
     tag_b = other.get(url).headers["etag"]
-    first = client.patch(url, json={"name": "甲的修改"}, headers={"If-Match": tag_a})
+    first = client.patch(
+        url, json={"name": "甲的修改"}, headers={"If-Match": tag_a, "Accept-Encoding": "identity"}
+    )
     assert first.status_code == 200
     assert first.headers["etag"] == '"2"'
     second = other.patch(url, json={"keyholder_phone": "13800000000"}, headers={"If-Match": tag_b})

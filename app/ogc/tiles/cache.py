@@ -35,7 +35,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import takewhile
 from typing import NamedTuple
 
@@ -59,6 +59,8 @@ Key = tuple[str, int, int, int]
 class Tile:
     body: bytes
     etag: str
+    # its answers, made once each: by content coding and whether it is a 304 (router.answer)
+    answers: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 class Change(NamedTuple):
@@ -227,6 +229,24 @@ class TileCache:
         self._bytes = 0
         self._horizon = NO_HORIZON
         self._seen.clear()
+
+    async def cached(self, key: Key) -> Tile | None:
+        """The tile at `key` if the cache holds it, holding every write that had returned
+        when this call began (as `tile`); None if it is not cached, and none is counted
+        as a miss: the caller then asks `tile`, which renders it."""
+        reads = self._state.reads
+        if reads.replicas and FROM_PRIMARY.get():
+            return None  # a caller who just wrote: `tile` answers from the primary
+        if reads.epoch != self._epoch:
+            self._start_over(reads.epoch)
+        if key not in self._tiles or self._horizon == NO_HORIZON:
+            return None
+        await self.sync()
+        found = self._tiles.get(key)
+        if found is not None:
+            self.hits += 1
+            self._tiles.move_to_end(key)
+        return found
 
     def get(self, key: Key) -> Tile | None:
         tile = self._tiles.get(key)

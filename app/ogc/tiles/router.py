@@ -1,14 +1,18 @@
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
+from starlette.types import Receive, Scope, Send
 
+from app.core.compression import MIN_BYTES, coded_etag, compress, negotiate, plain_tags
 from app.core.errors import NotFound, problem_responses
+from app.core.fastpath import FastRoute, Ready
 from app.db.session import hot_read
 from app.ogc.documents import base_url
 from app.ogc.params import OgcRoute
 from app.ogc.service import extents
 from app.ogc.tiles import documents, repository
-from app.ogc.tiles.cache import TileCache
+from app.ogc.tiles.cache import Tile, TileCache
 from app.ogc.tiles.layers import LAYERS, Layer
 from app.ogc.tiles.matrix import MAX_ZOOM, MIN_ZOOM, TILE_SETS, TileSet
 
@@ -50,12 +54,74 @@ def tile_cache(app: FastAPI) -> TileCache:
     return app.state.tile_cache
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    # weak comparison (RFC 9110 13.1.2)
+def _matches(if_none_match: bytes | None, etag: str) -> bool:
+    # weak comparison (RFC 9110 13.1.2), the codings' suffixes taken off
     if if_none_match is None:
         return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    plain = plain_tags(if_none_match)[0].decode("latin-1")
+    tags = {tag.strip().removeprefix("W/") for tag in plain.split(",")}
     return etag in tags or "*" in tags
+
+
+def answer(tile: Tile, coding: str | None, if_none_match: bytes | None) -> Ready:
+    """The answer to a request for `tile`, made once per coding and kind and kept with
+    the tile: a cached tile is sent as it was compressed the first time."""
+    if coding is not None and len(tile.body) < MIN_BYTES:
+        coding = None
+    not_modified = _matches(if_none_match, tile.etag)
+    found = tile.answers.get((coding, not_modified))
+    if found is not None:
+        return found
+    etag = tile.etag if coding is None else coded_etag(tile.etag, coding)
+    headers = [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+    if tile.body:
+        headers.append((b"vary", b"Accept-Encoding"))
+    if not_modified:
+        made = Ready.of(304, headers)
+    elif not tile.body:
+        made = Ready.of(204, headers)
+    else:
+        headers.append((b"content-type", documents.MVT.encode()))
+        body = tile.body
+        if coding is not None:
+            body = compress(body, coding)
+            headers.append((b"content-encoding", coding.encode()))
+        made = Ready.of(200, headers, body)
+    tile.answers[(coding, not_modified)] = made
+    return made
+
+
+class ReadyResponse(Response):
+    """A `Ready` answer returned by a route."""
+
+    def __init__(self, ready: Ready) -> None:
+        self.ready = ready
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.ready.send(send)
+
+
+def _conditions(scope: Scope) -> tuple[str | None, bytes | None]:
+    coding = if_none_match = None
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            coding = negotiate(value.decode("latin-1"))
+        elif name == b"if-none-match":
+            if_none_match = value
+    return coding, if_none_match
+
+
+async def cached_tile(scope: Scope, match: re.Match[str]) -> Ready | None:
+    """A tile from the cache without the framework (app.core.fastpath); None for any
+    other, which the route below renders."""
+    cache: TileCache | None = getattr(scope["app"].state, "tile_cache", None)
+    if cache is None or scope["query_string"] or match[1] not in LAYERS:
+        return None
+    tile_set = TILE_SETS[match[2]]
+    key = (match[1] + tile_set.key_suffix, int(match[3]), int(match[4]), int(match[5]))
+    found = await cache.cached(key)
+    return None if found is None else answer(found, *_conditions(scope))
 
 
 @router.get("/tileMatrixSets")
@@ -121,9 +187,20 @@ async def tile(
             pinned=True,
         ),
     )
-    headers = {"ETag": found.etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), found.etag):
-        return Response(status_code=304, headers=headers)
-    if not found.body:
-        return Response(status_code=204, headers=headers)
-    return Response(found.body, media_type=documents.MVT, headers=headers)
+    return ReadyResponse(answer(found, *_conditions(request.scope)))
+
+
+_SETS = "(" + "|".join(TILE_SETS) + ")"
+_SET = r"/ogc/collections/[^/]+/tiles/" + _SETS
+# Answers the same for every caller, kept by app.core.fastpath: the cached tiles and the
+# documents describing them.
+FAST_ROUTES = [
+    FastRoute(
+        rf"/ogc/collections/([^/]+)/tiles/{_SETS}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})",
+        cached_tile,
+    ),
+    FastRoute(_SET + "/tilejson.json"),
+    FastRoute(_SET),
+    FastRoute(r"/ogc/collections/[^/]+/tiles"),
+    FastRoute(r"/ogc/tileMatrixSets(?:/" + _SETS + ")?"),
+]

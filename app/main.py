@@ -12,6 +12,7 @@ from app.accounts.gate import Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
 from app.accounts.router import router as accounts_router
 from app.config import Settings
+from app.core import openapi
 from app.core.errors import install_error_handlers
 from app.core.jsonbody import JsonDepthLimit
 from app.core.middleware import BodySizeLimit
@@ -21,6 +22,7 @@ from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
+from app.facilities.schemas import FacilityFeature, FacilityFeatureCollection
 from app.imports.router import IMPORTS_PATH, imports_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(no_nul_in_parameters)],
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read
@@ -114,4 +117,6 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(planning_router)
+    # Bodies described only as a response's other media type (GeoJSON beside JSON).
+    openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection))
     return app

@@ -86,7 +86,7 @@ async def _search(request: Request, place: Around, use_type: UseType, **filters:
 
 
 @router.get("/v1/parking/nearby", response_model=NearbyAnswer, responses=problem_responses(422))
-async def parking_nearby(
+async def nearby_parking(
     request: Request,
     place: AroundDep,
     ev: Annotated[bool, Query(description="has charging piles, not all reported taken")] = False,
@@ -108,7 +108,7 @@ async def parking_nearby(
 
 
 @router.get("/v1/uses/nearby", response_model=NearbyAnswer, responses=problem_responses(422))
-async def uses_nearby(
+async def nearby_uses(
     request: Request,
     place: AroundDep,
     use_type: Annotated[UseType, Query(alias="type")],

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # How long a worker trusts a key it has seen: a key revoked on another worker or with
     # `rf keys revoke` stops working within this time (at once on the worker revoking it).
     key_cache_s: float = Field(default=5, ge=0)
+    # Where the repository's README.md is published (its web page): the landing page links
+    # its sections there, and only names them without it.
+    readme_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
 

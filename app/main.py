@@ -23,6 +23,7 @@ from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
 from app.facilities.schemas import FacilityFeature, FacilityFeatureCollection
+from app.home import router as home
 from app.imports.router import IMPORTS_PATH, imports_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         lifespan=lifespan,
         dependencies=[Depends(no_nul_in_parameters)],
         generate_unique_id_function=openapi.operation_id,
+        # Served by app.home from the package's own assets instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(planning_router)
+    home.install(app)
     # Bodies described only as a response's other media type (GeoJSON beside JSON).
     openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection))
     return app

@@ -77,7 +77,8 @@ class Server:
             except httpx.TransportError:
                 return False
 
-        wait_for(started, "the server did not start")
+        # Two workers importing the app take a minute when the shared machine is busy.
+        wait_for(started, "the server did not start", seconds=300)
         wait_for(lambda: len(workers(self.process.pid)) == 2, "two workers did not start")
 
     def stop(self) -> None:

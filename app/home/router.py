@@ -55,6 +55,7 @@ SUMMARY = (
 router = APIRouter(include_in_schema=False)
 
 
+@cache
 def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 

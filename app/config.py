@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # Cache-Control, and serve it stale while it asks again (app/core/middleware.py).
     cache_max_age_s: int = Field(default=60, ge=0)
     cache_stale_s: int = Field(default=300, ge=0)
+    # Where the repository's README.md is published (its web page): the landing page links
+    # its sections there, and only names them without it.
+    readme_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
 

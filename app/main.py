@@ -16,6 +16,7 @@ from app.alerts.router import router as alerts_router
 from app.alerts.stream import AlertHub, conninfo
 from app.campaigns.router import router as campaigns_router
 from app.config import Settings
+from app.core import openapi
 from app.core.compression import Compression
 from app.core.cors import Cors
 from app.core.errors import install_error_handlers
@@ -31,7 +32,9 @@ from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
 from app.facilities.router import router as facilities_router
+from app.facilities.schemas import FacilityFeature, FacilityFeatureCollection
 from app.holidays.router import router as holidays_router
+from app.home import router as home
 from app.imports.router import IMPORTS_PATH, imports_router
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
@@ -93,6 +96,10 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(no_nul_in_parameters), Depends(no_unknown_query_parameters)],
+        generate_unique_id_function=openapi.operation_id,
+        # Served by app.home from the package's own assets instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI otherwise asks OpenTelemetry on every request whether it is set up (18 µs,
         # a tenth of a cached tile's CPU); the registry exports no telemetry.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -165,6 +172,9 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(campaigns_router)
     app.include_router(holidays_router)
     app.include_router(alerts_router)
+    home.install(app)
+    # Bodies described only as a response's other media type (GeoJSON beside JSON).
+    openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection))
     return app
 
 

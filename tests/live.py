@@ -19,7 +19,7 @@ from tests.conftest import free_port, run_migrations
 
 RF = str(Path(sys.executable).parent / "rf")
 # A shared machine under load takes a minute or more to start two workers.
-STARTUP_S = 180
+STARTUP_S = 300
 
 
 def wait_for(condition, what: str, seconds: float = 60) -> None:

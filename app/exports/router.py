@@ -1,9 +1,9 @@
+import os
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import StreamingResponse
 
 from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
@@ -54,24 +54,37 @@ def export_facilities(
     # must be a 422 here, not a broken stream after a 200.
     exports.probe(session, scoped)
     name = f"facilities{SUFFIXES[format]}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    # No byte ranges: an export is built for its request from a snapshot of that moment,
+    # so a second range would be cut from another build (GeoPackage stamps its build time),
+    # which is how GDAL's /vsicurl/ stitched files together. Keeping builds to serve ranges
+    # from would need an identity for every row and scope an export reads; a client that
+    # wants random access downloads the file first (docs/import.md).
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Accept-Ranges": "none"}
     if positions.srid == 4326:
         headers |= crs_header(coordsys)
     if format in FILE_FORMATS:
         with request.app.state.sessionmaker() as session:
             path = exports.to_temp_file(session.connection(), scoped, format, positions)
             session.rollback()
-        return FileResponse(
-            path,
+        # Off the disk at once: its space comes back when it is sent or the client leaves.
+        built = path.open("rb")
+        path.unlink()
+        return StreamingResponse(
+            _blocks(built),
             media_type=MEDIA_TYPES[format],
-            headers=headers,
-            background=BackgroundTask(path.unlink, missing_ok=True),
+            headers={**headers, "Content-Length": str(os.fstat(built.fileno()).st_size)},
         )
     return StreamingResponse(
         _stream(request, scoped, format, positions),
         media_type=MEDIA_TYPES[format],
         headers=headers,
     )
+
+
+def _blocks(built: BinaryIO) -> Iterator[bytes]:
+    with built:
+        while block := built.read(1 << 20):
+            yield block
 
 
 def _stream(

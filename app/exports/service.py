@@ -37,7 +37,10 @@ class ExportFormat(StrEnum):
 
 MEDIA_TYPES = {
     ExportFormat.geojson: "application/geo+json",
-    ExportFormat.ndjson: "application/geo+json-seq",
+    # A GeoJSON feature a line, as `rf import` and GDAL's GeoJSONSeq read it: newline-
+    # delimited JSON, not RFC 8142's application/geo+json-seq (a record separator before
+    # each feature).
+    ExportFormat.ndjson: "application/x-ndjson",
     ExportFormat.csv: "text/csv; charset=utf-8",
     ExportFormat.gpkg: "application/geopackage+sqlite3",
     ExportFormat.fgb: "application/flatgeobuf",
@@ -54,6 +57,9 @@ SUFFIXES = {
 # Written whole to a file, then sent: GDAL and the XLSX writer need a file of their own.
 FILE_FORMATS = (ExportFormat.gpkg, ExportFormat.fgb, ExportFormat.xlsx)
 _DRIVERS = {ExportFormat.gpkg: "GPKG", ExportFormat.fgb: "FlatGeobuf"}
+# GDAL writes GeoPackage 1.4 by default, which GDAL 3.6 (Debian 12) and the QGIS built on
+# it open with a warning; 1.2 is read everywhere and the file uses nothing newer.
+_DATASET_OPTIONS = {ExportFormat.gpkg: {"VERSION": "1.2"}, ExportFormat.fgb: {}}
 LAYER = "facility"
 
 
@@ -163,6 +169,7 @@ def write_gis(
             geometry_name="geometry",
             geometry_type="Point",
             crs=_file_crs(positions),
+            dataset_options=_DATASET_OPTIONS[file_format],
         )
     except RuntimeError:
         # GDAL reports a failure of the batches (a lost database, a value Arrow refuses)

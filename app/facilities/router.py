@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
@@ -10,6 +10,7 @@ from app.accounts.principal import Principal
 from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
+from app.core.openapi import alternative
 from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_items
 from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
@@ -19,6 +20,8 @@ from app.facilities.dependencies import FacilityFilterDep, FacilityId, FacilityW
 from app.facilities.qr import MEDIA_TYPES, QrFormat, QrTarget
 from app.facilities.schemas import (
     FacilityCreate,
+    FacilityFeature,
+    FacilityFeatureCollection,
     FacilityPage,
     FacilityPublicRead,
     FacilityRead,
@@ -35,10 +38,6 @@ FormatQuery = Annotated[
     OutputFormat | None,
     Query(description="geojson for RFC 7946 GeoJSON; Accept: application/geo+json does the same"),
 ]
-
-
-def _geojson_alternative(schema: str) -> dict[str, Any]:
-    return {"content": {GEOJSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
 def _one(
@@ -81,7 +80,7 @@ AUTH_ERRORS = (401, 403, 429)
     "",
     response_model=FacilityPage,
     responses={
-        200: _geojson_alternative("FacilityFeatureCollection"),
+        200: alternative(GEOJSON, FacilityFeatureCollection),
         **problem_responses(400, 401, 422, 429),
     },
 )
@@ -136,7 +135,7 @@ def list_facilities(
     status_code=status.HTTP_201_CREATED,
     response_model=FacilityRead,
     responses={
-        201: _geojson_alternative("FacilityFeature"),
+        201: alternative(GEOJSON, FacilityFeature),
         **problem_responses(400, *AUTH_ERRORS, 409, 413, 422),
     },
 )
@@ -164,7 +163,7 @@ def create_facility(
     "/by-code/{code}",
     response_model=READ_MODELS,
     responses={
-        200: _geojson_alternative("FacilityFeature"),
+        200: alternative(GEOJSON, FacilityFeature),
         **problem_responses(401, 404, 410, 422, 429),
     },
 )
@@ -222,7 +221,7 @@ def get_qr(
     "/{facility_id}",
     response_model=READ_MODELS,
     responses={
-        200: _geojson_alternative("FacilityFeature"),
+        200: alternative(GEOJSON, FacilityFeature),
         **problem_responses(401, 404, 410, 422, 429),
     },
 )
@@ -247,7 +246,7 @@ def get_facility(
     "/{facility_id}",
     response_model=FacilityRead,
     responses={
-        200: _geojson_alternative("FacilityFeature"),
+        200: alternative(GEOJSON, FacilityFeature),
         **problem_responses(400, *AUTH_ERRORS, 404, 409, 410, 412, 413, 422, 428),
     },
 )

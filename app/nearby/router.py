@@ -193,7 +193,7 @@ async def _search(
     responses=problem_responses(422),
     openapi_extra=query_parameters(ParkingQuery),
 )
-async def parking_nearby(request: Request, principal: CurrentPrincipal) -> Response:
+async def nearby_parking(request: Request, principal: CurrentPrincipal) -> Response:
     """Car parks in civil air defense works, nearest first, with live availability.
     `alerts` lists the alerts in force over the point. While an Actual air-raid alert is
     among them (`alert_mode`), `shelters` (as /v1/shelters/nearby answers them) comes
@@ -217,7 +217,7 @@ async def parking_nearby(request: Request, principal: CurrentPrincipal) -> Respo
     responses=problem_responses(422),
     openapi_extra=query_parameters(UsesQuery),
 )
-async def uses_nearby(request: Request) -> Response:
+async def nearby_uses(request: Request) -> Response:
     """Peacetime uses of one type (cool spots, gyms, ...), nearest first."""
     query = read_query(request, UsesQuery)
     return await _search(request, around(query), query.type)
@@ -229,7 +229,7 @@ async def uses_nearby(request: Request) -> Response:
     responses=problem_responses(422, 429),
     openapi_extra=query_parameters(SheltersQuery),
 )
-async def shelters_nearby(request: Request, principal: CurrentPrincipal) -> Response:
+async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Response:
     """Usable shelters (personnel shelters and evacuation trunks in service, public or
     opened by an alert in force), nearest first by geodesic distance to their nearest
     pedestrian entrance, with capacity, live status and walking links. `accessible`: the

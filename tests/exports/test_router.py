@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import sqlite3
+import subprocess
+import tempfile
 
 import pyogrio
 import pytest
@@ -107,3 +110,49 @@ def test_exports_of_times_at_the_ends_of_the_range_and_beyond(
     path = tmp_path / f"export.{file_format}"
     path.write_bytes(response.content)
     assert list(_verified_at(path, file_format).values()) == EXTREMES[file_format]
+
+
+def test_a_geopackage_export_opens_in_debians_gdal_without_a_warning(connection, client, tmp_path):
+    demo.load(connection, size=30, seed=5)
+    response = client.get("/v1/export", params={"format": "gpkg"})
+    assert response.status_code == 200
+    path = tmp_path / "export.gpkg"
+    path.write_bytes(response.content)
+    # GDAL 3.6 (Debian 12, installed by scripts/test) warns about GeoPackage 1.4.
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True, text=True, check=True
+    )
+    assert "Warning" not in info.stdout + info.stderr, info.stderr
+    count = connection.execute(text("SELECT count(*) FROM facility WHERE deleted_at IS NULL"))
+    assert f"Feature Count: {count.scalar()}" in info.stdout
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (10200,)
+
+
+@pytest.mark.parametrize("file_format", ["gpkg", "fgb", "geojson"])
+def test_an_export_is_sent_whole_whatever_the_range_asked(
+    client, create, tmp_path, monkeypatch, file_format
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where builds wait
+    create(), create()
+    whole = client.get("/v1/export", params={"format": file_format})
+    assert whole.headers["accept-ranges"] == "none"
+    ranged = client.get(
+        "/v1/export", params={"format": file_format}, headers={"Range": "bytes=0-99"}
+    )
+    assert ranged.status_code == 200
+    assert "content-range" not in ranged.headers
+    assert len(ranged.content) > 100
+    if file_format != "geojson":
+        assert int(ranged.headers["content-length"]) == len(ranged.content)
+    assert list(tmp_path.iterdir()) == [], "a build stays on disk"
+
+
+def test_ndjson_is_labelled_newline_delimited_json(client, create):
+    create(), create()
+    response = client.get("/v1/export", params={"format": "ndjson"})
+    assert response.headers["content-type"] == "application/x-ndjson"
+    assert b"\x1e" not in response.content
+    lines = response.text.splitlines()
+    assert len(lines) == 2
+    assert all(json.loads(line)["type"] == "Feature" for line in lines)

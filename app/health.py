@@ -21,7 +21,7 @@ def migration_head(settings: Settings) -> str | None:
     return ScriptDirectory.from_config(Config(str(settings.alembic_ini))).get_current_head()
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=dict[str, str])
 async def healthz() -> JSONResponse:
     """The process is up."""
     return JSONResponse({"status": "ok"}, headers=NO_STORE)

@@ -52,7 +52,7 @@ class Completion(BaseModel):
     )
 
 
-class Requirement(BaseModel):
+class SignRequirement(BaseModel):
     kind: str
     min_count: int
     installed: int
@@ -64,7 +64,7 @@ class ShortWork(BaseModel):
     code: str
     name: str
     admin_code: str
-    missing: list[Requirement] = Field(description="the required signs it lacks")
+    missing: list[SignRequirement] = Field(description="the required signs it lacks")
     damaged: int = Field(description="damaged signs, which count as missing")
 
 

@@ -3,6 +3,8 @@
 
 from functools import lru_cache
 
+from pydantic import BaseModel
+
 # RFC 3986's unreserved characters stand for themselves; any other byte of the UTF-8 is
 # written %XX.
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -42,3 +44,20 @@ def navigation_json(
 @lru_cache(maxsize=16)
 def _source(source: str) -> str:
     return uri_component(source)
+
+
+class Position(BaseModel):
+    """A position in the answer's `coordsys`: deliberately not a GeoJSON geometry, since
+    GCJ-02 and BD-09 positions are not RFC 7946 GeoJSON."""
+
+    lon: float
+    lat: float
+
+
+class Navigation(BaseModel):
+    """Ready links for the common Chinese map apps, each in its own coordinate system,
+    leading to the entrance (else the facility)."""
+
+    amap: str
+    baidu: str
+    tencent: str

@@ -173,10 +173,11 @@ def get_facility_by_code(
     principal: CurrentPrincipal,
     code: Annotated[str, PathParam(min_length=1, max_length=40, description="registry code")],
     f: FormatQuery = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """The facility a plaque, QR code or paper ledger names by its registry code."""
     facility_id = service.id_by_code(session, code, principal=principal)
-    return _one(session, request, facility_id, f, principal)
+    return _one(session, request, facility_id, f, principal, coordsys)
 
 
 @router.get(

@@ -5,18 +5,11 @@ from pydantic import BaseModel, Field
 
 from app.alerts.schemas import AlertSummary
 from app.core.geo import CoordSys
+from app.core.navigation import Navigation, Position
 from app.facilities.models import EntranceKind
 from app.shelters.schemas import ShelterItem
 from app.uses.models import UseType
 from app.uses.schemas import Availability
-
-
-class Position(BaseModel):
-    """A position in the answer's `coordsys`: deliberately not a GeoJSON geometry, since
-    GCJ-02 and BD-09 positions are not RFC 7946 GeoJSON."""
-
-    lon: float
-    lat: float
 
 
 class NearbyEntrance(BaseModel):
@@ -26,15 +19,6 @@ class NearbyEntrance(BaseModel):
     name: str | None
     location: Position
     distance_m: float
-
-
-class Navigation(BaseModel):
-    """Ready links for the common Chinese map apps, each in its own coordinate system,
-    leading to the entrance (else the facility)."""
-
-    amap: str
-    baidu: str
-    tencent: str
 
 
 class ParkingFigures(BaseModel):

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from app.alerts.schemas import AlertSummary
 from app.core.geo import CoordSys
+from app.core.navigation import Navigation, Position
 from app.core.schemas import ApiModel, Instant
 from app.shelters.models import ConversionKind, ShelterState
 
@@ -43,11 +44,6 @@ class ShelterStatusHistory(BaseModel):
     items: list[ShelterStatusRecord]
 
 
-class Position(BaseModel):
-    lon: float
-    lat: float
-
-
 class ShelterEntrance(BaseModel):
     id: int
     accessible: bool
@@ -68,12 +64,6 @@ class Protection(BaseModel):
     nuclear_level: str | None
     conventional_level: str | None
     chemical_class: str | None
-
-
-class Navigation(BaseModel):
-    amap: str
-    baidu: str
-    tencent: str
 
 
 class ShelterItem(BaseModel):

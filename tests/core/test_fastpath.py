@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
 
 from app.core.fastpath import FastPath
+from app.db.replicas import Reads
 from app.main import create_app
 from app.ogc.tiles.router import tile_cache
 from tests.tiles.test_router import tile_url
@@ -43,9 +44,10 @@ def make_app(settings, connection, **update) -> FastAPI:
     app = create_app(
         settings.model_copy(update={"cors_origins": ["https://map.example.org"], **update})
     )
-    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
+    app.state.sessionmaker = sessionmaker(
         connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    app.state.reads = Reads(app.state.sessionmaker)
     return app
 
 

@@ -10,6 +10,7 @@ import app
 from app.config import Settings
 from app.core.errors import AppError
 from app.core.i18n import LOCALE_DIR, catalogue, negotiate, pointer, translate
+from app.db.replicas import Reads
 from app.main import create_app
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
@@ -137,9 +138,8 @@ def test_the_default_language_is_configurable(settings, connection):
     from sqlalchemy.orm import sessionmaker
 
     chinese = create_app(Settings(**{**settings.model_dump(), "default_language": "zh"}))
-    chinese.state.sessionmaker = chinese.state.read_sessionmaker = sessionmaker(
-        connection, join_transaction_mode="create_savepoint"
-    )
+    chinese.state.sessionmaker = sessionmaker(connection, join_transaction_mode="create_savepoint")
+    chinese.state.reads = Reads(chinese.state.sessionmaker)
     client = TestClient(chinese)
     assert client.get("/v1/facilities/999999").json()["detail"] == "设施 999999 不存在"
     english = client.get("/v1/facilities/999999", headers={"Accept-Language": "en"})

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
 
 from app.core.compression import negotiate
+from app.db.replicas import Reads
 from app.main import create_app
 
 PAGE = "https://map.example.org"
@@ -21,9 +22,10 @@ TILEJSON = "/ogc/collections/facilities/tiles/WebMercatorQuad/tilejson.json"
 @pytest.fixture
 def web_app(settings, engine, connection) -> FastAPI:
     app = create_app(settings.model_copy(update={"cors_origins": [PAGE]}))
-    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
+    app.state.sessionmaker = sessionmaker(
         connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    app.state.reads = Reads(app.state.sessionmaker)
     return app
 
 

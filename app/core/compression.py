@@ -54,6 +54,10 @@ def compressible(content_type: bytes | str) -> bool:
     if isinstance(content_type, bytes):
         content_type = content_type.decode("latin-1")
     kind = content_type.partition(";")[0].strip().lower()
+    # An event stream must reach the client event by event, which an encoder's buffer
+    # would hold back (the alert stream: within a second of the alert).
+    if kind == "text/event-stream":
+        return False
     return kind.startswith("text/") or kind in COMPRESSIBLE
 
 

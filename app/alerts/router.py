@@ -18,6 +18,8 @@ from app.core.geo import CoordSys, position_to_wgs84
 from app.db.session import SessionDep
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+# What is in force changes the moment an alert is posted: a cache asks again every time.
+LIVE = {"Cache-Control": "no-cache"}
 # CAP messages have their own body limit (main.py).
 ALERTS_PATH = "/v1/alerts"
 CAP_XML = "application/cap+xml"
@@ -86,6 +88,7 @@ async def post_alert(
 @router.get("/active", response_model=ActiveAlerts, responses=problem_responses(422, 429))
 def active_alerts(
     request: Request,
+    response: Response,
     session: SessionDep,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
@@ -103,7 +106,8 @@ def active_alerts(
     )
     if _wants_cap(request, f):
         feed = service.atom_feed(alerts, now=now, self_url=str(request.url))
-        return Response(feed, media_type="application/atom+xml")
+        return Response(feed, media_type="application/atom+xml", headers=LIVE)
+    response.headers.update(LIVE)
     return ActiveAlerts(generated_at=now, items=service.read(session, alerts, now=now))
 
 

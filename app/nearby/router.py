@@ -21,6 +21,8 @@ from app.shelters.schemas import ShelterAnswer
 from app.uses.models import UseType
 
 router = APIRouter(tags=["nearby"])
+# Live figures, and alert mode the moment an alert is posted: a cache asks again each time.
+LIVE = {"Cache-Control": "no-cache"}
 MAX_RADIUS_M = 50_000
 MAX_LIMIT = 200
 
@@ -184,7 +186,7 @@ async def _search(
     # service.MAX_CANDIDATES in batches (all closed at night: about 30 queries), which
     # would stall the process's other requests, so it goes to a worker thread.
     answer = await hot_read(request.app.state, run, inline=not place.open_now)
-    return Response(answer, media_type="application/json")
+    return Response(answer, media_type="application/json", headers=LIVE)
 
 
 @router.get(
@@ -258,4 +260,4 @@ async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Resp
         return splice_items(envelope, "items", items)
 
     answer = await hot_read(request.app.state, run, inline=True)
-    return Response(answer, media_type="application/json")
+    return Response(answer, media_type="application/json", headers=LIVE)

@@ -282,3 +282,17 @@ def test_lon_without_lat_is_refused(public_client):
     response = public_client.get("/v1/alerts/active", params={"lon": 117.2})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "lat"
+
+
+def test_alerts_in_force_and_searches_are_never_served_from_a_cache(public_client):
+    # A CDN keeping "no alert" or a car park search without alert mode for a minute would
+    # hide an air raid from those it serves.
+    for path, params in (
+        ("/v1/alerts/active", {}),
+        ("/v1/alerts/active", {"f": "cap"}),
+        ("/v1/parking/nearby", {"lon": 117.23, "lat": 31.82}),
+        ("/v1/shelters/nearby", {"lon": 117.23, "lat": 31.82}),
+    ):
+        answer = public_client.get(path, params=params)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-cache", path

@@ -22,6 +22,15 @@ BEGIN
         month := first + make_interval(months => i);
         name := format('%s_y%sm%s', parent, to_char(month, 'YYYY'), to_char(month, 'MM'));
         CONTINUE WHEN to_regclass(name) IS NOT NULL;
+        -- A month another partition covers (the history one) needs no DDL, nor its lock.
+        CONTINUE WHEN EXISTS (
+            SELECT FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+                 LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
+            WHERE i.inhparent = parent
+              AND substring(b.bound FROM 'TO \(''([^'']+)''\)')::timestamptz
+                  > (month || ' 00:00+00')::timestamptz
+              AND coalesce(substring(b.bound FROM 'FROM \(''([^'']+)''\)')::timestamptz,
+                           '-infinity') <= (month || ' 00:00+00')::timestamptz);
         BEGIN
             EXECUTE format(
                 'CREATE TABLE %I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',

@@ -148,7 +148,7 @@ def world(client, create, payload) -> dict[str, Any]:
 # rule failed somewhere.
 LON, LAT = SECRET["location"]["coordinates"]
 # Beside the work, not on it: nearby answers echo their centre.
-REQUIRED = {"lon": LON + 0.0001, "lat": LAT + 0.0001, "type": "parking"}
+REQUIRED = {"lon": LON + 0.0001, "lat": LAT + 0.0001, "type": "parking", "within_hours": 24}
 AROUND = f"{LON - 0.01},{LAT - 0.01},{LON + 0.01},{LAT + 0.01}"
 QUERIES: dict[str, list[dict[str, Any]]] = {
     "/v1/facilities": [

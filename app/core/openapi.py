@@ -39,6 +39,17 @@ def install(app: FastAPI, *, models: Sequence[type[BaseModel]]) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for name, schema in found.get("$defs", {}).items():
             schemas.setdefault(name, schema)
+        # Every /v1 route refuses an unknown query parameter with a 400 (core.schemas).
+        refused = {
+            "description": "Bad Request",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}
+            },
+        }
+        for path, item in document.get("paths", {}).items():
+            if path.startswith("/v1/"):
+                for operation in item.values():
+                    operation.setdefault("responses", {}).setdefault("400", refused)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

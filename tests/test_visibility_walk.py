@@ -140,6 +140,9 @@ def world(client, create, payload) -> dict[str, Any]:
             "key_id": 1,
             "job_id": 1,
             "layer_id": 1,
+            "campaign_id": 1,
+            "alert_id": 1,
+            "day": "2026-10-01",
         },
     }
 
@@ -148,7 +151,13 @@ def world(client, create, payload) -> dict[str, Any]:
 # rule failed somewhere.
 LON, LAT = SECRET["location"]["coordinates"]
 # Beside the work, not on it: nearby answers echo their centre.
-REQUIRED = {"lon": LON + 0.0001, "lat": LAT + 0.0001, "type": "parking", "within_hours": 24}
+REQUIRED = {
+    "lon": LON + 0.0001,
+    "lat": LAT + 0.0001,
+    "type": "parking",
+    "within_hours": 24,
+    "year": 2026,
+}
 AROUND = f"{LON - 0.01},{LAT - 0.01},{LON + 0.01},{LAT + 0.01}"
 QUERIES: dict[str, list[dict[str, Any]]] = {
     "/v1/facilities": [

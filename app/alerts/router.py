@@ -85,7 +85,14 @@ async def post_alert(
     return answer
 
 
-@router.get("/active", response_model=ActiveAlerts, responses=problem_responses(422, 429))
+@router.get(
+    "/active",
+    response_model=ActiveAlerts,
+    responses={
+        200: {"content": {"application/atom+xml": {}}},
+        **problem_responses(422, 429),
+    },
+)
 def active_alerts(
     request: Request,
     response: Response,

@@ -131,7 +131,7 @@ async def tile_matrix_sets(request: Request) -> dict[str, Any]:
     return documents.tile_matrix_sets(base_url(request))
 
 
-@router.get("/tileMatrixSets/{tile_matrix_set}", responses=problem_responses(404, 422))
+@router.get("/tileMatrixSets/{tile_matrix_set}", responses=problem_responses(400, 404, 422))
 async def tile_matrix_set(tile_set: TileSetDep) -> dict[str, Any]:
     """WebMercatorQuad (EPSG:3857), or WebMercatorQuadGCJ02."""
     return documents.tile_matrix_set(tile_set.id)

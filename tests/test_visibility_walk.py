@@ -182,6 +182,9 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
 TILE_ZOOMS = (16, 14)
 
 
+EVENTS = "text/event-stream"
+
+
 def routes(client) -> dict[str, dict[str, Any]]:
     """GET operations of both documents, by path."""
     found: dict[str, dict[str, Any]] = {}
@@ -190,7 +193,8 @@ def routes(client) -> dict[str, dict[str, Any]]:
         # /ogc/api's paths are relative to its server, /ogc.
         root = document.get("servers", [{"url": ""}])[0]["url"]
         for path, item in document["paths"].items():
-            if "get" in item:
+            # An event stream never ends; it carries alerts, no work (tests/alerts).
+            if "get" in item and EVENTS not in str(item["get"].get("responses", {})):
                 found[(root + path).rstrip("/") or "/"] = item["get"]
     return found
 

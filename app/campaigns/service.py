@@ -16,6 +16,7 @@ from app.campaigns.schemas import (
     ShortWork,
 )
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.db.session import flush_or_raise
 from app.facilities.scope import visible_sql
 from app.planning.repository import known_codes
 from app.signage.repository import F
@@ -41,8 +42,6 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
         raise InvalidInput.on(
             "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
         )
-    if repository.named(session, data.name) is not None:
-        raise Conflict(f"a campaign named {data.name!r} exists")
     campaign = Campaign(
         name=data.name,
         kind=data.kind,
@@ -55,7 +54,9 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
         created_by=principal.actor,
     )
     session.add(campaign)
-    session.flush()
+    flush_or_raise(
+        session, {"uq_campaign_name": lambda: Conflict(f"a campaign named {data.name!r} exists")}
+    )
     return campaign
 
 

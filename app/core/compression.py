@@ -21,6 +21,8 @@ import brotli
 import zstandard
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.formats import weighted
+
 MIN_BYTES = 1024
 # Order of preference among the codings a client accepts equally: zstd compresses about
 # as small as br at the levels below, several times faster.
@@ -65,17 +67,7 @@ def compressible(content_type: bytes | str) -> bool:
 def negotiate(accept_encoding: str) -> str | None:
     """The coding to answer with, from an Accept-Encoding value (RFC 9110 §12.5.3): the
     highest q among those offered, ties broken by CODINGS' order; None for identity."""
-    weights: dict[str, float] = {}
-    for part in accept_encoding.lower().split(","):
-        name, _, params = part.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        weights[name.strip()] = q
+    weights = dict(weighted(accept_encoding.lower()))
     star = weights.get("*", 0.0)
     best, best_q = None, 0.0
     for coding in CODINGS:

@@ -1,5 +1,6 @@
 """Format negotiation for feature resources, in one place."""
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,6 +14,21 @@ CSV = "text/csv"
 class OutputFormat(StrEnum):
     json = "json"
     geojson = "geojson"
+
+
+def weighted(header: str) -> Iterator[tuple[str, float]]:
+    """The items of an Accept-* header (Accept-Encoding, Accept-Language) with their q
+    values (RFC 9110 §12.4.2), a bad q as 0, at most 20 items of the first 1,000 bytes."""
+    for part in header[:1000].split(",")[:20]:
+        token, _, params = part.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        yield token.strip(), max(0.0, min(q, 1.0))
 
 
 def wants_geojson(request: Request, f: OutputFormat | None) -> bool:

@@ -14,13 +14,14 @@ tests/core/test_i18n.py lists every error class whose title or template is missi
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.formats import weighted
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
@@ -134,7 +135,7 @@ def negotiate(accept_language: str | None, default: str) -> str:
     if not accept_language:
         return default
     best, best_q = default, 0.0
-    for tag, q in _ranges(accept_language):
+    for tag, q in weighted(accept_language):
         if q <= best_q:
             continue
         primary = tag.split("-")[0].lower()
@@ -143,19 +144,6 @@ def negotiate(accept_language: str | None, default: str) -> str:
         elif tag == "*":
             best, best_q = default, q
     return best
-
-
-def _ranges(header: str) -> Iterable[tuple[str, float]]:
-    for part in header[:1000].split(",")[:20]:
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        yield tag.strip(), max(0.0, min(q, 1.0))
 
 
 def pointer(field: str) -> str | None:

@@ -1,8 +1,9 @@
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from weakref import ref
 
-from fastapi import Request
+from fastapi import Depends, Query, Request
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -86,6 +87,30 @@ def _instant(value: datetime) -> datetime:
 # Every date and instant a request gives (see core.dates for the range and why).
 Day = Annotated[date, AfterValidator(_day)]
 Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The span and size of a history read (occupancy, shelter status)."""
+
+    since: datetime
+    until: datetime
+    limit: int
+
+
+def time_window(
+    since: Annotated[Instant | None, Query(description="default: 24 hours before until")] = None,
+    until: Annotated[Instant | None, Query(description="default: now")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> TimeWindow:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=1)
+    if since > until:
+        raise InvalidInput.on("since", "must not be after until")
+    return TimeWindow(since, until, limit)
+
+
+TimeWindowDep = Annotated[TimeWindow, Depends(time_window)]
 
 
 def partial_model(

@@ -53,6 +53,8 @@ def _number(text: str) -> float | int:
 
 
 FACILITY_HEADERS = tuple(_header(f) for f in repository.CSV_HEADER)
+# Each sheet's rows, given the positions' system (entrances have positions; uses and
+# signs do not).
 SHEETS: tuple[tuple[str, tuple[str, ...], Callable[..., Iterator[list[tuple]]]], ...] = (
     (
         "出入口",
@@ -62,12 +64,16 @@ SHEETS: tuple[tuple[str, tuple[str, ...], Callable[..., Iterator[list[tuple]]]],
     (
         "平时用途",
         ("工程编号", "用途类型", "名称", "开放时间", "联系人", "联系电话", "收费", "属性"),
-        repository.export_uses,
+        lambda connection, where, chunk, _positions: repository.export_uses(
+            connection, where, chunk
+        ),
     ),
     (
         "标识",
         ("工程编号", "标识类型", "状态", "说明", "安装日期", "检查日期"),
-        repository.export_signs,
+        lambda connection, where, chunk, _positions: repository.export_signs(
+            connection, where, chunk
+        ),
     ),
 )
 
@@ -97,9 +103,7 @@ def write_xlsx(
     for title, headers, query in SHEETS:
         sheet = book.create_sheet(title)
         sheet.append(headers)
-        # Entrances carry positions; uses and signs do not.
-        extra = (positions,) if query is repository.export_entrances else ()
-        for rows in query(connection, where, CHUNK_ROWS, *extra):
+        for rows in query(connection, where, CHUNK_ROWS, positions):
             for row in rows:
                 sheet.append([_plain(v) for v in row])
     book.save(path)

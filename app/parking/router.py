@@ -1,10 +1,10 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Request
 
-from app.core.errors import InvalidInput, problem_responses
-from app.core.schemas import Instant
+from app.core.errors import problem_responses
+from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.facilities.dependencies import LiveFacilityId, OccupancyWriter
 from app.parking import service
@@ -67,19 +67,15 @@ def get_occupancy(
 def occupancy_history(
     session: SessionDep,
     facility_id: LiveFacilityId,
-    since: Annotated[Instant | None, Query(description="default: 24 hours before until")] = None,
-    until: Annotated[Instant | None, Query(description="default: now")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    window: TimeWindowDep,
 ) -> OccupancyHistory:
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=1)
-    if since > until:
-        raise InvalidInput.on("since", "must not be after until")
-    records = service.history(session, facility_id, since=since, until=until, limit=limit)
+    records = service.history(
+        session, facility_id, since=window.since, until=window.until, limit=window.limit
+    )
     return OccupancyHistory(
         facility_id=facility_id,
-        since=since,
-        until=until,
+        since=window.since,
+        until=window.until,
         items=[
             OccupancyRecord(
                 realtime_free_capacity=r.free_spaces,

@@ -1,14 +1,14 @@
 """Live shelter status, conversion plans and readiness. The public shelter finder is a
 nearby search: GET /v1/shelters/nearby lives with the others in app/nearby."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 
 from app.accounts.dependencies import RestrictedReader
-from app.core.errors import InvalidInput, problem_responses
-from app.core.schemas import Instant
+from app.core.errors import problem_responses
+from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.divisions.service import known_level
 from app.facilities.dependencies import (
@@ -89,19 +89,15 @@ def get_status(
 def status_history(
     session: SessionDep,
     facility_id: LiveFacilityId,
-    since: Annotated[Instant | None, Query(description="default: 24 hours before until")] = None,
-    until: Annotated[Instant | None, Query(description="default: now")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    window: TimeWindowDep,
 ) -> ShelterStatusHistory:
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=1)
-    if since > until:
-        raise InvalidInput.on("since", "must not be after until")
-    records = status.history(session, facility_id, since=since, until=until, limit=limit)
+    records = status.history(
+        session, facility_id, since=window.since, until=window.until, limit=window.limit
+    )
     return ShelterStatusHistory(
         facility_id=facility_id,
-        since=since,
-        until=until,
+        since=window.since,
+        until=window.until,
         items=[
             ShelterStatusRecord(
                 state=r.state,

@@ -2,10 +2,10 @@ import os
 from functools import cached_property
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import Field, field_validator
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     key_cache_s: float = Field(default=5, ge=0)
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
+    # The public map's basemap (app/pages): the URL of a MapLibre style, or none to draw
+    # the division boundaries from the API's own tiles, which works with no Internet. Its
+    # origin is allowed by the pages' Content-Security-Policy, and so are the origins of
+    # basemap_origins (tiles, glyphs and sprites a style names elsewhere).
+    basemap_style: HttpUrl | None = None
+    basemap_origins: Annotated[list[HttpUrl], NoDecode] = Field(default_factory=list)
+    # The coordinate system of that basemap: gcj02 for Amap and Tencent styles, so that the
+    # map asks the API for positions in it.
+    basemap_coordsys: Literal["wgs84", "gcj02"] = "wgs84"
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -95,6 +104,13 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         for network in value if isinstance(value, list) else ():
             ip_network(network, strict=False)  # a ValueError names a bad entry
+        return value
+
+    @field_validator("basemap_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @cached_property

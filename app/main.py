@@ -10,6 +10,7 @@ from app import health
 from app.accounts.errors import install_auth_error_handlers
 from app.accounts.gate import Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
+from app.accounts.router import me_router
 from app.accounts.router import router as accounts_router
 from app.config import Settings
 from app.core.errors import install_error_handlers
@@ -28,6 +29,7 @@ from app.media.router import router as media_router
 from app.nearby.router import router as nearby_router
 from app.ogc.router import router as ogc_router
 from app.ogc.tiles.router import router as tiles_router
+from app.pages.router import install_pages
 from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(facilities_router)
     app.include_router(divisions_router)
     app.include_router(accounts_router)
+    app.include_router(me_router)
     app.include_router(history_router)
     app.include_router(signage_router)
     app.include_router(maintenance_router)
@@ -114,4 +117,5 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(planning_router)
+    install_pages(app)
     return app

@@ -86,8 +86,8 @@ def tile_statement(layer_id: str, clustered: bool) -> Select:
     return select(mvt).select_from(features)
 
 
-def tile_params(z: int, x: int, y: int) -> dict[str, int | float]:
-    if z >= DETAIL_ZOOM:
+def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | float]:
+    if not clustered:
         return {"z": z, "x": x, "y": y, "margin": tile_size(z) * BUFFER / EXTENT}
     cell = tile_size(z) / CELLS
     return {
@@ -107,8 +107,9 @@ def tile_params(z: int, x: int, y: int) -> dict[str, int | float]:
 
 def render(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
     """The tile as MVT; empty bytes when nothing is in it."""
-    statement = tile_statement(layer.id, z < DETAIL_ZOOM)
-    return bytes(session.execute(statement, tile_params(z, x, y)).scalar_one())
+    clustered = layer.clustered and z < DETAIL_ZOOM
+    statement = tile_statement(layer.id, clustered)
+    return bytes(session.execute(statement, tile_params(z, x, y, clustered)).scalar_one())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""The pages for people: the public map (/map) and the managers' console (/console).
+
+Static files and two small templates, no build step, nothing from another host: the pages
+call the same public API as any client, with the caller's key if they have one. Every
+page is served with a Content-Security-Policy that allows scripts and styles of this
+origin only, so no inline script runs and text from the registry is never markup."""
+
+from functools import cache
+from html import escape
+from pathlib import Path
+from string import Template
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings
+
+HERE = Path(__file__).parent
+STATIC_PATH = "/pages/static"
+router = APIRouter(include_in_schema=False)
+
+# Endpoints the map uses when this server has them (the wartime view), first match wins:
+# the page is told which, so it never probes for one and logs a 404.
+OPTIONAL = {
+    "shelters": ("/v1/shelters/nearby",),
+    "alerts": ("/v1/alerts/active", "/v1/alerts/current", "/v1/alerts"),
+}
+
+
+def content_security_policy(settings: Settings) -> str:
+    basemap = [settings.basemap_style] if settings.basemap_style else []
+    origins = sorted(
+        {f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")}
+        for url in basemap + list(settings.basemap_origins)
+    )
+    elsewhere = "".join(f" {origin}" for origin in origins)
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{elsewhere}",
+            "font-src 'self'",
+            f"connect-src 'self'{elsewhere}",
+            # MapLibre's CSP build runs its worker from a file of this origin.
+            "worker-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((HERE / "templates" / name).read_text(encoding="utf-8"))
+
+
+def _endpoints(app: FastAPI) -> dict[str, str]:
+    paths = {
+        route.path for route in app.routes if isinstance(route, APIRoute) and "GET" in route.methods
+    }
+    found = {}
+    for name, candidates in OPTIONAL.items():
+        found[name] = next((path for path in candidates if path in paths), "")
+    return found
+
+
+def _page(request: Request, name: str) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    if not hasattr(request.app.state, "page_endpoints"):
+        request.app.state.page_endpoints = _endpoints(request.app)
+    values = {
+        "static": STATIC_PATH,
+        "basemap": str(settings.basemap_style or ""),
+        "coordsys": settings.basemap_coordsys,
+        **{f"{key}_url": path for key, path in request.app.state.page_endpoints.items()},
+    }
+    body = _template(name).substitute({k: escape(v, quote=True) for k, v in values.items()})
+    return HTMLResponse(
+        body,
+        headers={
+            "Content-Security-Policy": content_security_policy(settings),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+@router.api_route("/map", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def public_map(request: Request) -> HTMLResponse:
+    return _page(request, "map.html")
+
+
+@router.api_route("/console", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def console(request: Request) -> HTMLResponse:
+    return _page(request, "console.html")
+
+
+def install_pages(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="pages-static")

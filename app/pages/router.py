@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic import HttpUrl
 
 from app.config import Settings
 
@@ -31,10 +32,7 @@ OPTIONAL = {
 
 def content_security_policy(settings: Settings) -> str:
     basemap = [settings.basemap_style] if settings.basemap_style else []
-    origins = sorted(
-        {f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")}
-        for url in basemap + list(settings.basemap_origins)
-    )
+    origins = sorted({_origin(url) for url in basemap + list(settings.basemap_origins)})
     elsewhere = "".join(f" {origin}" for origin in origins)
     return "; ".join(
         (
@@ -51,6 +49,11 @@ def content_security_policy(settings: Settings) -> str:
             "frame-ancestors 'none'",
         )
     )
+
+
+def _origin(url: HttpUrl) -> str:
+    default = {"http": 80, "https": 443}[url.scheme]
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port != default else "")
 
 
 @cache

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.live import Server, demo_registry
+from tests.live import Server, served_registry
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling Google's hosts, which a
@@ -46,8 +46,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def registry(make_database) -> tuple[str, str]:
-    """The demo registry behind every page test: (database URL, an admin key)."""
-    return demo_registry(make_database)
+    """The demo registry behind every page test, with the division boundaries the map
+    draws: (database URL, an admin key)."""
+    return served_registry(make_database)
 
 
 @pytest.fixture(scope="session")

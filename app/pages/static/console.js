@@ -491,11 +491,14 @@
   function reportRow(report, reload) {
     const note = el("input", { name: "note", maxlength: 2000, placeholder: t("reports.note") });
     const result = el("span", { role: "status" });
+    // The row shows the answer in place, so the manager sees what changed.
     const update = async (body) => {
       try {
-        await call(`/v1/reports/${report.id}`, { method: "PATCH", json: body, headers: { "If-Match": `"${report.version}"` } });
-        reload();
+        const { data } = await call(`/v1/reports/${report.id}`, {
+          method: "PATCH", json: body, headers: { "If-Match": `"${report.version}"` } });
+        row.replaceWith(reportRow(data, reload));
       } catch (error) {
+        if (error instanceof ApiError && error.status === 412) return reload();
         replace(result, failure(error));
       }
     };
@@ -505,11 +508,12 @@
       el("button", { type: "button", on: { click: () => update({ status: "resolved", note: note.value }) } }, t("reports.resolve")),
       result,
     ];
-    return el("tr", { dataset: { reportId: report.id } },
+    const row = el("tr", { dataset: { reportId: report.id } },
       el("td", {}, dateTime(report.created_at)),
       el("td", {}, el("a", { href: `#facility/${report.facility_id}` }, report.facility_id)),
       el("td", {}, report.kind), el("td", { class: "report-text" }, report.description || ""), el("td", {}, report.contact || ""),
       el("td", { class: "report-status" }, t(`status.${report.status}`)), el("td", {}, el("div", { class: "row" }, actions)));
+    return row;
   }
 
   // Dashboards -------------------------------------------------------------------------------

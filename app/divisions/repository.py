@@ -1,6 +1,6 @@
 from datetime import date
 
-from sqlalchemy import ARRAY, ColumnElement, Text, func, literal, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.divisions.models import Division, DivisionLevel, DivisionPart
@@ -108,14 +108,3 @@ def summaries(
     if level is not None:
         query = query.where(Division.level == level)
     return [dict(row._mapping) for row in session.execute(query)]
-
-
-def note_tile_change(session: Session, codes: list[str]) -> None:
-    """Evict the tiles of these divisions' boundaries (tile_change_note, migration 0007)
-    in every process: the extent of their outlines as they stand now."""
-    outlines = (
-        select(func.ST_Collect(Division.boundary))
-        .where(Division.code.in_(codes), Division.boundary.is_not(None))
-        .scalar_subquery()
-    )
-    session.execute(select(func.tile_change_note(literal(["divisions"], ARRAY(Text)), outlines)))

@@ -104,9 +104,6 @@ def parent_of_code(code: str) -> str | None:
 def load_boundaries(session: Session, features: list[BoundaryFeature], *, on: date) -> BoundaryLoad:
     """Set boundaries of known divisions; add unknown ones whose name and parent are known."""
     result = BoundaryLoad()
-    codes = [feature.code for feature in features]
-    # The divisions' vector tiles show the old outlines until told: before and after.
-    repository.note_tile_change(session, codes)
     for feature in sorted(
         features, key=lambda f: (list(DivisionLevel).index(level_of_code(f.code)), f.code)
     ):
@@ -135,5 +132,4 @@ def load_boundaries(session: Session, features: list[BoundaryFeature], *, on: da
             result.updated += 1
         division.boundary = repository.multipolygon(feature.geometry.wkt)
         session.flush()
-    repository.note_tile_change(session, codes)
     return result

@@ -76,12 +76,22 @@ def watched(browser: Browser, allowed: tuple[str, ...], **context) -> tuple[Page
     return page, watch
 
 
-@pytest.fixture
-def page(browser: Browser, live: Server) -> Iterator[Page]:
-    """A page that may reach only the server; it fails the test on a console error or an
-    attempt to reach another host."""
-    page, watch = watched(browser, (live.base,))
+def _checked(browser: Browser, live: Server, **context) -> Iterator[Page]:
+    page, watch = watched(browser, (live.base,), **context)
     yield page
     page.context.close()
     assert not watch.blocked, f"requests to other hosts: {watch.blocked}"
     assert not watch.errors, f"console errors: {watch.errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, live: Server) -> Iterator[Page]:
+    """A page that may reach only the server; it fails the test on a console error or an
+    attempt to reach another host."""
+    yield from _checked(browser, live)
+
+
+@pytest.fixture
+def zh_page(browser: Browser, live: Server) -> Iterator[Page]:
+    """The same, in a browser that prefers Chinese (zh-CN), as a user in China has it."""
+    yield from _checked(browser, live, locale="zh-CN")

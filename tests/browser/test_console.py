@@ -32,7 +32,7 @@ def sign_in(page, live, key: str, view: str = "") -> None:
         page.goto(f"{live.base}/console#{view}")
 
 
-def test_a_report_from_the_public_is_acknowledged_and_resolved(page, live, manager):
+def test_a_report_from_the_public_is_acknowledged_and_resolved(zh_page, live, manager):
     facility = httpx.get(
         f"{live.base}/v1/parking/nearby", params={"lon": 117.28, "lat": 31.86, "limit": 1}
     ).json()["items"][0]
@@ -42,6 +42,7 @@ def test_a_report_from_the_public_is_acknowledged_and_resolved(page, live, manag
     )
     assert sent.status_code == 201, sent.text
     report_id = sent.json()["id"]
+    page = zh_page
     sign_in(page, live, manager, "reports")
     row = page.locator(f"tr[data-report-id='{report_id}']")
     row.wait_for()
@@ -66,29 +67,33 @@ def _city_progress(page, live, city_name: str) -> tuple[int, int]:
 
 
 def test_a_sign_marked_installed_completes_the_facility_and_moves_the_city(
-    page, live, registry, manager
+    zh_page, live, registry, manager
 ):
     admin = {"Authorization": f"Bearer {registry[1]}"}
-    # an incomplete car park in Hefei that one more installed sign completes
+    # a car park in Hefei whose one damaged sign, once repaired, completes it
     incomplete = httpx.get(
         f"{live.base}/v1/signage/incomplete",
         params={"admin_code": HEFEI, "limit": 500},
         headers=admin,
     ).json()["items"]
     for candidate in incomplete:
-        if candidate["damaged"] or len(candidate["missing"]) != 1:
+        if len(candidate["missing"]) != 1 or candidate["damaged"] != 1:
             continue
         (missing,) = candidate["missing"]
-        if missing["installed"] + 1 < missing["min_count"]:
-            continue
         signage = httpx.get(
             f"{live.base}/v1/facilities/{candidate['facility_id']}/signage", headers=admin
         ).json()
-        if signage["used_for_parking"]:
+        (damaged,) = [sign for sign in signage["signs"] if sign["status"] == "damaged"]
+        if (
+            signage["used_for_parking"]
+            and damaged["kind"] == missing["kind"]
+            and missing["installed"] + 1 == missing["min_count"]
+        ):
             break
     else:
-        pytest.fail("the demo data has no car park one sign short of complete")
-    facility_id, kind = candidate["facility_id"], missing["kind"]
+        pytest.fail("the demo data has no car park one repaired sign short of complete")
+    facility_id = candidate["facility_id"]
+    page = zh_page
 
     sign_in(page, live, manager)
     before = _city_progress(page, live, "合肥市")
@@ -96,26 +101,22 @@ def test_a_sign_marked_installed_completes_the_facility_and_moves_the_city(
     status = page.locator("#signage-status")
     status.wait_for()
     assert status.inner_text() == "标识不全"
-    waiting = page.locator(f"tr[data-kind='{kind}']").filter(
-        has=page.locator("select option:checked:not([value=installed])")
-    )
-    if waiting.count():
-        waiting.first.locator("select").select_option("installed")
-        waiting.first.get_by_role("button", name="保存").click()
-    else:
-        page.select_option("#add-sign select[name=kind]", kind)
-        page.select_option("#add-sign select[name=status]", "installed")
-        page.click("#add-sign button[type=submit]")
+    row = page.locator(f"tr[data-sign-id='{damaged['id']}']")
+    row.locator("select").select_option("installed")
+    row.get_by_role("button", name="保存").click()
     wait_for(lambda: status.inner_text() == "标识齐全", "the facility did not become complete")
     after = _city_progress(page, live, "合肥市")
     assert after == (before[0] + 1, before[1])
 
 
-def test_a_stale_etag_shows_who_changed_what_and_offers_the_latest(page, live, registry, manager):
+def test_a_stale_etag_shows_who_changed_what_and_offers_the_latest(
+    zh_page, live, registry, manager
+):
     admin = {"Authorization": f"Bearer {registry[1]}"}
     facility = httpx.get(
         f"{live.base}/v1/facilities", params={"admin_code": HEFEI, "limit": 1}, headers=admin
     ).json()["items"][0]
+    page = zh_page
     sign_in(page, live, manager, f"facility/{facility['id']}")
     form = page.locator("#edit-form")
     form.wait_for()

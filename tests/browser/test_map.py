@@ -18,7 +18,8 @@ def rendered(page, layers: list[str]) -> int:
     )
 
 
-def test_the_map_draws_divisions_and_car_parks_from_the_api_tiles(page, live):
+def test_the_map_draws_divisions_and_car_parks_from_the_api_tiles(zh_page, live):
+    page = zh_page
     response = httpx.get(f"{live.base}/map")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy

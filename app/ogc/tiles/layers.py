@@ -8,8 +8,7 @@ time alone, which a cached tile cannot follow. The divisions layer is a tileset 
 OGC collection): the outlines a map draws as its base when it has no other.
 
 migrations/versions/2026_11_28_0007_vector_tiles.py compares the same columns to decide
-whether a write changed any tile: keep the two in step. Division boundaries change only
-through divisions.service.load_boundaries, which notes them."""
+whether a write changed any tile, and 0023 for divisions: keep them in step."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -62,6 +62,9 @@ def watched(browser: Browser, allowed: tuple[str, ...], **context) -> tuple[Page
     """A fresh page whose requests may reach only the `allowed` origins."""
     watch = Watch()
     page = browser.new_context(**context).new_page()
+    # A shared machine under load can take a minute to render a page: every wait is on
+    # a condition, and this only bounds how long a broken page is waited for.
+    page.set_default_timeout(120_000)
 
     def route(route) -> None:
         if route.request.url.startswith(allowed) or route.request.url.startswith("data:"):

@@ -169,6 +169,8 @@
       name: me.name, role: me.role, scope: scope || t("console.everywhere") });
     document.getElementById("sign-in").hidden = true;
     document.getElementById("tabs").hidden = false;
+    // What the key may not do is not offered (the API would refuse it anyway).
+    document.querySelector("#tabs [data-view=reports]").hidden = !writes();
     document.getElementById("sign-out").hidden = false;
     route();
   }
@@ -191,6 +193,7 @@
   }
 
   const defaultCode = () => me.admin_codes[0] || "";
+  const writes = () => me.role === "admin" || me.role === "manager";
 
   // Facilities ------------------------------------------------------------------------------
 
@@ -277,7 +280,7 @@
       el("h2", { id: "facility-title" }, facility.name),
       el("p", { class: "hint" }, facility.code, " · ", facility.address || ""),
       fieldsCard(facility),
-      editCard(facility, etag),
+      writes() ? editCard(facility, etag) : null,
       sections.uses, sections.signage, sections.maintenance, sections.history);
     usesCard(id, sections.uses);
     signageCard(id, sections.signage);
@@ -404,7 +407,7 @@
         replace(result, failure(error));
       }
     });
-    replace(target, card(t("facility.signage"), el("p", {}, status), requirements, signs, add, result));
+    replace(target, card(t("facility.signage"), el("p", {}, status), requirements, signs, writes() ? [add, result] : null));
   }
 
   function signRow(facilityId, sign, refresh) {
@@ -427,11 +430,12 @@
         replace(result, failure(error));
       }
     } } }, t("sign.save"));
+    if (!writes()) status.disabled = true;
     return el("tr", { dataset: { signId: sign.id, kind: sign.kind } },
       el("td", {}, sign.kind), el("td", {}, status), el("td", {}, sign.installed_on || ""), el("td", {}, sign.inspected_on || ""),
       el("td", { class: "photos" }, sign.photos.map((digest) =>
-        el("img", { src: `/v1/media/photos/${encodeURIComponent(digest)}`, alt: "" })), photo),
-      el("td", {}, save, result));
+        el("img", { src: `/v1/media/photos/${encodeURIComponent(digest)}`, alt: "" })), writes() ? photo : null),
+      el("td", {}, writes() ? [save, result] : null));
   }
 
   async function maintenanceCard(id, target) {

@@ -64,11 +64,12 @@ def test_a_report_from_the_public_is_acknowledged_and_resolved(zh_page, live, ma
 def _city_progress(page, live, city_name: str) -> tuple[int, int]:
     """A city's works with complete signage, and all, from the province's dashboard."""
     page.goto(f"{live.base}/console#dashboards")
-    page.fill("input[name=admin_code]", "340000")
-    page.get_by_role("button", name="查询").click()
+    form = page.locator("#dashboard-form")
+    form.locator("input[name=admin_code]").fill("340000")
+    form.get_by_role("button", name="查询").click()
     bar = page.locator(f"#signage-now g[data-label='{city_name}'] text").nth(1)
     bar.wait_for()
-    complete, total = re.match(r"([\d,]+)/([\d,]+)", bar.inner_text()).groups()
+    complete, total = re.match(r"([\d,]+)/([\d,]+)", bar.text_content()).groups()
     return int(complete.replace(",", "")), int(total.replace(",", ""))
 
 

@@ -524,7 +524,7 @@
 
   function dashboardsPage() {
     const code = el("input", { name: "admin_code", pattern: "[0-9]{6}", size: 7, value: defaultCode() || "340000" });
-    const form = el("form", { class: "filters" }, el("label", {}, el("span", {}, t("dash.scope")), code),
+    const form = el("form", { class: "filters", id: "dashboard-form" }, el("label", {}, el("span", {}, t("dash.scope")), code),
       el("button", { type: "submit" }, t("filter.apply")));
     const charts = el("div", { class: "charts" });
     replace(view, form, charts);

@@ -36,7 +36,9 @@ class Watch:
     blocked: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running while it
+# is open, and the tests after these that call asyncio.run() could not start their own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import Field, field_validator
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -136,36 +136,45 @@ class Settings(BaseSettings):
     readme_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
+    # The public map's basemap (app/pages): the URL of a MapLibre style, or none to draw
+    # the division boundaries from the API's own tiles, which works with no Internet. Its
+    # origin is allowed by the pages' Content-Security-Policy, and so are the origins of
+    # basemap_origins (tiles, glyphs and sprites a style names elsewhere).
+    basemap_style: HttpUrl | None = None
+    basemap_origins: Annotated[list[HttpUrl], NoDecode] = Field(default_factory=list)
+    # The coordinate system of that basemap: gcj02 for Amap and Tencent styles, so that the
+    # map asks the API for positions in it.
+    basemap_coordsys: Literal["wgs84", "gcj02"] = "wgs84"
 
     @property
     def read_your_writes_s(self) -> float:
         """How long a caller who wrote reads from the primary (db.replicas)."""
         return self.max_replica_lag_s + 3 * self.replica_check_s
 
-    @field_validator("database_replica_urls", mode="before")
+    @field_validator(
+        "database_replica_urls", "cors_origins", "trusted_proxies", "basemap_origins", mode="before"
+    )
     @classmethod
-    def _replicas(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
+        # The environment gives lists as comma-separated values.
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins")
     @classmethod
-    def _origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
-        for origin in value if isinstance(value, list) else ():
+    def _cors_origins(cls, value: list[str]) -> list[str]:
+        origins = [origin.rstrip("/") for origin in value]
+        for origin in origins:
             scheme, sep, host = origin.partition("://")
             if scheme not in ("http", "https") or not sep or not host or "/" in host:
                 raise ValueError(f"{origin!r} is not an origin such as https://map.example.org")
-        return value
+        return origins
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies")
     @classmethod
-    def _proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        for network in value if isinstance(value, list) else ():
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for network in value:
             ip_network(network, strict=False)  # a ValueError names a bad entry
         return value
 

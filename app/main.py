@@ -10,6 +10,7 @@ from app import health
 from app.accounts.errors import install_auth_error_handlers
 from app.accounts.gate import Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
+from app.accounts.router import me_router
 from app.accounts.router import router as accounts_router
 from app.alerts.router import ALERTS_PATH
 from app.alerts.router import router as alerts_router
@@ -43,6 +44,7 @@ from app.nearby.router import router as nearby_router
 from app.ogc.router import router as ogc_router
 from app.ogc.tiles.router import FAST_ROUTES as TILE_FAST_ROUTES
 from app.ogc.tiles.router import router as tiles_router
+from app.pages.router import install_pages
 from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(facilities_router)
     app.include_router(divisions_router)
     app.include_router(accounts_router)
+    app.include_router(me_router)
     app.include_router(history_router)
     app.include_router(signage_router)
     app.include_router(maintenance_router)
@@ -173,6 +176,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(holidays_router)
     app.include_router(alerts_router)
     home.install(app)
+    install_pages(app)
     # Bodies described only as a response's other media type (GeoJSON beside JSON).
     openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection))
     return app

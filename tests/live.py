@@ -56,6 +56,24 @@ def demo_registry(make_database) -> tuple[str, str]:
     return url, admin.secret
 
 
+def served_registry(make_database) -> tuple[str, str]:
+    """The registry ./scripts/serve sets up, made by the same commands: Anhui's division
+    boundaries, then the whole demo data set (uses, signs, maintenance, reports,
+    population). (database URL, an admin key)"""
+    url = make_database()
+    engine = create_engine(Settings(database_url=url).sqlalchemy_url)
+    with engine.begin() as connection:
+        run_migrations(connection)
+    environment = {**os.environ, "DATABASE_URL": url}
+    for command in (["divisions", "import-cnmaps"], ["demo", "load"]):
+        subprocess.run([RF, *command], env=environment, check=True, capture_output=True)
+    with Session(engine) as session:
+        admin = accounts.create_key(session, ApiKeyCreate(name="drill", role="admin"), actor="test")
+        session.commit()
+    engine.dispose()
+    return url, admin.secret
+
+
 class Server:
     """`rf serve` with two workers on a free port, until both answer."""
 

@@ -3,12 +3,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from app.accounts import service
-from app.accounts.dependencies import AdminPrincipal
-from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal
+from app.accounts.errors import Unauthenticated
+from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, WhoAmI
 from app.core.errors import problem_responses
 from app.db.session import SessionDep
 
 router = APIRouter(prefix="/v1/admin/keys", tags=["accounts"])
+me_router = APIRouter(prefix="/v1/me", tags=["accounts"])
 
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="API key id")]
 AUTH_ERRORS = (401, 403, 429)
@@ -63,3 +65,17 @@ def revoke_key(
     )
     request.app.state.keys.forget_all()
     return ApiKeyRead.model_validate(key)
+
+
+@me_router.get("", response_model=WhoAmI, responses=problem_responses(401, 429))
+def who_am_i(principal: CurrentPrincipal) -> WhoAmI:
+    """The calling key's name, role and scope, so that a client can say what it may do."""
+    if principal.anonymous:
+        raise Unauthenticated("send an API key to learn its role and scope")
+    return WhoAmI(
+        key_id=principal.key_id,
+        name=principal.name,
+        role=principal.role,
+        admin_codes=list(principal.admin_codes),
+        facility_ids=list(principal.facility_ids),
+    )

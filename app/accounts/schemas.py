@@ -38,3 +38,11 @@ class ApiKeyRead(BaseModel):
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="the secret: shown this once, stored only as a hash")
+
+
+class WhoAmI(BaseModel):
+    key_id: int
+    name: str
+    role: Role
+    admin_codes: list[str]
+    facility_ids: list[int]

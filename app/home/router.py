@@ -30,6 +30,8 @@ class Link:
 
 # What the landing page links to, in order: a line a page.
 LINKS = [
+    Link("/map", "related", TEXT, "The public map: car parks with free spaces, shelters, reports"),
+    Link("/console", "related", TEXT, "The managers' console (sign in with an API key)"),
     Link("/docs", "service-doc", TEXT, "API documentation: try each request (Swagger UI)"),
     Link("/redoc", "service-doc", TEXT, "API reference to read (ReDoc)"),
     Link("/openapi.json", "service-desc", JSON, "OpenAPI document"),

@@ -125,6 +125,24 @@ def overdue(
     before `on`. An item never checked counts from the facility's registration."""
     area = f"f.{AREA_COLUMN[level]} = :admin_code" if level else "true"
     sql = f"""
+{_OVERDUE.format(area=area)}
+    AND (f.id, i.code) > (:after_id, :after_code)
+ORDER BY f.id, i.code
+LIMIT :limit
+"""
+    params = {
+        "admin_code": admin_code,
+        "on": on,
+        "after_id": after[0],
+        "after_code": after[1],
+        "limit": limit,
+        **scope_params(principal),
+    }
+    return [dict(row) for row in session.execute(text(sql), params).mappings()]
+
+
+# (facility, item) pairs overdue on :on, in {area} and the caller's scope.
+_OVERDUE = f"""
 SELECT f.id AS facility_id, f.code, f.name,
     coalesce(f.district_code, f.city_code, f.province_code) AS admin_code,
     i.code AS item_code, i.discipline, i.interval_months, last.done AS last_done_on,
@@ -138,19 +156,32 @@ LEFT JOIN LATERAL (
         AND {EFFECTIVE.format(r="r")}
         AND r.performed_on <= :on  -- a check done after the day says nothing of it
 ) last ON true
-WHERE {MAINTAINED} AND {area} AND {SCOPE}
-    AND (f.id, i.code) > (:after_id, :after_code)
+WHERE {MAINTAINED} AND {{area}} AND {SCOPE}
     AND (coalesce(last.done, f.created_at::date)
         + make_interval(months => i.interval_months))::date < :on
-ORDER BY f.id, i.code
-LIMIT :limit
 """
-    params = {
-        "admin_code": admin_code,
-        "on": on,
-        "after_id": after[0],
-        "after_code": after[1],
-        "limit": limit,
-        **scope_params(principal),
-    }
+
+
+def overdue_by_division(
+    session: Session,
+    *,
+    principal: Principal,
+    level: DivisionLevel | None,
+    admin_code: str | None,
+    on: date,
+) -> list[dict[str, Any]]:
+    """Overdue items and the facilities that have any, per division one level below
+    `admin_code` (provinces when none is given)."""
+    area = f"f.{AREA_COLUMN[level]} = :admin_code" if level else "true"
+    below = {None: "province_code", DivisionLevel.province: "city_code"}.get(level, "district_code")
+    sql = f"""
+SELECT coalesce(g.{below}, '') AS code, d.name,
+    count(DISTINCT o.facility_id) AS facilities, count(*) AS items
+FROM ({_OVERDUE.format(area=area)}) o
+JOIN facility g ON g.id = o.facility_id
+LEFT JOIN division d ON d.code = g.{below}
+GROUP BY 1, 2
+ORDER BY 1
+"""
+    params = {"admin_code": admin_code, "on": on, **scope_params(principal)}
     return [dict(row) for row in session.execute(text(sql), params).mappings()]

@@ -13,7 +13,14 @@ from app.facilities.dependencies import FacilityId, FacilityRestrictedReader, Fa
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.maintenance import service
-from app.maintenance.schemas import FindingRead, ItemRead, OverduePage, RecordCreate, RecordRead
+from app.maintenance.schemas import (
+    FindingRead,
+    ItemRead,
+    OverduePage,
+    OverdueSummary,
+    RecordCreate,
+    RecordRead,
+)
 
 router = APIRouter(tags=["maintenance"])
 READ_ERRORS = (401, 403, 404, 422, 429)
@@ -109,3 +116,26 @@ def overdue(
         following = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{following}>; rel="next"'
     return response
+
+
+@router.get(
+    "/v1/maintenance/overdue/summary",
+    response_model=OverdueSummary,
+    responses=problem_responses(400, 401, 403, 422, 429),
+)
+def overdue_summary(
+    session: SessionDep,
+    principal: RestrictedReader,
+    admin_code: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{6}$", description="a province gives cities, a city districts"),
+    ] = None,
+    on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
+) -> OverdueSummary:
+    """The overdue list counted per division one level below `admin_code`: works with an
+    overdue item and overdue items. Managers count their scope only."""
+    day = on or date.today()
+    groups = service.overdue_by_division(
+        session, principal=principal, admin_code=admin_code, on=day
+    )
+    return OverdueSummary(on=day, admin_code=admin_code, groups=groups)

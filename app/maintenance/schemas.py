@@ -95,3 +95,16 @@ class OverduePage(BaseModel):
     on: date
     items: list[OverdueItem]
     next_cursor: str | None
+
+
+class OverdueDivision(BaseModel):
+    code: str = Field(description="the division (GB/T 2260); empty for works not placed in one")
+    name: str | None
+    facilities: int = Field(description="works with at least one overdue item")
+    items: int = Field(description="overdue (work, item) pairs")
+
+
+class OverdueSummary(BaseModel):
+    on: date
+    admin_code: str | None
+    groups: list[OverdueDivision]

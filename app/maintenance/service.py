@@ -173,6 +173,15 @@ def overdue(
     return items, next_cursor
 
 
+def overdue_by_division(
+    session: Session, *, principal: Principal, admin_code: str | None, on: date
+) -> list[dict[str, Any]]:
+    level = known_level(session, admin_code) if admin_code else None
+    return repository.overdue_by_division(
+        session, principal=principal, level=level, admin_code=admin_code, on=on
+    )
+
+
 def _overdue_key(value: Any) -> tuple[int, str]:
     facility_id, item_code = value
     if not isinstance(facility_id, int) or not isinstance(item_code, str):

@@ -99,3 +99,19 @@ def test_only_admins_manage_keys(client_for):
         assert other.post("/v1/admin/keys", json=body).status_code == 403
         assert other.get("/v1/admin/keys").status_code == 403
         assert other.delete("/v1/admin/keys/1").status_code == 403
+
+
+def test_a_key_learns_its_own_role_and_scope(client_for):
+    manager = client_for("manager", admin_codes=["340104"], facility_ids=[7])
+    me = manager.get("/v1/me")
+    assert me.status_code == 200
+    assert me.json() | {"key_id": 0} == {
+        "key_id": 0,
+        "name": "test manager",
+        "role": "manager",
+        "admin_codes": ["340104"],
+        "facility_ids": [7],
+    }
+    anonymous = client_for(None).get("/v1/me")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.live import Server, demo_registry
+from tests.live import Server, served_registry
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling Google's hosts, which a
@@ -48,8 +48,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def registry(make_database) -> tuple[str, str]:
-    """The demo registry behind every page test: (database URL, an admin key)."""
-    return demo_registry(make_database)
+    """The demo registry behind every page test, with the division boundaries the map
+    draws: (database URL, an admin key)."""
+    return served_registry(make_database)
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,9 @@ def watched(browser: Browser, allowed: tuple[str, ...], **context) -> tuple[Page
     """A fresh page whose requests may reach only the `allowed` origins."""
     watch = Watch()
     page = browser.new_context(**context).new_page()
+    # A shared machine under load can take a minute to render a page: every wait is on
+    # a condition, and this only bounds how long a broken page is waited for.
+    page.set_default_timeout(120_000)
 
     def route(route) -> None:
         if route.request.url.startswith(allowed) or route.request.url.startswith("data:"):
@@ -77,12 +81,22 @@ def watched(browser: Browser, allowed: tuple[str, ...], **context) -> tuple[Page
     return page, watch
 
 
-@pytest.fixture
-def page(browser: Browser, live: Server) -> Iterator[Page]:
-    """A page that may reach only the server; it fails the test on a console error or an
-    attempt to reach another host."""
-    page, watch = watched(browser, (live.base,))
+def _checked(browser: Browser, live: Server, **context) -> Iterator[Page]:
+    page, watch = watched(browser, (live.base,), **context)
     yield page
     page.context.close()
     assert not watch.blocked, f"requests to other hosts: {watch.blocked}"
     assert not watch.errors, f"console errors: {watch.errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, live: Server) -> Iterator[Page]:
+    """A page that may reach only the server; it fails the test on a console error or an
+    attempt to reach another host."""
+    yield from _checked(browser, live)
+
+
+@pytest.fixture
+def zh_page(browser: Browser, live: Server) -> Iterator[Page]:
+    """The same, in a browser that prefers Chinese (zh-CN), as a user in China has it."""
+    yield from _checked(browser, live, locale="zh-CN")

@@ -8,13 +8,22 @@ from app.home.router import LINKS, README_SECTIONS
 from app.main import create_app
 
 
-def test_the_landing_page_is_html_linking_the_docs_ogc_and_health(public_client):
+def test_the_landing_page_is_html_linking_the_pages_docs_ogc_and_health(public_client):
     response = public_client.get("/", headers={"Accept": "text/html,*/*;q=0.8"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Accept" in response.headers["vary"]
     hrefs = re.findall(r'<a href="([^"]+)"', response.text)
-    assert hrefs[:6] == ["/docs", "/redoc", "/openapi.json", "/ogc", "/healthz", "/readyz"]
+    assert hrefs[:8] == [
+        "/map",
+        "/console",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/ogc",
+        "/healthz",
+        "/readyz",
+    ]
     assert "<script" not in response.text  # a strict CSP forbids inline scripts
     assert "人防工程" in response.text
     # Without RF_README_URL the sections are named, not linked.

@@ -214,6 +214,41 @@ def test_overdue_pages_and_scopes(client_for, create, post, facility):
     assert admin.get("/v1/maintenance/overdue", params={"cursor": "garbage"}).status_code == 400
 
 
+def test_overdue_counted_per_division_agrees_with_the_list(client_for, create, facility):
+    create(
+        admin_code="340111",
+        location={"type": "Point", "coordinates": [117.30, 31.79]},
+        entrances=[],
+    )
+    admin = client_for("admin")
+    on = {"on": "2035-01-01"}
+    listed = admin.get("/v1/maintenance/overdue", params={**on, "limit": 1000}).json()["items"]
+    expected: dict[str, tuple[set, int]] = {}
+    for item in listed:
+        facilities, items = expected.get(item["admin_code"], (set(), 0))
+        expected[item["admin_code"]] = (facilities | {item["facility_id"]}, items + 1)
+    assert set(expected) == {"340104", "340111"}
+    cities = admin.get(
+        "/v1/maintenance/overdue/summary", params={**on, "admin_code": "340000"}
+    ).json()
+    assert cities["groups"] == [
+        {"code": "340100", "name": "合肥市", "facilities": 2, "items": len(listed)}
+    ]
+    districts = admin.get(
+        "/v1/maintenance/overdue/summary", params={**on, "admin_code": "340100"}
+    ).json()["groups"]
+    assert {g["code"]: (g["facilities"], g["items"]) for g in districts} == {
+        code: (len(facilities), items) for code, (facilities, items) in expected.items()
+    }
+    shushan = client_for("manager", admin_codes=["340104"]).get(
+        "/v1/maintenance/overdue/summary", params={**on, "admin_code": "340100"}
+    )
+    assert [g["code"] for g in shushan.json()["groups"]] == ["340104"]
+    assert client_for(None).get("/v1/maintenance/overdue/summary").status_code == 401
+    unknown = admin.get("/v1/maintenance/overdue/summary", params={"admin_code": "999999"})
+    assert unknown.status_code == 422 and "999999" in unknown.text
+
+
 def test_findings_are_restricted(client_for, facility, post):
     post(record())
     url = f"/v1/facilities/{facility['id']}/maintenance"

@@ -1,11 +1,14 @@
 """The tile endpoints: documents, errors, caching headers, and the tiles themselves as
 GDAL's MVT driver decodes them."""
 
+from datetime import date
+
 import morecantile
 import pyogrio
 import pytest
 import shapely
 
+from app.divisions.service import BoundaryFeature, load_boundaries
 from app.ogc.tiles.layers import LAYERS
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -122,7 +125,7 @@ def test_a_tile_decoded_by_gdal(public_client, create, tmp_path):
     assert set(row) <= set(LAYERS["facilities"].fields)
 
 
-@pytest.mark.parametrize("collection", sorted(LAYERS))
+@pytest.mark.parametrize("collection", sorted(k for k, v in LAYERS.items() if v.clustered))
 def test_each_collection_shows_the_facility_with_public_fields_only(
     client, public_client, create, collection, tmp_path
 ):
@@ -173,3 +176,36 @@ def test_etag_cache_control_and_304(public_client, create):
     assert listed.status_code == 304
     other = public_client.get(url, headers={"If-None-Match": '"other"'})
     assert other.status_code == 200 and other.content == first.content
+
+
+def test_division_outlines_are_a_tileset_of_their_own_and_follow_a_boundary_load(
+    public_client, session, tmp_path
+):
+    base = "/ogc/collections/divisions/tiles/WebMercatorQuad"
+    tilejson = public_client.get(f"{base}/tilejson.json").json()
+    assert [(v["id"], v["minzoom"], v["maxzoom"]) for v in tilejson["vector_layers"]] == [
+        ("divisions", 0, 16)
+    ]
+    tileset = public_client.get(base).json()
+    assert [layer["geometryDimension"] for layer in tileset["layers"]] == [2]
+    links = public_client.get("/ogc/collections/divisions/tiles").json()["links"]
+    assert [link["rel"] for link in links] == ["self"]  # no OGC collection behind it
+
+    def shushan(west: float) -> BoundaryFeature:
+        box = shapely.box(west, 31.80, 117.26, 31.86)
+        return BoundaryFeature(code="340104", name="蜀山区", geometry=box)
+
+    load_boundaries(session, [shushan(117.20)], on=date.today())
+    session.commit()
+    url = tile_url("divisions", 10)
+    first = public_client.get(url)
+    assert first.status_code == 200
+    layers = decode(tmp_path, url, first.content)
+    (row,) = layers["divisions"]["rows"]
+    assert row == {"code": "340104", "name": "蜀山区", "level": "district"}
+    assert layers["divisions"]["type"] == "Polygon"
+    # a new boundary evicts the cached tile at once
+    load_boundaries(session, [shushan(117.22)], on=date.today())
+    session.commit()
+    second = public_client.get(url)
+    assert second.status_code == 200 and second.content != first.content

@@ -122,39 +122,46 @@ def _summary(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
 
 
 def tilesets(base: str, layer: Layer) -> dict[str, Any]:
+    links = [_link(f"{base}/ogc/collections/{layer.id}/tiles", "self", JSON, "Tilesets")]
+    if layer.clustered:  # the point layers are OGC collections too; divisions only tiles
+        links.append(_link(f"{base}/ogc/collections/{layer.id}", "collection", JSON, layer.title))
     return {
-        "links": [
-            _link(f"{base}/ogc/collections/{layer.id}/tiles", "self", JSON, "Tilesets"),
-            _link(f"{base}/ogc/collections/{layer.id}", "collection", JSON, layer.title),
-        ],
+        "links": links,
         "tilesets": [_summary(base, layer, tile_set) for tile_set in TILE_SETS.values()],
     }
 
 
+def _zooms(layer: Layer) -> list[tuple[str, dict[str, str], int, int]]:
+    """Each vector layer of a tile: its name, fields and zooms."""
+    if not layer.clustered:
+        return [(layer.id, layer.fields, MIN_ZOOM, MAX_ZOOM)]
+    return [
+        (f"{layer.id}_clusters", layer.cluster_fields, MIN_ZOOM, DETAIL_ZOOM - 1),
+        (layer.id, layer.fields, DETAIL_ZOOM, MAX_ZOOM),
+    ]
+
+
 def tileset(base: str, layer: Layer, tile_set: TileSet) -> dict[str, Any]:
+    description = (
+        f"Clusters per grid cell below zoom {DETAIL_ZOOM} (layer {layer.id}_clusters: count "
+        f"and sums), single features from zoom {DETAIL_ZOOM} (layer {layer.id})"
+        if layer.clustered
+        else f"Outlines at every zoom (layer {layer.id})"
+    )
     return {
         **_summary(base, layer, tile_set),
-        "description": f"Clusters per grid cell below zoom {DETAIL_ZOOM} (layer "
-        f"{layer.id}_clusters: count and sums), single features from zoom {DETAIL_ZOOM} "
-        f"(layer {layer.id}); beyond zoom {MAX_ZOOM}, overzoom. An empty tile is 204.",
+        "description": f"{description}; beyond zoom {MAX_ZOOM}, overzoom. An empty tile is 204.",
         "tileMatrixSetLimits": _limits(),
         "layers": [
             {
-                "id": f"{layer.id}_clusters",
+                "id": name,
                 "dataType": "vector",
-                "geometryDimension": 0,
-                "minTileMatrix": str(MIN_ZOOM),
-                "maxTileMatrix": str(DETAIL_ZOOM - 1),
-                "propertiesSchema": _properties(layer.cluster_fields),
-            },
-            {
-                "id": layer.id,
-                "dataType": "vector",
-                "geometryDimension": 0,
-                "minTileMatrix": str(DETAIL_ZOOM),
-                "maxTileMatrix": str(MAX_ZOOM),
-                "propertiesSchema": _properties(layer.fields),
-            },
+                "geometryDimension": 0 if layer.clustered else 2,
+                "minTileMatrix": str(low),
+                "maxTileMatrix": str(high),
+                "propertiesSchema": _properties(fields),
+            }
+            for name, fields, low, high in _zooms(layer)
         ],
     }
 
@@ -176,18 +183,13 @@ def tilejson(
         "bounds": list(bounds) if bounds else WORLD,
         "vector_layers": [
             {
-                "id": f"{layer.id}_clusters",
-                "description": f"{layer.title}: clusters per grid cell",
-                "fields": layer.cluster_fields,
-                "minzoom": MIN_ZOOM,
-                "maxzoom": DETAIL_ZOOM - 1,
-            },
-            {
-                "id": layer.id,
-                "description": layer.title,
-                "fields": layer.fields,
-                "minzoom": DETAIL_ZOOM,
-                "maxzoom": MAX_ZOOM,
-            },
+                "id": name,
+                "description": layer.title
+                + (": clusters per grid cell" if name.endswith("_clusters") else ""),
+                "fields": fields,
+                "minzoom": low,
+                "maxzoom": high,
+            }
+            for name, fields, low, high in _zooms(layer)
         ],
     }

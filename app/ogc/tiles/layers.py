@@ -4,17 +4,19 @@ For the same reason they show public works only, and no wartime entrance, whoeve
 one cache serves every caller (one tile per z/x/y, no key in it), so a tile may hold
 only what anyone may see. Restricted readers find the rest through the items endpoint.
 Live parking availability is left out too: it changes every minute and goes stale with
-time alone, which a cached tile cannot follow.
+time alone, which a cached tile cannot follow. The divisions layer is a tileset only (no
+OGC collection): the outlines a map draws as its base when it has no other.
 
 migrations/versions/2026_11_28_0007_vector_tiles.py compares the same columns to decide
-whether a write changed any tile: keep the two in step."""
+whether a write changed any tile, and 0024 for divisions: keep them in step."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, or_, select, true
 
 from app.accounts.principal import ANONYMOUS
+from app.divisions.models import Division
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus
 from app.facilities.scope import visible_clause
 from app.signage.models import Sign, SignStatus
@@ -31,6 +33,9 @@ class Layer:
     fields: dict[str, str]
     # attributes summed in a cluster, which also carries `count`
     sums: tuple[str, ...]
+    # Points are clustered below DETAIL_ZOOM; outlines are shown whole at every zoom,
+    # ST_AsMVTGeom snapping them to the tile's grid.
+    clustered: bool = True
 
     @property
     def cluster_fields(self) -> dict[str, str]:
@@ -129,6 +134,22 @@ def _signage(box: ColumnElement) -> Select:
     )
 
 
+def _divisions(box: ColumnElement) -> Select:
+    # Divisions in force today with a boundary; "location" is the layers' geometry name.
+    today = func.current_date()
+    return select(
+        Division.code,
+        Division.name,
+        Division.level,
+        Division.boundary.label("location"),
+    ).where(
+        Division.boundary.is_not(None),
+        Division.valid_from <= today,
+        or_(Division.valid_to.is_(None), Division.valid_to > today),
+        _in(Division.boundary, box),
+    )
+
+
 LAYERS = {
     layer.id: layer
     for layer in (
@@ -202,6 +223,14 @@ LAYERS = {
                 "missing": "Number",
             },
             ("installed", "damaged", "missing"),
+        ),
+        Layer(
+            "divisions",
+            "Administrative divisions (GB/T 2260)",
+            _divisions,
+            {"code": "String", "name": "String", "level": "String"},
+            (),
+            clustered=False,
         ),
     )
 }

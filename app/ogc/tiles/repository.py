@@ -106,8 +106,8 @@ def tile_statement(layer_id: str, clustered: bool, coordsys: CoordSys = CoordSys
     return select(mvt).select_from(features)
 
 
-def tile_params(z: int, x: int, y: int) -> dict[str, int | float]:
-    if z >= DETAIL_ZOOM:
+def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | float]:
+    if not clustered:
         return {"z": z, "x": x, "y": y, "margin": tile_size(z) * BUFFER / EXTENT}
     cell = tile_size(z) / CELLS
     return {
@@ -130,8 +130,9 @@ def render(
 ) -> bytes:
     """The tile as MVT, features at their positions in `coordsys`; empty bytes when
     nothing is in it."""
-    statement = tile_statement(layer.id, z < DETAIL_ZOOM, coordsys)
-    return bytes(session.execute(statement, tile_params(z, x, y)).scalar_one())
+    clustered = layer.clustered and z < DETAIL_ZOOM
+    statement = tile_statement(layer.id, clustered, coordsys)
+    return bytes(session.execute(statement, tile_params(z, x, y, clustered)).scalar_one())
 
 
 @dataclass(frozen=True)

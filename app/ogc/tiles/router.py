@@ -153,8 +153,13 @@ async def tileset(request: Request, layer: LayerDep, tile_set: TileSetDep) -> di
 async def tilejson(request: Request, layer: LayerDep, tile_set: TileSetDep) -> dict[str, Any]:
     """TileJSON 3.0.0 with `vector_layers`, for MapLibre and friends; `bounds` are the
     collection's (in WGS 84, as TileJSON has them, whatever the tile set)."""
-    bounds = await extents(request.app.state).get(request.app.state, [layer.id])
-    return documents.tilejson(base_url(request), layer, tile_set, bounds[layer.id])
+    # Divisions are a tileset, not a collection: their outlines span the tile matrix set.
+    bounds = (
+        await extents(request.app.state).get(request.app.state, [layer.id])
+        if layer.clustered
+        else {}
+    )
+    return documents.tilejson(base_url(request), layer, tile_set, bounds.get(layer.id))
 
 
 @router.get(

@@ -1,0 +1,1 @@
+"""The public map and the managers' console, served by the API (router.py)."""

@@ -1,0 +1,87 @@
+"""The pages for people: the public map (/map) and the managers' console (/console).
+
+Static files and two small templates, no build step, nothing from another host: the pages
+call the same public API as any client, with the caller's key if they have one. Every
+page is served with a Content-Security-Policy that allows scripts and styles of this
+origin only, so no inline script runs and text from the registry is never markup."""
+
+from functools import cache
+from html import escape
+from pathlib import Path
+from string import Template
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import HttpUrl
+
+from app.config import Settings
+
+HERE = Path(__file__).parent
+STATIC_PATH = "/pages/static"
+router = APIRouter(include_in_schema=False)
+
+
+def content_security_policy(settings: Settings) -> str:
+    basemap = [settings.basemap_style] if settings.basemap_style else []
+    origins = sorted({_origin(url) for url in basemap + list(settings.basemap_origins)})
+    elsewhere = "".join(f" {origin}" for origin in origins)
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{elsewhere}",
+            "font-src 'self'",
+            f"connect-src 'self'{elsewhere}",
+            # MapLibre's CSP build runs its worker from a file of this origin.
+            "worker-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def _origin(url: HttpUrl) -> str:
+    default = {"http": 80, "https": 443}[url.scheme]
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port != default else "")
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((HERE / "templates" / name).read_text(encoding="utf-8"))
+
+
+def _page(request: Request, name: str) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    values = {
+        "static": STATIC_PATH,
+        "basemap": str(settings.basemap_style or ""),
+        "coordsys": settings.basemap_coordsys,
+    }
+    body = _template(name).substitute({k: escape(v, quote=True) for k, v in values.items()})
+    return HTMLResponse(
+        body,
+        headers={
+            "Content-Security-Policy": content_security_policy(settings),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+@router.api_route("/map", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def public_map(request: Request) -> HTMLResponse:
+    return _page(request, "map.html")
+
+
+@router.api_route("/console", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def console(request: Request) -> HTMLResponse:
+    return _page(request, "console.html")
+
+
+def install_pages(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="pages-static")

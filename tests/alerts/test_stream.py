@@ -143,9 +143,7 @@ def test_expiry_is_streamed_without_a_message(server):
 
 def test_a_worker_holds_a_bounded_number_of_streams():
     async def run() -> None:
-        hub = AlertHub(
-            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, expiries=list
-        )
+        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, coming=list)
         try:
             async with hub.subscription(), hub.subscription():
                 with pytest.raises(StreamsUnavailable) as refused:
@@ -163,9 +161,7 @@ def test_a_worker_holds_a_bounded_number_of_streams():
 
 def test_a_slow_stream_is_dropped_not_the_others():
     async def run() -> None:
-        hub = AlertHub(
-            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=5, expiries=list
-        )
+        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=5, coming=list)
         try:
             async with hub.subscription() as slow, hub.subscription() as quick:
                 for n in range(100):
@@ -188,9 +184,7 @@ def test_streams_have_a_traffic_class_of_their_own():
 
 def test_waiting_for_the_listener_is_bounded():
     async def run() -> None:
-        hub = AlertHub(
-            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, expiries=list
-        )
+        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, coming=list)
         try:
             hub.start()
             with pytest.raises(StreamsUnavailable):

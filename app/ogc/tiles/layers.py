@@ -3,8 +3,11 @@ fields only, and few of them: a map styles by these and asks the items endpoint 
 For the same reason they show public works only, and no wartime entrance, whoever asks:
 one cache serves every caller (one tile per z/x/y, no key in it), so a tile may hold
 only what anyone may see. Restricted readers find the rest through the items endpoint.
-Live parking availability is left out too: it changes every minute and goes stale with
-time alone, which a cached tile cannot follow.
+Live parking availability is left out: it changes every minute and goes stale with time
+alone. A shelter's live status is shown, at the zooms of single features only (a cluster
+tile holds thousands of works): a push evicts those tiles like any write (the trigger on
+shelter_status), and a tile holding a fresh status is renewed when the first of them goes
+stale (`Layer.expiry`, ogc.tiles.cache).
 
 migrations/versions/2026_11_28_0007_vector_tiles.py compares the same columns to decide
 whether a write changed any tile: keep the two in step."""
@@ -12,11 +15,19 @@ whether a write changed any tile: keep the two in step."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, select, true
+from sqlalchemy import BigInteger, ColumnElement, Float, Select, and_, cast, func, select, true
 
 from app.accounts.principal import ANONYMOUS
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus
 from app.facilities.scope import visible_clause
+from app.shelters.status import (
+    LATEST,
+    LIVE_FREE_PLACES,
+    LIVE_FRESH,
+    LIVE_FRESH_UNTIL,
+    LIVE_PERSONS,
+    LIVE_STATE,
+)
 from app.signage.models import Sign, SignStatus
 from app.uses.models import PeacetimeUse, UseType
 
@@ -31,6 +42,15 @@ class Layer:
     fields: dict[str, str]
     # attributes summed in a cluster, which also carries `count`
     sums: tuple[str, ...]
+    # the rows at the zooms of single features, where they carry more than clusters need
+    detail: Callable[[ColumnElement], Select] | None = None
+    # the attribute (Unix seconds) at which a feature's content goes stale by time alone:
+    # a tile is kept no longer than its earliest
+    expiry: str | None = None
+
+    @property
+    def detail_source(self) -> Callable[[ColumnElement], Select]:
+        return self.source if self.detail is None else self.detail
 
     @property
     def cluster_fields(self) -> dict[str, str]:
@@ -57,6 +77,10 @@ def _facilities(box: ColumnElement) -> Select:
     ).where(VISIBLE, _in(Facility.location, box))
 
 
+def _unix(instant: ColumnElement) -> ColumnElement:
+    return cast(func.extract("epoch", instant), BigInteger)
+
+
 def _shelters(box: ColumnElement) -> Select:
     return select(
         Facility.id,
@@ -67,6 +91,21 @@ def _shelters(box: ColumnElement) -> Select:
         Facility.status,
         Facility.location,
     ).where(VISIBLE, Facility.status != FacilityStatus.decommissioned, _in(Facility.location, box))
+
+
+def _shelters_live(box: ColumnElement) -> Select:
+    return (
+        _shelters(box)
+        .add_columns(
+            LIVE_STATE.label("shelter_state"),
+            LIVE_PERSONS.label("persons_inside"),
+            LIVE_FREE_PLACES.label("free_places"),
+            _unix(LATEST.c.observed_at).label("status_observed_at"),
+            (~LIVE_FRESH).label("status_stale"),
+            _unix(LIVE_FRESH_UNTIL).label("status_fresh_until"),
+        )
+        .outerjoin(LATEST, true())
+    )
 
 
 def _parking(box: ColumnElement) -> Select:
@@ -158,8 +197,16 @@ LAYERS = {
                 "wartime_subtype": "String",
                 "capacity": "Number",
                 "status": "String",
+                "shelter_state": "String",
+                "persons_inside": "Number",
+                "free_places": "Number",
+                "status_observed_at": "Number",
+                "status_stale": "Boolean",
+                "status_fresh_until": "Number",
             },
             ("capacity",),
+            detail=_shelters_live,
+            expiry="status_fresh_until",
         ),
         Layer(
             "parking",

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.state.alert_hub = AlertHub(
         conninfo(settings.sqlalchemy_url),
         max_streams=settings.alert_streams_per_worker,
-        expiries=lambda: _next_expiries(app),
+        coming=lambda: _coming_alert_changes(app),
     )
     install_error_handlers(app)
     install_auth_error_handlers(app)
@@ -182,10 +182,10 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     return app
 
 
-def _next_expiries(app: FastAPI) -> list:
+def _coming_alert_changes(app: FastAPI) -> list:
     from datetime import UTC, datetime
 
-    from app.alerts import repository as alerts
+    from app.alerts import service as alerts
 
     with app.state.sessionmaker() as session:
-        return alerts.next_expiry(session, now=datetime.now(UTC))
+        return alerts.coming(session, now=datetime.now(UTC))

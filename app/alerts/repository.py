@@ -106,15 +106,26 @@ def in_force(
     return [row.id for row in rows]
 
 
-def next_expiry(session: Session, *, now: datetime) -> list[tuple[int, datetime]]:
-    rows = session.execute(
-        text(
-            f"SELECT a.id, a.expires_at FROM alert a WHERE {IN_FORCE} "
-            "AND a.expires_at IS NOT NULL ORDER BY a.expires_at LIMIT 100"
-        ),
-        {"now": now},
-    )
-    return [(row.id, row.expires_at) for row in rows]
+# Alerts not ended, whose time to take effect or to expire is still ahead. One that
+# expires before it takes effect is never in force: neither is told.
+NEXT_CHANGES = """
+SELECT id, change, at FROM (
+    SELECT a.id, 'effective' AS change, a.effective_at AS at FROM alert a
+    WHERE a.ended_at IS NULL AND a.msg_type <> 'Cancel' AND a.effective_at > :now
+      AND (a.expires_at IS NULL OR a.expires_at > a.effective_at)
+    UNION ALL
+    SELECT a.id, 'expired', a.expires_at FROM alert a
+    WHERE a.ended_at IS NULL AND a.msg_type <> 'Cancel' AND a.expires_at > :now
+      AND a.expires_at > a.effective_at
+) AS coming
+ORDER BY at, id
+LIMIT 100
+"""
+
+
+def next_changes(session: Session, *, now: datetime) -> list[Any]:
+    """(id, change, at) of the alerts taking effect or expiring after `now`, soonest first."""
+    return list(session.execute(text(NEXT_CHANGES), {"now": now}))
 
 
 def documents(session: Session, ids: list[int]) -> list[Alert]:

@@ -1,6 +1,7 @@
 """What an alert means for the answers, one definition each."""
 
 import re
+from datetime import datetime
 
 from app.alerts import cap
 
@@ -12,7 +13,8 @@ ALL_CLEAR = re.compile(r"all[\s-]*clear|解除警报", re.IGNORECASE)
 # posts ...) to the public for the time of the alert.
 OPEN_RESTRICTED = "rf:openRestrictedWorks"
 # Whether an alert is in force at :now, as SQL over `alert a`. An Update ends what it
-# references, a Cancel likewise and is itself never in force.
+# references, a Cancel likewise and is itself never in force. `effective_at` is when its
+# first info block takes effect (takes_effect).
 IN_FORCE = (
     "a.ended_at IS NULL AND a.msg_type <> 'Cancel' AND a.effective_at <= :now "
     "AND (a.expires_at IS NULL OR a.expires_at > :now)"
@@ -32,3 +34,13 @@ def air_raid(info: cap.Info) -> bool:
 
 def opens_restricted(info: cap.Info) -> bool:
     return any(v.strip().lower() == "true" for v in info.parameters.get(OPEN_RESTRICTED, []))
+
+
+def takes_effect(info: cap.Info, *, sent: datetime) -> datetime:
+    """When an info block starts to count (in force, alert mode, streamed as `effective`):
+    its `effective` (CAP: the message's `sent` when absent), or its `onset` when later, the
+    moment the event itself is expected. A drill announced days ahead with the hour of the
+    sirens as onset switches answers at that hour; a sender who wants people in shelters
+    now gives no later onset."""
+    start = info.effective or sent
+    return max(start, info.onset) if info.onset is not None else start

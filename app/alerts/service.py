@@ -34,7 +34,7 @@ def receive(
         return Received(known, created=False, ended=[])
     referenced = _referenced(session, message)
     infos = message.infos
-    effective = min((i.effective or message.sent for i in infos), default=message.sent)
+    effective = min((rules.takes_effect(i, sent=message.sent) for i in infos), default=message.sent)
     expiries = [i.expires for i in infos]
     alert = Alert(
         identifier=message.identifier,
@@ -130,9 +130,29 @@ def event(alert: Alert, *, change: str, ended: list[int]) -> dict[str, Any]:
         "msg_type": alert.msg_type,
         "drill": alert.status != rules.REAL,
         "air_raid": alert.air_raid,
+        "effective_at": alert.effective_at.isoformat(),
         "expires_at": alert.expires_at.isoformat() if alert.expires_at else None,
         "ended": ended,
     }
+
+
+def coming(session: Session, *, now: datetime) -> list[tuple[datetime, dict[str, Any]]]:
+    """The changes that come with time alone, soonest first, as (when, event): an alert
+    taking effect (`effective`), an alert in force or to come expiring (`expired`)."""
+    rows = repository.next_changes(session, now=now)
+    alerts = {a.id: a for a in repository.documents(session, [r.id for r in rows])}
+    return [
+        (
+            row.at,
+            event(
+                alerts[row.id],
+                change=row.change,
+                ended=[row.id] if row.change == "expired" else [],
+            ),
+        )
+        for row in rows
+        if row.id in alerts
+    ]
 
 
 def get(session: Session, alert_id: int) -> Alert:

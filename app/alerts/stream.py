@@ -1,7 +1,9 @@
 """Alert changes as Server-Sent Events. Every worker process keeps one connection that
 LISTENs on the alerts channel: a message committed through any worker (or the CLI)
-reaches the streams of all of them, and none polls the database. Expiry needs no
-message: the hub reads when the next in-force alert expires and tells the streams then.
+reaches the streams of all of them, and none polls the database. What comes with time
+alone needs no message: the hub reads when the next alert takes effect (a later
+`effective` or `onset`) or expires, and tells the streams then; it reads again after each
+message and each such moment.
 
 A worker holds at most `max_streams` streams; each has a queue of `QUEUE` events, and a
 client too slow to take them is disconnected (it reconnects and reads /v1/alerts/active)
@@ -37,15 +39,20 @@ def conninfo(sqlalchemy_url: str) -> str:
 
 class AlertHub:
     def __init__(
-        self, dsn: str, *, max_streams: int, expiries: Callable[[], list[tuple[int, datetime]]]
+        self,
+        dsn: str,
+        *,
+        max_streams: int,
+        coming: Callable[[], list[tuple[datetime, dict[str, Any]]]],
     ) -> None:
         self.dsn = dsn
         self.max_streams = max_streams
-        self.expiries = expiries
+        # (when, event) of the changes that come with time alone, soonest first
+        self.coming = coming
         self.streams: set[asyncio.Queue[Any]] = set()
         self.listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._expiry: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.sequence = 0
 
     def start(self) -> None:
@@ -57,8 +64,8 @@ class AlertHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._expiry is not None:
-            self._expiry.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         for queue in list(self.streams):
             _offer(queue, _CLOSE)
 
@@ -102,11 +109,11 @@ class AlertHub:
                 ) as connection:
                     await connection.execute(f"LISTEN {repository.CHANNEL}")
                     self.listening.set()
-                    await self._schedule_expiry()
+                    await self._schedule()
                     async for note in connection.notifies():
                         payload = json.loads(note.payload)
                         self.publish(payload)
-                        await self._schedule_expiry()
+                        await self._schedule()
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:
@@ -116,25 +123,25 @@ class AlertHub:
                 log.warning("alert listener lost its connection: %s", exc)
                 await asyncio.sleep(RECONNECT_S)
 
-    async def _schedule_expiry(self) -> None:
-        upcoming = await run_in_threadpool(self.expiries)
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        if not upcoming:
+    async def _schedule(self) -> None:
+        coming = await run_in_threadpool(self.coming)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not coming:
             return
-        first = upcoming[0][1]
-        ids = [i for i, at in upcoming if at == first]
-        # A little late rather than early: the alert must have expired when streams hear it.
+        first = coming[0][0]
+        events = [payload for at, payload in coming if at == first]
+        # A little late rather than early: the change must have happened when streams hear it.
         delay = max(0.0, (first - datetime.now(UTC)).total_seconds()) + 0.05
         loop = asyncio.get_running_loop()
-        self._expiry = loop.call_later(delay, self._expire, ids)
+        self._timer = loop.call_later(delay, self._arrive, events)
 
-    def _expire(self, ids: list[int]) -> None:
-        for alert_id in ids:
-            self.publish({"change": "expired", "id": alert_id, "ended": [alert_id]})
-        self._expiry = None
-        asyncio.get_running_loop().create_task(self._schedule_expiry())
+    def _arrive(self, events: list[dict[str, Any]]) -> None:
+        for payload in events:
+            self.publish(payload)
+        self._timer = None
+        asyncio.get_running_loop().create_task(self._schedule())
 
 
 def _offer(queue: asyncio.Queue[Any], item: Any, *, force: bool = False) -> bool:

@@ -31,7 +31,14 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.types import TypeEngine
 
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus, Visibility
-from app.shelters.models import ShelterState, ShelterStatus
+from app.shelters.models import ShelterState
+from app.shelters.status import (
+    LATEST,
+    LIVE_FREE_PLACES,
+    LIVE_FRESH,
+    LIVE_PERSONS,
+    LIVE_STATE,
+)
 from app.signage.models import Sign, SignStatus
 from app.uses.models import OpeningStatus, PeacetimeUse, UseType
 
@@ -223,21 +230,6 @@ SIGNS = (
     .lateral("signs")
 )
 
-# A shelter's latest live status report (app.shelters.status), shown only while fresh.
-LIVE = (
-    select(ShelterStatus.state, ShelterStatus.persons_inside, ShelterStatus.observed_at)
-    .where(ShelterStatus.facility_id == Facility.id)
-    .order_by(ShelterStatus.observed_at.desc())
-    .limit(1)
-    .lateral("live")
-)
-LIVE_FRESH = func.coalesce(
-    func.occupancy_fresh(
-        LIVE.c.observed_at, bindparam("shelter_stale_after_s", type_=Integer), type_=Boolean
-    ),
-    False,
-)
-
 COLLECTIONS = {
     c.id: c
     for c in (
@@ -258,7 +250,7 @@ COLLECTIONS = {
             description="Works not decommissioned, with wartime function, capacity, "
             "entrances and the live status a shelter reports during an alert or a drill "
             "(while fresh).",
-            source=Facility.__table__.outerjoin(LIVE, true()),
+            source=Facility.__table__.outerjoin(LATEST, true()),
             key=Facility.id,
             geometry=Facility.location,
             datetime="updated_at",
@@ -293,34 +285,18 @@ COLLECTIONS = {
                     public=_entrances(wartime=False),
                 ),
                 "shelter_state": Column(
-                    case((LIVE_FRESH, LIVE.c.state)),
+                    LIVE_STATE,
                     Kind.string,
                     "Live status: open, closed, full (fresh reports only)",
                     enum=_enum(ShelterState),
                 ),
-                "persons_inside": Column(
-                    case((LIVE_FRESH, LIVE.c.persons_inside)), Kind.integer, "Persons inside now"
-                ),
-                "free_places": Column(
-                    case(
-                        (
-                            LIVE_FRESH,
-                            case(
-                                (
-                                    LIVE.c.state == ShelterState.open,
-                                    func.greatest(
-                                        Facility.capacity_persons - LIVE.c.persons_inside, 0
-                                    ),
-                                ),
-                                else_=0,
-                            ),
-                        )
-                    ),
-                    Kind.integer,
-                    "Free places now",
-                ),
+                "persons_inside": Column(LIVE_PERSONS, Kind.integer, "Persons inside now"),
+                "free_places": Column(LIVE_FREE_PLACES, Kind.integer, "Free places now"),
                 "status_observed_at": Column(
-                    LIVE.c.observed_at, Kind.datetime, "Live status observed"
+                    LATEST.c.observed_at, Kind.datetime, "Live status observed"
+                ),
+                "status_stale": Column(
+                    ~LIVE_FRESH, Kind.boolean, "No fresh live status (none, or too old)"
                 ),
                 "updated_at": FACILITY["updated_at"],
             },

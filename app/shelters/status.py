@@ -5,10 +5,11 @@ shown as current. The history is every accepted report (shelter_status)."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import Boolean, Integer, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict, InvalidInput, NotFound
+from app.facilities.models import Facility
 from app.shelters.models import SHELTER_WORK, ShelterState, ShelterStatus
 from app.shelters.schemas import ShelterStatusRead, ShelterStatusReport
 
@@ -18,6 +19,40 @@ FRESH = "coalesce(occupancy_fresh(s.observed_at, :stale_after_s), false)"
 FREE_PLACES = (
     f"CASE WHEN {FRESH} THEN CASE WHEN s.state = 'open' "
     "THEN greatest(c.capacity_persons - s.persons_inside, 0) ELSE 0 END END"
+)
+
+# The same rules over a `facility` row in SQLAlchemy Core, for the OGC shelters collection
+# and the shelters tile layer: the latest report (a lateral subquery to join), and what it
+# shows. A stale report shows its time only.
+LATEST = (
+    select(ShelterStatus.state, ShelterStatus.persons_inside, ShelterStatus.observed_at)
+    .where(ShelterStatus.facility_id == Facility.id)
+    .order_by(ShelterStatus.observed_at.desc())
+    .limit(1)
+    .lateral("live")
+)
+STALE_AFTER_S = bindparam("shelter_stale_after_s", type_=Integer)
+LIVE_FRESH = func.coalesce(
+    func.occupancy_fresh(LATEST.c.observed_at, STALE_AFTER_S, type_=Boolean), False
+)
+LIVE_STATE = case((LIVE_FRESH, LATEST.c.state))
+LIVE_PERSONS = case((LIVE_FRESH, LATEST.c.persons_inside))
+LIVE_FREE_PLACES = case(
+    (
+        LIVE_FRESH,
+        case(
+            (
+                LATEST.c.state == ShelterState.open,
+                func.greatest(Facility.capacity_persons - LATEST.c.persons_inside, 0),
+            ),
+            else_=0,
+        ),
+    )
+)
+# When a fresh report goes stale by time alone, with no write: what a cached copy of it
+# (a vector tile) must be renewed by.
+LIVE_FRESH_UNTIL = case(
+    (LIVE_FRESH, LATEST.c.observed_at + func.make_interval(0, 0, 0, 0, 0, 0, STALE_AFTER_S))
 )
 
 

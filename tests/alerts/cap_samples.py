@@ -22,6 +22,8 @@ def message(
     geocodes: tuple[str, ...] = (),
     references: str | None = None,
     expires: datetime | None = None,
+    effective: datetime | None = None,
+    onset: datetime | None = None,
     sent: datetime | None = None,
     parameters: dict[str, str] | None = None,
     sender: str = SENDER,
@@ -56,6 +58,8 @@ def message(
     <urgency>Immediate</urgency>
     <severity>Extreme</severity>
     <certainty>Observed</certainty>
+    {f"<effective>{stamp(effective)}</effective>" if effective else ""}
+    {f"<onset>{stamp(onset)}</onset>" if onset else ""}
     <expires>{stamp(expires)}</expires>
     <headline>合肥市防空警报</headline>
     <instruction>请立即就近进入人防工程掩蔽</instruction>

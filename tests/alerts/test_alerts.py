@@ -1,5 +1,6 @@
 """POST /v1/alerts and the alerts in force: CAP 1.2 in, JSON and CAP back."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,6 +165,34 @@ def test_an_expired_alert_is_not_in_force(authority, public_client):
     sent = past - timedelta(hours=1)
     assert post(authority, message("HF-061", sent=sent, expires=past)).status_code == 201
     assert active_ids(public_client, **INSIDE) == []
+
+
+def wait_until(moment: datetime) -> None:
+    while (left := (moment - datetime.now(UTC)).total_seconds()) > 0:
+        time.sleep(left + 0.05)
+
+
+@pytest.mark.parametrize("field", ["effective", "onset"])
+def test_an_alert_to_come_is_in_force_from_its_time_only(authority, public_client, session, field):
+    start = (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)
+    response = post(authority, message(f"HF-065-{field}", **{field: start}))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert not body["in_force"]
+    assert datetime.fromisoformat(body["effective_at"]) == start
+    assert active_ids(public_client, **INSIDE) == active_ids(public_client) == []
+    before = alerts.in_force(session, now=start - timedelta(seconds=1))
+    assert before == []
+    assert [a.id for a in alerts.in_force(session, now=start)] == [body["id"]]
+
+
+def test_an_alert_takes_effect_at_the_later_of_effective_and_onset(authority):
+    now = datetime.now(UTC).replace(microsecond=0)
+    effective, onset = now + timedelta(hours=2), now + timedelta(hours=1)
+    body = post(authority, message("HF-066", effective=effective, onset=onset)).json()
+    assert datetime.fromisoformat(body["effective_at"]) == effective
+    body = post(authority, message("HF-067", effective=onset, onset=effective)).json()
+    assert datetime.fromisoformat(body["effective_at"]) == effective
 
 
 def test_an_exercise_is_a_drill(authority, public_client):

@@ -141,11 +141,62 @@ def test_expiry_is_streamed_without_a_message(server):
         stream.close()
 
 
+def test_an_alert_to_come_is_streamed_when_it_takes_effect_and_when_it_expires(server):
+    live, key = server
+    stream = Stream(live.base)
+    try:
+        start = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+        expires = start + timedelta(seconds=2)
+        alert = post(live.base, key, message("SSE-4", onset=start, expires=expires))
+        assert not alert["in_force"]
+        posted = stream.next()
+        assert (posted["change"], posted["id"]) == ("alert", alert["id"])
+        assert datetime.fromisoformat(posted["effective_at"]) == start
+        event = stream.next()
+        assert (event["change"], event["id"], event["identifier"]) == (
+            "effective",
+            alert["id"],
+            "SSE-4",
+        )
+        assert event["air_raid"] and not event["drill"]
+        # Told once it is in force, never before.
+        assert datetime.now(UTC) >= start
+        active = httpx.get(f"{live.base}/v1/alerts/active", timeout=10).json()["items"]
+        assert alert["id"] in [a["id"] for a in active]
+        event = stream.next()
+        assert (event["change"], event["id"], event["ended"]) == (
+            "expired",
+            alert["id"],
+            [alert["id"]],
+        )
+        assert datetime.now(UTC) >= expires
+    finally:
+        stream.close()
+
+
+def test_an_alert_cancelled_before_its_time_never_takes_effect(server):
+    live, key = server
+    stream = Stream(live.base)
+    try:
+        # a margin for a busy machine: the cancel must come before this
+        soon = (datetime.now(UTC) + timedelta(seconds=10)).replace(microsecond=0)
+        sent = datetime.now(UTC) - timedelta(seconds=5)
+        cancelled = post(live.base, key, message("SSE-5", effective=soon, sent=sent))
+        post(
+            live.base, key, message("SSE-6", msg_type="Cancel", references=reference("SSE-5", sent))
+        )
+        # a later alert marks the moment the cancelled one would have taken effect
+        later = post(live.base, key, message("SSE-7", effective=soon + timedelta(seconds=2)))
+        changes = [(e["change"], e["id"]) for e in (stream.next() for _ in range(4))]
+        assert changes[-1] == ("effective", later["id"])
+        assert ("effective", cancelled["id"]) not in changes
+    finally:
+        stream.close()
+
+
 def test_a_worker_holds_a_bounded_number_of_streams():
     async def run() -> None:
-        hub = AlertHub(
-            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, expiries=list
-        )
+        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, coming=list)
         try:
             async with hub.subscription(), hub.subscription():
                 with pytest.raises(StreamsUnavailable) as refused:
@@ -163,9 +214,7 @@ def test_a_worker_holds_a_bounded_number_of_streams():
 
 def test_a_slow_stream_is_dropped_not_the_others():
     async def run() -> None:
-        hub = AlertHub(
-            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=5, expiries=list
-        )
+        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=5, coming=list)
         try:
             async with hub.subscription() as slow, hub.subscription() as quick:
                 for n in range(100):
@@ -188,9 +237,7 @@ def test_streams_have_a_traffic_class_of_their_own():
 
 def test_waiting_for_the_listener_is_bounded():
     async def run() -> None:
-        hub = AlertHub(
-            "postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, expiries=list
-        )
+        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, coming=list)
         try:
             hub.start()
             with pytest.raises(StreamsUnavailable):

@@ -8,6 +8,7 @@ from pyproj import Geod
 
 from app.core.geo import CoordSys, position_from_wgs84
 from tests.alerts.cap_samples import message
+from tests.alerts.test_alerts import wait_until
 from tests.nearby.conftest import point
 
 GEOD = Geod(ellps="WGS84")
@@ -250,6 +251,17 @@ def test_an_actual_air_raid_puts_the_alert_and_shelters_first(public_client, cli
     place(FAR[0], FAR[1] + 0.001)
     far = parking(public_client, FAR)
     assert far["alert_mode"] is False and far["alerts"] == [] and "shelters" not in far
+
+
+def test_an_air_raid_to_come_switches_answers_at_its_onset(public_client, client_for, place):
+    place(CENTER[0] + 0.001, CENTER[1])
+    # a margin for a busy machine: the first answer must come before the onset
+    onset = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
+    post_alert(client_for, message("RAID-LATER", polygon=AROUND, onset=onset))
+    answer = parking(public_client)
+    assert answer["alert_mode"] is False and answer["alerts"] == [] and "shelters" not in answer
+    wait_until(onset)
+    assert parking(public_client)["alert_mode"] is True
 
 
 @pytest.mark.parametrize("status", ["Exercise", "Test"])

@@ -192,3 +192,16 @@ def test_the_shelters_collection_carries_the_live_status(client, public_client, 
     properties = response.json()["properties"]
     assert (properties["shelter_state"], properties["persons_inside"]) == ("open", 400)
     assert properties["free_places"] == 600 and properties["status_observed_at"]
+
+
+def test_the_shelters_collection_marks_a_stale_status(client, public_client, shelter):
+    none = public_client.get(f"/ogc/collections/shelters/items/{shelter}").json()["properties"]
+    assert none["status_stale"] is True and none["status_observed_at"] is None
+    client.put(url(shelter), json=body(persons=400, observed_at=at(11)))
+    response = public_client.get(f"/ogc/collections/shelters/items/{shelter}")
+    properties = response.json()["properties"]
+    assert properties["status_stale"] is True and properties["status_observed_at"]
+    assert [properties[k] for k in ("shelter_state", "persons_inside", "free_places")] == [None] * 3
+    client.put(url(shelter), json=body(persons=400))
+    response = public_client.get(f"/ogc/collections/shelters/items/{shelter}")
+    assert response.json()["properties"]["status_stale"] is False

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app.main import create_app
 from app.ogc.tiles.cache import TileCache
 from app.ogc.tiles.matrix import touched
-from app.ogc.tiles.repository import Changes
+from app.ogc.tiles.repository import Changes, Rendered
 from app.ogc.tiles.router import tile_cache
 
 WMQ = morecantile.tms.get("WebMercatorQuad")
@@ -245,10 +245,10 @@ def test_only_a_tile_cached_or_being_rendered_waits_for_a_read_of_the_log(app, m
     here, there = key("shelters", 16, *HERE), key("shelters", 16, *FAR)
     slow = asyncio.Event()
 
-    async def render(body: bytes, wait: bool = False) -> bytes:
+    async def render(body: bytes, wait: bool = False) -> Rendered:
         if wait:
             await slow.wait()
-        return body
+        return Rendered(body)
 
     async def scenario() -> list[bytes]:
         fresh = await cache.tile(here, lambda: render(b"here"))
@@ -273,14 +273,14 @@ def test_requests_share_a_render_unless_a_change_came_since(app):
     here = key("shelters", 16, *HERE)
     renders: list[asyncio.Event] = []
 
-    def render() -> Awaitable[bytes]:
+    def render() -> Awaitable[Rendered]:
         done = asyncio.Event()
         renders.append(done)
         body = f"render {len(renders)}".encode()
 
-        async def finish() -> bytes:
+        async def finish() -> Rendered:
             await done.wait()
-            return body
+            return Rendered(body)
 
         return finish()
 

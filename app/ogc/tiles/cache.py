@@ -25,6 +25,10 @@
   stores its tile only if no change applied since it began touches that tile; the
   change is otherwise evicted after the store, which is as good. Requests for a tile
   being rendered share that render, on the same condition.
+- A shelter's live status changes only the tiles of single features (ogc.tiles.layers):
+  its trigger logs under `shelter_status`, which evicts the shelters' tiles from
+  DETAIL_ZOOM up and leaves the cluster tiles. A tile showing a fresh status is kept until
+  the first of them goes stale (`Tile.until`), then rendered again.
 - The triggers prune changes older than a day and record the largest pruned xid; a
   process whose horizon lies below it may have missed changes and empties its cache.
 
@@ -33,6 +37,7 @@ it needs no locks. Reads of the log and renders are hot reads (db.session.hot_re
 
 import asyncio
 import hashlib
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,7 +48,8 @@ from starlette.datastructures import State
 
 from app.db.session import FROM_PRIMARY, hot_read
 from app.ogc.tiles import repository
-from app.ogc.tiles.matrix import GCJ02, GCJ02_REACH, MAX_ZOOM, MIN_ZOOM, touched
+from app.ogc.tiles.matrix import DETAIL_ZOOM, GCJ02, GCJ02_REACH, MAX_ZOOM, MIN_ZOOM, touched
+from app.ogc.tiles.repository import Rendered
 
 # Changes remembered for renders in flight; a render older than all of them is not stored.
 RECENT = 10_000
@@ -52,6 +58,10 @@ ENUMERATE_AT_MOST = 1024
 # Before the first read, which then starts at its snapshot's xmin (repository.CHANGES_SINCE).
 NO_HORIZON = 2**62
 
+# Log names of writes that change only what single features show: the collection whose
+# tiles from DETAIL_ZOOM up they touch.
+FEATURES_ONLY = {"shelter_status": "shelters"}
+
 Key = tuple[str, int, int, int]
 
 
@@ -59,6 +69,8 @@ Key = tuple[str, int, int, int]
 class Tile:
     body: bytes
     etag: str
+    # Unix time from which it must not be served (repository.Rendered.until)
+    until: float | None = None
     # its answers, made once each: by content coding and whether it is a 304 (router.answer)
     answers: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -69,21 +81,24 @@ class Change(NamedTuple):
     south: float
     east: float
     north: float
+    min_zoom: int = MIN_ZOOM
 
     def spans(self) -> dict[int, tuple[range, range]]:
         return {
             z: touched(z, self.west, self.south, self.east, self.north)
-            for z in range(MIN_ZOOM, MAX_ZOOM + 1)
+            for z in range(self.min_zoom, MAX_ZOOM + 1)
         }
 
     def touches(self, key: Key) -> bool:
         collection, z, x, y = key
+        if collection not in self.collections or z < self.min_zoom:
+            return False
         columns, rows = touched(z, self.west, self.south, self.east, self.north)
-        return collection in self.collections and x in columns and y in rows
+        return x in columns and y in rows
 
 
-def tile_of(body: bytes) -> Tile:
-    return Tile(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+def tile_of(body: bytes, until: float | None = None) -> Tile:
+    return Tile(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', until)
 
 
 def changes_of(
@@ -91,15 +106,20 @@ def changes_of(
 ) -> tuple[Change, Change]:
     """A logged change, to the WGS 84 tiles and to the GCJ-02 ones: there the positions
     lie up to GCJ02_REACH away, in a direction the box alone does not tell."""
+    min_zoom = MIN_ZOOM
+    if all(name in FEATURES_ONLY for name in collections):
+        collections = [FEATURES_ONLY[name] for name in collections]
+        min_zoom = DETAIL_ZOOM
     reach = GCJ02_REACH
     return (
-        Change(frozenset(collections), west, south, east, north),
+        Change(frozenset(collections), west, south, east, north, min_zoom),
         Change(
             frozenset(collection + GCJ02.key_suffix for collection in collections),
             west - reach,
             south - reach,
             east + reach,
             north + reach,
+            min_zoom,
         ),
     )
 
@@ -192,7 +212,7 @@ class TileCache:
 
     # --- the tiles ----------------------------------------------------------------
 
-    async def tile(self, key: Key, render: Callable[[], Awaitable[bytes]]) -> Tile:
+    async def tile(self, key: Key, render: Callable[[], Awaitable[Rendered]]) -> Tile:
         """The tile at `key`, holding every write that had returned when this call began.
         A tile that is cached, or being rendered, is taken once a read of the log that
         began after this call has been applied (sync, get, fill). Any other is rendered at
@@ -207,7 +227,7 @@ class TileCache:
         reads = self._state.reads
         if reads.replicas and FROM_PRIMARY.get():
             # A caller who just wrote: from the primary, past the cache of the replica.
-            return tile_of(await render())
+            return tile_of(*await render())
         if reads.epoch != self._epoch:
             self._start_over(reads.epoch)
         if key in self._tiles or key in self._rendering or self._horizon == NO_HORIZON:
@@ -242,14 +262,14 @@ class TileCache:
         if key not in self._tiles or self._horizon == NO_HORIZON:
             return None
         await self.sync()
-        found = self._tiles.get(key)
+        found = self._current_tile(key)
         if found is not None:
             self.hits += 1
             self._tiles.move_to_end(key)
         return found
 
     def get(self, key: Key) -> Tile | None:
-        tile = self._tiles.get(key)
+        tile = self._current_tile(key)
         if tile is None:
             self.misses += 1
             return None
@@ -257,7 +277,15 @@ class TileCache:
         self._tiles.move_to_end(key)
         return tile
 
-    async def fill(self, key: Key, render: Callable[[], Awaitable[bytes]]) -> Tile:
+    def _current_tile(self, key: Key) -> Tile | None:
+        """The cached tile, unless what it shows has gone stale by time since its render."""
+        tile = self._tiles.get(key)
+        if tile is not None and tile.until is not None and tile.until <= time.time():
+            self._drop(key)
+            return None
+        return tile
+
+    async def fill(self, key: Key, render: Callable[[], Awaitable[Rendered]]) -> Tile:
         """Renders a missing tile, once for all the requests that want it meanwhile: a
         request joins a render under way unless a change to the tile was applied since
         that render began (its snapshot may then miss a write the request must see)."""
@@ -276,13 +304,16 @@ class TileCache:
             pending[1].add_done_callback(forget)
         return await asyncio.shield(pending[1])
 
-    async def _store(self, key: Key, body: Awaitable[bytes], since: int) -> Tile:
-        return self.put(key, await body, since)
+    async def _store(self, key: Key, render: Awaitable[Rendered], since: int) -> Tile:
+        body, until = await render
+        return self.put(key, body, since, until=until)
 
-    def put(self, key: Key, body: bytes, rendered_since: int) -> Tile:
+    def put(
+        self, key: Key, body: bytes, rendered_since: int, *, until: float | None = None
+    ) -> Tile:
         """Stores a tile rendered from a snapshot taken after generation `rendered_since`,
         unless a change applied since then touches it."""
-        tile = tile_of(body)
+        tile = tile_of(body, until)
         if not self._changed_since(key, rendered_since):
             self._drop(key)
             self._tiles[key] = tile

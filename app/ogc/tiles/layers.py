@@ -3,9 +3,12 @@ fields only, and few of them: a map styles by these and asks the items endpoint 
 For the same reason they show public works only, and no wartime entrance, whoever asks:
 one cache serves every caller (one tile per z/x/y, no key in it), so a tile may hold
 only what anyone may see. Restricted readers find the rest through the items endpoint.
-Live parking availability is left out too: it changes every minute and goes stale with
-time alone, which a cached tile cannot follow. The divisions layer is a tileset only (no
-OGC collection): the outlines a map draws as its base when it has no other.
+Live parking availability is left out: it changes every minute and goes stale with time
+alone. A shelter's live status is shown, at the zooms of single features only (a cluster
+tile holds thousands of works): a push evicts those tiles like any write (the trigger on
+shelter_status), and a tile holding a fresh status is renewed when the first of them goes
+stale (`Layer.expiry`, ogc.tiles.cache). The divisions layer is a tileset only (no OGC
+collection): the outlines a map draws as its base when it has no other.
 
 migrations/versions/2026_11_28_0007_vector_tiles.py compares the same columns to decide
 whether a write changed any tile, and 0024 for divisions: keep them in step."""
@@ -13,12 +16,31 @@ whether a write changed any tile, and 0024 for divisions: keep them in step."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from app.accounts.principal import ANONYMOUS
 from app.divisions.models import Division
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus
 from app.facilities.scope import visible_clause
+from app.shelters.status import (
+    LATEST,
+    LIVE_FREE_PLACES,
+    LIVE_FRESH,
+    LIVE_FRESH_UNTIL,
+    LIVE_PERSONS,
+    LIVE_STATE,
+)
 from app.signage.models import Sign, SignStatus
 from app.uses.models import PeacetimeUse, UseType
 
@@ -36,6 +58,15 @@ class Layer:
     # Points are clustered below DETAIL_ZOOM; outlines are shown whole at every zoom,
     # ST_AsMVTGeom snapping them to the tile's grid.
     clustered: bool = True
+    # the rows at the zooms of single features, where they carry more than clusters need
+    detail: Callable[[ColumnElement], Select] | None = None
+    # the attribute (Unix seconds) at which a feature's content goes stale by time alone:
+    # a tile is kept no longer than its earliest
+    expiry: str | None = None
+
+    @property
+    def detail_source(self) -> Callable[[ColumnElement], Select]:
+        return self.source if self.detail is None else self.detail
 
     @property
     def cluster_fields(self) -> dict[str, str]:
@@ -62,6 +93,10 @@ def _facilities(box: ColumnElement) -> Select:
     ).where(VISIBLE, _in(Facility.location, box))
 
 
+def _unix(instant: ColumnElement) -> ColumnElement:
+    return cast(func.extract("epoch", instant), BigInteger)
+
+
 def _shelters(box: ColumnElement) -> Select:
     return select(
         Facility.id,
@@ -72,6 +107,21 @@ def _shelters(box: ColumnElement) -> Select:
         Facility.status,
         Facility.location,
     ).where(VISIBLE, Facility.status != FacilityStatus.decommissioned, _in(Facility.location, box))
+
+
+def _shelters_live(box: ColumnElement) -> Select:
+    return (
+        _shelters(box)
+        .add_columns(
+            LIVE_STATE.label("shelter_state"),
+            LIVE_PERSONS.label("persons_inside"),
+            LIVE_FREE_PLACES.label("free_places"),
+            _unix(LATEST.c.observed_at).label("status_observed_at"),
+            (~LIVE_FRESH).label("status_stale"),
+            _unix(LIVE_FRESH_UNTIL).label("status_fresh_until"),
+        )
+        .outerjoin(LATEST, true())
+    )
 
 
 def _parking(box: ColumnElement) -> Select:
@@ -179,8 +229,16 @@ LAYERS = {
                 "wartime_subtype": "String",
                 "capacity": "Number",
                 "status": "String",
+                "shelter_state": "String",
+                "persons_inside": "Number",
+                "free_places": "Number",
+                "status_observed_at": "Number",
+                "status_stale": "Boolean",
+                "status_fresh_until": "Number",
             },
             ("capacity",),
+            detail=_shelters_live,
+            expiry="status_fresh_until",
         ),
         Layer(
             "parking",

@@ -2,9 +2,10 @@
 another reads what changed since a process last looked."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal_column,
+    null,
     select,
 )
 from sqlalchemy.orm import Session
@@ -47,19 +49,19 @@ def _mvt_geom(geometry: ColumnElement) -> ColumnElement:
     return func.ST_AsMVTGeom(geometry, ENVELOPE, EXTENT, BUFFER, True).label("geom")
 
 
-def _rows(layer: Layer, coordsys: CoordSys) -> Any:
+def _rows(source: Callable[[ColumnElement], Select], coordsys: CoordSys) -> Any:
     """The layer's rows near the tile, `location` in `coordsys`. Shifted positions are
     computed once per row (a materialized CTE): the cluster query reads each twice."""
     if not coordsys.shifted:
-        return layer.source(BOX).subquery()
-    rows = layer.source(func.ST_Expand(BOX, GCJ02_REACH)).subquery()
+        return source(BOX).subquery()
+    rows = source(func.ST_Expand(BOX, GCJ02_REACH)).subquery()
     moved = Positions(coordsys).sql(rows.c.location).label("location")
     shifted = select(*(c for c in rows.c if c.key != "location"), moved)
     return shifted.cte("shifted").prefix_with("MATERIALIZED")
 
 
 def _features(layer: Layer, coordsys: CoordSys) -> Select:
-    rows = _rows(layer, coordsys)
+    rows = _rows(layer.detail_source, coordsys)
     attributes = [c for c in rows.c if c.key != "location"]
     return select(*attributes, _mvt_geom(func.ST_Transform(rows.c.location, 3857)))
 
@@ -67,7 +69,7 @@ def _features(layer: Layer, coordsys: CoordSys) -> Select:
 def _clusters(layer: Layer, coordsys: CoordSys) -> Select:
     """One point per grid cell with rows in it, at their centroid, with their count and
     sums. Cells are fixed in the world, not in the tile, so neighbouring tiles agree."""
-    rows = _rows(layer, coordsys)
+    rows = _rows(layer.source, coordsys)
     # EPSG:3857 by its formulas: PostgreSQL inlines subqueries, and would run ST_Transform
     # once for each use of its result
     px = func.ST_X(rows.c.location) * (ORIGIN / 180)
@@ -99,11 +101,13 @@ def _clusters(layer: Layer, coordsys: CoordSys) -> Select:
 
 @cache
 def tile_statement(layer_id: str, clustered: bool, coordsys: CoordSys = CoordSys.wgs84) -> Select:
+    """The tile, and the Unix time at which it goes stale by time alone (or null)."""
     layer = LAYERS[layer_id]
     features = (_clusters if clustered else _features)(layer, coordsys).subquery("tile")
     name = f"{layer.id}_clusters" if clustered else layer.id
     mvt = func.ST_AsMVT(literal_column("tile"), name, EXTENT, "geom")
-    return select(mvt).select_from(features)
+    expiry = null() if clustered or layer.expiry is None else func.min(features.c[layer.expiry])
+    return select(mvt, expiry).select_from(features)
 
 
 def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | float]:
@@ -125,14 +129,30 @@ def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | floa
     }
 
 
+class Rendered(NamedTuple):
+    body: bytes
+    # Unix time at which what the tile shows goes stale with no write (a shelter's live
+    # status); None when never
+    until: float | None = None
+
+
 def render(
-    session: Session, layer: Layer, z: int, x: int, y: int, coordsys: CoordSys = CoordSys.wgs84
-) -> bytes:
+    session: Session,
+    layer: Layer,
+    z: int,
+    x: int,
+    y: int,
+    coordsys: CoordSys = CoordSys.wgs84,
+    *,
+    shelter_stale_after_s: int,
+) -> Rendered:
     """The tile as MVT, features at their positions in `coordsys`; empty bytes when
     nothing is in it."""
     clustered = layer.clustered and z < DETAIL_ZOOM
     statement = tile_statement(layer.id, clustered, coordsys)
-    return bytes(session.execute(statement, tile_params(z, x, y, clustered)).scalar_one())
+    params = {**tile_params(z, x, y, clustered), "shelter_stale_after_s": shelter_stale_after_s}
+    body, until = session.execute(statement, params).one()
+    return Rendered(bytes(body), None if until is None else float(until))
 
 
 @dataclass(frozen=True)

@@ -184,11 +184,14 @@ async def tile(
             f"tile {x}/{y} is outside zoom {z}, whose columns and rows are 0 to {2**z - 1}"
         )
     coordsys = tile_set.coordsys
+    stale_after_s = request.app.state.settings.shelter_status_stale_after_s
     found = await tile_cache(request.app).tile(
         (layer.id + tile_set.key_suffix, z, x, y),
         lambda: hot_read(
             request.app.state,
-            lambda s: repository.render(s, layer, z, x, y, coordsys),
+            lambda s: repository.render(
+                s, layer, z, x, y, coordsys, shelter_stale_after_s=stale_after_s
+            ),
             pinned=True,
         ),
     )

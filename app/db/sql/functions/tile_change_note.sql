@@ -1,7 +1,7 @@
 -- tile_change_note: Notes where tiles changed: each position when there are at most 1,000, else their
 -- extent; prunes the log to a day and raises tile_change_horizon when it does.
 -- Called by: facility_tile_change, entrance_tile_change, peacetime_use_tile_change, sign_tile_change,
--- division_tile_change.
+-- division_tile_change, shelter_status_tile_change.
 -- Keeps true: tile_change and tile_change_horizon (read by app/ogc/tiles/cache.py).
 -- Migrations: 0007, 0013 (extent of many).
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).

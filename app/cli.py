@@ -105,7 +105,6 @@ def demo_load(
 ) -> None:
     """Generate a deterministic Anhui data set and COPY it in."""
     from app import demo
-    from app.demo import bulk
     from app.demo import campaigns as campaigns_demo
     from app.demo import maintenance as maintenance_demo
     from app.demo import planning as planning_demo
@@ -118,12 +117,11 @@ def demo_load(
             typer.echo("facilities exist; demo data not loaded")
             return
         after_id = connection.scalar(select(func.coalesce(func.max(Facility.id), 0)))
-        with bulk.indexes_built_after(connection):
-            written = demo.load(connection, size=size, seed=seed)
-            uses_demo.load(connection, after_id=after_id)
-            signs = signage_demo.load(connection, seed=seed, after_id=after_id)
-            records = maintenance_demo.load(connection, seed=seed, after_id=after_id)
-            reports = reports_demo.load(connection, seed=seed, after_id=after_id)
+        written = demo.load(connection, size=size, seed=seed)
+        uses_demo.load(connection, after_id=after_id)
+        signs = signage_demo.load(connection, seed=seed, after_id=after_id)
+        records = maintenance_demo.load(connection, seed=seed, after_id=after_id)
+        reports = reports_demo.load(connection, seed=seed, after_id=after_id)
         blocks = planning_demo.load(connection, seed=seed)
         campaigns_demo.load(connection)
     typer.echo(f"loaded {written} demo facilities")

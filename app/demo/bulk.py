@@ -5,12 +5,11 @@ the trigram and spatial indexes cost more than the rows (a GiST insert picks its
 penalties down the tree, a geography GiST has no sorted build), and the load grows worse
 than linearly with its size. Built once over the loaded table they cost a fraction. Only
 the indexes of tables that hold no row yet are dropped, and only those that enforce
-nothing (no unique index, no constraint's): the loading statements still meet every key,
-and a table with rows keeps its indexes for the queries already using them. An index its
-table is clustered on stays too: a plain CLUSTER (the use demo's) needs it, and rebuilds
-every index of the table anyway. The drop
-and the build are in the caller's transaction, so a failed load leaves every index
-where it was; the drop locks the empty table against readers until the commit.
+nothing (no unique index, no constraint's, none a table is clustered on): the loading
+statements still meet every key, and a table with rows keeps its indexes for the queries
+already using them. The drop and the build are in the caller's transaction, so a failed
+load leaves every index where it was; the drop locks the empty table against readers
+until the commit.
 """
 
 from collections.abc import Iterator, Sequence
@@ -18,18 +17,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, exists, select, table, text
 
-# What `rf demo load` fills, the COPYs and the set-based inserts of each domain's demo.
-TABLES = (
-    "facility",
-    "entrance",
-    "protection_unit",
-    "peacetime_use",
-    "use_search",
-    "sign",
-    "maintenance_record",
-    "maintenance_check",
-    "problem_report",
-)
+# What the COPYs of a demo load fill (app.demo.facilities). The domains' set-based
+# inserts after it (uses, signs ...) keep every index: their own statements and triggers
+# look rows up by facility (use_search_refresh reads each use's entrances).
+TABLES = ("facility", "entrance", "protection_unit")
 
 _SECONDARY = text(
     "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"

@@ -4,6 +4,7 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection, text
 
+from app.demo import bulk
 from app.demo.generate import DEFAULT_SEED, DEFAULT_SIZE, _Demo, _generate
 from app.demo.places import CITIES
 from app.demo.rows import _entrance_blocks, _facility_blocks, _protection_unit_blocks
@@ -25,8 +26,9 @@ def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAUL
     of its own size (the totals of generate._parking_targets scale with it): the first
     PART_SIZE facilities are those a load of PART_SIZE writes.
     """
-    for part, start in enumerate(range(0, max(size, 0), PART_SIZE)):
-        _load_part(connection, min(PART_SIZE, size - start), seed + part)
+    with bulk.indexes_built_after(connection):
+        for part, start in enumerate(range(0, max(size, 0), PART_SIZE)):
+            _load_part(connection, min(PART_SIZE, size - start), seed + part)
     return max(size, 0)
 
 

@@ -1,10 +1,11 @@
-"""Shelter status history partitioned by month, as occupancy history is (0019).
+"""Shelter status history partitioned by month, as occupancy history is (0019); and
+use_search_refresh taking its facility ids as a set, in linear time (its file says why).
 
 The reports written before this revision stay where they are, attached as one partition
 (shelter_status_history, from MINVALUE to the start of next month): no copy, one
 validating scan. Monthly partitions follow (shelter_status_yYYYYmMM, kept three months
 ahead by the API, see app/db/partitions.py), and shelter_status_default takes any row no
-partition covers. The functions are 0019's, unchanged.
+partition covers. The partition functions are 0019's, unchanged.
 
 Revision ID: 0025
 Revises: 0023
@@ -14,6 +15,8 @@ Create Date: 2026-12-06 19:30:00.000000
 from collections.abc import Sequence
 
 from alembic import op
+
+from app.db.sql import apply_frozen
 
 revision: str = "0025"
 down_revision: str | None = "0023"
@@ -32,6 +35,7 @@ FACILITY = (
 
 
 def upgrade() -> None:
+    apply_frozen("0025", "functions/use_search_refresh")
     op.execute("ALTER TABLE shelter_status RENAME TO shelter_status_history")
     op.execute("ALTER TABLE shelter_status_history"
                " RENAME CONSTRAINT pk_shelter_status TO pk_shelter_status_history")  # fmt: skip
@@ -49,6 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    apply_frozen("0018", "functions/use_search_refresh")
     op.execute("CREATE TABLE shelter_status_flat"
                " (LIKE shelter_status INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")  # fmt: skip
     op.execute("INSERT INTO shelter_status_flat SELECT * FROM shelter_status")

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Live shelter status (PUT /v1/facilities/{id}/shelter/status): older than this it is
     # stale, never shown as current nor used by the assignment.
     shelter_status_stale_after_s: int = Field(default=600, gt=0)
+    # Months of shelter status history kept (whole monthly partitions dropped past it); 0
+    # keeps it all: the reports are the record of each alert and drill, and how long that
+    # must be kept is the operator's rule (app.db.partitions).
+    shelter_status_retention_months: int = Field(default=0, ge=0, le=1200)
     # Persons inside may exceed the stated capacity by this share (people are not turned
     # away at the door in an air raid; a count above it is a typing error).
     shelter_overfill_tolerance: float = Field(default=0.2, ge=0, le=1)

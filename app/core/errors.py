@@ -125,6 +125,10 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[FieldError]:
     return [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in raw]
 
 
+# SQLSTATE read_only_sql_transaction: a write sent to a standby.
+READ_ONLY_TRANSACTION = "25006"
+
+
 def database_unavailable(instance: str) -> JSONResponse:
     """A lost database (a failover under way) or an exhausted pool: try again shortly."""
     return problem_response(
@@ -185,12 +189,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     # A lost database, or every connection of a pool busy for its whole timeout (overload).
     # The driver's own InternalError, with no SQLSTATE, is a connection broken mid-answer
-    # (a COMMIT cut short by a failover); one from PostgreSQL (XX000...) is a 500.
+    # (a COMMIT cut short by a failover); so is a write refused as read-only (25006): the
+    # primary's address led to a standby, as it does while a demoted primary restarts as
+    # one and before the proxy's checks see it. Any other from PostgreSQL (XX000...) is a 500.
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(InternalError)
     async def database_lost(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, InternalError) and getattr(exc.orig, "sqlstate", None):
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if isinstance(exc, InternalError) and sqlstate not in (None, READ_ONLY_TRANSACTION):
             return await unexpected(request, exc)
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         return database_unavailable(request.url.path)

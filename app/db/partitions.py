@@ -1,7 +1,8 @@
 """Keeps the monthly partitions of the tables that grow with time (occupancy history and
-the audit trail, migration 0019): each process, at start and every few hours, has the
-database make the coming months' partitions and, with a retention set, drop the occupancy
-months past it. The SQL functions are idempotent and safe from several processes at once
+the audit trail, migration 0019; shelter status history, 0025): each process, at start
+and every few hours, has the database make the coming months' partitions and, with a
+retention set, drop the months of occupancy or shelter status history past it. The SQL
+functions are idempotent and safe from several processes at once
 (app/db/sql/functions/month_partitions.sql), so no process needs to be the one."""
 
 import asyncio
@@ -14,9 +15,18 @@ from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-PARTITIONED = ("parking_occupancy", "audit_event")
+PARTITIONED = ("parking_occupancy", "audit_event", "shelter_status")
 MONTHS_AHEAD = 3
 EVERY_S = 6 * 3600
+
+
+def retention(settings: Settings) -> dict[str, int]:
+    """Months kept of each table with a retention (0: all). The audit trail has none: it
+    is the registry's evidence of who changed what."""
+    return {
+        "parking_occupancy": settings.occupancy_retention_months,
+        "shelter_status": settings.shelter_status_retention_months,
+    }
 
 
 def keep(connection: Connection, settings: Settings) -> None:
@@ -28,13 +38,14 @@ def keep(connection: Connection, settings: Settings) -> None:
             text("SELECT month_partitions(:table, :ahead)"),
             {"table": table, "ahead": MONTHS_AHEAD},
         )
-    if settings.occupancy_retention_months:
+    for table, months in retention(settings).items():
+        if not months:
+            continue
         dropped = connection.scalar(
-            text("SELECT drop_old_partitions('parking_occupancy', :keep)"),
-            {"keep": settings.occupancy_retention_months},
+            text("SELECT drop_old_partitions(:table, :keep)"), {"table": table, "keep": months}
         )
         if dropped:
-            log.info("dropped %d months of occupancy history past retention", dropped)
+            log.info("dropped %d months of %s past retention", dropped, table)
 
 
 def _keep(engine: Engine, settings: Settings) -> None:

@@ -4,11 +4,16 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection, text
 
+from app.demo import bulk
 from app.demo.generate import DEFAULT_SEED, DEFAULT_SIZE, _Demo, _generate
 from app.demo.places import CITIES
 from app.demo.rows import _entrance_blocks, _facility_blocks, _protection_unit_blocks
 from app.divisions import repository as divisions
 from app.divisions.models import DivisionLevel
+
+# Facilities drawn and written at a time: a part's arrays and the server's queue of
+# foreign-key checks for its rows take about a gigabyte each, whatever the whole size.
+PART_SIZE = 1_000_000
 
 
 def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED) -> int:
@@ -16,10 +21,18 @@ def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAUL
 
     The caller owns the transaction. Tables need not be empty: ids come from the
     identity sequence, and codes are RF-<division code>-<id as 7 digits>. The same seed
-    and size give the same data, apart from ids and codes.
+    and size give the same data, apart from ids and codes. A size over PART_SIZE is
+    written in parts of at most that many, part i drawn with seed + i, each a province
+    of its own size (the totals of generate._parking_targets scale with it): the first
+    PART_SIZE facilities are those a load of PART_SIZE writes.
     """
-    if size <= 0:
-        return 0
+    with bulk.indexes_built_after(connection):
+        for part, start in enumerate(range(0, max(size, 0), PART_SIZE)):
+            _load_part(connection, min(PART_SIZE, size - start), seed + part)
+    return max(size, 0)
+
+
+def _load_part(connection: Connection, size: int, seed: int) -> None:
     demo = _generate(size, seed)
     _place_in_loaded_boundaries(connection, demo)
     # Through SQLAlchemy first: that begins the caller's transaction (autobegin), so the
@@ -43,7 +56,6 @@ def load(connection: Connection, *, size: int = DEFAULT_SIZE, seed: int = DEFAUL
     # rows: minutes for the 6,000 default facilities. A rollback takes them back with
     # the rows.
     connection.execute(text("ANALYZE facility, entrance, protection_unit"))
-    return size
 
 
 _COPY_FACILITY = (

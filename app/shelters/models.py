@@ -54,6 +54,8 @@ class ShelterStatus(Base):
     __table_args__ = (
         CheckConstraint("persons_inside >= 0", name="persons_non_negative"),
         CheckConstraint(instant_range_sql("observed_at"), name="observed_at_range"),
+        # By month, kept and pruned by app.db.partitions (migration 0025).
+        {"postgresql_partition_by": "RANGE (observed_at)"},
     )
 
     facility_id: Mapped[int] = mapped_column(

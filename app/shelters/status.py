@@ -5,7 +5,7 @@ shown as current. The history is every accepted report (shelter_status)."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, Integer, bindparam, case, func, select, text
+from sqlalchemy import Boolean, Integer, Select, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict, InvalidInput, NotFound
@@ -161,19 +161,25 @@ def push(
     return read(stored, capacity, now=now, stale_after_s=stale_after_s)
 
 
+def history_query(
+    facility_id: int, *, since: datetime, until: datetime, limit: int
+) -> Select[tuple[ShelterStatus]]:
+    """Bounded in time, so that it reads only the months asked for (partitions, 0025)."""
+    return (
+        select(ShelterStatus)
+        .where(
+            ShelterStatus.facility_id == facility_id,
+            ShelterStatus.observed_at >= since,
+            ShelterStatus.observed_at <= until,
+        )
+        .order_by(ShelterStatus.observed_at)
+        .limit(limit)
+    )
+
+
 def history(
     session: Session, facility_id: int, *, since: datetime, until: datetime, limit: int
 ) -> list[ShelterStatus]:
     shelter_capacity(session, facility_id)
-    return list(
-        session.scalars(
-            select(ShelterStatus)
-            .where(
-                ShelterStatus.facility_id == facility_id,
-                ShelterStatus.observed_at >= since,
-                ShelterStatus.observed_at <= until,
-            )
-            .order_by(ShelterStatus.observed_at)
-            .limit(limit)
-        )
-    )
+    query = history_query(facility_id, since=since, until=until, limit=limit)
+    return list(session.scalars(query))

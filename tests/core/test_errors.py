@@ -3,6 +3,7 @@ import logging
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -29,6 +30,23 @@ def test_an_unavailable_or_overloaded_database_is_a_503_to_retry(failure):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
     assert response.json()["detail"] == "the database is unavailable; try again"
+
+
+def test_a_write_that_meets_a_standby_is_a_503_to_retry(engine):
+    # What PostgreSQL answers a write on a standby, as a failover's demoted primary is one
+    # for a moment while the proxy still sends it the primary's connections.
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.put("/moving")
+    def moving() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SET TRANSACTION READ ONLY"))
+            connection.execute(text("UPDATE api_key SET name = name WHERE false"))
+
+    response = TestClient(app).put("/moving")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
 
 
 def test_a_value_the_database_refuses_is_logged_and_answered_in_its_words(engine, caplog):

@@ -183,3 +183,23 @@ def test_districts_follow_loaded_boundaries(connection: Connection) -> None:
     assert [code for code, *_ in rows] == ["340104", "340111"]
     for _, works, consistent, inside in rows:
         assert works > 50 and consistent == inside == works
+
+
+def test_a_large_set_is_written_in_parts(connection: Connection, monkeypatch) -> None:
+    from app.demo import facilities
+
+    monkeypatch.setattr(facilities, "PART_SIZE", 100)
+    drawn = text(
+        "SELECT name, capacity_persons, ST_AsText(location) FROM facility"
+        " WHERE id > :after ORDER BY id LIMIT :count"
+    )
+    first = _last_id(connection)
+    assert demo.load(connection, size=250) == 250
+    parts = connection.execute(drawn, {"after": first, "count": 1000}).all()
+    second = _last_id(connection)
+    assert demo.load(connection, size=100) == 100
+    alone = connection.execute(drawn, {"after": second, "count": 1000}).all()
+    assert len(parts) == 250
+    # The first part is what a load of one part writes; the next ones are drawn anew.
+    assert parts[:100] == alone
+    assert parts[100:200] != alone

@@ -2,8 +2,10 @@
 -- start of the month `keep_months` before the current one (UTC): its retention. The
 -- default partition is never dropped. Returns how many it dropped.
 -- Called by: the API's partition keeper (app.db.partitions) for parking_occupancy, when
---   RF_OCCUPANCY_RETENTION_MONTHS is set.
--- Keeps true: occupancy history older than its retention is gone, a month at a time.
+--   RF_OCCUPANCY_RETENTION_MONTHS is set, and for shelter_status, when
+--   RF_SHELTER_STATUS_RETENTION_MONTHS is.
+-- Keeps true: occupancy and shelter status history older than its retention is gone, a
+--   month at a time.
 -- Migrations: 0019.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.drop_old_partitions(parent regclass, keep_months integer)

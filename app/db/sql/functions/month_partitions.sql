@@ -4,8 +4,9 @@
 -- once: a partition another made meanwhile, or a month the pre-partitioning history
 -- partition still covers, is skipped. Rows of a month left without its partition wait in
 -- PARENT_default, where its creation then refuses to go (a warning says so).
--- Called by: the API's partition keeper (app.db.partitions), migration 0019.
--- Keeps true: parking_occupancy and audit_event have a partition for each coming month.
+-- Called by: the API's partition keeper (app.db.partitions), migrations 0019 and 0025.
+-- Keeps true: parking_occupancy, audit_event and shelter_status have a partition for each
+-- coming month.
 -- Migrations: 0019.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.month_partitions(parent regclass, ahead integer)

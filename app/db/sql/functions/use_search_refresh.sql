@@ -2,14 +2,18 @@
 -- public works in service, with the entrances a visitor would use (never a wartime one).
 -- Called by: the use_search_on_* trigger functions; migrations 0005 and 0017 (backfill).
 -- Keeps true: use_search (nearby search).
--- Migrations: 0005, 0017 (visibility), 0028 (ids as a set: `= ANY` of a parameter is a
---   linear search per row, quadratic for a bulk load's million ids).
+-- The ids are joined as a set (unnest), never tested with = ANY (facility_ids): a SQL
+-- function's parameter is no constant, so PostgreSQL searches such an array from its start
+-- for every row it tests, and an insert of a million entrances (a demo load, an import)
+-- spent its time comparing ids, growing with the square of the rows.
+-- Migrations: 0005, 0017 (visibility), 0025 (ids as a set).
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_refresh(facility_ids bigint[])
  RETURNS void
  LANGUAGE sql
 AS $function$
-    DELETE FROM use_search s WHERE s.facility_id IN (SELECT unnest(facility_ids)) AND NOT EXISTS (
+    DELETE FROM use_search s USING unnest(facility_ids) AS i(id)
+    WHERE s.facility_id = i.id AND NOT EXISTS (
         SELECT FROM peacetime_use u JOIN facility f ON f.id = u.facility_id
         WHERE u.id = s.use_id AND u.facility_id = s.facility_id
           AND f.deleted_at IS NULL AND f.status = 'in_service' AND f.visibility = 'public');

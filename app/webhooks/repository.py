@@ -81,7 +81,7 @@ WITH taken AS (
     WHERE id IN (
         SELECT id FROM webhook_outbox ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED
     )
-    RETURNING event_id, event_type, facility_id, data, created_at
+    RETURNING id, event_id, event_type, facility_id, data, created_at
 ), made AS (
     INSERT INTO webhook_delivery (subscription_id, event_id, event_type, body, next_attempt_at)
     SELECT s.id, t.event_id, t.event_type,
@@ -103,6 +103,7 @@ WITH taken AS (
         AND (s.admin_code IS NULL
             OR s.admin_code IN (f.province_code, f.city_code, f.district_code))
     )
+    ORDER BY t.id, s.id  -- deliveries numbered in the order of their events
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM taken) AS events, (SELECT count(*) FROM made) AS deliveries
@@ -119,21 +120,24 @@ def dispatch(session: Session, *, now: datetime, batch: int) -> tuple[int, int]:
 # lease ahead: another process skips the locked rows now and finds them not due after
 # the commit; a process that dies mid-attempt leaves them to be tried when the lease ends.
 CLAIM = """
-UPDATE webhook_delivery d
-SET attempts = d.attempts + 1, last_attempt_at = :now,
-    next_attempt_at = :now + make_interval(secs => :lease_s)
-FROM webhook_subscription s
-WHERE s.id = d.subscription_id AND d.id IN (
-    SELECT d2.id FROM webhook_delivery d2
-    JOIN webhook_subscription s2 ON s2.id = d2.subscription_id AND s2.paused_at IS NULL
-    JOIN api_key k ON k.id = s2.key_id AND k.revoked_at IS NULL
-    WHERE d2.status = 'pending' AND d2.next_attempt_at <= :now
-    ORDER BY d2.next_attempt_at, d2.id
-    LIMIT :batch
-    FOR UPDATE OF d2 SKIP LOCKED
+WITH claimed AS (
+    UPDATE webhook_delivery d
+    SET attempts = d.attempts + 1, last_attempt_at = :now,
+        next_attempt_at = :now + make_interval(secs => :lease_s)
+    FROM webhook_subscription s
+    WHERE s.id = d.subscription_id AND d.id IN (
+        SELECT d2.id FROM webhook_delivery d2
+        JOIN webhook_subscription s2 ON s2.id = d2.subscription_id AND s2.paused_at IS NULL
+        JOIN api_key k ON k.id = s2.key_id AND k.revoked_at IS NULL
+        WHERE d2.status = 'pending' AND d2.next_attempt_at <= :now
+        ORDER BY d2.next_attempt_at, d2.id
+        LIMIT :batch
+        FOR UPDATE OF d2 SKIP LOCKED
+    )
+    RETURNING d.id, d.event_id, d.body, d.created_at, d.attempts, d.subscription_id,
+        s.url, s.secret
 )
-RETURNING d.id, d.event_id, d.body, d.created_at, d.attempts, d.subscription_id,
-    s.url, s.secret
+SELECT * FROM claimed ORDER BY id
 """
 
 

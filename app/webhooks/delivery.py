@@ -11,6 +11,8 @@ import hmac
 import ipaddress
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as LookupTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +22,10 @@ SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2048
 # Of an answer, only this much is read and kept: a receiver has nothing more to tell.
 EXCERPT_BYTES = 1024
+# Name look-ups run here so that a caller waits at most RESOLVE_TIMEOUT_S for one (the
+# system resolver takes no timeout); a slow look-up finishes in the background.
+_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+RESOLVE_TIMEOUT_S = 5.0
 
 
 class TargetRefused(ValueError):
@@ -49,6 +55,10 @@ def check_url(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of a URL deliveries may be sent to, as far as its form goes."""
     if len(url) > MAX_URL_LENGTH:
         raise TargetRefused(f"is longer than {MAX_URL_LENGTH} characters")
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise TargetRefused(
+            "must be printable ASCII without spaces (an international name in punycode)"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -80,9 +90,12 @@ def resolve(url: str, *, allow_private: bool) -> str:
     private one. Loopback, private, link-local (cloud metadata) and other non-global
     addresses are refused unless `allow_private` (RF_WEBHOOK_ALLOW_PRIVATE)."""
     _, host, port = check_url(url)
+    lookup = _LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        found = lookup.result(timeout=RESOLVE_TIMEOUT_S)
+    except LookupTimeout:
+        raise TargetRefused(f"{host} did not resolve within {RESOLVE_TIMEOUT_S:g} s") from None
+    except (OSError, UnicodeError) as exc:
         raise TargetRefused(f"{host} does not resolve: {exc}") from None
     addresses = sorted({str(info[4][0]) for info in found})
     refused = [a for a in addresses if not _allowed(a, allow_private=allow_private)]
@@ -129,6 +142,8 @@ def post(
     headers = {
         "Host": parts.netloc,
         "Content-Type": "application/json",
+        # The excerpt is of the answer's bytes as sent: uncompressed, to be readable.
+        "Accept-Encoding": "identity",
         "User-Agent": "rf-registry-webhooks",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
@@ -157,9 +172,11 @@ def post(
         return Answer(response.status_code, None, f"{type(exc).__name__}: {exc}"[:500])
     finally:
         response.close()
-    excerpt = bytes(read[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
-    # The replacement character may take 3 bytes for 1: the stored excerpt is bounded
-    # in characters.
+    # A text column takes no NUL; the replacement character may take 3 bytes for 1, so
+    # the stored excerpt is bounded in characters.
+    excerpt = (
+        bytes(read[:EXCERPT_BYTES]).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    )
     return Answer(response.status_code, excerpt[:EXCERPT_BYTES], None)
 
 

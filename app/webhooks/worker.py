@@ -69,15 +69,19 @@ def deliver_due(
         claimed = repository.claim(session, now=moment, batch=BATCH, lease_s=lease_s)
         session.commit()
     for row in claimed:
-        answer = delivery.post(
-            client,
-            url=row.url,
-            secret=row.secret,
-            message_id=str(row.event_id),
-            timestamp=int((now or datetime.now(UTC)).timestamp()),
-            body=row.body,
-            allow_private=settings.webhook_allow_private,
-        )
+        try:
+            answer = delivery.post(
+                client,
+                url=row.url,
+                secret=row.secret,
+                message_id=str(row.event_id),
+                timestamp=int((now or datetime.now(UTC)).timestamp()),
+                body=row.body,
+                allow_private=settings.webhook_allow_private,
+            )
+        except Exception as exc:  # noqa: BLE001 - one row must not stop the others
+            log.exception("webhook delivery %s failed unexpectedly", row.id)
+            answer = delivery.Answer(None, None, f"internal error: {type(exc).__name__}")
         done = now or datetime.now(UTC)
         with sessions() as session:
             if answer.ok:

@@ -184,6 +184,16 @@ def test_a_redirect_is_not_followed(create, manager, public_client, receiver, ap
     assert (log["status"], log["response_status"]) == ("pending", 307)
 
 
+def test_an_answer_of_any_bytes_is_logged(create, manager, public_client, receiver, app, http):
+    receiver.status, receiver.answer = 200, b"\x00\xff\xfe ok \x00"
+    created = subscribe(manager, receiver)
+    report(public_client, create()["id"])
+    assert run(app, http) == 1
+    [log] = manager.get(f"/v1/webhooks/{created['id']}/deliveries").json()["items"]
+    assert log["status"] == "delivered"
+    assert log["response_excerpt"] == "\ufffd\ufffd\ufffd ok \ufffd"
+
+
 def test_replay_sends_the_same_message_again(create, manager, public_client, receiver, app, http):
     created = subscribe(manager, receiver)
     report(public_client, create()["id"])
@@ -277,7 +287,9 @@ def test_only_managers_and_admins_subscribe(client_for, receiver, role, status):
         ({"url": "ftp://example.org/hook"}, "http or https"),
         ({"url": "https://example.org/" + "a" * 2048}, "2048"),
         ({"url": "https://user:pw@example.org/hook"}, "credentials"),
-        ({"url": "not a url"}, "http or https"),
+        ({"url": "not a url"}, "without spaces"),
+        ({"url": "https://例子.测试/hook"}, "punycode"),
+        ({"url": "https://example.org/\thook"}, "printable"),
         ({"secret": "plain-text-secret-of-some-length"}, "whsec_"),
         ({"secret": "whsec_" + base64.b64encode(b"short").decode()}, "24 to 64 bytes"),
         ({"secret": "whsec_not*base64"}, "base64"),

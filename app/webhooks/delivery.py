@@ -187,5 +187,5 @@ def client(timeout_s: float) -> httpx.Client:
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=10, max_keepalive_connections=0),
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=0),
     )

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 # A sweep: `(session, now=...)` -> how many events it enqueued.
 Sweep = Callable[..., int]
 BATCH = 20
+# Attempts in flight at once per process.
+PARALLEL = 8
 FIRST_RETRY_S = 30
 # Backoff doubles from FIRST_RETRY_S up to this gap, for webhook_retry_s in all.
 MAX_RETRY_GAP_S = 6 * 3600
@@ -60,30 +64,34 @@ def deliver_due(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Attempts one batch of due deliveries; how many were attempted. `now` is the
-    clock's unless given (tests move it forward)."""
-    moment = now or datetime.now(UTC)
+    """Attempts one batch of due deliveries: each subscription's in order, PARALLEL
+    subscriptions at a time, so that a receiver slow to answer holds up no other; records
+    the answers in one transaction. How many were attempted. `now` is the clock's unless
+    given (tests move it forward)."""
     with sessions() as session:
         # Each attempt may take the whole timeout: the lease outlasts the batch.
         lease_s = BATCH * settings.webhook_timeout_s * 2 + 60
-        claimed = repository.claim(session, now=moment, batch=BATCH, lease_s=lease_s)
+        claimed = repository.claim(
+            session, now=now or datetime.now(UTC), batch=BATCH, lease_s=lease_s
+        )
         session.commit()
+    if not claimed:
+        return 0
+    # One receiver's deliveries one after the other, in order; receivers side by side.
+    by_receiver: dict[int, list[Any]] = {}
     for row in claimed:
-        try:
-            answer = delivery.post(
-                client,
-                url=row.url,
-                secret=row.secret,
-                message_id=str(row.event_id),
-                timestamp=int((now or datetime.now(UTC)).timestamp()),
-                body=row.body,
-                allow_private=settings.webhook_allow_private,
-            )
-        except Exception as exc:  # noqa: BLE001 - one row must not stop the others
-            log.exception("webhook delivery %s failed unexpectedly", row.id)
-            answer = delivery.Answer(None, None, f"internal error: {type(exc).__name__}")
-        done = now or datetime.now(UTC)
-        with sessions() as session:
+        by_receiver.setdefault(row.subscription_id, []).append(row)
+
+    def attempt_in_turn(rows: list[Any]) -> list[delivery.Answer]:
+        return [_attempt(client, settings, row, now) for row in rows]
+
+    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="webhook") as pool:
+        answered = list(pool.map(attempt_in_turn, by_receiver.values()))
+    rows = [row for group in by_receiver.values() for row in group]
+    answers = [answer for group in answered for answer in group]
+    done = now or datetime.now(UTC)
+    with sessions() as session:
+        for row, answer in zip(rows, answers, strict=True):
             if answer.ok:
                 repository.delivered(
                     session,
@@ -93,25 +101,43 @@ def deliver_due(
                     status=answer.status,
                     excerpt=answer.excerpt,
                 )
-            else:
-                repository.attempt_failed(
-                    session,
-                    row.id,
-                    row.subscription_id,
+                continue
+            repository.attempt_failed(
+                session,
+                row.id,
+                row.subscription_id,
+                now=done,
+                retry_at=retry_at(
+                    attempts=row.attempts,
+                    created_at=row.created_at,
                     now=done,
-                    retry_at=retry_at(
-                        attempts=row.attempts,
-                        created_at=row.created_at,
-                        now=done,
-                        window_s=settings.webhook_retry_s,
-                    ),
-                    status=answer.status,
-                    excerpt=answer.excerpt,
-                    error=answer.error,
-                    pause_after=settings.webhook_pause_after,
-                )
-            session.commit()
+                    window_s=settings.webhook_retry_s,
+                ),
+                status=answer.status,
+                excerpt=answer.excerpt,
+                error=answer.error,
+                pause_after=settings.webhook_pause_after,
+            )
+        session.commit()
     return len(claimed)
+
+
+def _attempt(
+    client: httpx.Client, settings: Settings, row: Any, now: datetime | None
+) -> delivery.Answer:
+    try:
+        return delivery.post(
+            client,
+            url=row.url,
+            secret=row.secret,
+            message_id=str(row.event_id),
+            timestamp=int((now or datetime.now(UTC)).timestamp()),
+            body=row.body,
+            allow_private=settings.webhook_allow_private,
+        )
+    except Exception as exc:  # noqa: BLE001 - one row must not stop the others
+        log.exception("webhook delivery %s failed unexpectedly", row.id)
+        return delivery.Answer(None, None, f"internal error: {type(exc).__name__}")
 
 
 def sweep(

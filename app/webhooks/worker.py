@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # A sweep: `(session, now=...)` -> how many events it enqueued.
 Sweep = Callable[..., int]
 BATCH = 20
-# Attempts in flight at once per process.
+# Receivers attempted side by side per process.
 PARALLEL = 8
 FIRST_RETRY_S = 30
 # Backoff doubles from FIRST_RETRY_S up to this gap, for webhook_retry_s in all.

@@ -138,6 +138,22 @@ class Settings(BaseSettings):
     # Where the repository's README.md is published (its web page): the landing page links
     # its sections there, and only names them without it.
     readme_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # Webhooks (app/webhooks/): deliveries to loopback, private and link-local addresses
+    # are refused (a key could otherwise make the server probe its own network); on only
+    # where receivers live on such a network.
+    webhook_allow_private: bool = False
+    # Per delivery attempt: connecting, and each read and write.
+    webhook_timeout_s: float = Field(default=5, gt=0, le=60)
+    # How often each process looks for events and due deliveries.
+    webhook_poll_s: float = Field(default=2, gt=0)
+    # How often maintenance falling overdue and parking feeds gone stale are looked for.
+    webhook_sweep_s: float = Field(default=300, gt=0)
+    # A delivery is retried with backoff for this long, then given up.
+    webhook_retry_s: int = Field(default=86400, ge=60)
+    # A subscription whose deliveries failed this many times in a row is paused.
+    webhook_pause_after: int = Field(default=15, ge=1)
+    # Delivered and given-up deliveries are kept this many days for the log and replay.
+    webhook_retention_days: int = Field(default=30, ge=1)
     media_dir: Path = PROJECT_ROOT / ".data" / "media"
     media_max_bytes: int = Field(default=8_388_608, ge=1024)
     # The public map's basemap (app/pages): the URL of a MapLibre style, or none to draw

@@ -2,6 +2,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -37,6 +38,7 @@ from app.facilities.schemas import FacilityFeature, FacilityFeatureCollection
 from app.holidays.router import router as holidays_router
 from app.home import router as home
 from app.imports.router import IMPORTS_PATH, imports_router
+from app.maintenance.notices import sweep_overdue
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
 from app.media.router import router as media_router
@@ -45,6 +47,7 @@ from app.ogc.router import router as ogc_router
 from app.ogc.tiles.router import FAST_ROUTES as TILE_FAST_ROUTES
 from app.ogc.tiles.router import router as tiles_router
 from app.pages.router import install_pages
+from app.parking.notices import sweep_stale
 from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
@@ -53,6 +56,8 @@ from app.shelters.router import router as shelters_router
 from app.signage.router import router as signage_router
 from app.stats.router import router as stats_router
 from app.uses.router import router as uses_router
+from app.webhooks.router import router as webhooks_router
+from app.webhooks.worker import worker as webhook_worker
 
 DESCRIPTION = """
 Registry of civil air defense works (人防工程) and their peacetime uses.
@@ -78,6 +83,12 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         )
         watching = asyncio.create_task(app.state.reads.watch(settings))
         keeping = asyncio.create_task(partitions.keeper(engine, settings))
+        # The domains hand the worker their time-driven sweeps; it imports none of them.
+        sweeps = (
+            sweep_overdue,
+            partial(sweep_stale, stale_after_s=settings.occupancy_stale_after_s),
+        )
+        delivering = asyncio.create_task(webhook_worker(app.state.sessionmaker, settings, sweeps))
         # The quarter million objects of a started app (modules, routes, models, SQL
         # expressions) live as long as the process. A full collection walked them all,
         # 60-300 ms with every request stalled, a few times a minute under load; frozen,
@@ -87,6 +98,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
         yield
         watching.cancel()
         keeping.cancel()
+        delivering.cancel()
         await app.state.alert_hub.stop()
         engine.dispose()
         read_engine.dispose()
@@ -175,6 +187,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(campaigns_router)
     app.include_router(holidays_router)
     app.include_router(alerts_router)
+    app.include_router(webhooks_router)
     home.install(app)
     install_pages(app)
     # Bodies described only as a response's other media type (GeoJSON beside JSON).

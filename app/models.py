@@ -20,6 +20,12 @@ from app.shelters.models import ConversionTask, ShelterStatus
 from app.signage.models import Sign, SignageRule
 from app.stats.models import FacilityFigure
 from app.uses.models import PeacetimeUse
+from app.webhooks.models import (
+    WebhookDelivery,
+    WebhookEpisode,
+    WebhookOutbox,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Alert",
@@ -54,6 +60,10 @@ __all__ = [
     "ParkingOccupancy",
     "PeacetimeUse",
     "ProtectionUnit",
+    "WebhookDelivery",
+    "WebhookEpisode",
+    "WebhookOutbox",
+    "WebhookSubscription",
     "include_object",
 ]
 

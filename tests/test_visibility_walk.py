@@ -142,6 +142,8 @@ def world(client, create, payload) -> dict[str, Any]:
             "layer_id": 1,
             "campaign_id": 1,
             "alert_id": 1,
+            "webhook_id": 1,
+            "delivery_id": 1,
             "day": "2026-10-01",
         },
     }

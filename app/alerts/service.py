@@ -12,6 +12,15 @@ from app.alerts.errors import AlertNotFound, IdentifierTaken
 from app.alerts.models import Alert, AlertInfo
 from app.audit import service as audit
 from app.core.errors import InvalidInput
+from app.webhooks import outbox
+from app.webhooks.models import Event
+
+# What webhook subscribers hear of each kind of message; Ack and Error are not announced.
+WEBHOOK_EVENTS = {
+    "Alert": Event.alert_received,
+    "Update": Event.alert_updated,
+    "Cancel": Event.alert_cancelled,
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,10 @@ def receive(
             "ended": {"old": None, "new": ended},
         },
     )
-    repository.notify(session, event(alert, change=message.msg_type.lower(), ended=ended))
+    change = event(alert, change=message.msg_type.lower(), ended=ended)
+    repository.notify(session, change)
+    if message.msg_type in WEBHOOK_EVENTS:
+        outbox.enqueue(session, WEBHOOK_EVENTS[message.msg_type], change)
     return Received(alert, created=True, ended=ended)
 
 

@@ -120,13 +120,17 @@ def overdue(
     on: date,
     after: tuple[int, str],
     limit: int,
+    due_from: date | None = None,
 ) -> list[dict[str, Any]]:
     """(facility, item) pairs whose last effective check, plus the item's interval, lies
-    before `on`. An item never checked counts from the facility's registration."""
+    before `on` (and on or after `due_from`: those fallen overdue lately). An item never
+    checked counts from the facility's registration."""
     area = f"f.{AREA_COLUMN[level]} = :admin_code" if level else "true"
     sql = f"""
 {_OVERDUE.format(area=area)}
     AND (f.id, i.code) > (:after_id, :after_code)
+    AND (CAST(:due_from AS date) IS NULL OR (coalesce(last.done, f.created_at::date)
+        + make_interval(months => i.interval_months))::date >= CAST(:due_from AS date))
 ORDER BY f.id, i.code
 LIMIT :limit
 """
@@ -136,6 +140,7 @@ LIMIT :limit
         "after_id": after[0],
         "after_code": after[1],
         "limit": limit,
+        "due_from": due_from,
         **scope_params(principal),
     }
     return [dict(row) for row in session.execute(text(sql), params).mappings()]

@@ -31,6 +31,8 @@ from app.maintenance.schemas import (
     RecordCreate,
     RecordRead,
 )
+from app.webhooks import outbox
+from app.webhooks.models import Event
 
 
 def list_items(session: Session) -> list[MaintenanceItem]:
@@ -95,6 +97,25 @@ def create_record(
         before=None,
         after=read.model_dump(exclude={"created_at", "corrected_by_id"}),
     )
+    findings = [
+        check.model_dump(exclude={"closes_id"})
+        for check in read.checks
+        if check.result == CheckResult.defect or check.severity != Severity.none
+    ]
+    if findings:
+        outbox.enqueue(
+            session,
+            Event.maintenance_finding,
+            {
+                "record_id": read.id,
+                "facility_id": facility_id,
+                "kind": read.kind,
+                "performed_on": read.performed_on,
+                "corrects_id": read.corrects_id,
+                "findings": findings,
+            },
+            facility_id=facility_id,
+        )
     return read
 
 

@@ -21,6 +21,8 @@ from app.reports import repository
 from app.reports.errors import BadTransition, ReportNotFound
 from app.reports.models import ProblemReport, ReportStatus
 from app.reports.schemas import ReportCreate, ReportStats, ReportStatsGroup, ReportUpdate
+from app.webhooks import outbox
+from app.webhooks.models import Event
 
 # Forward only: a resolved report is not reopened; a new report is filed instead, so
 # the statistics count each problem once per occurrence.
@@ -56,6 +58,20 @@ def create_report(
         facility_id,
         before=None,
         after={"kind": data.kind, "has_photo": bool(data.photo)},
+    )
+    # Without the contact, as in the audit trail; a manager reads it with the report.
+    outbox.enqueue(
+        session,
+        Event.report_created,
+        {
+            "id": report.id,
+            "facility_id": facility_id,
+            "kind": report.kind,
+            "description": report.description,
+            "has_photo": bool(report.photo),
+            "created_at": report.created_at,
+        },
+        facility_id=facility_id,
     )
     return report
 

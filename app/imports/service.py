@@ -146,6 +146,7 @@ def import_file(
         checks.sum_units(connection, totals_given=present & {"shelter_area", "capacity_persons"})
     checks.check_rows(connection)
     checks.resolve_divisions(connection, with_boundaries=staging.boundaries_loaded(connection))
+    checks.check_code_forms(connection)
     if options.scope_admin_codes is not None or options.scope_facility_ids is not None:
         checks.check_scope(
             connection,

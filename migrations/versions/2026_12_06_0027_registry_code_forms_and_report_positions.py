@@ -1,5 +1,6 @@
 """Local registry code forms per division (肥人防2019-012 in Hefei), valid there besides
-the national form: see app.code_forms and facilities.rules.REGISTRY_CODE.
+the national form: see app.code_forms and facilities.rules.REGISTRY_CODE. And the position
+a problem report points at (problem_report.location).
 
 Revision ID: 0027
 Revises: 0023
@@ -8,6 +9,7 @@ Create Date: 2026-12-06 19:30:00.000000
 
 from collections.abc import Sequence
 
+import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 
@@ -43,6 +45,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("admin_code", name=op.f("pk_registry_code_form")),
     )
 
+    op.add_column(
+        "problem_report",
+        sa.Column(
+            "location",
+            geoalchemy2.types.Geometry(
+                geometry_type="POINT", srid=4326, spatial_index=False, from_text="ST_GeomFromEWKT"
+            ),
+            nullable=True,
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_column("problem_report", "location")
     op.drop_table("registry_code_form")

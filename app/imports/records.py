@@ -91,8 +91,9 @@ def import_records(
 def _read(path: Path, options: Any, result: Any, progress: Any) -> tuple[list[Row], list[tuple]]:
     table = options.table
     layer = options.layer
-    if layer is None and _is_workbook(path, options) and tables.SHEETS[table] in sheet_names(path):
-        layer = tables.SHEETS[table]  # the export's sheet of this table
+    sheet = tables.SHEETS.get(table)
+    if layer is None and sheet and _is_workbook(path, options) and sheet in sheet_names(path):
+        layer = sheet  # the export's sheet of this table
     source = open_source(
         path,
         file_format=options.file_format,

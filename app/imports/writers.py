@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError, validation_errors
@@ -279,6 +280,9 @@ def _service(call: Callable[[], Any], row: Any) -> None:
     except AppError as exc:
         lines = [(e.field, row.raw.get(e.field), e.message) for e in exc.errors or []]
         raise RowError(lines or [("", None, exc.detail)]) from exc
+    except (IntegrityError, DataError) as exc:
+        # A constraint the service does not word (the savepoint takes the row back).
+        raise RowError([("", None, str(exc.orig).splitlines()[0])]) from exc
 
 
 def _json_object(cell: str, row: Any) -> dict[str, Any]:

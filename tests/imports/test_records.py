@@ -56,6 +56,8 @@ def uses_of(connection, facility_id: int) -> list[tuple]:
 def test_uses_from_a_gbk_ledger_twice(session, connection, create, tmp_path):
     facility = create()
     path = write(tmp_path, "平时用途.csv", USES.format(code=facility["code"]), encoding="gbk")
+    dry = run(session, path, Table.uses, dry_run=True)
+    assert (dry.inserted, dry.committable, uses_of(connection, facility["id"])) == (2, False, [])
     result = run(session, path, Table.uses)
     assert (result.encoding, result.errors, result.inserted) == ("gb18030", 0, 2), report(
         connection
@@ -189,6 +191,11 @@ def test_a_workbook_with_title_rows(session, connection, create, tmp_path):
     path = provincial_workbook(tmp_path / "台账.xlsx", "用途", USES.format(code=facility["code"]))
     result = run(session, path, Table.uses)
     assert (result.errors, result.inserted) == (0, 2), report(connection)
+    path = provincial_workbook(
+        tmp_path / "维护.xlsx", "维护", MAINTENANCE.format(code=facility["code"])
+    )
+    result = run(session, path, Table.maintenance)
+    assert (result.errors, result.inserted) == (0, 2), report(connection)
 
 
 def test_export_import_export_of_uses_and_signs(client, session, connection, create, tmp_path):
@@ -256,3 +263,25 @@ def test_managers_import_within_their_scope_over_http(client_for, create, table)
     )
     job = manager.get(f"/v1/imports/{accepted.json()['id']}").json()
     assert job["status"] == "succeeded" and job["summary"]["inserted"] >= 2, job
+
+
+def test_a_mapping_names_the_table_s_own_fields(client, create):
+    facility = create()
+    content = "登记号,类别,用途名\n{code},仓库,天鹅湖仓储\n".format(code=facility["code"])
+    mapping = '{"登记号": "code", "类别": "type", "用途名": "name"}'
+    created = client.post(
+        "/v1/imports",
+        params={"filename": "u.csv", "table": "uses", "mapping": mapping},
+        content=content.encode(),
+    )
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "succeeded", job
+    assert job["options"]["table"] == "uses"
+    assert client.get(f"/v1/facilities/{facility['id']}/uses").json()[0]["name"] == "天鹅湖仓储"
+    wrong = client.post(
+        "/v1/imports",
+        params={"filename": "u.csv", "table": "uses", "mapping": '{"地址": "address"}'},
+        content=content.encode(),
+    )
+    assert wrong.status_code == 400
+    assert "'address', which is not a field" in wrong.json()["detail"]

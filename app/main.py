@@ -17,6 +17,7 @@ from app.alerts.router import ALERTS_PATH
 from app.alerts.router import router as alerts_router
 from app.alerts.stream import AlertHub, conninfo
 from app.campaigns.router import router as campaigns_router
+from app.code_forms.router import router as code_forms_router
 from app.config import Settings
 from app.core import openapi
 from app.core.compression import Compression
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.include_router(planning_router)
     app.include_router(campaigns_router)
     app.include_router(holidays_router)
+    app.include_router(code_forms_router)
     app.include_router(alerts_router)
     app.include_router(webhooks_router)
     home.install(app)

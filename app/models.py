@@ -4,6 +4,7 @@ from app.accounts.models import ApiKey
 from app.alerts.models import Alert, AlertArea, AlertInfo
 from app.audit.models import AuditEvent
 from app.campaigns.models import Campaign
+from app.code_forms.models import RegistryCodeForm
 from app.db.base import Base
 from app.divisions.models import Division, DivisionPart
 from app.facilities.models import Entrance, Facility, ProtectionUnit
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "CalendarDay",
+    "RegistryCodeForm",
     "Base",
     "IdempotencyRecord",
     "ImportJob",

@@ -216,6 +216,26 @@ BASE_PAYLOAD: dict[str, Any] = {
 }
 
 
+# Hefei's local registry code form, as its plaques carry them: 肥人防2019-012.
+HEFEI_CODE_FORM = {
+    "pattern": "^肥人防-?[0-9]{4}-[0-9]{3,4}$",
+    "example": "肥人防2019-012",
+    "note": "合肥市人防工程编号：肥人防 + 竣工年份 + 序号",
+}
+
+
+@pytest.fixture
+def hefei_code_form(connection: Connection) -> dict[str, str]:
+    connection.execute(
+        text(
+            "INSERT INTO registry_code_form (admin_code, pattern, example, note) "
+            "VALUES ('340100', :pattern, :example, :note)"
+        ),
+        HEFEI_CODE_FORM,
+    )
+    return HEFEI_CODE_FORM
+
+
 @pytest.fixture
 def payload():
     """A valid create body; keyword overrides replace top-level fields."""

@@ -9,14 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
+
 from app.core.errors import InvalidInput
 from app.core.messages import Message
 from app.facilities.models import SUBTYPES_BY_FUNCTION, ConstructionForm
 
 # --- single values: the API's models and the importer's cell checks -----------------------
 
-# Local forms too, as plaques and ledgers carry them: 肥人防2019-012 (Chinese characters of
-# the basic CJK block). The same in Python and PostgreSQL.
+# The shape every registry code has, checked where a value arrives (the API's models, the
+# importer's cells): letters, digits, Chinese characters of the basic CJK block, "-", "_".
+# Which codes a work may carry depends on where it lies (REGISTRY_CODE below). The same in
+# Python and PostgreSQL.
 CODE_PATTERN = r"^[A-Za-z0-9一-鿿][A-Za-z0-9一-鿿_-]{2,39}$"
 CODE_MESSAGE = (
     'must be 3 to 40 letters, digits, Chinese characters, "-" or "_", not beginning with "-" or "_"'
@@ -156,3 +160,76 @@ UNIT_TOTAL = Message("{value} disagrees with the sum over its protection units, 
 
 # Those the importer runs over its typed rows, in the order the API checks them.
 ROW_RULES = (STANDALONE_TYPE, WARTIME_SUBTYPE, USABLE_AREA, SHELTER_AREA, CAPACITY, VERIFIED_AT)
+
+
+# --- the registry code, by where the work lies ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryCodeRule:
+    """Which registry codes a work may carry. The national form is valid everywhere; a
+    province, city or district may register its local form (肥人防2019-012 in Hefei) in
+    the table registry_code_form, which admins edit (app.code_forms), and the form of a
+    work's most specific division that has one is valid besides. One SQL expression serves
+    the API (`check`, a query of one row) and the importer (over every staged row), so
+    both test with PostgreSQL's regular expressions, the ones a form is checked with when
+    an admin registers it."""
+
+    field: str = "code"
+    national: str = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"
+    national_only: Message = Message(
+        "{code} is not in the national registry code form {national} (3 to 40 letters, "
+        'digits, "-" or "_"), and {division} has no local form'
+    )
+    neither: Message = Message(
+        "{code} matches neither the registry code form of {division}, {pattern} "
+        "(e.g. {example}), nor the national form {national}"
+    )
+
+    def problem_sql(self, code: str, province: str, city: str, district: str) -> str:
+        """A text expression: the reason the code `code` does not suit a work in these
+        divisions (SQL expressions of their codes, NULL where not known), or NULL. Binds
+        :national_code."""
+        places = f"ARRAY[{district}, {city}, {province}]::text[]"
+        named = "d.name || ' (' || d.code || ')'"
+        return f"""(SELECT CASE WHEN form.pattern IS NULL
+                      THEN {self.national_only.sql(code=code, national=":national_code", division=f"coalesce({named}, '-')")}
+                      ELSE {self.neither.sql(code=code, national=":national_code", division="form.division", pattern="form.pattern", example="form.example")} END
+            FROM (SELECT coalesce({district}, {city}, {province}) AS finest) AS here
+            LEFT JOIN division d ON d.code = here.finest
+            LEFT JOIN LATERAL (
+                SELECT f.pattern, f.example, fd.name || ' (' || fd.code || ')' AS division
+                FROM registry_code_form f JOIN division fd ON fd.code = f.admin_code
+                WHERE f.admin_code = ANY({places})
+                ORDER BY array_position({places}, CAST(f.admin_code AS text)) LIMIT 1
+            ) AS form ON true
+            WHERE {code} !~ :national_code AND NOT coalesce({code} ~ form.pattern, false))"""
+
+    def params(self) -> dict[str, Any]:
+        return {"national_code": self.national}
+
+    def check(
+        self, connection: Any, *, code: str, province: str, city: str | None, district: str | None
+    ) -> None:
+        """For one work about to be stored in these divisions (a Session or Connection)."""
+        sql = self.problem_sql(
+            "CAST(:code AS text)",
+            "CAST(:province AS text)",
+            "CAST(:city AS text)",
+            "CAST(:district AS text)",
+        )
+        problem = connection.execute(
+            text(f"SELECT {sql}"),
+            {
+                **self.params(),
+                "code": code,
+                "province": province,
+                "city": city,
+                "district": district,
+            },
+        ).scalar()
+        if problem is not None:
+            raise InvalidInput.on(self.field, problem)
+
+
+REGISTRY_CODE = RegistryCodeRule()

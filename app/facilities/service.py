@@ -158,6 +158,7 @@ def create_facility(session: Session, data: FacilityCreate, *, principal: Princi
     data = _checked(data, given=data.model_fields_set)
     facility = Facility()
     _apply(session, facility, data, fields=set(FacilityCreate.model_fields) - {"visibility"})
+    _check_code(session, facility)
     facility.visibility = _initial_visibility(data, principal)
     _in_scope(principal, facility)
     session.add(facility)
@@ -195,7 +196,11 @@ def update_facility(
             ]
         ) from exc
     data = _checked(data, given=set(patch))
+    issued = _code_and_place(facility)
     _apply(session, facility, data, fields=set(patch) | {"shelter_area", "capacity_persons"})
+    # A code issued stays valid where its work lies, whatever later becomes of the forms.
+    if _code_and_place(facility) != issued:
+        _check_code(session, facility)
     # A manager may not move a facility out of its own scope (nor into another's).
     _in_scope(principal, facility)
     facility.version = facility.version + 1
@@ -411,6 +416,22 @@ def _apply(session: Session, facility: Facility, data: FacilityCreate, *, fields
             for u in data.protection_units
         ]
     facility.updated_at = func.now()
+
+
+def _code_and_place(facility: Facility) -> tuple[str | None, ...]:
+    return (facility.code, facility.province_code, facility.city_code, facility.district_code)
+
+
+def _check_code(session: Session, facility: Facility) -> None:
+    # Before the flush that names a duplicate code as such (_flush).
+    with session.no_autoflush:
+        rules.REGISTRY_CODE.check(
+            session,
+            code=facility.code,
+            province=facility.province_code,
+            city=facility.city_code,
+            district=facility.district_code,
+        )
 
 
 def _as_input(facility: Facility) -> dict[str, Any]:

@@ -332,6 +332,29 @@ def resolve_divisions(connection: Connection, *, with_boundaries: bool) -> None:
     )
 
 
+def check_code_forms(connection: Connection) -> None:
+    """facilities.rules.REGISTRY_CODE, as the API applies it: for a new work, and for a
+    stored one the file moves to other divisions."""
+    placed = {
+        level: f"coalesce(p.g_{level}, p.f_{level})" for level in ("province", "city", "district")
+    }
+    problem = rules.REGISTRY_CODE.problem_sql(
+        "t.code", placed["province"], placed["city"], placed["district"]
+    )
+    moved = " OR ".join(f"f.{level}_code IS DISTINCT FROM {placed[level]}" for level in placed)
+    connection.execute(
+        text(
+            "INSERT INTO import_error (row_no, field, value, reason) "
+            f"SELECT row_no, 'code', code, reason FROM (SELECT t.row_no, t.code, {problem} AS reason "
+            "FROM import_typed t JOIN import_place p ON p.row_no = t.row_no "
+            "LEFT JOIN facility f ON f.id = t.facility_id "
+            f"WHERE t.code !~ :national_code AND (t.facility_id IS NULL OR {moved})) AS checked "
+            "WHERE reason IS NOT NULL"
+        ),
+        rules.REGISTRY_CODE.params(),
+    )
+
+
 OUTSIDE_SCOPE = "lies outside this key's scope"
 
 

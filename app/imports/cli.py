@@ -21,9 +21,10 @@ from app.core import commands
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
 from app.core.i18n import LANGUAGES
-from app.imports import fields, service, staging
+from app.imports import fields, service, staging, tables
 from app.imports import report as reporting
 from app.imports.readers import FileFormat
+from app.imports.tables import Table
 
 Language = enum.StrEnum("Language", {code: code for code in LANGUAGES})
 
@@ -48,6 +49,13 @@ class _Bar:
 
 def import_command(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the file to import")],
+    table: Annotated[
+        Table,
+        typer.Option(
+            help="what the rows are: facilities, or the uses, signs or maintenance records "
+            "of facilities named by registry code"
+        ),
+    ] = Table.facilities,
     file_format: Annotated[
         FileFormat | None, typer.Option("--format", help="when the suffix does not tell")
     ] = None,
@@ -86,15 +94,17 @@ def import_command(
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
-    """Import facilities from CSV, XLSX, GeoJSON, NDJSON, GeoPackage, Shapefile or FlatGeobuf.
+    """Import facilities (or their uses, signs or maintenance records) from CSV, XLSX,
+    GeoJSON, NDJSON, GeoPackage, Shapefile or FlatGeobuf.
 
     All rows or none, unless --partial. Rows are matched on the registry code: a known code
     updates its facility, and a row equal to what is stored changes nothing."""
     options = service.ImportOptions(
+        table=table,
         file_format=file_format,
         encoding=encoding,
         coordsys=coordsys,
-        mapping=fields.read_mapping(mapping) if mapping else None,
+        mapping=fields.read_mapping(mapping, tables.known_fields(table)) if mapping else None,
         layer=layer,
         header_row=header_row,
         partial=partial,

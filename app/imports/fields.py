@@ -300,8 +300,8 @@ def normalise_header(header: str) -> str:
     return _HEADER_NOISE.sub("", header.replace("\ufeff", "")).lower()
 
 
-def read_mapping(path: Path) -> dict[str, str]:
-    """The entries of a JSON or TOML mapping file, checked."""
+def read_mapping(path: Path, known: set[str] | None = None) -> dict[str, str]:
+    """The entries of a JSON or TOML mapping file, checked (check_mapping)."""
     try:
         raw = path.read_bytes()
         extra = (
@@ -311,17 +311,18 @@ def read_mapping(path: Path) -> dict[str, str]:
         )
     except (OSError, ValueError) as exc:
         raise BadRequest(f"mapping file {path}: {exc}") from exc
-    return check_mapping(extra, source=f"mapping file {path}")
+    return check_mapping(extra, source=f"mapping file {path}", known=known)
 
 
-def check_mapping(extra: object, *, source: str) -> dict[str, str]:
+def check_mapping(extra: object, *, source: str, known: set[str] | None = None) -> dict[str, str]:
     """Mapping entries {"header": "field"} as given, where a field of "" ignores that
-    column; anything else is a BadRequest that names `source` and what is wrong."""
+    column; anything else is a BadRequest that names `source` and what is wrong. `known`:
+    the fields of the table imported, facilities' by default."""
     if not isinstance(extra, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
     ):
         raise BadRequest(f"{source}: must be an object of header -> field name")
-    known = set(STAGED) | set(SOURCE_ONLY)
+    known = known or set(STAGED) | set(SOURCE_ONLY)
     for header, target in extra.items():
         # The mapping is kept with the import job.
         if NUL in header:

@@ -22,10 +22,11 @@ from app.core import jsonbody
 from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.db.session import SessionDep
-from app.imports import fields, jobs, readers, service
+from app.imports import fields, jobs, readers, service, tables
 from app.imports import report as reporting
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import FileFormat
+from app.imports.tables import Table
 
 UPLOAD_SUFFIXES = {
     FileFormat.csv: ".csv",
@@ -141,6 +142,13 @@ async def create_import(
             description="the file's name; its suffix tells the format",
         ),
     ],
+    table: Annotated[
+        Table,
+        Query(
+            description="what the rows are: facilities, or the uses, signs or maintenance "
+            "records of facilities named by registry code"
+        ),
+    ] = Table.facilities,
     format: FileFormat | None = None,
     coordsys: CoordSys = CoordSys.wgs84,
     encoding: Annotated[
@@ -171,10 +179,11 @@ async def create_import(
     itself; its name (for the format) comes in `filename`."""
     file_format = readers.detect_format(Path(filename), format)
     options = service.ImportOptions(
+        table=table,
         file_format=file_format,
         encoding=encoding,
         coordsys=coordsys,
-        mapping=_mapping(mapping),
+        mapping=_mapping(mapping, table),
         layer=layer,
         header_row=header_row,
         partial=partial,
@@ -220,14 +229,14 @@ async def create_import(
     return created
 
 
-def _mapping(given: str | None) -> dict[str, str] | None:
+def _mapping(given: str | None, table: Table) -> dict[str, str] | None:
     if given is None:
         return None
     try:
         extra = jsonbody.loads(given, what="mapping")
     except ValueError as exc:
         raise BadRequest(f"mapping: {exc}") from exc
-    return fields.check_mapping(extra, source="mapping")
+    return fields.check_mapping(extra, source="mapping", known=tables.known_fields(table))
 
 
 @imports_router.get(

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.core.geo import CoordSys
-from app.imports import checks, fields, staging, typed, writing
+from app.imports import checks, fields, records, staging, typed, writing
 from app.imports.batches import StagedBatch
 from app.imports.readers import FileFormat, FileProblem, Reread, open_source
+from app.imports.tables import Table
 
 REQUIRED_FOR_NEW = tuple(c.name for c in fields.COLUMNS if c.required)
 
@@ -41,6 +42,7 @@ T = TypeVar("T")
 
 @dataclass
 class ImportOptions:
+    table: Table = Table.facilities
     file_format: FileFormat | None = None
     encoding: str | None = None
     coordsys: CoordSys = CoordSys.wgs84
@@ -57,6 +59,7 @@ class ImportOptions:
 @dataclass
 class ImportResult:
     file: str
+    table: Table = Table.facilities
     sha256: str = ""
     format: str = ""
     encoding: str | None = None
@@ -84,6 +87,7 @@ class ImportResult:
     def summary(self) -> dict[str, Any]:
         return {
             "file": self.file,
+            "table": self.table.value,
             "sha256": self.sha256,
             "format": self.format,
             "rows": self.rows,
@@ -146,6 +150,7 @@ def import_file(
         checks.sum_units(connection, totals_given=present & {"shelter_area", "capacity_persons"})
     checks.check_rows(connection)
     checks.resolve_divisions(connection, with_boundaries=staging.boundaries_loaded(connection))
+    checks.check_code_forms(connection)
     if options.scope_admin_codes is not None or options.scope_facility_ids is not None:
         checks.check_scope(
             connection,
@@ -196,6 +201,34 @@ def import_file(
         savepoint.rollback()
     else:
         writing.analyze_if_large(connection, result.inserted + result.updated)
+    return result
+
+
+def import_table(
+    session: Session,
+    path: Path,
+    options: ImportOptions,
+    *,
+    actor: str | None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """An import of peacetime uses, signs or maintenance records (imports.records), with
+    the facility import's options, result and error report."""
+    result = ImportResult(
+        file=path.name,
+        table=options.table,
+        partial=options.partial,
+        dry_run=options.dry_run,
+        sha256=file_sha256(path),
+    )
+    connection = session.connection()
+    staging.create_staging(connection)
+    try:
+        records.import_records(session, path, options, result, progress or _Silent(), actor=actor)
+    except FileProblem as problem:
+        result.problem = problem.detail
+        staging.add_errors(connection, [(problem.row, "", None, problem.detail)])
+        result.errors, result.rejected = checks.error_count(connection)
     return result
 
 
@@ -330,7 +363,10 @@ def run_import(
     the file read, checked and (unless rejected) written, and an audit event when the
     result may stay. The error report stays on the connection (`errors`) until the
     transaction ends, which is the caller's: commit when `result.committable`."""
-    result = import_file(session.connection(), path, options, progress=progress)
+    if options.table == Table.facilities:
+        result = import_file(session.connection(), path, options, progress=progress)
+    else:
+        result = import_table(session, path, options, actor=actor, progress=progress)
     if result.committable:
         record_import(session, result, actor=actor, **context)
     return result
@@ -339,7 +375,11 @@ def run_import(
 def record_import(session: Session, result: "ImportResult", *, actor: str, **context: Any) -> None:
     """One audit event per import, also when it changed nothing: a second import of the
     same file is on the trail as 0 inserted, 0 updated."""
-    written = writing.written_codes(session.connection(), limit=1000) if result.written else {}
+    written = (
+        writing.written_codes(session.connection(), limit=1000)
+        if result.written and result.table == Table.facilities
+        else {}
+    )
     audit.record(
         session,
         actor=actor,

@@ -2,6 +2,7 @@ import enum
 import uuid
 from datetime import datetime
 
+from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -58,6 +59,8 @@ class ProblemReport(Timestamped, Base):
     description: Mapped[str | None] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(String(64), ForeignKey("photo.sha256"))
+    # Where the reporter points: the real entrance of a wrong location, a missing sign.
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     status: Mapped[ReportStatus] = mapped_column(
         str_enum(ReportStatus), server_default=ReportStatus.open.value
     )

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal, StaffWriter
 from app.core.errors import problem_responses
+from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys, geometries_in
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityId
@@ -25,10 +26,12 @@ from app.reports.schemas import (
 router = APIRouter(tags=["reports"])
 
 
-def _response(report: ProblemReport, *, detailed: bool, status_code: int = 200) -> JSONResponse:
+def _response(
+    report: ProblemReport, *, detailed: bool, coordsys: CoordSys, status_code: int = 200
+) -> JSONResponse:
     model = ReportRead if detailed else ReportPublicRead
-    body = model.model_validate(report).model_dump(mode="json")
-    headers = {"ETag": etag(report.version), "Vary": "Authorization"}
+    body = geometries_in(model.model_validate(report).model_dump(mode="json"), coordsys)
+    headers = {"ETag": etag(report.version), "Vary": "Authorization", **crs_header(coordsys)}
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
@@ -45,14 +48,18 @@ def create_report(
     idempotency_key: IdempotencyDep,
     facility_id: FacilityId,
     data: ReportCreate,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Anyone may report a problem; the answer's id is the way to follow it up. Reports
     without a key are limited per client address (a small bucket, separate from reading);
     an `app` key relaying its users' reports has a bucket of its own."""
     if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
         return replay
+    data = from_coordsys(data, coordsys)
     report = service.create_report(session, facility_id, data, principal=principal)
-    response = _response(report, detailed=False, status_code=status.HTTP_201_CREATED)
+    response = _response(
+        report, detailed=False, coordsys=coordsys, status_code=status.HTTP_201_CREATED
+    )
     response.headers["Location"] = str(request.url_for("get_report", report_id=report.id))
     return idempotency.finish(session, idempotency_key, principal, response)
 
@@ -70,6 +77,7 @@ def list_reports(
     facility_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> ReportPage:
     """The queue of reports for the caller's scope (managers) or everywhere (admins)."""
     items, next_cursor = service.list_reports(
@@ -81,7 +89,13 @@ def list_reports(
         cursor=cursor,
         limit=limit,
     )
-    return ReportPage(items=[ReportRead.model_validate(r) for r in items], next_cursor=next_cursor)
+    return ReportPage(
+        items=[
+            geometries_in(ReportRead.model_validate(r).model_dump(mode="json"), coordsys)
+            for r in items
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
@@ -104,10 +118,16 @@ def report_statistics(
     response_model=ReportRead | ReportPublicRead,
     responses=problem_responses(401, 404, 422, 429),
 )
-def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: uuid.UUID) -> Response:
+def get_report(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    report_id: uuid.UUID,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
+) -> Response:
     """Anyone with the id sees the status; managers in scope also see contents and contact."""
     report = service.get_report(session, report_id, principal=principal)
-    return _response(report, detailed=service.may_see_details(session, principal, report))
+    detailed = service.may_see_details(session, principal, report)
+    return _response(report, detailed=detailed, coordsys=coordsys)
 
 
 @router.patch(
@@ -121,7 +141,8 @@ def update_report(
     report_id: uuid.UUID,
     data: Annotated[ReportUpdate, Body()],
     if_match: IfMatch = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Acknowledge (status=acknowledged) or resolve (status=resolved, with a note)."""
     report = service.update_report(session, report_id, data, principal=principal, if_match=if_match)
-    return _response(report, detailed=True)
+    return _response(report, detailed=True, coordsys=coordsys)

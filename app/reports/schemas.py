@@ -1,9 +1,11 @@
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from geoalchemy2 import WKBElement
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.core.geo import Point, to_geojson
 from app.core.schemas import ApiModel
 from app.reports.models import ReportKind, ReportStatus
 
@@ -20,6 +22,11 @@ class ReportCreate(ApiModel):
     ) = Field(default=None, description="phone or e-mail; seen only by managers")
     photo: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
         default=None, description="hash of a photo uploaded to /v1/media/photos"
+    )
+    location: Point | None = Field(
+        default=None,
+        description="where the reporter points (the real entrance, the missing sign), in "
+        "`coordsys`; seen only by managers",
     )
 
 
@@ -50,10 +57,16 @@ class ReportRead(ReportPublicRead):
     description: str | None
     contact: str | None
     photo: str | None
+    location: dict[str, Any] | None = Field(description="GeoJSON Point, in `coordsys`")
     acknowledged_by: str | None
     resolved_by: str | None
     version: int
     updated_at: datetime
+
+    @field_validator("location", mode="before")
+    @classmethod
+    def _geojson(cls, value: Any) -> Any:
+        return to_geojson(value) if isinstance(value, WKBElement) else value
 
 
 class ReportPage(BaseModel):

@@ -42,7 +42,8 @@ def create_report(
     report = ProblemReport(
         facility_id=facility_id,
         reported_by=principal.actor,
-        **data.model_dump(),
+        **data.model_dump(exclude={"location"}),
+        location=data.location.to_ewkt() if data.location else None,
     )
     session.add(report)
     session.flush()

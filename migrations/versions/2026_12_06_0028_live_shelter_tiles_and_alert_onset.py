@@ -7,7 +7,7 @@
   `onset` when later (app.alerts.rules.takes_effect), for the messages stored before.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-06 20:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from app.db.sql import apply_frozen
 
 revision: str = "0028"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

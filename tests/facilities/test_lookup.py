@@ -93,7 +93,7 @@ def test_bad_qr_parameters_are_named(public_client, create):
         assert response.status_code == 422 and name in response.json()["detail"]
 
 
-def test_a_local_registry_code_as_plaques_carry_it(client, public_client, payload):
+def test_a_local_registry_code_as_plaques_carry_it(client, public_client, payload, hefei_code_form):
     response = client.post("/v1/facilities", json=payload(code=CODE))
     assert response.status_code == 201, response.text
     found = public_client.get(f"/v1/facilities/by-code/{CODE}")

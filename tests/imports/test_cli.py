@@ -92,6 +92,36 @@ def test_bad_file_fails_in_one_line_with_a_report(database_url, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_uses_and_signs_of_the_works_imported(database_url, tmp_path):
+    works = tmp_path / "设施.csv"
+    works.write_text(GOOD.replace("RF-CLI-", "RF-CLU-"), encoding="utf-8")
+    assert rf(database_url, "import", str(works)).returncode == 0
+    uses = tmp_path / "平时用途.csv"
+    uses.write_bytes(
+        (
+            "工程编号,用途类型,名称,开放时间,属性\n"
+            'RF-CLU-001,停车场,天鹅湖地下停车场,24/7,"{""total_spaces"": 120}"\n'
+            "RF-CLU-002,快递驿站,翡翠菜鸟驿站,Mo-Su 08:00-20:00,\n"
+        ).encode("gbk")
+    )
+    first = rf(database_url, "import", str(uses), "--table", "uses", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "gb18030" in first.stdout and "2 inserted, 0 updated, 0 unchanged" in first.stdout
+    second = rf(database_url, "import", str(uses), "--table", "uses", cwd=tmp_path)
+    assert "0 inserted, 0 updated, 2 unchanged" in second.stdout
+    signs = tmp_path / "标识.csv"
+    signs.write_text("工程编号,标识类型,状态,安装日期\nRF-CLU-009,标识牌,已安装,2021-05-20\n")
+    refused = rf(
+        database_url, "import", str(signs), "--table", "signs", "--language", "zh", cwd=tmp_path
+    )
+    assert refused.returncode != 0 and "nothing imported" in refused.stderr
+    with (tmp_path / "标识.errors.csv").open(encoding="utf-8-sig") as handle:
+        assert list(csv.reader(handle)) == [
+            ["行", "列", "值", "原因"],
+            ["2", "工程编号", "RF-CLU-009", "没有登记编号为 RF-CLU-009 的设施"],
+        ]
+
+
 def test_the_cli_session_has_room_for_the_staging_tables(database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     with cli._connection() as connection:

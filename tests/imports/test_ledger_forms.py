@@ -138,7 +138,7 @@ def provincial_workbook(path, *, blank_before_header: bool = False):
     return path
 
 
-def test_the_header_is_found_below_title_rows(connection, tmp_path):
+def test_the_header_is_found_below_title_rows(connection, tmp_path, hefei_code_form):
     path = provincial_workbook(tmp_path / "台账.xlsx", blank_before_header=True)
     result = run(connection, path)
     # Rows are the spreadsheet's: the header is row 4, the bad row is row 8.
@@ -149,7 +149,7 @@ def test_the_header_is_found_below_title_rows(connection, tmp_path):
     assert tuple(levels(connection, "肥人防-2019-013")) == (None, "5")
 
 
-def test_a_header_row_given_is_taken(connection, tmp_path):
+def test_a_header_row_given_is_taken(connection, tmp_path, hefei_code_form):
     path = provincial_workbook(tmp_path / "台账.xlsx")
     result = run(connection, path, header_row=3, partial=True)
     assert (result.inserted, result.rejected) == (2, 1), report(connection)

@@ -2,6 +2,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
 
+from app.core.geo import CoordSys, position_from_wgs84
 from app.main import create_app
 
 
@@ -167,3 +168,39 @@ def test_a_retried_report_is_filed_once(public_client, create, connection):
         text("SELECT count(*) FROM problem_report WHERE facility_id = :id"), {"id": facility["id"]}
     ).scalar_one()
     assert count == 1
+
+
+def test_a_report_points_in_the_reporters_map_system(client, public_client, create):
+    """An Amap-based city app sends GCJ-02; the registry keeps WGS 84 and answers each
+    caller in the system it asks for."""
+    facility = create()
+    wgs84 = (117.2290, 31.8270)
+    amap = position_from_wgs84(*wgs84, CoordSys.gcj02)
+    report = public_client.post(
+        f"/v1/facilities/{facility['id']}/reports",
+        params={"coordsys": "gcj02"},
+        json={
+            "kind": "wrong_location",
+            "description": "入口实际在翡翠路一侧",
+            "location": {"type": "Point", "coordinates": list(amap)},
+        },
+    )
+    assert report.status_code == 201, report.text
+    assert "location" not in report.json()  # the public sees the progress only
+    report_id = report.json()["id"]
+    stored = client.get(f"/v1/reports/{report_id}").json()["location"]["coordinates"]
+    assert stored == pytest.approx(wgs84, abs=1e-6)
+    shifted = client.get(f"/v1/reports/{report_id}", params={"coordsys": "gcj02"})
+    assert shifted.json()["location"]["coordinates"] == pytest.approx(amap, abs=1e-6)
+    assert "gcj02" in shifted.headers["content-crs"].lower()
+    listed = client.get("/v1/reports", params={"coordsys": "bd09"}).json()["items"]
+    baidu = position_from_wgs84(*wgs84, CoordSys.bd09)
+    assert listed[0]["location"]["coordinates"] == pytest.approx(baidu, abs=1e-6)
+    outside = public_client.post(
+        f"/v1/facilities/{facility['id']}/reports",
+        json={
+            "kind": "wrong_location",
+            "location": {"type": "Point", "coordinates": [2.35, 48.85]},
+        },
+    )
+    assert outside.status_code == 422 and "outside China" in outside.text

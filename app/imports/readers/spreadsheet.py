@@ -135,3 +135,16 @@ def read_xlsx(
             yield batch
 
     return Source(FileFormat.xlsx, headers, mapped, ignored, total, batches())
+
+
+def sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileProblem(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()

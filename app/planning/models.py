@@ -5,6 +5,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -35,6 +36,9 @@ Index(
     postgresql_where=text(SHELTER_CONDITION),
     _table=Facility.__table__,
 )
+# The largest service radius coverage accepts: population features keep their nearest
+# shelter only up to it (shelter_distance.sql restates it).
+MAX_RADIUS_M = 5000
 
 
 class PopulationLayer(Base):
@@ -62,6 +66,13 @@ class PopulationFeature(Base):
         CheckConstraint("residents >= 0", name="residents_non_negative"),
         CheckConstraint("geom IS NOT NULL OR admin_code IS NOT NULL", name="placed"),
         Index("ix_population_feature_layer_id", "layer_id"),
+        # Which points a shelter that comes or goes may be the nearest shelter of.
+        Index(
+            "ix_population_feature_point_geography",
+            text("(geom::geography)"),
+            postgresql_using="gist",
+            postgresql_where=text("GeometryType(geom) = 'POINT'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -74,3 +85,9 @@ class PopulationFeature(Base):
     district_code: Mapped[str | None] = mapped_column(String(6))
     residents: Mapped[int] = mapped_column(Integer)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    # A point's metres to the nearest personnel shelter in service, of any visibility
+    # and of the public ones; NULL beyond MAX_RADIUS_M and for areas. Written by
+    # triggers (shelter_distance.sql and the population_reach_* triggers), so that
+    # coverage at any radius is a comparison, not a search.
+    shelter_m: Mapped[float | None] = mapped_column(Double)
+    public_shelter_m: Mapped[float | None] = mapped_column(Double)

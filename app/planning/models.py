@@ -3,7 +3,9 @@ from datetime import datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -71,7 +73,13 @@ class PopulationFeature(Base):
             "ix_population_feature_point_geography",
             text("(geom::geography)"),
             postgresql_using="gist",
-            postgresql_where=text("GeometryType(geom) = 'POINT'"),
+            postgresql_where=text("point"),
+        ),
+        # A layer's areas and division rows, none in a layer of points.
+        Index(
+            "ix_population_feature_area_layer_id",
+            "layer_id",
+            postgresql_where=text("point IS NOT TRUE"),
         ),
     )
 
@@ -85,6 +93,11 @@ class PopulationFeature(Base):
     district_code: Mapped[str | None] = mapped_column(String(6))
     residents: Mapped[int] = mapped_column(Integer)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    # Coverage counts points by the distances below and areas by the union of circles:
+    # a column, so that each finds its rows by index and the planner knows how many.
+    point: Mapped[bool | None] = mapped_column(
+        Boolean, Computed("GeometryType(geom) = 'POINT'", persisted=True)
+    )
     # A point's metres to the nearest personnel shelter in service, of any visibility
     # and of the public ones; NULL beyond MAX_RADIUS_M and for areas. Written by
     # triggers (shelter_distance.sql and the population_reach_* triggers), so that

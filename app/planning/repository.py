@@ -117,41 +117,45 @@ class Sees(StrEnum):
 # shelters is decided by those two except where only a restricted one is in reach, and
 # there by an index probe.
 _POINT_COVERED = {
-    Sees.every: "f.shelter_m <= :radius",
-    Sees.public: "f.public_shelter_m <= :radius",
-    Sees.some: """f.public_shelter_m <= :radius OR f.shelter_m <= :radius AND EXISTS (
-                    SELECT FROM {shelters} s
-                    WHERE ST_DWithin(s.location::geography, f.geom::geography, :radius))""",
+    Sees.every: "p.shelter_m <= :radius",
+    Sees.public: "p.public_shelter_m <= :radius",
+    Sees.some: """p.public_shelter_m <= :radius OR p.shelter_m <= :radius AND EXISTS (
+            SELECT FROM {shelters} s
+            WHERE ST_DWithin(s.location::geography, p.geom::geography, :radius))""",
 }
 
-# Per feature: its geometry (a division row without one takes the loaded boundary) and
-# the residents within :radius of a shelter. A point counts whole or not at all. An area
-# counts its share covered by the shelters' service circles, residents taken as spread
-# evenly over it; only areas build the union of circles, which at kilometres of radius
-# takes hundreds of shelters.
+# Per feature: its geometry and the residents within :radius of a shelter. A point counts
+# whole or not at all, by the distances it keeps: one narrow pass over the layer's points,
+# nothing built per point. An area (a division row without a geometry takes its loaded
+# boundary) counts its share covered by the shelters' service circles, residents taken as
+# spread evenly over it: only areas build the union of circles, which at kilometres of
+# radius takes hundreds of shelters, once each however often `covered` is read.
 _COVERED = """
-WITH f AS (
-    SELECT p.id, p.row_no, p.residents, p.{group} AS code, coalesce(p.geom, d.boundary) AS geom,
-        p.shelter_m, p.public_shelter_m
-    FROM population_feature p LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
-    WHERE p.layer_id = :layer_id AND {where}
-), c AS MATERIALIZED (  -- each feature's figure once, however often `covered` is read
-    SELECT f.*, reach.circles,
+WITH areas AS MATERIALIZED (
+    SELECT p.id, p.row_no, p.residents, p.{group} AS code, g.geom, reach.circles,
         CASE
-            WHEN f.geom IS NULL THEN NULL
-            WHEN GeometryType(f.geom) = 'POINT' THEN
-                CASE WHEN {point_covered} THEN f.residents ELSE 0 END
+            WHEN g.geom IS NULL THEN NULL
             WHEN reach.circles IS NULL THEN 0
-            ELSE f.residents * ST_Area(ST_Intersection(f.geom, reach.circles)::geography)
-                / nullif(ST_Area(f.geom::geography), 0)
+            ELSE p.residents * ST_Area(ST_Intersection(g.geom, reach.circles)::geography)
+                / nullif(ST_Area(g.geom::geography), 0)
         END AS covered
-    FROM f
+    FROM population_feature p
+    LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
+    CROSS JOIN LATERAL (SELECT coalesce(p.geom, d.boundary) AS geom) g
     LEFT JOIN LATERAL (
         SELECT ST_Union(ST_Buffer(s.location::geography, :radius)::geometry) AS circles
         FROM {shelters} s
-        WHERE GeometryType(f.geom) <> 'POINT'
-            AND ST_DWithin(s.location::geography, f.geom::geography, :radius)
+        WHERE ST_DWithin(s.location::geography, g.geom::geography, :radius)
     ) reach ON true
+    WHERE p.layer_id = :layer_id AND {where}
+        AND p.point IS NOT TRUE
+), c AS (
+    SELECT p.id, p.row_no, p.residents, p.{group} AS code, p.geom, NULL::geometry AS circles,
+        CASE WHEN {point_covered} THEN p.residents ELSE 0 END AS covered
+    FROM population_feature p
+    WHERE p.layer_id = :layer_id AND {where} AND p.point
+    UNION ALL
+    SELECT * FROM areas
 )
 """
 

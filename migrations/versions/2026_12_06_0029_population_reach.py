@@ -5,7 +5,9 @@ instead of a radius search per point (docs/planning.md#shelter-coverage).
 - population_feature.shelter_m, .public_shelter_m: written by the row trigger
   population_reach (shelter_distance) and kept by the statement triggers
   population_reach_{insert,update,delete} on facility.
-- ix_population_feature_point_geography: the points a changed shelter may be nearest to.
+- population_feature.point: whether the feature is a point, for coverage's two branches.
+- ix_population_feature_point_geography: the points a changed shelter may be nearest to;
+  ix_population_feature_area_layer_id: a layer's areas.
 
 Revision ID: 0029
 Revises: 0023
@@ -38,6 +40,12 @@ TRIGGERS = (
 
 
 def upgrade() -> None:
+    op.add_column(
+        "population_feature",
+        sa.Column(
+            "point", sa.Boolean(), sa.Computed("GeometryType(geom) = 'POINT'", persisted=True)
+        ),
+    )
     op.add_column("population_feature", sa.Column("shelter_m", sa.Double(), nullable=True))
     op.add_column("population_feature", sa.Column("public_shelter_m", sa.Double(), nullable=True))
     op.create_index(
@@ -45,11 +53,17 @@ def upgrade() -> None:
         "population_feature",
         [sa.text("(geom::geography)")],
         postgresql_using="gist",
-        postgresql_where=sa.text("GeometryType(geom) = 'POINT'"),
+        postgresql_where=sa.text("point"),
+    )
+    op.create_index(
+        "ix_population_feature_area_layer_id",
+        "population_feature",
+        ["layer_id"],
+        postgresql_where=sa.text("point IS NOT TRUE"),
     )
     apply_frozen("0029", *FUNCTIONS, *TRIGGERS)
     # The points already uploaded: the row trigger computes them.
-    op.execute("UPDATE population_feature SET geom = geom WHERE GeometryType(geom) = 'POINT'")
+    op.execute("UPDATE population_feature SET geom = geom WHERE point")
 
 
 def downgrade() -> None:
@@ -58,6 +72,8 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER {trigger} ON {table}")
     for name in reversed(FUNCTIONS):
         op.execute(f"DROP FUNCTION {name.split('/')[1]}")
+    op.drop_index("ix_population_feature_area_layer_id", table_name="population_feature")
     op.drop_index("ix_population_feature_point_geography", table_name="population_feature")
     op.drop_column("population_feature", "public_shelter_m")
     op.drop_column("population_feature", "shelter_m")
+    op.drop_column("population_feature", "point")

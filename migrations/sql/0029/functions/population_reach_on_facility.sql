@@ -18,7 +18,7 @@ AS $function$
 DECLARE
     changed geography[];
 BEGIN
-    IF NOT EXISTS (SELECT FROM population_feature WHERE GeometryType(geom) = 'POINT') THEN
+    IF NOT EXISTS (SELECT FROM population_feature WHERE point) THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
@@ -59,7 +59,7 @@ BEGIN
         UPDATE population_feature
         SET shelter_m = shelter_distance(geom, false),
             public_shelter_m = shelter_distance(geom, true)
-        WHERE GeometryType(geom) = 'POINT';
+        WHERE point;
     ELSE
         UPDATE population_feature
         SET shelter_m = shelter_distance(geom, false),
@@ -68,8 +68,7 @@ BEGIN
             SELECT p.id
             FROM unnest(changed) c(position)
             JOIN population_feature p
-              ON GeometryType(p.geom) = 'POINT'
-             AND ST_DWithin(p.geom::geography, c.position, 5000.001)
+              ON p.point AND ST_DWithin(p.geom::geography, c.position, 5000.001)
             WHERE ST_DWithin(p.geom::geography, c.position,
                              coalesce(p.public_shelter_m, 5000) + 0.001));
     END IF;

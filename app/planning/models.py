@@ -38,6 +38,18 @@ Index(
     postgresql_where=text(SHELTER_CONDITION),
     _table=Facility.__table__,
 )
+# Coverage's shelters per division, capacity and area, read from the index alone (an
+# index-only scan): a city's shelters are a sixth of a million-work registry, and their
+# rows scattered over the whole table. `id` and the codes serve a manager's scope.
+Index(
+    "ix_facility_shelter_division",
+    "district_code",
+    "city_code",
+    "province_code",
+    postgresql_include=["capacity_persons", "shelter_area", "visibility", "id"],
+    postgresql_where=text(SHELTER_CONDITION),
+    _table=Facility.__table__,
+)
 # The largest service radius coverage accepts: population features keep their nearest
 # shelter only up to it (shelter_distance.sql restates it).
 MAX_RADIUS_M = 5000

@@ -8,6 +8,7 @@ instead of a radius search per point (docs/planning.md#shelter-coverage).
 - population_feature.point: whether the feature is a point, for coverage's two branches.
 - ix_population_feature_point_geography: the points a changed shelter may be nearest to;
   ix_population_feature_area_layer_id: a layer's areas.
+- ix_facility_shelter_division: the shelters' capacity and area per division, index only.
 
 Revision ID: 0029
 Revises: 0023
@@ -31,6 +32,7 @@ FUNCTIONS = (
     "functions/population_reach_on_feature",
     "functions/population_reach_on_facility",
 )
+SHELTER = "wartime_function = 'personnel_shelter' AND status = 'in_service' AND deleted_at IS NULL"
 TRIGGERS = (
     "triggers/population_feature/population_reach",
     "triggers/facility/population_reach_insert",
@@ -61,6 +63,13 @@ def upgrade() -> None:
         ["layer_id"],
         postgresql_where=sa.text("point IS NOT TRUE"),
     )
+    op.create_index(
+        "ix_facility_shelter_division",
+        "facility",
+        ["district_code", "city_code", "province_code"],
+        postgresql_include=["capacity_persons", "shelter_area", "visibility", "id"],
+        postgresql_where=sa.text(SHELTER),
+    )
     apply_frozen("0029", *FUNCTIONS, *TRIGGERS)
     # The points already uploaded: the row trigger computes them.
     op.execute("UPDATE population_feature SET geom = geom WHERE point")
@@ -72,6 +81,7 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER {trigger} ON {table}")
     for name in reversed(FUNCTIONS):
         op.execute(f"DROP FUNCTION {name.split('/')[1]}")
+    op.drop_index("ix_facility_shelter_division", table_name="facility")
     op.drop_index("ix_population_feature_area_layer_id", table_name="population_feature")
     op.drop_index("ix_population_feature_point_geography", table_name="population_feature")
     op.drop_column("population_feature", "public_shelter_m")

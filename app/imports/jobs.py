@@ -5,8 +5,8 @@ A job runs in the process that accepted the upload (FastAPI background task), re
 the file from `Settings.import_dir`; a deployment with several API processes serves the
 status from any of them, since everything a poller reads is in the database.
 
-While it runs, a job holds a PostgreSQL advisory lock keyed by its id (nothing else in
-the registry takes advisory locks). A process that dies lets go of it with its
+While it runs, a job holds a PostgreSQL advisory lock keyed by its id (the only other
+advisory lock, population_reach's, has two keys, a space of its own). A process that dies lets go of it with its
 connections, so a queued or running job whose lock is free has no process left to
 finish it: `fail_orphaned_jobs`, run at start-up, marks such jobs failed."""
 

@@ -3,8 +3,11 @@ from datetime import datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -35,6 +38,21 @@ Index(
     postgresql_where=text(SHELTER_CONDITION),
     _table=Facility.__table__,
 )
+# Coverage's shelters per division, capacity and area, read from the index alone (an
+# index-only scan): a city's shelters are a sixth of a million-work registry, and their
+# rows scattered over the whole table. `id` and the codes serve a manager's scope.
+Index(
+    "ix_facility_shelter_division",
+    "district_code",
+    "city_code",
+    "province_code",
+    postgresql_include=["capacity_persons", "shelter_area", "visibility", "id"],
+    postgresql_where=text(SHELTER_CONDITION),
+    _table=Facility.__table__,
+)
+# The largest service radius coverage accepts: population features keep their nearest
+# shelter only up to it (shelter_distance.sql restates it).
+MAX_RADIUS_M = 5000
 
 
 class PopulationLayer(Base):
@@ -62,6 +80,19 @@ class PopulationFeature(Base):
         CheckConstraint("residents >= 0", name="residents_non_negative"),
         CheckConstraint("geom IS NOT NULL OR admin_code IS NOT NULL", name="placed"),
         Index("ix_population_feature_layer_id", "layer_id"),
+        # Which points a shelter that comes or goes may be the nearest shelter of.
+        Index(
+            "ix_population_feature_point_geography",
+            text("(geom::geography)"),
+            postgresql_using="gist",
+            postgresql_where=text("point"),
+        ),
+        # A layer's areas and division rows, none in a layer of points.
+        Index(
+            "ix_population_feature_area_layer_id",
+            "layer_id",
+            postgresql_where=text("point IS NOT TRUE"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -74,3 +105,14 @@ class PopulationFeature(Base):
     district_code: Mapped[str | None] = mapped_column(String(6))
     residents: Mapped[int] = mapped_column(Integer)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    # Coverage counts points by the distances below and areas by the union of circles:
+    # a column, so that each finds its rows by index and the planner knows how many.
+    point: Mapped[bool | None] = mapped_column(
+        Boolean, Computed("GeometryType(geom) = 'POINT'", persisted=True)
+    )
+    # A point's metres to the nearest personnel shelter in service, of any visibility
+    # and of the public ones; NULL beyond MAX_RADIUS_M and for areas. Written by
+    # triggers (shelter_distance.sql and the population_reach_* triggers), so that
+    # coverage at any radius is a comparison, not a search.
+    shelter_m: Mapped[float | None] = mapped_column(Double)
+    public_shelter_m: Mapped[float | None] = mapped_column(Double)

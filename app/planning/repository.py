@@ -1,6 +1,8 @@
 """SQL for planning. Distances are metres on the WGS 84 ellipsoid (geography); every
-radius search goes through the partial index of shelters on location::geography."""
+radius search goes through the partial index of shelters on location::geography, and
+coverage of points reads the nearest-shelter distances each point keeps."""
 
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -100,39 +102,72 @@ def delete_layer(session: Session, layer_id: int) -> None:
     session.execute(delete(PopulationLayer).where(PopulationLayer.id == layer_id))
 
 
-# Per feature: its geometry (a division row without one takes the loaded boundary) and
-# the residents within :radius of a shelter. A point counts whole or not at all: one
-# index probe that stops at the first shelter in reach, whatever the radius. An area
-# counts its share covered by the shelters' service circles, residents taken as spread
-# evenly over it; only areas build the union of circles, which at kilometres of radius
-# takes hundreds of shelters.
+# Which shelters a caller's coverage counts, as the visibility rule it was given says
+# (facilities.scope.visible_clause): every one, the public ones, or the public ones and
+# some restricted ones.
+class Sees(StrEnum):
+    every = "every"
+    public = "public"
+    some = "some"
+
+
+# Whether a point is within :radius of a shelter the caller sees. Each point keeps its
+# distance to the nearest shelter and to the nearest public one (population_feature,
+# kept by triggers), so the radius costs nothing; a caller who sees some restricted
+# shelters is decided by those two except where only a restricted one is in reach, and
+# there by an index probe.
+_POINT_COVERED = {
+    Sees.every: "p.shelter_m <= :radius",
+    Sees.public: "p.public_shelter_m <= :radius",
+    Sees.some: """p.public_shelter_m <= :radius OR p.shelter_m <= :radius AND EXISTS (
+            SELECT FROM {shelters} s
+            WHERE ST_DWithin(s.location::geography, p.geom::geography, :radius))""",
+}
+
+# Per feature: its geometry and the residents within :radius of a shelter. A point counts
+# whole or not at all, by the distances it keeps: one narrow pass over the layer's points,
+# nothing built per point. An area (a division row without a geometry takes its loaded
+# boundary) counts its share covered by the shelters' service circles, residents taken as
+# spread evenly over it: only areas build the union of circles, which at kilometres of
+# radius takes hundreds of shelters, once each however often `covered` is read.
 _COVERED = """
-WITH f AS (
-    SELECT p.id, p.row_no, p.residents, p.{group} AS code, coalesce(p.geom, d.boundary) AS geom
-    FROM population_feature p LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
-    WHERE p.layer_id = :layer_id AND {where}
-), c AS MATERIALIZED (  -- each feature's probe once, however often `covered` is read
-    SELECT f.*, reach.circles,
+WITH areas AS MATERIALIZED (
+    SELECT p.id, p.row_no, p.residents, p.{group} AS code, g.geom, reach.circles,
         CASE
-            WHEN f.geom IS NULL THEN NULL
-            WHEN GeometryType(f.geom) = 'POINT' THEN
-                CASE WHEN EXISTS (
-                    SELECT FROM {shelters} s
-                    WHERE ST_DWithin(s.location::geography, f.geom::geography, :radius)
-                ) THEN f.residents ELSE 0 END
+            WHEN g.geom IS NULL THEN NULL
             WHEN reach.circles IS NULL THEN 0
-            ELSE f.residents * ST_Area(ST_Intersection(f.geom, reach.circles)::geography)
-                / nullif(ST_Area(f.geom::geography), 0)
+            ELSE p.residents * ST_Area(ST_Intersection(g.geom, reach.circles)::geography)
+                / nullif(ST_Area(g.geom::geography), 0)
         END AS covered
-    FROM f
+    FROM population_feature p
+    LEFT JOIN division d ON d.code = p.admin_code AND p.geom IS NULL
+    CROSS JOIN LATERAL (SELECT coalesce(p.geom, d.boundary) AS geom) g
     LEFT JOIN LATERAL (
         SELECT ST_Union(ST_Buffer(s.location::geography, :radius)::geometry) AS circles
         FROM {shelters} s
-        WHERE GeometryType(f.geom) <> 'POINT'
-            AND ST_DWithin(s.location::geography, f.geom::geography, :radius)
+        WHERE ST_DWithin(s.location::geography, g.geom::geography, :radius)
     ) reach ON true
+    WHERE p.layer_id = :layer_id AND {where}
+        AND p.point IS NOT TRUE
+), c AS (
+    SELECT p.id, p.row_no, p.residents, p.{group} AS code, p.geom, NULL::geometry AS circles,
+        CASE WHEN {point_covered} THEN p.residents ELSE 0 END AS covered
+    FROM population_feature p
+    WHERE p.layer_id = :layer_id AND {where} AND p.point
+    UNION ALL
+    SELECT * FROM areas
 )
 """
+
+
+def _covered(group: str, where: str, visible: Condition, sees: Sees) -> str:
+    shelters = _shelters(visible)
+    return _COVERED.format(
+        group=group,
+        where=where,
+        shelters=shelters,
+        point_covered=_POINT_COVERED[sees].format(shelters=shelters),
+    )
 
 
 def _where(level: DivisionLevel | None, *, alert: bool = False) -> str:
@@ -151,6 +186,7 @@ def coverage(
     layer_id: int,
     *,
     visible: Condition,
+    sees: Sees,
     radius: float,
     group: DivisionLevel,
     level: DivisionLevel | None,
@@ -161,7 +197,7 @@ def coverage(
     column = LEVEL_COLUMN[group]
     shelters = _shelters(visible)
     sql = (
-        _COVERED.format(group=column, where=_where(level), shelters=shelters)
+        _covered(column, _where(level), visible, sees)
         + f"""
 , per_area AS (
     SELECT code, count(*) AS features, sum(residents) AS residents,
@@ -216,6 +252,7 @@ def uncovered(
     layer_id: int,
     *,
     visible: Condition,
+    sees: Sees,
     radius: float,
     level: DivisionLevel | None,
     admin_code: str | None,
@@ -224,7 +261,7 @@ def uncovered(
     part of each (the point, or the area outside the circles) as GeoJSON, with the
     residents there and a representative point of it."""
     sql = (
-        _COVERED.format(group="district_code", where=_where(level), shelters=_shelters(visible))
+        _covered("district_code", _where(level), visible, sees)
         + """
 , gap AS (
     SELECT id, row_no, code, residents - covered AS uncovered,

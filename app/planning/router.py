@@ -11,6 +11,7 @@ from app.divisions.models import DivisionLevel
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.planning import service
+from app.planning.models import MAX_RADIUS_M
 from app.planning.readers import PopulationFormat
 from app.planning.schemas import AssignmentRead, CoverageRead, PopulationLayerRead
 
@@ -24,7 +25,8 @@ AdminCode = Annotated[
     Query(pattern=r"^[0-9]{6}$", description="only residents in this division (any level)"),
 ]
 Radius = Annotated[
-    float, Query(gt=0, le=5000, description="service radius of a shelter, metres (GB 50038)")
+    float,
+    Query(gt=0, le=MAX_RADIUS_M, description="service radius of a shelter, metres (GB 50038)"),
 ]
 READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
 FILE_BODY = {

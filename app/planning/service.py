@@ -15,7 +15,7 @@ from app.alerts import service as alerts
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.divisions.models import DivisionLevel
 from app.divisions.service import known_level
-from app.facilities.scope import visible_sql
+from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS, visible_clause, visible_sql
 from app.planning import assignment, readers, repository
 from app.planning.models import PopulationLayer
 from app.planning.readers import PopulationFormat
@@ -95,6 +95,13 @@ def _area(session: Session, admin_code: str | None) -> DivisionLevel | None:
     return known_level(session, admin_code)
 
 
+def _sees(principal: Principal) -> repository.Sees:
+    clause = visible_clause(principal)
+    if clause is EVERY_WORK:
+        return repository.Sees.every
+    return repository.Sees.public if clause is PUBLIC_WORKS else repository.Sees.some
+
+
 def coverage(
     session: Session,
     layer_id: int,
@@ -110,6 +117,7 @@ def coverage(
         session,
         layer.id,
         visible=visible_sql(principal),
+        sees=_sees(principal),
         radius=radius,
         group=by,
         level=level,
@@ -141,6 +149,7 @@ def uncovered(
         session,
         layer.id,
         visible=visible_sql(principal),
+        sees=_sees(principal),
         radius=radius,
         level=level,
         admin_code=admin_code,

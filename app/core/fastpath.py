@@ -131,7 +131,12 @@ class FastPath:
                 continue
             if answer is None:
                 return await self._memoized(scope, receive, send, headers, kind)
-            ready = await answer(scope, match, headers)
+            try:
+                ready = await answer(scope, match, headers)
+            except Exception:  # noqa: BLE001
+                # The route tries again, and its error is rendered as every route's (a
+                # database away: 503), not by the last-resort handler in front of this.
+                ready = None
             if ready is None:
                 break
             await send(ready.start_for(kind, self.cors))

@@ -6,12 +6,14 @@ import brotli
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from app.accounts.gate import Gate
 from app.core.fastpath import FastPath
 from app.db.replicas import Reads
 from app.main import create_app
+from app.ogc.tiles import repository
 from app.ogc.tiles.router import tile_cache
 from tests.tiles.test_router import tile_url
 
@@ -261,3 +263,19 @@ def test_the_fast_path_stands_first(fast):
     it): it applies the edge's rules itself, as the tests above check."""
     app, _ = fast
     assert app.user_middleware[0].cls is FastPath
+
+
+def test_a_database_away_is_a_503_on_the_fast_path(fast, create, monkeypatch):
+    app, _ = fast
+    create()
+    client = TestClient(app)
+    url = tile_url("facilities", 16)
+    assert client.get(url).status_code == 200
+
+    def away(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(repository, "changes_since", away)
+    answer = client.get(url)
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")

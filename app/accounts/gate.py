@@ -169,20 +169,17 @@ class Admission:
 
     def fast(self, scope: Scope, authorization: bytes | None) -> Principal | None:
         """The caller of a GET the fast path may answer, its token taken, by the gate's
-        rules; None when the gate decides, nothing taken: a key not in the cache (or no
-        key at all: a 401), a caller who just wrote (read from the primary), or an empty
+        rules; None when the gate decides, nothing taken: a key not in the cache (or not
+        a key at all: a 401), a caller who just wrote (read from the primary), or an empty
         bucket. There the gate takes from the same empty bucket and refuses with its 429;
         at worst, a bucket refilled to a whole token in the microseconds between the two
         grants the request a moment early."""
         path = scope["path"]
         if path in UNLIMITED:
             return ANONYMOUS
-        if authorization is None:
-            principal = ANONYMOUS
-        else:
-            principal = self.keys.by_header(authorization)  # type: ignore[assignment]
-            if principal is None:
-                return None
+        principal = ANONYMOUS if authorization is None else self.keys.by_header(authorization)
+        if principal is None:
+            return None
         address = client_address(scope)
         limits = self.limits
         if limits.wrote is not None and self.table.empty(_writer(principal, address), limits.wrote):

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from app import health
 from app.accounts.errors import install_auth_error_handlers
-from app.accounts.gate import Gate, KeyCache, Limits
+from app.accounts.gate import Admission, Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
 from app.accounts.router import me_router
 from app.accounts.router import router as accounts_router
@@ -144,24 +144,31 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
             ALERTS_PATH: settings.max_alert_bytes,
         },
     )
-    # Middlewares run in the reverse of the order they are added in: the edge (CORS, HEAD,
-    # the gate) first, then the answers that are bytes already (FastPath), then cache
-    # headers and compression for the answers FastAPI makes.
+    # Middlewares run in the reverse of the order they are added in: the answers that
+    # are bytes already (FastPath, which applies the edge's rules itself), then the edge
+    # (CORS, HEAD, the gate), then cache headers and compression for the answers FastAPI
+    # makes.
     app.add_middleware(Compression)
     app.add_middleware(
         CacheHeaders, max_age_s=settings.cache_max_age_s, stale_s=settings.cache_stale_s
     )
-    app.add_middleware(FastPath, routes=[*TILE_FAST_ROUTES, *health.FAST_ROUTES])
     # The caller is known and charged before a body is read, and before any answer.
-    app.state.keys = KeyCache(settings.key_cache_s)
-    app.add_middleware(
-        Gate, table=RateTable(rate_table), limits=Limits.of(settings), keys=app.state.keys
+    admission = Admission(
+        RateTable(rate_table), Limits.of(settings), KeyCache(settings.key_cache_s)
     )
-    # Outermost: every problem answer, the gate's too, in the caller's language.
+    app.state.keys = admission.keys
+    app.add_middleware(Gate, admission=admission)
+    # Every problem answer, the gate's too, in the caller's language.
     app.add_middleware(Localize, default=settings.default_language)
     app.add_middleware(HeadAsGet)
-    # First of all, so that the gate's refusals (401, 429) reach the page that asked.
+    # So that the gate's refusals (401, 429) reach the page that asked.
     app.add_middleware(Cors, origins=settings.cors_origins)
+    app.add_middleware(
+        FastPath,
+        routes=[*TILE_FAST_ROUTES, *health.FAST_ROUTES],
+        admit=admission.fast,
+        cors_origins=settings.cors_origins,
+    )
     # Requests are matched against the routes in this order, one by one: the hot read
     # paths come first, the cheapest answers (cached tiles, 10 % of their CPU) first of
     # all. No two routers share a path.

@@ -137,6 +137,9 @@ def _worker(
         host=host,
         port=port,
         access_log=access_log,
+        # Names no server software to callers; Date stays (RFC 9110 §6.6.1), made by
+        # uvicorn once a second, not per answer.
+        server_header=False,
         http=HeadLimit.for_settings(settings),
         # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever the
         # settings say: a local client could pick its own rate-limit bucket.

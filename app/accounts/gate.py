@@ -35,7 +35,7 @@ from app.accounts.principal import ANONYMOUS, Principal
 from app.accounts.ratelimit import Limit, RateTable
 from app.config import Settings
 from app.core.errors import BadRequest, database_unavailable, problem_response
-from app.core.middleware import client_address, closing
+from app.core.middleware import ADMITTED, client_address, closing
 from app.db.session import FROM_PRIMARY
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # Probes must always answer, or an orchestrator restarts a healthy process.
 UNLIMITED = frozenset({"/healthz", "/readyz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_KEYS = 10_000  # keys remembered at once: past that the memory starts over
 STREAM_PATH = "/v1/alerts/stream"
 
 
@@ -104,29 +105,47 @@ class Limits:
 class KeyCache:
     """Principals of recently seen keys, by the key's hash, for `ttl_s` seconds: a keyed
     request costs no database round trip. A key revoked here is forgotten at once; a key
-    revoked elsewhere (another worker, `rf keys revoke`) stops working within `ttl_s`."""
+    revoked elsewhere (another worker, `rf keys revoke`) stops working within `ttl_s`.
+    The same entries are found by the Authorization header as sent (`by_header`), for the
+    fast path: a dictionary lookup, no parsing or hashing."""
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
         self._known: dict[str, tuple[Principal, float]] = {}
+        self._headers: dict[bytes, tuple[Principal, float]] = {}
 
-    def known(self, secret: str) -> Principal | None:
-        found = self._known.get(service.hash_key(secret))
+    def by_header(self, header: bytes) -> Principal | None:
+        found = self._headers.get(header)
         return found[0] if found is not None and found[1] > time.monotonic() else None
 
-    async def look_up(self, app: ASGIApp, secret: str) -> Principal | None:
+    def known(self, secret: str, header: bytes) -> Principal | None:
+        found = self._known.get(service.hash_key(secret))
+        if found is None or found[1] <= time.monotonic():
+            return None
+        self._by(header, found)
+        return found[0]
+
+    async def look_up(self, app: ASGIApp, secret: str, header: bytes) -> Principal | None:
         key_hash = service.hash_key(secret)
         principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
         if principal is None:
             self._known.pop(key_hash, None)
         else:
-            if len(self._known) > 10_000:
+            if len(self._known) > MAX_KEYS:
                 self._known.clear()
-            self._known[key_hash] = (principal, time.monotonic() + self.ttl_s)
+            entry = self._known[key_hash] = (principal, time.monotonic() + self.ttl_s)
+            self._by(header, entry)
         return principal
+
+    def _by(self, header: bytes, entry: tuple[Principal, float]) -> None:
+        # expires with the key's own entry, so a revoked key is refused as soon
+        if len(self._headers) > MAX_KEYS:
+            self._headers.clear()
+        self._headers[header] = entry
 
     def forget_all(self) -> None:
         self._known.clear()
+        self._headers.clear()
 
 
 def _authenticate(app: ASGIApp, key_hash: str) -> Principal | None:
@@ -140,12 +159,51 @@ def _bearer_secret(header: bytes) -> str | None:
     return secret if scheme.lower() == "bearer" and secret else None
 
 
+@dataclass(frozen=True)
+class Admission:
+    """The gate's state, shared by the gate and the fast path (app.core.fastpath)."""
+
+    table: RateTable
+    limits: Limits
+    keys: KeyCache
+
+    def fast(self, scope: Scope, authorization: bytes | None) -> Principal | None:
+        """The caller of a GET the fast path may answer, its token taken, by the gate's
+        rules; None when the gate decides, nothing taken: a key not in the cache (or not
+        a key at all: a 401), a caller who just wrote (read from the primary), or an empty
+        bucket. There the gate takes from the same empty bucket and refuses with its 429;
+        at worst, a bucket refilled to a whole token in the microseconds between the two
+        grants the request a moment early."""
+        path = scope["path"]
+        if path in UNLIMITED:
+            return ANONYMOUS
+        principal = ANONYMOUS if authorization is None else self.keys.by_header(authorization)
+        if principal is None:
+            return None
+        address = client_address(scope)
+        limits = self.limits
+        if limits.wrote is not None and self.table.empty(_writer(principal, address), limits.wrote):
+            return None
+        bucket, limit = limits.bucket(principal, traffic_class("GET", path), address)
+        return None if self.table.take(bucket, limit) else principal
+
+
+def _writer(principal: Principal, address: str) -> str:
+    return f"wrote {address if principal.anonymous else principal.key_id}"
+
+
 class Gate:
-    def __init__(self, app: ASGIApp, *, table: RateTable, limits: Limits, keys: KeyCache) -> None:
-        self.app, self.table, self.limits, self.keys = app, table, limits, keys
+    def __init__(self, app: ASGIApp, *, admission: Admission) -> None:
+        self.app = app
+        self.table, self.limits, self.keys = admission.table, admission.limits, admission.keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED:
+            return await self.app(scope, receive, send)
+        admitted = scope.get(ADMITTED)
+        if admitted is not None:
+            # admitted by the fast path, which then found no answer of its own
+            scope.setdefault("state", {})["principal"] = admitted
             return await self.app(scope, receive, send)
         authorizations = [v for k, v in scope["headers"] if k == b"authorization"]
         address = client_address(scope)
@@ -161,7 +219,7 @@ class Gate:
             return await closing(response, scope)(scope, receive, send)
         if authorizations:
             secret = _bearer_secret(authorizations[0])
-            found = None if secret is None else self.keys.known(secret)
+            found = None if secret is None else self.keys.known(secret, authorizations[0])
             failed = f"failed-key {address}"
             if found is None:
                 # An address out of guesses waits before its next key costs a database read.
@@ -177,7 +235,7 @@ class Gate:
                     )
                 if secret is not None:
                     try:
-                        found = await self.keys.look_up(scope["app"], secret)
+                        found = await self.keys.look_up(scope["app"], secret, authorizations[0])
                     except (OperationalError, InternalError, PoolTimeout) as exc:
                         log.warning("database unavailable looking up a key: %s", exc)
                         response = database_unavailable(scope["path"])
@@ -205,7 +263,7 @@ class Gate:
         scope.setdefault("state", {})["principal"] = principal
         if self.limits.wrote is None:
             return await self.app(scope, receive, send)
-        writer = f"wrote {address if principal.anonymous else principal.key_id}"
+        writer = _writer(principal, address)
         if traffic == "write":
             return await self.app(scope, receive, _marking(send, self.table, writer))
         if not self.table.empty(writer, self.limits.wrote):

@@ -77,6 +77,12 @@ def negotiate(accept_encoding: str) -> str | None:
     return best
 
 
+@lru_cache(maxsize=256)
+def negotiate_header(accept_encoding: bytes) -> str | None:
+    """`negotiate` of the header as received."""
+    return negotiate(accept_encoding.decode("latin-1"))
+
+
 def compress(body: bytes, coding: str) -> bytes:
     if coding == "zstd":
         return _ZSTD.compress(body)

@@ -44,10 +44,44 @@ PUBLIC_HEADERS = [
 ]
 
 
+# Kinds of answer by the headers CORS adds to them (CorsPolicy.kind): a public answer, one
+# for a keyed or writing request from an origin not listed; else the listed origin itself.
+PUBLIC, UNLISTED = "public", "unlisted"
+
+
+class CorsPolicy:
+    """What CORS adds to an answer, decided once per kind of request; the Cors middleware
+    and the fast path (app.core.fastpath) both ask it."""
+
+    def __init__(self, origins: list[str]) -> None:
+        self.origins = frozenset(origin.rstrip("/").lower() for origin in origins)
+
+    def configured(self, origin: bytes) -> bool:
+        return origin.decode("latin-1").lower() in self.origins
+
+    def kind(self, method: str, origin: bytes | None, keyed: bool) -> str | bytes:
+        """PUBLIC, UNLISTED, or the origin (as sent) of a listed page."""
+        if method in SAFE and not keyed:
+            return PUBLIC
+        if origin is not None and self.configured(origin):
+            return origin
+        return UNLISTED
+
+    def add(self, headers: list[tuple[bytes, bytes]], kind: str | bytes) -> None:
+        """Adds to an answer's `headers`, in place, what CORS says for `kind`."""
+        if kind == PUBLIC:
+            headers.extend(PUBLIC_HEADERS)
+            return
+        if kind != UNLISTED:
+            headers.append((b"access-control-allow-origin", kind))  # type: ignore[arg-type]
+            headers.append((b"access-control-expose-headers", EXPOSE_HEADERS))
+        add_vary(headers, b"Origin")
+
+
 class Cors:
     def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
         self.app = app
-        self.origins = frozenset(origin.rstrip("/").lower() for origin in origins)
+        self.policy = CorsPolicy(origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,30 +99,16 @@ class Cors:
         method = scope["method"]
         if method == "OPTIONS" and origin is not None and preflight is not None:
             return await self._preflight(origin, preflight, requested_headers, scope, receive, send)
-        if method in SAFE and not keyed:
-            added = PUBLIC_HEADERS
-            vary = None
-        elif origin is not None and self._configured(origin):
-            added = [
-                (b"access-control-allow-origin", origin),
-                (b"access-control-expose-headers", EXPOSE_HEADERS),
-            ]
-            vary = b"Origin"
-        else:
-            added, vary = [], b"Origin"
+        kind = self.policy.kind(method, origin, bool(keyed))
 
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", ()), *added]
-                if vary is not None:
-                    add_vary(headers, vary)
+                headers = [*message.get("headers", ())]
+                self.policy.add(headers, kind)
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_cors)
-
-    def _configured(self, origin: bytes) -> bool:
-        return origin.decode("latin-1").lower() in self.origins
 
     async def _preflight(
         self,
@@ -109,7 +129,7 @@ class Cors:
         }
         if public:
             headers["Access-Control-Allow-Origin"] = "*"
-        elif self._configured(origin):
+        elif self.policy.configured(origin):
             headers["Access-Control-Allow-Origin"] = origin.decode("latin-1")
         else:
             response = problem_response(

@@ -3,43 +3,60 @@
 FastAPI spends 100-250 µs of CPU on the plainest request (routing, dependencies, the
 response's encoding), several times what uvicorn spends on it. Some answers need none of
 that: a cached tile, a 304 for it, a TileJSON document that is the same for every
-caller, a health probe. `FastPath` sits behind the edge (CORS, HEAD, the gate: the same
-authentication, rate limits and CORS rules hold, as for any route) and before the rest
-(cache headers, compression, body limits, FastAPI), and answers these itself:
+caller, a health probe. `FastPath` is the outermost middleware (inside Starlette's error
+handler only) and answers these itself, by the same rules as the middlewares behind it:
+the gate's admission (`accounts.gate.Admission.fast`: keys, rate limits), CORS (`CorsPolicy`, whose
+headers are added once per answer and kind of caller and kept), HEAD (the GET's headers,
+no body). A request it does not answer goes on to them; one it admitted, and then found
+no answer for, goes on marked as admitted, so the gate does not take a second token.
 
 - a `FastRoute` with an `answer` handler answers from what the handler finds, or passes
   the request on when it finds nothing (a tile not in the cache);
 - a `FastRoute` without one keeps the app's own answer to a GET (status 200, a body in one
   piece) for MEMO_TTL_S seconds, for requests alike in path, query, scheme, host,
-  Accept, Accept-Language, negotiated content coding and whether they carry a key; a conditional or range request
-  goes to the app. Such routes answer the same to every caller: they are declared so by
-  the package that owns them, next to the route.
+  Accept, Accept-Language, negotiated content coding and CORS kind (which tells a keyed
+  caller from an anonymous one); a conditional or range request goes to the app. Such
+  routes answer the same to every caller: they are declared so by the package that owns
+  them, next to the route.
 
-An answer kept here went through the middlewares inside this one once, so its headers
-(Cache-Control, Vary, ETag, Content-Encoding) are theirs; see docs/performance.md."""
+An answer kept here went through the middlewares behind this one once, so its headers
+(Cache-Control, Vary, ETag, Content-Encoding, CORS) are theirs; see
+docs/performance.md."""
 
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.compression import negotiate
-from app.core.middleware import has_body
+from app.core.compression import negotiate_header
+from app.core.cors import CorsPolicy
+from app.core.middleware import ADMITTED, has_body
 
 MEMO_TTL_S = 1.0
 MEMO_ENTRIES = 256
-CONDITIONAL = frozenset({b"if-none-match", b"if-match", b"if-modified-since", b"range"})
+CONDITIONAL = (b"if-none-match", b"if-match", b"if-modified-since", b"range")
+# CORS kinds of an answer kept with it: public, unlisted, and a few listed origins (as
+# sent: differently cased spellings of one origin must not grow it without bound)
+KINDS_KEPT = 8
+EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
+
+Headers = dict[bytes, bytes]
+# The gate's decision for a request the fast path may answer (accounts.gate.Admission.fast):
+# the caller, its token taken, or None to leave the decision to the gate.
+Admit = Callable[[Scope, bytes | None], object | None]
 
 
 @dataclass(frozen=True, slots=True)
 class Ready:
-    """An answer as the two ASGI messages that send it."""
+    """An answer as the two ASGI messages that send it, and its start message as sent to
+    each CORS kind of caller, made on first use."""
 
     start: Message
     body: Message
+    starts: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> "Ready":
@@ -54,8 +71,18 @@ class Ready:
         await send(self.start)
         await send(self.body)
 
+    def start_for(self, kind: str | bytes, cors: CorsPolicy) -> Message:
+        start = self.starts.get(kind)
+        if start is None:
+            headers = list(self.start["headers"])
+            cors.add(headers, kind)
+            start = {**self.start, "headers": headers}
+            if len(self.starts) < KINDS_KEPT:
+                self.starts[kind] = start
+        return start
 
-Handler = Callable[[Scope, re.Match[str]], Awaitable[Ready | None]]
+
+Handler = Callable[[Scope, re.Match[str], Headers], Awaitable[Ready | None]]
 
 
 class FastRoute(NamedTuple):
@@ -64,65 +91,82 @@ class FastRoute(NamedTuple):
 
 
 class FastPath:
-    def __init__(self, app: ASGIApp, *, routes: Sequence[FastRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[FastRoute],
+        admit: Admit,
+        cors_origins: list[str],
+    ) -> None:
         self.app = app
         self.routes = [(re.compile(route.pattern), route.answer) for route in routes]
         # the whole set as one expression: most requests are told "not here" at one match
         self.any = re.compile("|".join(f"(?:{route.pattern})" for route in routes))
-        self.memo: dict[tuple, tuple[float, Ready]] = {}
+        self.admit = admit
+        self.cors = CorsPolicy(cors_origins)
+        self.memo: dict[tuple, tuple[float, Message, Message]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or self.any.fullmatch(scope["path"]) is None
-            # a body is for the app to read or refuse (BodySizeLimit), never left unread
-            or has_body(dict(scope["headers"]))
-        ):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        method = scope["method"]
+        if (method != "GET" and method != "HEAD") or self.any.fullmatch(scope["path"]) is None:
+            return await self.app(scope, receive, send)
+        raw = scope["headers"]
+        headers = dict(raw)
+        # A header sent twice (two keys, say) is for the middlewares behind to judge, and
+        # a body for the app to read or refuse (BodySizeLimit), never left unread.
+        if len(headers) != len(raw) or has_body(headers):
+            return await self.app(scope, receive, send)
+        authorization = headers.get(b"authorization")
+        principal = self.admit(scope, authorization)
+        if principal is None:
+            return await self.app(scope, receive, send)
+        scope[ADMITTED] = principal
+        kind = self.cors.kind(method, headers.get(b"origin"), authorization is not None)
         for pattern, answer in self.routes:
             match = pattern.fullmatch(scope["path"])
             if match is None:
                 continue
-            if answer is not None:
-                ready = await answer(scope, match)
-                if ready is None:
-                    break
-                return await ready.send(send)
-            return await self._memoized(scope, receive, send)
+            if answer is None:
+                return await self._memoized(scope, receive, send, headers, kind)
+            try:
+                ready = await answer(scope, match, headers)
+            except Exception:  # noqa: BLE001
+                # The route tries again, and its error is rendered as every route's (a
+                # database away: 503), not by the last-resort handler in front of this.
+                ready = None
+            if ready is None:
+                break
+            await send(ready.start_for(kind, self.cors))
+            return await send(ready.body if method == "GET" else EMPTY_BODY)
         await self.app(scope, receive, send)
 
-    async def _memoized(self, scope: Scope, receive: Receive, send: Send) -> None:
-        coding = host = accept = language = None
-        keyed = False
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                coding = negotiate(value.decode("latin-1"))
-            elif name == b"host":
-                host = value
-            elif name == b"authorization":
-                keyed = True
-            elif name == b"accept":
-                accept = value
-            elif name == b"accept-language":
-                language = value
-            elif name in CONDITIONAL:
-                return await self.app(scope, receive, send)
+    async def _memoized(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, kind: str | bytes
+    ) -> None:
+        if any(name in headers for name in CONDITIONAL):
+            return await self.app(scope, receive, send)
+        coding = headers.get(b"accept-encoding")
         key = (
             scope["path"],
             scope["query_string"],
             scope["scheme"],
             scope.get("root_path", ""),
-            host,
-            accept,
-            language,
-            coding,
-            keyed,
+            headers.get(b"host"),
+            headers.get(b"accept"),
+            headers.get(b"accept-language"),
+            None if coding is None else negotiate_header(coding),
+            kind,
         )
         now = time.monotonic()
         found = self.memo.get(key)
         if found is not None and found[0] > now:
-            return await found[1].send(send)
+            await send(found[1])
+            return await send(found[2] if scope["method"] == "GET" else EMPTY_BODY)
+        if scope["method"] != "GET":
+            return await self.app(scope, receive, send)
         start: Message | None = None
         pieces: list[Message] = []
 
@@ -138,4 +182,4 @@ class FastPath:
         if start is not None and start["status"] == 200 and len(pieces) == 1:
             if len(self.memo) >= MEMO_ENTRIES:
                 self.memo.clear()  # many hosts or queries: keep what is asked now
-            self.memo[key] = (now + MEMO_TTL_S, Ready(start, pieces[0]))
+            self.memo[key] = (now + MEMO_TTL_S, start, pieces[0])

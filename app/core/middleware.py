@@ -4,6 +4,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.compression import add_vary
 from app.core.errors import BodyError, problem_response
 
+# The scope's mark of a request the fast path (core.fastpath) admitted by the gate's rules
+# (accounts.gate), its token taken: its principal.
+ADMITTED = "rf.admitted"
+
 
 def client_address(scope: Scope) -> str:
     """The caller's address: the connection's peer, or the client a trusted proxy named

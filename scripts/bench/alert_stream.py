@@ -32,8 +32,9 @@ def cap(identifier: str) -> bytes:
 </alert>""".encode()
 
 
-async def reader(host: str, port: int, opened: asyncio.Event, seen: dict[str, list[float]],
-                 ready: list[int]) -> None:
+async def reader(
+    host: str, port: int, opened: asyncio.Event, seen: dict[str, list[float]], ready: list[int]
+) -> None:
     r, w = await asyncio.open_connection(host, port)
     w.write(f"GET /v1/alerts/stream HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     await w.drain()

@@ -5,7 +5,8 @@
       prints the plan: a line per case, tab-separated: label, path, status, headers to send
   python scripts/bench/overhead.py serve ANSWERS PORT
       the bare ASGI app: it sends those answers back, byte for byte, under the uvicorn
-      settings of `rf serve` (one process: uvicorn.run with its defaults and no access log)
+      settings of `rf serve` (one process: uvicorn.run with its defaults, no access log and no
+      Server header)
 
 A case is a request with its headers; the bare app tells the cases apart by path and by
 which of Authorization, If-None-Match and Accept-Encoding: gzip came with it."""
@@ -130,7 +131,9 @@ def bare_app(answers_path: str):
 def serve(answers_path: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(bare_app(answers_path), host="127.0.0.1", port=port, access_log=False)
+    uvicorn.run(
+        bare_app(answers_path), host="127.0.0.1", port=port, access_log=False, server_header=False
+    )
 
 
 if __name__ == "__main__":

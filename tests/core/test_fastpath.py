@@ -6,11 +6,14 @@ import brotli
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from app.accounts.gate import Gate
 from app.core.fastpath import FastPath
 from app.db.replicas import Reads
 from app.main import create_app
+from app.ogc.tiles import repository
 from app.ogc.tiles.router import tile_cache
 from tests.tiles.test_router import tile_url
 
@@ -20,7 +23,8 @@ BIG = b"\x1a\x0bfacilities" + bytes(range(64)) * 40
 
 
 class Counted:
-    """The app behind the fast path, counting the requests that reach it."""
+    """The app behind the gate, counting the requests that reach it: those the fast path
+    did not answer and the gate let through."""
 
     def __init__(self, app) -> None:
         self.app, self.calls = app, 0
@@ -34,7 +38,7 @@ class Counted:
 def behind_fast_path(app: FastAPI) -> Counted:
     TestClient(app).get("/healthz")  # builds the middleware stack
     layer = app.middleware_stack
-    while not isinstance(layer, FastPath):
+    while not isinstance(layer, Gate):
         layer = layer.app
     layer.app = Counted(layer.app)
     return layer.app
@@ -111,8 +115,12 @@ def test_a_bad_key_is_refused_before_a_cached_tile(fast, create, make_key):
     refused = TestClient(app).get(url, headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401
     good = TestClient(app, headers={"Authorization": f"Bearer {make_key('gis')}"})
-    assert good.get(url).status_code == 200
-    assert inner.calls == 1
+    # the key's first request is the gate's to authenticate; its next ones are fast
+    assert [good.get(url).status_code for _ in range(3)] == [200] * 3
+    assert inner.calls == 2
+    two = [("Authorization", "Bearer wrong"), ("Authorization", good.headers["authorization"])]
+    assert TestClient(app).get(url, headers=two).status_code == 400
+    assert inner.calls == 2
 
 
 def test_rate_limits_hold_on_the_fast_path(settings, connection, create):
@@ -163,3 +171,111 @@ def test_healthz_skips_the_framework(fast):
         assert answer.json() == {"status": "ok"}
         assert answer.headers["cache-control"] == "no-store"
     assert inner.calls <= calls + 1
+
+
+def test_a_revoked_key_is_refused_at_once_on_the_fast_path(fast, create, make_key):
+    app, inner = fast
+    create()
+    url = tile_url("facilities", 16)
+    admin = TestClient(app, headers={"Authorization": f"Bearer {make_key('admin')}"})
+    secret = make_key("gis")
+    gis = TestClient(app, headers={"Authorization": f"Bearer {secret}"})
+    assert gis.get(url).status_code == 200 and gis.get(url).status_code == 200
+    key_id = next(k["id"] for k in admin.get("/v1/admin/keys").json() if k["role"] == "gis")
+    assert admin.delete(f"/v1/admin/keys/{key_id}").status_code in (200, 204)
+    assert gis.get(url).status_code == 401
+
+
+def test_a_token_is_taken_once_when_the_fast_path_passes_a_request_on(settings, connection, create):
+    """The fast path admits a request for a tile, finds it not cached and passes it on:
+    the gate lets it through without a second token."""
+    app = make_app(settings, connection, map_rate_per_minute=1, map_burst=3)
+    behind_fast_path(app)
+    create()
+    client = TestClient(app)
+    url = tile_url("facilities", 16)
+    client.get(url)  # the cache now holds the process's horizon; this tile is cached
+    other = tile_url("facilities", 15)
+    assert client.get(other).status_code in (200, 204)  # rendered: passed on once admitted
+    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 429
+
+
+def test_cors_for_keyed_callers_holds_on_the_fast_path(fast, create, make_key):
+    """A keyed answer names a listed origin, or none, and varies by Origin, as the route's
+    own answer does; each kind of caller gets its own headers from the one kept answer."""
+    app, inner = fast
+    create()
+    url = tile_url("facilities", 16)
+    keyed = TestClient(app, headers={"Authorization": f"Bearer {make_key('gis')}"})
+    listed = {"Origin": "https://map.example.org"}
+    rendered = keyed.get(url, headers=listed)  # the gate's and the route's answer
+    fast_listed = keyed.get(url, headers=listed)
+    fast_other = keyed.get(url, headers={"Origin": "https://elsewhere.example"})
+    fast_public = TestClient(app).get(url, headers=listed)
+    assert inner.calls == 1
+    assert fast_listed.headers == rendered.headers
+    assert fast_listed.headers["access-control-allow-origin"] == "https://map.example.org"
+    assert "Origin" in fast_listed.headers["vary"]
+    assert "access-control-allow-origin" not in fast_other.headers
+    assert "Origin" in fast_other.headers["vary"]
+    assert fast_public.headers["access-control-allow-origin"] == "*"
+    assert "Origin" not in fast_public.headers["vary"]
+
+
+def test_a_refusal_is_the_gates_translated(settings, connection, create):
+    """An empty bucket on the fast path: the gate refuses, its answer translated and with
+    CORS headers as every problem answer."""
+    app = make_app(settings, connection, map_rate_per_minute=1, map_burst=1)
+    behind_fast_path(app)
+    create()
+    client = TestClient(app)
+    url = tile_url("facilities", 16)
+    assert client.get(url).status_code == 200
+    refused = client.get(url, headers={"Accept-Language": "zh"})
+    assert refused.status_code == 429 and refused.headers["content-language"] == "zh"
+    assert refused.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_get_with_a_body_goes_past_the_fast_path(fast, settings):
+    app, inner = fast
+    client = TestClient(app)
+    url = cached_big_tile(app, client)
+    calls = inner.calls
+    too_big = client.request("GET", url, content=b"x" * (settings.max_body_bytes + 1))
+    assert too_big.status_code == 413
+    assert inner.calls == calls + 1
+
+
+def test_head_of_a_kept_answer_skips_the_framework(fast):
+    app, inner = fast
+    client = TestClient(app)
+    got = client.get(TILEJSON)
+    head = client.head(TILEJSON)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.headers["cache-control"] == got.headers["cache-control"]
+    assert inner.calls == 1
+
+
+def test_the_fast_path_stands_first(fast):
+    """Before the app's other middlewares (only FastAPI's own error handling runs before
+    it): it applies the edge's rules itself, as the tests above check."""
+    app, _ = fast
+    assert app.user_middleware[0].cls is FastPath
+
+
+def test_a_database_away_is_a_503_on_the_fast_path(fast, create, monkeypatch):
+    app, _ = fast
+    create()
+    client = TestClient(app)
+    url = tile_url("facilities", 16)
+    assert client.get(url).status_code == 200
+
+    def away(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(repository, "changes_since", away)
+    answer = client.get(url)
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")

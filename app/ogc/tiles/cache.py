@@ -41,11 +41,13 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import takewhile
 from typing import NamedTuple
 
 from starlette.datastructures import State
 
+from app.core.compression import CODINGS, coded_etag
 from app.db.session import FROM_PRIMARY, hot_read
 from app.ogc.tiles import repository
 from app.ogc.tiles.matrix import DETAIL_ZOOM, GCJ02, GCJ02_REACH, MAX_ZOOM, MIN_ZOOM, touched
@@ -73,6 +75,13 @@ class Tile:
     until: float | None = None
     # its answers, made once each: by content coding and whether it is a 304 (router.answer)
     answers: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def tags(self) -> frozenset[bytes]:
+        """The If-None-Match values that name this tile and nothing else: its tag, strong
+        or weak, in each content coding."""
+        tags = [self.etag, *(coded_etag(self.etag, coding) for coding in CODINGS)]
+        return frozenset(prefix + tag.encode() for tag in tags for prefix in (b"", b"W/"))
 
 
 class Change(NamedTuple):
@@ -158,10 +167,13 @@ class TileCache:
             await asyncio.wait([previous])
         self._current, self._next = self._next, None
         horizon = self._horizon
+        # On the event loop's thread: one short query, and the hop to a worker thread and
+        # back had cost the process more CPU than the hits it served (docs/performance.md).
         self.apply(
             await hot_read(
                 self._state,
                 lambda session: repository.changes_since(session, horizon),
+                inline=True,
                 pinned=True,
             )
         )

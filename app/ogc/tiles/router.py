@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from starlette.types import Receive, Scope, Send
 
-from app.core.compression import MIN_BYTES, coded_etag, compress, negotiate, plain_tags
+from app.core.compression import MIN_BYTES, coded_etag, compress, negotiate_header, plain_tags
 from app.core.errors import NotFound, problem_responses
 from app.core.fastpath import FastRoute, Ready
 from app.db.session import hot_read
@@ -68,7 +68,10 @@ def answer(tile: Tile, coding: str | None, if_none_match: bytes | None) -> Ready
     the tile: a cached tile is sent as it was compressed the first time."""
     if coding is not None and len(tile.body) < MIN_BYTES:
         coding = None
-    not_modified = _matches(if_none_match, tile.etag)
+    # a client sends back the tag it was given: one comparison, the full rule otherwise
+    not_modified = if_none_match is not None and (
+        if_none_match in tile.tags or _matches(if_none_match, tile.etag)
+    )
     found = tile.answers.get((coding, not_modified))
     if found is not None:
         return found
@@ -102,17 +105,14 @@ class ReadyResponse(Response):
         await self.ready.send(send)
 
 
-def _conditions(scope: Scope) -> tuple[str | None, bytes | None]:
-    coding = if_none_match = None
-    for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            coding = negotiate(value.decode("latin-1"))
-        elif name == b"if-none-match":
-            if_none_match = value
-    return coding, if_none_match
+def _conditions(headers: dict[bytes, bytes]) -> tuple[str | None, bytes | None]:
+    coding = headers.get(b"accept-encoding")
+    return None if coding is None else negotiate_header(coding), headers.get(b"if-none-match")
 
 
-async def cached_tile(scope: Scope, match: re.Match[str]) -> Ready | None:
+async def cached_tile(
+    scope: Scope, match: re.Match[str], headers: dict[bytes, bytes]
+) -> Ready | None:
     """A tile from the cache without the framework (app.core.fastpath); None for any
     other, which the route below renders."""
     cache: TileCache | None = getattr(scope["app"].state, "tile_cache", None)
@@ -121,7 +121,7 @@ async def cached_tile(scope: Scope, match: re.Match[str]) -> Ready | None:
     tile_set = TILE_SETS[match[2]]
     key = (match[1] + tile_set.key_suffix, int(match[3]), int(match[4]), int(match[5]))
     found = await cache.cached(key)
-    return None if found is None else answer(found, *_conditions(scope))
+    return None if found is None else answer(found, *_conditions(headers))
 
 
 @router.get("/tileMatrixSets")
@@ -195,7 +195,7 @@ async def tile(
             pinned=True,
         ),
     )
-    return ReadyResponse(answer(found, *_conditions(request.scope)))
+    return ReadyResponse(answer(found, *_conditions(dict(request.scope["headers"]))))
 
 
 _SETS = "(" + "|".join(TILE_SETS) + ")"

@@ -68,9 +68,9 @@ FROM (
     -- The day's kind as an admin declared it (holidays), and whether alerts are in force
     -- over the point: on a row of their own when no place is found.
     SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
-           EXISTS (SELECT FROM alert a WHERE {IN_FORCE} AND EXISTS (SELECT FROM alert_area r
-               WHERE r.alert_id = a.id AND ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))))
-           AS alerted
+           EXISTS (SELECT FROM alert_area r JOIN alert a ON a.id = r.alert_id
+               WHERE ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+               AND {IN_FORCE}) AS alerted
 ) AS q LEFT JOIN (
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).

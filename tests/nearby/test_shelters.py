@@ -252,6 +252,16 @@ def test_an_actual_air_raid_puts_the_alert_and_shelters_first(public_client, cli
     assert far["alert_mode"] is False and far["alerts"] == [] and "shelters" not in far
 
 
+def test_an_alert_over_a_point_without_car_parks_is_still_told(public_client, client_for):
+    # The search's statement gives the alerts' presence on a row of its own then.
+    alert = post_alert(client_for, message("RAID-EMPTY", polygon=AROUND))
+    answer = public_client.get(
+        "/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "radius": 1}
+    ).json()
+    assert answer["items"] == []
+    assert answer["alert_mode"] is True and [a["id"] for a in answer["alerts"]] == [alert["id"]]
+
+
 @pytest.mark.parametrize("status", ["Exercise", "Test"])
 def test_a_drill_is_shown_and_switches_nothing(public_client, client_for, place, status):
     place(CENTER[0] + 0.001, CENTER[1])

@@ -3,8 +3,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Annotated, TypeVar
 
+import psycopg
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,7 +71,12 @@ T = TypeVar("T")
 
 
 async def hot_read(
-    state: State, work: Callable[[Session], T], *, inline: bool = False, pinned: bool = False
+    state: State,
+    work: Callable[[Session], T] | Callable[[psycopg.Connection], T],
+    *,
+    inline: bool = False,
+    pinned: bool = False,
+    raw: bool = False,
 ) -> T:
     """`work` with a read engine session, in a worker thread. At most read_pool_size run at
     once; the rest wait their turn here, first come first served, as coroutines: parked on
@@ -85,7 +91,11 @@ async def hot_read(
     still comes first: past it a connection is free, so the loop never blocks on the
     pool.
 
-    `pinned`: on the replica the tile cache follows (db.replicas), not the next one."""
+    `pinned`: on the replica the tile cache follows (db.replicas), not the next one.
+
+    `raw`: `work` gets the pool's psycopg connection instead of a Session, for a path that
+    sends one statement of its own: a Session and its transaction cost a nearby search
+    more Python than its rows do (docs/performance.md)."""
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()
@@ -94,29 +104,52 @@ async def hot_read(
     try:
         reads = state.reads
         replica = reads.pinned if pinned and not FROM_PRIMARY.get() else reads.next()
-        return await _read(state, replica, work, inline)
+        return await _read(state, replica, work, inline, raw)
     finally:
         state.read_gate.release()
 
 
-async def _read(state: State, replica, work: Callable[[Session], T], inline: bool) -> T:
+async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) -> T:
     """On `replica` (db.replicas), or on the primary when None. A replica that lost its
     connection leaves the rotation and the read is made again on the primary."""
     sessions = state.reads.sessions(replica)
+    read = _with_read_connection if raw else _with_read_session
     try:
         if inline:
-            return _with_read_session(sessions, work)
-        return await run_in_threadpool(_with_read_session, sessions, work)
+            return read(sessions, work)
+        return await run_in_threadpool(read, sessions, work)
     except (OperationalError, InternalError):
         if replica is None:
             raise
         state.reads.failed(replica, state.settings)
-        return await _read(state, None, work, inline)
+        return await _read(state, None, work, inline, raw)
 
 
 def _with_read_session(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     with sessions() as session:
         return work(session)
+
+
+def _with_read_connection(
+    sessions: sessionmaker[Session], work: Callable[[psycopg.Connection], T]
+) -> T:
+    bind = sessions.kw["bind"]
+    if isinstance(bind, Connection):  # sessions bound to one connection (a test's transaction)
+        return _raw_work(bind.connection.driver_connection, work)
+    pooled = bind.raw_connection()
+    try:
+        return _raw_work(pooled.driver_connection, work)
+    finally:
+        pooled.close()
+
+
+def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection], T]) -> T:
+    try:
+        return work(connection)
+    except (psycopg.OperationalError, psycopg.InternalError) as exc:
+        # As SQLAlchemy raises them: a 503 (core.errors), and a replica leaves the rotation.
+        error = OperationalError if isinstance(exc, psycopg.OperationalError) else InternalError
+        raise error(None, None, exc) from exc
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -3,6 +3,7 @@ and make-up working days (调休), from the chinese-calendar package, under the 
 declare themselves (models.CalendarDay)."""
 
 import enum
+import functools
 from datetime import date
 
 import chinese_calendar
@@ -17,6 +18,8 @@ class DayKind(enum.StrEnum):
     makeup = "makeup"  # a Saturday or Sunday worked instead of a holiday (调休)
 
 
+# The package's calendar is fixed for the process: asked once per answer by the searches.
+@functools.lru_cache(maxsize=256)
 def kind_of(day: date, override: Override | None = None) -> DayKind:
     weekend = day.weekday() >= 5
     if override == Override.holiday:

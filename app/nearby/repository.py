@@ -1,13 +1,16 @@
 """Nearby search: one KNN scan of the GiST index on use_search, whose rows hold each use's
 answer already written as JSON in every coordinate system (migration 0005). The query adds
-only what depends on the query point or the clock."""
+only what depends on the query point or the clock, and the two facts the answer needs
+besides the places (the day's kind, alerts over the point): one round trip per answer."""
 
 import functools
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy.orm import Session
+import psycopg
 
+from app.alerts.rules import IN_FORCE
 from app.core.geo import CoordSys
 from app.uses.models import UseType
 
@@ -36,7 +39,7 @@ WITH candidates AS MATERIALIZED (
     ORDER BY s.location <-> {POINT}
     LIMIT :limit OFFSET :offset
 )
-SELECT c.distance, c.opening_hours, c.fresh, c.realtime_opening_status,
+SELECT q.day_kind, q.alerted, c.distance, c.opening_hours, c.fresh, c.realtime_opening_status,
        -- The item's members that depend on the query, then its stored ones without the
        -- opening brace (service._item puts "open_now" first): cutting the brace off in
        -- Python, where PostgreSQL's substr would walk the UTF-8 of the document.
@@ -62,6 +65,13 @@ SELECT c.distance, c.opening_hours, c.fresh, c.realtime_opening_status,
        || {{navigation}} AS members,
        c.doc
 FROM (
+    -- The day's kind as an admin declared it (holidays), and whether alerts are in force
+    -- over the point: on a row of their own when no place is found.
+    SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
+           EXISTS (SELECT FROM alert_area r JOIN alert a ON a.id = r.alert_id
+               WHERE ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+               AND {IN_FORCE}) AS alerted
+) AS q LEFT JOIN (
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).
     SELECT c.*, CASE WHEN ST_NumGeometries(c.entrance_points) > 1 THEN (
@@ -72,7 +82,7 @@ FROM (
     FROM candidates c
     ORDER BY c.distance
     LIMIT :keep
-) AS c {{navigation_from}}
+) AS c ON true {{navigation_from}}
 ORDER BY c.distance
 """
 
@@ -146,23 +156,32 @@ class NearbyQuery:
         return [f.format(fresh=FRESH) for f in chosen]
 
 
-# A row: distance, opening_hours, fresh, realtime_opening_status, members, doc.
+# A place: distance, opening_hours, fresh, realtime_opening_status, members, doc.
 SearchRow = tuple[float, str | None, bool | None, str | None, str, str]
 
 
+@dataclass(frozen=True)
+class Found:
+    places: list[SearchRow]
+    day_kind: str | None  # the kind an admin declared for the day (holidays), if any
+    alerted: bool  # alerts are in force over the point
+
+
 def search(
-    session: Session,
+    connection: psycopg.Connection,
     query: NearbyQuery,
     *,
+    now: datetime,
+    day: date,
     limit: int,
     offset: int,
     keep: int,
     navigation: bool,
     source: str,
-) -> list[SearchRow]:
+) -> Found:
     """`limit` candidates nearest first by the index (a sphere), sorted by ellipsoid metres,
     of which the nearest `keep` are returned with their JSON; `source` names this service
-    in the navigation links (percent-encoded)."""
+    in the navigation links (percent-encoded). `day`: the date of `now` in Shanghai."""
     driving = query.use_type == UseType.parking
     params = {
         "lon": query.lon,
@@ -180,11 +199,16 @@ def search(
         "tencent_mode": "drive" if driving else "walk",
         "baidu_mode": "driving" if driving else "walking",
         "source": source,
+        "now": now,
+        "day": day,
     }
-    # psycopg's own cursor: SQLAlchemy's execution and rows cost more Python than the
-    # answer's, and the search needs neither (the session's connection, autocommit).
-    driver = session.connection().connection.driver_connection
-    return driver.execute(_statement(tuple(query.filters()), navigation), params).fetchall()
+    # psycopg's own connection: SQLAlchemy's execution and rows cost more Python than the
+    # answer's, and the search needs neither (a read connection, autocommit).
+    rows = connection.execute(_statement(tuple(query.filters()), navigation), params).fetchall()
+    day_kind, alerted = rows[0][0], rows[0][1]
+    # Without a place the one row holds the facts alone.
+    places = [row[2:] for row in rows] if rows[0][2] is not None else []
+    return Found(places, day_kind, alerted)
 
 
 # Made once per combination of filters (a few dozen): the statement in psycopg's

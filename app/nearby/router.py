@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -151,21 +152,12 @@ async def _search(
 ) -> Response:
     """`principal` given: the answer follows the alerts in force over the point."""
     settings = request.app.state.settings
+    now = datetime.now(UTC)
 
-    def run(session: Session) -> str:
-        now = datetime.now(UTC)
-        lead, shelters = None, None
-        if principal is not None:
-            covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
-            mode = alerts.alert_mode(covering)
-            lead = {"alert_mode": mode, "alerts": covering}
-            if mode:
-                shelters = _shelters(session, request, place, principal, now)
-        # The read engine's session: autocommit, planner settings for KNN (db.session).
+    def run(connection: psycopg.Connection) -> service.Places:
+        # A read connection: autocommit, planner settings for KNN (db.session).
         return service.search(
-            session,
-            lon=place.lon,
-            lat=place.lat,
+            connection,
             wgs84=place.wgs84,
             coordsys=place.coordsys,
             radius_m=place.radius,
@@ -177,15 +169,36 @@ async def _search(
             accessible=place.accessible,
             source=settings.app_source,
             fields=place.fields,
-            lead=lead,
-            shelters=shelters,
             **filters,
         )
+
+    def alerted(session: Session) -> tuple[dict[str, Any], list[str] | None]:
+        covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
+        mode = alerts.alert_mode(covering)
+        shelters = _shelters(session, request, place, principal, now) if mode else None
+        return {"alert_mode": mode, "alerts": covering}, shelters
 
     # One query of about a millisecond runs on the event loop; open_now may read up to
     # service.MAX_CANDIDATES in batches (all closed at night: about 30 queries), which
     # would stall the process's other requests, so it goes to a worker thread.
-    answer = await hot_read(request.app.state, run, inline=not place.open_now)
+    found = await hot_read(request.app.state, run, inline=not place.open_now, raw=True)
+    lead, shelters = None, None
+    if principal is not None:
+        # The search tells whether any alert is in force over the point; only then are
+        # they read, and the shelters in alert mode.
+        lead = {"alert_mode": False, "alerts": []}
+        if found.alerted:
+            lead, shelters = await hot_read(request.app.state, alerted, inline=True)
+    answer = service.answer(
+        lon=place.lon,
+        lat=place.lat,
+        coordsys=place.coordsys,
+        radius_m=place.radius,
+        now=now,
+        items=found.items,
+        lead=lead,
+        shelters=shelters,
+    )
     return Response(answer, media_type="application/json", headers=LIVE)
 
 

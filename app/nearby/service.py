@@ -1,15 +1,17 @@
 import functools
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session
+import psycopg
 
 from app.core.geo import CoordSys
 from app.core.navigation import uri_component
 from app.core.pagination import splice_items
-from app.holidays import service as holidays
+from app.holidays.calendar import kind_of
+from app.holidays.models import Override
 from app.nearby import repository
 from app.nearby.repository import NearbyQuery, SearchRow
 from app.uses.hours import SHANGHAI, is_open
@@ -24,11 +26,15 @@ MAX_CANDIDATES = 2000
 JSON_BOOL = {True: "true", False: "false", None: "null"}
 
 
+@dataclass(frozen=True)
+class Places:
+    items: list[str]  # JSON texts (NearbyItem)
+    alerted: bool  # alerts are in force over the point
+
+
 def search(
-    session: Session,
+    connection: psycopg.Connection,
     *,
-    lon: float,
-    lat: float,
     wgs84: tuple[float, float],
     coordsys: CoordSys,
     radius_m: float,
@@ -43,13 +49,10 @@ def search(
     vehicle_height_m: float | None = None,
     source: str,
     fields: tuple[str, ...] | None = None,
-    lead: dict[str, Any] | None = None,
-    shelters: list[str] | None = None,
-) -> str:
-    """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
-    caller sent it in `coordsys`, echoed back; `wgs84` is the same point in WGS 84.
-    `fields`: the members of each item to keep, in that order (None: all). `lead` (alerts)
-    and `shelters` (items as JSON texts) come before the items."""
+) -> Places:
+    """The nearest places around `wgs84` (the query point in WGS 84), each as JSON text,
+    positions in `coordsys`. `fields`: the members of each item to keep, in that order
+    (None: all)."""
     query = NearbyQuery(
         lon=wgs84[0],
         lat=wgs84[1],
@@ -63,33 +66,59 @@ def search(
         vehicle_height_m=vehicle_height_m,
     )
     batch = int(limit * SPHERE_MARGIN) + 5
-    # An area's uses share a few hours expressions: each is evaluated once per answer.
-    day = holidays.day_kind(session, now.astimezone(SHANGHAI).date())
-    open_at_now = functools.cache(lambda hours: is_open(hours, now, day))
-    chosen: list[tuple[SearchRow, bool | None]] = []
-    offset = 0
-    while offset < MAX_CANDIDATES:
-        # Without open_now every candidate qualifies, and the page is cut in SQL.
-        keep = batch if open_now else limit
-        rows = repository.search(
-            session,
+    today = now.astimezone(SHANGHAI).date()
+
+    def candidates(offset: int) -> repository.Found:
+        return repository.search(
+            connection,
             query,
+            now=now,
+            day=today,
             limit=batch,
             offset=offset,
-            keep=keep,
+            # Without open_now every candidate qualifies, and the page is cut in SQL.
+            keep=batch if open_now else limit,
             navigation=fields is None or "navigation" in fields,
             source=_source(source),
         )
+
+    found = candidates(0)
+    alerted = found.alerted  # the facts of the first batch hold for the answer
+    day = kind_of(today, Override(found.day_kind) if found.day_kind else None)
+    # An area's uses share a few hours expressions: each is evaluated once per answer.
+    open_at_now = functools.cache(lambda hours: is_open(hours, now, day))
+    chosen: list[tuple[SearchRow, bool | None]] = []
+    offset = 0
+    while True:
+        rows = found.places
         for row in rows:
             open_at = _open_now(row, open_at_now(row[1]))  # row[1]: the opening hours
             if not open_now or open_at is True:
                 chosen.append((row, open_at))
-        if not open_now or len(rows) < batch or len(chosen) >= batch:
-            break
         offset += batch
+        if not open_now or len(rows) < batch or len(chosen) >= batch or offset >= MAX_CANDIDATES:
+            break
+        found = candidates(offset)
     if open_now:
         chosen.sort(key=lambda pair: pair[0][0])  # by distance
     items = [_item(row, open_at, fields) for row, open_at in chosen[:limit]]
+    return Places(items, alerted)
+
+
+def answer(
+    *,
+    lon: float,
+    lat: float,
+    coordsys: CoordSys,
+    radius_m: float,
+    now: datetime,
+    items: list[str],
+    lead: dict[str, Any] | None = None,
+    shelters: list[str] | None = None,
+) -> str:
+    """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
+    caller sent it in `coordsys`, echoed back. `lead` (alerts) and `shelters` (items as
+    JSON texts) come before the items."""
     envelope = {
         "coordsys": coordsys.value,
         "center": {"lon": lon, "lat": lat},

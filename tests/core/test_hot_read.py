@@ -57,3 +57,21 @@ def test_a_hot_read_waiting_past_the_timeout_is_a_503_to_retry(app, public_clien
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
+
+
+def test_a_raw_hot_read_gets_psycopgs_connection_and_its_errors_as_sqlalchemys(app):
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    def select(connection) -> int:
+        assert isinstance(connection, psycopg.Connection)
+        return connection.execute("SELECT 41 + 1").fetchone()[0]
+
+    assert asyncio.run(hot_read(app.state, select, raw=True, inline=True)) == 42
+
+    def lost(connection) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    # A 503 to retry (core.errors), as from any other read; a replica leaves the rotation.
+    with pytest.raises(OperationalError):
+        asyncio.run(hot_read(app.state, lost, raw=True, inline=True))

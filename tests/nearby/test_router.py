@@ -5,6 +5,8 @@ import pytest
 from pyproj import Geod
 
 from app.core.geo import CoordSys, position_from_wgs84
+from app.holidays.calendar import DayKind, kind_of
+from app.uses.hours import SHANGHAI
 from tests.nearby.conftest import point
 from tests.uses.test_router import COOL_SPOT, PARKING
 
@@ -121,6 +123,24 @@ def test_a_fresh_closed_report_is_not_open_now(client, place):
     )
     ids = {i["facility_id"] for i in nearby(client, open_now=True, limit=200)["items"]}
     assert facility_id not in ids
+
+
+def test_a_day_an_admin_declares_a_holiday_closes_what_is_closed_on_holidays(client, place):
+    # The search reads the day's declared kind with its places (one statement).
+    facility_id = place(
+        CENTER[0] + 0.001, CENTER[1], use={**PARKING, "opening_hours": "24/7; PH off"}
+    )
+    today = datetime.now(SHANGHAI).date().isoformat()
+
+    def open_now() -> bool | None:
+        [item] = [i for i in nearby(client)["items"] if i["facility_id"] == facility_id]
+        return item["open_now"]
+
+    if kind_of(datetime.now(SHANGHAI).date()) != DayKind.holiday:
+        assert open_now() is True
+    response = client.put(f"/v1/calendar/{today}", json={"kind": "holiday", "name": "本地假日"})
+    assert response.status_code in (200, 201), response.text
+    assert open_now() is False
 
 
 def test_deleted_and_suspended_facilities_are_not_offered(client, place):

@@ -43,6 +43,7 @@ from app.nearby.router import router as nearby_router
 from app.ogc.router import router as ogc_router
 from app.ogc.tiles.router import FAST_ROUTES as TILE_FAST_ROUTES
 from app.ogc.tiles.router import router as tiles_router
+from app.parking.router import nearby_router as nearby_parking_router
 from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     # all. No two routers share a path.
     app.include_router(tiles_router)
     app.include_router(nearby_router)
+    app.include_router(nearby_parking_router)
     app.include_router(shelters_router)
     app.include_router(ogc_router)
     app.include_router(health.router)

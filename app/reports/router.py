@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal, StaffWriter
 from app.core.errors import problem_responses
-from app.core.versioning import IfMatch, etag
+from app.core.versioning import IfMatch, versioned
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityId
 from app.idempotency import service as idempotency
@@ -26,10 +26,9 @@ router = APIRouter(tags=["reports"])
 
 
 def _response(report: ProblemReport, *, detailed: bool, status_code: int = 200) -> JSONResponse:
-    model = ReportRead if detailed else ReportPublicRead
-    body = model.model_validate(report).model_dump(mode="json")
-    headers = {"ETag": etag(report.version), "Vary": "Authorization"}
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    read = (ReportRead if detailed else ReportPublicRead).model_validate(report)
+    headers = {"Vary": "Authorization"}
+    return versioned(read, report.version, status_code=status_code, headers=headers)
 
 
 @router.post(

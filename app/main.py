@@ -152,8 +152,9 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     # paths come first, the cheapest answers (cached tiles, 10 % of their CPU) first of
     # all. No two routers share a path.
     app.include_router(tiles_router)
-    app.include_router(nearby_router)
+    # The car park search, the busiest nearby search, before the others.
     app.include_router(nearby_parking_router)
+    app.include_router(nearby_router)
     app.include_router(shelters_router)
     app.include_router(ogc_router)
     app.include_router(health.router)

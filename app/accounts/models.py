@@ -4,18 +4,15 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
-    Identity,
     Integer,
     String,
     Text,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
 
 
@@ -39,7 +36,7 @@ class ApiKey(Base):
         CheckConstraint("rate_per_minute BETWEEN 1 AND 1000000", name="rate_per_minute_range"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     name: Mapped[str] = mapped_column(Text)
     role: Mapped[Role] = mapped_column(str_enum(Role))
     # Hex SHA-256 of the whole key. Unique, so one indexed lookup authenticates a request.
@@ -54,6 +51,6 @@ class ApiKey(Base):
     )
     # Requests per minute over every kind of traffic; the setting's quota when null.
     rate_per_minute: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
     created_by: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None]

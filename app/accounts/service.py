@@ -70,7 +70,7 @@ def list_keys(session: Session, *, include_revoked: bool = False) -> list[ApiKey
 def get_key(session: Session, key_id: int) -> ApiKey:
     key = repository.get(session, key_id)
     if key is None:
-        raise KeyNotFound(key_id)
+        raise KeyNotFound(key_id=key_id)
     return key
 
 
@@ -80,7 +80,7 @@ def revoke_key(
     """Revoking is idempotent: a revoked key stays revoked at its first revocation time."""
     key = repository.get(session, key_id, for_update=True)
     if key is None:
-        raise KeyNotFound(key_id)
+        raise KeyNotFound(key_id=key_id)
     if key_id == current_key_id:
         # Revoking the key in hand could lock the last admin out; use another key or the CLI.
         raise Conflict("a key cannot revoke itself: use another admin key or `rf keys revoke`")

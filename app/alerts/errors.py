@@ -1,10 +1,6 @@
 from app.core.errors import AppError, Conflict, NotFound
 
 
-class UnsupportedMedia(AppError):
-    status, type, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
-
-
 class IdentifierTaken(Conflict):
     def __init__(self, sender: str, identifier: str) -> None:
         super().__init__(

@@ -10,10 +10,9 @@ from app.accounts.dependencies import require_roles
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.alerts import cap, service
-from app.alerts.errors import UnsupportedMedia
 from app.alerts.schemas import ActiveAlerts, AlertRead, AlertReceived
 from app.alerts.stream import frames
-from app.core.errors import BadRequest, InvalidInput, problem_responses
+from app.core.errors import BadRequest, InvalidInput, UnsupportedMedia, problem_responses
 from app.core.geo import CoordSys, position_to_wgs84
 from app.db.session import SessionDep
 

@@ -1,6 +1,6 @@
 """Receiving CAP messages and answering which alerts are in force."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +98,14 @@ def _referenced(session: Session, message: cap.Message) -> list[int]:
     return ids
 
 
+# The columns of alert_info that a parsed CAP info block fills as it is.
+INFO_COLUMNS = tuple(
+    column.key
+    for column in AlertInfo.__table__.columns
+    if column.key in {f.name for f in fields(cap.Info)}
+)
+
+
 def _store_infos(session: Session, alert: Alert, infos: list[cap.Info]) -> None:
     codes = sorted({c for info in infos for area in info.areas for c in area.admin_codes})
     missing = repository.divisions_without_boundary(session, codes) if codes else []
@@ -110,19 +118,7 @@ def _store_infos(session: Session, alert: Alert, infos: list[cap.Info]) -> None:
         row = AlertInfo(
             alert_id=alert.id,
             position=position,
-            language=info.language,
-            categories=info.categories,
-            event=info.event,
-            urgency=info.urgency,
-            severity=info.severity,
-            certainty=info.certainty,
-            effective=info.effective,
-            onset=info.onset,
-            expires=info.expires,
-            headline=info.headline,
-            description=info.description,
-            instruction=info.instruction,
-            parameters=info.parameters,
+            **{name: getattr(info, name) for name in INFO_COLUMNS},
         )
         session.add(row)
         session.flush()

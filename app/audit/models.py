@@ -1,11 +1,11 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, text
+from sqlalchemy import BigInteger, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey
 
 
 class AuditEvent(Base):
@@ -19,13 +19,11 @@ class AuditEvent(Base):
         {"postgresql_partition_by": "RANGE (at)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     # clock_timestamp, not now(): several writes in one transaction (an import, a test)
     # still get distinct, ordered times, which `as_of` relies on. In the key because the
     # table is partitioned by month of it (migration 0019, app.db.partitions).
-    at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("clock_timestamp()"), primary_key=True
-    )
+    at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"), primary_key=True)
     actor: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str] = mapped_column(Text)
     entity: Mapped[str] = mapped_column(Text)

@@ -70,6 +70,28 @@ def _first_old(entity: str, field: str, cast: str) -> str:
     ORDER BY entity_id, at, id)"""
 
 
+# The columns of facility_figure that a facility's audited document gives, with their types.
+_DOC_COLUMNS = (
+    ("province_code", "varchar"),
+    ("city_code", "varchar"),
+    ("district_code", "varchar"),
+    ("completion_year", "smallint"),
+    ("wartime_function", "varchar"),
+    ("construction_form", "varchar"),
+    ("nuclear_level", "varchar"),
+    ("conventional_level", "varchar"),
+    ("status", "varchar"),
+    ("building_area", "numeric"),
+    ("shelter_area", "numeric"),
+    ("capacity_persons", "integer"),
+    ("peacetime_parking_spaces", "integer"),
+)
+
+
+def _state_columns() -> str:
+    return ",\n        ".join(f"{_doc(name, cast)} AS {name}" for name, cast in _DOC_COLUMNS)
+
+
 def ctes(uses: Iterable[str]) -> str:
     """The CTEs a statement starts with. `facility_then` has the columns of facility_figure
     (a flag per use in `uses`), as they were, plus `late`; its rows are the works that
@@ -90,19 +112,7 @@ facility_later AS MATERIALIZED (
     FROM facility f LEFT JOIN facility_later l ON l.facility_id = f.id
 ), facility_state AS MATERIALIZED (
     SELECT f.id, f.registered, f.visibility,
-        {_doc("province_code", "varchar")} AS province_code,
-        {_doc("city_code", "varchar")} AS city_code,
-        {_doc("district_code", "varchar")} AS district_code,
-        {_doc("completion_year", "smallint")} AS completion_year,
-        {_doc("wartime_function", "varchar")} AS wartime_function,
-        {_doc("construction_form", "varchar")} AS construction_form,
-        {_doc("nuclear_level", "varchar")} AS nuclear_level,
-        {_doc("conventional_level", "varchar")} AS conventional_level,
-        {_doc("status", "varchar")} AS status,
-        {_doc("building_area", "numeric")} AS building_area,
-        {_doc("shelter_area", "numeric")} AS shelter_area,
-        {_doc("capacity_persons", "integer")} AS capacity_persons,
-        {_doc("peacetime_parking_spaces", "integer")} AS peacetime_parking_spaces,
+        {_state_columns()},
         CASE WHEN f.doc IS NULL THEN f.deleted_at IS NOT NULL
              ELSE coalesce(CAST(f.doc->>'deleted' AS boolean), false) END AS deleted
     FROM facility_known f

@@ -1,21 +1,17 @@
 import enum
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import (
     ARRAY,
-    BigInteger,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
-    Identity,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
 
 
@@ -34,7 +30,7 @@ class Campaign(Base):
         CheckConstraint("cardinality(admin_codes) BETWEEN 1 AND 50", name="scope_size"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     name: Mapped[str] = mapped_column(Text, unique=True)
     kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind))
     description: Mapped[str | None] = mapped_column(Text)
@@ -46,5 +42,5 @@ class Campaign(Base):
     rule_locality: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
     starts_on: Mapped[date] = mapped_column(Date)
     target_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
     created_by: Mapped[str | None] = mapped_column(Text)

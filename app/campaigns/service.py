@@ -43,14 +43,8 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
             "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
         )
     campaign = Campaign(
-        name=data.name,
-        kind=data.kind,
-        description=data.description,
+        **data.model_dump(exclude={"admin_codes"}),
         admin_codes=sorted(set(data.admin_codes)),
-        parking_only=data.parking_only,
-        rule_locality=data.rule_locality,
-        starts_on=data.starts_on,
-        target_on=data.target_on,
         created_by=principal.actor,
     )
     session.add(campaign)

@@ -40,7 +40,13 @@ class AppError(Exception):
     # the msgid its translations are found under (app/core/i18n.py).
     template: str | None = None
 
-    def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self, detail: str | None = None, *, errors: list[FieldError] | None = None, **values: Any
+    ) -> None:
+        """`detail` as given, or the class's template worded with `values`."""
+        if detail is None:
+            assert self.template is not None, f"{type(self).__name__} needs a detail"
+            detail = self.template.format(**values)
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
@@ -48,6 +54,10 @@ class AppError(Exception):
 
 class NotFound(AppError):
     status, type, title = 404, "/problems/not-found", "Not found"
+
+
+class UnsupportedMedia(AppError):
+    status, type, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
 
 
 class Conflict(AppError):
@@ -81,8 +91,8 @@ class BodyError(AppError, StarletteHTTPException):
     and an HTTPException too, so that FastAPI's reading of a body parameter lets it through
     instead of calling the body unreadable."""
 
-    def __init__(self, detail: str) -> None:
-        AppError.__init__(self, detail)
+    def __init__(self, detail: str | None = None, **values: Any) -> None:
+        AppError.__init__(self, detail, **values)
         self.status_code, self.headers = self.status, None
 
 

@@ -40,16 +40,13 @@ def nests_deeper(data: bytes, limit: int = MAX_DEPTH) -> bool:
 class TooDeep(BadRequest, BodyError):
     template = "{what}: JSON nested deeper than {max_depth} levels"
 
-    def __init__(self, what: str) -> None:
-        super().__init__(self.template.format(what=what, max_depth=MAX_DEPTH))
-
 
 def loads(data: bytes | str, *, what: str) -> Any:
     """Parses caller-supplied JSON; a 400 naming `what` when it nests too deep. Other
     errors are json's own (ValueError), for the caller to word."""
     raw = data.encode() if isinstance(data, str) else data
     if nests_deeper(raw):
-        raise TooDeep(what)
+        raise TooDeep(what=what, max_depth=MAX_DEPTH)
     return json.loads(raw)
 
 
@@ -76,7 +73,7 @@ class JsonDepthLimit:
             if message["type"] == "http.request":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False) and nests_deeper(b"".join(chunks)):
-                    raise TooDeep("body")
+                    raise TooDeep(what="body", max_depth=MAX_DEPTH)
             return message
 
         await self.app(scope, checked, send)

@@ -35,9 +35,6 @@ class BodyTooLarge(BodyError):
 
     template = "the body may hold at most {max_bytes} bytes"
 
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(self.template.format(max_bytes=max_bytes))
-
 
 class BodySizeLimit:
     """Refuses a body over the limit with 413: at once from Content-Length, or, for a
@@ -61,7 +58,7 @@ class BodySizeLimit:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-            error = BodyTooLarge(max_bytes)
+            error = BodyTooLarge(max_bytes=max_bytes)
             response = problem_response(
                 error.status,
                 type_=error.type,
@@ -82,7 +79,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
-                    raise BodyTooLarge(max_bytes)
+                    raise BodyTooLarge(max_bytes=max_bytes)
                 complete = not message.get("more_body", False)
             else:
                 complete = True

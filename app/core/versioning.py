@@ -4,6 +4,8 @@ PATCH or PUT must send it back in If-Match, so two editors cannot overwrite each
 from typing import Annotated
 
 from fastapi import Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.core.errors import AppError
 
@@ -28,6 +30,21 @@ IfMatch = Annotated[
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def versioned(
+    record: BaseModel,
+    version: int,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A versioned record's answer, with the ETag an editor sends back in If-Match."""
+    return JSONResponse(
+        record.model_dump(mode="json"),
+        status_code=status_code,
+        headers={"ETag": etag(version), **(headers or {})},
+    )
 
 
 def check_if_match(if_match: str | None, version: int, *, required: bool) -> None:

@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Annotated
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -14,10 +15,16 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every instant is stored with its zone.
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+# A bigint identity primary key.
+IdentityKey = Annotated[int, mapped_column(BigInteger, Identity(), primary_key=True)]
+# An instant the database sets on insert.
+InsertedAt = Annotated[datetime, mapped_column(server_default=func.now())]
 
 
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[InsertedAt]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -2,10 +2,10 @@ import enum
 from datetime import date
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Identity, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey
 from app.db.types import str_enum
 
 
@@ -45,6 +45,6 @@ class DivisionPart(Base):
     __tablename__ = "division_part"
     __table_args__ = (Index("ix_division_part_part", "part", postgresql_using="gist"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     code: Mapped[str] = mapped_column(ForeignKey("division.code", ondelete="CASCADE"), index=True)
     part = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)

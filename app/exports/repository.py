@@ -213,58 +213,44 @@ def count(connection: Connection, where: Any) -> int:
     )
 
 
+# Each sheet of a workbook beside the facilities': a row per child of a facility, in the
+# order the facility lists them. Positions apply to those that have them (entrances).
+
+
 def export_entrances(
     connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
 ) -> Iterator[list[tuple]]:
-    """Each facility's entrances, a row each, in the order the facility lists them."""
     location = positions.sql(Entrance.location)
-    query = (
-        select(
-            Facility.code,
-            Entrance.kind,
-            Entrance.name,
-            Entrance.accessible,
-            func.ST_X(location),
-            func.ST_Y(location),
-        )
-        .join(Entrance, Entrance.facility_id == Facility.id)
-        .where(*where.clauses())
-        .order_by(Facility.code, Entrance.id)
+    columns = (Entrance.kind, Entrance.name, Entrance.accessible)
+    return _children(
+        connection, where, chunk, Entrance, *columns, func.ST_X(location), func.ST_Y(location)
     )
-    yield from _partitions(connection, query, chunk)
 
 
-def export_uses(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
-    query = (
-        select(
-            Facility.code,
-            PeacetimeUse.type,
-            PeacetimeUse.name,
-            PeacetimeUse.opening_hours,
-            PeacetimeUse.contact_name,
-            PeacetimeUse.contact_phone,
-            PeacetimeUse.fee,
-            cast(PeacetimeUse.attributes, Text),
-        )
-        .join(PeacetimeUse, PeacetimeUse.facility_id == Facility.id)
-        .where(*where.clauses())
-        .order_by(Facility.code, PeacetimeUse.id)
+def export_uses(
+    connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
+) -> Iterator[list[tuple]]:
+    u = PeacetimeUse
+    columns = (u.type, u.name, u.opening_hours, u.contact_name, u.contact_phone, u.fee)
+    return _children(connection, where, chunk, u, *columns, cast(u.attributes, Text))
+
+
+def export_signs(
+    connection: Connection, where: Any, chunk: int, positions: Positions = WGS84
+) -> Iterator[list[tuple]]:
+    dates = (cast(Sign.installed_on, Text), cast(Sign.inspected_on, Text))
+    return _children(
+        connection, where, chunk, Sign, Sign.kind, Sign.status, Sign.description, *dates
     )
-    yield from _partitions(connection, query, chunk)
 
 
-def export_signs(connection: Connection, where: Any, chunk: int) -> Iterator[list[tuple]]:
+def _children(
+    connection: Connection, where: Any, chunk: int, child: Any, *columns: Any
+) -> Iterator[list[tuple]]:
     query = (
-        select(
-            Facility.code,
-            Sign.kind,
-            Sign.status,
-            Sign.description,
-            cast(Sign.installed_on, Text),
-            cast(Sign.inspected_on, Text),
-        )
-        .join(Sign, Sign.facility_id == Facility.id)
+        select(Facility.code, *columns)
+        .join(child, child.facility_id == Facility.id)
         .where(*where.clauses())
-        .order_by(Facility.code, Sign.id)
+        .order_by(Facility.code, child.id)
     )
-    yield from _partitions(connection, query, chunk)
+    return _partitions(connection, query, chunk)

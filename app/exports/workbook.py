@@ -64,16 +64,12 @@ SHEETS: tuple[tuple[str, tuple[str, ...], Callable[..., Iterator[list[tuple]]]],
     (
         "平时用途",
         ("工程编号", "用途类型", "名称", "开放时间", "联系人", "联系电话", "收费", "属性"),
-        lambda connection, where, chunk, _positions: repository.export_uses(
-            connection, where, chunk
-        ),
+        repository.export_uses,
     ),
     (
         "标识",
         ("工程编号", "标识类型", "状态", "说明", "安装日期", "检查日期"),
-        lambda connection, where, chunk, _positions: repository.export_signs(
-            connection, where, chunk
-        ),
+        repository.export_signs,
     ),
 )
 

@@ -103,7 +103,7 @@ def check_facility_scope(
 ) -> None:
     codes = facilities.codes_of(session, facility_id, visible=visible_clause(principal))
     if codes is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     if principal.role in (Role.admin, Role.gis) and verb == "read":
         return
     if not principal.covers(facility_id=facility_id, codes=codes):
@@ -148,7 +148,7 @@ def _visible_facility_id(
     session: SessionDep, principal: CurrentPrincipal, facility_id: FacilityId
 ) -> int:
     if facilities.codes_of(session, facility_id, visible=visible_clause(principal)) is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     return facility_id
 
 

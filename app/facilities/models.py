@@ -4,11 +4,8 @@ from decimal import Decimal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
-    DateTime,
     ForeignKey,
-    Identity,
     Index,
     Numeric,
     SmallInteger,
@@ -20,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped
 from app.db.types import str_enum
 
 
@@ -188,7 +185,7 @@ class Facility(Timestamped, Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text)
@@ -225,9 +222,9 @@ class Facility(Timestamped, Base):
     # The design's peacetime parking spaces; live parking uses refine this figure.
     peacetime_parking_spaces: Mapped[int | None]
     data_source: Mapped[str | None] = mapped_column(Text)
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None]
     verified_by: Mapped[str | None] = mapped_column(Text)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None]
     # Optimistic concurrency (ETag / If-Match): raised by one on every write.
     version: Mapped[int] = mapped_column(server_default=text("1"))
 
@@ -249,7 +246,7 @@ class Entrance(Base):
     __tablename__ = "entrance"
     __table_args__ = (Index("ix_entrance_location", "location", postgresql_using="gist"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     facility_id: Mapped[int] = mapped_column(
         ForeignKey("facility.id", ondelete="CASCADE"), index=True
     )
@@ -270,7 +267,7 @@ class ProtectionUnit(Base):
         CheckConstraint("shelter_area >= 0 AND capacity_persons >= 0", name="non_negative"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     # Looked up through the unique (facility_id, name) index, which leads with it.
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)

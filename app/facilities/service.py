@@ -64,13 +64,13 @@ def get_document(
         positions=Positions(coordsys),
     )
     if found is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     if as_of is not None:
         past = _document_as_of(session, facility_id, as_of, found, restricted, as_feature, coordsys)
         if past is not None:
             return past
     if found.deleted:
-        raise FacilityGone(facility_id)
+        raise FacilityGone(facility_id=facility_id)
     return Document(found.document, found.version)
 
 
@@ -79,7 +79,7 @@ def id_by_code(session: Session, code: str, *, principal: Principal = ANONYMOUS)
     work the caller may not know of is as missing as one that does not exist."""
     found = repository.find_by_code(session, code, visible_clause(principal))
     if found is None:
-        raise CodeNotFound(code)
+        raise CodeNotFound(code=code)
     return found[0]
 
 
@@ -87,9 +87,9 @@ def live_code(session: Session, facility_id: int, *, principal: Principal = ANON
     """The registry code of a facility the caller may see and that is not deleted."""
     found = repository.visible_code(session, facility_id, visible_clause(principal))
     if found is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     if found[1]:
-        raise FacilityGone(facility_id)
+        raise FacilityGone(facility_id=facility_id)
     return found[0]
 
 
@@ -118,13 +118,13 @@ def _document_as_of(
     )
     if past is None:
         if as_of < found.created_at:
-            raise FacilityNotYet(facility_id, as_of)
+            raise FacilityNotYet(facility_id=facility_id, as_of=as_of)
         return None
     _, doc = past
     if doc is None:
-        raise FacilityNotYet(facility_id, as_of)
+        raise FacilityNotYet(facility_id=facility_id, as_of=as_of)
     if doc.pop("deleted", False):
-        raise FacilityGone(facility_id)
+        raise FacilityGone(facility_id=facility_id)
     doc = geometries_in(doc, coordsys)
     if as_feature:
         location = doc.pop("location")
@@ -338,17 +338,17 @@ def ensure_live(session: Session, facility_id: int, *, principal: Principal) -> 
     """404 for an unknown facility or one the caller may not see, 410 for a deleted one."""
     deleted = repository.deleted_state(session, facility_id, visible=visible_clause(principal))
     if deleted is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     if deleted:
-        raise FacilityGone(facility_id)
+        raise FacilityGone(facility_id=facility_id)
 
 
 def _live(session: Session, facility_id: int) -> Facility:
     facility = repository.get_for_update(session, facility_id)
     if facility is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     if facility.deleted_at is not None:
-        raise FacilityGone(facility_id)
+        raise FacilityGone(facility_id=facility_id)
     return facility
 
 
@@ -461,4 +461,4 @@ def _as_input(facility: Facility) -> dict[str, Any]:
 
 
 def _flush(session: Session, code: str) -> None:
-    flush_or_raise(session, {"uq_facility_code": lambda: DuplicateCode(code)})
+    flush_or_raise(session, {"uq_facility_code": lambda: DuplicateCode(code=repr(code))})

@@ -1,22 +1,18 @@
 import enum
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
-    Identity,
     Index,
     SmallInteger,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import day_range_sql
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
 
 
@@ -75,7 +71,7 @@ class MaintenanceRecord(Base):
         CheckConstraint(day_range_sql("performed_on"), name="performed_on_range"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
     kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind))
     performed_on: Mapped[date] = mapped_column(Date)
@@ -85,7 +81,7 @@ class MaintenanceRecord(Base):
         ForeignKey("maintenance_record.id"), unique=True
     )
     recorded_by: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
 
 
 class MaintenanceCheck(Base):
@@ -98,7 +94,7 @@ class MaintenanceCheck(Base):
         Index("ix_maintenance_check_closes_id", "closes_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     record_id: Mapped[int] = mapped_column(ForeignKey("maintenance_record.id", ondelete="CASCADE"))
     item_code: Mapped[str] = mapped_column(ForeignKey("maintenance_item.code"))
     result: Mapped[CheckResult] = mapped_column(str_enum(CheckResult))

@@ -73,11 +73,7 @@ def create_record(
         raise InvalidInput.on("checks", "closes the same finding twice")
     record = MaintenanceRecord(
         facility_id=facility_id,
-        kind=data.kind,
-        performed_on=data.performed_on,
-        performed_by=data.performed_by,
-        note=data.note,
-        corrects_id=data.corrects_id,
+        **data.model_dump(exclude={"checks"}),
         recorded_by=principal.actor,
     )
     session.add(record)
@@ -214,7 +210,7 @@ def _overdue_key(value: Any) -> tuple[int, str]:
 
 def _exists(session: Session, facility_id: int) -> None:
     if facilities.codes_of(session, facility_id, visible=true()) is None:
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
 
 
 def overdue_csv(page: OverduePage) -> str:

@@ -9,8 +9,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidInput
-from app.media.errors import PhotoNotFound, PhotoTooLarge, UnsupportedMedia
+from app.core.errors import InvalidInput, UnsupportedMedia
+from app.media.errors import PhotoNotFound, PhotoTooLarge
 from app.media.models import Photo
 from app.media.storage import MediaStore
 
@@ -71,7 +71,7 @@ def get_photo(session: Session, store: MediaStore, digest: str) -> tuple[Photo, 
     photo = session.get(Photo, digest)
     data = store.get(digest) if photo else None
     if photo is None or data is None:
-        raise PhotoNotFound(digest)
+        raise PhotoNotFound(digest=digest)
     return photo, data
 
 

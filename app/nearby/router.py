@@ -79,19 +79,6 @@ class AroundQuery(BaseModel):
     )
 
 
-class ParkingQuery(AroundQuery):
-    ev: bool = Field(False, description="has charging piles, not all reported taken")
-    min_free: int | None = Field(
-        None, ge=1, le=100_000, description="at least this many free spaces, reported fresh"
-    )
-    max_height: float | None = Field(
-        None,
-        ge=1,
-        le=6,
-        description="the vehicle's height in metres: the height limit must allow it",
-    )
-
-
 class UsesQuery(AroundQuery):
     type: UseType
 
@@ -143,7 +130,7 @@ def _shelters(
     return finder.find(session, query, principal=principal, source=settings.app_source)
 
 
-async def _search(
+async def search(
     request: Request,
     place: Around,
     use_type: UseType,
@@ -203,30 +190,6 @@ async def _search(
 
 
 @router.get(
-    "/v1/parking/nearby",
-    response_model=NearbyAnswer,
-    responses=problem_responses(422),
-    openapi_extra=query_parameters(ParkingQuery),
-)
-async def nearby_parking(request: Request, principal: CurrentPrincipal) -> Response:
-    """Car parks in civil air defense works, nearest first, with live availability.
-    `alerts` lists the alerts in force over the point. While an Actual air-raid alert is
-    among them (`alert_mode`), `shelters` (as /v1/shelters/nearby answers them) comes
-    before the car parks; Exercise and Test alerts are listed as drills and change
-    nothing else."""
-    query = read_query(request, ParkingQuery)
-    return await _search(
-        request,
-        around(query),
-        UseType.parking,
-        principal,
-        ev=query.ev,
-        min_free=query.min_free,
-        vehicle_height_m=query.max_height,
-    )
-
-
-@router.get(
     "/v1/uses/nearby",
     response_model=NearbyAnswer,
     responses=problem_responses(422),
@@ -235,7 +198,7 @@ async def nearby_parking(request: Request, principal: CurrentPrincipal) -> Respo
 async def nearby_uses(request: Request) -> Response:
     """Peacetime uses of one type (cool spots, gyms, ...), nearest first."""
     query = read_query(request, UsesQuery)
-    return await _search(request, around(query), query.type)
+    return await search(request, around(query), query.type)
 
 
 @router.get(

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, text
+from sqlalchemy import CheckConstraint, ForeignKey, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
@@ -26,10 +26,8 @@ class ParkingOccupancy(Base):
     facility_id: Mapped[int] = mapped_column(
         ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
     )
-    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(primary_key=True)
     free_spaces: Mapped[int]
     free_charging_piles: Mapped[int | None]
     opening_status: Mapped[OpeningStatus] = mapped_column(str_enum(OpeningStatus))
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    received_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

@@ -4,24 +4,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.schemas import TimeWindow
 from app.facilities.models import Facility
 from app.parking.models import ParkingOccupancy
 from app.uses.models import PeacetimeUse, UseType
 
 
-def history(
-    session: Session, facility_id: int, *, since: datetime, until: datetime, limit: int
-) -> list[ParkingOccupancy]:
+def history(session: Session, facility_id: int, window: TimeWindow) -> list[ParkingOccupancy]:
     return list(
         session.scalars(
             select(ParkingOccupancy)
             .where(
                 ParkingOccupancy.facility_id == facility_id,
-                ParkingOccupancy.observed_at >= since,
-                ParkingOccupancy.observed_at <= until,
+                ParkingOccupancy.observed_at >= window.since,
+                ParkingOccupancy.observed_at <= window.until,
             )
             .order_by(ParkingOccupancy.observed_at)
-            .limit(limit)
+            .limit(window.limit)
         )
     )
 

@@ -1,18 +1,26 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import Field
 
+from app.accounts.dependencies import CurrentPrincipal
 from app.core.errors import problem_responses
+from app.core.query import query_parameters, read_query
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.facilities.dependencies import LiveFacilityId, OccupancyWriter
+from app.nearby.router import AroundQuery, around, search
+from app.nearby.schemas import NearbyAnswer
 from app.parking import service
-from app.parking.schemas import OccupancyHistory, OccupancyRecord, OccupancyReport
+from app.parking.schemas import OccupancyHistory, OccupancyReport
+from app.uses.models import UseType
 from app.uses.schemas import Availability
 from app.uses.service import availability
 
 router = APIRouter(prefix="/v1/facilities/{facility_id}/parking", tags=["parking"])
+# The car park search stands with the other nearby searches in the API's documents.
+nearby_router = APIRouter(tags=["nearby"])
 
 
 @router.put(
@@ -69,21 +77,41 @@ def occupancy_history(
     facility_id: LiveFacilityId,
     window: TimeWindowDep,
 ) -> OccupancyHistory:
-    records = service.history(
-        session, facility_id, since=window.since, until=window.until, limit=window.limit
+    return service.history(session, facility_id, window)
+
+
+class ParkingQuery(AroundQuery):
+    ev: bool = Field(False, description="has charging piles, not all reported taken")
+    min_free: int | None = Field(
+        None, ge=1, le=100_000, description="at least this many free spaces, reported fresh"
     )
-    return OccupancyHistory(
-        facility_id=facility_id,
-        since=window.since,
-        until=window.until,
-        items=[
-            OccupancyRecord(
-                realtime_free_capacity=r.free_spaces,
-                realtime_free_charging_piles=r.free_charging_piles,
-                realtime_opening_status=r.opening_status,
-                realtime_data_updated_at=r.observed_at,
-                received_at=r.received_at,
-            )
-            for r in records
-        ],
+    max_height: float | None = Field(
+        None,
+        ge=1,
+        le=6,
+        description="the vehicle's height in metres: the height limit must allow it",
+    )
+
+
+@nearby_router.get(
+    "/v1/parking/nearby",
+    response_model=NearbyAnswer,
+    responses=problem_responses(422),
+    openapi_extra=query_parameters(ParkingQuery),
+)
+async def nearby_parking(request: Request, principal: CurrentPrincipal) -> Response:
+    """Car parks in civil air defense works, nearest first, with live availability.
+    `alerts` lists the alerts in force over the point. While an Actual air-raid alert is
+    among them (`alert_mode`), `shelters` (as /v1/shelters/nearby answers them) comes
+    before the car parks; Exercise and Test alerts are listed as drills and change
+    nothing else."""
+    query = read_query(request, ParkingQuery)
+    return await search(
+        request,
+        around(query),
+        UseType.parking,
+        principal,
+        ev=query.ev,
+        min_free=query.min_free,
+        vehicle_height_m=query.max_height,
     )

@@ -3,10 +3,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidInput
+from app.core.schemas import TimeWindow
 from app.parking import repository
 from app.parking.errors import ConflictingReport, NoCarPark, OutOfOrderReport
 from app.parking.models import ParkingOccupancy
-from app.parking.schemas import OccupancyReport
+from app.parking.schemas import OccupancyHistory, OccupancyRecord, OccupancyReport
 from app.uses import repository as uses
 from app.uses.models import PeacetimeUse
 from app.uses.schemas import Availability
@@ -16,7 +17,7 @@ from app.uses.service import availability
 def car_park(session: Session, facility_id: int, *, for_update: bool = False) -> PeacetimeUse:
     use = uses.get_parking(session, facility_id, for_update=for_update)
     if use is None:
-        raise NoCarPark(facility_id)
+        raise NoCarPark(facility_id=facility_id)
     return use
 
 
@@ -49,7 +50,7 @@ def push(
         )
     stored = use.realtime_observed_at
     if stored is not None and observed < stored:
-        raise OutOfOrderReport(observed, stored)
+        raise OutOfOrderReport(observed_at=observed.isoformat(), stored_at=stored.isoformat())
     if stored is not None and observed == stored:
         same = (
             use.realtime_free_spaces,
@@ -57,7 +58,7 @@ def push(
             use.realtime_opening_status,
         ) == (report.realtime_free_capacity, free_piles, report.realtime_opening_status)
         if not same:
-            raise ConflictingReport(observed)
+            raise ConflictingReport(observed_at=observed.isoformat())
     else:
         # A repeated identical push falls through the branch above and changes nothing.
         use.realtime_free_spaces = report.realtime_free_capacity
@@ -77,8 +78,21 @@ def push(
     return availability(use, now=now, stale_after_s=stale_after_s)
 
 
-def history(
-    session: Session, facility_id: int, *, since: datetime, until: datetime, limit: int
-) -> list[ParkingOccupancy]:
+def history(session: Session, facility_id: int, window: TimeWindow) -> OccupancyHistory:
     car_park(session, facility_id)
-    return repository.history(session, facility_id, since=since, until=until, limit=limit)
+    rows = repository.history(session, facility_id, window)
+    return OccupancyHistory(
+        facility_id=facility_id,
+        since=window.since,
+        until=window.until,
+        items=[
+            OccupancyRecord(
+                realtime_free_capacity=r.free_spaces,
+                realtime_free_charging_piles=r.free_charging_piles,
+                realtime_opening_status=r.opening_status,
+                realtime_data_updated_at=r.observed_at,
+                received_at=r.received_at,
+            )
+            for r in rows
+        ],
+    )

@@ -82,7 +82,7 @@ def get_report(session: Session, report_id: uuid.UUID, *, principal: Principal) 
     would name the work."""
     report = repository.get(session, report_id, visible=visible_clause(principal))
     if report is None:
-        raise ReportNotFound(report_id)
+        raise ReportNotFound(report_id=report_id)
     return report
 
 
@@ -103,7 +103,7 @@ def update_report(
 ) -> ProblemReport:
     report = repository.get(session, report_id, visible=visible_clause(principal), for_update=True)
     if report is None:
-        raise ReportNotFound(report_id)
+        raise ReportNotFound(report_id=report_id)
     if not may_see_details(session, principal, report):
         raise Forbidden(f"facility {report.facility_id} is outside this key's scope")
     check_if_match(if_match, report.version, required=True)
@@ -160,7 +160,7 @@ def list_reports(
         facility_id is not None
         and facilities.codes_of(session, facility_id, visible=visible_clause(principal)) is None
     ):
-        raise FacilityNotFound(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
     rows = repository.list_reports(
         session,
         principal=principal,

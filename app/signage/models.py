@@ -3,11 +3,9 @@ from datetime import date
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
-    Identity,
     Index,
     SmallInteger,
     String,
@@ -19,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import day_range_sql
-from app.db.base import Base, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped
 from app.db.types import str_enum
 
 
@@ -64,7 +62,7 @@ class Sign(Timestamped, Base):
         Index("ix_sign_facility_id_kind", "facility_id", "kind"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
     kind: Mapped[SignKind] = mapped_column(str_enum(SignKind))
     status: Mapped[SignStatus] = mapped_column(str_enum(SignStatus))
@@ -89,7 +87,7 @@ class SignageRule(Base):
         CheckConstraint("min_count >= 1", name="min_count_positive"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     admin_code: Mapped[str] = mapped_column(ForeignKey("division.code"), index=True)
     kind: Mapped[SignKind] = mapped_column(str_enum(SignKind))
     applies_to: Mapped[RuleAppliesTo] = mapped_column(str_enum(RuleAppliesTo))

@@ -9,7 +9,7 @@ from app.core.errors import problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.pagination import decode_cursor, encode_cursor
-from app.core.versioning import IfMatch, etag
+from app.core.versioning import IfMatch, versioned
 from app.db.session import SessionDep
 from app.facilities.dependencies import (
     AdminCodeQuery,
@@ -36,9 +36,8 @@ WRITE_ERRORS = (400, 401, 403, 404, 410, 413, 422, 429)
 
 
 def _sign_response(sign, coordsys: CoordSys, status_code: int = 200) -> JSONResponse:
-    body = service.to_sign_read(sign, coordsys).model_dump(mode="json")
-    headers = {"ETag": etag(sign.version), **crs_header(coordsys)}
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    read = service.to_sign_read(sign, coordsys)
+    return versioned(read, sign.version, status_code=status_code, headers=crs_header(coordsys))
 
 
 @router.get(

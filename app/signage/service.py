@@ -75,7 +75,7 @@ def get_signage(
 def get_sign(session: Session, facility_id: int, sign_id: int) -> Sign:
     sign = repository.get_sign(session, facility_id, sign_id, for_update=False)
     if sign is None:
-        raise SignNotFound(facility_id, sign_id)
+        raise SignNotFound(facility_id=facility_id, sign_id=sign_id)
     return sign
 
 
@@ -105,7 +105,7 @@ def update_sign(
 ) -> Sign:
     sign = repository.get_sign(session, facility_id, sign_id, for_update=True)
     if sign is None:
-        raise SignNotFound(facility_id, sign_id)
+        raise SignNotFound(facility_id=facility_id, sign_id=sign_id)
     check_if_match(if_match, sign.version, required=True)
     before = _snapshot(sign)
     values = {name: getattr(sign, name) for name in FIELDS}
@@ -238,8 +238,8 @@ def _check(session: Session, values: dict[str, Any]) -> None:
 
 def _missing_facility(session: Session, facility_id: int) -> None:
     if facilities.codes_of(session, facility_id, visible=true()) is None:
-        raise FacilityNotFound(facility_id)
-    raise FacilityGone(facility_id)
+        raise FacilityNotFound(facility_id=facility_id)
+    raise FacilityGone(facility_id=facility_id)
 
 
 def _snapshot(sign: Sign) -> dict[str, Any]:

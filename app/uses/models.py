@@ -5,12 +5,9 @@ from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Computed,
-    DateTime,
     ForeignKey,
-    Identity,
     Index,
     Numeric,
     Text,
@@ -20,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped
 from app.db.types import str_enum
 
 
@@ -74,7 +71,7 @@ class PeacetimeUse(Timestamped, Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     facility_id: Mapped[int] = mapped_column(
         ForeignKey("facility.id", ondelete="CASCADE"), index=True
     )
@@ -106,4 +103,4 @@ class PeacetimeUse(Timestamped, Base):
     realtime_free_spaces: Mapped[int | None]
     realtime_free_charging_piles: Mapped[int | None]
     realtime_opening_status: Mapped[OpeningStatus | None] = mapped_column(str_enum(OpeningStatus))
-    realtime_observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    realtime_observed_at: Mapped[datetime | None]

@@ -2,11 +2,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Response, status
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.core.errors import problem_responses
-from app.core.versioning import IfMatch, etag
+from app.core.versioning import IfMatch, etag, versioned
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityWriter, LiveFacilityId
 from app.holidays import service as holidays
@@ -54,10 +53,11 @@ def create_use(
         return replay
     use = service.create_use(session, facility_id, data, actor=principal.actor)
     location = request.url_for("get_use", facility_id=facility_id, use_id=use.id)
-    response = JSONResponse(
-        _to_use_read(session, request, use).model_dump(mode="json"),
+    response = versioned(
+        _to_use_read(session, request, use),
+        use.version,
         status_code=status.HTTP_201_CREATED,
-        headers={"Location": str(location), "ETag": etag(use.version)},
+        headers={"Location": str(location)},
     )
     return idempotency.finish(session, idempotency_key, principal, response)
 

@@ -81,7 +81,7 @@ def list_uses(session: Session, facility_id: int) -> list[PeacetimeUse]:
 def get_use(session: Session, facility_id: int, use_id: int) -> PeacetimeUse:
     use = repository.get(session, facility_id, use_id)
     if use is None:
-        raise UseNotFound(facility_id, use_id)
+        raise UseNotFound(facility_id=facility_id, use_id=use_id)
     return use
 
 
@@ -91,7 +91,7 @@ def create_use(
     fields = data.model_dump(mode="json", exclude={"attributes"})
     use = PeacetimeUse(facility_id=facility_id, **fields, attributes=_attributes(data))
     if use.type == UseType.parking and repository.get_parking(session, facility_id):
-        raise SecondCarPark(facility_id)
+        raise SecondCarPark(facility_id=facility_id)
     session.add(use)
     _flush(session, facility_id)
     session.refresh(use)
@@ -145,7 +145,7 @@ def delete_use(
 def _locked(session: Session, facility_id: int, use_id: int) -> PeacetimeUse:
     use = repository.get(session, facility_id, use_id, for_update=True)
     if use is None:
-        raise UseNotFound(facility_id, use_id)
+        raise UseNotFound(facility_id=facility_id, use_id=use_id)
     return use
 
 
@@ -189,5 +189,6 @@ def _validated_attributes(use_type: UseType, attributes: dict[str, Any]) -> dict
 
 def _flush(session: Session, facility_id: int) -> None:
     flush_or_raise(
-        session, {"uq_peacetime_use_parking_per_facility": lambda: SecondCarPark(facility_id)}
+        session,
+        {"uq_peacetime_use_parking_per_facility": lambda: SecondCarPark(facility_id=facility_id)},
     )

@@ -9,7 +9,7 @@ from shapely.geometry import box
 
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
-from app.divisions import files
+from app.divisions import readers
 from app.divisions.service import BoundaryFeature, load_boundaries
 from app.facilities import repository as facilities
 
@@ -138,7 +138,7 @@ def _write(path, driver, geometries, codes, names):
 def test_read_boundaries_from_vector_files(tmp_path, suffix, driver):
     path = tmp_path / f"districts.{suffix}"
     _write(path, driver, [SHUSHAN, BAOHE], ["340104", "340111"], ["蜀山区", "包河区"])
-    features = files.read_boundaries(path, code_field="adcode", name_field="name")
+    features = readers.read_boundaries(path, code_field="adcode", name_field="name")
     assert [(f.code, f.name) for f in features] == [("340104", "蜀山区"), ("340111", "包河区")]
     assert features[0].geometry.equals(SHUSHAN)
 
@@ -146,7 +146,7 @@ def test_read_boundaries_from_vector_files(tmp_path, suffix, driver):
 def test_read_boundaries_converts_gcj02(tmp_path):
     path = tmp_path / "gcj.geojson"
     _write(path, "GeoJSON", [SHUSHAN], ["340104"], ["蜀山区"])
-    wgs = files.read_boundaries(
+    wgs = readers.read_boundaries(
         path, code_field="adcode", name_field="name", coordsys=CoordSys.gcj02
     )
     shift = np.subtract(SHUSHAN.exterior.coords, wgs[0].geometry.exterior.coords)
@@ -159,18 +159,18 @@ def test_read_boundaries_names_a_missing_field(tmp_path):
     path = tmp_path / "d.geojson"
     _write(path, "GeoJSON", [SHUSHAN], ["340104"], ["蜀山区"])
     with pytest.raises(BadRequest, match="no field 'code'"):
-        files.read_boundaries(path, code_field="code", name_field="name")
+        readers.read_boundaries(path, code_field="code", name_field="name")
 
 
 def test_read_boundaries_rejects_a_broken_file(tmp_path):
     path = tmp_path / "broken.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feat"}]})[:30])
     with pytest.raises(BadRequest, match="cannot be read"):
-        files.read_boundaries(path, code_field="code", name_field="name")
+        readers.read_boundaries(path, code_field="code", name_field="name")
 
 
 def test_cnmaps_boundaries_place_a_known_landmark(client, payload, session):
-    features = files.cnmaps_boundaries("340104")
+    features = readers.cnmaps_boundaries("340104")
     assert [(f.code, f.name) for f in features] == [("340104", "蜀山区")]
     load_boundaries(session, features, on=date.today())
     session.commit()

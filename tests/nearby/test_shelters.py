@@ -262,6 +262,8 @@ def test_an_air_raid_to_come_switches_answers_at_its_onset(public_client, client
     assert answer["alert_mode"] is False and answer["alerts"] == [] and "shelters" not in answer
     wait_until(onset)
     assert parking(public_client)["alert_mode"] is True
+
+
 def test_an_alert_over_a_point_without_car_parks_is_still_told(public_client, client_for):
     # The search's statement gives the alerts' presence on a row of its own then.
     alert = post_alert(client_for, message("RAID-EMPTY", polygon=AROUND))

@@ -3,9 +3,6 @@
 - shelter_status_tile_change (insert, update, delete): a status report evicts the
   shelters' tiles of single features at the shelter's position (app/ogc/tiles/cache.py),
   which now show the live status.
-- use_search_refresh: its facility ids as a set to join, not `= ANY (array)`, which
-  PostgreSQL searches linearly for each row scanned: the demo load's refresh of a million
-  new facilities' entrances ran for most of an hour.
 - alert.effective_at: from the earliest info block's `effective` (else `sent`), or its
   `onset` when later (app.alerts.rules.takes_effect), for the messages stored before.
 
@@ -38,7 +35,6 @@ def _effective_at(start: str) -> None:
 def upgrade() -> None:
     apply_frozen(
         "0028",
-        "functions/use_search_refresh",
         "functions/shelter_status_tile_change",
         *(f"triggers/shelter_status/{name}" for name in TRIGGERS),
     )
@@ -51,4 +47,3 @@ def downgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER {name} ON shelter_status")
     op.execute("DROP FUNCTION shelter_status_tile_change()")
-    apply_frozen("0018", "functions/use_search_refresh")

@@ -2,14 +2,13 @@
 -- public works in service, with the entrances a visitor would use (never a wartime one).
 -- Called by: the use_search_on_* trigger functions; migrations 0005 and 0017 (backfill).
 -- Keeps true: use_search (nearby search).
--- Migrations: 0005, 0017 (visibility), 0028 (ids as a set: `= ANY` of a parameter is a
---   linear search per row, quadratic for a bulk load's million ids).
+-- Migrations: 0005, 0017 (visibility).
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_refresh(facility_ids bigint[])
  RETURNS void
  LANGUAGE sql
 AS $function$
-    DELETE FROM use_search s WHERE s.facility_id IN (SELECT unnest(facility_ids)) AND NOT EXISTS (
+    DELETE FROM use_search s WHERE s.facility_id = ANY (facility_ids) AND NOT EXISTS (
         SELECT FROM peacetime_use u JOIN facility f ON f.id = u.facility_id
         WHERE u.id = s.use_id AND u.facility_id = s.facility_id
           AND f.deleted_at IS NULL AND f.status = 'in_service' AND f.visibility = 'public');
@@ -39,7 +38,7 @@ AS $function$
         ) AS a
         WHERE a.tier = 1
     ) AS e ON true
-    WHERE f.id IN (SELECT unnest(facility_ids)) AND f.deleted_at IS NULL AND f.status = 'in_service' AND f.visibility = 'public'
+    WHERE f.id = ANY (facility_ids) AND f.deleted_at IS NULL AND f.status = 'in_service' AND f.visibility = 'public'
     ON CONFLICT (use_id) DO UPDATE SET (
         facility_id, type, location, name, opening_hours, charging_piles, accessible_spaces,
         height_limit_m, accessible_entrance, realtime_free_spaces, realtime_free_charging_piles,

@@ -174,3 +174,39 @@ def test_an_alert_issued_while_the_map_is_open_shows_its_banner_and_shelters_fir
     page.locator("#alert[hidden]").wait_for(state="attached")
     page.context.close()
     assert not watch.blocked and not watch.errors, (watch.blocked, watch.errors)
+
+
+def test_a_refused_alert_stream_is_asked_again_and_the_alerts_read(browser, live, registry):
+    page, watch = watched(browser, (live.base,), locale="zh-CN")
+    refused: list[str] = []
+
+    def stream(route) -> None:
+        if not refused:  # the first stream is refused, as a worker holding all it may would
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="application/problem+json", body="{}")
+        else:
+            route.continue_()
+
+    page.route("**/v1/alerts/stream", stream)
+    page.goto(f"{live.base}/map")
+    for _ in range(600):  # Playwright runs the route's handler only while it is waited on
+        if refused:
+            break
+        page.wait_for_timeout(200)
+    assert refused, "the map opened no alert stream"
+    sent = datetime.now(UTC) - timedelta(minutes=1)
+    drill = message("HF-MAP-AGAIN", status="Exercise", polygon=AROUND_HEFEI, sent=sent)
+    admin = {"Authorization": f"Bearer {registry[1]}", "Content-Type": "application/xml"}
+    assert httpx.post(f"{live.base}/v1/alerts", content=drill, headers=admin).status_code == 201
+    try:
+        page.locator("#alert:not([hidden])").wait_for()
+        assert "合肥市防空警报" in page.locator("#alert").inner_text()
+    finally:
+        cancel = message(
+            "HF-MAP-AGAIN-END", msg_type="Cancel", references=reference("HF-MAP-AGAIN", sent)
+        )
+        httpx.post(f"{live.base}/v1/alerts", content=cancel, headers=admin)
+    page.context.close()
+    assert not watch.blocked
+    # the refused stream's own line, and nothing else
+    assert all("503" in error or "EventSource" in error for error in watch.errors), watch.errors

@@ -218,8 +218,21 @@
   }
   const showAlerts = () => alerts().catch((error) => console.warn("alerts:", problemText(error)));
   showAlerts();
-  // An alert issued, updated, ended or expiring while the page is open shows at once.
-  new EventSource("/v1/alerts/stream").addEventListener("alert", showAlerts);
+  // An alert issued, updated, ended or expiring while the page is open shows at once. Each
+  // (re)connection reads the alerts in force, as changes made while it was away are not
+  // replayed; a refused stream (503 when a worker holds all it may, 429) is closed by the
+  // browser for good, so the page asks again later, waiting longer each time.
+  function follow(wait) {
+    const stream = new EventSource("/v1/alerts/stream");
+    stream.addEventListener("open", () => { wait = 2000; showAlerts(); });
+    stream.addEventListener("alert", showAlerts);
+    stream.addEventListener("error", () => {
+      if (stream.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+      showAlerts();
+      setTimeout(() => follow(Math.min(wait * 2, 120000)), wait);
+    });
+  }
+  follow(2000);
 
   // A facility and the report form ---------------------------------------------------------
 

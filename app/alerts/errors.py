@@ -16,6 +16,7 @@ class AlertNotFound(NotFound):
 
 class StreamsUnavailable(AppError):
     status, type, title = 503, "/problems/streams-unavailable", "Streams unavailable"
+    retry_after = 5
 
 
 def too_many_streams(limit: int) -> StreamsUnavailable:

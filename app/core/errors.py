@@ -39,6 +39,9 @@ class AppError(Exception):
     # The detail's wording with its values named, where a subclass words its own detail:
     # the msgid its translations are found under (app/core/i18n.py).
     template: str | None = None
+    # Seconds a client should wait before asking again (Retry-After), for refusals that
+    # pass with time.
+    retry_after: int | None = None
 
     def __init__(
         self, detail: str | None = None, *, errors: list[FieldError] | None = None, **values: Any
@@ -159,6 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=exc.detail,
             errors=exc.errors,
             instance=request.url.path,
+            headers=None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)},
         )
 
     @app.exception_handler(RequestValidationError)

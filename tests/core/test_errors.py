@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app.alerts.errors import AlertNotFound, StreamsUnavailable, too_many_streams
 from app.core.errors import install_error_handlers
 
 
@@ -68,3 +69,22 @@ def test_a_value_the_database_refuses_is_logged_and_answered_in_its_words(engine
     assert response.headers["content-type"] == "application/problem+json"
     assert "NUL" in response.json()["detail"]
     assert any("value refused on GET /echo" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refusal_that_passes_with_time_says_when_to_ask_again():
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/stream")
+    def stream() -> None:
+        raise too_many_streams(2)
+
+    @app.get("/missing")
+    def missing() -> None:
+        raise AlertNotFound(7)
+
+    client = TestClient(app)
+    refused = client.get("/stream")
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == str(StreamsUnavailable.retry_after)
+    assert "retry-after" not in client.get("/missing").headers

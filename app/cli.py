@@ -24,7 +24,6 @@ from app.exports import cli as exports
 from app.facilities import repository as facilities
 from app.facilities.models import Facility
 from app.imports import cli as imports
-from app.serving import CannotListen, default_workers, serve
 from app.stats import cli as stats
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -54,6 +53,9 @@ def serve_command(
     ] = False,
 ) -> None:
     """Serves the API (see app.serving)."""
+    # Imported here: the whole app loads with it, which the other commands do not need.
+    from app.serving import CannotListen, default_workers, serve
+
     try:
         status = serve(
             host=host, port=port, workers=workers or default_workers(), access_log=access_log

@@ -260,12 +260,36 @@ def create(client, payload):
     return make
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items) -> None:
     """The cluster drills (tests/test_cluster.py) take minutes and a cluster of their own:
-    they run when asked for with RF_CLUSTER_TESTS=1, and are otherwise not collected."""
-    if os.environ.get("RF_CLUSTER_TESTS") == "1":
-        return
-    drills = [item for item in items if item.get_closest_marker("cluster")]
-    if drills:
-        config.hook.pytest_deselected(items=drills)
-        items[:] = [item for item in items if not item.get_closest_marker("cluster")]
+    they run when asked for with RF_CLUSTER_TESTS=1, and are otherwise not collected.
+
+    Under pytest-xdist (`--dist loadgroup`, as ./scripts/test runs it) a module's tests stay
+    on one worker, so that its live server or database is made once; the browser tests
+    share one demo registry and one server, so they stay together too."""
+    if os.environ.get("RF_CLUSTER_TESTS") != "1":
+        drills = [item for item in items if item.get_closest_marker("cluster")]
+        if drills:
+            config.hook.pytest_deselected(items=drills)
+            items[:] = [item for item in items if not item.get_closest_marker("cluster")]
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    # The longest groups go first, so that no worker is left with one of them at the end.
+    items.sort(key=lambda item: _group(item) not in LONGEST_GROUPS)
+
+
+# The groups that take a minute or more each (`./scripts/test --durations=40` shows them).
+LONGEST_GROUPS = (
+    "tests/test_openapi_fuzz.py",
+    "browser",
+    "tests/test_security.py",
+    "tests/test_serving.py",
+    "tests/imports/test_cli.py",
+    "tests/alerts/test_stream.py",
+)
+
+
+def _group(item: pytest.Item) -> str:
+    module = item.nodeid.split("::")[0]
+    return "browser" if module.startswith("tests/browser/") else module

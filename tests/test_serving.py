@@ -17,7 +17,7 @@ import pytest
 
 from app.serving import Balance
 from tests.conftest import free_port
-from tests.live import RF, wait_for, workers
+from tests.live import RF, STARTUP_S, wait_for, workers
 
 
 def alive(pid: int) -> bool:
@@ -77,8 +77,8 @@ def serving(settings, *, processes: int | None) -> Iterator[tuple[subprocess.Pop
         return len(pids) == workers_wanted and all(sockets(pid, port, LISTEN) for pid in pids)
 
     try:
-        wait_for(started, "the server did not start")
-        wait_for(listening, f"{workers_wanted} workers did not start listening")
+        wait_for(started, "the server did not start", STARTUP_S)
+        wait_for(listening, f"{workers_wanted} workers did not start listening", STARTUP_S)
         yield process, port
     finally:
         process.terminate()  # the workers with it, gracefully
@@ -157,7 +157,9 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(server):
     process, port = server
     first = workers(process.pid)
     os.kill(min(first), signal.SIGKILL)
-    wait_for(lambda: len(workers(process.pid) - first) == 1, "no worker replaced the dead one")
+    wait_for(
+        lambda: len(workers(process.pid) - first) == 1, "no worker replaced the dead one", STARTUP_S
+    )
     assert answers(f"http://127.0.0.1:{port}")
 
     survivors = workers(process.pid)
@@ -199,4 +201,8 @@ def test_one_worker_per_core_by_default_and_even_one_is_replaced(settings, engin
         (lone,) = workers(process.pid)
         os.kill(lone, signal.SIGKILL)
         wait_for(lambda: workers(process.pid) - {lone}, "no worker replaced the lone one")
-        wait_for(lambda: answers(f"http://127.0.0.1:{port}"), "the new worker does not answer")
+        wait_for(
+            lambda: answers(f"http://127.0.0.1:{port}"),
+            "the new worker does not answer",
+            STARTUP_S,
+        )

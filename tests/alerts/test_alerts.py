@@ -213,6 +213,9 @@ def test_an_exercise_is_a_drill(authority, public_client):
             "alert",
         ),
     ],
+    # The bodies carry the time of collection: named, so that every xdist worker
+    # collects the same tests.
+    ids=["no msgType", "status Real", "bad sent", "CAP 1.1"],
 )
 def test_a_message_the_schema_refuses_stores_nothing(authority, connection, body, says):
     response = post(authority, body)
@@ -232,6 +235,7 @@ def test_a_message_the_schema_refuses_stores_nothing(authority, connection, body
         (message("HF-093", polygon=None, circle="31.8,117.2 0"), "circle"),
         (message("HF-094", polygon="91,117.2 31.9,117.3 31.9,117.4 91,117.2"), "polygon"),
     ],
+    ids=["Draft", "Update without references", "polygon of 3 points", "circle of 0", "lat 91"],
 )
 def test_a_message_this_registry_cannot_act_on_is_refused(authority, connection, body, field):
     response = post(authority, body)

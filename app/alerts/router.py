@@ -74,8 +74,8 @@ async def post_alert(
     def store() -> tuple[AlertReceived, bool]:
         message = cap.parse(data)
         received = service.receive(session, message, principal=principal, now=now)
-        [read] = service.read(session, [received.alert], now=now)
-        return AlertReceived.model_validate({**read, "ended": received.ended}), received.created
+        [answer] = service.answers(session, [received.alert], now=now)
+        return AlertReceived.model_validate({**answer, "ended": received.ended}), received.created
 
     answer, created = await run_in_threadpool(store)
     if not created:
@@ -114,7 +114,7 @@ def active_alerts(
         feed = service.atom_feed(alerts, now=now, self_url=str(request.url))
         return Response(feed, media_type="application/atom+xml", headers=LIVE)
     response.headers.update(LIVE)
-    return ActiveAlerts(generated_at=now, items=service.read(session, alerts, now=now))
+    return ActiveAlerts(generated_at=now, items=service.answers(session, alerts, now=now))
 
 
 @router.get(
@@ -166,5 +166,5 @@ def get_alert(
     alert = service.get(session, alert_id)
     if _wants_cap(request, f):
         return Response(alert.document, media_type=CAP_XML)
-    [read] = service.read(session, [alert], now=datetime.now(UTC))
-    return AlertRead.model_validate(read)
+    [answer] = service.answers(session, [alert], now=datetime.now(UTC))
+    return AlertRead.model_validate(answer)

@@ -208,6 +208,43 @@ def test_an_alert_cancelled_before_its_time_never_takes_effect(server):
         stream.close()
 
 
+def active(base: str) -> tuple[datetime, list[int]]:
+    answer = httpx.get(f"{base}/v1/alerts/active", timeout=10).json()
+    return datetime.fromisoformat(answer["generated_at"]), [a["id"] for a in answer["items"]]
+
+
+def test_an_update_ahead_of_its_time_takes_over_when_it_takes_effect(server):
+    live, key = server
+    stream = Stream(live.base)
+    try:
+        sent = datetime.now(UTC) - timedelta(minutes=1)
+        first = post(live.base, key, message("SSE-8", sent=sent))
+        # a margin for a busy machine: the update is stored and the state read before this
+        at = (datetime.now(UTC) + timedelta(seconds=15)).replace(microsecond=0)
+        update = post(
+            live.base,
+            key,
+            message("SSE-9", msg_type="Update", sent=at, references=reference("SSE-8", sent)),
+        )
+        assert update["ended"] == [first["id"]] and not update["in_force"]
+        assert (stream.next()["change"], stream.next()["change"]) == ("alert", "update")
+        # Until then the alert it updates stays in force.
+        generated, ids = active(live.base)
+        assert generated < at and first["id"] in ids and update["id"] not in ids
+        event = stream.next()
+        assert (event["change"], event["id"], event["ended"]) == (
+            "effective",
+            update["id"],
+            [first["id"]],
+        )
+        # Told once it has taken over, never before.
+        assert datetime.now(UTC) >= at
+        generated, ids = active(live.base)
+        assert update["id"] in ids and first["id"] not in ids
+    finally:
+        stream.close()
+
+
 HOME = "address 10.0.0.1"
 
 

@@ -19,7 +19,7 @@ from defusedxml import ElementTree as SafeTree
 from lxml import etree
 from pydantic import ConfigDict
 
-from app.alerts.schemas import InfoFields
+from app.alerts.schemas import InfoFields, MessageFields
 from app.core.errors import BadRequest, FieldError, InvalidInput
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -52,14 +52,9 @@ class Info(InfoFields):
     areas: list[Area]
 
 
-@dataclass(frozen=True)
-class Message:
-    identifier: str
-    sender: str
-    sent: datetime
-    status: str
-    msg_type: str
-    scope: str
+class Message(MessageFields):
+    model_config = ConfigDict(frozen=True)
+
     references: list[tuple[str, str, str]]  # sender, identifier, sent as written
     infos: list[Info]
     document: str  # canonical XML (C14N) of the message

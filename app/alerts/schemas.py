@@ -33,14 +33,20 @@ class AlertInfoRead(InfoFields):
     areas: list[AlertAreaRead]
 
 
-class AlertRead(BaseModel):
-    id: int
+class MessageFields(BaseModel):
+    """What a CAP message says of itself that is stored as it is, a column each (alert):
+    the parsed message (cap.Message) and the answers (AlertRead) both carry it."""
+
     identifier: str
     sender: str
     sent: datetime
     status: str
     msg_type: str
     scope: str
+
+
+class AlertRead(MessageFields):
+    id: int
     references: list[str]
     drill: bool = Field(description="Exercise or Test: shown, never switches real answers")
     air_raid: bool

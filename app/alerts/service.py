@@ -10,6 +10,7 @@ from app.accounts.principal import Principal
 from app.alerts import cap, repository, rules
 from app.alerts.errors import AlertNotFound, IdentifierTaken
 from app.alerts.models import Alert, AlertInfo
+from app.alerts.schemas import MessageFields
 from app.audit import service as audit
 from app.core.errors import InvalidInput
 from app.webhooks import outbox
@@ -47,12 +48,7 @@ def receive(
     effective = min((rules.takes_effect(i, sent=message.sent) for i in infos), default=message.sent)
     expiries = [i.expires for i in infos]
     alert = Alert(
-        identifier=message.identifier,
-        sender=message.sender,
-        sent=message.sent,
-        status=message.status,
-        msg_type=message.msg_type,
-        scope=message.scope,
+        **{name: getattr(message, name) for name in MessageFields.model_fields},
         references=[",".join(r) for r in message.references],
         air_raid=any(rules.air_raid(i) for i in infos),
         open_restricted=any(rules.opens_restricted(i) for i in infos),
@@ -179,12 +175,7 @@ def answers(session: Session, alerts: list[Alert], *, now: datetime) -> list[dic
 def _answer(alert: Alert, infos: list[dict[str, Any]], *, in_force: bool) -> dict[str, Any]:
     return {
         "id": alert.id,
-        "identifier": alert.identifier,
-        "sender": alert.sender,
-        "sent": alert.sent,
-        "status": alert.status,
-        "msg_type": alert.msg_type,
-        "scope": alert.scope,
+        **{name: getattr(alert, name) for name in MessageFields.model_fields},
         "references": alert.references,
         "drill": alert.status != rules.REAL,
         "air_raid": alert.air_raid,

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     max_alert_bytes: int = Field(default=1_048_576, ge=4096)
     # Open SSE alert streams per worker process; more are answered 503.
     alert_streams_per_worker: int = Field(default=2000, ge=1)
+    # ... and per client (a key, or an address without one) over all the workers of a
+    # host, so that one client cannot take every place; more are answered 429.
+    alert_streams_per_client: int = Field(default=4, ge=1)
+    # On SIGTERM a worker ends its alert streams at once, then waits this long for other
+    # answers in progress (an export, an upload) before it cuts them off (app.serving).
+    shutdown_grace_s: float = Field(default=20, gt=0)
     # Names this service in the links it builds for map apps (Amap src, Tencent referer).
     app_source: str = "rf-registry"
     alembic_ini: Path = PROJECT_ROOT / "alembic.ini"

@@ -15,7 +15,7 @@ from app.accounts.router import me_router
 from app.accounts.router import router as accounts_router
 from app.alerts.router import ALERTS_PATH
 from app.alerts.router import router as alerts_router
-from app.alerts.stream import AlertHub, conninfo
+from app.alerts.stream import AlertHub, StreamCounts, conninfo
 from app.campaigns.router import router as campaigns_router
 from app.code_forms.router import router as code_forms_router
 from app.config import Settings
@@ -69,9 +69,15 @@ An unknown query parameter is a 400. Errors are RFC 9457 problem details.
 """
 
 
-def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    rate_table: Any = None,
+    stream_counts: StreamCounts | None = None,
+) -> FastAPI:
     """`rate_table`: the buffer of rate-limit buckets this app shares with the other
-    workers of its host (app.serving); a private one when None."""
+    workers of its host, `stream_counts` the alert streams each client holds on them
+    (app.serving); private ones when None."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -128,6 +134,8 @@ def create_app(settings: Settings | None = None, *, rate_table: Any = None) -> F
     app.state.alert_hub = AlertHub(
         conninfo(settings.sqlalchemy_url),
         max_streams=settings.alert_streams_per_worker,
+        per_client=settings.alert_streams_per_client,
+        counts=stream_counts,
         coming=lambda: _coming_alert_changes(app),
     )
     install_error_handlers(app)

@@ -10,6 +10,9 @@ gives up when a worker cannot start (the port is taken, the settings are wrong).
 whose supervisor is gone (killed with SIGKILL, say) stops itself, so that no orphan keeps
 serving the port.
 
+On SIGTERM a worker stops taking connections, ends its alert streams at once (Server),
+and waits at most RF_SHUTDOWN_GRACE_S for the other answers in progress.
+
 The kernel deals each connection to a worker by a hash of its addresses, and keep-alive
 clients stay where they land, often unevenly; with the CPU shared evenly the busier
 worker's requests wait the longer. So a worker holding two connections more than the
@@ -26,8 +29,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import MutableSequence
-from functools import partial
+from collections.abc import Callable, MutableSequence
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -38,6 +40,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.accounts.ratelimit import FIELDS, SLOTS
+from app.alerts.stream import CLIENT_ROWS, StreamCounts
 from app.config import Settings
 from app.main import create_app
 
@@ -65,15 +68,17 @@ def serve(*, host: str, port: int, workers: int, access_log: bool) -> int:
     except OSError as exc:
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     spawn = multiprocessing.get_context("spawn")
-    # How many connections each worker holds, as each last counted them, and the
-    # rate-limit buckets of every worker (accounts.ratelimit): shared memory.
+    # How many connections each worker holds, as each last counted them, the rate-limit
+    # buckets of every worker (accounts.ratelimit) and the alert streams each client holds
+    # on each worker (alerts.stream.StreamCounts): shared memory.
     connections = spawn.Array("i", workers, lock=False)
     rate_table = spawn.RawArray("d", SLOTS * FIELDS)
+    stream_table = spawn.RawArray("i", CLIENT_ROWS * workers)
 
     def start(slot: int) -> BaseProcess:
         process = spawn.Process(
             target=_worker,
-            args=(host, port, access_log, connections, slot, rate_table),
+            args=(host, port, access_log, connections, slot, rate_table, stream_table),
             name="rf-worker",
         )
         process.start()
@@ -127,13 +132,18 @@ def _worker(
     connections: MutableSequence[int],
     slot: int,
     rate_table: Any,
+    stream_table: Any,
 ) -> None:
     threading.Thread(target=_stop_without, args=(os.getppid(),), daemon=True).start()
     settings = Settings()
     proxies = settings.trusted_proxies
+    app = create_app(
+        settings,
+        rate_table=rate_table,
+        stream_counts=StreamCounts(stream_table, columns=len(connections), column=slot),
+    )
     config = uvicorn.Config(
-        partial(create_app, settings, rate_table=rate_table),
-        factory=True,
+        app,
         host=host,
         port=port,
         access_log=access_log,
@@ -145,19 +155,37 @@ def _worker(
         # settings say: a local client could pick its own rate-limit bucket.
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
     try:
         sock = _listener(host, port, reuse_port=True)
     except OSError as exc:
         logger.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
         sys.exit(STARTUP_FAILURE)
-    server = uvicorn.Server(config)
+    server = Server(config, closing=app.state.alert_hub.close_streams)
     config.load()
     connections[slot] = 0
     config.loaded_app = Balance(
         config.loaded_app, server.server_state.connections, connections, slot
     )
     server.run(sockets=[sock])
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, which ends the alert streams as it begins to shut down: it waits
+    for every answer in progress before it stops, and a stream never ends by itself. The
+    app's lifespan shutdown comes only after that wait, too late to end them."""
+
+    def __init__(self, config: uvicorn.Config, *, closing: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.closing = closing
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Runs before uvicorn's own shutdown reaches its first await: by the time the
+        # streams' frames run again, every connection is marked to close after its
+        # answer, so a stream's client sees its answer end, then the connection close.
+        self.closing()
+        await super().shutdown(sockets)
 
 
 class HeadTooLarge(Exception):

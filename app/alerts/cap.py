@@ -17,7 +17,9 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeTree
 from lxml import etree
+from pydantic import ConfigDict
 
+from app.alerts.schemas import InfoFields, MessageFields
 from app.core.errors import BadRequest, FieldError, InvalidInput
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -42,34 +44,17 @@ class Area:
     admin_codes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Info:
-    language: str
-    categories: list[str]
-    event: str
+class Info(InfoFields):
+    model_config = ConfigDict(frozen=True)
+
     response_types: list[str]
-    urgency: str
-    severity: str
-    certainty: str
     event_codes: dict[str, list[str]]
-    effective: datetime | None
-    onset: datetime | None
-    expires: datetime | None
-    headline: str | None
-    description: str | None
-    instruction: str | None
-    parameters: dict[str, list[str]]
     areas: list[Area]
 
 
-@dataclass(frozen=True)
-class Message:
-    identifier: str
-    sender: str
-    sent: datetime
-    status: str
-    msg_type: str
-    scope: str
+class Message(MessageFields):
+    model_config = ConfigDict(frozen=True)
+
     references: list[tuple[str, str, str]]  # sender, identifier, sent as written
     infos: list[Info]
     document: str  # canonical XML (C14N) of the message

@@ -25,3 +25,19 @@ def too_many_streams(limit: int) -> StreamsUnavailable:
 
 def not_listening() -> StreamsUnavailable:
     return StreamsUnavailable("alert changes cannot be followed now (no database); retry later")
+
+
+def shutting_down() -> StreamsUnavailable:
+    return StreamsUnavailable("this server is shutting down; retry, and another will answer")
+
+
+class ClientStreamsExceeded(AppError):
+    status, type, title = 429, "/problems/too-many-streams", "Too many streams"
+    retry_after = 5
+
+    def __init__(self, bound: int) -> None:
+        super().__init__(
+            f"this client (its key, or its address without one) holds {bound} open alert "
+            "streams, the most one client may (RF_ALERT_STREAMS_PER_CLIENT): close one, or "
+            "retry later"
+        )

@@ -3,24 +3,20 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
-    Identity,
     Index,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
 
 
@@ -40,8 +36,9 @@ class MsgType(enum.StrEnum):
 
 class Alert(Base):
     """A CAP 1.2 message as received (`document`), with what the queries need as columns.
-    An Update ends the messages it references (superseded_by), a Cancel likewise; a
-    message stops being in force by itself at `expires_at`."""
+    An Update ends the messages it references when it takes effect itself (their
+    `ended_at`, `ended_by`), a Cancel likewise; a message stops being in force by itself
+    at `expires_at` (rules.IN_FORCE)."""
 
     __tablename__ = "alert"
     __table_args__ = (
@@ -49,10 +46,10 @@ class Alert(Base):
         UniqueConstraint("sender", "identifier"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     identifier: Mapped[str] = mapped_column(Text)
     sender: Mapped[str] = mapped_column(Text)
-    sent: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent: Mapped[datetime]
     status: Mapped[AlertStatus] = mapped_column(str_enum(AlertStatus))
     msg_type: Mapped[MsgType] = mapped_column(str_enum(MsgType))
     scope: Mapped[str] = mapped_column(String(16))
@@ -61,17 +58,15 @@ class Alert(Base):
     air_raid: Mapped[bool] = mapped_column(Boolean)
     # The sender opens the restricted works in the area to the public (rules.OPEN_RESTRICTED).
     open_restricted: Mapped[bool] = mapped_column(Boolean)
-    effective_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    effective_at: Mapped[datetime]
     # The latest expiry of its info blocks; none when one of them has none.
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
     ended_by: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
     # The document as received, and its SHA-256 that makes a repeated post idempotent.
     document: Mapped[str] = mapped_column(Text)
     document_sha256: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    received_at: Mapped[InsertedAt]
     received_from: Mapped[str | None] = mapped_column(Text)
 
 
@@ -79,7 +74,7 @@ class AlertInfo(Base):
     __tablename__ = "alert_info"
     __table_args__ = (UniqueConstraint("alert_id", "position"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(SmallInteger)
     language: Mapped[str] = mapped_column(Text)
@@ -88,9 +83,9 @@ class AlertInfo(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16))
     certainty: Mapped[str] = mapped_column(String(16))
-    effective: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    onset: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    effective: Mapped[datetime | None]
+    onset: Mapped[datetime | None]
+    expires: Mapped[datetime | None]
     headline: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     instruction: Mapped[str | None] = mapped_column(Text)
@@ -107,7 +102,7 @@ class AlertArea(Base):
         CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     info_id: Mapped[int] = mapped_column(ForeignKey("alert_info.id", ondelete="CASCADE"))
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
     description: Mapped[str] = mapped_column(Text)

@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 from app.alerts import cap
 from app.alerts.models import Alert, AlertInfo
 from app.alerts.rules import IN_FORCE
+from app.alerts.schemas import InfoFields
 
 CHANNEL = "rf_alerts"
+# The columns of alert_info that a parsed info block fills as it is, and answers show.
+INFO_COLUMNS = tuple(InfoFields.model_fields)
 
 AREA = """
 INSERT INTO alert_area (info_id, alert_id, description, admin_codes, geom)
@@ -70,11 +73,12 @@ def add_area(session: Session, *, info_id: int, alert_id: int, area: cap.Area) -
 
 
 def end(session: Session, ids: list[int], *, by: int, at: datetime) -> list[int]:
-    """Ends the messages `ids` that were not yet ended; returns those."""
+    """Ends the messages `ids` at `at` (ahead, or now) unless they end sooner; returns
+    those. A later message ending one sooner takes its end over."""
     rows = session.execute(
         text(
             "UPDATE alert SET ended_at = :at, ended_by = :by "
-            "WHERE id = ANY(:ids) AND ended_at IS NULL RETURNING id"
+            "WHERE id = ANY(:ids) AND (ended_at IS NULL OR ended_at > :at) RETURNING id"
         ),
         {"ids": ids, "by": by, "at": at},
     )
@@ -106,17 +110,19 @@ def in_force(
     return [row.id for row in rows]
 
 
-# Alerts not ended, whose time to take effect or to expire is still ahead. One that
-# expires before it takes effect is never in force: neither is told.
+# The moments ahead at which what is in force changes by time alone: a message taking
+# effect (an Update or a Cancel then ends what it references), or one in force expiring.
+# A message ended or expired before its moment never sees it: neither is told.
 NEXT_CHANGES = """
 SELECT id, change, at FROM (
     SELECT a.id, 'effective' AS change, a.effective_at AS at FROM alert a
-    WHERE a.ended_at IS NULL AND a.msg_type <> 'Cancel' AND a.effective_at > :now
+    WHERE a.effective_at > :now
+      AND (a.ended_at IS NULL OR a.ended_at > a.effective_at)
       AND (a.expires_at IS NULL OR a.expires_at > a.effective_at)
     UNION ALL
     SELECT a.id, 'expired', a.expires_at FROM alert a
-    WHERE a.ended_at IS NULL AND a.msg_type <> 'Cancel' AND a.expires_at > :now
-      AND a.expires_at > a.effective_at
+    WHERE a.msg_type <> 'Cancel' AND a.expires_at > :now AND a.expires_at > a.effective_at
+      AND (a.ended_at IS NULL OR a.ended_at > a.expires_at)
 ) AS coming
 ORDER BY at, id
 LIMIT 100
@@ -124,8 +130,30 @@ LIMIT 100
 
 
 def next_changes(session: Session, *, now: datetime) -> list[Any]:
-    """(id, change, at) of the alerts taking effect or expiring after `now`, soonest first."""
+    """(id, change, at) of the messages taking effect or expiring after `now`, soonest
+    first."""
     return list(session.execute(text(NEXT_CHANGES), {"now": now}))
+
+
+def ended_by(session: Session, ids: list[int]) -> dict[int, list[int]]:
+    """The messages each of `ids` ends (or ended), by its id."""
+    found: dict[int, list[int]] = {i: [] for i in ids}
+    rows = session.execute(
+        text("SELECT id, ended_by FROM alert WHERE ended_by = ANY(:ids) ORDER BY id"),
+        {"ids": ids},
+    )
+    for row in rows:
+        found[row.ended_by].append(row.id)
+    return found
+
+
+def in_force_among(session: Session, ids: list[int], *, now: datetime) -> set[int]:
+    """Those of `ids` in force at `now`."""
+    rows = session.execute(
+        text(f"SELECT a.id FROM alert a WHERE a.id = ANY(:ids) AND {IN_FORCE}"),
+        {"ids": ids, "now": now},
+    )
+    return {row.id for row in rows}
 
 
 def documents(session: Session, ids: list[int]) -> list[Alert]:
@@ -161,19 +189,7 @@ def infos(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     for info in info_rows:
         found[info.alert_id].append(
             {
-                "language": info.language,
-                "categories": info.categories,
-                "event": info.event,
-                "urgency": info.urgency,
-                "severity": info.severity,
-                "certainty": info.certainty,
-                "effective": info.effective,
-                "onset": info.onset,
-                "expires": info.expires,
-                "headline": info.headline,
-                "description": info.description,
-                "instruction": info.instruction,
-                "parameters": info.parameters,
+                **{name: getattr(info, name) for name in INFO_COLUMNS},
                 "areas": areas.get(info.id, []),
             }
         )

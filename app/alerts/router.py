@@ -6,14 +6,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from app.accounts.dependencies import require_roles
+from app.accounts.dependencies import CurrentPrincipal, require_roles
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.alerts import cap, service
 from app.alerts.schemas import ActiveAlerts, AlertRead, AlertReceived
-from app.alerts.stream import frames
+from app.alerts.stream import EventStream
 from app.core.errors import BadRequest, InvalidInput, UnsupportedMedia, problem_responses
 from app.core.geo import CoordSys, position_to_wgs84
+from app.core.middleware import client_address
 from app.db.session import SessionDep
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -74,8 +75,8 @@ async def post_alert(
     def store() -> tuple[AlertReceived, bool]:
         message = cap.parse(data)
         received = service.receive(session, message, principal=principal, now=now)
-        [read] = service.read(session, [received.alert], now=now)
-        return AlertReceived.model_validate({**read, "ended": received.ended}), received.created
+        [answer] = service.answers(session, [received.alert], now=now)
+        return AlertReceived.model_validate({**answer, "ended": received.ended}), received.created
 
     answer, created = await run_in_threadpool(store)
     if not created:
@@ -114,7 +115,7 @@ def active_alerts(
         feed = service.atom_feed(alerts, now=now, self_url=str(request.url))
         return Response(feed, media_type="application/atom+xml", headers=LIVE)
     response.headers.update(LIVE)
-    return ActiveAlerts(generated_at=now, items=service.read(session, alerts, now=now))
+    return ActiveAlerts(generated_at=now, items=service.answers(session, alerts, now=now))
 
 
 @router.get(
@@ -125,30 +126,25 @@ def active_alerts(
         **problem_responses(429, 503),
     },
 )
-async def alert_stream(request: Request) -> StreamingResponse:
+async def alert_stream(request: Request, principal: CurrentPrincipal) -> StreamingResponse:
     """Server-Sent Events, one `alert` event per change (`change`: alert, update,
-    cancel, expired) with the alert's id and the ids it `ended`; a comment every 15 s
-    keeps the connection open. Read /v1/alerts/active on (re)connecting for the state."""
+    cancel, effective, expired) with the alert's id and the ids it `ended`; a comment every
+    15 s keeps the connection open. Read /v1/alerts/active on (re)connecting for the state.
+    A client (a key, or an address without one) holds a bounded number of streams at
+    once: one more is 429 until it closes one."""
     hub = request.app.state.alert_hub
     hub.start()
     # Once the hub listens, every change committed after the stream's first comment
     # reaches it.
     await hub.ready()
-    subscription = hub.subscription()
-    queue = await subscription.__aenter__()
-
-    async def body():
-        try:
-            async for frame in frames(queue, is_disconnected=request.is_disconnected):
-                yield frame
-        finally:
-            await subscription.__aexit__(None, None, None)
-
-    return StreamingResponse(
-        body(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    client = (
+        f"address {client_address(request.scope)}"
+        if principal.anonymous
+        else f"key {principal.key_id}"
     )
+    subscription = hub.subscription(client)
+    queue = await subscription.__aenter__()
+    return EventStream(queue, subscription, is_disconnected=request.is_disconnected)
 
 
 @router.get(
@@ -166,5 +162,5 @@ def get_alert(
     alert = service.get(session, alert_id)
     if _wants_cap(request, f):
         return Response(alert.document, media_type=CAP_XML)
-    [read] = service.read(session, [alert], now=datetime.now(UTC))
-    return AlertRead.model_validate(read)
+    [answer] = service.answers(session, [alert], now=datetime.now(UTC))
+    return AlertRead.model_validate(answer)

@@ -12,11 +12,13 @@ ALL_CLEAR = re.compile(r"all[\s-]*clear|解除警报", re.IGNORECASE)
 # An info parameter by which the sender opens the restricted works in its area (command
 # posts ...) to the public for the time of the alert.
 OPEN_RESTRICTED = "rf:openRestrictedWorks"
-# Whether an alert is in force at :now, as SQL over `alert a`. An Update ends what it
-# references, a Cancel likewise and is itself never in force. `effective_at` is when its
-# first info block takes effect (takes_effect).
+# Whether an alert is in force at :now, as SQL over `alert a`: from when it takes effect
+# (`effective_at`, takes_effect) until it expires or is ended. An Update or a Cancel ends
+# what it references when it takes effect itself (`ended_at`, which may lie ahead: until
+# then the referenced alert stays in force); a Cancel is never in force.
 IN_FORCE = (
-    "a.ended_at IS NULL AND a.msg_type <> 'Cancel' AND a.effective_at <= :now "
+    "a.msg_type <> 'Cancel' AND a.effective_at <= :now "
+    "AND (a.ended_at IS NULL OR a.ended_at > :now) "
     "AND (a.expires_at IS NULL OR a.expires_at > :now)"
 )
 # Drills never switch real answers (DOMAIN.md: annual drill days use status Exercise).

@@ -10,7 +10,10 @@ class AlertAreaRead(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON MultiPolygon, WGS 84")
 
 
-class AlertInfoRead(BaseModel):
+class InfoFields(BaseModel):
+    """What an info block says that is stored as it is, a column each (alert_info): the
+    parsed message (cap.Info) and the answers (AlertInfoRead) both carry it."""
+
     language: str
     categories: list[str]
     event: str
@@ -24,31 +27,46 @@ class AlertInfoRead(BaseModel):
     description: str | None
     instruction: str | None
     parameters: dict[str, list[str]]
+
+
+class AlertInfoRead(InfoFields):
     areas: list[AlertAreaRead]
 
 
-class AlertRead(BaseModel):
-    id: int
+class MessageFields(BaseModel):
+    """What a CAP message says of itself that is stored as it is, a column each (alert):
+    the parsed message (cap.Message) and the answers (AlertRead) both carry it."""
+
     identifier: str
     sender: str
     sent: datetime
     status: str
     msg_type: str
     scope: str
+
+
+class AlertRead(MessageFields):
+    id: int
     references: list[str]
     drill: bool = Field(description="Exercise or Test: shown, never switches real answers")
     air_raid: bool
     open_restricted: bool
     effective_at: datetime
     expires_at: datetime | None
-    ended_at: datetime | None
+    ended_at: datetime | None = Field(
+        description="when an Update or Cancel (`ended_by`) ends it: ahead while that one "
+        "has yet to take effect, and it is in force until then"
+    )
     ended_by: int | None
     in_force: bool
     infos: list[AlertInfoRead]
 
 
 class AlertReceived(AlertRead):
-    ended: list[int] = Field(description="messages this one ended (Update, Cancel)")
+    ended: list[int] = Field(
+        description="messages this one ends (Update, Cancel): when it takes effect, at once "
+        "or at its `effective_at` ahead"
+    )
 
 
 class ActiveAlerts(BaseModel):

@@ -1,6 +1,6 @@
 """Receiving CAP messages and answering which alerts are in force."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from app.accounts.principal import Principal
 from app.alerts import cap, repository, rules
 from app.alerts.errors import AlertNotFound, IdentifierTaken
 from app.alerts.models import Alert, AlertInfo
+from app.alerts.schemas import MessageFields
 from app.audit import service as audit
 from app.core.errors import InvalidInput
 from app.webhooks import outbox
@@ -33,9 +34,10 @@ class Received:
 def receive(
     session: Session, message: cap.Message, *, principal: Principal, now: datetime
 ) -> Received:
-    """Stores a validated message and acts on what it references. The same message sent
-    again changes nothing; the same identifier with other content is refused. Nothing is
-    stored unless all of it is."""
+    """Stores a validated message and acts on what it references: an Update or a Cancel
+    ends it when it takes effect itself, at once or at its time ahead (hub.coming tells
+    the streams then). The same message sent again changes nothing; the same identifier
+    with other content is refused. Nothing is stored unless all of it is."""
     known = repository.by_identifier(session, message.sender, message.identifier)
     if known is not None:
         if known.document_sha256 != message.sha256:
@@ -46,12 +48,7 @@ def receive(
     effective = min((rules.takes_effect(i, sent=message.sent) for i in infos), default=message.sent)
     expiries = [i.expires for i in infos]
     alert = Alert(
-        identifier=message.identifier,
-        sender=message.sender,
-        sent=message.sent,
-        status=message.status,
-        msg_type=message.msg_type,
-        scope=message.scope,
+        **{name: getattr(message, name) for name in MessageFields.model_fields},
         references=[",".join(r) for r in message.references],
         air_raid=any(rules.air_raid(i) for i in infos),
         open_restricted=any(rules.opens_restricted(i) for i in infos),
@@ -64,7 +61,8 @@ def receive(
     session.add(alert)
     session.flush()
     _store_infos(session, alert, infos)
-    ended = repository.end(session, referenced, by=alert.id, at=now) if referenced else []
+    ends_at = max(effective, now)
+    ended = repository.end(session, referenced, by=alert.id, at=ends_at) if referenced else []
     audit.record(
         session,
         actor=principal.actor,
@@ -76,7 +74,7 @@ def receive(
             "ended": {"old": None, "new": ended},
         },
     )
-    change = event(alert, change=message.msg_type.lower(), ended=ended)
+    change = event(alert, change=message.msg_type.lower(), ended=ended if ends_at == now else [])
     repository.notify(session, change)
     if message.msg_type in WEBHOOK_EVENTS:
         outbox.enqueue(session, WEBHOOK_EVENTS[message.msg_type], change)
@@ -98,14 +96,6 @@ def _referenced(session: Session, message: cap.Message) -> list[int]:
     return ids
 
 
-# The columns of alert_info that a parsed CAP info block fills as it is.
-INFO_COLUMNS = tuple(
-    column.key
-    for column in AlertInfo.__table__.columns
-    if column.key in {f.name for f in fields(cap.Info)}
-)
-
-
 def _store_infos(session: Session, alert: Alert, infos: list[cap.Info]) -> None:
     codes = sorted({c for info in infos for area in info.areas for c in area.admin_codes})
     missing = repository.divisions_without_boundary(session, codes) if codes else []
@@ -118,7 +108,7 @@ def _store_infos(session: Session, alert: Alert, infos: list[cap.Info]) -> None:
         row = AlertInfo(
             alert_id=alert.id,
             position=position,
-            **{name: getattr(info, name) for name in INFO_COLUMNS},
+            **{name: getattr(info, name) for name in repository.INFO_COLUMNS},
         )
         session.add(row)
         session.flush()
@@ -145,17 +135,20 @@ def event(alert: Alert, *, change: str, ended: list[int]) -> dict[str, Any]:
 
 
 def coming(session: Session, *, now: datetime) -> list[tuple[datetime, dict[str, Any]]]:
-    """The changes that come with time alone, soonest first, as (when, event): an alert
-    taking effect (`effective`), an alert in force or to come expiring (`expired`)."""
+    """The changes that come with time alone, soonest first, as (when, event): a message
+    taking effect (`effective`; an Update or a Cancel lists what it ends), an alert in
+    force or to come expiring (`expired`)."""
     rows = repository.next_changes(session, now=now)
-    alerts = {a.id: a for a in repository.documents(session, [r.id for r in rows])}
+    ids = [row.id for row in rows]
+    alerts = {a.id: a for a in repository.documents(session, ids)}
+    ends = repository.ended_by(session, ids)
     return [
         (
             row.at,
             event(
                 alerts[row.id],
                 change=row.change,
-                ended=[row.id] if row.change == "expired" else [],
+                ended=[row.id] if row.change == "expired" else ends[row.id],
             ),
         )
         for row in rows
@@ -170,26 +163,19 @@ def get(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def read(session: Session, alerts: list[Alert], *, now: datetime) -> list[dict[str, Any]]:
-    infos = repository.infos(session, [a.id for a in alerts])
-    return [_read(alert, infos.get(alert.id, []), now=now) for alert in alerts]
+def answers(session: Session, alerts: list[Alert], *, now: datetime) -> list[dict[str, Any]]:
+    """The alerts as answers show them (AlertRead), with their info blocks and whether each
+    is in force at `now`."""
+    ids = [a.id for a in alerts]
+    infos = repository.infos(session, ids)
+    in_force = repository.in_force_among(session, ids, now=now) if ids else set()
+    return [_answer(a, infos.get(a.id, []), in_force=a.id in in_force) for a in alerts]
 
 
-def _read(alert: Alert, infos: list[dict[str, Any]], *, now: datetime) -> dict[str, Any]:
-    in_force = (
-        alert.ended_at is None
-        and alert.msg_type != "Cancel"
-        and alert.effective_at <= now
-        and (alert.expires_at is None or alert.expires_at > now)
-    )
+def _answer(alert: Alert, infos: list[dict[str, Any]], *, in_force: bool) -> dict[str, Any]:
     return {
         "id": alert.id,
-        "identifier": alert.identifier,
-        "sender": alert.sender,
-        "sent": alert.sent,
-        "status": alert.status,
-        "msg_type": alert.msg_type,
-        "scope": alert.scope,
+        **{name: getattr(alert, name) for name in MessageFields.model_fields},
         "references": alert.references,
         "drill": alert.status != rules.REAL,
         "air_raid": alert.air_raid,

@@ -329,3 +329,82 @@ def test_alerts_in_force_and_searches_are_never_served_from_a_cache(public_clien
         answer = public_client.get(path, params=params)
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-cache", path
+
+
+def ahead(**delta) -> datetime:
+    return (datetime.now(UTC) + timedelta(**delta)).replace(microsecond=0)
+
+
+def test_an_update_ahead_of_its_time_takes_over_at_that_time(authority, public_client, session):
+    sent = datetime.now(UTC) - timedelta(minutes=5)
+    first = post(authority, message("HF-100", sent=sent)).json()
+    at = ahead(hours=1)
+    update = post(
+        authority,
+        message("HF-101", msg_type="Update", sent=at, references=reference("HF-100", sent)),
+    ).json()
+    assert update["ended"] == [first["id"]] and not update["in_force"]
+    assert datetime.fromisoformat(update["effective_at"]) == at
+    # Until then the alert it references is in force, over its area and for alert mode.
+    assert active_ids(public_client, **INSIDE) == ["HF-100"]
+    old = public_client.get(f"/v1/alerts/{first['id']}").json()
+    assert old["in_force"] and old["ended_by"] == update["id"]
+    assert datetime.fromisoformat(old["ended_at"]) == at
+    before = alerts.covering(session, **INSIDE, now=at - timedelta(seconds=1))
+    assert [a["id"] for a in before] == [first["id"]] and alerts.alert_mode(before)
+    # From then on the update is.
+    assert [a.id for a in alerts.in_force(session, now=at)] == [update["id"]]
+    assert [a["id"] for a in alerts.covering(session, **INSIDE, now=at)] == [update["id"]]
+
+
+# A Cancel carries no info block here, so only its `sent` can lie ahead; an Update's info
+# block says when it takes effect.
+@pytest.mark.parametrize(("msg_type", "field"), [("Cancel", "sent"), ("Update", "effective")])
+def test_a_change_ahead_of_its_time_ends_the_alert_at_that_time(
+    authority, session, msg_type, field
+):
+    sent = datetime.now(UTC) - timedelta(minutes=5)
+    first = post(authority, message("HF-110", sent=sent)).json()
+    at = ahead(minutes=30)
+    post(
+        authority,
+        message("HF-111", msg_type=msg_type, references=reference("HF-110", sent), **{field: at}),
+    )
+    assert [a.id for a in alerts.in_force(session, now=at - timedelta(seconds=1))] == [first["id"]]
+    assert first["id"] not in [a.id for a in alerts.in_force(session, now=at)]
+    assert alerts.covering(session, **INSIDE, now=at - timedelta(seconds=1))
+
+
+def test_a_cancel_now_ends_what_an_update_would_end_later(authority, public_client, session):
+    sent = datetime.now(UTC) - timedelta(minutes=5)
+    first = post(authority, message("HF-120", sent=sent)).json()
+    later = ahead(hours=1)
+    post(
+        authority,
+        message("HF-121", msg_type="Update", effective=later, references=reference("HF-120", sent)),
+    )
+    cancel = post(
+        authority, message("HF-122", msg_type="Cancel", references=reference("HF-120", sent))
+    ).json()
+    assert cancel["ended"] == [first["id"]]
+    assert active_ids(public_client, **INSIDE) == []
+    old = public_client.get(f"/v1/alerts/{first['id']}").json()
+    assert old["ended_by"] == cancel["id"] and not old["in_force"]
+    # The update still takes effect at its own time.
+    assert [a.identifier for a in alerts.in_force(session, now=later)] == ["HF-121"]
+
+
+def test_a_change_ahead_is_among_the_changes_to_come_with_what_it_ends(authority, session):
+    sent = datetime.now(UTC) - timedelta(minutes=5)
+    first = post(authority, message("HF-130", sent=sent)).json()
+    at = ahead(hours=1)
+    cancel = post(
+        authority,
+        message("HF-131", msg_type="Cancel", sent=at, references=reference("HF-130", sent)),
+    ).json()
+    coming = alerts.coming(session, now=datetime.now(UTC))
+    assert (at, "effective", cancel["id"], [first["id"]]) in [
+        (when, e["change"], e["id"], e["ended"]) for when, e in coming
+    ]
+    # The alert it ends expires later than that: its expiry is never told.
+    assert ("expired", first["id"]) not in [(e["change"], e["id"]) for _, e in coming]

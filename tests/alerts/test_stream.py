@@ -1,10 +1,13 @@
 """GET /v1/alerts/stream on the real server (`rf serve`, two workers): a message posted
 through either worker reaches the streams held by both, through PostgreSQL's
-LISTEN/NOTIFY; expiry is told without a message. The hub's bound on streams."""
+LISTEN/NOTIFY; expiry and changes posted ahead of their time are told without a message.
+The bounds on streams, per worker and per client; streams end when the server stops."""
 
 import asyncio
 import json
 import queue
+import signal
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -16,20 +19,20 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts
 from app.accounts.gate import Limits, traffic_class
 from app.accounts.schemas import ApiKeyCreate
-from app.alerts.errors import StreamsUnavailable
-from app.alerts.stream import AlertHub
+from app.alerts.errors import ClientStreamsExceeded, StreamsUnavailable
+from app.alerts.stream import AlertHub, StreamCounts, frames, new_counts_buffer
 from app.config import Settings
 from tests.alerts.cap_samples import message, reference
 from tests.conftest import run_migrations
-from tests.live import Server, workers
+from tests.live import Server, wait_for, workers
 from tests.test_serving import ESTABLISHED, sockets
 
 # Bounds on waiting, so that a broken stream fails the test instead of hanging it.
 WAIT_S = 60
 
 
-@pytest.fixture(scope="module")
-def server(make_database, tmp_path_factory):
+def registry(make_database) -> tuple[str, str]:
+    """A migrated database and the key of an alert authority."""
     url = make_database()
     engine = create_engine(Settings(database_url=url).sqlalchemy_url)
     with engine.begin() as connection:
@@ -40,18 +43,28 @@ def server(make_database, tmp_path_factory):
         )
         session.commit()
     engine.dispose()
-    server = Server(url, {}, tmp_path_factory.mktemp("stream"))
-    yield server, key.secret
+    return url, key.secret
+
+
+@pytest.fixture(scope="module")
+def server(make_database, tmp_path_factory):
+    url, key = registry(make_database)
+    # These tests open dozens of streams from one address, to reach both workers.
+    env = {"RF_ALERT_STREAMS_PER_CLIENT": "50", "RF_STREAM_BURST": "50"}
+    server = Server(url, env, tmp_path_factory.mktemp("stream"))
+    yield server, key
     server.stop()
 
 
 class Stream:
     """One open stream, read by a thread into a queue of events."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, **headers: str) -> None:
         self.events: queue.Queue = queue.Queue()
         self.opened = threading.Event()
-        self.client = httpx.Client(timeout=httpx.Timeout(5, read=WAIT_S))
+        self.ended = threading.Event()  # its answer came to its end, whole
+        self.error: Exception | None = None
+        self.client = httpx.Client(timeout=httpx.Timeout(5, read=WAIT_S), headers=headers)
         self.thread = threading.Thread(target=self._read, args=(base,), daemon=True)
         self.thread.start()
         assert self.opened.wait(WAIT_S), "the stream did not open"
@@ -66,8 +79,9 @@ class Stream:
                         self.opened.set()
                     elif line.startswith("data: "):
                         self.events.put(json.loads(line[6:]))
-        except httpx.HTTPError:
-            pass
+            self.ended.set()
+        except httpx.HTTPError as exc:
+            self.error = exc
         finally:
             self.opened.set()
 
@@ -194,17 +208,66 @@ def test_an_alert_cancelled_before_its_time_never_takes_effect(server):
         stream.close()
 
 
+def active(base: str) -> tuple[datetime, list[int]]:
+    answer = httpx.get(f"{base}/v1/alerts/active", timeout=10).json()
+    return datetime.fromisoformat(answer["generated_at"]), [a["id"] for a in answer["items"]]
+
+
+def test_an_update_ahead_of_its_time_takes_over_when_it_takes_effect(server):
+    live, key = server
+    stream = Stream(live.base)
+    try:
+        sent = datetime.now(UTC) - timedelta(minutes=1)
+        first = post(live.base, key, message("SSE-8", sent=sent))
+        # a margin for a busy machine: the update is stored and the state read before this
+        at = (datetime.now(UTC) + timedelta(seconds=15)).replace(microsecond=0)
+        update = post(
+            live.base,
+            key,
+            message("SSE-9", msg_type="Update", sent=at, references=reference("SSE-8", sent)),
+        )
+        assert update["ended"] == [first["id"]] and not update["in_force"]
+        assert (stream.next()["change"], stream.next()["change"]) == ("alert", "update")
+        # Until then the alert it updates stays in force.
+        generated, ids = active(live.base)
+        assert generated < at and first["id"] in ids and update["id"] not in ids
+        event = stream.next()
+        assert (event["change"], event["id"], event["ended"]) == (
+            "effective",
+            update["id"],
+            [first["id"]],
+        )
+        # Told once it has taken over, never before.
+        assert datetime.now(UTC) >= at
+        generated, ids = active(live.base)
+        assert update["id"] in ids and first["id"] not in ids
+    finally:
+        stream.close()
+
+
+HOME = "address 10.0.0.1"
+
+
+def hub_of(*, max_streams: int = 10, per_client: int = 10) -> AlertHub:
+    return AlertHub(
+        "postgresql://nobody@/nowhere?host=/nonexistent",
+        max_streams=max_streams,
+        per_client=per_client,
+        coming=list,
+    )
+
+
 def test_a_worker_holds_a_bounded_number_of_streams():
     async def run() -> None:
-        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, coming=list)
+        hub = hub_of(max_streams=2)
         try:
-            async with hub.subscription(), hub.subscription():
+            async with hub.subscription(HOME), hub.subscription("key 7"):
                 with pytest.raises(StreamsUnavailable) as refused:
-                    async with hub.subscription():
+                    async with hub.subscription("address 10.0.0.2"):
                         pass
                 assert refused.value.status == 503
             # Closed streams free their places.
-            async with hub.subscription():
+            async with hub.subscription(HOME):
                 assert len(hub.streams) == 1
         finally:
             await hub.stop()
@@ -214,9 +277,9 @@ def test_a_worker_holds_a_bounded_number_of_streams():
 
 def test_a_slow_stream_is_dropped_not_the_others():
     async def run() -> None:
-        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=5, coming=list)
+        hub = hub_of(max_streams=5)
         try:
-            async with hub.subscription() as slow, hub.subscription() as quick:
+            async with hub.subscription(HOME) as slow, hub.subscription(HOME) as quick:
                 for n in range(100):
                     hub.publish({"n": n})
                     if not quick.empty():
@@ -237,7 +300,7 @@ def test_streams_have_a_traffic_class_of_their_own():
 
 def test_waiting_for_the_listener_is_bounded():
     async def run() -> None:
-        hub = AlertHub("postgresql://nobody@/nowhere?host=/nonexistent", max_streams=2, coming=list)
+        hub = hub_of(max_streams=2)
         try:
             hub.start()
             with pytest.raises(StreamsUnavailable):
@@ -246,3 +309,119 @@ def test_waiting_for_the_listener_is_bounded():
             await hub.stop()
 
     asyncio.run(run())
+
+
+def test_a_client_holds_a_bounded_number_of_streams_of_a_worker():
+    async def run() -> None:
+        hub = hub_of(per_client=2)
+        try:
+            async with hub.subscription(HOME), hub.subscription(HOME):
+                with pytest.raises(ClientStreamsExceeded) as refused:
+                    async with hub.subscription(HOME):
+                        pass
+                assert refused.value.status == 429 and refused.value.retry_after
+                assert "2 open alert streams" in refused.value.detail
+                # Other clients are served meanwhile.
+                async with hub.subscription("key 7"), hub.subscription("address 10.0.0.2"):
+                    assert len(hub.streams) == 4
+            async with hub.subscription(HOME), hub.subscription(HOME):
+                assert hub.counts.held(HOME) == 2
+            assert hub.counts.held(HOME) == 0
+        finally:
+            await hub.stop()
+
+    asyncio.run(run())
+
+
+def test_the_workers_of_a_host_count_a_clients_streams_together():
+    buffer = new_counts_buffer(2)
+    first = StreamCounts(buffer, columns=2, column=0)
+    second = StreamCounts(buffer, columns=2, column=1)
+    first.add(HOME, 2)
+    second.add(HOME, 1)
+    assert first.held(HOME) == second.held(HOME) == 3
+    assert first.held("address 10.0.0.2") == 0
+    # A worker started in the place of the second (which died) forgets its streams only.
+    StreamCounts(buffer, columns=2, column=1)
+    assert first.held(HOME) == 2
+
+
+def test_closing_the_streams_ends_them_and_takes_no_more():
+    async def run() -> None:
+        hub = hub_of()
+        try:
+            async with hub.subscription(HOME) as stream:
+
+                async def never() -> bool:
+                    return False
+
+                read = frames(stream, is_disconnected=never)
+                assert (await anext(read)).startswith(b": listening")
+                hub.close_streams()
+                assert [frame async for frame in read] == []
+            with pytest.raises(StreamsUnavailable):
+                async with hub.subscription(HOME):
+                    pass
+        finally:
+            await hub.stop()
+
+    asyncio.run(run())
+
+
+def opening(base: str, **headers: str) -> tuple[int, httpx.Headers, dict | None]:
+    """Opens a stream and closes it at once: its status, headers, and problem if refused."""
+    with httpx.stream("GET", f"{base}/v1/alerts/stream", headers=headers, timeout=10) as answer:
+        problem = None if answer.status_code == 200 else json.loads(answer.read())
+        return answer.status_code, answer.headers, problem
+
+
+def test_a_client_holds_a_bounded_number_of_streams_over_the_workers(
+    make_database, tmp_path_factory
+):
+    url, key = registry(make_database)
+    env = {"RF_ALERT_STREAMS_PER_CLIENT": "3", "RF_STREAM_BURST": "100"}
+    live = Server(url, env, tmp_path_factory.mktemp("bounded"))
+    streams = []
+    try:
+        # The kernel deals them to either worker: the bound holds for the host.
+        streams = [Stream(live.base) for _ in range(3)]
+        assert [s.status for s in streams] == [200, 200, 200]
+        status, headers, problem = opening(live.base)
+        assert status == 429, problem
+        assert headers["content-type"].startswith("application/problem+json")
+        assert headers["retry-after"] == "5"
+        assert problem["type"] == "/problems/too-many-streams"
+        assert "3 open alert streams" in problem["detail"]
+        assert "RF_ALERT_STREAMS_PER_CLIENT" in problem["detail"]
+        # Another client (here a key on the same address) is served meanwhile.
+        assert opening(live.base, Authorization=f"Bearer {key}")[0] == 200
+        # Closing a stream frees its place.
+        streams.pop().close()
+        wait_for(lambda: opening(live.base)[0] == 200, "a closed stream kept its place", WAIT_S)
+        assert opening(live.base)[0] == 200
+    finally:
+        for stream in streams:
+            stream.close()
+        live.stop()
+
+
+def test_a_server_shutting_down_ends_its_streams(make_database, tmp_path_factory):
+    url, _ = registry(make_database)
+    live = Server(url, {}, tmp_path_factory.mktemp("shutdown"))
+    try:
+        stream = Stream(live.base)
+        assert stream.status == 200
+        live.process.send_signal(signal.SIGTERM)
+        # A bound on waiting, not on speed: without it the server waited for ever.
+        try:
+            live.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server did not stop while a stream was open")
+        assert live.process.returncode == 0
+        # The client saw its answer end whole, not a connection cut.
+        assert stream.ended.wait(WAIT_S), stream.error
+        assert stream.error is None
+    finally:
+        if live.process.poll() is None:
+            live.process.kill()
+            live.process.wait()

@@ -57,6 +57,7 @@
     "facility.none": ["无", "none"],
     "facility.read_only": ["只读：此设施不在本密钥的管理范围内", "Read only: this work is outside the key's scope"],
     "facility.read_only_role": ["只读：本密钥的角色不能修改设施", "Read only: the key's role changes no work"],
+    "facility.restricted": ["维护记录和修改记录仅对管理此设施的密钥可见", "Maintenance records and history are for keys that manage this work"],
     "sign.kind": ["类型", "Kind"],
     "sign.status": ["状态", "Status"],
     "sign.installed_on": ["安装日期", "Installed on"],
@@ -210,9 +211,11 @@
   const writes = () => me.role === "admin" || me.role === "manager";
   // Whether the key may change this work: the API's rule (a manager's scope is its
   // divisions and its listed works), so that no control is offered only to fail on submit.
-  const mayChange = (facility) => me.role === "admin" || (me.role === "manager" && (
-    me.facility_ids.includes(facility.id)
-    || [facility.province_code, facility.city_code, facility.district_code].some((code) => code && me.admin_codes.includes(code))));
+  const covers = (facility) => me.facility_ids.includes(facility.id)
+    || [facility.province_code, facility.city_code, facility.district_code].some((code) => code && me.admin_codes.includes(code));
+  const mayChange = (facility) => me.role === "admin" || (me.role === "manager" && covers(facility));
+  // Maintenance records and the history: every work for admin and gis, a manager's scope.
+  const mayReadRestricted = (facility) => ["admin", "gis"].includes(me.role) || (me.role === "manager" && covers(facility));
 
   // Facilities ------------------------------------------------------------------------------
 
@@ -284,21 +287,26 @@
 
   async function facilityPage(id) {
     replace(view, el("p", { class: "hint" }, t("console.loading")));
-    let facility;
-    let etag;
-    // The history is read before the facility, so that its newest event is at most as new
-    // as the version read: a 412 later lists the facility's events after that one, no more
-    // than the versions written since (clocks cannot order writes a second apart).
+    const readFacility = () => call(`/v1/facilities/${id}`);
     const readHistory = () => historyOf(id).catch((error) => error);
-    const history = await readHistory();
+    let answer;
+    let history = null;
     try {
-      const { data, response } = await call(`/v1/facilities/${id}`);
-      facility = data;
-      etag = response.headers.get("ETag");
+      answer = await readFacility();
+      // The history is read before the facility that is edited, so that its newest event
+      // is at most as new as the version read: a 412 later lists the facility's events
+      // after that one, no more than the versions written since (clocks cannot order
+      // writes a second apart). The first read only tells whether the key may read it.
+      if (mayReadRestricted(answer.data)) {
+        history = await readHistory();
+        answer = await readFacility();
+      }
     } catch (error) {
       return replace(view, failure(error));
     }
-    const read = { version: facility.version, lastEvent: history.data?.items[0]?.id ?? 0 };
+    const facility = answer.data;
+    const etag = answer.response.headers.get("ETag");
+    const read = { version: facility.version, lastEvent: history?.data?.items[0]?.id ?? 0 };
     const editable = mayChange(facility);
     const sections = {
       uses: el("div"), signage: el("div"), maintenance: el("div"), history: el("div"),
@@ -315,8 +323,12 @@
       sections.uses, sections.signage, sections.maintenance, sections.history);
     usesCard(id, sections.uses);
     signageCard(id, sections.signage, editable);
-    maintenanceCard(id, sections.maintenance);
-    historyCard(sections.history, history);
+    if (history) {
+      maintenanceCard(id, sections.maintenance);
+      historyCard(sections.history, history);
+    } else {
+      replace(sections.maintenance, card(t("facility.maintenance"), el("p", { class: "hint" }, t("facility.restricted"))));
+    }
   }
 
   function fieldsCard(facility) {

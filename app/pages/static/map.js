@@ -282,7 +282,7 @@
       }
       const { data } = await api(`/v1/facilities/${facilityId}/reports`, { method: "POST", json: report });
       replace(result,
-        el("span", { class: "report-id" }, t("report.sent", { id: data.id, status: t(`status.${data.status}`) })), " ",
+        el("span", { class: "report-id", dataset: { reportId: data.id } }, t("report.sent", { id: data.id, status: t(`status.${data.status}`) })), " ",
         progressLink(data.id));
       form.reset();
     } catch (error) {

@@ -60,7 +60,8 @@ SUMMARY = (
     "The registry of civil air defense works (人防工程) and their peacetime uses, car parks "
     "first: an HTTP API for residents' map apps, GIS clients and planners."
 )
-# The landing page in Chinese, the pages' default: the English texts above by line.
+# The landing page speaks Chinese, as the map and the console do, unless the caller
+# prefers English; its texts in Chinese, by their English.
 PAGE_LANGUAGE = "zh"
 CHINESE = {
     TITLE: "人防工程登记系统",
@@ -85,11 +86,11 @@ CHINESE = {
 # The pages' policy (app/pages/router.py) less what they do not load. Swagger UI and ReDoc
 # set styles from their scripts (ReDoc writes <style> elements), and draw icons from data:
 # URLs; ReDoc runs its search in a worker made from a blob.
-SELF = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-LANDING_POLICY = f"{SELF}; style-src 'self'; img-src 'self'"
+BASE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+LANDING_POLICY = f"{BASE_POLICY}; style-src 'self'; img-src 'self'"
 DOCS_POLICY = (
-    f"{SELF}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:"
+    f"{BASE_POLICY}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self' blob:"
 )
 
 router = APIRouter(include_in_schema=False)

@@ -1,9 +1,13 @@
 """The pages for people: the landing page at /, and the API documentation (Swagger UI at
 /docs, ReDoc at /redoc) with their assets served from the installed packages, never from a
 CDN, which an intranet or a network in mainland China may not reach. No page has an
-inline script, so that a strict Content-Security-Policy can forbid them."""
+inline script, so that a strict Content-Security-Policy forbids them, and no other site
+may frame a page. Pages are `no-cache` and name their assets at content-versioned URLs
+(app/pages/assets.py). The landing page speaks Chinese unless the caller prefers English,
+as the map and the console do."""
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from html import escape
@@ -11,7 +15,9 @@ from importlib.resources import files
 from string import Template
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
+
+from app.core.i18n import negotiate
+from app.pages.assets import REVALIDATE, VersionedFiles, cache_control, digest
 
 HTML = "text/html; charset=utf-8"
 TEXT = "text/html"
@@ -28,7 +34,8 @@ class Link:
     title: str
 
 
-# What the landing page links to, in order: a line a page.
+# What the landing page links to, in order: a line a page. The JSON document's titles are
+# the English ones.
 LINKS = [
     Link("/map", "related", TEXT, "The public map: car parks with free spaces, shelters, reports"),
     Link("/console", "related", TEXT, "The managers' console (sign in with an API key)"),
@@ -53,8 +60,42 @@ SUMMARY = (
     "The registry of civil air defense works (人防工程) and their peacetime uses, car parks "
     "first: an HTTP API for residents' map apps, GIS clients and planners."
 )
+# The landing page speaks Chinese, as the map and the console do, unless the caller
+# prefers English; its texts in Chinese, by their English.
+PAGE_LANGUAGE = "zh"
+CHINESE = {
+    TITLE: "人防工程登记系统",
+    SUMMARY: "人防工程及其平时用途（首先是人防车库）的登记系统：为居民地图应用、GIS 客户端和"
+    "规划人员提供的 HTTP API。",
+    "Start here": "从这里开始",
+    "In the README": "README 中的章节",
+    LINKS[0].title: "公众地图：有空位的人防车库、掩蔽所、问题报告",
+    LINKS[1].title: "管理控制台（用 API 密钥登录）",
+    LINKS[2].title: "API 文档：逐个试用请求（Swagger UI）",
+    LINKS[3].title: "API 参考（ReDoc）",
+    LINKS[4].title: "OpenAPI 文档",
+    LINKS[5].title: "OGC API - Features 与 Tiles：QGIS、GDAL、网页地图",
+    LINKS[6].title: "存活检查：进程在应答",
+    LINKS[7].title: "就绪检查：数据库在应答且已迁移到最新版本",
+    "Two commands": "两条命令",
+    "What it offers": "功能",
+    "Configuration": "配置",
+    "Layout": "代码结构",
+    "Benchmarks": "性能测试",
+}
+# The pages' policy (app/pages/router.py) less what they do not load. Swagger UI and ReDoc
+# set styles from their scripts (ReDoc writes <style> elements), and draw icons from data:
+# URLs; ReDoc runs its search in a worker made from a blob.
+BASE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+LANDING_POLICY = f"{BASE_POLICY}; style-src 'self'; img-src 'self'"
+DOCS_POLICY = (
+    f"{BASE_POLICY}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self' blob:"
+)
 
 router = APIRouter(include_in_schema=False)
+# Ours first, then Swagger UI's and ReDoc's.
+STATIC = VersionedFiles(ASSETS, packages=[("app.home", "static"), ("fastapi_offline", "static")])
 
 
 @cache
@@ -81,7 +122,7 @@ async def landing(request: Request) -> Response:
     root = request.scope.get("root_path", "")
     links = [Link(f"{root}{link.href}", link.rel, link.type, link.title) for link in LINKS]
     readme = _readme_links(request)
-    headers = {"Vary": "Accept"}
+    headers = {"Vary": "Accept, Accept-Language"}
     if _wants_json(request):
         document = {
             "title": TITLE,
@@ -89,22 +130,44 @@ async def landing(request: Request) -> Response:
             "links": [asdict(link) for link in [*links, *readme]],
         }
         return Response(json.dumps(document, ensure_ascii=False), media_type=JSON, headers=headers)
+    language = negotiate(request.headers.get("accept-language"), PAGE_LANGUAGE)
+    say = (lambda text: CHINESE.get(text, text)) if language == "zh" else (lambda text: text)
     page = _template("landing.html").substitute(
-        title=escape(TITLE),
-        summary=escape(SUMMARY),
-        assets=escape(f"{root}{ASSETS}"),
-        links=_items(links, paths=True),
-        readme=_items(readme) or "\n".join(f"<li>{escape(t)}</li>" for t, _ in README_SECTIONS),
+        lang="zh-CN" if language == "zh" else "en",
+        title=escape(say(TITLE)),
+        summary=escape(say(SUMMARY)),
+        start_here=escape(say("Start here")),
+        in_readme=escape(say("In the README")),
+        favicon=escape(STATIC.url("favicon.png", root=root)),
+        css=escape(STATIC.url("home.css", root=root)),
+        links=_items(links, say, paths=True),
+        readme=_items(readme, say)
+        or "\n".join(f"<li>{escape(say(t))}</li>" for t, _ in README_SECTIONS),
     )
-    return Response(page, media_type=HTML, headers=headers)
+    headers["Content-Language"] = "zh-CN" if language == "zh" else "en"
+    return _html(page, LANDING_POLICY, headers)
 
 
-def _items(links: list[Link], *, paths: bool = False) -> str:
+def _items(links: list[Link], say: Callable[[str], str], *, paths: bool = False) -> str:
     return "\n".join(
-        f'<li><a href="{escape(link.href)}" rel="{escape(link.rel)}">{escape(link.title)}</a>'
+        f'<li><a href="{escape(link.href)}" rel="{escape(link.rel)}">{escape(say(link.title))}</a>'
         + (f" <code>{escape(link.href)}</code>" if paths else "")
         + "</li>"
         for link in links
+    )
+
+
+def _html(page: str, policy: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        page,
+        media_type=HTML,
+        headers={
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": REVALIDATE,
+            **(headers or {}),
+        },
     )
 
 
@@ -120,12 +183,22 @@ async def redoc(request: Request) -> Response:
 
 def _docs_page(request: Request, template: str, what: str) -> Response:
     root = request.scope.get("root_path", "")
+    assets = {
+        name: escape(STATIC.url(path, root=root))
+        for name, path in (
+            ("favicon", "favicon.png"),
+            ("swagger_css", "swagger-ui.css"),
+            ("swagger_js", "swagger-ui-bundle.js"),
+            ("swagger_init", "swagger-init.js"),
+        )
+    }
     page = _template(template).substitute(
         title=escape(f"{TITLE}: {what}"),
-        assets=escape(f"{root}{ASSETS}"),
+        redoc_js=escape(f"{root}{REDOC_PATH}?v={_redoc_bundle()[1]}"),
         openapi_url=escape(f"{root}{request.app.openapi_url}"),
+        **assets,
     )
-    return Response(page, media_type=HTML)
+    return _html(page, DOCS_POLICY)
 
 
 # ReDoc draws its "API docs by Redocly" badge from cdn.redoc.ly whatever its options
@@ -133,21 +206,31 @@ def _docs_page(request: Request, template: str, what: str) -> Response:
 # is served with that address turned to a blank image of ours. Relative to /redoc, so that
 # it holds under a root path too.
 REDOC_BADGE = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+REDOC_PATH = f"{ASSETS}/redoc.standalone.js"
 
 
 @cache
-def _redoc_bundle() -> bytes:
+def _redoc_bundle() -> tuple[bytes, str]:
+    """The bundle as served, and its version."""
     bundle = (files("fastapi_offline") / "static" / "redoc.standalone.js").read_bytes()
-    return bundle.replace(REDOC_BADGE, f"{ASSETS.lstrip('/')}/blank.svg".encode())
+    served = bundle.replace(REDOC_BADGE, f"{ASSETS.lstrip('/')}/blank.svg".encode())
+    return served, digest(served)
 
 
-@router.get(f"{ASSETS}/redoc.standalone.js")
-async def redoc_bundle() -> Response:
-    return Response(_redoc_bundle(), media_type="text/javascript; charset=utf-8")
+@router.get(REDOC_PATH)
+async def redoc_bundle(request: Request) -> Response:
+    bundle, version = _redoc_bundle()
+    return Response(
+        bundle,
+        media_type="text/javascript; charset=utf-8",
+        headers={
+            "Cache-Control": cache_control(request.scope, version),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def install(app: FastAPI) -> None:
-    """The pages, and their assets: ours first, then Swagger UI's and ReDoc's."""
+    """The pages, and their assets."""
     app.include_router(router)
-    assets = StaticFiles(packages=[("app.home", "static"), ("fastapi_offline", "static")])
-    app.mount(ASSETS, assets, name="docs-assets")
+    app.mount(ASSETS, STATIC, name="docs-assets")

@@ -3,7 +3,8 @@
 Static files and two small templates, no build step, nothing from another host: the pages
 call the same public API as any client, with the caller's key if they have one. Every
 page is served with a Content-Security-Policy that allows scripts and styles of this
-origin only, so no inline script runs and text from the registry is never markup."""
+origin only, so no inline script runs and text from the registry is never markup. Pages
+are `no-cache` and name their assets at content-versioned URLs (app/pages/assets.py)."""
 
 from functools import cache
 from html import escape
@@ -12,13 +13,26 @@ from string import Template
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from pydantic import HttpUrl
 
 from app.config import Settings
+from app.pages.assets import VersionedFiles
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/pages/static"
+MAPLIBRE = "vendor/maplibre-gl-5.24.1"
+STATIC = VersionedFiles(STATIC_PATH, directory=HERE / "static")
+# What the templates name ($pages_css ...), each at its versioned URL.
+ASSETS = {
+    "pages_css": "pages.css",
+    "common_js": "common.js",
+    "charts_js": "charts.js",
+    "console_js": "console.js",
+    "map_js": "map.js",
+    "maplibre_css": f"{MAPLIBRE}/maplibre-gl.css",
+    "maplibre_js": f"{MAPLIBRE}/maplibre-gl-csp.js",
+    "maplibre_worker": f"{MAPLIBRE}/maplibre-gl-csp-worker.js",
+}
 router = APIRouter(include_in_schema=False)
 
 
@@ -56,7 +70,7 @@ def _template(name: str) -> Template:
 def _page(request: Request, name: str) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     values = {
-        "static": STATIC_PATH,
+        **{name: STATIC.url(path) for name, path in ASSETS.items()},
         "basemap": str(settings.basemap_style or ""),
         "coordsys": settings.basemap_coordsys,
     }
@@ -84,4 +98,4 @@ def console(request: Request) -> HTMLResponse:
 
 def install_pages(app: FastAPI) -> None:
     app.include_router(router)
-    app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="pages-static")
+    app.mount(STATIC_PATH, STATIC, name="pages-static")

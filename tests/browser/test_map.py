@@ -82,12 +82,32 @@ def test_a_problem_report_is_sent_with_its_id(browser, live, registry):
     page.fill("#report-form input[name=contact]", "13800000000")
     page.click("#report-form button[type=submit]")
     page.locator("#report-result .report-id").wait_for()
-    link = page.locator("#report-result a").get_attribute("href")
-    report_id = link.rsplit("/", 1)[1]
+    report_id = page.locator("#report-result .report-id").get_attribute("data-report-id")
     assert report_id in page.locator("#report-result").inner_text()
-    status = httpx.get(f"{live.base}{link}").json()
+    status = httpx.get(f"{live.base}/v1/reports/{report_id}").json()
     assert status["facility_id"] == facility_id
     assert status["kind"] == "locked" and status["status"] == "open"
+    # its progress is a section of the map, at an address that can be kept
+    page.locator("#report-result a.follow").click()
+    progress = page.locator("#progress-panel")
+    progress.locator("tr[data-step=created].done").wait_for()
+    assert page.url.startswith(f"{live.base}/map?report={report_id}")
+    assert report_id in progress.locator("h2").inner_text()
+    assert progress.locator(".progress-status").inner_text() == "Now: open"
+    assert progress.locator("tr[data-step=acknowledged] td").inner_text() == "not yet"
+    admin = {"Authorization": f"Bearer {registry[1]}"}
+    acknowledged = httpx.patch(
+        f"{live.base}/v1/reports/{report_id}",
+        json={"status": "acknowledged"},
+        headers={**admin, "If-Match": "*"},
+    )
+    assert acknowledged.status_code == 200, acknowledged.text
+    kept = page.url
+    page.goto("about:blank")
+    page.goto(kept)
+    progress.locator("tr[data-step=acknowledged].done").wait_for()
+    assert progress.locator(".progress-status").inner_text() == "Now: acknowledged"
+    assert progress.locator("tr[data-step=resolved].pending").count() == 1
     page.context.close()
     assert not watch.blocked and not watch.errors, (watch.blocked, watch.errors)
 

@@ -1,3 +1,4 @@
+import hashlib
 import re
 
 import pytest
@@ -9,7 +10,9 @@ from app.main import create_app
 
 
 def test_the_landing_page_is_html_linking_the_pages_docs_ogc_and_health(public_client):
-    response = public_client.get("/", headers={"Accept": "text/html,*/*;q=0.8"})
+    response = public_client.get(
+        "/", headers={"Accept": "text/html,*/*;q=0.8", "Accept-Language": "en-US,en;q=0.9"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Accept" in response.headers["vary"]
@@ -49,6 +52,72 @@ def test_curl_gets_the_page_and_a_json_client_the_links(public_client):
     }
 
 
+@pytest.mark.parametrize(
+    "accept_language", [None, "zh-CN,zh;q=0.9,en;q=0.8", "*", "fr-FR, de;q=0.5", "en;q=0.3, zh"]
+)
+def test_the_landing_page_is_chinese_unless_the_browser_prefers_english(
+    public_client, accept_language
+):
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+    response = public_client.get("/", headers=headers)
+    assert '<html lang="zh-CN">' in response.text
+    assert response.headers["content-language"] == "zh-CN"
+    assert "<title>人防工程登记系统</title>" in response.text
+    assert ">公众地图：有空位的人防车库、掩蔽所、问题报告</a> <code>/map</code>" in response.text
+    assert "<li>功能</li>" in response.text and "What it offers" not in response.text
+    assert "Accept-Language" in response.headers["vary"]
+
+
+@pytest.mark.parametrize("accept_language", ["en-GB,en;q=0.9", "en", "zh;q=0.5, en-US"])
+def test_the_landing_page_is_english_when_the_browser_prefers_it(public_client, accept_language):
+    response = public_client.get("/", headers={"Accept-Language": accept_language})
+    assert '<html lang="en">' in response.text
+    assert response.headers["content-language"] == "en"
+    assert "<title>Civil air defense registry</title>" in response.text
+    assert "<li>What it offers</li>" in response.text and "功能" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/redoc"])
+def test_a_home_page_has_a_strict_policy_and_is_revalidated(public_client, path):
+    response = public_client.get(path)
+    assert response.status_code == 200
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["base-uri"] == "'none'"
+    assert policy.get("script-src", "'self'") == "'self'"  # no inline script, no eval
+    assert "unsafe-eval" not in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/redoc"])
+def test_a_home_page_names_its_assets_by_their_content(public_client, path):
+    page = public_client.get(path).text
+    assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page)
+    assert assets
+    for url in assets:
+        assert_versioned(public_client, url)
+
+
+def assert_versioned(client, url: str) -> None:
+    """`url` names its content's digest and is cached for a year; without the digest, or
+    with another, the asset must be revalidated."""
+    path, _, version = url.partition("?v=")
+    assert re.fullmatch(r"[0-9a-f]{16}", version), url
+    served = client.get(url)
+    assert served.status_code == 200, url
+    assert hashlib.sha256(served.content).hexdigest()[:16] == version, url
+    assert served.headers["cache-control"] == "public, max-age=31536000, immutable", url
+    for other in (path, f"{path}?v=0123456789abcdef", f"{path}?v={version}&v=x"):
+        again = client.get(other)
+        assert again.status_code == 200 and again.content == served.content, other
+        assert again.headers["cache-control"] == "no-cache", other
+
+
 def test_every_link_of_the_landing_page_answers(public_client):
     for link in LINKS:
         response = public_client.get(link.href, headers={"Accept": link.type})
@@ -59,7 +128,7 @@ def test_every_link_of_the_landing_page_answers(public_client):
 def test_readme_sections_link_where_the_readme_is_published(settings):
     published = "https://git.example.cn/rf/-/blob/main/README.md"
     app = create_app(settings.model_copy(update={"readme_url": published}))
-    page = TestClient(app).get("/").text
+    page = TestClient(app).get("/", headers={"Accept-Language": "en"}).text
     for title, anchor in README_SECTIONS:
         assert f'<a href="{published}#{anchor}" rel="describedby">{title}</a>' in page
     document = TestClient(app).get("/", headers={"Accept": "application/json"}).json()

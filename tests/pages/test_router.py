@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from app.pages.router import HERE, STATIC_PATH, content_security_policy
+from tests.home.test_router import assert_versioned
 
 VENDOR = HERE / "static" / "vendor" / "maplibre-gl-5.24.1"
 
@@ -32,6 +33,16 @@ def test_a_page_allows_scripts_and_styles_of_this_origin_only(public_client, pat
     assert "unsafe" not in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert public_client.head(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/map", "/console"])
+def test_a_page_names_its_assets_by_their_content(public_client, path):
+    response = public_client.get(path)
+    assert response.headers["cache-control"] == "no-cache"
+    assets = re.findall(r'(?:src|href|data-worker)="(/pages/static/[^"]+)"', response.text)
+    assert len(assets) == (6 if path == "/map" else 4), assets
+    for url in assets:
+        assert_versioned(public_client, url)
 
 
 @pytest.mark.parametrize("name", ["map.html", "console.html"])

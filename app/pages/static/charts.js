@@ -66,10 +66,14 @@ const Charts = (() => {
     return COLORS[n % COLORS.length];
   }
 
-  // A cell a spreadsheet would take for a formula is prefixed with an apostrophe.
+  // A number as a spreadsheet reads one: a sign, digits, a decimal point, an exponent.
+  const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+  // A cell a spreadsheet would take for a formula (=, +, -, @, a tab or a carriage return
+  // first) is prefixed with an apostrophe; a number, negative ones too, stays a number.
   function csvCell(value) {
     let text = value === null || value === undefined ? "" : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    if (/^[=+\-@\t\r]/.test(text) && !NUMBER.test(text)) text = `'${text}`;
     return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   }
 
@@ -88,5 +92,5 @@ const Charts = (() => {
     return link;
   }
 
-  return { bars, lines, csv, csvLink, color };
+  return { bars, lines, csv, csvCell, csvLink, color };
 })();

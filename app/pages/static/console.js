@@ -55,6 +55,9 @@
     "facility.findings": ["未关闭的问题", "Open findings"],
     "facility.history": ["修改记录", "History"],
     "facility.none": ["无", "none"],
+    "facility.read_only": ["只读：此设施不在本密钥的管理范围内", "Read only: this work is outside the key's scope"],
+    "facility.read_only_role": ["只读：本密钥的角色不能修改设施", "Read only: the key's role changes no work"],
+    "facility.restricted": ["维护记录和修改记录仅对管理此设施的密钥可见", "Maintenance records and history are for keys that manage this work"],
     "sign.kind": ["类型", "Kind"],
     "sign.status": ["状态", "Status"],
     "sign.installed_on": ["安装日期", "Installed on"],
@@ -63,6 +66,7 @@
     "sign.upload": ["上传照片", "Upload a photo"],
     "sign.save": ["保存", "Save"],
     "conflict.title": ["保存失败：此记录已被他人修改", "Not saved: someone changed this record"],
+    "conflict.versions": ["你修改的是第 {read} 版，现在是第 {now} 版。", "You edited version {read}; it is now at version {now}."],
     "conflict.changes": ["{actor} 于 {at} 修改：", "{actor} changed it at {at}:"],
     "conflict.reload": ["重新载入最新版本", "Reload the latest version"],
     "reports.status": ["状态", "Status"],
@@ -77,9 +81,20 @@
     "reports.note": ["处理说明", "Resolution note"],
     "reports.empty": ["队列为空", "The queue is empty"],
     "dash.scope": ["统计范围（区划代码）", "Division (code)"],
-    "dash.signage": ["各市标识完成率（停车设施，按月）", "Signage completion per city (car parks, by month)"],
-    "dash.signage_now": ["各市标识完成情况", "Signage complete per city"],
-    "dash.overdue": ["各区划维护逾期设施", "Facilities with overdue maintenance per division"],
+    "dash.signage.province": ["各市标识完成率（停车设施，按月）", "Signage completion per city (car parks, by month)"],
+    "dash.signage.city": ["各区县标识完成率（停车设施，按月）", "Signage completion per district (car parks, by month)"],
+    "dash.signage.district": ["本区县标识完成率（停车设施，按月）", "Signage completion in the district (car parks, by month)"],
+    "dash.signage_now.province": ["各市标识完成情况", "Signage complete per city"],
+    "dash.signage_now.city": ["各区县标识完成情况", "Signage complete per district"],
+    "dash.signage_now.district": ["本区县标识不全的工程", "The district's works with incomplete signage"],
+    "dash.overdue.province": ["各市维护逾期设施", "Facilities with overdue maintenance per city"],
+    "dash.overdue.city": ["各区县维护逾期设施", "Facilities with overdue maintenance per district"],
+    "dash.overdue.district": ["本区县维护逾期的工程", "The district's works with overdue maintenance"],
+    "dash.complete_of": ["停车设施标识齐全 {complete}/{total}", "car parks with complete signage: {complete}/{total}"],
+    "dash.missing": ["缺少", "missing"],
+    "dash.damaged": ["损坏", "damaged"],
+    "dash.items": ["逾期项目", "overdue items"],
+    "dash.since": ["最早逾期", "overdue since"],
     "dash.parking": ["按竣工年份新增停车位", "Parking spaces by completion year"],
     "dash.coverage": ["掩蔽服务半径外的居民比例", "Residents outside a shelter's service radius"],
     "dash.csv": ["下载 CSV", "Download CSV"],
@@ -194,6 +209,13 @@
 
   const defaultCode = () => me.admin_codes[0] || "";
   const writes = () => me.role === "admin" || me.role === "manager";
+  // Whether the key may change this work: the API's rule (a manager's scope is its
+  // divisions and its listed works), so that no control is offered only to fail on submit.
+  const covers = (facility) => me.facility_ids.includes(facility.id)
+    || [facility.province_code, facility.city_code, facility.district_code].some((code) => code && me.admin_codes.includes(code));
+  const mayChange = (facility) => me.role === "admin" || (me.role === "manager" && covers(facility));
+  // Maintenance records and the history: every work for admin and gis, a manager's scope.
+  const mayReadRestricted = (facility) => ["admin", "gis"].includes(me.role) || (me.role === "manager" && covers(facility));
 
   // Facilities ------------------------------------------------------------------------------
 
@@ -261,31 +283,52 @@
 
   // One facility ------------------------------------------------------------------------------
 
+  const historyOf = (id) => call(`/v1/facilities/${id}/history?limit=50`);
+
   async function facilityPage(id) {
     replace(view, el("p", { class: "hint" }, t("console.loading")));
-    let facility;
-    let etag;
+    const readFacility = () => call(`/v1/facilities/${id}`);
+    const readHistory = () => historyOf(id).catch((error) => error);
+    let answer;
+    let history = null;
     try {
-      const { data, response } = await call(`/v1/facilities/${id}`);
-      facility = data;
-      etag = response.headers.get("ETag");
+      answer = await readFacility();
+      // The history is read before the facility that is edited, so that its newest event
+      // is at most as new as the version read: a 412 later lists the facility's events
+      // after that one, no more than the versions written since (clocks cannot order
+      // writes a second apart). The first read only tells whether the key may read it.
+      if (mayReadRestricted(answer.data)) {
+        history = await readHistory();
+        answer = await readFacility();
+      }
     } catch (error) {
       return replace(view, failure(error));
     }
+    const facility = answer.data;
+    const etag = answer.response.headers.get("ETag");
+    const read = { version: facility.version, lastEvent: history?.data?.items[0]?.id ?? 0 };
+    const editable = mayChange(facility);
     const sections = {
       uses: el("div"), signage: el("div"), maintenance: el("div"), history: el("div"),
     };
+    const readOnly = editable ? null : el("p", { class: "hint read-only", id: "read-only" },
+      t(writes() ? "facility.read_only" : "facility.read_only_role"));
     replace(view,
       el("p", {}, el("a", { href: "#facilities" }, t("facility.back"))),
       el("h2", { id: "facility-title" }, facility.name),
       el("p", { class: "hint" }, facility.code, " · ", facility.address || ""),
+      readOnly,
       fieldsCard(facility),
-      writes() ? editCard(facility, etag) : null,
+      editable ? editCard(facility, etag, read, async () => historyCard(sections.history, await readHistory())) : null,
       sections.uses, sections.signage, sections.maintenance, sections.history);
     usesCard(id, sections.uses);
-    signageCard(id, sections.signage);
-    maintenanceCard(id, sections.maintenance);
-    historyCard(id, sections.history);
+    signageCard(id, sections.signage, editable);
+    if (history) {
+      maintenanceCard(id, sections.maintenance);
+      historyCard(sections.history, history);
+    } else {
+      replace(sections.maintenance, card(t("facility.maintenance"), el("p", { class: "hint" }, t("facility.restricted"))));
+    }
   }
 
   function fieldsCard(facility) {
@@ -296,7 +339,7 @@
       el("dt", {}, "entrances"), el("dd", {}, (facility.entrances || []).length)));
   }
 
-  function editCard(facility, etag) {
+  function editCard(facility, etag, read, saved) {
     const form = el("form", { id: "edit-form" },
       EDITABLE.map(([name, kind]) => el("label", {}, el("span", {}, name),
         Array.isArray(kind)
@@ -319,25 +362,34 @@
           method: "PATCH", json: changes, headers: { "If-Match": etag } });
         Object.assign(facility, data);
         etag = response.headers.get("ETag");
+        read.version = data.version;
         replace(result, el("p", { class: "result" }, t("facility.saved", { version: data.version })));
         document.getElementById("facility-title").textContent = data.name;
+        saved();
       } catch (error) {
-        if (error instanceof ApiError && error.status === 412) return conflict(result, facility);
+        if (error instanceof ApiError && error.status === 412) return conflict(result, facility, read);
         replace(result, failure(error));
       }
     });
     return card(t("facility.edit"), form);
   }
 
-  // Someone saved first: say who changed what since this page was loaded, and offer the
-  // latest version instead of overwriting it.
-  async function conflict(target, facility) {
+  // Someone saved first: say who changed what since the version edited, and offer the
+  // latest version instead of overwriting it. The changes are the facility's events after
+  // the newest one read with that version, at most as many as the versions written since
+  // (an event read before the facility may belong to the version read; an import writes a
+  // version and no event of the facility). History first, again: a write between the two
+  // reads then counts a version whose event is not listed, never the other way round.
+  async function conflict(target, facility, read) {
     const box = el("div", { class: "card conflict", id: "conflict" }, el("h3", {}, t("conflict.title")));
     replace(target, box);
     try {
-      const { data } = await call(`/v1/facilities/${facility.id}/history?limit=20`);
-      const since = new Date(facility.updated_at);
-      for (const event of data.items.filter((e) => e.entity === "facility" && new Date(e.at) > since)) {
+      const { data } = await historyOf(facility.id);
+      const { data: latest } = await call(`/v1/facilities/${facility.id}`);
+      box.append(el("p", { class: "hint" }, t("conflict.versions", { read: read.version, now: latest.version })));
+      const newer = data.items.filter((e) => e.entity === "facility" && e.id > read.lastEvent)
+        .slice(0, Math.max(0, latest.version - read.version));
+      for (const event of newer) {
         box.append(el("p", {}, t("conflict.changes", { actor: event.actor || "–", at: dateTime(event.at) })),
           el("ul", {}, Object.entries(event.changes || {}).map(([field, change]) =>
             el("li", {}, `${field}: ${display(change.old)} → ${display(change.new)}`))));
@@ -378,7 +430,7 @@
     }
   }
 
-  async function signageCard(id, target) {
+  async function signageCard(id, target, editable) {
     let data;
     try {
       ({ data } = await call(`/v1/facilities/${id}/signage`));
@@ -391,7 +443,7 @@
       data.requirements.map((r) => el("tr", { class: r.satisfied ? "" : "error" },
         el("td", {}, r.kind), el("td", {}, r.min_count), el("td", {}, r.installed))));
     const signs = table([t("sign.kind"), t("sign.status"), t("sign.installed_on"), t("sign.inspected_on"), t("sign.photos"), ""],
-      data.signs.map((sign) => signRow(id, sign, () => signageCard(id, target))));
+      data.signs.map((sign) => signRow(id, sign, editable, () => signageCard(id, target, editable))));
     const kind = el("select", { name: "kind" }, options(SIGN_KINDS));
     const signStatus = el("select", { name: "status" }, options(SIGN_STATUSES, (s) => t(`signstatus.${s}`), "installed"));
     const add = el("form", { class: "row", id: "add-sign" }, kind, signStatus, el("button", { type: "submit" }, t("facility.add_sign")));
@@ -402,15 +454,15 @@
       if (sign.status === "installed") sign.installed_on = today();
       try {
         await call(`/v1/facilities/${id}/signs`, { method: "POST", json: sign });
-        signageCard(id, target);
+        signageCard(id, target, editable);
       } catch (error) {
         replace(result, failure(error));
       }
     });
-    replace(target, card(t("facility.signage"), el("p", {}, status), requirements, signs, writes() ? [add, result] : null));
+    replace(target, card(t("facility.signage"), el("p", {}, status), requirements, signs, editable ? [add, result] : null));
   }
 
-  function signRow(facilityId, sign, refresh) {
+  function signRow(facilityId, sign, editable, refresh) {
     const status = el("select", { name: "status" }, options(SIGN_STATUSES, (s) => t(`signstatus.${s}`), sign.status));
     const photo = el("input", { type: "file", accept: "image/jpeg,image/png,image/webp", capture: "environment", "aria-label": t("sign.upload") });
     const result = el("span", { role: "status" });
@@ -430,12 +482,12 @@
         replace(result, failure(error));
       }
     } } }, t("sign.save"));
-    if (!writes()) status.disabled = true;
+    if (!editable) status.disabled = true;
     return el("tr", { dataset: { signId: sign.id, kind: sign.kind } },
       el("td", {}, sign.kind), el("td", {}, status), el("td", {}, sign.installed_on || ""), el("td", {}, sign.inspected_on || ""),
       el("td", { class: "photos" }, sign.photos.map((digest) =>
-        el("img", { src: `/v1/media/photos/${encodeURIComponent(digest)}`, alt: "" })), writes() ? photo : null),
-      el("td", {}, writes() ? [save, result] : null));
+        el("img", { src: `/v1/media/photos/${encodeURIComponent(digest)}`, alt: "" })), editable ? photo : null),
+      el("td", {}, editable ? [save, result] : null));
   }
 
   async function maintenanceCard(id, target) {
@@ -454,17 +506,15 @@
     }
   }
 
-  async function historyCard(id, target) {
-    try {
-      const { data } = await call(`/v1/facilities/${id}/history?limit=50`);
-      replace(target, card(t("facility.history"), data.items.length ? table(["at", "actor", "action", "entity", "changes"],
-        data.items.map((e) => el("tr", {}, el("td", {}, dateTime(e.at)), el("td", {}, e.actor || ""), el("td", {}, e.action),
-          el("td", {}, `${e.entity} ${e.entity_id}`),
-          el("td", {}, Object.entries(e.changes || {}).map(([f, c]) => `${f}: ${display(c.old)} → ${display(c.new)}`).join("; ")))))
-        : el("p", {}, t("facility.none"))));
-    } catch (error) {
-      replace(target, card(t("facility.history"), failure(error)));
-    }
+  // `answer` is what the history's request gave: its answer, or the error it threw.
+  function historyCard(target, answer) {
+    if (answer instanceof Error) return replace(target, card(t("facility.history"), failure(answer)));
+    const { data } = answer;
+    replace(target, card(t("facility.history"), data.items.length ? table(["at", "actor", "action", "entity", "changes"],
+      data.items.map((e) => el("tr", {}, el("td", {}, dateTime(e.at)), el("td", {}, e.actor || ""), el("td", {}, e.action),
+        el("td", {}, `${e.entity} ${e.entity_id}`),
+        el("td", {}, Object.entries(e.changes || {}).map(([f, c]) => `${f}: ${display(c.old)} → ${display(c.new)}`).join("; ")))))
+      : el("p", {}, t("facility.none"))));
   }
 
   // Reports ------------------------------------------------------------------------------------
@@ -531,8 +581,9 @@
     const draw = () => {
       const parts = [el("div"), el("div"), el("div"), el("div"), el("div")];
       replace(charts, parts);
-      signageCharts(code.value, parts[0], parts[1]);
-      overdueChart(code.value, parts[2]);
+      const level = levelOf(code.value);
+      signageCharts(code.value, level, parts[0], parts[1]);
+      overdueChart(code.value, level, parts[2]);
       parkingChart(code.value, parts[3]);
       coverageChart(code.value, parts[4]);
     };
@@ -545,17 +596,25 @@
       el("p", {}, Charts.csvLink(t("dash.csv"), `${id}.csv`, csv.header, csv.rows))));
   }
 
+  // GB/T 2260 codes nest by digit pairs: XX0000 a province, XXYY00 a city. A province's
+  // figures are given per city, a city's per district, and a district's per work.
+  const levelOf = (code) => (code.endsWith("0000") ? "province" : code.endsWith("00") ? "city" : "district");
+
   const percent = (ratio) => (ratio === null || ratio === undefined ? "–" : `${(ratio * 100).toFixed(1)}%`);
 
-  async function signageCharts(code, nowTarget, timeTarget) {
+  async function signageCharts(code, level, nowTarget, timeTarget) {
     try {
       const { data } = await call(`/v1/signage/progress?admin_code=${code}&parking_only=true`);
-      chartCard(nowTarget, "signage-now", t("dash.signage_now"),
-        Charts.bars(data.groups.map((g) => ({ label: g.name || g.code, value: g.ratio || 0,
-          text: `${number(g.complete)}/${number(g.total)} (${percent(g.ratio)})` }))),
-        { header: ["code", "name", "complete", "total", "ratio"], rows: data.groups.map((g) => [g.code, g.name, g.complete, g.total, g.ratio]) });
-      // Each division's own timeline: its completed works by month over its total.
-      const timelines = await Promise.all(data.groups.map((g) =>
+      if (level === "district") await incompleteWorks(code, data, nowTarget);
+      else {
+        chartCard(nowTarget, "signage-now", t(`dash.signage_now.${level}`),
+          Charts.bars(data.groups.map((g) => ({ label: g.name || g.code, value: g.ratio || 0,
+            text: `${number(g.complete)}/${number(g.total)} (${percent(g.ratio)})` }))),
+          { header: ["code", "name", "complete", "total", "ratio"], rows: data.groups.map((g) => [g.code, g.name, g.complete, g.total, g.ratio]) });
+      }
+      // Each division's own timeline: its completed works by month over its total (a
+      // district's groups are the district itself).
+      const timelines = level === "district" ? data.groups.map((g) => [g, data]) : await Promise.all(data.groups.map((g) =>
         call(`/v1/signage/progress?admin_code=${g.code}&parking_only=true`).then(({ data: d }) => [g, d])));
       const months = [...new Set(timelines.flatMap(([, d]) => d.timeline.map((m) => m.month)))].sort();
       const series = timelines.map(([g, d]) => {
@@ -564,7 +623,7 @@
         return { name: g.name || g.code, values: months.map((m) => { last = byMonth.get(m) ?? last; return d.total ? last / d.total : null; }) };
       });
       const rows = timelines.flatMap(([g, d]) => d.timeline.map((m) => [m.month, g.code, g.name, m.installs, m.completed, m.cumulative_completed, d.total]));
-      chartCard(timeTarget, "signage-timeline", t("dash.signage"),
+      chartCard(timeTarget, "signage-timeline", t(`dash.signage.${level}`),
         el("div", {}, Charts.lines(months, series, { max: 1 }),
           el("ul", { class: "row" }, series.map((s, n) => el("li", { class: "badge", dataset: { color: n } }, s.name)))),
         { header: ["month", "code", "name", "installs", "completed", "cumulative_completed", "total"], rows });
@@ -574,19 +633,50 @@
     }
   }
 
+  // A district's works that lack a sign its locality requires, or carry a damaged one.
+  async function incompleteWorks(code, progress, target) {
+    const { data } = await call(`/v1/signage/incomplete?admin_code=${code}&limit=1000`);
+    const missing = (work) => work.missing.map((r) => `${r.kind} ×${r.min_count - r.installed}`).join(", ");
+    chartCard(target, "signage-now", t("dash.signage_now.district"),
+      el("div", {}, el("p", { class: "hint" }, t("dash.complete_of", { complete: number(progress.complete), total: number(progress.total) })),
+        table([t("col.code"), t("col.name"), t("dash.missing"), t("dash.damaged")], data.items.map((work) =>
+          el("tr", { dataset: { facilityId: work.facility_id } }, el("td", {}, work.code),
+            el("td", {}, el("a", { href: `#facility/${work.facility_id}` }, work.name)), el("td", {}, missing(work)), el("td", {}, work.damaged))))),
+      { header: ["code", "name", "missing", "damaged"], rows: data.items.map((work) => [work.code, work.name, missing(work), work.damaged]) });
+  }
+
   function colorLegend(target) {
     for (const item of target.querySelectorAll("li[data-color]")) item.style.borderLeft = `10px solid ${Charts.color(Number(item.dataset.color))}`;
   }
 
-  async function overdueChart(code, target) {
+  async function overdueChart(code, level, target) {
     try {
+      if (level === "district") return await overdueWorks(code, target);
       const { data } = await call(`/v1/maintenance/overdue/summary?admin_code=${code}`);
-      chartCard(target, "overdue", t("dash.overdue"),
+      chartCard(target, "overdue", t(`dash.overdue.${level}`),
         Charts.bars(data.groups.map((g) => ({ label: g.name || g.code, value: g.facilities, text: `${number(g.facilities)} · ${number(g.items)}` }))),
         { header: ["code", "name", "facilities", "items", "on"], rows: data.groups.map((g) => [g.code, g.name, g.facilities, g.items, data.on]) });
     } catch (error) {
       replace(target, failure(error));
     }
+  }
+
+  // A district's works with overdue items: the count of items and the earliest day overdue.
+  async function overdueWorks(code, target) {
+    const { data } = await call(`/v1/maintenance/overdue?admin_code=${code}&limit=1000`);
+    const works = new Map();
+    for (const item of data.items) {
+      const work = works.get(item.facility_id) || { ...item, items: 0 };
+      work.items += 1;
+      if (item.overdue_since < work.overdue_since) work.overdue_since = item.overdue_since;
+      works.set(item.facility_id, work);
+    }
+    const rows = [...works.values()];
+    chartCard(target, "overdue", t("dash.overdue.district"),
+      table([t("col.code"), t("col.name"), t("dash.items"), t("dash.since")], rows.map((work) =>
+        el("tr", { dataset: { facilityId: work.facility_id } }, el("td", {}, work.code),
+          el("td", {}, el("a", { href: `#facility/${work.facility_id}` }, work.name)), el("td", {}, work.items), el("td", {}, work.overdue_since)))),
+      { header: ["code", "name", "items", "overdue_since", "on"], rows: rows.map((w) => [w.code, w.name, w.items, w.overdue_since, data.on]) });
   }
 
   async function parkingChart(code, target) {

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { t, el, replace, api, safeUrl, problemText, number } = RF;
+  const { t, el, replace, api, safeUrl, problemText, number, dateTime } = RF;
   const config = document.body.dataset;
   const coordsys = config.coordsys || "wgs84";
 
@@ -40,6 +40,17 @@
     "report.sending": ["正在提交…", "Sending…"],
     "report.sent": ["已提交，编号 {id}，状态：{status}", "Sent: report {id}, status {status}"],
     "report.follow": ["查看进度", "Follow its status"],
+    "progress.title": ["问题报告 {id}", "Report {id}"],
+    "progress.step": ["进度", "Step"],
+    "progress.at": ["时间", "When"],
+    "progress.created": ["已提交", "sent"],
+    "progress.acknowledged": ["已受理", "acknowledged"],
+    "progress.resolved": ["已解决", "resolved"],
+    "progress.pending": ["尚未", "not yet"],
+    "progress.now": ["当前状态：{status}", "Now: {status}"],
+    "progress.note": ["处理说明：{note}", "Resolution: {note}"],
+    "progress.refresh": ["刷新", "Refresh"],
+    "progress.unknown": ["没有这个问题报告", "No such report"],
     "kind.locked": ["上锁无法进入", "Locked"],
     "kind.closed": ["关闭", "Closed"],
     "kind.missing_sign": ["缺少标识", "Sign missing"],
@@ -57,7 +68,7 @@
   const KINDS = ["locked", "closed", "missing_sign", "damaged_sign", "wrong_location", "bad_condition", "other"];
   replace(document.getElementById("report-kind"), KINDS.map((kind) => el("option", { value: kind }, t(`kind.${kind}`))));
 
-  maplibregl.setWorkerUrl(`${config.static}/vendor/maplibre-gl-5.24.1/maplibre-gl-csp-worker.js`);
+  maplibregl.setWorkerUrl(config.worker);
   const tilejson = (id) => `${location.origin}/ogc/collections/${id}/tiles/WebMercatorQuad/tilejson.json`;
   const offline = {
     version: 8,
@@ -271,8 +282,8 @@
       }
       const { data } = await api(`/v1/facilities/${facilityId}/reports`, { method: "POST", json: report });
       replace(result,
-        el("span", { class: "report-id" }, t("report.sent", { id: data.id, status: t(`status.${data.status}`) })), " ",
-        el("a", { href: `/v1/reports/${encodeURIComponent(data.id)}`, target: "_blank", rel: "noopener" }, t("report.follow")));
+        el("span", { class: "report-id", dataset: { reportId: data.id } }, t("report.sent", { id: data.id, status: t(`status.${data.status}`) })), " ",
+        progressLink(data.id));
       form.reset();
     } catch (error) {
       result.textContent = t("error.generic", { message: problemText(error) });
@@ -280,4 +291,45 @@
       button.disabled = false;
     }
   });
+
+  // A report's progress -----------------------------------------------------------------
+
+  // The link is this page with ?report=<id>, so it can be kept and opened again later; a
+  // click shows the progress here without leaving the map.
+  function progressLink(id) {
+    const href = `${location.pathname}?report=${encodeURIComponent(id)}${location.hash}`;
+    return el("a", { href, class: "follow", on: { click: (event) => {
+      event.preventDefault();
+      history.pushState(null, "", href);
+      showProgress(id);
+    } } }, t("report.follow"));
+  }
+
+  const STEPS = ["created", "acknowledged", "resolved"];
+
+  async function showProgress(id) {
+    const panel = document.getElementById("progress-panel");
+    const body = document.getElementById("progress");
+    panel.hidden = false;
+    document.getElementById("progress-title").textContent = t("progress.title", { id });
+    replace(body, el("p", { class: "hint" }, t("map.searching")));
+    try {
+      const { data } = await api(`/v1/reports/${encodeURIComponent(id)}`);
+      replace(body,
+        el("p", { class: "progress-status" }, t("progress.now", { status: t(`status.${data.status}`) })),
+        el("table", { class: "steps" }, el("tbody", {}, STEPS.map((step) => {
+          const at = data[`${step}_at`];
+          return el("tr", { class: at ? "done" : "pending", dataset: { step } },
+            el("th", {}, t(`progress.${step}`)), el("td", {}, at ? dateTime(at) : t("progress.pending")));
+        }))),
+        data.resolution_note ? el("p", { class: "progress-note" }, t("progress.note", { note: data.resolution_note })) : null,
+        el("button", { type: "button", class: "secondary", on: { click: () => showProgress(id) } }, t("progress.refresh")));
+    } catch (error) {
+      replace(body, el("p", { class: "error" }, error.status === 404 ? t("progress.unknown") : t("error.generic", { message: problemText(error) })));
+    }
+    panel.scrollIntoView({ block: "nearest" });
+  }
+
+  const followed = new URLSearchParams(location.search).get("report");
+  if (followed) showProgress(followed);
 })();

@@ -75,10 +75,33 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+# IPv6 addresses that carry an IPv4 one, which a NAT64 gateway, a 6to4 relay or the host
+# itself delivers to: judged by the IPv4 address they carry (64:ff9b::10.0.0.1 reaches
+# 10.0.0.1 wherever a NAT64 gateway serves the network). The local-use NAT64 prefix
+# places it where its operator chooses, and site-local addresses are private in all
+# but name: both are refused.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_REFUSED_V6 = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))
+
+
+def _carried(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
+
+
 def _allowed(address: str, *, allow_private: bool) -> bool:
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _REFUSED_V6) and not allow_private:
+            return False
+        ip = _carried(ip) or ip
     if ip.is_multicast or ip.is_unspecified:
         return False
     return allow_private or ip.is_global

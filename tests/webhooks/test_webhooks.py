@@ -16,7 +16,7 @@ from app.accounts.principal import ANONYMOUS
 from app.main import create_app
 from app.reports import service as reports
 from app.reports.schemas import ReportCreate
-from app.webhooks import worker
+from app.webhooks import delivery, worker
 from tests.webhooks.conftest import new_secret
 
 EVENTS = ["report.created"]
@@ -323,6 +323,12 @@ def test_a_bad_subscription_is_refused_naming_the_field(client, receiver, connec
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/hook",
         "http://2130706433/hook",
+        # IPv6 forms carrying a private IPv4 address: IPv4-compatible, 6to4, NAT64
+        "http://[::7f00:1]/hook",
+        "http://[2002:a9fe:a9fe::]/hook",
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[64:ff9b:1::a00:1]/hook",
+        "http://[fec0::1]/hook",
     ],
 )
 def test_private_targets_are_refused_unless_allowed(settings, engine, connection, make_key, url):
@@ -343,6 +349,11 @@ def test_private_targets_are_refused_unless_allowed(settings, engine, connection
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "url"
     assert connection.scalar(text("SELECT count(*) FROM webhook_subscription")) == 0
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::", "2606:4700::1111"])
+def test_a_public_address_in_an_ipv6_form_is_allowed(address):
+    assert delivery.resolve(f"http://[{address}]/hook", allow_private=False) == address
 
 
 def test_a_private_target_is_not_delivered_to_when_refused(

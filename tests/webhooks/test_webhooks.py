@@ -5,6 +5,10 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -192,6 +196,49 @@ def test_an_answer_of_any_bytes_is_logged(create, manager, public_client, receiv
     [log] = manager.get(f"/v1/webhooks/{created['id']}/deliveries").json()["items"]
     assert log["status"] == "delivered"
     assert log["response_excerpt"] == "\ufffd\ufffd\ufffd ok \ufffd"
+
+
+@pytest.fixture
+def dribbler() -> Iterator[str]:
+    """A receiver that answers 200, one byte every 0.1 s: each read is quick, the whole
+    answer slow."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Slow: " + b"z" * 30 + b"\r\n\r\n"
+            ):
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:  # the attempt gave up
+                    return
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    thread.join()
+    server.close()
+
+
+def test_an_attempt_ends_at_its_timeout_however_the_receiver_dribbles(dribbler):
+    """Each byte within the timeout, the answer not: the attempt fails, rather than hold
+    the worker (and every delivery queued behind it) for as long as the receiver likes."""
+    with delivery.client(0.5) as client:
+        answer = delivery.post(
+            client,
+            url=dribbler,
+            secret=new_secret(),
+            message_id="msg_1",
+            timestamp=0,
+            body="{}",
+            allow_private=True,
+        )
+    assert not answer.ok
+    assert answer.error is not None and "Timeout" in answer.error
 
 
 def test_replay_sends_the_same_message_again(create, manager, public_client, receiver, app, http):

@@ -170,6 +170,30 @@ def test_per_capita_figures_by_population_layer(client, create):
     assert missing.status_code == 422 and "population_layer" in missing.text
 
 
+@pytest.mark.parametrize(("role", "status"), [(None, 401), ("app", 403), ("alert_authority", 403)])
+def test_a_population_layer_is_read_only_by_those_who_may_read_layers(
+    client, client_for, public_client, role, status
+):
+    layer = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "residents"},
+        content=b"admin_code,residents\n340104,16000\n",
+        headers={"Content-Type": "text/csv"},
+    ).json()
+    caller = public_client if role is None else client_for(role)
+    for layer_id in (layer["id"], 999999):  # whether a layer exists is not told either
+        refused = caller.get("/v1/stats", params={"population_layer": layer_id})
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "16000" not in refused.text
+    assert (
+        client_for("gis")
+        .get("/v1/stats", params={"population_layer": layer["id"]})
+        .json()["total"]["residents"]
+        == 16000
+    )
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

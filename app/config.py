@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     # are refused (a key could otherwise make the server probe its own network); on only
     # where receivers live on such a network.
     webhook_allow_private: bool = False
-    # Per delivery attempt: connecting, and each read and write.
+    # Per delivery attempt as a whole, from connecting to the answer's last byte.
     webhook_timeout_s: float = Field(default=5, gt=0, le=60)
     # How often each process looks for events and due deliveries.
     webhook_poll_s: float = Field(default=2, gt=0)

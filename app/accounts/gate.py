@@ -8,7 +8,8 @@ costs (its traffic class):
     map       tiles, TileJSON, tile matrix sets: a map screen asks for dozens at once
     features  OGC items pages: GDAL 3.6 copies a collection ten features a request
     read      every other GET or HEAD
-    export    /v1/export: whole areas in one answer
+    export    /v1/export: whole areas in one answer; a campaign's evaluation and the
+              survey workbook, which rebuild figures over whole divisions
     stream    /v1/alerts/stream: each request holds a connection open (SSE)
     write     anything else: problem reports and photos without a key
 
@@ -20,6 +21,7 @@ The client address is the connection's peer: forwarding headers are believed by 
 server (uvicorn) for the proxies listed in RF_TRUSTED_PROXIES only (app/serving.py)."""
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -45,6 +47,8 @@ UNLIMITED = frozenset({"/healthz", "/readyz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_KEYS = 10_000  # keys remembered at once: past that the memory starts over
 STREAM_PATH = "/v1/alerts/stream"
+# Seconds of database work an answer, as an export: an anonymous address asks as rarely.
+EXPORT_PATHS = re.compile(r"/v1/(export|campaigns/[^/]+|stats/survey)")
 
 
 def traffic_class(method: str, path: str) -> str:
@@ -55,7 +59,7 @@ def traffic_class(method: str, path: str) -> str:
             return "map"
         if "/items" in path:
             return "features"
-    if path == "/v1/export":
+    if EXPORT_PATHS.fullmatch(path):
         return "export"
     if path == STREAM_PATH:
         return "stream"

@@ -5,8 +5,8 @@ campaigns).
 A row's state at `:as_of_at` is the old value of the first audited write after that
 moment, else its value now. Rows written without an audit event (the demo's COPY, rows
 older than the trail) count as they are. A facility is registered at that moment when
-the first facility write after it is not its creation (or, without one, when its row was
-created before it); one registered later whose completion year is not after the
+its row was created before it and the first facility write after it, if any, is not its
+creation; one registered later whose completion year is not after the
 moment's year is a late registration: it existed, and counts, with the first state the
 registry knew. A sign counts as installed when it was installed then and its
 installation date is not after the day; a sign damaged now with no recorded change of
@@ -107,8 +107,11 @@ facility_later AS MATERIALIZED (
     ORDER BY facility_id, at, id
 ), facility_known AS MATERIALIZED (
     SELECT f.*, coalesce(l.before, l.after) AS doc,
-        CASE WHEN l.facility_id IS NULL THEN f.created_at <= :as_of_at
-             ELSE l.before IS NOT NULL END AS registered
+        -- A later write that is not the creation shows that the row stood before it, not
+        -- that it stood at the moment: a bulk-loaded row (no creation audited) edited
+        -- since was still loaded after the moment.
+        f.created_at <= :as_of_at AND (l.facility_id IS NULL OR l.before IS NOT NULL)
+            AS registered
     FROM facility f LEFT JOIN facility_later l ON l.facility_id = f.id
 ), facility_state AS MATERIALIZED (
     SELECT f.id, f.registered, f.visibility,

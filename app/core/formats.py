@@ -58,6 +58,15 @@ def wants_csv(request: Request, f: TableFormat | None) -> bool:
     return CSV in request.headers.get("accept", "")
 
 
+# A spreadsheet runs a CSV cell that starts with one of these as a formula (CSV injection,
+# OWASP): callers' text in a report CSV gets a leading apostrophe, which it shows as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def table(body: str, *, as_csv: bool, name: str) -> Response:
     """A table as CSV (`name`.csv) or its JSON document; answers vary with the caller."""
     headers = {"Vary": "Accept, Authorization"}

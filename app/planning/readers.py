@@ -67,6 +67,9 @@ class _Errors:
 
 
 def _residents(value: Any, field: str, errors: _Errors) -> int | None:
+    if isinstance(value, bool):  # JSON true is no count, though Python's float takes it
+        errors.add(field, f"{value!r} is not a number")
+        return None
     if isinstance(value, str):
         value = value.strip().replace(",", "")
     try:

@@ -179,7 +179,8 @@ ORDER BY 1
         groups_sql = f"""
 WITH {states.ctes(USE_NAMES)}
 SELECT f.{group} AS code, d.name, count(*) AS total,
-    count(*) FILTER (WHERE f.signage_complete) AS complete
+    count(*) FILTER (WHERE f.signage_complete) AS complete,
+    count(*) FILTER (WHERE f.late) AS late_registrations
 FROM facility_then f LEFT JOIN division d ON d.code = f.{group}
 WHERE {where} AND (NOT CAST(:parking_only AS boolean)
                    OR f.use_parking OR f.peacetime_parking_spaces IS NOT NULL)

@@ -72,12 +72,18 @@ class IncompletePage(BaseModel):
     next_cursor: str | None
 
 
+LATE_REGISTRATIONS = Field(
+    None, description="for a past day: works counted that the registry learnt of later"
+)
+
+
 class ProgressGroup(BaseModel):
     code: str
     name: str | None
     total: int
     complete: int
     ratio: float | None
+    late_registrations: int | None = LATE_REGISTRATIONS
 
 
 class TimelineMonth(BaseModel):
@@ -94,6 +100,7 @@ class SignageProgress(BaseModel):
     total: int
     complete: int
     ratio: float | None
+    late_registrations: int | None = LATE_REGISTRATIONS
     groups: list[ProgressGroup]
     timeline: list[TimelineMonth]
 

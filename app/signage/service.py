@@ -178,6 +178,7 @@ def progress(
     )
     total = sum(g["total"] for g in groups)
     complete = sum(g["complete"] for g in groups)
+    late = sum(g["late_registrations"] for g in groups) if as_of is not None else None
     return SignageProgress(
         admin_code=admin_code,
         parking_only=parking_only,
@@ -185,6 +186,7 @@ def progress(
         total=total,
         complete=complete,
         ratio=_ratio(complete, total),
+        late_registrations=late,
         groups=[
             ProgressGroup(
                 code=g["code"] or "unplaced",
@@ -192,6 +194,7 @@ def progress(
                 total=g["total"],
                 complete=g["complete"],
                 ratio=_ratio(g["complete"], g["total"]),
+                late_registrations=g.get("late_registrations"),
             )
             for g in groups
         ],
@@ -203,9 +206,13 @@ def progress_csv(progress: SignageProgress) -> str:
     """The groups of a progress answer as CSV, one row per city or district."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["code", "name", "total", "complete", "ratio"])
+    late = progress.as_of is not None
+    writer.writerow(
+        ["code", "name", "total", "complete", "ratio"] + (["late_registrations"] if late else [])
+    )
     for group in progress.groups:
-        writer.writerow([group.code, group.name or "", group.total, group.complete, group.ratio])
+        row = [group.code, group.name or "", group.total, group.complete, group.ratio]
+        writer.writerow(row + ([group.late_registrations] if late else []))
     return buffer.getvalue()
 
 

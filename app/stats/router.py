@@ -3,7 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.accounts.dependencies import CurrentPrincipal
+from app.accounts.dependencies import CurrentPrincipal, require_roles
+from app.accounts.principal import RESTRICTED_READERS
 from app.audit.states import AsOfQuery
 from app.core.errors import InvalidInput, problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
@@ -57,6 +58,25 @@ def _dimensions(
     return [Dimension(name) for name in names]
 
 
+def _population_layer(
+    principal: CurrentPrincipal,
+    population_layer: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="a population layer: residents per group's division (else of the "
+            "filtered area) and shelter area and capacity per resident; for the roles that "
+            "read layers (admin, gis, manager)",
+        ),
+    ] = None,
+) -> int | None:
+    """A layer's residents are read by those who may read the layer on /v1/planning,
+    before anyone learns whether it exists."""
+    if population_layer is not None:
+        require_roles(*RESTRICTED_READERS)(principal)
+    return population_layer
+
+
 @router.get(
     "/stats",
     response_model=StatsRead,
@@ -70,14 +90,7 @@ def get_stats(
     by: Annotated[list[Dimension], Depends(_dimensions)],
     f: TableFormatQuery = None,
     as_of: AsOfQuery = None,
-    population_layer: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            description="a population layer: residents per group's division (else of the "
-            "filtered area) and shelter area and capacity per resident",
-        ),
-    ] = None,
+    population_layer: Annotated[int | None, Depends(_population_layer)] = None,
 ) -> Response:
     """Counts, areas, wartime capacity, parking and EV figures, facilities per peacetime
     use, signage completion and open public reports of the live facilities matching the

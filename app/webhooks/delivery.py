@@ -10,12 +10,16 @@ import hashlib
 import hmac
 import ipaddress
 import socket
+import ssl
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as LookupTimeout
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 SECRET_PREFIX = "whsec_"
@@ -75,10 +79,33 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+# IPv6 addresses that carry an IPv4 one, which a NAT64 gateway, a 6to4 relay or the host
+# itself delivers to: judged by the IPv4 address they carry (64:ff9b::10.0.0.1 reaches
+# 10.0.0.1 wherever a NAT64 gateway serves the network). The local-use NAT64 prefix
+# places it where its operator chooses, and site-local addresses are private in all
+# but name: both are refused.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_REFUSED_V6 = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))
+
+
+def _carried(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
+
+
 def _allowed(address: str, *, allow_private: bool) -> bool:
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _REFUSED_V6) and not allow_private:
+            return False
+        ip = _carried(ip) or ip
     if ip.is_multicast or ip.is_unspecified:
         return False
     return allow_private or ip.is_global
@@ -160,13 +187,11 @@ def post(
         response = client.send(request, stream=True)
     except httpx.HTTPError as exc:
         return Answer(None, None, f"{type(exc).__name__}: {exc}"[:500])
-    # A receiver dribbling its answer byte by byte is cut off at the timeout as a whole.
-    deadline = time.monotonic() + client.timeout.read  # type: ignore[operator]
     try:
         read = bytearray()
         for chunk in response.iter_raw():
             read += chunk
-            if len(read) >= EXCERPT_BYTES or time.monotonic() > deadline:
+            if len(read) >= EXCERPT_BYTES:
                 break
     except httpx.HTTPError as exc:
         return Answer(response.status_code, None, f"{type(exc).__name__}: {exc}"[:500])
@@ -180,12 +205,80 @@ def post(
     return Answer(response.status_code, excerpt[:EXCERPT_BYTES], None)
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by one deadline: a per-operation
+    timeout alone lets a receiver that sends its answer a byte at a time, each within the
+    timeout, hold an attempt (and the deliveries queued behind it) for hours."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def _left(self, timeout: float | None, late: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise late("the attempt outlasted its timeout")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = self._left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, left), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    """Connections that last at most `total_s` from the moment they are opened; with no
+    keep-alive, a connection is an attempt."""
+
+    def __init__(self, total_s: float) -> None:
+        self._total_s = total_s
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        deadline = time.monotonic() + self._total_s
+        limit = self._total_s if timeout is None else min(timeout, self._total_s)
+        stream = super().connect_tcp(host, port, limit, local_address, socket_options)
+        return _DeadlineStream(stream, deadline)
+
+
 def client(timeout_s: float) -> httpx.Client:
-    """For deliveries: short timeouts, no redirects, no proxy or .netrc from the
-    environment (a proxy would connect to the name itself, past the address check)."""
+    """For deliveries: an attempt, from connecting to the last byte read, within
+    `timeout_s`; no redirects, no proxy or .netrc from the environment (a proxy would
+    connect to the name itself, past the address check)."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx takes no network backend of its own; the pool it wraps is httpcore's, which does.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=16,
+        max_keepalive_connections=0,
+        network_backend=_DeadlineBackend(timeout_s),
+    )
     return httpx.Client(
+        transport=transport,
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=0),
     )

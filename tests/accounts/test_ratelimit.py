@@ -92,6 +92,11 @@ def test_a_crowded_table_gives_up_the_bucket_counted_longest_ago():
         ("GET", "/ogc/collections/shelters", "read"),
         ("GET", "/v1/parking/nearby", "read"),
         ("GET", "/v1/export", "export"),
+        ("GET", "/v1/campaigns/1", "export"),
+        ("GET", "/v1/stats/survey", "export"),
+        ("GET", "/v1/campaigns", "read"),
+        ("GET", "/v1/stats", "read"),
+        ("GET", "/v1/exports", "read"),
         ("POST", "/v1/facilities/1/reports", "write"),
         ("PATCH", "/v1/facilities/1", "write"),
     ],
@@ -216,6 +221,7 @@ def test_an_address_out_of_guesses_costs_no_more_key_lookups(limited, make_key):
         ("features", "GET", "/ogc/collections/shelters/items?limit=1"),
         ("read", "GET", "/v1/divisions"),
         ("export", "GET", "/v1/export?format=geojson&admin_code=340104"),
+        ("export", "GET", "/v1/campaigns/1"),
     ],
 )
 def test_each_traffic_class_has_a_bucket_of_its_own(limited, traffic, method, path):

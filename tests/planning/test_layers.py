@@ -195,6 +195,14 @@ GEOJSON = "application/geo+json"
             422,
             "features[1].geometry",
         ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+            '"geometry": {"type": "Point", "coordinates": [117.2, 31.8]},'
+            ' "properties": {"residents": true}}]}',
+            GEOJSON,
+            422,
+            "features[1].properties.residents",
+        ),
         ("lon,lat,residents\n117.2,31.8,5\n", "application/octet-stream", 422, "format"),
     ],
 )

@@ -248,6 +248,21 @@ def test_progress_as_of_a_day_counts_the_signs_up_then(
     assert (progress["total"], progress["complete"]) == (4, complete)
     months = [m["month"] for m in progress["timeline"]]
     assert (months[-1] if months else None) == last_month
+    # Registered today, completed before the day: each counted, and said to be late.
+    assert progress["late_registrations"] == 4
+    assert [g["late_registrations"] for g in progress["groups"]] == [
+        g["total"] for g in progress["groups"]
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get("/v1/signage/progress", params={**params, "f": "csv"}).text)
+        )
+    )
+    assert [int(r["late_registrations"]) for r in rows] == [
+        g["late_registrations"] for g in progress["groups"]
+    ]
+    today = client.get("/v1/signage/progress", params={"admin_code": "340100"}).json()
+    assert today["late_registrations"] is None
 
 
 def test_progress_as_csv(client, campaign):

@@ -114,6 +114,29 @@ def test_late_registrations_count_by_completion_year(client, create, connection,
     ]
 
 
+def test_a_work_loaded_later_and_edited_since_counts_only_from_its_completion_year(
+    client, connection, registered
+):
+    facility_id, year = connection.execute(
+        text(
+            "SELECT id, completion_year FROM facility WHERE id > :after AND deleted_at IS NULL"
+            " AND completion_year BETWEEN 2000 AND 2019 ORDER BY id LIMIT 1"
+        ),
+        {"after": registered},
+    ).one()
+    # Loaded today, as a bulk load leaves a row: no audited creation.
+    connection.execute(
+        text("UPDATE facility SET created_at = now() WHERE id = :id"), {"id": facility_id}
+    )
+    year_before, its_year = f"{year - 1}-12-31", f"{year}-12-31"
+    before, then = total(client, as_of=year_before), total(client, as_of=its_year)
+    edited = client.patch(f"/v1/facilities/{facility_id}", json={"name": "改名"}, headers=ANY)
+    assert edited.status_code == 200, edited.text
+    # The edit (an audited update) says nothing of where the work stood before it was loaded.
+    assert total(client, as_of=year_before) == before
+    assert total(client, as_of=its_year) == then
+
+
 def test_two_dimensions_agree_with_independent_sql(client, client_for, connection, registered):
     body = client.get("/v1/stats", params={"by": "wartime_function,decade"}).json()
     expected = {
@@ -168,6 +191,30 @@ def test_per_capita_figures_by_population_layer(client, create):
     assert body["total"]["residents"] == 20000
     missing = client.get("/v1/stats", params={"population_layer": 999999})
     assert missing.status_code == 422 and "population_layer" in missing.text
+
+
+@pytest.mark.parametrize(("role", "status"), [(None, 401), ("app", 403), ("alert_authority", 403)])
+def test_a_population_layer_is_read_only_by_those_who_may_read_layers(
+    client, client_for, public_client, role, status
+):
+    layer = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "residents"},
+        content=b"admin_code,residents\n340104,16000\n",
+        headers={"Content-Type": "text/csv"},
+    ).json()
+    caller = public_client if role is None else client_for(role)
+    for layer_id in (layer["id"], 999999):  # whether a layer exists is not told either
+        refused = caller.get("/v1/stats", params={"population_layer": layer_id})
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "16000" not in refused.text
+    assert (
+        client_for("gis")
+        .get("/v1/stats", params={"population_layer": layer["id"]})
+        .json()["total"]["residents"]
+        == 16000
+    )
 
 
 @pytest.mark.parametrize(

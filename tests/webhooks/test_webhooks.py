@@ -5,6 +5,10 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +20,7 @@ from app.accounts.principal import ANONYMOUS
 from app.main import create_app
 from app.reports import service as reports
 from app.reports.schemas import ReportCreate
-from app.webhooks import worker
+from app.webhooks import delivery, worker
 from tests.webhooks.conftest import new_secret
 
 EVENTS = ["report.created"]
@@ -194,6 +198,49 @@ def test_an_answer_of_any_bytes_is_logged(create, manager, public_client, receiv
     assert log["response_excerpt"] == "\ufffd\ufffd\ufffd ok \ufffd"
 
 
+@pytest.fixture
+def dribbler() -> Iterator[str]:
+    """A receiver that answers 200, one byte every 0.1 s: each read is quick, the whole
+    answer slow."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Slow: " + b"z" * 30 + b"\r\n\r\n"
+            ):
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:  # the attempt gave up
+                    return
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    thread.join()
+    server.close()
+
+
+def test_an_attempt_ends_at_its_timeout_however_the_receiver_dribbles(dribbler):
+    """Each byte within the timeout, the answer not: the attempt fails, rather than hold
+    the worker (and every delivery queued behind it) for as long as the receiver likes."""
+    with delivery.client(0.5) as client:
+        answer = delivery.post(
+            client,
+            url=dribbler,
+            secret=new_secret(),
+            message_id="msg_1",
+            timestamp=0,
+            body="{}",
+            allow_private=True,
+        )
+    assert not answer.ok
+    assert answer.error is not None and "Timeout" in answer.error
+
+
 def test_replay_sends_the_same_message_again(create, manager, public_client, receiver, app, http):
     created = subscribe(manager, receiver)
     report(public_client, create()["id"])
@@ -323,6 +370,12 @@ def test_a_bad_subscription_is_refused_naming_the_field(client, receiver, connec
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/hook",
         "http://2130706433/hook",
+        # IPv6 forms carrying a private IPv4 address: IPv4-compatible, 6to4, NAT64
+        "http://[::7f00:1]/hook",
+        "http://[2002:a9fe:a9fe::]/hook",
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[64:ff9b:1::a00:1]/hook",
+        "http://[fec0::1]/hook",
     ],
 )
 def test_private_targets_are_refused_unless_allowed(settings, engine, connection, make_key, url):
@@ -343,6 +396,11 @@ def test_private_targets_are_refused_unless_allowed(settings, engine, connection
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "url"
     assert connection.scalar(text("SELECT count(*) FROM webhook_subscription")) == 0
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::", "2606:4700::1111"])
+def test_a_public_address_in_an_ipv6_form_is_allowed(address):
+    assert delivery.resolve(f"http://[{address}]/hook", allow_private=False) == address
 
 
 def test_a_private_target_is_not_delivered_to_when_refused(

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from weakref import ref
 
 from fastapi import Depends, Query, Request
@@ -111,6 +111,19 @@ def time_window(
 
 
 TimeWindowDep = Annotated[TimeWindow, Depends(time_window)]
+
+
+class WindowHistory(BaseModel):
+    """A facility's records over a TimeWindow; each history names its own `items`."""
+
+    facility_id: int
+    since: datetime
+    until: datetime
+    items: list[Any]
+
+    @classmethod
+    def of(cls, facility_id: int, window: TimeWindow, items: list[Any]) -> Self:
+        return cls(facility_id=facility_id, since=window.since, until=window.until, items=items)
 
 
 def partial_model(

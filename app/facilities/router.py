@@ -11,7 +11,7 @@ from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.openapi import alternative
-from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_items
+from app.core.pagination import cursor_id, encode_cursor, keyset_page, next_link, splice_items
 from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -97,18 +97,16 @@ def list_facilities(
     coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     as_feature = wants_geojson(request, f)
-    after_id = decode_cursor(cursor) if cursor else None
     rows = service.list_documents(
         session,
         where,
-        after_id=after_id,
+        after_id=cursor_id(cursor),
         limit=limit + 1,
         as_feature=as_feature,
         principal=principal,
         coordsys=coordsys,
     )
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit else None
+    page, next_cursor = keyset_page(rows, limit, lambda row: encode_cursor(row[0]))
     links = [{"rel": "self", "href": str(request.url), "type": GEOJSON if as_feature else JSON}]
     if next_cursor:
         links.append(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import Conflict, InvalidInput
-from app.core.pagination import decode_key_cursor, encode_key_cursor
+from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
@@ -175,18 +175,16 @@ def overdue(
         after=after,
         limit=limit + 1,
     )
+    page, next_cursor = keyset_page(
+        rows, limit, lambda row: encode_key_cursor([row["facility_id"], row["item_code"]])
+    )
     items = [
         OverdueItem(
             **{k: v for k, v in row.items() if k != "due_on"},
             overdue_since=row["due_on"] + timedelta(days=1),
         )
-        for row in rows[:limit]
+        for row in page
     ]
-    next_cursor = (
-        encode_key_cursor([items[-1].facility_id, items[-1].item_code])
-        if len(rows) > limit
-        else None
-    )
     return items, next_cursor
 
 

@@ -9,7 +9,7 @@ from app.accounts.errors import Forbidden
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import InvalidInput
-from app.core.pagination import decode_key_cursor, encode_key_cursor
+from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
@@ -171,8 +171,7 @@ def list_reports(
         after=decode_key_cursor(cursor, _report_key) if cursor else None,
         limit=limit + 1,
     )
-    page = rows[:limit]
-    return page, (_cursor(page[-1]) if len(rows) > limit else None)
+    return keyset_page(rows, limit, _cursor)
 
 
 def stats(session: Session, *, admin_code: str, principal: Principal) -> ReportStats:

@@ -11,7 +11,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import InvalidInput
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import cursor_id, id_cursor, keyset_page
 from app.divisions.service import known_level, parent_of_code
 from app.webhooks import repository
 from app.webhooks.delivery import TargetRefused, resolve
@@ -97,12 +97,11 @@ def get(session: Session, subscription_id: int, *, principal: Principal) -> Webh
 def list_subscriptions(
     session: Session, *, principal: Principal, cursor: str | None, limit: int
 ) -> tuple[list[WebhookSubscription], str | None]:
-    after = decode_cursor(cursor) if cursor else 0
+    after = cursor_id(cursor) or 0
     rows = repository.list_subscriptions(
         session, key_id=_owner(principal), after=after, limit=limit + 1
     )
-    page = rows[:limit]
-    return page, (encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return keyset_page(rows, limit, id_cursor)
 
 
 def update(
@@ -184,12 +183,11 @@ def list_deliveries(
     limit: int,
 ) -> tuple[list[WebhookDelivery], str | None]:
     get(session, subscription_id, principal=principal)
-    before = decode_cursor(cursor) if cursor else None
+    before = cursor_id(cursor)
     rows = repository.list_deliveries(
         session, subscription_id, status=status, before=before, limit=limit + 1
     )
-    page = rows[:limit]
-    return page, (encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return keyset_page(rows, limit, id_cursor)
 
 
 def get_delivery(

@@ -102,6 +102,23 @@ def _sees(principal: Principal) -> repository.Sees:
     return repository.Sees.public if clause is PUBLIC_WORKS else repository.Sees.some
 
 
+def _reach(
+    session: Session,
+    layer: PopulationLayer,
+    principal: Principal,
+    radius: float,
+    admin_code: str | None,
+) -> repository.Reach:
+    return repository.Reach(
+        layer.id,
+        visible=visible_sql(principal),
+        sees=_sees(principal),
+        radius=radius,
+        level=_area(session, admin_code),
+        admin_code=admin_code,
+    )
+
+
 def coverage(
     session: Session,
     layer_id: int,
@@ -112,17 +129,8 @@ def coverage(
     admin_code: str | None,
 ) -> dict[str, Any]:
     layer = get_layer(session, layer_id)
-    level = _area(session, admin_code)
-    body = repository.coverage(
-        session,
-        layer.id,
-        visible=visible_sql(principal),
-        sees=_sees(principal),
-        radius=radius,
-        group=by,
-        level=level,
-        admin_code=admin_code,
-    )
+    reach = _reach(session, layer, principal, radius, admin_code)
+    body = repository.coverage(session, reach, group=by)
     return {
         "layer_id": layer.id,
         "layer_name": layer.name,
@@ -144,16 +152,7 @@ def uncovered(
 ) -> dict[str, Any]:
     """A FeatureCollection of the uncovered parts, or of the H3 cells holding them."""
     layer = get_layer(session, layer_id)
-    level = _area(session, admin_code)
-    parts = repository.uncovered(
-        session,
-        layer.id,
-        visible=visible_sql(principal),
-        sees=_sees(principal),
-        radius=radius,
-        level=level,
-        admin_code=admin_code,
-    )
+    parts = repository.uncovered(session, _reach(session, layer, principal, radius, admin_code))
     if h3_resolution is None:
         features = [
             {

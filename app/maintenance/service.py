@@ -10,7 +10,7 @@ from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import Conflict, InvalidInput
 from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
-from app.divisions.service import known_level
+from app.divisions.service import known_level_or_none
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
 from app.facilities.service import ensure_live
@@ -164,7 +164,7 @@ def overdue(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[OverdueItem], str | None]:
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     after = decode_key_cursor(cursor, _overdue_key) if cursor else (0, "")
     rows = repository.overdue(
         session,
@@ -191,7 +191,7 @@ def overdue(
 def overdue_by_division(
     session: Session, *, principal: Principal, admin_code: str | None, on: date
 ) -> list[dict[str, Any]]:
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     return repository.overdue_by_division(
         session, principal=principal, level=level, admin_code=admin_code, on=on
     )

@@ -14,7 +14,7 @@ from app.accounts.principal import Principal
 from app.alerts import service as alerts
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.divisions.models import DivisionLevel
-from app.divisions.service import known_level
+from app.divisions.service import known_level_or_none
 from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS, visible_clause, visible_sql
 from app.planning import assignment, readers, repository
 from app.planning.models import PopulationLayer
@@ -89,12 +89,6 @@ def delete_layer(session: Session, layer_id: int, principal: Principal) -> None:
     repository.delete_layer(session, layer_id)
 
 
-def _area(session: Session, admin_code: str | None) -> DivisionLevel | None:
-    if admin_code is None:
-        return None
-    return known_level(session, admin_code)
-
-
 def _sees(principal: Principal) -> repository.Sees:
     clause = visible_clause(principal)
     if clause is EVERY_WORK:
@@ -114,7 +108,7 @@ def _reach(
         visible=visible_sql(principal),
         sees=_sees(principal),
         radius=radius,
-        level=_area(session, admin_code),
+        level=known_level_or_none(session, admin_code),
         admin_code=admin_code,
     )
 
@@ -209,7 +203,7 @@ def assign(
     """`alert_id`: the residents of that alert's area only. A shelter takes the free
     places of a fresh status report, else its capacity."""
     layer = get_layer(session, layer_id)
-    level = _area(session, admin_code)
+    level = known_level_or_none(session, admin_code)
     if alert_id is not None:
         alerts.get(session, alert_id)
     blocks = repository.blocks(

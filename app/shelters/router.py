@@ -10,7 +10,7 @@ from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
-from app.divisions.service import known_level
+from app.divisions.service import known_level_or_none
 from app.facilities.dependencies import (
     AdminCodeQuery,
     FacilityRestrictedReader,
@@ -134,7 +134,7 @@ def get_readiness(
     capacity convertible within `within_hours`, what is too slow (and the step that
     holds each back), what has no conversion time at all, and the works whose last drill
     is more than a year old or never happened."""
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     return readiness.readiness(
         session,
         principal=principal,

@@ -12,16 +12,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.divisions import repository as divisions
-from app.divisions.models import DivisionLevel
+from app.divisions.models import CODE_COLUMN, DivisionLevel, in_division
 from app.planning.models import SHELTER_CONDITION, PopulationFeature, PopulationLayer
 from app.planning.readers import PopulationRow
 from app.shelters.status import FREE_PLACES, FRESH
 
-LEVEL_COLUMN = {
-    DivisionLevel.province: "province_code",
-    DivisionLevel.city: "city_code",
-    DivisionLevel.district: "district_code",
-}
 # A rule over `facility` as (SQL text, its parameters): facilities.scope.visible_sql.
 Condition = tuple[str, dict[str, Any]]
 # GB 50038: about 1 m² of sheltering area per person.
@@ -172,7 +167,7 @@ def _covered(group: str, where: str, visible: Condition, sees: Sees) -> str:
 
 
 def _where(level: DivisionLevel | None, *, alert: bool = False) -> str:
-    where = f"p.{LEVEL_COLUMN[level]} = :admin_code" if level else "true"
+    where = in_division("p", level)
     if alert:
         # The residents of an alert's area only.
         where += (
@@ -209,7 +204,7 @@ class Reach:
 def coverage(session: Session, reach: Reach, *, group: DivisionLevel) -> str:
     """The JSON document {areas, total}: per division at `group`, residents against
     shelter capacity, shelter area and the service radius."""
-    column = LEVEL_COLUMN[group]
+    column = CODE_COLUMN[group]
     shelters = _shelters(reach.visible)
     sql = (
         reach.covered(column)

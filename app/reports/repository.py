@@ -6,10 +6,9 @@ from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.principal import Principal
-from app.divisions.models import DivisionLevel
+from app.divisions.models import CODE_COLUMN, DivisionLevel
 from app.facilities.models import Facility
 from app.facilities.scope import scope_clause, visible_sql
-from app.maintenance.repository import AREA_COLUMN
 from app.reports.models import ProblemReport, ReportStatus
 from app.signage.repository import GROUP_COLUMN
 
@@ -48,7 +47,7 @@ def list_reports(
         .where(scope_clause(principal))
     )
     if level is not None:
-        query = query.where(getattr(Facility, AREA_COLUMN[level]) == admin_code)
+        query = query.where(getattr(Facility, CODE_COLUMN[level]) == admin_code)
     if status is not None:
         query = query.where(ProblemReport.status == status)
     if facility_id is not None:
@@ -70,7 +69,7 @@ def stats(
 WITH r AS (
     SELECT f.{group} AS code, p.status, p.kind
     FROM problem_report p JOIN facility f ON f.id = p.facility_id
-    WHERE f.{AREA_COLUMN[level]} = :admin_code AND {visible}
+    WHERE f.{CODE_COLUMN[level]} = :admin_code AND {visible}
 ), counts AS (
     SELECT code, count(*) AS total,
         count(*) FILTER (WHERE status = 'open') AS open,

@@ -24,6 +24,15 @@ CODE_COLUMN = {
     DivisionLevel.district: "district_code",
 }
 
+# The column that groups rows by the divisions one level below a division's level (a
+# district's by itself); with no division, by province.
+BELOW_COLUMN = {
+    None: "province_code",
+    DivisionLevel.province: "city_code",
+    DivisionLevel.city: "district_code",
+    DivisionLevel.district: "district_code",
+}
+
 
 def in_division(alias: str, level: DivisionLevel | None) -> str:
     """SQL: row `alias` lies in the division :admin_code at `level`; everywhere when None."""

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.divisions.models import DivisionLevel, in_division
+from app.divisions.models import BELOW_COLUMN, DivisionLevel, in_division
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
 
 EFFECTIVE = "NOT EXISTS (SELECT 1 FROM maintenance_record x WHERE x.corrects_id = {r}.id)"
@@ -173,7 +173,7 @@ def overdue_by_division(
     """Overdue items and the facilities that have any, per division one level below
     `admin_code` (provinces when none is given)."""
     area = in_division("f", level)
-    below = {None: "province_code", DivisionLevel.province: "city_code"}.get(level, "district_code")
+    below = BELOW_COLUMN[level]
     sql = f"""
 SELECT coalesce(g.{below}, '') AS code, d.name,
     count(DISTINCT o.facility_id) AS facilities, count(*) AS items

@@ -6,11 +6,10 @@ from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.principal import Principal
-from app.divisions.models import CODE_COLUMN, DivisionLevel
+from app.divisions.models import BELOW_COLUMN, CODE_COLUMN, DivisionLevel
 from app.facilities.models import Facility
 from app.facilities.scope import scope_clause, visible_sql
 from app.reports.models import ProblemReport, ReportStatus
-from app.signage.repository import GROUP_COLUMN
 
 
 def get(
@@ -63,7 +62,7 @@ def list_reports(
 def stats(
     session: Session, *, level: DivisionLevel, admin_code: str, principal: Principal
 ) -> list[dict[str, Any]]:
-    group = GROUP_COLUMN[level]
+    group = BELOW_COLUMN[level]
     visible, visible_params = visible_sql(principal, aliased(Facility, name="f"))
     sql = f"""
 WITH r AS (

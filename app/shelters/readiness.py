@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.core.errors import InvalidInput
-from app.divisions.models import DivisionLevel, in_division
+from app.divisions.models import BELOW_COLUMN, DivisionLevel, in_division
 from app.facilities.scope import visible_sql
 from app.shelters.models import SHELTER_WORK, ConversionTask
 from app.shelters.schemas import ConversionPlan, ConversionTaskRead, ConversionTaskWrite
@@ -25,12 +25,6 @@ MAX_TASKS = 50
 DRILL_EVERY = timedelta(days=365)
 # The works listed as overdue for a drill, per answer.
 MAX_LISTED = 500
-GROUP_BY = {
-    None: "province_code",
-    DivisionLevel.province: "city_code",
-    DivisionLevel.city: "district_code",
-    DivisionLevel.district: "district_code",
-}
 
 WORKS = """
 WITH w AS (
@@ -124,7 +118,7 @@ def readiness(
 ) -> dict[str, Any]:
     visible, visible_params = visible_sql(principal)
     works = WORKS.format(
-        group=GROUP_BY[level],
+        group=BELOW_COLUMN[level],
         shelter=SHELTER_WORK,
         visible=visible,
         area=in_division("facility", level),

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.audit import states
-from app.divisions.models import DivisionLevel, in_division
+from app.divisions.models import BELOW_COLUMN, DivisionLevel, in_division
 from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
 from app.uses.models import UseType
@@ -18,12 +18,6 @@ F = aliased(Facility, name="f")
 # A rule over `f` as (SQL text, its parameters).
 Condition = tuple[str, dict[str, Any]]
 
-# Which column the progress figures are grouped by, per level of the requested code.
-GROUP_COLUMN = {
-    DivisionLevel.province: "city_code",
-    DivisionLevel.city: "district_code",
-    DivisionLevel.district: "district_code",
-}
 
 USE_NAMES = [use.value for use in UseType]
 # Lists and progress count works that stand: a planned or decommissioned work carries no
@@ -130,7 +124,7 @@ def progress(
     """Counts over the `visible` works; with `as_of`, of the works and signs as they stood
     at the end of that day (app/audit/states.py), and the timeline up to its month."""
     where = f"{STANDING} AND {visible[0]} AND {in_division('f', level)}"
-    group = GROUP_COLUMN[level]
+    group = BELOW_COLUMN[level]
     params = {
         "admin_code": admin_code,
         "parking_only": parking_only,

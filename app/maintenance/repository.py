@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.divisions.models import BELOW_COLUMN, DivisionLevel, in_division
+from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, in_division
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
 
 EFFECTIVE = "NOT EXISTS (SELECT 1 FROM maintenance_record x WHERE x.corrects_id = {r}.id)"

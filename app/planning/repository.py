@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.divisions import repository as divisions
-from app.divisions.models import CODE_COLUMN, DivisionLevel, in_division
+from app.divisions.models import DivisionLevel
 from app.planning.models import SHELTER_CONDITION, PopulationFeature, PopulationLayer
 from app.planning.readers import PopulationRow
 from app.shelters.status import FREE_PLACES, FRESH
@@ -167,7 +167,7 @@ def _covered(group: str, where: str, visible: Condition, sees: Sees) -> str:
 
 
 def _where(level: DivisionLevel | None, *, alert: bool = False) -> str:
-    where = in_division("p", level)
+    where = divisions.in_division("p", level)
     if alert:
         # The residents of an alert's area only.
         where += (
@@ -204,7 +204,7 @@ class Reach:
 def coverage(session: Session, reach: Reach, *, group: DivisionLevel) -> str:
     """The JSON document {areas, total}: per division at `group`, residents against
     shelter capacity, shelter area and the service radius."""
-    column = CODE_COLUMN[group]
+    column = divisions.CODE_COLUMN[group]
     shelters = _shelters(reach.visible)
     sql = (
         reach.covered(column)

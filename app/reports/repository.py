@@ -6,7 +6,8 @@ from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.principal import Principal
-from app.divisions.models import BELOW_COLUMN, CODE_COLUMN, DivisionLevel
+from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, CODE_COLUMN
 from app.facilities.models import Facility
 from app.facilities.scope import scope_clause, visible_sql
 from app.reports.models import ProblemReport, ReportStatus

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.core.errors import InvalidInput
-from app.divisions.models import BELOW_COLUMN, DivisionLevel, in_division
+from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, in_division
 from app.facilities.scope import visible_sql
 from app.shelters.models import SHELTER_WORK, ConversionTask
 from app.shelters.schemas import ConversionPlan, ConversionTaskRead, ConversionTaskWrite

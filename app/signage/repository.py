@@ -8,7 +8,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.audit import states
-from app.divisions.models import BELOW_COLUMN, DivisionLevel, in_division
+from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, in_division
 from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
 from app.uses.models import UseType

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import ANONYMOUS, Principal
 from app.audit import states
-from app.divisions.models import CODE_COLUMN, DivisionLevel, in_division
+from app.divisions.models import DivisionLevel
+from app.divisions.repository import CODE_COLUMN, in_division
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.facilities.scope import visible_sql
 from app.stats.models import FacilityFigure

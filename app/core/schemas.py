@@ -121,6 +121,21 @@ def from_attributes(model: type[M], obj: Any, **computed: Any) -> M:
     return model.model_validate({**values, **computed})
 
 
+class CursorPage(BaseModel):
+    """A keyset page (core.pagination.keyset_page); each page names its own `items`."""
+
+    items: list[Any]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: tuple[list[Any], str | None]) -> Self:
+        """From keyset_page's rows and cursor; the rows are read by their attributes."""
+        items, next_cursor = page
+        return cls.model_validate(
+            {"items": items, "next_cursor": next_cursor}, from_attributes=True
+        )
+
+
 class WindowHistory(BaseModel):
     """A facility's records over a TimeWindow; each history names its own `items`."""
 

@@ -142,8 +142,9 @@ def incomplete_signage(
         after_id=cursor_id(cursor),
         limit=limit + 1,
     )
-    page, next_cursor = keyset_page(items, limit, lambda item: encode_cursor(item.facility_id))
-    return IncompletePage(items=page, next_cursor=next_cursor)
+    return IncompletePage.of(
+        keyset_page(items, limit, lambda item: encode_cursor(item.facility_id))
+    )
 
 
 @router.get(

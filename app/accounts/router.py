@@ -72,10 +72,4 @@ def who_am_i(principal: CurrentPrincipal) -> WhoAmI:
     """The calling key's name, role and scope, so that a client can say what it may do."""
     if principal.anonymous:
         raise Unauthenticated("send an API key to learn its role and scope")
-    return WhoAmI(
-        key_id=principal.key_id,
-        name=principal.name,
-        role=principal.role,
-        admin_codes=list(principal.admin_codes),
-        facility_ids=list(principal.facility_ids),
-    )
+    return WhoAmI.model_validate(principal, from_attributes=True)

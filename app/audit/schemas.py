@@ -3,6 +3,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.schemas import CursorPage
+
 
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -17,6 +19,5 @@ class AuditEventRead(BaseModel):
     reason: str | None
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(CursorPage):
     items: list[AuditEventRead]
-    next_cursor: str | None

@@ -6,6 +6,7 @@ from app.accounts.dependencies import AdminPrincipal
 from app.code_forms import service
 from app.code_forms.schemas import CodeForms, CodeFormWrite
 from app.core.errors import problem_responses
+from app.core.openapi import DECLARED
 from app.db.session import SessionDep
 from app.facilities.rules import ADMIN_CODE_PATTERN
 
@@ -24,11 +25,7 @@ def list_forms(session: SessionDep) -> CodeForms:
 
 
 @router.put(
-    "/{admin_code}",
-    responses={
-        201: {"description": "declared"},
-        **problem_responses(400, 401, 403, 413, 422, 429),
-    },
+    "/{admin_code}", responses={**DECLARED, **problem_responses(400, 401, 403, 413, 422, 429)}
 )
 def put_form(
     session: SessionDep,

@@ -3,7 +3,7 @@
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from starlette.datastructures import URL
@@ -41,6 +41,25 @@ def decode_cursor(cursor: str) -> int:
         return int(value)
     except _UNREADABLE as exc:
         raise _not_ours() from exc
+
+
+def cursor_id(cursor: str | None) -> int | None:
+    """The id a cursor of encode_cursor was issued after; None for the first page."""
+    return decode_cursor(cursor) if cursor else None
+
+
+def keyset_page(
+    rows: Sequence[T], limit: int, cursor_after: Callable[[T], str]
+) -> tuple[list[T], str | None]:
+    """Rows read as `limit` + 1: the page, and the cursor after its last row when the extra
+    row shows that more follow."""
+    page = list(rows[:limit])
+    return page, (cursor_after(page[-1]) if len(rows) > limit else None)
+
+
+def id_cursor(row: Any) -> str:
+    """The cursor after a row ordered by its `id`."""
+    return encode_cursor(row.id)
 
 
 def encode_key_cursor(key: list[Any]) -> str:

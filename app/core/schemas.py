@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self, TypeVar
 from weakref import ref
 
 from fastapi import Depends, Query, Request
@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from app.core import dates
 from app.core.errors import BadRequest, FieldError, InvalidInput
 
+M = TypeVar("M", bound=BaseModel)
 # PostgreSQL text cannot hold it: refused at the edge, by name, before it reaches the database.
 NUL = "\x00"
 NUL_MESSAGE = "contains a NUL character (\\u0000), which text cannot hold"
@@ -111,6 +112,41 @@ def time_window(
 
 
 TimeWindowDep = Annotated[TimeWindow, Depends(time_window)]
+
+
+def from_attributes(model: type[M], obj: Any, **computed: Any) -> M:
+    """`model` filled from the attributes of `obj` that bear its fields' names, and from
+    `computed` for the fields `obj` does not hold."""
+    values = {name: getattr(obj, name) for name in model.model_fields if name not in computed}
+    return model.model_validate({**values, **computed})
+
+
+class CursorPage(BaseModel):
+    """A keyset page (core.pagination.keyset_page); each page names its own `items`."""
+
+    items: list[Any]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: tuple[list[Any], str | None]) -> Self:
+        """From keyset_page's rows and cursor; the rows are read by their attributes."""
+        items, next_cursor = page
+        return cls.model_validate(
+            {"items": items, "next_cursor": next_cursor}, from_attributes=True
+        )
+
+
+class WindowHistory(BaseModel):
+    """A facility's records over a TimeWindow; each history names its own `items`."""
+
+    facility_id: int
+    since: datetime
+    until: datetime
+    items: list[Any]
+
+    @classmethod
+    def of(cls, facility_id: int, window: TimeWindow, items: list[Any]) -> Self:
+        return cls(facility_id=facility_id, since=window.since, until=window.until, items=items)
 
 
 def partial_model(

@@ -167,6 +167,14 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def insert(session: Session, row: T) -> T:
+    """Adds the row and reads it back as stored: its id, defaults and what triggers set."""
+    session.add(row)
+    session.flush()
+    session.refresh(row)
+    return row
+
+
 def flush_or_raise(session: Session, errors: Mapping[str, Callable[[], Exception]]) -> None:
     """Flushes; a statement that breaks one of the constraints named in `errors` raises
     that constraint's error instead, any other the IntegrityError itself."""

@@ -10,6 +10,30 @@ def _valid_on(day: date):
     return or_(Division.valid_to.is_(None), Division.valid_to > day) & (Division.valid_from <= day)
 
 
+# The column of a facility or population feature row that holds its division's code at
+# each level (kept from its position by triggers). SQL names come from this table, never
+# from input.
+CODE_COLUMN = {
+    DivisionLevel.province: "province_code",
+    DivisionLevel.city: "city_code",
+    DivisionLevel.district: "district_code",
+}
+
+# The column that groups rows by the divisions one level below a division's level (a
+# district's by itself); with no division, by province.
+BELOW_COLUMN = {
+    None: "province_code",
+    DivisionLevel.province: "city_code",
+    DivisionLevel.city: "district_code",
+    DivisionLevel.district: "district_code",
+}
+
+
+def in_division(alias: str, level: DivisionLevel | None) -> str:
+    """SQL: row `alias` lies in the division :admin_code at `level`; everywhere when None."""
+    return f"{alias}.{CODE_COLUMN[level]} = :admin_code" if level else "true"
+
+
 _VALID_TODAY = "d.valid_from <= current_date AND (d.valid_to IS NULL OR d.valid_to > current_date)"
 _FINEST_FIRST = "CASE d.level WHEN 'district' THEN 0 WHEN 'city' THEN 1 ELSE 2 END"
 

@@ -85,6 +85,11 @@ def known_level(session: Session, admin_code: str) -> DivisionLevel:
     return level
 
 
+def known_level_or_none(session: Session, admin_code: str | None) -> DivisionLevel | None:
+    """known_level of an optional `admin_code`: None, everywhere, when none is sent."""
+    return known_level(session, admin_code) if admin_code else None
+
+
 def level_of_code(code: str) -> DivisionLevel:
     """GB/T 2260 codes nest by digit pairs: XX0000 a province, XXYY00 a city."""
     if code.endswith("0000"):

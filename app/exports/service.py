@@ -216,43 +216,35 @@ def write_file(
     progress: Progress | None = None,
 ) -> None:
     prepare(connection)
-    if file_format in FILE_FORMATS:
-        # GDAL refuses to write over an existing file, and a half-written one must not stay.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{SUFFIXES[file_format]}")
-        tmp.unlink(missing_ok=True)
-        try:
-            _write_whole(
-                connection, where, file_format, tmp, positions=positions, progress=progress
-            )
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Written beside `path`, then renamed over it: a half-written file must not stay, and
+    # GDAL refuses to write over an existing file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{SUFFIXES[file_format]}")
+    tmp.unlink(missing_ok=True)
     try:
-        with tmp.open("wb") as out:
-            for chunk in stream_text(
-                connection, where, file_format, positions=positions, progress=progress
-            ):
-                out.write(chunk)
+        _write_new(connection, where, file_format, tmp, positions, progress)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _write_whole(
+def _write_new(
     connection: Connection,
     where: Filter,
     file_format: ExportFormat,
     path: Path,
-    *,
-    positions: Positions = WGS84,
-    progress: Progress | None = None,
+    positions: Positions,
+    progress: Progress | None,
 ) -> None:
+    """Any format, into a file that does not exist yet."""
     if file_format == ExportFormat.xlsx:
         workbook.write_xlsx(connection, where, path, positions=positions, progress=progress)
-    else:
+    elif file_format in _DRIVERS:
         write_gis(connection, where, file_format, path, positions=positions, progress=progress)
+    else:
+        with path.open("wb") as out:
+            out.writelines(
+                stream_text(connection, where, file_format, positions=positions, progress=progress)
+            )
 
 
 def to_temp_file(
@@ -269,7 +261,7 @@ def to_temp_file(
     path.unlink()
     try:
         prepare(connection)
-        _write_whole(connection, where, file_format, path, positions=positions)
+        _write_new(connection, where, file_format, path, positions, None)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

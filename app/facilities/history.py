@@ -8,7 +8,7 @@ from app.audit import service
 from app.audit.schemas import AuditEventRead, HistoryPage
 from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, geometries_in
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import cursor_id, id_cursor, keyset_page
 from app.db.session import SessionDep
 from app.facilities.dependencies import FacilityId, FacilityRestrictedReader
 
@@ -31,10 +31,8 @@ def facility_history(
     """Every audited write to the facility and what hangs off it (signs, maintenance,
     reports, uses), newest first. Old and new values include restricted fields, so only
     roles that read those see the history."""
-    events = service.history(
-        session, facility_id, before_id=decode_cursor(cursor) if cursor else None, limit=limit + 1
-    )
-    page = events[:limit]
+    events = service.history(session, facility_id, before_id=cursor_id(cursor), limit=limit + 1)
+    page, next_cursor = keyset_page(events, limit, id_cursor)
     return HistoryPage(
         items=[
             AuditEventRead.model_validate(e).model_copy(
@@ -42,5 +40,5 @@ def facility_history(
             )
             for e in page
         ],
-        next_cursor=encode_cursor(page[-1].id) if len(events) > limit else None,
+        next_cursor=next_cursor,
     )

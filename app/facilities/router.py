@@ -1,9 +1,11 @@
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi import Path as PathParam
+from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWriter
 from app.accounts.principal import Principal
@@ -11,7 +13,7 @@ from app.core.errors import problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.openapi import alternative
-from app.core.pagination import decode_cursor, encode_cursor, next_link, splice_items
+from app.core.pagination import cursor_id, encode_cursor, keyset_page, next_link, splice_items
 from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -40,36 +42,56 @@ FormatQuery = Annotated[
 ]
 
 
-def _one(
+@dataclass(frozen=True)
+class FacilityAnswer:
+    """Answers with one facility as the caller may see it, as JSON or GeoJSON (`f`, or
+    Accept) and in the caller's coordinate system."""
+
+    session: Session
+    request: Request
+    principal: Principal
+    coordsys: CoordSys
+
+    def __call__(
+        self,
+        facility_id: int,
+        f: OutputFormat | None = None,
+        *,
+        status_code: int = status.HTTP_200_OK,
+        as_of: datetime | None = None,
+    ) -> Response:
+        as_feature = wants_geojson(self.request, f)
+        doc = service.get_document(
+            self.session,
+            facility_id,
+            as_feature=as_feature,
+            principal=self.principal,
+            as_of=as_of,
+            coordsys=self.coordsys,
+        )
+        response = Response(
+            doc.body,
+            status_code=status_code,
+            media_type=GEOJSON if as_feature else JSON,
+            headers=crs_header(self.coordsys),
+        )
+        if doc.version is not None:
+            response.headers["ETag"] = etag(doc.version)
+        # The body depends on the caller's key: shared caches must not hand it to others.
+        response.headers["Vary"] = "Authorization, Accept"
+        return response
+
+
+def _facility_answer(
     session: SessionDep,
     request: Request,
-    facility_id: int,
-    f: OutputFormat | None,
-    principal: Principal,
-    coordsys: CoordSys,
-    status_code: int = status.HTTP_200_OK,
-    as_of: datetime | None = None,
-) -> Response:
-    as_feature = wants_geojson(request, f)
-    doc = service.get_document(
-        session,
-        facility_id,
-        as_feature=as_feature,
-        principal=principal,
-        as_of=as_of,
-        coordsys=coordsys,
-    )
-    response = Response(
-        doc.body,
-        status_code=status_code,
-        media_type=GEOJSON if as_feature else JSON,
-        headers=crs_header(coordsys),
-    )
-    if doc.version is not None:
-        response.headers["ETag"] = etag(doc.version)
-    # The body depends on the caller's key: shared caches must not hand it to others.
-    response.headers["Vary"] = "Authorization, Accept"
-    return response
+    principal: CurrentPrincipal,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
+) -> FacilityAnswer:
+    return FacilityAnswer(session, request, principal, coordsys)
+
+
+FacilityAnswerDep = Annotated[FacilityAnswer, Depends(_facility_answer)]
 
 
 READ_MODELS = FacilityRead | FacilityPublicRead
@@ -97,18 +119,16 @@ def list_facilities(
     coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     as_feature = wants_geojson(request, f)
-    after_id = decode_cursor(cursor) if cursor else None
     rows = service.list_documents(
         session,
         where,
-        after_id=after_id,
+        after_id=cursor_id(cursor),
         limit=limit + 1,
         as_feature=as_feature,
         principal=principal,
         coordsys=coordsys,
     )
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit else None
+    page, next_cursor = keyset_page(rows, limit, lambda row: encode_cursor(row[0]))
     links = [{"rel": "self", "href": str(request.url), "type": GEOJSON if as_feature else JSON}]
     if next_cursor:
         links.append(
@@ -145,16 +165,16 @@ def create_facility(
     principal: StaffWriter,
     idempotency_key: IdempotencyDep,
     data: FacilityCreate,
+    answer: FacilityAnswerDep,
     f: FormatQuery = None,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Admins anywhere; managers inside their scope (the division the facility lands in).
     Positions are read, and answered, in `coordsys`."""
     if (replay := idempotency.begin(session, idempotency_key, principal)) is not None:
         return replay
-    data = from_coordsys(data, coordsys)
+    data = from_coordsys(data, answer.coordsys)
     facility_id = service.create_facility(session, data, principal=principal)
-    response = _one(session, request, facility_id, f, principal, coordsys, status.HTTP_201_CREATED)
+    response = answer(facility_id, f, status_code=status.HTTP_201_CREATED)
     response.headers["Location"] = str(request.url_for("get_facility", facility_id=facility_id))
     return idempotency.finish(session, idempotency_key, principal, response)
 
@@ -169,15 +189,13 @@ def create_facility(
 )
 def get_facility_by_code(
     session: SessionDep,
-    request: Request,
     principal: CurrentPrincipal,
     code: Annotated[str, PathParam(min_length=1, max_length=40, description="registry code")],
+    answer: FacilityAnswerDep,
     f: FormatQuery = None,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """The facility a plaque, QR code or paper ledger names by its registry code."""
-    facility_id = service.id_by_code(session, code, principal=principal)
-    return _one(session, request, facility_id, f, principal, coordsys)
+    return answer(service.id_by_code(session, code, principal=principal), f)
 
 
 @router.get(
@@ -227,20 +245,17 @@ def get_qr(
     },
 )
 def get_facility(
-    session: SessionDep,
-    request: Request,
-    principal: CurrentPrincipal,
     facility_id: FacilityId,
+    answer: FacilityAnswerDep,
     f: FormatQuery = None,
     as_of: Annotated[
         Instant | None,
         Query(description="the facility as it was at this time, from the audit trail"),
     ] = None,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Restricted fields (protection, layout, readiness, contacts) only for admin and gis
     keys, and manager keys in scope; everyone else gets FacilityPublicRead."""
-    return _one(session, request, facility_id, f, principal, coordsys, as_of=as_of)
+    return answer(facility_id, f, as_of=as_of)
 
 
 @router.patch(
@@ -253,22 +268,21 @@ def get_facility(
 )
 def update_facility(
     session: SessionDep,
-    request: Request,
     principal: FacilityWriter,
     facility_id: FacilityId,
     patch: Annotated[FacilityUpdate, Body()],
+    answer: FacilityAnswerDep,
     if_match: IfMatch = None,
     f: FormatQuery = None,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     service.update_facility(
         session,
         facility_id,
-        from_coordsys(patch, coordsys).model_dump(exclude_unset=True),
+        from_coordsys(patch, answer.coordsys).model_dump(exclude_unset=True),
         principal=principal,
         if_match=if_match,
     )
-    return _one(session, request, facility_id, f, principal, coordsys)
+    return answer(facility_id, f)
 
 
 @router.delete(
@@ -293,16 +307,15 @@ def delete_facility(
 )
 def verify_facility(
     session: SessionDep,
-    request: Request,
     principal: FacilityWriter,
     facility_id: FacilityId,
     data: Annotated[FacilityVerification, Body()],
+    answer: FacilityAnswerDep,
     if_match: IfMatch = None,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Record that the facility was checked on site (last verified at/by): audited."""
     service.verify_facility(session, facility_id, data, principal=principal, if_match=if_match)
-    return _one(session, request, facility_id, None, principal, coordsys)
+    return answer(facility_id)
 
 
 @router.put(
@@ -312,15 +325,14 @@ def verify_facility(
 )
 def set_visibility(
     session: SessionDep,
-    request: Request,
     principal: AdminPrincipal,
     facility_id: FacilityId,
     change: Annotated[VisibilityChange, Body()],
+    answer: FacilityAnswerDep,
     if_match: IfMatch = None,
-    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Whether the public may know of the work (admins only): a restricted work is
     answered as missing to anyone who may not see it. Recorded in the facility's history
     with the reason. If-Match is honoured when sent."""
     service.set_visibility(session, facility_id, change, principal=principal, if_match=if_match)
-    return _one(session, request, facility_id, None, principal, coordsys)
+    return answer(facility_id)

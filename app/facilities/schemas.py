@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from app.core.geo import Areal, Point
-from app.core.schemas import ApiModel, Instant, partial_model
+from app.core.schemas import ApiModel, CursorPage, Instant, partial_model
 from app.facilities.models import (
     CapacityBasis,
     ChemicalClass,
@@ -234,9 +234,8 @@ class Link(BaseModel):
     type: str | None = None
 
 
-class FacilityPage(BaseModel):
+class FacilityPage(CursorPage):
     items: list[FacilityRead | FacilityPublicRead]
-    next_cursor: str | None
     links: list[Link]
 
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.accounts.dependencies import AdminPrincipal
 from app.core.errors import InvalidInput, problem_responses
+from app.core.openapi import DECLARED
 from app.db.session import SessionDep
 from app.holidays import service
 from app.holidays.schemas import CalendarDayRead, CalendarDayWrite
@@ -24,13 +25,7 @@ def list_days(
     return service.list_year(session, year)
 
 
-@router.put(
-    "/{day}",
-    responses={
-        201: {"description": "declared"},
-        **problem_responses(400, 401, 403, 413, 422, 429),
-    },
-)
+@router.put("/{day}", responses={**DECLARED, **problem_responses(400, 401, 403, 413, 422, 429)})
 def put_day(
     session: SessionDep,
     principal: AdminPrincipal,

@@ -2,11 +2,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
 
 
@@ -24,7 +24,7 @@ class ImportJob(Base):
 
     __tablename__ = "import_job"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus))
     file_name: Mapped[str] = mapped_column(Text)
     file_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -35,7 +35,7 @@ class ImportJob(Base):
     rows_total: Mapped[int | None] = mapped_column(BigInteger)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     problem: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -45,7 +45,7 @@ class ImportJobError(Base):
 
     __tablename__ = "import_job_error"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id", ondelete="CASCADE"), index=True)
     row_no: Mapped[int | None] = mapped_column(Integer)
     field: Mapped[str] = mapped_column(Text)

@@ -21,6 +21,7 @@ from app.accounts.principal import Principal
 from app.core import jsonbody
 from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
+from app.core.schemas import from_attributes
 from app.db.session import SessionDep
 from app.imports import fields, jobs, readers, service, tables
 from app.imports import report as reporting
@@ -87,22 +88,11 @@ def _to_job_read(request: Request, session: Session, job: ImportJob) -> ImportJo
         progress = min(job.rows_done / job.rows_total, 1.0)
     if job.status in (JobStatus.succeeded, JobStatus.partial, JobStatus.rejected):
         progress = 1.0
-    return ImportJobRead(
-        id=job.id,
-        status=job.status,
-        file_name=job.file_name,
-        file_bytes=job.file_bytes,
-        options=job.options,
-        stage=job.stage,
-        rows_done=job.rows_done,
-        rows_total=job.rows_total,
+    return from_attributes(
+        ImportJobRead,
+        job,
         progress=progress,
-        summary=job.summary,
-        problem=job.problem,
         error_count=jobs.error_count(session, job.id),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
         links=[
             {"rel": "self", "href": str(request.url_for("get_import", job_id=job.id))},
             {

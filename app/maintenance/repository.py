@@ -9,13 +9,9 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, in_division
 from app.maintenance.models import MaintenanceCheck, MaintenanceItem, MaintenanceRecord
 
-AREA_COLUMN = {
-    DivisionLevel.province: "province_code",
-    DivisionLevel.city: "city_code",
-    DivisionLevel.district: "district_code",
-}
 EFFECTIVE = "NOT EXISTS (SELECT 1 FROM maintenance_record x WHERE x.corrects_id = {r}.id)"
 # Items of works that exist and are kept up; planned or decommissioned ones are not due.
 MAINTAINED = "f.status IN ('in_service', 'suspended') AND f.deleted_at IS NULL"
@@ -125,7 +121,7 @@ def overdue(
     """(facility, item) pairs whose last effective check, plus the item's interval, lies
     before `on` (and on or after `due_from`: those fallen overdue lately). An item never
     checked counts from the facility's registration."""
-    area = f"f.{AREA_COLUMN[level]} = :admin_code" if level else "true"
+    area = in_division("f", level)
     sql = f"""
 {_OVERDUE.format(area=area)}
     AND (f.id, i.code) > (:after_id, :after_code)
@@ -177,8 +173,8 @@ def overdue_by_division(
 ) -> list[dict[str, Any]]:
     """Overdue items and the facilities that have any, per division one level below
     `admin_code` (provinces when none is given)."""
-    area = f"f.{AREA_COLUMN[level]} = :admin_code" if level else "true"
-    below = {None: "province_code", DivisionLevel.province: "city_code"}.get(level, "district_code")
+    area = in_division("f", level)
+    below = BELOW_COLUMN[level]
     sql = f"""
 SELECT coalesce(g.{below}, '') AS code, d.name,
     count(DISTINCT o.facility_id) AS facilities, count(*) AS items

@@ -10,8 +10,8 @@ from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import Conflict, InvalidInput
 from app.core.formats import spreadsheet_text
-from app.core.pagination import decode_key_cursor, encode_key_cursor
-from app.divisions.service import known_level
+from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
+from app.divisions.service import known_level_or_none
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
 from app.facilities.service import ensure_live
@@ -165,7 +165,7 @@ def overdue(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[OverdueItem], str | None]:
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     after = decode_key_cursor(cursor, _overdue_key) if cursor else (0, "")
     rows = repository.overdue(
         session,
@@ -176,25 +176,23 @@ def overdue(
         after=after,
         limit=limit + 1,
     )
+    page, next_cursor = keyset_page(
+        rows, limit, lambda row: encode_key_cursor([row["facility_id"], row["item_code"]])
+    )
     items = [
         OverdueItem(
             **{k: v for k, v in row.items() if k != "due_on"},
             overdue_since=row["due_on"] + timedelta(days=1),
         )
-        for row in rows[:limit]
+        for row in page
     ]
-    next_cursor = (
-        encode_key_cursor([items[-1].facility_id, items[-1].item_code])
-        if len(rows) > limit
-        else None
-    )
     return items, next_cursor
 
 
 def overdue_by_division(
     session: Session, *, principal: Principal, admin_code: str | None, on: date
 ) -> list[dict[str, Any]]:
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     return repository.overdue_by_division(
         session, principal=principal, level=level, admin_code=admin_code, on=on
     )

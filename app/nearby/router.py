@@ -1,4 +1,3 @@
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,21 +25,6 @@ router = APIRouter(tags=["nearby"])
 LIVE = {"Cache-Control": "no-cache"}
 MAX_RADIUS_M = 50_000
 MAX_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Around:
-    """The query point and its common options, read in the caller's coordinate system."""
-
-    lon: float  # as sent, in `coordsys`
-    lat: float
-    wgs84: tuple[float, float]
-    radius: float
-    limit: int
-    coordsys: CoordSys
-    open_now: bool
-    accessible: bool
-    fields: tuple[str, ...] | None
 
 
 ITEM_FIELDS = tuple(NearbyItem.model_fields)
@@ -89,11 +73,11 @@ class SheltersQuery(AroundQuery):
     )
 
 
-def around(query: AroundQuery) -> Around:
+def around(query: AroundQuery) -> service.Around:
     wgs84 = position_to_wgs84(query.lon, query.lat, query.coordsys)
     if not in_china(*wgs84):
         raise InvalidInput.on("lon", f"[{query.lon}, {query.lat}] lies outside China")
-    return Around(
+    return service.Around(
         query.lon,
         query.lat,
         wgs84,
@@ -109,7 +93,7 @@ def around(query: AroundQuery) -> Around:
 def _shelters(
     session: Session,
     request: Request,
-    place: Around,
+    place: service.Around,
     principal: Principal,
     now: datetime,
     *,
@@ -132,7 +116,7 @@ def _shelters(
 
 async def search(
     request: Request,
-    place: Around,
+    place: service.Around,
     use_type: UseType,
     principal: Principal | None = None,
     **filters: Any,
@@ -145,17 +129,11 @@ async def search(
         # A read connection: autocommit, planner settings for KNN (db.session).
         return service.search(
             connection,
-            wgs84=place.wgs84,
-            coordsys=place.coordsys,
-            radius_m=place.radius,
+            place,
             use_type=use_type,
-            limit=place.limit,
             now=now,
             stale_after_s=settings.occupancy_stale_after_s,
-            open_now=place.open_now,
-            accessible=place.accessible,
             source=settings.app_source,
-            fields=place.fields,
             **filters,
         )
 
@@ -176,16 +154,7 @@ async def search(
         lead = {"alert_mode": False, "alerts": []}
         if found.alerted:
             lead, shelters = await hot_read(request.app.state, alerted, inline=True)
-    answer = service.answer(
-        lon=place.lon,
-        lat=place.lat,
-        coordsys=place.coordsys,
-        radius_m=place.radius,
-        now=now,
-        items=found.items,
-        lead=lead,
-        shelters=shelters,
-    )
+    answer = service.answer(place, now=now, items=found.items, lead=lead, shelters=shelters)
     return Response(answer, media_type="application/json", headers=LIVE)
 
 
@@ -225,10 +194,7 @@ async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Resp
         covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
         items = _shelters(session, request, place, principal, now, min_free=query.min_free)
         envelope = {
-            "coordsys": place.coordsys.value,
-            "center": {"lon": place.lon, "lat": place.lat},
-            "radius_m": place.radius,
-            "generated_at": now.isoformat(),
+            **service.envelope(place, now),
             "distance": finder.DISTANCE_MEANING,
             "alert_mode": alerts.alert_mode(covering),
             "alerts": covering,

@@ -27,6 +27,21 @@ JSON_BOOL = {True: "true", False: "false", None: "null"}
 
 
 @dataclass(frozen=True)
+class Around:
+    """The query point and its common options, read in the caller's coordinate system."""
+
+    lon: float  # as sent, in `coordsys`
+    lat: float
+    wgs84: tuple[float, float]
+    radius: float
+    limit: int
+    coordsys: CoordSys
+    open_now: bool
+    accessible: bool
+    fields: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class Places:
     items: list[str]  # JSON texts (NearbyItem)
     alerted: bool  # alerts are in force over the point
@@ -34,37 +49,31 @@ class Places:
 
 def search(
     connection: psycopg.Connection,
+    place: Around,
     *,
-    wgs84: tuple[float, float],
-    coordsys: CoordSys,
-    radius_m: float,
     use_type: UseType,
-    limit: int,
     now: datetime,
     stale_after_s: int,
-    open_now: bool = False,
     ev: bool = False,
     min_free: int | None = None,
-    accessible: bool = False,
     vehicle_height_m: float | None = None,
     source: str,
-    fields: tuple[str, ...] | None = None,
 ) -> Places:
-    """The nearest places around `wgs84` (the query point in WGS 84), each as JSON text,
-    positions in `coordsys`. `fields`: the members of each item to keep, in that order
-    (None: all)."""
+    """The nearest places around `place`, each as JSON text, positions in its `coordsys`;
+    each item keeps only `place.fields`, in that order (None: all)."""
     query = NearbyQuery(
-        lon=wgs84[0],
-        lat=wgs84[1],
-        radius_m=radius_m,
+        lon=place.wgs84[0],
+        lat=place.wgs84[1],
+        radius_m=place.radius,
         use_type=use_type,
-        coordsys=coordsys,
+        coordsys=place.coordsys,
         stale_after_s=stale_after_s,
         ev=ev,
         min_free=min_free,
-        accessible=accessible,
+        accessible=place.accessible,
         vehicle_height_m=vehicle_height_m,
     )
+    limit, open_now, fields = place.limit, place.open_now, place.fields
     batch = int(limit * SPHERE_MARGIN) + 5
     today = now.astimezone(SHANGHAI).date()
 
@@ -105,30 +114,31 @@ def search(
     return Places(items, alerted)
 
 
+def envelope(place: Around, now: datetime) -> dict[str, Any]:
+    """What every nearby answer begins with: the point as the caller sent it in its
+    `coordsys`, echoed back, the radius and the time of the answer."""
+    return {
+        "coordsys": place.coordsys.value,
+        "center": {"lon": place.lon, "lat": place.lat},
+        "radius_m": place.radius,
+        "generated_at": now.isoformat(),
+    }
+
+
 def answer(
+    place: Around,
     *,
-    lon: float,
-    lat: float,
-    coordsys: CoordSys,
-    radius_m: float,
     now: datetime,
     items: list[str],
     lead: dict[str, Any] | None = None,
     shelters: list[str] | None = None,
 ) -> str:
-    """The answer as JSON text (schema: NearbyAnswer). `lon`, `lat` are the point as the
-    caller sent it in `coordsys`, echoed back. `lead` (alerts) and `shelters` (items as
-    JSON texts) come before the items."""
-    envelope = {
-        "coordsys": coordsys.value,
-        "center": {"lon": lon, "lat": lat},
-        "radius_m": radius_m,
-        "generated_at": now.isoformat(),
-        **(lead or {}),
-    }
+    """The answer as JSON text (schema: NearbyAnswer). `lead` (alerts) and `shelters`
+    (items as JSON texts) come before the items."""
+    head = {**envelope(place, now), **(lead or {})}
     if shelters is not None:
-        envelope = json.loads(splice_items(envelope, "shelters", shelters))
-    return splice_items(envelope, "items", items)
+        head = json.loads(splice_items(head, "shelters", shelters))
+    return splice_items(head, "items", items)
 
 
 def _open_now(row: SearchRow, open_at: bool | None) -> bool | None:

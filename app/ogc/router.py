@@ -3,6 +3,7 @@ and Part 3 (CQL2 filtering), over the explicit collections of ogc.collections.""
 
 import enum
 import json
+from dataclasses import fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -113,10 +114,20 @@ async def collection(request: Request, c: CollectionDep, f: FormatQuery = None) 
     return _answer(request, f, c.title, document, JSON)
 
 
+def _live(request: Request) -> dict[str, int]:
+    """The ages after which the live figures a collection shows (parking occupancy,
+    shelter status) are stale: the SQL parameters of every features query."""
+    settings = request.app.state.settings
+    return {
+        "stale_after_s": settings.occupancy_stale_after_s,
+        "shelter_stale_after_s": settings.shelter_status_stale_after_s,
+    }
+
+
 async def _sample(request: Request, c: Collection) -> list[str]:
     """The features a collection's HTML page draws: the first page of a thousand, public."""
     query = service.ItemsQuery(limit=html.MAP_FEATURES)
-    stale_after_s = request.app.state.settings.occupancy_stale_after_s
+    live = _live(request)
 
     def run(session: Session) -> service.Page:
         return service.items(
@@ -126,7 +137,7 @@ async def _sample(request: Request, c: Collection) -> list[str]:
             restricted=False,
             visible=PUBLIC_WORKS,
             crs=crs_.CRS84,
-            sql_params={"stale_after_s": stale_after_s},
+            sql_params=live,
         )
 
     return (await hot_read(request.app.state, run)).features
@@ -210,6 +221,10 @@ class ItemsParameters(BaseModel):
     )
 
 
+# The items parameters that pass to the query as they were given.
+_QUERY_FIELDS = {field.name for field in fields(service.ItemsQuery)} - {"limit", "equals"}
+
+
 @router.get(
     "/collections/{collection_id}/items",
     responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
@@ -223,23 +238,12 @@ async def items(request: Request, c: CollectionDep, who: CurrentPrincipal) -> Re
     out_crs = crs_.parse(given.crs, field="crs")
     equals = params.single(request, service.ITEMS_PARAMETERS)
     query = service.ItemsQuery(
-        bbox=given.bbox,
-        bbox_crs=given.bbox_crs,
-        datetime=given.datetime,
-        filter=given.filter,
-        filter_lang=given.filter_lang,
-        filter_crs=given.filter_crs,
-        properties=given.properties,
-        sortby=given.sortby,
-        cursor=given.cursor,
+        **given.model_dump(include=_QUERY_FIELDS),
         limit=min(given.limit, MAX_LIMIT),
         equals=tuple(equals.items()),
     )
     f = given.f
-    restricted, visible = restricted_clause(who), visible_clause(who)
-    settings = request.app.state.settings
-    stale_after_s = settings.occupancy_stale_after_s
-    shelter_stale_after_s = settings.shelter_status_stale_after_s
+    restricted, visible, live = restricted_clause(who), visible_clause(who), _live(request)
 
     def run(session: Session) -> service.Page:
         return service.items(
@@ -249,10 +253,7 @@ async def items(request: Request, c: CollectionDep, who: CurrentPrincipal) -> Re
             restricted=restricted,
             visible=visible,
             crs=out_crs,
-            sql_params={
-                "stale_after_s": stale_after_s,
-                "shelter_stale_after_s": shelter_stale_after_s,
-            },
+            sql_params=live,
         )
 
     page = await hot_read(request.app.state, run)
@@ -315,10 +316,7 @@ async def item(
     out_crs = crs_.parse(crs, field="crs")
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")
-    restricted, visible = restricted_clause(who), visible_clause(who)
-    settings = request.app.state.settings
-    stale_after_s = settings.occupancy_stale_after_s
-    shelter_stale_after_s = settings.shelter_status_stale_after_s
+    restricted, visible, live = restricted_clause(who), visible_clause(who), _live(request)
 
     def run(session: Session) -> str | None:
         return service.item(
@@ -329,10 +327,7 @@ async def item(
             visible=visible,
             crs=out_crs,
             properties=properties,
-            sql_params={
-                "stale_after_s": stale_after_s,
-                "shelter_stale_after_s": shelter_stale_after_s,
-            },
+            sql_params=live,
         )
 
     found = await hot_read(request.app.state, run)

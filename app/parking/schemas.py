@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import ApiModel, Instant
+from app.core.schemas import ApiModel, Instant, WindowHistory
 from app.uses.models import OpeningStatus
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
@@ -26,8 +26,5 @@ class OccupancyRecord(BaseModel):
     received_at: datetime
 
 
-class OccupancyHistory(BaseModel):
-    facility_id: int
-    since: datetime
-    until: datetime
+class OccupancyHistory(WindowHistory):
     items: list[OccupancyRecord]

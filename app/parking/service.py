@@ -81,11 +81,10 @@ def push(
 def history(session: Session, facility_id: int, window: TimeWindow) -> OccupancyHistory:
     car_park(session, facility_id)
     rows = repository.history(session, facility_id, window)
-    return OccupancyHistory(
-        facility_id=facility_id,
-        since=window.since,
-        until=window.until,
-        items=[
+    return OccupancyHistory.of(
+        facility_id,
+        window,
+        [
             OccupancyRecord(
                 realtime_free_capacity=r.free_spaces,
                 realtime_free_charging_piles=r.free_charging_piles,

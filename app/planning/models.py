@@ -1,25 +1,20 @@
-from datetime import datetime
-
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Computed,
-    DateTime,
     Double,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     String,
     Text,
-    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.facilities.models import Facility
 
 # Shelters that count for coverage and assignment: personnel shelters (人员掩蔽工程) in
@@ -61,13 +56,13 @@ class PopulationLayer(Base):
 
     __tablename__ = "population_layer"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     name: Mapped[str] = mapped_column(Text, unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     source_format: Mapped[str] = mapped_column(String(16))
     features: Mapped[int] = mapped_column(Integer)
     residents: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
     created_by: Mapped[str | None] = mapped_column(Text)
 
 
@@ -95,7 +90,7 @@ class PopulationFeature(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     layer_id: Mapped[int] = mapped_column(ForeignKey("population_layer.id", ondelete="CASCADE"))
     # The row (CSV) or feature (GeoJSON) number in the uploaded file, from 1.
     row_no: Mapped[int] = mapped_column(Integer)

@@ -2,6 +2,7 @@
 radius search goes through the partial index of shelters on location::geography, and
 coverage of points reads the nearest-shelter distances each point keeps."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -16,11 +17,6 @@ from app.planning.models import SHELTER_CONDITION, PopulationFeature, Population
 from app.planning.readers import PopulationRow
 from app.shelters.status import FREE_PLACES, FRESH
 
-LEVEL_COLUMN = {
-    DivisionLevel.province: "province_code",
-    DivisionLevel.city: "city_code",
-    DivisionLevel.district: "district_code",
-}
 # A rule over `facility` as (SQL text, its parameters): facilities.scope.visible_sql.
 Condition = tuple[str, dict[str, Any]]
 # GB 50038: about 1 m² of sheltering area per person.
@@ -171,7 +167,7 @@ def _covered(group: str, where: str, visible: Condition, sees: Sees) -> str:
 
 
 def _where(level: DivisionLevel | None, *, alert: bool = False) -> str:
-    where = f"p.{LEVEL_COLUMN[level]} = :admin_code" if level else "true"
+    where = divisions.in_division("p", level)
     if alert:
         # The residents of an alert's area only.
         where += (
@@ -181,23 +177,37 @@ def _where(level: DivisionLevel | None, *, alert: bool = False) -> str:
     return where
 
 
-def coverage(
-    session: Session,
-    layer_id: int,
-    *,
-    visible: Condition,
-    sees: Sees,
-    radius: float,
-    group: DivisionLevel,
-    level: DivisionLevel | None,
-    admin_code: str | None,
-) -> str:
+@dataclass(frozen=True)
+class Reach:
+    """A layer's residents within `radius` of a shelter the caller sees (`visible`,
+    `sees`), in the division `admin_code` at `level` (everywhere when None)."""
+
+    layer_id: int
+    visible: Condition
+    sees: Sees
+    radius: float
+    level: DivisionLevel | None
+    admin_code: str | None
+
+    def covered(self, group: str) -> str:
+        return _covered(group, _where(self.level), self.visible, self.sees)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "layer_id": self.layer_id,
+            "radius": self.radius,
+            "admin_code": self.admin_code,
+            **self.visible[1],
+        }
+
+
+def coverage(session: Session, reach: Reach, *, group: DivisionLevel) -> str:
     """The JSON document {areas, total}: per division at `group`, residents against
     shelter capacity, shelter area and the service radius."""
-    column = LEVEL_COLUMN[group]
-    shelters = _shelters(visible)
+    column = divisions.CODE_COLUMN[group]
+    shelters = _shelters(reach.visible)
     sql = (
-        _covered(column, _where(level), visible, sees)
+        reach.covered(column)
         + f"""
 , per_area AS (
     SELECT code, count(*) AS features, sum(residents) AS residents,
@@ -237,31 +247,15 @@ FROM (
 ) x
 """
     )
-    params = {
-        "layer_id": layer_id,
-        "radius": radius,
-        "admin_code": admin_code,
-        "norm": AREA_NORM_M2,
-        **visible[1],
-    }
-    return session.execute(text(sql), params).scalar_one()
+    return session.execute(text(sql), {**reach.params(), "norm": AREA_NORM_M2}).scalar_one()
 
 
-def uncovered(
-    session: Session,
-    layer_id: int,
-    *,
-    visible: Condition,
-    sees: Sees,
-    radius: float,
-    level: DivisionLevel | None,
-    admin_code: str | None,
-) -> list[dict[str, Any]]:
+def uncovered(session: Session, reach: Reach) -> list[dict[str, Any]]:
     """Features with residents outside every shelter's service radius: the uncovered
     part of each (the point, or the area outside the circles) as GeoJSON, with the
     residents there and a representative point of it."""
     sql = (
-        _covered("district_code", _where(level), visible, sees)
+        reach.covered("district_code")
         + """
 , gap AS (
     SELECT id, row_no, code, residents - covered AS uncovered,
@@ -274,8 +268,7 @@ SELECT id, row_no, code, round(uncovered)::int AS uncovered_residents,
 FROM gap WHERE NOT ST_IsEmpty(part) AND round(uncovered) > 0 ORDER BY id
 """
     )
-    params = {"layer_id": layer_id, "radius": radius, "admin_code": admin_code, **visible[1]}
-    return [dict(row) for row in session.execute(text(sql), params).mappings()]
+    return [dict(row) for row in session.execute(text(sql), reach.params()).mappings()]
 
 
 def blocks(

@@ -14,7 +14,7 @@ from app.accounts.principal import Principal
 from app.alerts import service as alerts
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.divisions.models import DivisionLevel
-from app.divisions.service import known_level
+from app.divisions.service import known_level_or_none
 from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS, visible_clause, visible_sql
 from app.planning import assignment, readers, repository
 from app.planning.models import PopulationLayer
@@ -89,17 +89,28 @@ def delete_layer(session: Session, layer_id: int, principal: Principal) -> None:
     repository.delete_layer(session, layer_id)
 
 
-def _area(session: Session, admin_code: str | None) -> DivisionLevel | None:
-    if admin_code is None:
-        return None
-    return known_level(session, admin_code)
-
-
 def _sees(principal: Principal) -> repository.Sees:
     clause = visible_clause(principal)
     if clause is EVERY_WORK:
         return repository.Sees.every
     return repository.Sees.public if clause is PUBLIC_WORKS else repository.Sees.some
+
+
+def _reach(
+    session: Session,
+    layer: PopulationLayer,
+    principal: Principal,
+    radius: float,
+    admin_code: str | None,
+) -> repository.Reach:
+    return repository.Reach(
+        layer.id,
+        visible=visible_sql(principal),
+        sees=_sees(principal),
+        radius=radius,
+        level=known_level_or_none(session, admin_code),
+        admin_code=admin_code,
+    )
 
 
 def coverage(
@@ -112,17 +123,8 @@ def coverage(
     admin_code: str | None,
 ) -> dict[str, Any]:
     layer = get_layer(session, layer_id)
-    level = _area(session, admin_code)
-    body = repository.coverage(
-        session,
-        layer.id,
-        visible=visible_sql(principal),
-        sees=_sees(principal),
-        radius=radius,
-        group=by,
-        level=level,
-        admin_code=admin_code,
-    )
+    reach = _reach(session, layer, principal, radius, admin_code)
+    body = repository.coverage(session, reach, group=by)
     return {
         "layer_id": layer.id,
         "layer_name": layer.name,
@@ -144,16 +146,7 @@ def uncovered(
 ) -> dict[str, Any]:
     """A FeatureCollection of the uncovered parts, or of the H3 cells holding them."""
     layer = get_layer(session, layer_id)
-    level = _area(session, admin_code)
-    parts = repository.uncovered(
-        session,
-        layer.id,
-        visible=visible_sql(principal),
-        sees=_sees(principal),
-        radius=radius,
-        level=level,
-        admin_code=admin_code,
-    )
+    parts = repository.uncovered(session, _reach(session, layer, principal, radius, admin_code))
     if h3_resolution is None:
         features = [
             {
@@ -210,7 +203,7 @@ def assign(
     """`alert_id`: the residents of that alert's area only. A shelter takes the free
     places of a fresh status report, else its capacity."""
     layer = get_layer(session, layer_id)
-    level = _area(session, admin_code)
+    level = known_level_or_none(session, admin_code)
     if alert_id is not None:
         alerts.get(session, alert_id)
     blocks = repository.blocks(

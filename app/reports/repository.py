@@ -7,11 +7,10 @@ from sqlalchemy.orm import Session, aliased
 
 from app.accounts.principal import Principal
 from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, CODE_COLUMN
 from app.facilities.models import Facility
 from app.facilities.scope import scope_clause, visible_sql
-from app.maintenance.repository import AREA_COLUMN
 from app.reports.models import ProblemReport, ReportStatus
-from app.signage.repository import GROUP_COLUMN
 
 
 def get(
@@ -48,7 +47,7 @@ def list_reports(
         .where(scope_clause(principal))
     )
     if level is not None:
-        query = query.where(getattr(Facility, AREA_COLUMN[level]) == admin_code)
+        query = query.where(getattr(Facility, CODE_COLUMN[level]) == admin_code)
     if status is not None:
         query = query.where(ProblemReport.status == status)
     if facility_id is not None:
@@ -64,13 +63,13 @@ def list_reports(
 def stats(
     session: Session, *, level: DivisionLevel, admin_code: str, principal: Principal
 ) -> list[dict[str, Any]]:
-    group = GROUP_COLUMN[level]
+    group = BELOW_COLUMN[level]
     visible, visible_params = visible_sql(principal, aliased(Facility, name="f"))
     sql = f"""
 WITH r AS (
     SELECT f.{group} AS code, p.status, p.kind
     FROM problem_report p JOIN facility f ON f.id = p.facility_id
-    WHERE f.{AREA_COLUMN[level]} = :admin_code AND {visible}
+    WHERE f.{CODE_COLUMN[level]} = :admin_code AND {visible}
 ), counts AS (
     SELECT code, count(*) AS total,
         count(*) FILTER (WHERE status = 'open') AS open,

@@ -6,7 +6,7 @@ from geoalchemy2 import WKBElement
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.geo import Point, to_geojson
-from app.core.schemas import ApiModel
+from app.core.schemas import ApiModel, CursorPage
 from app.reports.models import ReportKind, ReportStatus
 
 
@@ -69,9 +69,8 @@ class ReportRead(ReportPublicRead):
         return to_geojson(value) if isinstance(value, WKBElement) else value
 
 
-class ReportPage(BaseModel):
+class ReportPage(CursorPage):
     items: list[ReportRead]
-    next_cursor: str | None
 
 
 class ReportStatsGroup(BaseModel):

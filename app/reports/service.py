@@ -9,9 +9,10 @@ from app.accounts.errors import Forbidden
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import InvalidInput
-from app.core.pagination import decode_key_cursor, encode_key_cursor
+from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
 from app.core.versioning import check_if_match
-from app.divisions.service import known_level
+from app.db.session import insert
+from app.divisions.service import known_level, known_level_or_none
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityNotFound
 from app.facilities.scope import visible_clause
@@ -39,15 +40,15 @@ def create_report(
     ensure_live(session, facility_id, principal=principal)
     if data.photo:
         media.check_exist(session, [data.photo], field="photo", indexed=False)
-    report = ProblemReport(
-        facility_id=facility_id,
-        reported_by=principal.actor,
-        **data.model_dump(exclude={"location"}),
-        location=data.location.to_ewkt() if data.location else None,
+    report = insert(
+        session,
+        ProblemReport(
+            facility_id=facility_id,
+            reported_by=principal.actor,
+            **data.model_dump(exclude={"location"}),
+            location=data.location.to_ewkt() if data.location else None,
+        ),
     )
-    session.add(report)
-    session.flush()
-    session.refresh(report)
     # The reporter's contact stays out of the audit trail: it is personal data that
     # history readers (gis) need not see.
     audit.record_write(
@@ -155,7 +156,7 @@ def list_reports(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ProblemReport], str | None]:
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     if (
         facility_id is not None
         and facilities.codes_of(session, facility_id, visible=visible_clause(principal)) is None
@@ -171,8 +172,7 @@ def list_reports(
         after=decode_key_cursor(cursor, _report_key) if cursor else None,
         limit=limit + 1,
     )
-    page = rows[:limit]
-    return page, (_cursor(page[-1]) if len(rows) > limit else None)
+    return keyset_page(rows, limit, _cursor)
 
 
 def stats(session: Session, *, admin_code: str, principal: Principal) -> ReportStats:

@@ -3,12 +3,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
-    Identity,
     Index,
     Numeric,
     Text,
@@ -18,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base
+from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
 from app.facilities.models import Facility
 
@@ -64,9 +62,7 @@ class ShelterStatus(Base):
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     state: Mapped[ShelterState] = mapped_column(str_enum(ShelterState))
     persons_inside: Mapped[int]
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    received_at: Mapped[InsertedAt]
     reported_by: Mapped[str | None] = mapped_column(Text)
 
 
@@ -91,7 +87,7 @@ class ConversionTask(Base):
         CheckConstraint("drilled_on >= DATE '1949-10-01'", name="drilled_on_range"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
     kind: Mapped[ConversionKind] = mapped_column(str_enum(ConversionKind))
     name: Mapped[str] = mapped_column(Text, server_default=text("''"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import Principal
 from app.core.errors import InvalidInput
 from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, in_division
 from app.facilities.scope import visible_sql
 from app.shelters.models import SHELTER_WORK, ConversionTask
 from app.shelters.schemas import ConversionPlan, ConversionTaskRead, ConversionTaskWrite
@@ -25,18 +26,6 @@ MAX_TASKS = 50
 DRILL_EVERY = timedelta(days=365)
 # The works listed as overdue for a drill, per answer.
 MAX_LISTED = 500
-GROUP_BY = {
-    None: "province_code",
-    DivisionLevel.province: "city_code",
-    DivisionLevel.city: "district_code",
-    DivisionLevel.district: "district_code",
-}
-AREA = {
-    None: "true",
-    DivisionLevel.province: "province_code = :admin_code",
-    DivisionLevel.city: "city_code = :admin_code",
-    DivisionLevel.district: "district_code = :admin_code",
-}
 
 WORKS = """
 WITH w AS (
@@ -130,7 +119,10 @@ def readiness(
 ) -> dict[str, Any]:
     visible, visible_params = visible_sql(principal)
     works = WORKS.format(
-        group=GROUP_BY[level], shelter=SHELTER_WORK, visible=visible, area=AREA[level]
+        group=BELOW_COLUMN[level],
+        shelter=SHELTER_WORK,
+        visible=visible,
+        area=in_division("facility", level),
     )
     params = {
         "admin_code": admin_code,

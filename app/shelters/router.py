@@ -10,7 +10,7 @@ from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
-from app.divisions.service import known_level
+from app.divisions.service import known_level_or_none
 from app.facilities.dependencies import (
     AdminCodeQuery,
     FacilityRestrictedReader,
@@ -25,7 +25,6 @@ from app.shelters.schemas import (
     ReadinessAnswer,
     ShelterStatusHistory,
     ShelterStatusRead,
-    ShelterStatusRecord,
     ShelterStatusReport,
 )
 
@@ -73,7 +72,7 @@ def get_status(
     """The latest report with its age; a stale one (RF_SHELTER_STATUS_STALE_AFTER_S) is
     not shown as current."""
     capacity = status.shelter_capacity(session, facility_id)
-    return status.read(
+    return status.to_status_read(
         status.latest(session, facility_id),
         capacity,
         now=datetime.now(UTC),
@@ -91,24 +90,7 @@ def status_history(
     facility_id: LiveFacilityId,
     window: TimeWindowDep,
 ) -> ShelterStatusHistory:
-    records = status.history(
-        session, facility_id, since=window.since, until=window.until, limit=window.limit
-    )
-    return ShelterStatusHistory(
-        facility_id=facility_id,
-        since=window.since,
-        until=window.until,
-        items=[
-            ShelterStatusRecord(
-                state=r.state,
-                persons_inside=r.persons_inside,
-                observed_at=r.observed_at,
-                received_at=r.received_at,
-                reported_by=r.reported_by,
-            )
-            for r in records
-        ],
-    )
+    return status.history(session, facility_id, window)
 
 
 PLAN_PATH = "/v1/facilities/{facility_id}/conversion-tasks"
@@ -152,7 +134,7 @@ def get_readiness(
     capacity convertible within `within_hours`, what is too slow (and the step that
     holds each back), what has no conversion time at all, and the works whose last drill
     is more than a year old or never happened."""
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     return readiness.readiness(
         session,
         principal=principal,

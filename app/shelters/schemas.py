@@ -2,12 +2,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.alerts.schemas import AlertSummary
 from app.core.geo import CoordSys
 from app.core.navigation import Navigation, Position
-from app.core.schemas import ApiModel, Instant
+from app.core.schemas import ApiModel, Instant, WindowHistory
 from app.shelters.models import ConversionKind, ShelterState
 
 
@@ -30,6 +30,8 @@ class ShelterStatusRead(BaseModel):
 
 
 class ShelterStatusRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     state: ShelterState
     persons_inside: int
     observed_at: datetime
@@ -37,10 +39,7 @@ class ShelterStatusRecord(BaseModel):
     reported_by: str | None
 
 
-class ShelterStatusHistory(BaseModel):
-    facility_id: int
-    since: datetime
-    until: datetime
+class ShelterStatusHistory(WindowHistory):
     items: list[ShelterStatusRecord]
 
 

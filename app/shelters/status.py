@@ -9,9 +9,15 @@ from sqlalchemy import Boolean, Integer, Select, bindparam, case, func, select, 
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.schemas import TimeWindow
 from app.facilities.models import Facility
 from app.shelters.models import SHELTER_WORK, ShelterState, ShelterStatus
-from app.shelters.schemas import ShelterStatusRead, ShelterStatusReport
+from app.shelters.schemas import (
+    ShelterStatusHistory,
+    ShelterStatusRead,
+    ShelterStatusRecord,
+    ShelterStatusReport,
+)
 
 # As SQL over the latest report `s` and the work `c`: the freshness rule of parking
 # figures (occupancy_fresh, migration 0008), and the places free by a fresh report.
@@ -84,7 +90,7 @@ def latest(session: Session, facility_id: int) -> ShelterStatus | None:
     )
 
 
-def read(
+def to_status_read(
     stored: ShelterStatus | None, capacity: int, *, now: datetime, stale_after_s: int
 ) -> ShelterStatusRead:
     """The Python twin of FRESH and FREE_PLACES, for one shelter."""
@@ -158,7 +164,7 @@ def push(
         )
         session.add(stored)
         session.flush()
-    return read(stored, capacity, now=now, stale_after_s=stale_after_s)
+    return to_status_read(stored, capacity, now=now, stale_after_s=stale_after_s)
 
 
 def history_query(
@@ -177,9 +183,10 @@ def history_query(
     )
 
 
-def history(
-    session: Session, facility_id: int, *, since: datetime, until: datetime, limit: int
-) -> list[ShelterStatus]:
+def history(session: Session, facility_id: int, window: TimeWindow) -> ShelterStatusHistory:
     shelter_capacity(session, facility_id)
-    query = history_query(facility_id, since=since, until=until, limit=limit)
-    return list(session.scalars(query))
+    query = history_query(facility_id, since=window.since, until=window.until, limit=window.limit)
+    records = session.scalars(query)
+    return ShelterStatusHistory.of(
+        facility_id, window, [ShelterStatusRecord.model_validate(r) for r in records]
+    )

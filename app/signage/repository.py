@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.audit import states
 from app.divisions.models import DivisionLevel
+from app.divisions.repository import BELOW_COLUMN, in_division
 from app.facilities.models import Facility
 from app.signage.models import Sign, SignageRule
 from app.uses.models import UseType
@@ -18,19 +19,6 @@ F = aliased(Facility, name="f")
 # A rule over `f` as (SQL text, its parameters).
 Condition = tuple[str, dict[str, Any]]
 
-# Column to filter facilities by, per level of the requested code: names from this table
-# only, never from input.
-AREA_COLUMN = {
-    DivisionLevel.province: "province_code",
-    DivisionLevel.city: "city_code",
-    DivisionLevel.district: "district_code",
-}
-# Which column the progress figures are grouped by, per level of the requested code.
-GROUP_COLUMN = {
-    DivisionLevel.province: "city_code",
-    DivisionLevel.city: "district_code",
-    DivisionLevel.district: "district_code",
-}
 
 USE_NAMES = [use.value for use in UseType]
 # Lists and progress count works that stand: a planned or decommissioned work carries no
@@ -109,9 +97,7 @@ def incomplete(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Works among the `visible` ones short of a required sign or carrying a damaged one."""
-    where = f"{STANDING} AND {visible[0]}" + (
-        f" AND f.{AREA_COLUMN[level]} = :admin_code" if level else ""
-    )
+    where = f"{STANDING} AND {visible[0]} AND {in_division('f', level)}"
     sql = completeness_sql(where) + (
         "SELECT * FROM per_facility WHERE (NOT complete OR damaged > 0)"
         " AND id > :after_id ORDER BY id LIMIT :limit"
@@ -138,8 +124,8 @@ def progress(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Counts over the `visible` works; with `as_of`, of the works and signs as they stood
     at the end of that day (app/audit/states.py), and the timeline up to its month."""
-    where = f"{STANDING} AND {visible[0]} AND f.{AREA_COLUMN[level]} = :admin_code"
-    group = GROUP_COLUMN[level]
+    where = f"{STANDING} AND {visible[0]} AND {in_division('f', level)}"
+    group = BELOW_COLUMN[level]
     params = {
         "admin_code": admin_code,
         "parking_only": parking_only,

@@ -8,7 +8,7 @@ from app.audit.states import AsOfQuery
 from app.core.errors import problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import cursor_id, encode_cursor, keyset_page
 from app.core.versioning import IfMatch, versioned
 from app.db.session import SessionDep
 from app.facilities.dependencies import (
@@ -139,13 +139,11 @@ def incomplete_signage(
         session,
         principal=principal,
         admin_code=admin_code,
-        after_id=decode_cursor(cursor) if cursor else None,
+        after_id=cursor_id(cursor),
         limit=limit + 1,
     )
-    page = items[:limit]
-    return IncompletePage(
-        items=page,
-        next_cursor=encode_cursor(page[-1].facility_id) if len(items) > limit else None,
+    return IncompletePage.of(
+        keyset_page(items, limit, lambda item: encode_cursor(item.facility_id))
     )
 
 

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.core.geo import Point
-from app.core.schemas import ApiModel, Day, partial_model
+from app.core.schemas import ApiModel, CursorPage, Day, partial_model
 from app.signage.models import RuleAppliesTo, SignKind, SignStatus
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -67,9 +67,8 @@ class IncompleteFacility(BaseModel):
     damaged: int
 
 
-class IncompletePage(BaseModel):
+class IncompletePage(CursorPage):
     items: list[IncompleteFacility]
-    next_cursor: str | None
 
 
 LATE_REGISTRATIONS = Field(

@@ -13,7 +13,7 @@ from app.core import dates
 from app.core.errors import STORED_VALUE, InvalidInput
 from app.core.geo import CoordSys, geojson_in, to_geojson
 from app.core.versioning import check_if_match
-from app.divisions.service import known_level
+from app.divisions.service import known_level, known_level_or_none
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityGone, FacilityNotFound
 from app.facilities.scope import visible_sql
@@ -135,7 +135,7 @@ def incomplete(
     after_id: int | None,
     limit: int,
 ) -> list[IncompleteFacility]:
-    level = known_level(session, admin_code) if admin_code else None
+    level = known_level_or_none(session, admin_code)
     rows = repository.incomplete(
         session,
         visible=visible_sql(principal, repository.F),

@@ -24,19 +24,15 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import ANONYMOUS, Principal
 from app.audit import states
 from app.divisions.models import DivisionLevel
+from app.divisions.repository import CODE_COLUMN, in_division
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.facilities.scope import visible_sql
 from app.stats.models import FacilityFigure
 from app.uses.models import UseType
 
-# Column names from these tables only, never from input.
-LEVEL_COLUMN = {
-    DivisionLevel.province: "province_code",
-    DivisionLevel.city: "city_code",
-    DivisionLevel.district: "district_code",
-}
 # Signage progress counts works that stand, as GET /v1/signage/progress does.
 STANDING = "status IN ('in_service', 'suspended')"
+# Column names from these tables only, never from input.
 # Each figure as an aggregate over facility_figure; a total sums the groups' figures.
 AGGREGATES = {
     "facilities": "count(*)",
@@ -69,7 +65,7 @@ class StatsFilter:
         visible, params = visible_sql(self.principal, FacilityFigure)
         parts = [visible]
         if self.level is not None:
-            parts.append(f"{LEVEL_COLUMN[self.level]} = :admin_code")
+            parts.append(f"{CODE_COLUMN[self.level]} = :admin_code")
             params["admin_code"] = self.admin_code
         for name in ("wartime_function", "construction_form", "status"):
             if (value := getattr(self, name)) is not None:
@@ -148,7 +144,7 @@ def figures(
     )
     # Residents of the layer in the group's division, or in the filtered area when the
     # groups are not divisions (and for the total).
-    area = f"p.{LEVEL_COLUMN[where.level]} = :admin_code" if where.level else "true"
+    area = in_division("p", where.level)
     in_area = (
         f"SELECT sum(p.residents) FROM population_feature p WHERE p.layer_id = :layer_id AND {area}"
     )

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.core.errors import FieldError, InvalidInput
 from app.core.errors import validation_errors as field_errors
+from app.core.schemas import from_attributes
 from app.core.versioning import check_if_match
 from app.db.session import flush_or_raise
 from app.holidays.calendar import DayKind
@@ -56,22 +57,8 @@ def open_now(
 
 def to_use_read(use: PeacetimeUse, *, now: datetime, stale_after_s: int, day: DayKind) -> UseRead:
     live = availability(use, now=now, stale_after_s=stale_after_s)
-    return UseRead(
-        id=use.id,
-        facility_id=use.facility_id,
-        type=use.type,
-        name=use.name,
-        opening_hours=use.opening_hours,
-        open_now=open_now(use.opening_hours, live, now=now, day=day),
-        contact_name=use.contact_name,
-        contact_phone=use.contact_phone,
-        fee=use.fee,
-        attributes=use.attributes,
-        availability=live,
-        version=use.version,
-        created_at=use.created_at,
-        updated_at=use.updated_at,
-    )
+    open_at = open_now(use.opening_hours, live, now=now, day=day)
+    return from_attributes(UseRead, use, open_now=open_at, availability=live)
 
 
 def list_uses(session: Session, facility_id: int) -> list[PeacetimeUse]:

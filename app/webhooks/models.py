@@ -7,20 +7,18 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     SmallInteger,
     String,
     Text,
     Uuid,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, Timestamped
+from app.db.base import Base, IdentityKey, InsertedAt, Timestamped
 from app.db.types import str_enum
 
 
@@ -53,7 +51,7 @@ class WebhookSubscription(Timestamped, Base):
         Index("ix_webhook_subscription_key_id", "key_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
@@ -73,14 +71,14 @@ class WebhookOutbox(Base):
 
     __tablename__ = "webhook_outbox"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=text("gen_random_uuid()"))
     event_type: Mapped[Event] = mapped_column(str_enum(Event))
     # The work the event is about: decides which subscriptions' scopes it falls in. None
     # for events about no work (alerts), which every subscriber to them hears.
     facility_id: Mapped[int | None] = mapped_column(BigInteger)
     data: Mapped[dict] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
 
 
 class WebhookEpisode(Base):
@@ -91,7 +89,7 @@ class WebhookEpisode(Base):
 
     event_type: Mapped[Event] = mapped_column(str_enum(Event), primary_key=True)
     subject: Mapped[str] = mapped_column(Text, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[InsertedAt]
 
 
 class WebhookDelivery(Base):
@@ -108,7 +106,7 @@ class WebhookDelivery(Base):
         CheckConstraint("char_length(response_excerpt) <= 1024", name="excerpt_length"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("webhook_subscription.id", ondelete="CASCADE")
     )
@@ -121,10 +119,8 @@ class WebhookDelivery(Base):
         str_enum(DeliveryStatus), server_default=DeliveryStatus.pending.value
     )
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    next_attempt_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[InsertedAt]
+    next_attempt_at: Mapped[InsertedAt]
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     response_status: Mapped[int | None] = mapped_column(SmallInteger)

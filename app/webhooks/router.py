@@ -51,11 +51,8 @@ def list_webhooks(
     session: SessionDep, principal: StaffWriter, limit: Limit = 100, cursor: Cursor = None
 ) -> WebhookPage:
     """The key's own subscriptions (an admin's: every key's)."""
-    items, next_cursor = service.list_subscriptions(
-        session, principal=principal, cursor=cursor, limit=limit
-    )
-    return WebhookPage(
-        items=[WebhookRead.model_validate(s) for s in items], next_cursor=next_cursor
+    return WebhookPage.of(
+        service.list_subscriptions(session, principal=principal, cursor=cursor, limit=limit)
     )
 
 
@@ -125,11 +122,15 @@ def list_deliveries(
 ) -> DeliveryPage:
     """The delivery log, newest first: each delivery's status, attempts and last answer
     (its status code and the first kilobyte of its body)."""
-    items, next_cursor = service.list_deliveries(
-        session, webhook_id, principal=principal, status=delivery_status, cursor=cursor, limit=limit
-    )
-    return DeliveryPage(
-        items=[DeliveryRead.model_validate(d) for d in items], next_cursor=next_cursor
+    return DeliveryPage.of(
+        service.list_deliveries(
+            session,
+            webhook_id,
+            principal=principal,
+            status=delivery_status,
+            cursor=cursor,
+            limit=limit,
+        )
     )
 
 

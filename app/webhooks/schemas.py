@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.schemas import ApiModel
+from app.core.schemas import ApiModel, CursorPage
 from app.webhooks.delivery import MAX_URL_LENGTH, check_url, secret_key
 from app.webhooks.models import DeliveryStatus, Event
 
@@ -76,9 +76,8 @@ class WebhookRead(BaseModel):
     updated_at: datetime
 
 
-class WebhookPage(BaseModel):
+class WebhookPage(CursorPage):
     items: list[WebhookRead]
-    next_cursor: str | None
 
 
 class DeliveryRead(BaseModel):
@@ -104,6 +103,5 @@ class DeliveryDetail(DeliveryRead):
     body: str
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(CursorPage):
     items: list[DeliveryRead]
-    next_cursor: str | None

@@ -11,7 +11,8 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import InvalidInput
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import cursor_id, id_cursor, keyset_page
+from app.db.session import insert
 from app.divisions.service import known_level, parent_of_code
 from app.webhooks import repository
 from app.webhooks.delivery import TargetRefused, resolve
@@ -71,17 +72,17 @@ def create(
     _check_target(data.url, allow_private=allow_private)
     if repository.count_for_key(session, principal.key_id) >= MAX_PER_KEY:
         raise TooManyWebhooks(f"this key has {MAX_PER_KEY} webhooks already; delete one first")
-    subscription = WebhookSubscription(
-        key_id=principal.key_id,
-        url=data.url,
-        events=[str(e) for e in data.events],
-        admin_code=data.admin_code,
-        description=data.description,
-        secret=data.secret,
+    subscription = insert(
+        session,
+        WebhookSubscription(
+            key_id=principal.key_id,
+            url=data.url,
+            events=[str(e) for e in data.events],
+            admin_code=data.admin_code,
+            description=data.description,
+            secret=data.secret,
+        ),
     )
-    session.add(subscription)
-    session.flush()
-    session.refresh(subscription)
     _audit(session, principal, "create", subscription, before=None)
     return subscription
 
@@ -97,12 +98,11 @@ def get(session: Session, subscription_id: int, *, principal: Principal) -> Webh
 def list_subscriptions(
     session: Session, *, principal: Principal, cursor: str | None, limit: int
 ) -> tuple[list[WebhookSubscription], str | None]:
-    after = decode_cursor(cursor) if cursor else 0
+    after = cursor_id(cursor) or 0
     rows = repository.list_subscriptions(
         session, key_id=_owner(principal), after=after, limit=limit + 1
     )
-    page = rows[:limit]
-    return page, (encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return keyset_page(rows, limit, id_cursor)
 
 
 def update(
@@ -184,12 +184,11 @@ def list_deliveries(
     limit: int,
 ) -> tuple[list[WebhookDelivery], str | None]:
     get(session, subscription_id, principal=principal)
-    before = decode_cursor(cursor) if cursor else None
+    before = cursor_id(cursor)
     rows = repository.list_deliveries(
         session, subscription_id, status=status, before=before, limit=limit + 1
     )
-    page = rows[:limit]
-    return page, (encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return keyset_page(rows, limit, id_cursor)
 
 
 def get_delivery(
@@ -210,17 +209,16 @@ def replay(
     original = get_delivery(session, subscription_id, delivery_id, principal=principal)
     if original.status == DeliveryStatus.pending:
         raise StillPending(f"delivery {delivery_id} is still pending; it is attempted already")
-    again = WebhookDelivery(
-        subscription_id=subscription_id,
-        event_id=original.event_id,
-        event_type=original.event_type,
-        body=original.body,
-        replay_of=original.id,
+    return insert(
+        session,
+        WebhookDelivery(
+            subscription_id=subscription_id,
+            event_id=original.event_id,
+            event_type=original.event_type,
+            body=original.body,
+            replay_of=original.id,
+        ),
     )
-    session.add(again)
-    session.flush()
-    session.refresh(again)
-    return again
 
 
 def _audit(

@@ -213,3 +213,13 @@ def test_html_pages_link_their_json_forms_and_draw_the_features(public_client, c
     assert '<link rel="alternate" type="application/json" href="http://testserver/ogc?f=json">' in (
         landing
     )
+
+
+def test_every_collections_html_page_draws_its_sample(public_client, create):
+    """The sample a collection's page draws reads the live figures (shelter status,
+    parking occupancy) with the same staleness ages as the items."""
+    create()
+    for collection_id in COLLECTION_IDS:
+        response = public_client.get(f"/ogc/collections/{collection_id}", params={"f": "html"})
+        assert response.status_code == 200, (collection_id, response.text[:300])
+        assert response.headers["content-type"].startswith("text/html")

@@ -1,11 +1,11 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Double, Identity, SmallInteger, Text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Double, SmallInteger, Text
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, IdentityKey
 
 
 class TileChange(Base):
@@ -16,7 +16,7 @@ class TileChange(Base):
 
     __tablename__ = "tile_change"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     # The writing transaction (pg_current_xact_id): readers use snapshots to see each
     # change once it commits, whatever order transactions commit in.
     xid: Mapped[int] = mapped_column(

@@ -60,6 +60,12 @@ ensure_venv() {
 
 rf() { "$RF_ROOT/.venv/bin/rf" "$@"; }
 
+# The planner settings of the API's hot-read sessions (app.db.session.READ_OPTIONS), for
+# PGOPTIONS: a benchmark's SQL floor must be planned as the API's statements are.
+read_session_options() {
+  "$RF_ROOT/.venv/bin/python" -c 'from app.db.session import READ_OPTIONS; print(READ_OPTIONS)'
+}
+
 # --- PostgreSQL / PostGIS binaries -----------------------------------------
 
 # Sets PG_BIN and PG_MAJOR; Debian keeps server binaries off PATH.

@@ -92,7 +92,10 @@ def write_xlsx(
     for rows in repository.export_rows_as_text(connection, where, CHUNK_ROWS, positions):
         for row in rows:
             sheet.append(
-                [_cell(name, value, labels) for name, value in zip(columns, row, strict=True)]
+                [
+                    _text(sheet, _cell(name, value, labels))
+                    for name, value in zip(columns, row, strict=True)
+                ]
             )
         if progress is not None:
             progress(len(rows))
@@ -101,7 +104,7 @@ def write_xlsx(
         sheet.append(headers)
         for rows in query(connection, where, CHUNK_ROWS, positions):
             for row in rows:
-                sheet.append([_plain(v) for v in row])
+                sheet.append([_text(sheet, _plain(v)) for v in row])
     book.save(path)
 
 
@@ -113,6 +116,19 @@ def _cell(name: str, value: str | None, labels: dict[str, dict[str, str]]) -> An
     if name in labels:
         return labels[name].get(value, value)
     return value
+
+
+def _text(sheet: Any, value: Any) -> Any:
+    """Text as a text cell: openpyxl would write a string that starts with = as a
+    formula, which the reader's spreadsheet runs (a name like =HYPERLINK(...)) and which
+    imports back empty."""
+    if not isinstance(value, str) or not value.startswith("="):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _plain(value: Any) -> Any:

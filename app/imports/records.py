@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.core.formats import FORMULA_FIRST
 from app.facilities.models import Facility
 from app.imports import checks, staging, tables, writers
 from app.imports.readers import FileFormat, FileProblem, open_source
@@ -124,9 +125,15 @@ def _is_workbook(path: Path, options: Any) -> bool:
 
 
 def _texts(values: Any) -> list[str | None]:
+    """Trimmed, empty as None, and without the apostrophe a CSV export puts before text
+    that starts as a formula (core.formats.spreadsheet_text)."""
     if hasattr(values, "to_pylist"):  # an Arrow array, from the CSV reader
         values = values.to_pylist()
-    return [None if v is None or not str(v).strip() else str(v).strip() for v in values]
+    texts = [None if v is None or not str(v).strip() else str(v).strip() for v in values]
+    return [v[1:] if v and v[:2] in QUOTED else v for v in texts]
+
+
+QUOTED = frozenset("'" + c for c in FORMULA_FIRST)
 
 
 def _header(table: Table, name: str) -> str:

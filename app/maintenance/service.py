@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.accounts.principal import Principal
 from app.audit import service as audit
 from app.core.errors import Conflict, InvalidInput
+from app.core.formats import spreadsheet_text
 from app.core.pagination import decode_key_cursor, encode_key_cursor
 from app.divisions.service import known_level
 from app.facilities import repository as facilities
@@ -219,5 +220,8 @@ def overdue_csv(page: OverduePage) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(item.model_dump(mode="json") for item in page.items)
+    writer.writerows(
+        {k: spreadsheet_text(v) for k, v in item.model_dump(mode="json").items()}
+        for item in page.items
+    )
     return buffer.getvalue()

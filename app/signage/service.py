@@ -11,6 +11,7 @@ from app.audit import service as audit
 from app.audit import states
 from app.core import dates
 from app.core.errors import STORED_VALUE, InvalidInput
+from app.core.formats import spreadsheet_row
 from app.core.geo import CoordSys, geojson_in, to_geojson
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level
@@ -205,7 +206,11 @@ def progress_csv(progress: SignageProgress) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["code", "name", "total", "complete", "ratio"])
     for group in progress.groups:
-        writer.writerow([group.code, group.name or "", group.total, group.complete, group.ratio])
+        writer.writerow(
+            spreadsheet_row(
+                [group.code, group.name or "", group.total, group.complete, group.ratio]
+            )
+        )
     return buffer.getvalue()
 
 

@@ -215,6 +215,17 @@ def create_facility_id(registry) -> int:
     return found
 
 
+def test_a_plaque_qr_code_for_a_long_host_is_a_400(server, create_facility_id):
+    """The QR code encodes the request's own address: a Host longer than a QR code holds
+    is named, not a 500."""
+    url = f"{server.base}/v1/facilities/{create_facility_id}/qr"
+    answer = httpx.get(url, headers={"Host": "a" * 3000 + ".example.cn"})
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "QR code" in answer.json()["detail"]
+    assert httpx.get(url).headers["content-type"].startswith("image/svg+xml")
+
+
 def test_a_map_session_is_never_refused(server):
     """A minute of MapLibre over Hefei: zooms 10 to 16, pans at each zoom, TileJSON."""
     refused = 0

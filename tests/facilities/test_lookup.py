@@ -102,3 +102,12 @@ def test_a_local_registry_code_as_plaques_carry_it(client, public_client, payloa
     assert [i["code"] for i in listed] == [CODE]
     bad = client.post("/v1/facilities", json=payload(code="-肥人防"))
     assert bad.status_code == 422
+
+
+def test_a_host_too_long_for_a_qr_code_is_a_400(public_client, create):
+    created = create()
+    host = "a" * 3000 + ".example.cn"
+    response = public_client.get(f"/v1/facilities/{created['id']}/qr", headers={"Host": host})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "more than a QR code holds" in response.json()["detail"]

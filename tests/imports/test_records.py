@@ -221,6 +221,32 @@ def test_export_import_export_of_uses_and_signs(client, session, connection, cre
         assert len(sheet_values(first, sheet)) > 1
 
 
+def test_attributes_stored_without_their_defaults_import_back_unchanged(
+    client, session, connection, create, tmp_path
+):
+    """As the demo load and uses written before an attribute existed store them: the
+    model's defaults (wifi: false) absent. The export, imported back, changes nothing, so
+    the next export is the same."""
+    facility = create()
+    run(session, write(tmp_path, "u.csv", USES.format(code=facility["code"])), Table.uses)
+    connection.execute(
+        text(
+            "UPDATE peacetime_use SET attributes = attributes - 'wifi' - 'toilets' WHERE facility_id = :f"
+        ),
+        {"f": facility["id"]},
+    )
+    before = uses_of(connection, facility["id"])
+    first = tmp_path / "first.xlsx"
+    params = {"format": "xlsx", "code": facility["code"]}
+    first.write_bytes(client.get("/v1/export", params=params).content)
+    result = run(session, first, Table.uses)
+    assert (result.unchanged, result.updated, result.errors) == (2, 0, 0), report(connection)
+    assert uses_of(connection, facility["id"]) == before
+    second = tmp_path / "second.xlsx"
+    second.write_bytes(client.get("/v1/export", params=params).content)
+    assert sheet_values(first, "平时用途") == sheet_values(second, "平时用途")
+
+
 def sheet_values(path, sheet: str) -> list[tuple]:
     book = openpyxl.load_workbook(path, read_only=True)
     try:

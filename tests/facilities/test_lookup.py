@@ -111,3 +111,8 @@ def test_a_host_too_long_for_a_qr_code_is_a_400(public_client, create):
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "more than a QR code holds" in response.json()["detail"]
+    chinese = public_client.get(
+        f"/v1/facilities/{created['id']}/qr",
+        headers={"Host": host, "Accept-Language": "zh"},
+    )
+    assert chinese.json()["detail"].startswith("要编码的地址长")

@@ -132,6 +132,25 @@ def test_managers_import_within_their_scope(client_for):
     )
 
 
+def test_a_row_outside_the_scope_shows_nothing_of_the_stored_work(client_for, create):
+    """A file that names another division's command post by its code, with only the
+    columns that make the rules read the stored values (a standalone gallery, its
+    capacity), learns no more than that the code lies outside the key's scope."""
+    post = create(
+        wartime_function="command_post",
+        wartime_subtype=None,
+        construction_form="standalone",
+        standalone_type="gallery",
+    )
+    wuhu = client_for("manager", admin_codes=["340200"])
+    probe = f"工程编号,建设形式,掩蔽面积\n{post['code']},结建,1\n"
+    created = wuhu.post("/v1/imports", params={"filename": "f.csv"}, content=probe.encode())
+    job = wuhu.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "rejected" and job["error_count"] == 1, job
+    lines = wuhu.get(f"/v1/imports/{job['id']}/errors").text.splitlines()
+    assert lines[1:] == [f"2,工程编号,{post['code']},lies outside this key's scope"]
+
+
 def test_import_errors_and_auth(client_for):
     assert client_for(None).get("/v1/imports/1").status_code == 401
     assert client_for("admin").get("/v1/imports/999999").status_code == 404

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.core.formats import FORMULA_FIRST
-from app.facilities.models import Facility
+from app.facilities.models import Facility, Visibility
 from app.imports import checks, staging, tables, writers
 from app.imports.readers import FileFormat, FileProblem, open_source
 from app.imports.readers.spreadsheet import sheet_names
@@ -154,6 +154,7 @@ def _facilities(session: Session, rows: list[Row], options: Any, errors: list) -
                 Facility.province_code,
                 Facility.city_code,
                 Facility.district_code,
+                Facility.visibility,
             ).where(Facility.code.in_(codes))
         )
     }
@@ -165,7 +166,8 @@ def _facilities(session: Session, rows: list[Row], options: Any, errors: list) -
         reason = None
         if code is None:
             reason = "is required"
-        elif facility is None:
+        elif facility is None or (scoped and _hidden(facility, options)):
+            # A restricted work outside the key's scope is missing, as the API's 404.
             reason = NO_FACILITY.format(code=code)
         elif facility.deleted_at is not None:
             reason = DELETED
@@ -177,6 +179,11 @@ def _facilities(session: Session, rows: list[Row], options: Any, errors: list) -
         row.facility_id = facility.id
         kept.append(row)
     return kept
+
+
+def _hidden(facility: Any, options: Any) -> bool:
+    """Whether a scoped key may not know of the work (facilities.scope.visible_clause)."""
+    return facility.visibility != Visibility.public and not _in_scope(facility, options)
 
 
 def _in_scope(facility: Any, options: Any) -> bool:

@@ -158,3 +158,29 @@ def test_import_errors_and_auth(client_for):
     assert empty.status_code == 400
     unknown = client_for("admin").post("/v1/imports", params={"filename": "f.doc"}, content=b"x")
     assert unknown.status_code == 400 and "unknown file type" in json.loads(unknown.text)["detail"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detail"),
+    [
+        ("zlib_codec", "'zlib_codec' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("hex", "'hex' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("rot13", "'rot13' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("idna", "'idna' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("klingon", "unknown encoding 'klingon'"),
+    ],
+)
+@pytest.mark.parametrize("filename", ["f.csv", "f.geojson"])
+def test_an_encoding_no_text_is_in_is_a_400(client, encoding, detail, filename):
+    """Python's codecs also name transforms, which failed the job with a LookupError."""
+    response = client.post(
+        "/v1/imports", params={"filename": filename, "encoding": encoding}, content=CSV.encode()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail
+    assert (
+        client.post(
+            "/v1/imports", params={"filename": filename, "encoding": "GB18030"}, content=b"x"
+        ).status_code
+        == 202
+    )

@@ -29,7 +29,7 @@ def target_url(
 ) -> str:
     template = PAGE if target == QrTarget.page else report_url
     if template is None:
-        raise InvalidInput.on("target", "no report form is configured (RF_QR_REPORT_URL)")
+        raise InvalidInput.on("query.target", "no report form is configured (RF_QR_REPORT_URL)")
     return template.format(base=base.rstrip("/"), id=facility_id, code=code)
 
 

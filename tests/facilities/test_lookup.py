@@ -67,6 +67,15 @@ def test_qr_code_of_the_report_form(app, public_client, create):
     created = create()
     no_form = public_client.get(f"/v1/facilities/{created['id']}/qr", params={"target": "report"})
     assert no_form.status_code == 422 and "RF_QR_REPORT_URL" in no_form.json()["detail"]
+    assert no_form.json()["errors"][0]["field"] == "query.target"
+    chinese = public_client.get(
+        f"/v1/facilities/{created['id']}/qr",
+        params={"target": "report"},
+        headers={"Accept-Language": "zh"},
+    ).json()
+    # A query parameter has no JSON pointer: the detail names it as the caller wrote it.
+    assert chinese["detail"] == "query.target：未配置问题报告表单（RF_QR_REPORT_URL）"
+    assert "pointer" not in chinese["errors"][0]
     settings = app.state.settings
     app.state.settings = settings.model_copy(
         update={

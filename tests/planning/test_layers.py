@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from shapely.geometry import box
 
+from app.core.geo import CoordSys, position_from_wgs84
 from app.divisions.service import BoundaryFeature, load_boundaries
 
 BASE_LON, BASE_LAT = 117.2281, 31.8262  # Shushan district (340104), as the base payload
@@ -98,6 +99,25 @@ def test_uncovered_points_and_hexagons(client, hand_case):
     assert sum(h["properties"]["uncovered_residents"] for h in hexagons) == 600
     ring = hexagons[0]["geometry"]["coordinates"][0]
     assert hexagons[0]["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
+
+
+def test_uncovered_parts_in_the_callers_coordsys(client, hand_case):
+    """For a planner's Amap base map: the gaps in GCJ-02, labelled so, each position the
+    WGS 84 one shifted as the registry shifts every other answer."""
+    url = f"/v1/planning/population-layers/{hand_case['id']}/uncovered"
+    wgs84 = client.get(url).json()["features"]
+    response = client.get(url, params={"coordsys": "gcj02"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-crs"] == "<urn:rf-registry:crs:gcj02>"
+    gcj02 = response.json()["features"]
+    for plain, shifted in zip(wgs84, gcj02, strict=True):
+        lon, lat = plain["geometry"]["coordinates"]
+        expected = position_from_wgs84(lon, lat, CoordSys.gcj02)
+        assert shifted["geometry"]["coordinates"] == pytest.approx(list(expected), abs=1e-7)
+        assert shifted["properties"] == plain["properties"]
+    hexagons = client.get(url, params={"h3_resolution": 9, "coordsys": "bd09ll"}).json()
+    ring = hexagons["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1]
 
 
 def test_areas_count_the_share_inside_the_circles(client, create):

@@ -74,9 +74,10 @@ async def create_population_layer(
     format: Annotated[
         PopulationFormat | None, Query(description="when Content-Type does not tell")
     ] = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Upload residents as the raw body. CSV: a count column (`residents`, `count` or
-    `population`) with `lon` and `lat` (WGS 84), or `admin_code`, or both. GeoJSON: a
+    `population`) with `lon` and `lat` (in `coordsys`), or `admin_code`, or both. GeoJSON: a
     FeatureCollection of Points, Polygons (grid cells, blocks) or MultiPolygons, or of
     features without geometry naming an `admin_code`, each with a count property. A file
     with any bad row is refused whole, naming each row and field."""
@@ -89,6 +90,7 @@ async def create_population_layer(
         data=await request.body(),
         file_format=_file_format(request, format),
         principal=principal,
+        coordsys=coordsys,
     )
     response = JSONResponse(
         PopulationLayerRead.model_validate(layer).model_dump(mode="json"),

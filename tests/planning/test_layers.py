@@ -120,6 +120,47 @@ def test_uncovered_parts_in_the_callers_coordsys(client, hand_case):
     assert ring[0] == ring[-1]
 
 
+def test_a_layer_in_gcj02_is_kept_in_wgs84(client):
+    """Points taken off an Amap base map, as CSV and as GeoJSON: stored at their WGS 84
+    places, so that coverage measures real distances; the gaps read back in GCJ-02 are
+    where they were given."""
+    lon, lat = position_from_wgs84(BASE_LON, BASE_LAT, CoordSys.gcj02)
+    csv_layer = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "高德点位", "coordsys": "gcj02"},
+        content=f"经度,纬度,常住人口\n{lon},{lat},300\n".encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert csv_layer.status_code == 201, csv_layer.text
+    square = [[lon, lat], [lon + 0.001, lat], [lon + 0.001, lat + 0.001], [lon, lat]]
+    geojson = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [square]},
+                "properties": {"residents": 50},
+            }
+        ],
+    }
+    geo_layer = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "高德街区", "coordsys": "gcj02"},
+        content=json.dumps(geojson).encode(),
+        headers={"Content-Type": "application/geo+json"},
+    )
+    assert geo_layer.status_code == 201, geo_layer.text
+    url = "/v1/planning/population-layers/{}/uncovered"
+    (point,) = client.get(url.format(csv_layer.json()["id"])).json()["features"]
+    assert point["geometry"]["coordinates"] == pytest.approx([BASE_LON, BASE_LAT], abs=1e-6)
+    (area,) = client.get(url.format(geo_layer.json()["id"]), params={"coordsys": "gcj02"}).json()[
+        "features"
+    ]
+    ring = area["geometry"]["coordinates"][0]
+    assert min(x for x, _ in ring) == pytest.approx(lon, abs=1e-6)
+    assert min(y for _, y in ring) == pytest.approx(lat, abs=1e-6)
+
+
 def test_areas_count_the_share_inside_the_circles(client, create):
     _shelter(create, 0, 500, 500)
     d = 0.0004  # a cell of about 90 m by 75 m around the shelter: wholly within 200 m

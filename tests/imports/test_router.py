@@ -184,3 +184,22 @@ def test_an_encoding_no_text_is_in_is_a_400(client, encoding, detail, filename):
         ).status_code
         == 202
     )
+
+
+def test_a_jobs_messages_name_the_file_as_uploaded(client, settings):
+    """Not the name, nor the folder, it waits under on the server."""
+    created = client.post("/v1/imports", params={"filename": "台账.xlsx"}, content=b"not a zip")
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "rejected", job
+    assert job["problem"].startswith("台账.xlsx: not a readable XLSX workbook"), job["problem"]
+    assert "rf-import-" not in job["problem"] and "/" not in job["problem"]
+    assert job["summary"]["file"] == "台账.xlsx"
+    created = client.post(
+        "/v1/imports",
+        params={"filename": "台账.csv", "encoding": "utf-7"},
+        content=CSV.encode("utf-8"),
+    )
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    report = client.get(f"/v1/imports/{job['id']}/errors").text
+    assert "台账.csv: row" in job["problem"] and "台账.csv: row" in report, (job, report)
+    assert "rf-import-" not in report

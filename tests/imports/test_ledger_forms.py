@@ -195,3 +195,29 @@ def test_a_sheet_claiming_16384_columns_is_read_only_as_wide_as_its_header(
     assert result.inserted == 1, report(connection)
     assert len(widths) > 1_000_000 and max(widths) <= 1000
     assert sum(widths) <= 1_048_576 * len(HEADER.split(",")) + 1000 * 1000
+
+
+def test_a_workbook_that_unpacks_a_thousandfold_is_refused_unread(connection, tmp_path):
+    """A zip bomb: 300 MB of rows packed into a few hundred kilobytes."""
+    import zipfile
+
+    import openpyxl
+
+    small = tmp_path / "small.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.strip().split(","))
+    book.save(small)
+    bomb = tmp_path / "台账.xlsx"
+    with zipfile.ZipFile(small) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            if member.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(member, source.read(member))
+        with out.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            for _ in range(300):
+                sheet.write(b"<row><c><v>1</v></c></row>" * 40_000)
+    assert bomb.stat().st_size < 3 << 20
+    result = run(connection, bomb)
+    assert result.problem is not None and result.problem.startswith("台账.xlsx: unpacks to 3"), (
+        result.problem
+    )
+    assert "(a zip bomb)" in result.problem and result.rows == 0

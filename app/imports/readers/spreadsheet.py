@@ -36,6 +36,11 @@ HEADER_MIN_FIELDS = 2
 # claims cost a few cells each instead of 16,384.
 HEADER_LAST_ROW = 1000
 MAX_COLUMNS = 1000
+# A workbook is a zip of XML, which offices' workbooks pack 5 to 20 times; deflate packs
+# repeated text a thousand times, so a few megabytes could unpack to gigabytes of rows.
+# Its members' declared sizes, which the zip reader holds them to, are bounded first.
+UNPACK_RATIO = 100
+UNPACK_FLOOR = 256 << 20
 
 
 def _filled(values: tuple) -> bool:
@@ -81,6 +86,7 @@ def read_xlsx(
 ) -> Source:
     import openpyxl  # a second or two to import; only spreadsheets need it
 
+    _check_unpacked(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -136,6 +142,19 @@ def read_xlsx(
             yield batch
 
     return Source(FileFormat.xlsx, headers, mapped, ignored, total, batches())
+
+
+def _check_unpacked(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileProblem(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
+    if unpacked > max(UNPACK_RATIO * path.stat().st_size, UNPACK_FLOOR):
+        raise FileProblem(
+            f"{path.name}: unpacks to {unpacked:,} bytes, over {UNPACK_RATIO} times its "
+            "size, which no office's workbook does (a zip bomb)"
+        )
 
 
 def sheet_names(path: Path) -> list[str]:

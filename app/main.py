@@ -140,7 +140,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_auth_error_handlers(app)
-    app.add_middleware(JsonDepthLimit)
+    app.add_middleware(JsonDepthLimit, max_bytes=settings.max_body_bytes)
     # A JSON body never needs a megabyte; a phone photo takes several, and a registry's
     # worth of GeoJSON gigabytes.
     app.add_middleware(

@@ -143,6 +143,29 @@ def test_an_admin_upload_over_the_limit_is_cut_off_while_streaming(server, regis
     assert not list(server.import_dir.glob("rf-import-*"))  # and the partial file removed
 
 
+def test_a_geojson_upload_sent_as_json_is_streamed_not_gathered(server, registry):
+    """Sent as application/geo+json, as a GeoJSON file naturally is, an import is still
+    streamed to disk: the JSON depth check holds only bodies a JSON request may be."""
+    head = upload_head(server.port, f"Authorization: Bearer {registry[1]}\r\n").replace(
+        b"application/octet-stream", b"application/geo+json"
+    )
+    chunk = b"%x\r\n%s\r\n" % (MB, b"[" * MB)
+    before = workers_rss(server)
+    growth = 0
+    with socket.create_connection(("127.0.0.1", server.port)) as client:
+        client.sendall(head)
+        for sent in range(1, 46):
+            client.sendall(chunk)
+            if sent % 15 == 0:
+                growth = max(growth, workers_rss(server) - before)
+        client.sendall(b"0\r\n\r\n")
+        client.settimeout(60)
+        answer = client.recv(65536)
+    growth = max(growth, workers_rss(server) - before)
+    assert answer.startswith(b"HTTP/1.1 202"), answer[:300]
+    assert growth < 32 * MB
+
+
 def test_a_made_up_key_never_passes(server):
     routes = [
         "/v1/parking/nearby?lon=117.23&lat=31.82",
@@ -213,6 +236,17 @@ def create_facility_id(registry) -> int:
         ).scalar_one()
     engine.dispose()
     return found
+
+
+def test_a_plaque_qr_code_for_a_long_host_is_a_400(server, create_facility_id):
+    """The QR code encodes the request's own address: a Host longer than a QR code holds
+    is named, not a 500."""
+    url = f"{server.base}/v1/facilities/{create_facility_id}/qr"
+    answer = httpx.get(url, headers={"Host": "a" * 3000 + ".example.cn"})
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "QR code" in answer.json()["detail"]
+    assert httpx.get(url).headers["content-type"].startswith("image/svg+xml")
 
 
 def test_a_map_session_is_never_refused(server):

@@ -1,6 +1,6 @@
 """Format negotiation for feature resources, in one place."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -9,6 +9,32 @@ from fastapi import Query, Request, Response
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 CSV = "text/csv"
+
+# Spreadsheets (Excel, WPS, LibreOffice) read a CSV cell that starts with one of these as
+# a formula, so a name from the registry or a value from an uploaded file would run in
+# the reader's spreadsheet (CSV injection). Such text is written after an apostrophe,
+# the spreadsheets' own mark of text; the importer takes it off again.
+FORMULA_FIRST = frozenset("=+-@\t\r")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs: text starting as a formula gets an apostrophe
+    before it; numbers (-5) and everything else are left as they are."""
+    if isinstance(value, str) and value[:1] in FORMULA_FIRST and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(row: Iterable[Any]) -> list[Any]:
+    return [spreadsheet_text(value) for value in row]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class OutputFormat(StrEnum):
@@ -56,15 +82,6 @@ def wants_csv(request: Request, f: TableFormat | None) -> bool:
     if f is not None:
         return f == TableFormat.csv
     return CSV in request.headers.get("accept", "")
-
-
-# A spreadsheet runs a CSV cell that starts with one of these as a formula (CSV injection,
-# OWASP): callers' text in a report CSV gets a leading apostrophe, which it shows as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def table(body: str, *, as_csv: bool, name: str) -> Response:

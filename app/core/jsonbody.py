@@ -55,10 +55,15 @@ JSON_MEDIA = re.compile(rb"^\s*application/([a-z0-9.+-]+\+)?json\s*(;|$)", re.I)
 
 class JsonDepthLimit:
     """Refuses a JSON request body that nests too deep, before the app parses it. The
-    body is checked once read whole, as FastAPI reads JSON bodies whole anyway."""
+    body is checked once read whole, as FastAPI reads JSON bodies whole anyway. A body
+    longer than `max_bytes` (the JSON body limit) is one a route reads as a file of its
+    own (an import, a population layer), streamed to disk or read with `loads`: it is
+    passed on unchecked rather than held in memory, where a gigabyte GeoJSON import sent
+    as application/geo+json took two to three times its size."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
+        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,12 +71,19 @@ class JsonDepthLimit:
         media = next((v for k, v in scope["headers"] if k == b"content-type"), None)
         if media is None or not JSON_MEDIA.match(media):
             return await self.app(scope, receive, send)
-        chunks: list[bytes] = []
+        chunks: list[bytes] | None = []
+        size = 0
 
         async def checked() -> Message:
+            nonlocal chunks, size
             message = await receive()
-            if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
+            if message["type"] == "http.request" and chunks is not None:
+                body = message.get("body", b"")
+                size += len(body)
+                if size > self.max_bytes:
+                    chunks = None  # a file for its route, which bounds its own reading
+                    return message
+                chunks.append(body)
                 if not message.get("more_body", False) and nests_deeper(b"".join(chunks)):
                     raise TooDeep(what="body", max_depth=MAX_DEPTH)
             return message

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
+from app.core.formats import spreadsheet_row
 from app.core.geo import WGS84, CoordSys, Positions, gauss_kruger_srid
 from app.exports import repository, workbook
 from app.facilities.repository import FacilityFilter
@@ -126,7 +127,7 @@ def _csv(
     for rows in repository.export_rows_as_text(connection, where, CHUNK_ROWS, positions):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(rows)
+        writer.writerows(spreadsheet_row(row) for row in rows)
         yield buffer.getvalue().encode()
         _tick(progress, len(rows))
 

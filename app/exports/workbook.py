@@ -119,13 +119,14 @@ def _cell(name: str, value: str | None, labels: dict[str, dict[str, str]]) -> An
 
 
 def _text(sheet: Any, value: Any) -> Any:
-    """A string stays a string: openpyxl stores one that starts with "=" as a formula, which
-    a spreadsheet runs on opening (a work named =HYPERLINK(...) would send its row away)."""
-    if not (isinstance(value, str) and value.startswith("=")):
+    """Text as a text cell: openpyxl would write a string that starts with = as a
+    formula, which the reader's spreadsheet runs (a name like =HYPERLINK(...)) and which
+    imports back empty."""
+    if not isinstance(value, str) or not value.startswith("="):
         return value
     from openpyxl.cell import WriteOnlyCell
 
-    cell = WriteOnlyCell(sheet, value)
+    cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"
     return cell
 

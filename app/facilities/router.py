@@ -203,7 +203,7 @@ def get_facility_by_code(
     response_class=Response,
     responses={
         200: {"content": {m: {} for m in MEDIA_TYPES.values()}, "description": "the QR code"},
-        **problem_responses(401, 404, 410, 422, 429),
+        **problem_responses(400, 401, 404, 410, 422, 429),
     },
 )
 def get_qr(

@@ -326,6 +326,10 @@ class StagedBatch:
         )
 
 
+# An apostrophe before a formula's first character, as CSV exports write such text.
+QUOTED_FORMULA = "^'([=+\\-@\\t\\r])"
+
+
 class _Decimals(NamedTuple):
     cells: Any  # Arrow strings, trimmed
     given: np.ndarray  # not empty
@@ -351,14 +355,18 @@ def _decimals(cells: Any) -> _Decimals:
 
 def _trimmed(cells: Any) -> Any:
     """Cells as the checks read them: without the spaces around them (as SQL's btrim
-    drops them), and empty ones as null. Done here by Arrow, they cost the server
-    nothing: trimming each cell in the SQL was a fifth of its typing and checking."""
+    drops them), without the apostrophe a CSV export puts before text that starts as a
+    formula (core.formats.spreadsheet_text), and empty ones as null. Done here by Arrow,
+    they cost the server nothing: trimming each cell in the SQL was a fifth of its
+    typing and checking."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.utf8_trim(
         cells if isinstance(cells, pa.Array) else pa.array(cells, pa.string()), characters=" "
     )
+    if pc.any(pc.starts_with(text, "'")).as_py():
+        text = pc.replace_substring_regex(text, QUOTED_FORMULA, r"\1", max_replacements=1)
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
 
 

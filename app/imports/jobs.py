@@ -107,6 +107,7 @@ def run_job(
     sessions: sessionmaker, job_id: int, path: Path, options: service.ImportOptions
 ) -> None:
     progress = _JobProgress(sessions, job_id)
+    name = path.name
     try:
         with sessions() as session:
             # Held until this transaction ends, which it does with the job's outcome.
@@ -114,6 +115,7 @@ def run_job(
             claimed = _claim(sessions, job_id)
             if claimed is None:
                 return
+            name = claimed.file_name
             result = service.run_import(
                 session, path, options, actor=claimed.actor, progress=progress, job_id=job_id
             )
@@ -123,10 +125,11 @@ def run_job(
                 insert(ImportJobError).from_select(
                     ["job_id", "row_no", "field", "value", "reason"],
                     text(
-                        "SELECT CAST(:job AS bigint), row_no, field, value, reason "
+                        "SELECT CAST(:job AS bigint), row_no, field, value, "
+                        "replace(replace(reason, :full, :name), :stored, :name) "
                         "FROM import_error ORDER BY row_no NULLS FIRST, field, reason"
                     )
-                    .bindparams(job=job_id)
+                    .bindparams(job=job_id, full=str(path), stored=path.name, name=name)
                     .columns(),
                 )
             )
@@ -137,8 +140,8 @@ def run_job(
                     status=_status(result),
                     stage="done",
                     rows_done=result.rows,
-                    summary=result.summary(),
-                    problem=result.problem,
+                    summary={**result.summary(), "file": name},
+                    problem=_named(result.problem, path, name),
                     finished_at=datetime.now(UTC),
                 )
             )
@@ -150,13 +153,21 @@ def run_job(
                 .where(ImportJob.id == job_id)
                 .values(
                     status=JobStatus.failed,
-                    problem=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                    problem=_named(f"{type(exc).__name__}: {exc}".splitlines()[0], path, name),
                     finished_at=datetime.now(UTC),
                 )
             )
             session.commit()
     finally:
         path.unlink(missing_ok=True)
+
+
+def _named(message: str | None, path: Path, name: str) -> str | None:
+    """A message as the caller reads it: the file by the name it was uploaded under, not
+    the one it waits under on the server (nor that folder)."""
+    if message is None:
+        return None
+    return message.replace(str(path), name).replace(path.name, name)
 
 
 def _claim(sessions: sessionmaker, job_id: int) -> ImportJob | None:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.facilities.models import Facility
+from app.core.formats import FORMULA_FIRST
+from app.facilities.models import Facility, Visibility
 from app.imports import checks, staging, tables, writers
 from app.imports.readers import FileFormat, FileProblem, open_source
 from app.imports.readers.spreadsheet import sheet_names
@@ -124,9 +125,15 @@ def _is_workbook(path: Path, options: Any) -> bool:
 
 
 def _texts(values: Any) -> list[str | None]:
+    """Trimmed, empty as None, and without the apostrophe a CSV export puts before text
+    that starts as a formula (core.formats.spreadsheet_text)."""
     if hasattr(values, "to_pylist"):  # an Arrow array, from the CSV reader
         values = values.to_pylist()
-    return [None if v is None or not str(v).strip() else str(v).strip() for v in values]
+    texts = [None if v is None or not str(v).strip() else str(v).strip() for v in values]
+    return [v[1:] if v and v[:2] in QUOTED else v for v in texts]
+
+
+QUOTED = frozenset("'" + c for c in FORMULA_FIRST)
 
 
 def _header(table: Table, name: str) -> str:
@@ -147,6 +154,7 @@ def _facilities(session: Session, rows: list[Row], options: Any, errors: list) -
                 Facility.province_code,
                 Facility.city_code,
                 Facility.district_code,
+                Facility.visibility,
             ).where(Facility.code.in_(codes))
         )
     }
@@ -158,7 +166,8 @@ def _facilities(session: Session, rows: list[Row], options: Any, errors: list) -
         reason = None
         if code is None:
             reason = "is required"
-        elif facility is None:
+        elif facility is None or (scoped and _hidden(facility, options)):
+            # A restricted work outside the key's scope is missing, as the API's 404.
             reason = NO_FACILITY.format(code=code)
         elif facility.deleted_at is not None:
             reason = DELETED
@@ -170,6 +179,11 @@ def _facilities(session: Session, rows: list[Row], options: Any, errors: list) -
         row.facility_id = facility.id
         kept.append(row)
     return kept
+
+
+def _hidden(facility: Any, options: Any) -> bool:
+    """Whether a scoped key may not know of the work (facilities.scope.visible_clause)."""
+    return facility.visibility != Visibility.public and not _in_scope(facility, options)
 
 
 def _in_scope(facility: Any, options: Any) -> bool:

@@ -1,8 +1,10 @@
 """An import's error report as its reader sees it: each field named by the file's own
-column header (工程名称, not `name`), each reason in the chosen language."""
+column header (工程名称, not `name`), each reason in the chosen language; a CSV that no
+spreadsheet runs a file's cell in."""
 
 from collections.abc import Iterable, Iterator
 
+from app.core.formats import spreadsheet_row
 from app.core.i18n import catalogue, translate
 
 HEADINGS = ("row", "field", "value", "reason")
@@ -30,4 +32,5 @@ def lines(errors: Iterable[tuple], *, columns: dict[str, str], language: str) ->
     yield tuple(translate(h, language) for h in HEADINGS)
     for row_no, field, value, reason in errors:
         named = by_field.get(field) or (found.label(field) if found else None) or field
-        yield ("" if row_no is None else row_no, named, value, translate(reason, language))
+        line = ("" if row_no is None else row_no, named, value, translate(reason, language))
+        yield tuple(spreadsheet_row(line))

@@ -168,6 +168,8 @@ async def create_import(
     scope (a row outside it is an error of the report). The body is the file
     itself; its name (for the format) comes in `filename`."""
     file_format = readers.detect_format(Path(filename), format)
+    if encoding is not None:
+        readers.check_encoding(encoding)
     options = service.ImportOptions(
         table=table,
         file_format=file_format,

@@ -113,7 +113,9 @@ class Writer:
                 row,
             )
             return "inserted"
-        patch = {f: new[f] for f in USE_FIELDS if new[f] != getattr(use, f)}
+        stored = {f: getattr(use, f) for f in USE_FIELDS}
+        stored["attributes"] = _as_model_reads(model, use.type, stored)
+        patch = {f: new[f] for f in USE_FIELDS if new[f] != stored[f]}
         if not patch:
             return "unchanged"
         _service(
@@ -259,6 +261,17 @@ def _by_check(lines: list[tuple], rows: list[Any]) -> list[tuple]:
         else:
             placed += [(row.number, field, value, reason) for row in rows]
     return placed
+
+
+def _as_model_reads(model: Any, use_type: UseType, stored: dict[str, Any]) -> Any:
+    """A stored use's attributes as the row's are compared: through the model, so that
+    attributes stored without a defaulted one (written before it existed, or by the demo
+    load) equal the same attributes exported and read back, which the model completes."""
+    try:
+        data = model.model_validate({"type": use_type, **stored})
+    except ValidationError:
+        return stored["attributes"]
+    return data.attributes.model_dump(mode="json", exclude_none=True)
 
 
 def _valid(build: Callable[[], Any], row: Any) -> Any:

@@ -219,7 +219,7 @@ def overdue_csv(page: OverduePage) -> str:
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(
-        {**row, "name": spreadsheet_text(row["name"])}
-        for row in (item.model_dump(mode="json") for item in page.items)
+        {k: spreadsheet_text(v) for k, v in item.model_dump(mode="json").items()}
+        for item in page.items
     )
     return buffer.getvalue()

@@ -14,7 +14,15 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from app.core import jsonbody
 from app.core.errors import BadRequest, FieldError, InvalidInput
-from app.core.geo import MultiPolygon, Point, Polygon, in_china
+from app.core.geo import (
+    CoordSys,
+    MultiPolygon,
+    Point,
+    Polygon,
+    from_coordsys,
+    in_china,
+    position_to_wgs84,
+)
 
 MAX_FEATURES = 200_000
 MAX_RESIDENTS = 10_000_000  # per feature: a whole district, not more
@@ -121,11 +129,14 @@ def _utf8(data: bytes) -> bytes:
         return _text(data).encode()
 
 
-def read(data: bytes, file_format: PopulationFormat) -> list[PopulationRow]:
+def read(
+    data: bytes, file_format: PopulationFormat, coordsys: CoordSys = CoordSys.wgs84
+) -> list[PopulationRow]:
+    """The rows, their positions read in `coordsys` and kept in WGS 84."""
     if file_format is PopulationFormat.csv:
-        rows = _read_csv(_text(data))
+        rows = _read_csv(_text(data), coordsys)
     else:
-        rows = _read_geojson(_utf8(data))
+        rows = _read_geojson(_utf8(data), coordsys)
     if not rows:
         raise InvalidInput.on("body", "the file holds no population rows")
     if len(rows) > MAX_FEATURES:
@@ -133,14 +144,14 @@ def read(data: bytes, file_format: PopulationFormat) -> list[PopulationRow]:
     return rows
 
 
-def _read_csv(content: str) -> list[PopulationRow]:
+def _read_csv(content: str, coordsys: CoordSys) -> list[PopulationRow]:
     try:
-        return _csv_rows(content)
+        return _csv_rows(content, coordsys)
     except csv.Error as exc:  # a malformed file: a stray quote, a field over the limit
         raise InvalidInput.on("body", f"not a readable CSV file: {exc}") from exc
 
 
-def _csv_rows(content: str) -> list[PopulationRow]:
+def _csv_rows(content: str, coordsys: CoordSys) -> list[PopulationRow]:
     # newline="": the csv module itself reads \r, \n and \r\n line ends (also inside quotes)
     reader = csv.DictReader(io.StringIO(content, newline=""))
     header = [
@@ -168,13 +179,13 @@ def _csv_rows(content: str) -> list[PopulationRow]:
     errors = _Errors()
     rows = []
     for row_no, record in enumerate(reader, start=1):
-        rows.append(_csv_row(row_no, record, counts[0], errors))
+        rows.append(_csv_row(row_no, record, counts[0], errors, coordsys))
     errors.raise_any("CSV file")
     return [row for row in rows if row is not None]
 
 
 def _csv_row(
-    row_no: int, record: dict[str, Any], count: str, errors: _Errors
+    row_no: int, record: dict[str, Any], count: str, errors: _Errors, coordsys: CoordSys
 ) -> PopulationRow | None:
     before = len(errors.items)
     if None in record:
@@ -190,6 +201,7 @@ def _csv_row(
             errors.add(f"row {row_no}.lon", f"lon/lat {lon!r}, {lat!r} are not numbers")
         else:
             if in_china(x, y):
+                x, y = position_to_wgs84(x, y, coordsys)
                 ewkt = f"SRID=4326;POINT({x!r} {y!r})"
             else:
                 errors.add(f"row {row_no}.lon", f"position [{x}, {y}] lies outside China")
@@ -200,7 +212,7 @@ def _csv_row(
     return PopulationRow(row_no, residents, admin_code, ewkt)
 
 
-def _read_geojson(data: bytes) -> list[PopulationRow]:
+def _read_geojson(data: bytes, coordsys: CoordSys) -> list[PopulationRow]:
     try:
         document = jsonbody.loads(data, what="body")
     except json.JSONDecodeError as exc:
@@ -217,12 +229,14 @@ def _read_geojson(data: bytes) -> list[PopulationRow]:
     errors = _Errors()
     rows = []
     for number, feature in enumerate(features, start=1):
-        rows.append(_feature_row(number, feature, errors))
+        rows.append(_feature_row(number, feature, errors, coordsys))
     errors.raise_any("GeoJSON file")
     return [row for row in rows if row is not None]
 
 
-def _feature_row(number: int, feature: Any, errors: _Errors) -> PopulationRow | None:
+def _feature_row(
+    number: int, feature: Any, errors: _Errors, coordsys: CoordSys
+) -> PopulationRow | None:
     where = f"features[{number}]"
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         errors.add(where, "is not a GeoJSON Feature")
@@ -242,9 +256,12 @@ def _feature_row(number: int, feature: Any, errors: _Errors) -> PopulationRow | 
     ewkt = None
     if feature.get("geometry") is not None:
         try:
-            ewkt = _geometry.validate_python(feature["geometry"]).to_ewkt()
+            geometry = _geometry.validate_python(feature["geometry"])
+            ewkt = from_coordsys(geometry, coordsys).to_ewkt()
         except ValidationError as exc:
             errors.add(f"{where}.geometry", exc.errors()[0]["msg"].removeprefix("Value error, "))
+        except InvalidInput as exc:  # valid as given, not once moved to WGS 84 (rare)
+            errors.add(f"{where}.geometry", exc.detail.removeprefix("body: "))
     elif admin_code is None and len(errors.items) == before:
         errors.add(where, "needs a geometry, or an admin_code property")
     if len(errors.items) > before or residents is None:

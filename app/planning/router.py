@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from app.accounts.dependencies import RestrictedReader, StaffWriter
 from app.core.errors import InvalidInput, problem_responses
 from app.core.formats import GEOJSON
+from app.core.geo import CoordSys, CoordSysQuery, crs_header, geometries_in
 from app.db.session import SessionDep
 from app.divisions.models import DivisionLevel
 from app.idempotency import service as idempotency
@@ -73,9 +74,10 @@ async def create_population_layer(
     format: Annotated[
         PopulationFormat | None, Query(description="when Content-Type does not tell")
     ] = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """Upload residents as the raw body. CSV: a count column (`residents`, `count` or
-    `population`) with `lon` and `lat` (WGS 84), or `admin_code`, or both. GeoJSON: a
+    `population`) with `lon` and `lat` (in `coordsys`), or `admin_code`, or both. GeoJSON: a
     FeatureCollection of Points, Polygons (grid cells, blocks) or MultiPolygons, or of
     features without geometry naming an `admin_code`, each with a count property. A file
     with any bad row is refused whole, naming each row and field."""
@@ -88,6 +90,7 @@ async def create_population_layer(
         data=await request.body(),
         file_format=_file_format(request, format),
         principal=principal,
+        coordsys=coordsys,
     )
     response = JSONResponse(
         PopulationLayerRead.model_validate(layer).model_dump(mode="json"),
@@ -164,9 +167,11 @@ def get_uncovered(
         int | None,
         Query(ge=0, le=15, description="bin the uncovered residents into H3 cells (9: ~0.1 km²)"),
     ] = None,
+    coordsys: CoordSysQuery = CoordSys.wgs84,
 ) -> Response:
     """The gaps as GeoJSON: each uncovered point, or the part of an area outside every
-    shelter's circle, with its uncovered residents; or, with `h3_resolution`, hexagons."""
+    shelter's circle, with its uncovered residents; or, with `h3_resolution`, hexagons.
+    Positions in `coordsys`, for a planner's Amap or Baidu base map."""
     collection = service.uncovered(
         session,
         layer_id,
@@ -175,7 +180,8 @@ def get_uncovered(
         admin_code=admin_code,
         h3_resolution=h3_resolution,
     )
-    return JSONResponse(collection, media_type=GEOJSON)
+    collection["features"] = geometries_in(collection["features"], coordsys)
+    return JSONResponse(collection, media_type=GEOJSON, headers=crs_header(coordsys))
 
 
 @router.get(

@@ -13,6 +13,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.alerts import service as alerts
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.core.geo import CoordSys
 from app.divisions.models import DivisionLevel
 from app.divisions.service import known_level_or_none
 from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS, visible_clause, visible_sql
@@ -47,10 +48,11 @@ def create_layer(
     data: bytes,
     file_format: PopulationFormat,
     principal: Principal,
+    coordsys: CoordSys = CoordSys.wgs84,
 ) -> PopulationLayer:
     if not name:
         raise InvalidInput.on("name", "must not be blank")
-    rows = readers.read(data, file_format)
+    rows = readers.read(data, file_format, coordsys)
     codes = {row.admin_code for row in rows if row.admin_code}
     unknown = codes - repository.known_codes(session, codes)
     if unknown:

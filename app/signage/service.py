@@ -11,6 +11,7 @@ from app.audit import service as audit
 from app.audit import states
 from app.core import dates
 from app.core.errors import STORED_VALUE, InvalidInput
+from app.core.formats import spreadsheet_row
 from app.core.geo import CoordSys, geojson_in, to_geojson
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level, known_level_or_none
@@ -212,7 +213,7 @@ def progress_csv(progress: SignageProgress) -> str:
     )
     for group in progress.groups:
         row = [group.code, group.name or "", group.total, group.complete, group.ratio]
-        writer.writerow(row + ([group.late_registrations] if late else []))
+        writer.writerow(spreadsheet_row(row + ([group.late_registrations] if late else [])))
     return buffer.getvalue()
 
 

@@ -14,6 +14,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit import states
 from app.core.errors import InvalidInput
+from app.core.formats import spreadsheet_text
 from app.divisions import repository as divisions
 from app.divisions.service import known_level
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
@@ -157,7 +158,7 @@ def figures_csv(document: str, *, restricted: bool) -> str:
     writer.writeheader()
     for group in parsed["groups"]:
         uses = {f"facilities_{use}": n for use, n in group["facilities_by_use"].items()}
-        writer.writerow({**group, **uses})
+        writer.writerow({k: spreadsheet_text(v) for k, v in {**group, **uses}.items()})
     return buffer.getvalue()
 
 

@@ -68,6 +68,13 @@ def test_the_answer_lists_what_the_route_takes(client):
     detail = response.json()["detail"]
     assert detail.startswith("unknown query parameters 'page', 'verbose'")
     assert detail.endswith("this route takes: admin_code, as_of, f, parking_only")
+    chinese = client.get(
+        "/v1/signage/progress", params={"verbose": "1"}, headers={"Accept-Language": "zh"}
+    ).json()
+    assert chinese["detail"] == (
+        "未知的查询参数 'verbose'；此接口接受的查询参数：admin_code, as_of, f, parking_only"
+    )
+    assert chinese["errors"][0]["message"] == "未知参数"
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,15 @@ def test_qr_code_of_the_report_form(app, public_client, create):
     created = create()
     no_form = public_client.get(f"/v1/facilities/{created['id']}/qr", params={"target": "report"})
     assert no_form.status_code == 422 and "RF_QR_REPORT_URL" in no_form.json()["detail"]
+    assert no_form.json()["errors"][0]["field"] == "query.target"
+    chinese = public_client.get(
+        f"/v1/facilities/{created['id']}/qr",
+        params={"target": "report"},
+        headers={"Accept-Language": "zh"},
+    ).json()
+    # A query parameter has no JSON pointer: the detail names it as the caller wrote it.
+    assert chinese["detail"] == "query.target：未配置问题报告表单（RF_QR_REPORT_URL）"
+    assert "pointer" not in chinese["errors"][0]
     settings = app.state.settings
     app.state.settings = settings.model_copy(
         update={
@@ -102,3 +111,17 @@ def test_a_local_registry_code_as_plaques_carry_it(client, public_client, payloa
     assert [i["code"] for i in listed] == [CODE]
     bad = client.post("/v1/facilities", json=payload(code="-肥人防"))
     assert bad.status_code == 422
+
+
+def test_a_host_too_long_for_a_qr_code_is_a_400(public_client, create):
+    created = create()
+    host = "a" * 3000 + ".example.cn"
+    response = public_client.get(f"/v1/facilities/{created['id']}/qr", headers={"Host": host})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "more than a QR code holds" in response.json()["detail"]
+    chinese = public_client.get(
+        f"/v1/facilities/{created['id']}/qr",
+        headers={"Host": host, "Accept-Language": "zh"},
+    )
+    assert chinese.json()["detail"].startswith("要编码的地址长")

@@ -163,3 +163,61 @@ def test_a_header_row_is_for_workbooks_only(connection, tmp_path):
     path = write(tmp_path, "f.csv", HEADER + ROW.format(code="RF-HR-001", protection="核6/常6"))
     result = run(connection, path, header_row=1)
     assert result.problem == "f.csv: a header row is chosen only in XLSX workbooks"
+
+
+def test_a_sheet_claiming_16384_columns_is_read_only_as_wide_as_its_header(
+    connection, tmp_path, monkeypatch
+):
+    """A few kilobytes may claim a sheet of 16,384 columns and a million rows (one cell in
+    its far corner): the rows between are read as wide as the header, not as the claim."""
+    import openpyxl
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    path = tmp_path / "台账.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(ROW.format(code="RF-WIDE-001", protection="核6/常6").strip().split(","))
+    sheet.cell(row=1_048_576, column=16_384, value="x")
+    book.save(path)
+    assert path.stat().st_size < 10_000
+    widths: list[int] = []
+    cells_by_row = ReadOnlyWorksheet._cells_by_row
+
+    def counted(self, *args, **kwargs):
+        for row in cells_by_row(self, *args, **kwargs):
+            widths.append(len(row))
+            assert len(row) <= 1000, "a row read as wide as the sheet claims"
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", counted)
+    result = run(connection, path, partial=True)
+    assert result.inserted == 1, report(connection)
+    assert len(widths) > 1_000_000 and max(widths) <= 1000
+    assert sum(widths) <= 1_048_576 * len(HEADER.split(",")) + 1000 * 1000
+
+
+def test_a_workbook_that_unpacks_a_thousandfold_is_refused_unread(connection, tmp_path):
+    """A zip bomb: 300 MB of rows packed into a few hundred kilobytes."""
+    import zipfile
+
+    import openpyxl
+
+    small = tmp_path / "small.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.strip().split(","))
+    book.save(small)
+    bomb = tmp_path / "台账.xlsx"
+    with zipfile.ZipFile(small) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            if member.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(member, source.read(member))
+        with out.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            for _ in range(300):
+                sheet.write(b"<row><c><v>1</v></c></row>" * 40_000)
+    assert bomb.stat().st_size < 3 << 20
+    result = run(connection, bomb)
+    assert result.problem is not None and result.problem.startswith("台账.xlsx: unpacks to 3"), (
+        result.problem
+    )
+    assert "(a zip bomb)" in result.problem and result.rows == 0

@@ -221,6 +221,57 @@ def test_export_import_export_of_uses_and_signs(client, session, connection, cre
         assert len(sheet_values(first, sheet)) > 1
 
 
+def test_attributes_stored_without_their_defaults_import_back_unchanged(
+    client, session, connection, create, tmp_path
+):
+    """As the demo load and uses written before an attribute existed store them: the
+    model's defaults (wifi: false) absent. The export, imported back, changes nothing, so
+    the next export is the same."""
+    facility = create()
+    run(session, write(tmp_path, "u.csv", USES.format(code=facility["code"])), Table.uses)
+    connection.execute(
+        text(
+            "UPDATE peacetime_use SET attributes = attributes - 'wifi' - 'toilets' WHERE facility_id = :f"
+        ),
+        {"f": facility["id"]},
+    )
+    before = uses_of(connection, facility["id"])
+    first = tmp_path / "first.xlsx"
+    params = {"format": "xlsx", "code": facility["code"]}
+    first.write_bytes(client.get("/v1/export", params=params).content)
+    result = run(session, first, Table.uses)
+    assert (result.unchanged, result.updated, result.errors) == (2, 0, 0), report(connection)
+    assert uses_of(connection, facility["id"]) == before
+    second = tmp_path / "second.xlsx"
+    second.write_bytes(client.get("/v1/export", params=params).content)
+    assert sheet_values(first, "平时用途") == sheet_values(second, "平时用途")
+
+
+def test_a_restricted_work_outside_the_scope_is_as_missing_as_none(client_for, create):
+    """As GET /v1/facilities/by-code answers it (404): the report does not tell another
+    division's command post from a code nobody holds."""
+    post = create(
+        admin_code="340200",
+        address="芜湖市镜湖区中山路1号",
+        location={"type": "Point", "coordinates": [118.38, 31.33]},
+        wartime_function="command_post",
+        wartime_subtype=None,
+    )
+    hefei = client_for("manager", admin_codes=["340100"])
+    assert hefei.get(f"/v1/facilities/by-code/{post['code']}").status_code == 404
+    body = USES.format(code=post["code"]).split("\n")[:2] + [""]
+    body[1] += "\n" + body[1].replace(post["code"], "RF-NOBODY-1")
+    created = hefei.post(
+        "/v1/imports", params={"filename": "u.csv", "table": "uses"}, content="\n".join(body)
+    )
+    job = hefei.get(f"/v1/imports/{created.json()['id']}").json()
+    lines = list(csv.reader(io.StringIO(hefei.get(f"/v1/imports/{job['id']}/errors").text)))
+    assert [line[3] for line in lines[1:]] == [
+        f"no facility has the registry code {post['code']}",
+        "no facility has the registry code RF-NOBODY-1",
+    ]
+
+
 def sheet_values(path, sheet: str) -> list[tuple]:
     book = openpyxl.load_workbook(path, read_only=True)
     try:

@@ -132,6 +132,25 @@ def test_managers_import_within_their_scope(client_for):
     )
 
 
+def test_a_row_outside_the_scope_shows_nothing_of_the_stored_work(client_for, create):
+    """A file that names another division's command post by its code, with only the
+    columns that make the rules read the stored values (a standalone gallery, its
+    capacity), learns no more than that the code lies outside the key's scope."""
+    post = create(
+        wartime_function="command_post",
+        wartime_subtype=None,
+        construction_form="standalone",
+        standalone_type="gallery",
+    )
+    wuhu = client_for("manager", admin_codes=["340200"])
+    probe = f"工程编号,建设形式,掩蔽面积\n{post['code']},结建,1\n"
+    created = wuhu.post("/v1/imports", params={"filename": "f.csv"}, content=probe.encode())
+    job = wuhu.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "rejected" and job["error_count"] == 1, job
+    lines = wuhu.get(f"/v1/imports/{job['id']}/errors").text.splitlines()
+    assert lines[1:] == [f"2,工程编号,{post['code']},lies outside this key's scope"]
+
+
 def test_import_errors_and_auth(client_for):
     assert client_for(None).get("/v1/imports/1").status_code == 401
     assert client_for("admin").get("/v1/imports/999999").status_code == 404
@@ -139,3 +158,48 @@ def test_import_errors_and_auth(client_for):
     assert empty.status_code == 400
     unknown = client_for("admin").post("/v1/imports", params={"filename": "f.doc"}, content=b"x")
     assert unknown.status_code == 400 and "unknown file type" in json.loads(unknown.text)["detail"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detail"),
+    [
+        ("zlib_codec", "'zlib_codec' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("hex", "'hex' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("rot13", "'rot13' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("idna", "'idna' is not a text encoding (e.g. utf-8, gbk, gb18030)"),
+        ("klingon", "unknown encoding 'klingon'"),
+    ],
+)
+@pytest.mark.parametrize("filename", ["f.csv", "f.geojson"])
+def test_an_encoding_no_text_is_in_is_a_400(client, encoding, detail, filename):
+    """Python's codecs also name transforms, which failed the job with a LookupError."""
+    response = client.post(
+        "/v1/imports", params={"filename": filename, "encoding": encoding}, content=CSV.encode()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail
+    assert (
+        client.post(
+            "/v1/imports", params={"filename": filename, "encoding": "GB18030"}, content=b"x"
+        ).status_code
+        == 202
+    )
+
+
+def test_a_jobs_messages_name_the_file_as_uploaded(client, settings):
+    """Not the name, nor the folder, it waits under on the server."""
+    created = client.post("/v1/imports", params={"filename": "台账.xlsx"}, content=b"not a zip")
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    assert job["status"] == "rejected", job
+    assert job["problem"].startswith("台账.xlsx: not a readable XLSX workbook"), job["problem"]
+    assert "rf-import-" not in job["problem"] and "/" not in job["problem"]
+    assert job["summary"]["file"] == "台账.xlsx"
+    created = client.post(
+        "/v1/imports",
+        params={"filename": "台账.csv", "encoding": "utf-7"},
+        content=CSV.encode("utf-8"),
+    )
+    job = client.get(f"/v1/imports/{created.json()['id']}").json()
+    report = client.get(f"/v1/imports/{job['id']}/errors").text
+    assert "台账.csv: row" in job["problem"] and "台账.csv: row" in report, (job, report)
+    assert "rf-import-" not in report

@@ -1162,3 +1162,11 @@ def test_locations_are_placed_in_districts_and_else_in_coarser_divisions(
         ("340100", None),
     ]
     assert result.inserted == 2
+
+
+def test_an_encoding_no_text_is_in_is_the_files_problem(connection, tmp_path):
+    """rf import --encoding as the API's encoding=: a transform codec is named, not raised."""
+    for name in ("a.csv", "a.geojson"):
+        path = write(tmp_path, name, HEADER + row("RF-ENC-001"))
+        result = run(connection, path, encoding="base64")
+        assert result.problem == "'base64' is not a text encoding (e.g. utf-8, gbk, gb18030)"

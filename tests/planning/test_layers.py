@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from shapely.geometry import box
 
+from app.core.geo import CoordSys, position_from_wgs84
 from app.divisions.service import BoundaryFeature, load_boundaries
 
 BASE_LON, BASE_LAT = 117.2281, 31.8262  # Shushan district (340104), as the base payload
@@ -98,6 +99,66 @@ def test_uncovered_points_and_hexagons(client, hand_case):
     assert sum(h["properties"]["uncovered_residents"] for h in hexagons) == 600
     ring = hexagons[0]["geometry"]["coordinates"][0]
     assert hexagons[0]["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
+
+
+def test_uncovered_parts_in_the_callers_coordsys(client, hand_case):
+    """For a planner's Amap base map: the gaps in GCJ-02, labelled so, each position the
+    WGS 84 one shifted as the registry shifts every other answer."""
+    url = f"/v1/planning/population-layers/{hand_case['id']}/uncovered"
+    wgs84 = client.get(url).json()["features"]
+    response = client.get(url, params={"coordsys": "gcj02"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-crs"] == "<urn:rf-registry:crs:gcj02>"
+    gcj02 = response.json()["features"]
+    for plain, shifted in zip(wgs84, gcj02, strict=True):
+        lon, lat = plain["geometry"]["coordinates"]
+        expected = position_from_wgs84(lon, lat, CoordSys.gcj02)
+        assert shifted["geometry"]["coordinates"] == pytest.approx(list(expected), abs=1e-7)
+        assert shifted["properties"] == plain["properties"]
+    hexagons = client.get(url, params={"h3_resolution": 9, "coordsys": "bd09ll"}).json()
+    ring = hexagons["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1]
+
+
+def test_a_layer_in_gcj02_is_kept_in_wgs84(client):
+    """Points taken off an Amap base map, as CSV and as GeoJSON: stored at their WGS 84
+    places, so that coverage measures real distances; the gaps read back in GCJ-02 are
+    where they were given."""
+    lon, lat = position_from_wgs84(BASE_LON, BASE_LAT, CoordSys.gcj02)
+    csv_layer = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "高德点位", "coordsys": "gcj02"},
+        content=f"经度,纬度,常住人口\n{lon},{lat},300\n".encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert csv_layer.status_code == 201, csv_layer.text
+    square = [[lon, lat], [lon + 0.001, lat], [lon + 0.001, lat + 0.001], [lon, lat]]
+    geojson = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [square]},
+                "properties": {"residents": 50},
+            }
+        ],
+    }
+    geo_layer = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "高德街区", "coordsys": "gcj02"},
+        content=json.dumps(geojson).encode(),
+        headers={"Content-Type": "application/geo+json"},
+    )
+    assert geo_layer.status_code == 201, geo_layer.text
+    url = "/v1/planning/population-layers/{}/uncovered"
+    (point,) = client.get(url.format(csv_layer.json()["id"])).json()["features"]
+    assert point["geometry"]["coordinates"] == pytest.approx([BASE_LON, BASE_LAT], abs=1e-6)
+    (area,) = client.get(url.format(geo_layer.json()["id"]), params={"coordsys": "gcj02"}).json()[
+        "features"
+    ]
+    ring = area["geometry"]["coordinates"][0]
+    assert min(x for x, _ in ring) == pytest.approx(lon, abs=1e-6)
+    assert min(y for _, y in ring) == pytest.approx(lat, abs=1e-6)
 
 
 def test_areas_count_the_share_inside_the_circles(client, create):

@@ -1,5 +1,6 @@
 """What every reader hands on: batches of text cells, with the file's problems."""
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -51,6 +52,23 @@ class FileProblem(BadRequest):
     def __init__(self, detail: str, *, row: int | None = None) -> None:
         super().__init__(detail)
         self.row = row
+
+
+# Python's codecs that turn bytes into host names, not into a file's text.
+NOT_FOR_FILES = {"idna", "punycode"}
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's own name, for an encoding a file's text may be in. Python's codecs
+    also name transforms (hex, base64, rot13, zlib, bz2), which no text is decoded with:
+    refused by name like an unknown one, before they reach a reader."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError as exc:
+        raise FileProblem(f"unknown encoding {encoding!r}") from exc
+    if not info._is_text_encoding or info.name in NOT_FOR_FILES:
+        raise FileProblem(f"{encoding!r} is not a text encoding (e.g. utf-8, gbk, gb18030)")
+    return info.name
 
 
 @dataclass

@@ -12,6 +12,7 @@ from app.imports.readers.common import (
     FileFormat,
     FileProblem,
     Source,
+    check_encoding,
     empty_batch,
     map_headers,
 )
@@ -46,11 +47,7 @@ def read_csv(path: Path, encoding: str | None, mapping: dict[str, str]) -> Sourc
         head = raw.read(1 << 20)
     if not head.strip():
         raise FileProblem(f"{path.name}: the file is empty")
-    encoding = encoding or detect_encoding(head, path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError as exc:
-        raise FileProblem(f"unknown encoding {encoding!r}") from exc
+    encoding = check_encoding(encoding or detect_encoding(head, path))
     sample = head.decode(encoding, errors="ignore")
     first_line = sample.split("\n", 1)[0]
     delimiter = max([",", "\t", ";", "|"], key=first_line.count)

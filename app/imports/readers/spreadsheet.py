@@ -1,6 +1,5 @@
 """Excel workbooks (XLSX)."""
 
-import itertools
 import math
 import zipfile
 from collections.abc import Iterator
@@ -31,6 +30,17 @@ def _cell_text(value: object) -> str | None:
 # first of these rows in which at least two cells name fields.
 HEADER_SEARCH_ROWS = 20
 HEADER_MIN_FIELDS = 2
+# Where a header may lie (also the bound of --header-row and header_row=), and how many
+# of its columns are read. A sheet may declare itself 16,384 columns wide and a million
+# rows long in a few bytes: rows are read only as wide as the header, so the gaps it
+# claims cost a few cells each instead of 16,384.
+HEADER_LAST_ROW = 1000
+MAX_COLUMNS = 1000
+# A workbook is a zip of XML, which offices' workbooks pack 5 to 20 times; deflate packs
+# repeated text a thousand times, so a few megabytes could unpack to gigabytes of rows.
+# Its members' declared sizes, which the zip reader holds them to, are bounded first.
+UNPACK_RATIO = 100
+UNPACK_FLOOR = 256 << 20
 
 
 def _filled(values: tuple) -> bool:
@@ -39,21 +49,16 @@ def _filled(values: tuple) -> bool:
 
 def _find_header(
     rows: Iterator[tuple], mapping: dict[str, str], given: int | None
-) -> tuple[int, list[str], Iterator[tuple]]:
-    """(the header's row number, its cells, the rows after it). With `given`, that row;
-    else the first row naming fields, or the first row with anything in it."""
-    if given is not None:
-        for number, values in enumerate(rows, start=1):
-            if number == given:
-                return (
-                    number,
-                    [_cell_text(v) or "" for v in values] if _filled(values) else [],
-                    rows,
-                )
-        return given, [], rows
+) -> tuple[int, list[str]]:
+    """(the header's row number, its cells). With `given`, that row; else the first row
+    naming fields, or the first row with anything in it."""
     read: list[tuple] = []
     first: int | None = None
     for number, values in enumerate(rows, start=1):
+        if given is not None:
+            if number == given:
+                return number, [_cell_text(v) or "" for v in values] if _filled(values) else []
+            continue
         read.append(values)
         if not _filled(values):
             continue
@@ -64,18 +69,16 @@ def _find_header(
             if v is not None and mapping.get(fields.normalise_header(_cell_text(v) or ""))
         )
         if named >= HEADER_MIN_FIELDS:
-            return number, [_cell_text(v) or "" for v in values], rows
+            return number, [_cell_text(v) or "" for v in values]
         if number - first + 1 >= HEADER_SEARCH_ROWS:
             break
+    if given is not None:
+        return given, []
     if first is None:
-        return 0, [], rows
+        return 0, []
     # No row names fields: the first with anything in it is the header, and the mapping
     # names its columns unknown (or missing), as for any file.
-    return (
-        first,
-        [_cell_text(v) or "" for v in read[first - 1]],
-        itertools.chain(read[first:], rows),
-    )
+    return first, [_cell_text(v) or "" for v in read[first - 1]]
 
 
 def read_xlsx(
@@ -83,6 +86,7 @@ def read_xlsx(
 ) -> Source:
     import openpyxl  # a second or two to import; only spreadsheets need it
 
+    _check_unpacked(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -94,17 +98,20 @@ def read_xlsx(
         # Workbooks written a row at a time (ours among them) do not say their size:
         # counted once, for the progress bar's total.
         worksheet.calculate_dimension(force=True)
-    rows = worksheet.iter_rows(values_only=True)
+    head = worksheet.iter_rows(max_row=HEADER_LAST_ROW, max_col=MAX_COLUMNS, values_only=True)
     try:
-        header_row, headers, rows = _find_header(rows, mapping, header_row)
+        header_row, headers = _find_header(head, mapping, header_row)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileProblem(f"{path.name}: malformed or truncated workbook ({exc})") from exc
+    finally:
+        head.close()
     if not headers:
         if header_row:
             raise FileProblem(f"{path.name}: row {header_row} of {worksheet.title!r} is empty")
         raise FileProblem(f"{path.name}: the sheet {worksheet.title!r} is empty")
     while headers and not headers[-1]:
         headers.pop()
+    rows = worksheet.iter_rows(min_row=header_row + 1, max_col=len(headers), values_only=True)
     mapped, ignored = common.map_headers([h for h in headers if h], mapping)
     positions = [(i, mapped[h]) for i, h in enumerate(headers) if h in mapped]
     total = max((worksheet.max_row or header_row) - header_row, 0)
@@ -135,6 +142,19 @@ def read_xlsx(
             yield batch
 
     return Source(FileFormat.xlsx, headers, mapped, ignored, total, batches())
+
+
+def _check_unpacked(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileProblem(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
+    if unpacked > max(UNPACK_RATIO * path.stat().st_size, UNPACK_FLOOR):
+        raise FileProblem(
+            f"{path.name}: unpacks to {unpacked:,} bytes, over {UNPACK_RATIO} times its "
+            "size, which no office's workbook does (a zip bomb)"
+        )
 
 
 def sheet_names(path: Path) -> list[str]:

@@ -38,13 +38,14 @@ AsOfQuery = Annotated[
 ]
 
 
-def check_as_of(as_of: date | None) -> None:
-    if as_of is not None and as_of > date.today():
-        raise InvalidInput.on("as_of", f"{as_of} lies in the future")
-
-
 # Days end in Beijing time: "end of 2023" is 2023-12-31 24:00 +08:00.
 BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def check_as_of(as_of: date | None) -> None:
+    """Today in Beijing may be asked for (its end is still to come); tomorrow may not."""
+    if as_of is not None and as_of > datetime.now(BEIJING).date():
+        raise InvalidInput.on("as_of", f"{as_of} lies in the future")
 
 
 def end_of(day: date) -> datetime:

@@ -2,13 +2,14 @@
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
 from sqlalchemy import Connection, text
 
 from app import demo
+from app.audit import states
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
 from app.stats import survey
@@ -284,3 +285,10 @@ def test_survey_workbook_adds_up_from_district_to_province(client, connection, r
 def total_at(client, admin_code: str, day: str) -> int:
     params = {"admin_code": admin_code, "as_of": day}
     return client.get("/v1/stats", params=params).json()["total"]["facilities"]
+
+
+def test_as_of_is_a_day_in_beijing(client):
+    today = datetime.now(states.BEIJING).date()
+    assert client.get("/v1/stats", params={"as_of": today.isoformat()}).status_code == 200
+    tomorrow = client.get("/v1/stats", params={"as_of": (today + timedelta(days=1)).isoformat()})
+    assert tomorrow.status_code == 422 and "lies in the future" in tomorrow.text

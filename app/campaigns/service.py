@@ -1,6 +1,7 @@
 """Campaigns: create, list, and evaluate against the works, their signs and the audit trail."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,11 +14,14 @@ from app.campaigns.schemas import (
     CampaignMonth,
     CampaignRead,
     Completion,
+    MaintenanceCampaignCreate,
     ShortWork,
+    SignageCampaignCreate,
 )
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.db.session import flush_or_raise
 from app.facilities.scope import visible_sql
+from app.maintenance import repository as maintenance
 from app.planning.repository import known_codes
 from app.signage.repository import F
 
@@ -36,15 +40,26 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
                 for code in unknown
             ]
         )
-    if data.rule_locality is not None and data.rule_locality not in repository.rule_localities(
-        session
-    ):
-        raise InvalidInput.on(
-            "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
-        )
+    rules: dict[str, Any] = {}
+    if isinstance(data, SignageCampaignCreate):
+        if data.rule_locality is not None and data.rule_locality not in (
+            repository.rule_localities(session)
+        ):
+            raise InvalidInput.on(
+                "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
+            )
+    else:
+        rules = data.rules.model_dump(mode="json")
+    if isinstance(data, MaintenanceCampaignCreate):
+        unknown = sorted(set(data.rules.items) - maintenance.known_items(session, data.rules.items))
+        if unknown:
+            raise InvalidInput.on(
+                "rules.items", f"{', '.join(unknown)}: not in the maintenance catalogue"
+            )
     campaign = Campaign(
-        **data.model_dump(exclude={"admin_codes"}),
+        **data.model_dump(exclude={"admin_codes", "rules"}),
         admin_codes=sorted(set(data.admin_codes)),
+        rules=rules,
         created_by=principal.actor,
     )
     session.add(campaign)

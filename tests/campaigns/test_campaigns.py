@@ -91,7 +91,7 @@ def test_a_rule_set_holds_every_work_to_it(client, works):
         ({"admin_codes": []}, "admin_codes"),
         ({"rule_locality": "340181"}, "rule_locality"),
         ({"name": " "}, "name"),
-        ({"kind": "conversion_drill"}, "kind"),
+        ({"kind": "parade"}, "kind"),
         ({"starts_on": "1800-01-01"}, "starts_on"),
     ],
 )

@@ -78,15 +78,18 @@ MAINTENANCE = """
         AND e.code = q.code
     GROUP BY s.id, q.requirement, q.code
 ), first_complete AS (
-    SELECT c.facility_id, min(c.on_day) AS completed_on
-    FROM evidence c
-    WHERE NOT EXISTS (
-        SELECT FROM required q WHERE NOT EXISTS (
-            SELECT FROM evidence e
-            WHERE e.facility_id = c.facility_id AND e.requirement = q.requirement
-                AND e.code = q.code AND e.on_day <= c.on_day
-                AND e.on_day >= c.on_day - CAST(:within_days AS integer)))
-    GROUP BY c.facility_id
+    -- Per work, the first of its evidence days with every requirement met within
+    -- :within_days before it: a join within each work's own records.
+    SELECT facility_id, min(on_day) AS completed_on
+    FROM (
+        SELECT c.facility_id, c.on_day
+        FROM (SELECT DISTINCT facility_id, on_day FROM evidence) c
+        JOIN evidence e ON e.facility_id = c.facility_id AND e.on_day <= c.on_day
+            AND e.on_day >= c.on_day - CAST(:within_days AS integer)
+        GROUP BY c.facility_id, c.on_day
+        HAVING count(DISTINCT (e.requirement, e.code)) = (SELECT count(*) FROM required)
+    ) days
+    GROUP BY facility_id
 ), per_facility AS (
     SELECT s.id, s.code, s.name, s.admin_code, s.late, bool_and(m.satisfied) AS complete,
         min(fc.completed_on) AS completed_on,

@@ -5,9 +5,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.accounts.principal import Principal
+from app.accounts.dependencies import require_roles
+from app.accounts.principal import RESTRICTED_READERS, Principal
 from app.campaigns import repository
-from app.campaigns.models import Campaign
+from app.campaigns.models import Campaign, CampaignKind
 from app.campaigns.schemas import (
     CampaignCreate,
     CampaignEvaluation,
@@ -20,7 +21,7 @@ from app.campaigns.schemas import (
 )
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.db.session import flush_or_raise
-from app.facilities.scope import visible_sql
+from app.facilities.scope import restricted_sql, visible_sql
 from app.maintenance import repository as maintenance
 from app.planning.repository import known_codes
 from app.signage.repository import F
@@ -92,6 +93,11 @@ def evaluate(
     campaign = get(session, campaign_id)
     today = today or date.today()
     visible = visible_sql(principal, F)
+    if campaign.kind != CampaignKind.signage:
+        # Maintenance records and conversion plans are restricted: their campaigns count
+        # the works whose restricted fields the caller may read.
+        require_roles(*RESTRICTED_READERS)(principal)
+        visible = restricted_sql(principal, F)
     totals, short, timeline = repository.now(
         session, campaign, visible=visible, today=today, limit=SHORT_LIMIT + 1
     )

@@ -222,3 +222,17 @@ def test_drill_rule_sets_are_checked(client):
     # A target ahead: no evaluation at it yet.
     body = evaluate(client, {**DRILL, "target_on": tomorrow})
     assert body["at_target"] is None and body["today"]["works"] >= 0
+
+
+def test_records_and_plans_are_counted_for_those_who_may_read_them(client, client_for, hefei):
+    inspected = hefei()
+    record(client, inspected, "2025-03-01")
+    campaign = client.post("/v1/campaigns", json=MAINTENANCE).json()["id"]
+    url = f"/v1/campaigns/{campaign}"
+    assert client_for(None).get(url).status_code == 401
+    assert client_for("app").get(url).status_code == 403
+    # A manager counts the works of its own scope only.
+    other = client_for("manager", admin_codes=["340200"]).get(url).json()
+    assert (other["today"]["works"], other["short"]) == (0, [])
+    mine = client_for("manager", admin_codes=["340104"]).get(url).json()
+    assert (mine["today"]["works"], mine["today"]["complete"]) == (1, 1)

@@ -52,14 +52,30 @@ WITH {then} w AS (
            coalesce(t.total, conversion_hours) AS hours, t.total IS NOT NULL AS planned,
            {late} AS late
     FROM {facility} AS facility
-    LEFT JOIN LATERAL (
-        SELECT sum(hours) AS total, max(drilled_on) AS last_drill,
-               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
-        FROM {tasks} WHERE facility_id = facility.id
-    ) AS t ON true
+    LEFT JOIN {plan}
     WHERE {shelter} AND {visible} AND {area}
 )
 """
+# Each work's plan totals: today's through the index on its steps. A past day's works and
+# plans are CTEs, whose row estimates after the shelter filter are far too low for a
+# join there (each work would rescan every plan): they are joined in a CTE of their own.
+PLAN_NOW = """LATERAL (
+        SELECT sum(hours) AS total, max(drilled_on) AS last_drill,
+               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
+        FROM conversion_task WHERE facility_id = facility.id
+    ) AS t ON true"""
+PLAN_AS_OF = "LATERAL (SELECT facility.total, facility.last_drill, facility.longest) AS t ON true"
+FACILITY_PLANNED = """
+facility_planned AS MATERIALIZED (
+    SELECT f.*, p.total, p.last_drill, p.longest
+    FROM facility_existing f
+    LEFT JOIN (
+        SELECT facility_id, sum(hours) AS total, max(drilled_on) AS last_drill,
+               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
+        FROM plan_then GROUP BY facility_id
+    ) p ON p.facility_id = f.id
+),"""
+
 
 # The steps of each work's plan at the end of :as_of_day (with states.ctes before it):
 # the plan before the first replacement after that moment, else today's.
@@ -194,13 +210,13 @@ def readiness(
     states.check_as_of(as_of)
     visible, visible_params = visible_sql(principal)
     if as_of is None:
-        sources = {"then": "", "facility": "facility", "tasks": "conversion_task"}
+        sources = {"then": "", "facility": "facility", "plan": PLAN_NOW}
         shelter, late = SHELTER_WORK, "false"
     else:
         sources = {
-            "then": states.ctes(["parking"]) + "," + PLAN_THEN,
-            "facility": "facility_existing",
-            "tasks": "plan_then",
+            "then": states.ctes(["parking"]) + "," + PLAN_THEN + FACILITY_PLANNED,
+            "facility": "facility_planned",
+            "plan": PLAN_AS_OF,
         }
         shelter, late = f"{SHELTER_FUNCTION} AND status = 'in_service'", "NOT registered"
         today = as_of

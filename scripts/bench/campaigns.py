@@ -19,7 +19,7 @@ from app.accounts.principal import Principal
 from app.campaigns import repository as campaigns
 from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignKind
-from app.config import get_settings
+from app.config import Settings
 from app.demo import campaigns as demo_campaigns
 from app.shelters import readiness
 
@@ -29,7 +29,7 @@ DRILL = "全省人防工程平战转换演练（基准）"
 PLANS = """
 INSERT INTO conversion_task (facility_id, kind, hours, drilled_on)
 SELECT f.id, k.kind, 2 + (f.id % 7) * k.n,
-    CASE WHEN (f.id + k.n) % 4 <> 0 THEN current_date - ((f.id * 37 + k.n) % 600) END
+    CASE WHEN (f.id + k.n) % 4 <> 0 THEN current_date - CAST((f.id * 37 + k.n) % 600 AS integer) END
 FROM facility f
 CROSS JOIN (VALUES (1, 'clear_vehicles'), (2, 'install_doors'), (3, 'switch_power')) AS k(n, kind)
 WHERE (f.wartime_function = 'personnel_shelter' OR f.wartime_subtype = 'evacuation_trunk')
@@ -75,7 +75,7 @@ def measure(cases: dict) -> None:
 
 
 def main() -> None:
-    engine = create_engine(get_settings().sqlalchemy_url)
+    engine = create_engine(Settings().sqlalchemy_url)
     with Session(engine) as session:
         ids = prepare(session)
         works = session.scalar(text("SELECT count(*) FROM facility WHERE deleted_at IS NULL"))

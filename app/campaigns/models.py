@@ -28,7 +28,8 @@ class CampaignKind(enum.StrEnum):
 
 class Campaign(Base):
     """A campaign as data: what it asks of which works, from when and by when. Its
-    evaluation (GET /v1/campaigns/{id}) reads the works, their signs and the audit trail."""
+    evaluation (GET /v1/campaigns/{id}) reads the works, their signs, maintenance records or
+    conversion plans, and the audit trail."""
 
     __tablename__ = "campaign"
     __table_args__ = (

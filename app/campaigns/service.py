@@ -1,4 +1,5 @@
-"""Campaigns: create, list, and evaluate against the works, their signs and the audit trail."""
+"""Campaigns: create, list, and evaluate against the works, their signs, maintenance records
+or conversion plans, and the audit trail."""
 
 from datetime import date
 from typing import Any

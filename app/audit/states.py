@@ -86,6 +86,8 @@ _DOC_COLUMNS = (
     ("shelter_area", "numeric"),
     ("capacity_persons", "integer"),
     ("peacetime_parking_spaces", "integer"),
+    ("wartime_subtype", "varchar"),
+    ("conversion_hours", "integer"),
 )
 
 
@@ -115,7 +117,7 @@ facility_later AS MATERIALIZED (
             AS registered
     FROM facility f LEFT JOIN facility_later l ON l.facility_id = f.id
 ), facility_state AS MATERIALIZED (
-    SELECT f.id, f.registered, f.visibility,
+    SELECT f.id, f.code, f.name, f.registered, f.visibility,
         {_state_columns()},
         CASE WHEN f.doc IS NULL THEN f.deleted_at IS NOT NULL
              ELSE coalesce(CAST(f.doc->>'deleted' AS boolean), false) END AS deleted

@@ -1,5 +1,6 @@
 import enum
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -8,7 +9,9 @@ from sqlalchemy import (
     ForeignKey,
     String,
     Text,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt
@@ -16,13 +19,17 @@ from app.db.types import str_enum
 
 
 class CampaignKind(enum.StrEnum):
-    # Signage is the kind evaluated: each work against its rule set, from its signs.
+    # Each work against a rule set: signage from its signs; maintenance from its records;
+    # conversion_drill from its conversion plan's drills.
     signage = "signage"
+    maintenance = "maintenance"
+    conversion_drill = "conversion_drill"
 
 
 class Campaign(Base):
     """A campaign as data: what it asks of which works, from when and by when. Its
-    evaluation (GET /v1/campaigns/{id}) reads the works, their signs and the audit trail."""
+    evaluation (GET /v1/campaigns/{id}) reads the works, their signs, maintenance records or
+    conversion plans, and the audit trail."""
 
     __tablename__ = "campaign"
     __table_args__ = (
@@ -40,6 +47,8 @@ class Campaign(Base):
     # The locality whose signage rules every work in scope is held to; None for each
     # work's own (the most specific division with rules).
     rule_locality: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    # The rule set of the other kinds, as their schema in app/campaigns/schemas.py has it.
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     starts_on: Mapped[date] = mapped_column(Date)
     target_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[InsertedAt]

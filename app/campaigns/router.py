@@ -34,7 +34,7 @@ def list_campaigns(session: SessionDep, principal: CurrentPrincipal) -> list[Cam
 @router.get(
     "/{campaign_id}",
     response_model=CampaignEvaluation,
-    responses=problem_responses(401, 404, 422, 429),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def evaluate_campaign(
     session: SessionDep, principal: CurrentPrincipal, campaign_id: CampaignId
@@ -42,5 +42,7 @@ def evaluate_campaign(
     """The campaign and its evaluation: completion at the target day (the works and signs
     as they stood then, from the audit trail) and today, the works still short and what
     they lack, and the monthly timeline of completions. Counts the works the caller may
-    see."""
+    see; a maintenance or conversion drill campaign, whose records and plans are
+    restricted, the works whose restricted fields the caller may read (admin, gis and
+    manager keys)."""
     return service.evaluate(session, campaign_id, principal=principal)

@@ -1,23 +1,29 @@
-"""Campaigns: create, list, and evaluate against the works, their signs and the audit trail."""
+"""Campaigns: create, list, and evaluate against the works, their signs, maintenance records
+or conversion plans, and the audit trail."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.accounts.principal import Principal
+from app.accounts.dependencies import require_roles
+from app.accounts.principal import RESTRICTED_READERS, Principal
 from app.campaigns import repository
-from app.campaigns.models import Campaign
+from app.campaigns.models import Campaign, CampaignKind
 from app.campaigns.schemas import (
     CampaignCreate,
     CampaignEvaluation,
     CampaignMonth,
     CampaignRead,
     Completion,
+    MaintenanceCampaignCreate,
     ShortWork,
+    SignageCampaignCreate,
 )
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.db.session import flush_or_raise
-from app.facilities.scope import visible_sql
+from app.facilities.scope import restricted_sql, visible_sql
+from app.maintenance import repository as maintenance
 from app.planning.repository import known_codes
 from app.signage.repository import F
 
@@ -36,15 +42,26 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
                 for code in unknown
             ]
         )
-    if data.rule_locality is not None and data.rule_locality not in repository.rule_localities(
-        session
-    ):
-        raise InvalidInput.on(
-            "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
-        )
+    rules: dict[str, Any] = {}
+    if isinstance(data, SignageCampaignCreate):
+        if data.rule_locality is not None and data.rule_locality not in (
+            repository.rule_localities(session)
+        ):
+            raise InvalidInput.on(
+                "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
+            )
+    else:
+        rules = data.rules.model_dump(mode="json")
+    if isinstance(data, MaintenanceCampaignCreate):
+        unknown = sorted(set(data.rules.items) - maintenance.known_items(session, data.rules.items))
+        if unknown:
+            raise InvalidInput.on(
+                "rules.items", f"{', '.join(unknown)}: not in the maintenance catalogue"
+            )
     campaign = Campaign(
-        **data.model_dump(exclude={"admin_codes"}),
+        **data.model_dump(exclude={"admin_codes", "rules"}),
         admin_codes=sorted(set(data.admin_codes)),
+        rules=rules,
         created_by=principal.actor,
     )
     session.add(campaign)
@@ -77,6 +94,11 @@ def evaluate(
     campaign = get(session, campaign_id)
     today = today or date.today()
     visible = visible_sql(principal, F)
+    if campaign.kind != CampaignKind.signage:
+        # Maintenance records and conversion plans are restricted: their campaigns count
+        # the works whose restricted fields the caller may read.
+        require_roles(*RESTRICTED_READERS)(principal)
+        visible = restricted_sql(principal, F)
     totals, short, timeline = repository.now(
         session, campaign, visible=visible, today=today, limit=SHORT_LIMIT + 1
     )

@@ -65,21 +65,21 @@ def visible_sql(principal: Principal, facility: Any = Facility) -> tuple[str, di
     return f"({compiled})", dict(compiled.params)
 
 
-def restricted_clause(principal: Principal) -> ColumnElement[bool] | bool:
+def restricted_clause(principal: Principal, facility: Any = Facility) -> ColumnElement[bool] | bool:
     """Which facilities this caller sees restricted fields of: admin and gis all of
     them; a manager only those in its scope, since a district office has no business
     with another district's keyholders; everyone else none."""
     if principal.role in (Role.admin, Role.gis):
         return True
     if principal.role == Role.manager:
-        return scope_clause(principal)
+        return scope_clause(principal, facility)
     return False
 
 
-def restricted_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
+def restricted_sql(principal: Principal, facility: Any = Facility) -> tuple[str, dict[str, Any]]:
     """restricted_clause for statements written as SQL text over `facility`, as
     visible_sql gives visible_clause."""
-    clause = restricted_clause(principal)
+    clause = restricted_clause(principal, facility)
     if isinstance(clause, bool):
         return ("true" if clause else "false"), {}
     compiled = clause.compile(dialect=_TEXT_SQL, compile_kwargs={"render_postcompile": True})

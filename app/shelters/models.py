@@ -23,10 +23,10 @@ from app.facilities.models import Facility
 # Works whose wartime function takes people in: personnel shelters (人员掩蔽工程), and the
 # evacuation trunk tunnels (疏散干道) that hold people passing through, in service and not
 # deleted. The public shelter finder, live shelter status and readiness all mean these.
-SHELTER_WORK = (
-    "(wartime_function = 'personnel_shelter' OR wartime_subtype = 'evacuation_trunk') "
-    "AND status = 'in_service' AND deleted_at IS NULL"
+SHELTER_FUNCTION = (
+    "(wartime_function = 'personnel_shelter' OR wartime_subtype = 'evacuation_trunk')"
 )
+SHELTER_WORK = f"{SHELTER_FUNCTION} AND status = 'in_service' AND deleted_at IS NULL"
 
 # The shelter finder's KNN search in metres on the ellipsoid, over the shelter works only.
 Index(

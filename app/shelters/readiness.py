@@ -3,7 +3,12 @@ how much shelter capacity can be made ready within a given number of hours.
 
 A work's conversion time is the sum of its plan's steps (done one after another, the
 cautious reading), else its stated conversion_hours; without either it is unknown and
-counts as not convertible. A work's last drill is the latest drill of any of its steps."""
+counts as not convertible. A work's last drill is the latest drill of any of its steps.
+
+A plan's replacement is written to the audit trail with the whole plan before and after
+(entity `conversion_plan`), as a facility's writes are: readiness as of a past day reads
+each work as it stood (app/audit/states.py) with the plan it had then, the `before` of
+the first replacement after that day, else today's."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -13,11 +18,13 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
+from app.audit import service as audit
+from app.audit import states
 from app.core.errors import InvalidInput
 from app.divisions.models import DivisionLevel
 from app.divisions.repository import BELOW_COLUMN, in_division
 from app.facilities.scope import visible_sql
-from app.shelters.models import SHELTER_WORK, ConversionTask
+from app.shelters.models import SHELTER_FUNCTION, SHELTER_WORK, ConversionTask
 from app.shelters.schemas import ConversionPlan, ConversionTaskRead, ConversionTaskWrite
 from app.shelters.status import shelter_capacity
 
@@ -28,19 +35,69 @@ DRILL_EVERY = timedelta(days=365)
 MAX_LISTED = 500
 
 WORKS = """
-WITH w AS (
+WITH {then} w AS (
     SELECT id, code, name, coalesce(capacity_persons, 0) AS capacity,
            {group} AS division_code, t.last_drill, t.longest,
-           coalesce(t.total, conversion_hours) AS hours, t.total IS NOT NULL AS planned
-    FROM facility
-    LEFT JOIN LATERAL (
-        SELECT sum(hours) AS total, max(drilled_on) AS last_drill,
-               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
-        FROM conversion_task WHERE facility_id = facility.id
-    ) AS t ON true
+           coalesce(t.total, conversion_hours) AS hours, t.total IS NOT NULL AS planned,
+           {late} AS late
+    FROM {facility} AS facility
+    LEFT JOIN {plan}
     WHERE {shelter} AND {visible} AND {area}
 )
 """
+# Each work's plan totals: today's through the index on its steps. A past day's works and
+# plans are CTEs, whose row estimates after the shelter filter are far too low for a
+# join there (each work would rescan every plan): they are joined in a CTE of their own.
+PLAN_NOW = """LATERAL (
+        SELECT sum(hours) AS total, max(drilled_on) AS last_drill,
+               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
+        FROM conversion_task WHERE facility_id = facility.id
+    ) AS t ON true"""
+PLAN_AS_OF = "LATERAL (SELECT facility.total, facility.last_drill, facility.longest) AS t ON true"
+FACILITY_PLANNED = """
+facility_planned AS MATERIALIZED (
+    SELECT f.*, p.total, p.last_drill, p.longest
+    FROM facility_existing f
+    LEFT JOIN (
+        SELECT facility_id, sum(hours) AS total, max(drilled_on) AS last_drill,
+               (array_agg(kind ORDER BY hours DESC, kind))[1] AS longest
+        FROM plan_then GROUP BY facility_id
+    ) p ON p.facility_id = f.id
+),"""
+
+
+# The steps of each work's plan at the end of :as_of_day (with states.ctes before it):
+# the plan before the first replacement after that moment, else today's.
+PLAN_THEN = """
+plan_later AS MATERIALIZED (
+    SELECT DISTINCT ON (facility_id) facility_id, before
+    FROM audit_event WHERE entity = 'conversion_plan' AND at > :as_of_at
+    ORDER BY facility_id, at, id
+), plan_then AS MATERIALIZED (
+    SELECT t.facility_id, t.kind, t.name, t.hours, t.drilled_on
+    FROM conversion_task t
+    WHERE NOT EXISTS (SELECT FROM plan_later l WHERE l.facility_id = t.facility_id)
+    UNION ALL
+    SELECT l.facility_id, s.kind, s.name, s.hours, s.drilled_on
+    FROM plan_later l CROSS JOIN LATERAL jsonb_to_recordset(l.before->'tasks')
+        AS s(kind varchar, name text, hours numeric, drilled_on date)
+),"""
+
+
+def plan_snapshot(session: Session, facility_id: int) -> dict[str, Any]:
+    """The plan as the audit trail keeps it, and as PLAN_THEN reads it back."""
+    tasks = session.scalars(
+        select(ConversionTask)
+        .where(ConversionTask.facility_id == facility_id)
+        .order_by(ConversionTask.id)
+    )
+    return {
+        "tasks": [
+            {"kind": t.kind, "name": t.name, "hours": t.hours, "drilled_on": t.drilled_on}
+            for t in tasks
+        ]
+    }
+
 
 SUMMARY = """
 SELECT w.division_code, d.name AS division_name, count(*) AS shelters,
@@ -50,7 +107,8 @@ SELECT w.division_code, d.name AS division_name, count(*) AS shelters,
        count(*) FILTER (WHERE hours IS NULL) AS unknown_shelters,
        coalesce(sum(capacity) FILTER (WHERE hours IS NULL), 0) AS unknown_capacity,
        count(*) FILTER (WHERE hours > :within) AS slow_shelters,
-       coalesce(sum(capacity) FILTER (WHERE hours > :within), 0) AS slow_capacity
+       coalesce(sum(capacity) FILTER (WHERE hours > :within), 0) AS slow_capacity,
+       count(*) FILTER (WHERE late) AS late_registrations
 FROM w LEFT JOIN division d ON d.code = w.division_code
 GROUP BY w.division_code, d.name
 ORDER BY w.division_code NULLS LAST
@@ -88,7 +146,12 @@ def plan(session: Session, facility_id: int) -> ConversionPlan:
 
 
 def replace_plan(
-    session: Session, facility_id: int, tasks: list[ConversionTaskWrite], *, today: date
+    session: Session,
+    facility_id: int,
+    tasks: list[ConversionTaskWrite],
+    *,
+    today: date,
+    actor: str | None,
 ) -> ConversionPlan:
     shelter_capacity(session, facility_id, lock=True)
     if len(tasks) > MAX_TASKS:
@@ -102,9 +165,21 @@ def replace_plan(
             raise InvalidInput.on(f"[{i}].drilled_on", "lies in the future")
         if task.drilled_on is not None and task.drilled_on < date(1949, 10, 1):
             raise InvalidInput.on(f"[{i}].drilled_on", "lies before 1949-10-01")
+    before = plan_snapshot(session, facility_id)
     session.execute(delete(ConversionTask).where(ConversionTask.facility_id == facility_id))
     session.add_all(ConversionTask(facility_id=facility_id, **task.model_dump()) for task in tasks)
     session.flush()
+    audit.record_write(
+        session,
+        actor,
+        "replace",
+        "conversion_plan",
+        facility_id,
+        facility_id,
+        before=before,
+        after=plan_snapshot(session, facility_id),
+        keep_snapshots=True,
+    )
     return plan(session, facility_id)
 
 
@@ -116,13 +191,31 @@ def readiness(
     level: DivisionLevel | None,
     within_hours: float,
     today: date,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
+    """With `as_of`, each work as it stood at the end of that day, with the plan it had
+    then, and drills overdue on that day; late_registrations counts the works the
+    registry learnt of later (app/audit/states.py)."""
+    states.check_as_of(as_of)
     visible, visible_params = visible_sql(principal)
+    if as_of is None:
+        sources = {"then": "", "facility": "facility", "plan": PLAN_NOW}
+        shelter, late = SHELTER_WORK, "false"
+    else:
+        sources = {
+            "then": states.ctes(["parking"]) + "," + PLAN_THEN + FACILITY_PLANNED,
+            "facility": "facility_planned",
+            "plan": PLAN_AS_OF,
+        }
+        shelter, late = f"{SHELTER_FUNCTION} AND status = 'in_service'", "NOT registered"
+        today = as_of
     works = WORKS.format(
         group=BELOW_COLUMN[level],
-        shelter=SHELTER_WORK,
+        shelter=shelter,
         visible=visible,
         area=in_division("facility", level),
+        late=late,
+        **sources,
     )
     params = {
         "admin_code": admin_code,
@@ -131,6 +224,8 @@ def readiness(
         "listed": MAX_LISTED,
         **visible_params,
     }
+    if as_of is not None:
+        params |= states.parameters(as_of)
     summary = session.execute(text(works + SUMMARY), params).mappings().all()
     blocking: dict[str | None, list[dict[str, Any]]] = {}
     for row in session.execute(text(works + BLOCKING), params).mappings():
@@ -155,6 +250,10 @@ def readiness(
     return {
         "admin_code": admin_code,
         "within_hours": within_hours,
+        "as_of": as_of,
+        "late_registrations": (
+            sum(row["late_registrations"] for row in summary) if as_of is not None else None
+        ),
         "conversion_time": "the sum of the plan's steps, else the work's conversion_hours",
         "divisions": divisions,
         "drill_overdue": {

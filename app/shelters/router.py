@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 
 from app.accounts.dependencies import RestrictedReader
+from app.audit.states import AsOfQuery
 from app.core.errors import problem_responses
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
@@ -109,7 +110,9 @@ def put_plan(
 ) -> ConversionPlan:
     """Replaces the work's conversion plan: its steps, the hours each takes and the date
     each was last drilled."""
-    return readiness.replace_plan(session, facility_id, tasks, today=date.today())
+    return readiness.replace_plan(
+        session, facility_id, tasks, today=date.today(), actor=principal.actor
+    )
 
 
 @router.get(
@@ -129,11 +132,13 @@ def get_readiness(
     principal: RestrictedReader,
     within_hours: Annotated[float, Query(gt=0, le=8760, description="hours from the order")],
     admin_code: AdminCodeQuery = None,
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
     """Per division (the level below `admin_code`; provinces without it): the shelter
     capacity convertible within `within_hours`, what is too slow (and the step that
     holds each back), what has no conversion time at all, and the works whose last drill
-    is more than a year old or never happened."""
+    is more than a year old or never happened. With `as_of`, the works and their plans
+    as they stood at the end of that day."""
     level = known_level_or_none(session, admin_code)
     return readiness.readiness(
         session,
@@ -142,4 +147,5 @@ def get_readiness(
         level=level,
         within_hours=within_hours,
         today=date.today(),
+        as_of=as_of,
     )

@@ -155,6 +155,10 @@ class DrillOverdue(BaseModel):
 class ReadinessAnswer(BaseModel):
     admin_code: str | None
     within_hours: float
+    as_of: date | None = Field(None, description="the works and plans as of this day")
+    late_registrations: int | None = Field(
+        None, description="for a past day: shelter works counted that the registry learnt of later"
+    )
     conversion_time: str
     divisions: list[DivisionReadiness]
     drill_overdue: DrillOverdue

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from app import demo
 from app.demo import campaigns as campaigns_demo
+from app.demo import maintenance as maintenance_demo
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
 
@@ -91,7 +92,7 @@ def test_a_rule_set_holds_every_work_to_it(client, works):
         ({"admin_codes": []}, "admin_codes"),
         ({"rule_locality": "340181"}, "rule_locality"),
         ({"name": " "}, "name"),
-        ({"kind": "conversion_drill"}, "kind"),
+        ({"kind": "parade"}, "kind"),
         ({"starts_on": "1800-01-01"}, "starts_on"),
     ],
 )
@@ -121,8 +122,8 @@ def test_demo_campaign_was_done_before_its_target(client, connection):
     demo.load(connection, size=600, seed=7)
     uses_demo.load(connection, after_id=after)
     signage_demo.load(connection, seed=7, after_id=after)
-    assert campaigns_demo.load(connection) == 1 and campaigns_demo.load(connection) == 0
-    [campaign] = client.get("/v1/campaigns").json()
+    assert campaigns_demo.load(connection) == 2 and campaigns_demo.load(connection) == 0
+    campaign, _ = client.get("/v1/campaigns").json()
     body = client.get(f"/v1/campaigns/{campaign['id']}").json()
     assert body["campaign"]["target_on"] == "2023-04-30"
     # Every car park got every required sign: the works short today, and most of those
@@ -133,3 +134,26 @@ def test_demo_campaign_was_done_before_its_target(client, connection):
     months = {m["month"]: m["cumulative_completed"] for m in body["timeline"]}
     assert body["timeline"][0]["month"] == "2021-05"
     assert 0 < months["2021-05"] < months["2022-08"] <= months["2023-04"]
+
+
+def test_demo_maintenance_campaign_counts_the_inspected_works(client, connection):
+    connection.execute(text("UPDATE facility SET deleted_at = now()"))
+    after = connection.execute(text("SELECT coalesce(max(id), 0) FROM facility")).scalar_one()
+    demo.load(connection, size=600, seed=7)
+    maintenance_demo.load(connection, seed=7, after_id=after)
+    campaigns_demo.load(connection)
+    _, campaign = client.get("/v1/campaigns").json()
+    assert campaign["kind"] == "maintenance"
+    body = client.get(f"/v1/campaigns/{campaign['id']}").json()
+    # Independently: Hefei works standing with an inspection in the last 92 days.
+    inspected = connection.execute(
+        text(
+            "SELECT count(DISTINCT f.id) FROM facility f JOIN maintenance_record r"
+            " ON r.facility_id = f.id AND r.kind = 'inspection'"
+            " WHERE f.deleted_at IS NULL AND f.status IN ('in_service', 'suspended')"
+            " AND f.city_code = '340100' AND r.performed_on >= current_date - 92"
+            " AND r.performed_on >= :starts_on"
+        ),
+        {"starts_on": campaign["starts_on"]},
+    ).scalar_one()
+    assert 0 < body["today"]["complete"] == inspected < body["today"]["works"]

@@ -7,7 +7,7 @@ since been closed by a repair record. Draws hash the facility id with the seed."
 
 from sqlalchemy import Connection, text
 
-_DRAW = "((hashtext(f.id::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+_DRAW = "((hashtext((f.id - :after_id)::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
 
 _INSPECTIONS = f"""
 INSERT INTO maintenance_record (facility_id, kind, performed_on, performed_by, note, recorded_by)

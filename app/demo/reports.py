@@ -3,7 +3,7 @@ has one, half of them "locked" (the commonest real complaint), in every state.""
 
 from sqlalchemy import Connection, text
 
-_DRAW = "((hashtext(f.id::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+_DRAW = "((hashtext((f.id - :after_id)::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
 
 _REPORTS = f"""
 WITH drawn AS (

@@ -4,13 +4,14 @@ Facilities used for parking (design parking spaces recorded) that existed by the
 campaign got every required sign between May 2021 and August 2022, on a ramp that
 speeds up in 2022; later ones got theirs in their completion year. Other facilities are
 signed more patchily: most complete, some missing or planned signs, a few damaged.
-Draws hash the facility id with the seed, so a load is deterministic and parallel-safe."""
+Draws hash the facility's place after `after_id` with the seed, so a load is deterministic
+and parallel-safe, and draws the same whatever ids a registry had handed out before."""
 
 from sqlalchemy import Connection, text
 
-_DRAW = "((hashtext(f.id::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+_DRAW = "((hashtext((f.id - :after_id)::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
 # One hash per sign, cut into four 8-bit draws: hashing is most of the SELECT's cost.
-_SIGN_HASH = "hashtext(f.id::text || r.kind || n::text || :seed)"
+_SIGN_HASH = "hashtext((f.id - :after_id)::text || r.kind || n::text || :seed)"
 
 
 def _bits(shift: int) -> str:

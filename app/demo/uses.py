@@ -9,7 +9,7 @@ hash of the facility id, so the same facilities always get the same uses."""
 from sqlalchemy import Connection, text
 
 # A uniform number in [0, 1) per facility and purpose: deterministic, and cheap for 1,000,000 rows.
-_DRAW = "((hashtext(f.id::text || :salt) & 2147483647)::float8 / 2147483648.0)"
+_DRAW = "((hashtext((f.id - :after_id)::text || :salt) & 2147483647)::float8 / 2147483648.0)"
 
 _PARKING = f"""
 WITH drawn AS (

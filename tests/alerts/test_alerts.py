@@ -244,6 +244,15 @@ def test_a_message_this_registry_cannot_act_on_is_refused(authority, connection,
     assert stored(connection) == 0
 
 
+def test_a_polygon_of_no_extent_is_refused_by_its_place(authority, connection):
+    # Four times the same point: closed and long enough, but it encloses nothing.
+    point = "31.8,117.2 " * 3 + "31.8,117.2"
+    response = post(authority, message("HF-095", polygon=point))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "info[0].area[0]: its shapes enclose no area"
+    assert stored(connection) == 0
+
+
 def test_an_xml_bomb_is_refused_unexpanded(authority, connection):
     response = post(authority, BILLION_LAUGHS)
     assert response.status_code == 400

@@ -62,7 +62,8 @@ async def post_alert(
     raw XML body. Validated against the OASIS schema; a DTD or entity declaration is
     refused (400). Areas: `<polygon>`, `<circle>` and `<geocode>` with valueName
     `GB/T 2260` naming division codes. The same message again answers 200 and changes
-    nothing. The info parameter `rf:openRestrictedWorks` = `true` opens the restricted
+    nothing. An Update or Cancel acts only on messages posted with the same key (an admin's
+    on any; 403 otherwise). The info parameter `rf:openRestrictedWorks` = `true` opens the restricted
     works in the area to the shelter finder while the alert is in force."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media not in XML_TYPES:

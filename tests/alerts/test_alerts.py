@@ -115,6 +115,22 @@ def test_another_senders_message_cannot_be_cancelled(authority, connection):
     assert stored(connection) == 1
 
 
+def test_only_the_key_that_posted_a_message_or_an_admin_acts_on_it(
+    authority, client_for, client, public_client, connection
+):
+    # Another authority's key writes the same sender: the sender is what a message says.
+    first = post(authority, message("HF-033"))
+    sent = datetime.fromisoformat(first.json()["sent"])
+    cancel = message("HF-034", msg_type="Cancel", references=reference("HF-033", sent))
+    response = post(client_for("alert_authority"), cancel)
+    assert response.status_code == 403, response.text
+    assert "another key" in response.json()["detail"]
+    assert stored(connection) == 1
+    assert active_ids(public_client, **INSIDE) == ["HF-033"]
+    assert post(client, cancel).status_code == 201
+    assert active_ids(public_client, **INSIDE) == []
+
+
 def test_an_alert_over_a_circle(authority, public_client):
     assert (
         post(authority, message("HF-040", polygon=None, circle="31.8262,117.2281 1")).status_code

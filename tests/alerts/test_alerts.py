@@ -332,6 +332,22 @@ def test_alerts_come_back_as_cap(authority, public_client):
     assert cap.parse(etree.tostring(alert)).identifier == "HF-120"
 
 
+def test_a_cap_document_runs_nothing_in_a_browser(authority, public_client):
+    # The schema lets a signature hold any markup, an XHTML script as well.
+    script = (
+        '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+        '<h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script></ds:Signature>'
+    )
+    body = message("HF-121").replace(b"</alert>", script.encode() + b"</alert>")
+    alert_id = post(authority, body).json()["id"]
+    for params in ({"f": "cap"}, {}):
+        for path in (f"/v1/alerts/{alert_id}", "/v1/alerts/active"):
+            response = public_client.get(path, params=params, headers={"Accept": "application/xml"})
+            assert b"<h:script" in response.content
+            assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
+            assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_an_unknown_alert_is_404(public_client):
     assert public_client.get("/v1/alerts/999999").status_code == 404
 

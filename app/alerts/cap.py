@@ -242,6 +242,14 @@ def _polygon(where: str, value: str) -> str:
         raise InvalidInput.on(
             where, "a polygon is four or more lat,lon pairs, the first and last the same"
         )
+    # Stored as written, a ring across the 180th meridian (179 to -179) would go the long
+    # way round and cover every longitude between, China's included.
+    lons = [lon for lon, _ in points]
+    if max(lons) - min(lons) > 180:
+        raise InvalidInput.on(
+            where,
+            "a polygon spans more than 180 degrees of longitude: it may not cross the 180th meridian",
+        )
     return "POLYGON((" + ",".join(f"{lon!r} {lat!r}" for lon, lat in points) + "))"
 
 

@@ -250,8 +250,17 @@ def test_a_message_the_schema_refuses_stores_nothing(authority, connection, body
         (message("HF-092", polygon="31.8,117.2 31.9,117.3 31.8,117.2"), "polygon"),
         (message("HF-093", polygon=None, circle="31.8,117.2 0"), "circle"),
         (message("HF-094", polygon="91,117.2 31.9,117.3 31.9,117.4 91,117.2"), "polygon"),
+        # Near Fiji, across the 180th meridian: not the band around the earth between.
+        (message("HF-096", polygon="-17,179 -17,-179 -16,-179 -16,179 -17,179"), "180th"),
     ],
-    ids=["Draft", "Update without references", "polygon of 3 points", "circle of 0", "lat 91"],
+    ids=[
+        "Draft",
+        "Update without references",
+        "polygon of 3 points",
+        "circle of 0",
+        "lat 91",
+        "across the 180th meridian",
+    ],
 )
 def test_a_message_this_registry_cannot_act_on_is_refused(authority, connection, body, field):
     response = post(authority, body)

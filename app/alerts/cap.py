@@ -8,6 +8,7 @@ resolution, DTD loading or network access, and validates against CAP-v1.2.xsd.""
 
 import functools
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ MAX_AREAS = 50
 MAX_SHAPES = 200  # polygons, circles and geocodes of one area
 MAX_VERTICES = 20_000  # of one polygon
 MAX_RADIUS_KM = 1000
+EARTH_RADIUS_KM = 6371
 _DIVISION_CODE = re.compile(r"^[0-9]{6}$")
 
 
@@ -262,4 +264,9 @@ def _circle(where: str, value: str) -> tuple[float, float, float]:
         raise InvalidInput.on(where, f"{value!r} is not 'lat,lon radius-in-km'") from None
     if not 0 < km <= MAX_RADIUS_KM:
         raise InvalidInput.on(where, f"the radius must be above 0 and at most {MAX_RADIUS_KM} km")
+    # As a polygon in lon/lat, a circle over a pole or across the 180th meridian becomes a
+    # band around the earth. A little wider than the circle, to be sure.
+    reach = math.degrees(km * 1.01 / EARTH_RADIUS_KM)
+    if abs(lat) + reach >= 90 or abs(lon) + reach / math.cos(math.radians(abs(lat) + reach)) > 180:
+        raise InvalidInput.on(where, "a circle may not reach a pole or cross the 180th meridian")
     return lon, lat, km * 1000

@@ -252,6 +252,9 @@ def test_a_message_the_schema_refuses_stores_nothing(authority, connection, body
         (message("HF-094", polygon="91,117.2 31.9,117.3 31.9,117.4 91,117.2"), "polygon"),
         # Near Fiji, across the 180th meridian: not the band around the earth between.
         (message("HF-096", polygon="-17,179 -17,-179 -16,-179 -16,179 -17,179"), "180th"),
+        # At Hefei's latitude: as a band it covered Hefei.
+        (message("HF-097", polygon=None, circle="31.86,179.9 100"), "180th"),
+        (message("HF-098", polygon=None, circle="89.9,0 100"), "pole"),
     ],
     ids=[
         "Draft",
@@ -260,6 +263,8 @@ def test_a_message_the_schema_refuses_stores_nothing(authority, connection, body
         "circle of 0",
         "lat 91",
         "across the 180th meridian",
+        "circle across the 180th meridian",
+        "circle over a pole",
     ],
 )
 def test_a_message_this_registry_cannot_act_on_is_refused(authority, connection, body, field):

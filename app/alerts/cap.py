@@ -32,6 +32,9 @@ DIVISION_GEOCODE = "GB/T 2260"
 MAX_INFOS = 20
 MAX_AREAS = 50
 MAX_SHAPES = 200  # polygons, circles and geocodes of one area
+# ... and of the whole message: each area is built (division boundaries unioned) as it is
+# stored, and every answer on alerts in force carries it.
+MAX_MESSAGE_SHAPES = 500
 MAX_VERTICES = 20_000  # of one polygon
 MAX_RADIUS_KM = 1000
 EARTH_RADIUS_KM = 6371
@@ -155,6 +158,13 @@ def _message(root: etree._Element, document: str) -> Message:
     if len(infos) > MAX_INFOS:
         raise InvalidInput.on("info", f"at most {MAX_INFOS} info blocks")
     parsed = [_info(i, info) for i, info in enumerate(infos)]
+    shapes = sum(
+        len(a.polygons) + len(a.circles) + len(a.admin_codes) for i in parsed for a in i.areas
+    )
+    if shapes > MAX_MESSAGE_SHAPES:
+        raise InvalidInput.on(
+            "info.area", f"at most {MAX_MESSAGE_SHAPES} polygons, circles and geocodes in all"
+        )
     if msg_type != "Cancel" and not any(info.areas for info in parsed):
         raise InvalidInput.on("info.area", f"an {msg_type} needs an area to be in force over")
     return Message(

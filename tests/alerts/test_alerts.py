@@ -274,6 +274,22 @@ def test_a_message_this_registry_cannot_act_on_is_refused(authority, connection,
     assert stored(connection) == 0
 
 
+def test_a_message_holds_a_bounded_number_of_shapes_in_all(authority, connection):
+    # Areas within their own bound, but together more than a message may build and every
+    # answer on alerts in force then carries.
+    circles = "".join(f"<circle>31.8,117.2 {k + 1}</circle>" for k in range(cap.MAX_SHAPES))
+    areas = f"<area><areaDesc>x</areaDesc>{circles}</area>" * (
+        cap.MAX_MESSAGE_SHAPES // cap.MAX_SHAPES + 1
+    )
+    body = message("HF-099").replace(b"</info>", areas.encode() + b"</info>")
+    response = post(authority, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"info.area: at most {cap.MAX_MESSAGE_SHAPES} polygons, circles and geocodes in all"
+    )
+    assert stored(connection) == 0
+
+
 def test_a_polygon_of_no_extent_is_refused_by_its_place(authority, connection):
     # Four times the same point: closed and long enough, but it encloses nothing.
     point = "31.8,117.2 " * 3 + "31.8,117.2"

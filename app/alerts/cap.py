@@ -8,6 +8,7 @@ resolution, DTD loading or network access, and validates against CAP-v1.2.xsd.""
 
 import functools
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +32,12 @@ DIVISION_GEOCODE = "GB/T 2260"
 MAX_INFOS = 20
 MAX_AREAS = 50
 MAX_SHAPES = 200  # polygons, circles and geocodes of one area
+# ... and of the whole message: each area is built (division boundaries unioned) as it is
+# stored, and every answer on alerts in force carries it.
+MAX_MESSAGE_SHAPES = 500
 MAX_VERTICES = 20_000  # of one polygon
 MAX_RADIUS_KM = 1000
+EARTH_RADIUS_KM = 6371
 _DIVISION_CODE = re.compile(r"^[0-9]{6}$")
 
 
@@ -153,6 +158,13 @@ def _message(root: etree._Element, document: str) -> Message:
     if len(infos) > MAX_INFOS:
         raise InvalidInput.on("info", f"at most {MAX_INFOS} info blocks")
     parsed = [_info(i, info) for i, info in enumerate(infos)]
+    shapes = sum(
+        len(a.polygons) + len(a.circles) + len(a.admin_codes) for i in parsed for a in i.areas
+    )
+    if shapes > MAX_MESSAGE_SHAPES:
+        raise InvalidInput.on(
+            "info.area", f"at most {MAX_MESSAGE_SHAPES} polygons, circles and geocodes in all"
+        )
     if msg_type != "Cancel" and not any(info.areas for info in parsed):
         raise InvalidInput.on("info.area", f"an {msg_type} needs an area to be in force over")
     return Message(
@@ -242,6 +254,14 @@ def _polygon(where: str, value: str) -> str:
         raise InvalidInput.on(
             where, "a polygon is four or more lat,lon pairs, the first and last the same"
         )
+    # Stored as written, a ring across the 180th meridian (179 to -179) would go the long
+    # way round and cover every longitude between, China's included.
+    lons = [lon for lon, _ in points]
+    if max(lons) - min(lons) > 180:
+        raise InvalidInput.on(
+            where,
+            "a polygon spans more than 180 degrees of longitude: it may not cross the 180th meridian",
+        )
     return "POLYGON((" + ",".join(f"{lon!r} {lat!r}" for lon, lat in points) + "))"
 
 
@@ -254,4 +274,9 @@ def _circle(where: str, value: str) -> tuple[float, float, float]:
         raise InvalidInput.on(where, f"{value!r} is not 'lat,lon radius-in-km'") from None
     if not 0 < km <= MAX_RADIUS_KM:
         raise InvalidInput.on(where, f"the radius must be above 0 and at most {MAX_RADIUS_KM} km")
+    # As a polygon in lon/lat, a circle over a pole or across the 180th meridian becomes a
+    # band around the earth. A little wider than the circle, to be sure.
+    reach = math.degrees(km * 1.01 / EARTH_RADIUS_KM)
+    if abs(lat) + reach >= 90 or abs(lon) + reach / math.cos(math.radians(abs(lat) + reach)) > 180:
+        raise InvalidInput.on(where, "a circle may not reach a pole or cross the 180th meridian")
     return lon, lat, km * 1000

@@ -19,19 +19,23 @@ INFO_COLUMNS = tuple(InfoFields.model_fields)
 
 AREA = """
 INSERT INTO alert_area (info_id, alert_id, description, admin_codes, geom)
-SELECT :info_id, :alert_id, :description, CAST(:codes AS varchar[]),
-       ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(part)), 3))
+SELECT :info_id, :alert_id, :description, CAST(:codes AS varchar[]), geom
 FROM (
-    SELECT ST_GeomFromText(wkt, 4326) AS part FROM unnest(CAST(:polygons AS text[])) AS wkt
-    UNION ALL
-    SELECT ST_Buffer(ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography, c.metres,
-                     'quad_segs=16')::geometry
-    FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:radii AS float8[]))
-        AS c(lon, lat, metres)
-    UNION ALL
-    SELECT boundary FROM division WHERE code = ANY(CAST(:codes AS varchar[]))
-) AS parts
-RETURNING id, ST_IsEmpty(geom) AS empty
+    SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(part)), 3)) AS geom
+    FROM (
+        SELECT ST_GeomFromText(wkt, 4326) AS part FROM unnest(CAST(:polygons AS text[])) AS wkt
+        UNION ALL
+        SELECT ST_Buffer(ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography, c.metres,
+                         'quad_segs=16')::geometry
+        FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:radii AS float8[]))
+            AS c(lon, lat, metres)
+        UNION ALL
+        SELECT boundary FROM division WHERE code = ANY(CAST(:codes AS varchar[]))
+    ) AS parts
+) AS area
+-- Shapes of no extent (a polygon whose points coincide) insert nothing.
+WHERE NOT ST_IsEmpty(geom)
+RETURNING id
 """
 
 
@@ -55,7 +59,8 @@ def divisions_without_boundary(session: Session, codes: list[str]) -> list[str]:
 
 
 def add_area(session: Session, *, info_id: int, alert_id: int, area: cap.Area) -> bool:
-    """Stores the area; False when its shapes make no area (a polygon of no extent)."""
+    """Stores the area; False when its shapes make no area (a polygon of no extent), and
+    then stores nothing."""
     row = session.execute(
         text(AREA),
         {
@@ -69,7 +74,7 @@ def add_area(session: Session, *, info_id: int, alert_id: int, area: cap.Area) -
             "radii": [c[2] for c in area.circles],
         },
     ).one_or_none()
-    return row is not None and not row.empty
+    return row is not None
 
 
 def end(session: Session, ids: list[int], *, by: int, at: datetime) -> list[int]:

@@ -30,6 +30,13 @@ CAP_BODY = {
         "content": {kind: {"schema": {"type": "string"}} for kind in sorted(XML_TYPES)},
     }
 }
+# A CAP document comes back as its sender wrote it, and the schema lets a signature carry
+# any markup (xmldsig, processContents="skip"): a browser that renders XML must run none
+# of it on this origin, where the console keeps a key.
+DOCUMENT = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+}
 AlertWriter = Annotated[Principal, Depends(require_roles(Role.admin, Role.alert_authority))]
 
 
@@ -62,7 +69,8 @@ async def post_alert(
     raw XML body. Validated against the OASIS schema; a DTD or entity declaration is
     refused (400). Areas: `<polygon>`, `<circle>` and `<geocode>` with valueName
     `GB/T 2260` naming division codes. The same message again answers 200 and changes
-    nothing. The info parameter `rf:openRestrictedWorks` = `true` opens the restricted
+    nothing. An Update or Cancel acts only on messages posted with the same key (an admin's
+    on any; 403 otherwise). The info parameter `rf:openRestrictedWorks` = `true` opens the restricted
     works in the area to the shelter finder while the alert is in force."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media not in XML_TYPES:
@@ -113,7 +121,7 @@ def active_alerts(
     )
     if _wants_cap(request, f):
         feed = service.atom_feed(alerts, now=now, self_url=str(request.url))
-        return Response(feed, media_type="application/atom+xml", headers=LIVE)
+        return Response(feed, media_type="application/atom+xml", headers={**LIVE, **DOCUMENT})
     response.headers.update(LIVE)
     return ActiveAlerts(generated_at=now, items=service.answers(session, alerts, now=now))
 
@@ -161,6 +169,6 @@ def get_alert(
     """One message as stored, in force or not; `f=cap` answers the CAP document."""
     alert = service.get(session, alert_id)
     if _wants_cap(request, f):
-        return Response(alert.document, media_type=CAP_XML)
+        return Response(alert.document, media_type=CAP_XML, headers=DOCUMENT)
     [answer] = service.answers(session, [alert], now=datetime.now(UTC))
     return AlertRead.model_validate(answer)

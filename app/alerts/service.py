@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.accounts.errors import Forbidden
+from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.alerts import cap, repository, rules
 from app.alerts.errors import AlertNotFound, IdentifierTaken
@@ -43,7 +45,7 @@ def receive(
         if known.document_sha256 != message.sha256:
             raise IdentifierTaken(message.sender, message.identifier)
         return Received(known, created=False, ended=[])
-    referenced = _referenced(session, message)
+    referenced = _referenced(session, message, principal)
     infos = message.infos
     effective = min((rules.takes_effect(i, sent=message.sent) for i in infos), default=message.sent)
     expiries = [i.expires for i in infos]
@@ -81,7 +83,10 @@ def receive(
     return Received(alert, created=True, ended=ended)
 
 
-def _referenced(session: Session, message: cap.Message) -> list[int]:
+def _referenced(session: Session, message: cap.Message, principal: Principal) -> list[int]:
+    """The stored messages an Update or Cancel acts on. `sender` is what a message says of
+    itself: any authority's key could write another's, so only the key that posted a
+    message (or an admin, when an authority's key has been replaced) acts on it."""
     ids = []
     for sender, identifier, sent in message.references:
         where = f"references: {sender},{identifier},{sent}"
@@ -92,6 +97,10 @@ def _referenced(session: Session, message: cap.Message) -> list[int]:
             raise InvalidInput.on("references", f"{where} names no stored message")
         if found.msg_type == "Cancel":
             raise InvalidInput.on("references", f"{where} is a Cancel, which nothing follows")
+        if principal.role != Role.admin and found.received_from != principal.actor:
+            raise Forbidden(
+                f"{where} was posted with another key: only that key or an admin acts on it"
+            )
         ids.append(found.id)
     return ids
 

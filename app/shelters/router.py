@@ -5,8 +5,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
+from sqlalchemy.orm import Session
 
-from app.accounts.dependencies import RestrictedReader
+from app.accounts.dependencies import CurrentPrincipal, RestrictedReader
+from app.accounts.errors import Forbidden
+from app.accounts.models import Role
+from app.accounts.principal import Principal
 from app.audit.states import AsOfQuery
 from app.core.errors import problem_responses
 from app.core.schemas import TimeWindowDep
@@ -18,6 +22,7 @@ from app.facilities.dependencies import (
     FacilityWriter,
     LiveFacilityId,
     OccupancyWriter,
+    check_facility_scope,
 )
 from app.shelters import readiness, status
 from app.shelters.schemas import (
@@ -88,10 +93,27 @@ def get_status(
 )
 def status_history(
     session: SessionDep,
+    principal: CurrentPrincipal,
     facility_id: LiveFacilityId,
     window: TimeWindowDep,
 ) -> ShelterStatusHistory:
-    return status.history(session, facility_id, window)
+    """Every report in the window; which key sent each (`reported_by`) only to an admin,
+    a GIS key or a manager of the work, as the audit trail: the public sees null."""
+    return status.history(
+        session, facility_id, window, reporters=sees_reporters(session, principal, facility_id)
+    )
+
+
+def sees_reporters(session: Session, principal: Principal, facility_id: int) -> bool:
+    if principal.role in (Role.admin, Role.gis):
+        return True
+    if principal.role != Role.manager:
+        return False
+    try:
+        check_facility_scope(session, principal, facility_id, verb="write")
+    except Forbidden:
+        return False
+    return True
 
 
 PLAN_PATH = "/v1/facilities/{facility_id}/conversion-tasks"

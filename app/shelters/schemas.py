@@ -36,7 +36,9 @@ class ShelterStatusRecord(BaseModel):
     persons_inside: int
     observed_at: datetime
     received_at: datetime
-    reported_by: str | None
+    reported_by: str | None = Field(
+        description="the key that sent it, to an admin, a GIS key or the work's manager only"
+    )
 
 
 class ShelterStatusHistory(WindowHistory):

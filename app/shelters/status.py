@@ -183,10 +183,13 @@ def history_query(
     )
 
 
-def history(session: Session, facility_id: int, window: TimeWindow) -> ShelterStatusHistory:
+def history(
+    session: Session, facility_id: int, window: TimeWindow, *, reporters: bool
+) -> ShelterStatusHistory:
+    """The reports in `window`, naming the key that sent each only when `reporters`."""
     shelter_capacity(session, facility_id)
     query = history_query(facility_id, since=window.since, until=window.until, limit=window.limit)
-    records = session.scalars(query)
-    return ShelterStatusHistory.of(
-        facility_id, window, [ShelterStatusRecord.model_validate(r) for r in records]
-    )
+    records = [ShelterStatusRecord.model_validate(r) for r in session.scalars(query)]
+    if not reporters:
+        records = [r.model_copy(update={"reported_by": None}) for r in records]
+    return ShelterStatusHistory.of(facility_id, window, records)

@@ -115,6 +115,22 @@ def test_another_senders_message_cannot_be_cancelled(authority, connection):
     assert stored(connection) == 1
 
 
+def test_only_the_key_that_posted_a_message_or_an_admin_acts_on_it(
+    authority, client_for, client, public_client, connection
+):
+    # Another authority's key writes the same sender: the sender is what a message says.
+    first = post(authority, message("HF-033"))
+    sent = datetime.fromisoformat(first.json()["sent"])
+    cancel = message("HF-034", msg_type="Cancel", references=reference("HF-033", sent))
+    response = post(client_for("alert_authority"), cancel)
+    assert response.status_code == 403, response.text
+    assert "another key" in response.json()["detail"]
+    assert stored(connection) == 1
+    assert active_ids(public_client, **INSIDE) == ["HF-033"]
+    assert post(client, cancel).status_code == 201
+    assert active_ids(public_client, **INSIDE) == []
+
+
 def test_an_alert_over_a_circle(authority, public_client):
     assert (
         post(authority, message("HF-040", polygon=None, circle="31.8262,117.2281 1")).status_code
@@ -234,13 +250,52 @@ def test_a_message_the_schema_refuses_stores_nothing(authority, connection, body
         (message("HF-092", polygon="31.8,117.2 31.9,117.3 31.8,117.2"), "polygon"),
         (message("HF-093", polygon=None, circle="31.8,117.2 0"), "circle"),
         (message("HF-094", polygon="91,117.2 31.9,117.3 31.9,117.4 91,117.2"), "polygon"),
+        # Near Fiji, across the 180th meridian: not the band around the earth between.
+        (message("HF-096", polygon="-17,179 -17,-179 -16,-179 -16,179 -17,179"), "180th"),
+        # At Hefei's latitude: as a band it covered Hefei.
+        (message("HF-097", polygon=None, circle="31.86,179.9 100"), "180th"),
+        (message("HF-098", polygon=None, circle="89.9,0 100"), "pole"),
     ],
-    ids=["Draft", "Update without references", "polygon of 3 points", "circle of 0", "lat 91"],
+    ids=[
+        "Draft",
+        "Update without references",
+        "polygon of 3 points",
+        "circle of 0",
+        "lat 91",
+        "across the 180th meridian",
+        "circle across the 180th meridian",
+        "circle over a pole",
+    ],
 )
 def test_a_message_this_registry_cannot_act_on_is_refused(authority, connection, body, field):
     response = post(authority, body)
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
+    assert stored(connection) == 0
+
+
+def test_a_message_holds_a_bounded_number_of_shapes_in_all(authority, connection):
+    # Areas within their own bound, but together more than a message may build and every
+    # answer on alerts in force then carries.
+    circles = "".join(f"<circle>31.8,117.2 {k + 1}</circle>" for k in range(cap.MAX_SHAPES))
+    areas = f"<area><areaDesc>x</areaDesc>{circles}</area>" * (
+        cap.MAX_MESSAGE_SHAPES // cap.MAX_SHAPES + 1
+    )
+    body = message("HF-099").replace(b"</info>", areas.encode() + b"</info>")
+    response = post(authority, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"info.area: at most {cap.MAX_MESSAGE_SHAPES} polygons, circles and geocodes in all"
+    )
+    assert stored(connection) == 0
+
+
+def test_a_polygon_of_no_extent_is_refused_by_its_place(authority, connection):
+    # Four times the same point: closed and long enough, but it encloses nothing.
+    point = "31.8,117.2 " * 3 + "31.8,117.2"
+    response = post(authority, message("HF-095", polygon=point))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "info[0].area[0]: its shapes enclose no area"
     assert stored(connection) == 0
 
 
@@ -305,6 +360,22 @@ def test_alerts_come_back_as_cap(authority, public_client):
     [entry] = root.findall("{http://www.w3.org/2005/Atom}entry")
     [alert] = entry.find("{http://www.w3.org/2005/Atom}content")
     assert cap.parse(etree.tostring(alert)).identifier == "HF-120"
+
+
+def test_a_cap_document_runs_nothing_in_a_browser(authority, public_client):
+    # The schema lets a signature hold any markup, an XHTML script as well.
+    script = (
+        '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+        '<h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script></ds:Signature>'
+    )
+    body = message("HF-121").replace(b"</alert>", script.encode() + b"</alert>")
+    alert_id = post(authority, body).json()["id"]
+    for params in ({"f": "cap"}, {}):
+        for path in (f"/v1/alerts/{alert_id}", "/v1/alerts/active"):
+            response = public_client.get(path, params=params, headers={"Accept": "application/xml"})
+            assert b"<h:script" in response.content
+            assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
+            assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_an_unknown_alert_is_404(public_client):

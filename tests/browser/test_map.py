@@ -2,6 +2,7 @@
 fixed position, a problem report sent, and text from the registry never run as markup."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 
@@ -110,6 +111,20 @@ def test_a_problem_report_is_sent_with_its_id(browser, live, registry):
     assert progress.locator("tr[data-step=resolved].pending").count() == 1
     page.context.close()
     assert not watch.blocked and not watch.errors, (watch.blocked, watch.errors)
+
+
+def test_a_report_link_that_names_no_report_says_so_and_asks_nothing(zh_page, live):
+    asked = []
+    zh_page.on("request", lambda request: "/v1/reports/" in request.url and asked.append(request))
+    for made_up in ("javascript:alert(1)", "//example.com/x", "../../v1/facilities", XSS):
+        zh_page.goto(f"{live.base}/map?" + urlencode({"report": made_up}))
+        progress = zh_page.locator("#progress-panel:not([hidden])")
+        progress.locator(".error").wait_for()
+        assert progress.locator(".error").inner_text() == "没有这个问题报告"
+        assert made_up in progress.locator("h2").inner_text()
+        assert zh_page.url.startswith(f"{live.base}/map?report=")
+    # The API was never asked, so the page shows no validation problem and logs no error.
+    assert asked == []
 
 
 def test_a_name_made_of_markup_is_shown_as_text_and_runs_nothing(browser, live, registry):

@@ -103,6 +103,21 @@ def test_history_keeps_every_report(client, shelter):
     assert all(r["reported_by"].startswith("key:") for r in history["items"])
 
 
+def test_the_history_names_the_reporting_key_to_staff_of_the_work_only(
+    client, client_for, public_client, shelter
+):
+    client.put(url(shelter), json=body())
+    named = client.get(url(shelter) + "/history").json()["items"]
+    assert named[0]["reported_by"].startswith("key:")
+    for staff in (client_for("gis"), client_for("manager", admin_codes=["340100"])):
+        assert staff.get(url(shelter) + "/history").json()["items"] == named
+    # Key ids and names are for the audit trail, not for anyone who asks.
+    for reader in (public_client, client_for("app"), client_for("manager", admin_codes=["340200"])):
+        [item] = reader.get(url(shelter) + "/history").json()["items"]
+        assert item["reported_by"] is None
+        assert item["persons_inside"] == named[0]["persons_inside"]
+
+
 def test_who_may_report(client_for, create):
     facility = create(capacity_persons=1000, shelter_area=1000)["id"]
     assert client_for(None).put(url(facility), json=body()).status_code == 401

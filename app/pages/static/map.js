@@ -306,12 +306,20 @@
   }
 
   const STEPS = ["created", "acknowledged", "resolved"];
+  // Report ids are UUIDs: a link mistyped or made up is no report, not a request the API
+  // refuses with a validation problem.
+  const REPORT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
   async function showProgress(id) {
     const panel = document.getElementById("progress-panel");
     const body = document.getElementById("progress");
     panel.hidden = false;
     document.getElementById("progress-title").textContent = t("progress.title", { id });
+    if (!REPORT_ID.test(id)) {
+      replace(body, el("p", { class: "error" }, t("progress.unknown")));
+      panel.scrollIntoView({ block: "nearest" });
+      return;
+    }
     replace(body, el("p", { class: "hint" }, t("map.searching")));
     try {
       const { data } = await api(`/v1/reports/${encodeURIComponent(id)}`);

@@ -55,7 +55,7 @@ class ApiModel(BaseModel):
         where = _nul_at(value)
         if where is not None:
             raise PydanticCustomError(
-                "nul_character", NUL_MESSAGE + (f" (at {where})" if where else "")
+                "nul_character", f"{NUL_MESSAGE} (at {where})" if where else NUL_MESSAGE
             )
         return value
 

@@ -54,10 +54,13 @@ def test_every_error_class_has_a_translation():
 
 # Calls whose argument is a problem's detail or a field's message: the error classes (their
 # detail), `InvalidInput.on(field, message)`, `FieldError(field, message)`, the handlers'
-# `problem_response(detail=...)`, `Message(template)` (app/core/messages.py) and the
-# planning readers' `errors.add(field, message)`. Each gives the position of its argument
-# and its keyword.
+# `problem_response(detail=...)`, `Message(template)` (app/core/messages.py), the
+# planning readers' `errors.add(field, message)`, and a validator's `ValueError(message)` or
+# `PydanticCustomError(type, message)`, which pydantic words as a field's message. Each
+# gives the position of its argument and its keyword.
 MESSAGE_ARGUMENTS = {
+    "ValueError": (0, None),
+    "PydanticCustomError": (1, "message_template"),
     "on": (1, "message"),
     "FieldError": (1, "message"),
     "problem_response": (None, "detail"),
@@ -69,6 +72,11 @@ MESSAGE_ARGUMENTS = {
 NOT_SENTENCES = {
     # A rule's template worded from its fields' names: each rule's own is in the catalogue.
     "{{smaller}} m² exceeds {larger} {{larger}} m²",
+    # Said to the operator at start-up or to a developer, never in an answer.
+    "a rate table holds {FIELDS} doubles a slot, {PROBES} slots or more",
+    "a stream count table holds {CLIENT_ROWS} ints a column",
+    "{origin} is not an origin such as https://map.example.org",
+    "{id}: {name} is no property name",
 }
 
 
@@ -82,6 +90,8 @@ def _templates(node: ast.expr, constants: dict[str, str]) -> list[str] | None:
     where it is worded)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
+    if isinstance(node, ast.Name | ast.Attribute) and _name(node) in constants:
+        return [constants[_name(node)]]
     if isinstance(node, ast.JoinedStr):
         text = ""
         for part in node.values:
@@ -134,7 +144,7 @@ def raised_messages() -> tuple[dict[str, str], list[str]]:
                     continue
             else:
                 continue
-            arguments = [k.value for k in call.keywords if k.arg == keyword]
+            arguments = [k.value for k in call.keywords if k.arg and k.arg == keyword]
             if position is not None and len(call.args) > position:
                 arguments.append(call.args[position])
             for argument in arguments:

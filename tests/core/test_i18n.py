@@ -157,7 +157,8 @@ def raised_messages() -> tuple[dict[str, str], list[str]]:
 
 def _covered(text: str) -> bool:
     """Whether the catalogue translates a template as i18n.Catalogue.text reads it: an
-    entry, a template of its own, each part of a "; " list, or the rest after a field."""
+    entry, a template of its own, each part of a "; " list, or the rest after a field
+    (named, or a value: "{field}: ...")."""
     found = catalogue("zh")
     if text in found.messages or any(t.pattern.fullmatch(text) for t in found.templates):
         return True

@@ -43,8 +43,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
             raise Unauthenticated("this needs an API key")
         if principal.role not in allowed:
             raise Forbidden(
-                f"the {principal.role} role may not do this; it needs "
-                + " or ".join(sorted(allowed))
+                f"the {principal.role} role may not do this; it needs {' or '.join(sorted(allowed))}"
             )
         return principal
 

@@ -91,14 +91,18 @@ class Catalogue:
 
 def _template(msgid: str, msgstr: str) -> Template:
     parts, seen, position = [], set(), 0
-    for match in PLACEHOLDER.finditer(msgid):
+    placeholders = list(PLACEHOLDER.finditer(msgid))
+    for match in placeholders:
         parts.append(re.escape(msgid[position : match.start()]))
         name = match[1]
-        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        # Only the last value may hold "; ", the separator of a list of messages, so
+        # that a template of one item does not swallow the items after it.
+        value = ".+?" if match is placeholders[-1] else "(?:(?!; ).)+?"
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>{value})")
         seen.add(name)
         position = match.end()
     parts.append(re.escape(msgid[position:]))
-    first, last = PLACEHOLDER.search(msgid), list(PLACEHOLDER.finditer(msgid))[-1]
+    first, last = PLACEHOLDER.search(msgid), placeholders[-1]
     return Template(
         msgid,
         msgstr,

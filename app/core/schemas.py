@@ -55,7 +55,7 @@ class ApiModel(BaseModel):
         where = _nul_at(value)
         if where is not None:
             raise PydanticCustomError(
-                "nul_character", NUL_MESSAGE + (f" (at {where})" if where else "")
+                "nul_character", f"{NUL_MESSAGE} (at {where})" if where else NUL_MESSAGE
             )
         return value
 
@@ -193,9 +193,10 @@ async def no_unknown_query_parameters(request: Request) -> None:
     unknown = sorted({name for name in request.query_params if name not in known})
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
+        noun = "parameters" if len(unknown) > 1 else "parameter"
+        named = ", ".join(repr(name) for name in unknown)
         raise BadRequest(
-            f"unknown query parameter{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(name) for name in unknown)}; this route takes: {listed}",
+            f"unknown query {noun} {named}; this route takes: {listed}",
             errors=[
                 FieldError(field=f"query.{name}", message="unknown parameter") for name in unknown
             ],

@@ -66,10 +66,11 @@ class _Errors:
     def raise_any(self, what: str) -> None:
         if self.items:
             shown = self.items[:REPORTED_ERRORS]
-            more = f" (first {len(shown)} shown)" if len(self.items) > len(shown) else ""
+            listed = "; ".join(f"{e.field}: {e.message}" for e in shown[:5])
             raise InvalidInput(
-                f"{len(self.items)} problem(s) in the {what}{more}: "
-                + "; ".join(f"{e.field}: {e.message}" for e in shown[:5]),
+                f"{len(self.items)} problem(s) in the {what} (first {len(shown)} shown): {listed}"
+                if len(self.items) > len(shown)
+                else f"{len(self.items)} problem(s) in the {what}: {listed}",
                 errors=shown,
             )
 
@@ -167,7 +168,7 @@ def _csv_rows(content: str, coordsys: CoordSys) -> list[PopulationRow]:
         problems.append(FieldError(field="header", message=f"unknown column(s) {unknown}"))
     if len(counts) != 1:
         problems.append(
-            FieldError(field="header", message="needs one count column: " + ", ".join(COUNT_NAMES))
+            FieldError(field="header", message=f"needs one count column: {', '.join(COUNT_NAMES)}")
         )
     has_point = "lon" in header and "lat" in header
     if not has_point and "admin_code" not in header:
@@ -249,7 +250,7 @@ def _feature_row(
     counts = [name for name in COUNT_NAMES if name in properties]
     residents = None
     if len(counts) != 1:
-        errors.add(f"{where}.properties", "needs one count: " + ", ".join(COUNT_NAMES))
+        errors.add(f"{where}.properties", f"needs one count: {', '.join(COUNT_NAMES)}")
     else:
         residents = _residents(properties[counts[0]], f"{where}.properties.{counts[0]}", errors)
     admin_code = _admin_code(properties.get("admin_code"), f"{where}.properties.admin_code", errors)

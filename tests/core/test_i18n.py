@@ -1,6 +1,9 @@
+import ast
 import importlib
 import pkgutil
+import re
 import string
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -8,8 +11,16 @@ from fastapi.testclient import TestClient
 
 import app
 from app.config import Settings
-from app.core.errors import AppError
-from app.core.i18n import LOCALE_DIR, catalogue, negotiate, pointer, translate
+from app.core.errors import STORED_VALUE, AppError
+from app.core.i18n import (
+    FIELD_PREFIX,
+    LOCALE_DIR,
+    PLACEHOLDER,
+    catalogue,
+    negotiate,
+    pointer,
+    translate,
+)
 from app.db.replicas import Reads
 from app.main import create_app
 
@@ -38,6 +49,136 @@ def test_every_error_class_has_a_translation():
         for what, text in (("title", cls.title), ("template", cls.__dict__.get("template"))):
             if text is not None and text not in messages:
                 missing.append(f"{cls.__module__}.{cls.__qualname__}.{what}: msgid {text!r}")
+    assert not missing, "add to messages.po:\n" + "\n".join(missing)
+
+
+# Calls whose argument is a problem's detail or a field's message: the error classes (their
+# detail), `InvalidInput.on(field, message)`, `FieldError(field, message)`, the handlers'
+# `problem_response(detail=...)`, `Message(template)` (app/core/messages.py), the
+# planning readers' `errors.add(field, message)`, and a validator's `ValueError(message)` or
+# `PydanticCustomError(type, message)`, which pydantic words as a field's message. Each
+# gives the position of its argument and its keyword.
+MESSAGE_ARGUMENTS = {
+    "ValueError": (0, None),
+    "PydanticCustomError": (1, "message_template"),
+    "on": (1, "message"),
+    "FieldError": (1, "message"),
+    "problem_response": (None, "detail"),
+    "Message": (0, "template"),
+    "add": (1, "message"),
+}
+# Texts the code raises that are no sentence to translate, each with why. (A text of
+# values alone, "{message}", passes another message through and is left out anyway.)
+NOT_SENTENCES = {
+    # A rule's template worded from its fields' names: each rule's own is in the catalogue.
+    "{{smaller}} m² exceeds {larger} {{larger}} m²",
+    # Said to the operator at start-up or to a developer, never in an answer.
+    "a rate table holds {FIELDS} doubles a slot, {PROBES} slots or more",
+    "a stream count table holds {CLIENT_ROWS} ints a column",
+    "{origin} is not an origin such as https://map.example.org",
+    "{id}: {name} is no property name",
+}
+
+
+def _name(node: ast.expr | None) -> str | None:
+    return getattr(node, "id", None) or getattr(node, "attr", None)
+
+
+def _templates(node: ast.expr, constants: dict[str, str]) -> list[str] | None:
+    """The message an argument words, as a template ({expr} -> {name}, a module's text
+    constant as its text); None when it is no literal (a value passed through, checked
+    where it is worded)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Name | ast.Attribute) and _name(node) in constants:
+        return [constants[_name(node)]]
+    if isinstance(node, ast.JoinedStr):
+        text = ""
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                text += part.value
+            elif part.format_spec is None and _name(part.value) in constants:
+                text += constants[_name(part.value)]
+            else:  # a FormattedValue: named as the catalogue names it
+                value = part.value
+                while isinstance(value, ast.Call | ast.Subscript):
+                    value = value.func if isinstance(value, ast.Call) else value.value
+                name = _name(value) or "value"
+                text += "{" + name + "}"
+        return [text]
+    if isinstance(node, ast.IfExp):
+        body, orelse = _templates(node.body, constants), _templates(node.orelse, constants)
+        return None if body is None or orelse is None else body + orelse
+    return None
+
+
+def raised_messages() -> tuple[dict[str, str], list[str]]:
+    """Every detail or field message worded in app/, as a template, with where; and where
+    one is built in pieces ("..." + ...), which no template matches."""
+    classes = {c.__name__ for c in error_classes()} | {"AppError"}
+    found, pieces = {STORED_VALUE: "app/core/errors.py"}, []
+    root = Path(app.__file__).parent
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in root.rglob("*.py")}
+    constants: dict[str, str] = {}  # a module's texts, NAME = "..." or f"..."
+    for tree in trees.values():
+        for node in tree.body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if not (isinstance(target, ast.Name) and target.id.lstrip("_").isupper()):
+                continue
+            if texts := _templates(node.value, constants):
+                constants[target.id] = texts[0]
+    for path, tree in sorted(trees.items()):
+        where = path.relative_to(root.parent)
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            callee = _name(call.func)
+            if callee in classes:
+                position, keyword = 0, "detail"
+            elif callee in MESSAGE_ARGUMENTS:
+                position, keyword = MESSAGE_ARGUMENTS[callee]
+                receiver = getattr(call.func, "value", None)
+                if callee == "on" and _name(receiver) not in classes:
+                    continue
+                if callee == "add" and _name(receiver) != "errors":
+                    continue
+            else:
+                continue
+            arguments = [k.value for k in call.keywords if k.arg and k.arg == keyword]
+            if position is not None and len(call.args) > position:
+                arguments.append(call.args[position])
+            for argument in arguments:
+                if isinstance(argument, ast.BinOp):
+                    pieces.append(f"{where}:{call.lineno}")
+                for text in _templates(argument, constants) or []:
+                    found.setdefault(text, f"{where}:{call.lineno}")
+    return found, pieces
+
+
+def _covered(text: str) -> bool:
+    """Whether the catalogue translates a template as i18n.Catalogue.text reads it: an
+    entry, a template of its own, each part of a "; " list, or the rest after a field
+    (named, or a value: "{field}: ...")."""
+    found = catalogue("zh")
+    if text in found.messages or any(t.pattern.fullmatch(text) for t in found.templates):
+        return True
+    if "; " in text:
+        return all(_covered(part) for part in text.split("; "))
+    field = FIELD_PREFIX.fullmatch(text) or re.fullmatch(r"\{\w+\}: (?P<rest>.+)", text)
+    return field is not None and _covered(field["rest"])
+
+
+def test_every_raised_message_has_a_translation():
+    """A detail or field message worded in app/ needs its msgid in messages.po: its text
+    with each {expression} of an f-string named, as the catalogue's templates name values."""
+    messages, pieces = raised_messages()
+    assert len(messages) > 200  # the walk finds the code's messages
+    assert not pieces, "word each as one f-string:\n" + "\n".join(pieces)
+    missing = [
+        f"{where}: msgid {text!r}"
+        for text, where in sorted(messages.items(), key=lambda item: item[1])
+        if text not in NOT_SENTENCES and PLACEHOLDER.sub("", text).strip() and not _covered(text)
+    ]
     assert not missing, "add to messages.po:\n" + "\n".join(missing)
 
 
@@ -145,3 +286,53 @@ def test_the_default_language_is_configurable(settings, connection):
     english = client.get("/v1/facilities/999999", headers={"Accept-Language": "en"})
     assert english.json()["detail"] == "facility 999999 does not exist"
     assert english.headers.get("content-language") is None
+
+
+def test_an_ogc_crs_refusal_in_chinese(client):
+    response = client.get(
+        "/ogc/collections/facilities/items",
+        params={"crs": "http://www.opengis.net/def/crs/EPSG/0/4555"},
+        headers=ZH,
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith("crs：不支持 'http://www.opengis.net/def/crs/EPSG/0/4555'；请使用 ")
+    assert detail.endswith(
+        "或 CGCS2000 3 度带高斯-克吕格投影带 http://www.opengis.net/def/crs/EPSG/0/4513 至 "
+        "http://www.opengis.net/def/crs/EPSG/0/4554"
+    )
+
+
+def test_an_import_problem_in_chinese(client):
+    bad_encoding = client.post(
+        "/v1/imports",
+        params={"filename": "台账.csv", "encoding": "klingon"},
+        content=b"x",
+        headers=ZH,
+    )
+    assert bad_encoding.status_code == 400
+    assert bad_encoding.json()["detail"] == "未知的编码 'klingon'"
+    mapping = client.post(
+        "/v1/imports",
+        params={"filename": "台账.csv", "mapping": '["code"]'},
+        content=b"x",
+        headers=ZH,
+    )
+    assert mapping.status_code == 400
+    assert mapping.json()["detail"] == "mapping：须为“表头 -> 字段名”的对象"
+
+
+def test_a_planning_problem_in_chinese(client):
+    rows = "lon,lat,residents\n117.2,31.8,100,7\nx,31.8,100\n"
+    response = client.post(
+        "/v1/planning/population-layers",
+        params={"name": "居民"},
+        content=rows.encode(),
+        headers={**ZH, "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["detail"] == (
+        "CSV 文件中有 2 个问题：第 1 行：值多于列；第 2 行 lon：lon/lat 'x', '31.8' 不是数"
+    )
+    assert [e["message"] for e in problem["errors"]] == ["值多于列", "lon/lat 'x', '31.8' 不是数"]

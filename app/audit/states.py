@@ -45,7 +45,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 def check_as_of(as_of: date | None) -> None:
     """Today in Beijing may be asked for (its end is still to come); tomorrow may not."""
     if as_of is not None and as_of > datetime.now(BEIJING).date():
-        raise InvalidInput.on("as_of", f"{as_of} lies in the future")
+        raise InvalidInput.on("query.as_of", f"{as_of} lies in the future")
 
 
 def end_of(day: date) -> datetime:

@@ -77,18 +77,29 @@ MAINTENANCE = """
     LEFT JOIN evidence e ON e.facility_id = s.id AND e.requirement = q.requirement
         AND e.code = q.code
     GROUP BY s.id, q.requirement, q.code
-), first_complete AS (
-    -- Per work, the first of its evidence days with every requirement met within
-    -- :within_days before it: a join within each work's own records.
-    SELECT facility_id, min(on_day) AS completed_on
+), covers AS (
+    -- Each day a requirement has evidence on meets it until its next such day or until
+    -- :within_days have passed, whichever comes first: disjoint spans per requirement.
+    SELECT facility_id, on_day AS from_day,
+        least(lead(on_day) OVER (PARTITION BY facility_id, requirement, code ORDER BY on_day),
+            on_day + CAST(:within_days AS integer) + 1) AS until_day
+    FROM (SELECT DISTINCT facility_id, requirement, code, on_day FROM evidence) d
+), met_count AS (
+    -- Per work and day a span starts or ends on, how many requirements are met: a
+    -- running sum, linear in the work's records where comparing every pair of its
+    -- evidence days was quadratic.
+    SELECT facility_id, on_day,
+        sum(sum(delta)) OVER (PARTITION BY facility_id ORDER BY on_day) AS met
     FROM (
-        SELECT c.facility_id, c.on_day
-        FROM (SELECT DISTINCT facility_id, on_day FROM evidence) c
-        JOIN evidence e ON e.facility_id = c.facility_id AND e.on_day <= c.on_day
-            AND e.on_day >= c.on_day - CAST(:within_days AS integer)
-        GROUP BY c.facility_id, c.on_day
-        HAVING count(DISTINCT (e.requirement, e.code)) = (SELECT count(*) FROM required)
-    ) days
+        SELECT facility_id, from_day AS on_day, 1 AS delta FROM covers
+        UNION ALL
+        SELECT facility_id, until_day, -1 FROM covers
+    ) moves
+    GROUP BY facility_id, on_day
+), first_complete AS (
+    -- Per work, the first day with every requirement met at once.
+    SELECT facility_id, min(on_day) AS completed_on
+    FROM met_count WHERE met = (SELECT count(*) FROM required)
     GROUP BY facility_id
 ), per_facility AS (
     SELECT s.id, s.code, s.name, s.admin_code, s.late, bool_and(m.satisfied) AS complete,

@@ -33,7 +33,7 @@ SHORT_LIMIT = 500
 
 def create(session: Session, data: CampaignCreate, *, principal: Principal) -> Campaign:
     if data.target_on <= data.starts_on:
-        raise InvalidInput.on("target_on", "must come after starts_on")
+        raise InvalidInput.on("body.target_on", "must come after starts_on")
     unknown = sorted(set(data.admin_codes) - known_codes(session, set(data.admin_codes)))
     if unknown:
         raise InvalidInput.of(
@@ -48,7 +48,7 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
             repository.rule_localities(session)
         ):
             raise InvalidInput.on(
-                "rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
+                "body.rule_locality", f"{data.rule_locality} has no signage rules to hold works to"
             )
     else:
         rules = data.rules.model_dump(mode="json")
@@ -56,7 +56,7 @@ def create(session: Session, data: CampaignCreate, *, principal: Principal) -> C
         unknown = sorted(set(data.rules.items) - maintenance.known_items(session, data.rules.items))
         if unknown:
             raise InvalidInput.on(
-                "rules.items", f"{', '.join(unknown)}: not in the maintenance catalogue"
+                "body.rules.items", f"{', '.join(unknown)}: not in the maintenance catalogue"
             )
     campaign = Campaign(
         **data.model_dump(exclude={"admin_codes", "rules"}),

@@ -236,3 +236,35 @@ def test_records_and_plans_are_counted_for_those_who_may_read_them(client, clien
     assert (other["today"]["works"], other["short"]) == (0, [])
     mine = client_for("manager", admin_codes=["340104"]).get(url).json()
     assert (mine["today"]["works"], mine["today"]["complete"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"target_on": "2024-12-31"}, "body.target_on"),
+        ({"rules": {"items": ["no.such.item"]}}, "body.rules.items"),
+        ({"kind": "signage", "rule_locality": "340181"}, "body.rule_locality"),
+        ({"admin_codes": ["349999"]}, "body.admin_codes"),
+    ],
+)
+def test_refusals_found_in_the_database_name_the_body_field(client, change, field):
+    """The checks the service makes after pydantic's name their field as pydantic does:
+    from the body down, as `body.admin_codes` always did."""
+    response = client.post("/v1/campaigns", json={**MAINTENANCE, **change})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_maintenance_completion_is_the_first_day_every_requirement_is_recent(client, hefei):
+    """An inspection too old by the time of the repair does not complete the work with it;
+    the next inspection does. (Completion is found with a running count of the spans each
+    record keeps its requirement met, not by comparing every pair of a work's records.)"""
+    work = hefei()
+    today = date.today()
+    for days_ago, kind in ((200, "inspection"), (80, "repair"), (20, "inspection")):
+        record(client, work, (today - timedelta(days=days_ago)).isoformat(), kind=kind)
+    rules = {"record_kinds": ["inspection", "repair"], "within_days": 90}
+    body = evaluate(client, {**MAINTENANCE, "target_on": "2025-02-01", "rules": rules})
+    assert body["today"]["complete"] == 1
+    completed = [m["month"] for m in body["timeline"] if m["completed"]]
+    assert completed == [(today - timedelta(days=20)).strftime("%Y-%m")]

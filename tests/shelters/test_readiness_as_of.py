@@ -81,3 +81,11 @@ def test_a_day_before_the_registry_or_in_the_future_is_named(client):
         response = client.get("/v1/readiness", params={"within_hours": 24, "as_of": day})
         assert response.status_code == 422, response.text
         assert "as_of" in response.text
+
+
+@pytest.mark.parametrize("as_of", ["1899-12-31", (date.today() + timedelta(days=2)).isoformat()])
+def test_a_refused_as_of_is_named_one_way(client, as_of):
+    """Too early (the date range) or in the future (the audit trail's end): query.as_of."""
+    response = client.get("/v1/readiness", params={"within_hours": 48, "as_of": as_of})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["query.as_of"]

@@ -395,10 +395,10 @@ def test_a_client_holds_a_bounded_number_of_streams_over_the_workers(
         assert "RF_ALERT_STREAMS_PER_CLIENT" in problem["detail"]
         # Another client (here a key on the same address) is served meanwhile.
         assert opening(live.base, Authorization=f"Bearer {key}")[0] == 200
-        # Closing a stream frees its place.
+        # Closing a stream frees its place (once the server sees the connection go: each
+        # probe opens and closes one too, so the probing waits rather than asserts twice).
         streams.pop().close()
         wait_for(lambda: opening(live.base)[0] == 200, "a closed stream kept its place", WAIT_S)
-        assert opening(live.base)[0] == 200
     finally:
         for stream in streams:
             stream.close()

@@ -17,9 +17,8 @@ from string import Template
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from app.core.i18n import negotiate
-from app.pages.assets import REVALIDATE, VersionedFiles, cache_control, digest
+from app.pages.assets import BASE_POLICY, VersionedFiles, cache_control, digest, page
 
-HTML = "text/html; charset=utf-8"
 TEXT = "text/html"
 JSON = "application/json"
 ASSETS = "/docs/assets"
@@ -83,10 +82,8 @@ CHINESE = {
     "Layout": "代码结构",
     "Benchmarks": "性能测试",
 }
-# The pages' policy (app/pages/router.py) less what they do not load. Swagger UI and ReDoc
-# set styles from their scripts (ReDoc writes <style> elements), and draw icons from data:
-# URLs; ReDoc runs its search in a worker made from a blob.
-BASE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+# Swagger UI and ReDoc set styles from their scripts (ReDoc writes <style> elements), and
+# draw icons from data: URLs; ReDoc runs its search in a worker made from a blob.
 LANDING_POLICY = f"{BASE_POLICY}; style-src 'self'; img-src 'self'"
 DOCS_POLICY = (
     f"{BASE_POLICY}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -132,7 +129,7 @@ async def landing(request: Request) -> Response:
         return Response(json.dumps(document, ensure_ascii=False), media_type=JSON, headers=headers)
     language = negotiate(request.headers.get("accept-language"), PAGE_LANGUAGE)
     say = (lambda text: CHINESE.get(text, text)) if language == "zh" else (lambda text: text)
-    page = _template("landing.html").substitute(
+    body = _template("landing.html").substitute(
         lang="zh-CN" if language == "zh" else "en",
         title=escape(say(TITLE)),
         summary=escape(say(SUMMARY)),
@@ -145,7 +142,7 @@ async def landing(request: Request) -> Response:
         or "\n".join(f"<li>{escape(say(t))}</li>" for t, _ in README_SECTIONS),
     )
     headers["Content-Language"] = "zh-CN" if language == "zh" else "en"
-    return _html(page, LANDING_POLICY, headers)
+    return page(body, LANDING_POLICY, headers)
 
 
 def _items(links: list[Link], say: Callable[[str], str], *, paths: bool = False) -> str:
@@ -154,20 +151,6 @@ def _items(links: list[Link], say: Callable[[str], str], *, paths: bool = False)
         + (f" <code>{escape(link.href)}</code>" if paths else "")
         + "</li>"
         for link in links
-    )
-
-
-def _html(page: str, policy: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        page,
-        media_type=HTML,
-        headers={
-            "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-            "Cache-Control": REVALIDATE,
-            **(headers or {}),
-        },
     )
 
 
@@ -192,13 +175,13 @@ def _docs_page(request: Request, template: str, what: str) -> Response:
             ("swagger_init", "swagger-init.js"),
         )
     }
-    page = _template(template).substitute(
+    body = _template(template).substitute(
         title=escape(f"{TITLE}: {what}"),
         redoc_js=escape(f"{root}{REDOC_PATH}?v={_redoc_bundle()[1]}"),
         openapi_url=escape(f"{root}{request.app.openapi_url}"),
         **assets,
     )
-    return _html(page, DOCS_POLICY)
+    return page(body, DOCS_POLICY)
 
 
 # ReDoc draws its "API docs by Redocly" badge from cdn.redoc.ly whatever its options

@@ -14,9 +14,10 @@ from string import Template
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import HttpUrl
+from starlette.responses import Response
 
 from app.config import Settings
-from app.pages.assets import VersionedFiles
+from app.pages.assets import BASE_POLICY, VersionedFiles, page
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/pages/static"
@@ -42,7 +43,7 @@ def content_security_policy(settings: Settings) -> str:
     elsewhere = "".join(f" {origin}" for origin in origins)
     return "; ".join(
         (
-            "default-src 'none'",
+            BASE_POLICY,
             "script-src 'self'",
             "style-src 'self'",
             f"img-src 'self' data: blob:{elsewhere}",
@@ -50,9 +51,6 @@ def content_security_policy(settings: Settings) -> str:
             f"connect-src 'self'{elsewhere}",
             # MapLibre's CSP build runs its worker from a file of this origin.
             "worker-src 'self'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
         )
     )
 
@@ -67,7 +65,7 @@ def _template(name: str) -> Template:
     return Template((HERE / "templates" / name).read_text(encoding="utf-8"))
 
 
-def _page(request: Request, name: str) -> HTMLResponse:
+def _page(request: Request, name: str) -> Response:
     settings: Settings = request.app.state.settings
     values = {
         **{name: STATIC.url(path) for name, path in ASSETS.items()},
@@ -75,24 +73,16 @@ def _page(request: Request, name: str) -> HTMLResponse:
         "coordsys": settings.basemap_coordsys,
     }
     body = _template(name).substitute({k: escape(v, quote=True) for k, v in values.items()})
-    return HTMLResponse(
-        body,
-        headers={
-            "Content-Security-Policy": content_security_policy(settings),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-            "Cache-Control": "no-cache",
-        },
-    )
+    return page(body, content_security_policy(settings))
 
 
 @router.api_route("/map", methods=["GET", "HEAD"], response_class=HTMLResponse)
-def public_map(request: Request) -> HTMLResponse:
+def public_map(request: Request) -> Response:
     return _page(request, "map.html")
 
 
 @router.api_route("/console", methods=["GET", "HEAD"], response_class=HTMLResponse)
-def console(request: Request) -> HTMLResponse:
+def console(request: Request) -> Response:
     return _page(request, "console.html")
 
 

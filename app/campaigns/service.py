@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.accounts.dependencies import require_roles
+from app.accounts.dependencies import ensure_role
 from app.accounts.principal import RESTRICTED_READERS, Principal
 from app.campaigns import repository
 from app.campaigns.models import Campaign, CampaignKind
@@ -97,7 +97,7 @@ def evaluate(
     if campaign.kind != CampaignKind.signage:
         # Maintenance records and conversion plans are restricted: their campaigns count
         # the works whose restricted fields the caller may read.
-        require_roles(*RESTRICTED_READERS)(principal)
+        ensure_role(principal, RESTRICTED_READERS)
         visible = restricted_sql(principal, F)
     totals, short, timeline = repository.now(
         session, campaign, visible=visible, today=today, limit=SHORT_LIMIT + 1

@@ -99,7 +99,7 @@ class TimeWindow:
     limit: int
 
 
-def time_window(
+async def time_window(
     since: Annotated[Instant | None, Query(description="default: 24 hours before until")] = None,
     until: Annotated[Instant | None, Query(description="default: now")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,

@@ -6,6 +6,7 @@ import json
 from dataclasses import fields
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -56,7 +57,7 @@ def _answer(
     return Response(json.dumps(document, ensure_ascii=False), media_type=media_type, headers=VARY)
 
 
-def _collection(collection_id: Annotated[str, Path(max_length=100)]) -> Collection:
+async def _collection(collection_id: Annotated[str, Path(max_length=100)]) -> Collection:
     found = COLLECTIONS.get(collection_id)
     if found is None:
         raise NotFound(f"no collection {collection_id!r}; see /ogc/collections")
@@ -129,9 +130,9 @@ async def _sample(request: Request, c: Collection) -> list[str]:
     query = service.ItemsQuery(limit=html.MAP_FEATURES)
     live = _live(request)
 
-    def run(session: Session) -> service.Page:
+    def run(connection: Session | psycopg.Connection) -> service.Page:
         return service.items(
-            session,
+            connection,
             c,
             query,
             restricted=False,
@@ -245,9 +246,9 @@ async def items(request: Request, c: CollectionDep, who: CurrentPrincipal) -> Re
     f = given.f
     restricted, visible, live = restricted_clause(who), visible_clause(who), _live(request)
 
-    def run(session: Session) -> service.Page:
+    def run(connection: Session | psycopg.Connection) -> service.Page:
         return service.items(
-            session,
+            connection,
             c,
             query,
             restricted=restricted,
@@ -256,7 +257,8 @@ async def items(request: Request, c: CollectionDep, who: CurrentPrincipal) -> Re
             sql_params=live,
         )
 
-    page = await hot_read(request.app.state, run)
+    fast = service.fast(query, restricted, visible)
+    page = await hot_read(request.app.state, run, inline=fast, raw=fast)
     as_html = _wants_html(request, f)
     links = _page_links(request, c, page, HTML if as_html else GEOJSON)
     envelope: dict[str, Any] = {"type": "FeatureCollection", "links": links}

@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy import ColumnElement, Float, Select, func, or_
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
@@ -49,6 +51,25 @@ class Page:
     prev_cursor: str | None
     # Exact and free only when the first page holds every match; else unknown (None).
     number_matched: int | None
+
+
+# The largest page read on the fast path: its rows cost time to build and send.
+FAST_LIMIT = 500
+
+
+def fast(
+    query: ItemsQuery, restricted: bool | ColumnElement[bool], visible: ColumnElement[bool]
+) -> bool:
+    """Whether a page may take the fast path: its statement is one of the shared ones
+    (the same for all callers of a role), sent as SQL text on the pool's own connection
+    (db.session.hot_read, `raw`), and read from an index in the order it is given (ids,
+    or nearest the box's centre), so that it is short whatever the data and may run on
+    the event loop's thread (`inline`). A filter, a sort or a comparison of other
+    properties may read far more rows, and would hold up every other request of the
+    process meanwhile."""
+    plain = query.filter is None and query.sortby is None and query.datetime is None
+    indexed = plain and not query.equals and query.limit <= FAST_LIMIT
+    return indexed and _shared(restricted, visible)
 
 
 def queryables(
@@ -110,7 +131,7 @@ def _shared(restricted: bool | ColumnElement[bool], visible: ColumnElement[bool]
 
 
 def items(
-    session: Session,
+    connection: Session | psycopg.Connection,
     collection: Collection,
     query: ItemsQuery,
     *,
@@ -150,11 +171,15 @@ def items(
         cursor=(cursor[0], tuple(value is None for value in cursor[1])) if cursor else None,
         equals=tuple(sorted(name for name, _ in query.equals)),
     )
-    if query.filter is None and _shared(restricted, visible):
-        statement = _shared_statement(shape, restricted, visible)
+    if isinstance(connection, psycopg.Connection):  # fast(query, ...)
+        sql, constants = _shared_sql(shape, restricted, visible)
+        rows = connection.execute(sql, constants | values).fetchall()
     else:
-        statement = _statement(shape, restricted, visible, _filter(query, known))
-    rows = session.execute(statement, values).all()
+        if query.filter is None and _shared(restricted, visible):
+            statement = _shared_statement(shape, restricted, visible)
+        else:
+            statement = _statement(shape, restricted, visible, _filter(query, known))
+        rows = connection.execute(statement, values).all()
     if cursor is not None and cursor[0]:
         more_before, more_after = len(rows) > query.limit, True
         rows = rows[: query.limit][::-1]  # read backwards, from the cursor
@@ -232,6 +257,27 @@ def _filter(
 @functools.lru_cache(maxsize=512)
 def _shared_statement(shape: _Shape, restricted: bool, visible: ColumnElement[bool]) -> Select:
     return _statement(shape, restricted, visible, None)
+
+
+# The fast path sends a shared statement's SQL itself: a Session and SQLAlchemy's
+# execution cost a page more Python than its rows do.
+@functools.lru_cache(maxsize=512)
+def _shared_sql(
+    shape: _Shape, restricted: bool, visible: ColumnElement[bool]
+) -> tuple[str, dict[str, Any]]:
+    """The statement's SQL for psycopg, and the values of the parameters it carries itself
+    (enum members, SRIDs), converted as SQLAlchemy would convert them. The caller's values
+    (box, cursor, limit) are plain numbers, which no type converts."""
+    compiled = _shared_statement(shape, restricted, visible).compile(
+        dialect=postgresql.psycopg.dialect()
+    )
+    constants = {}
+    for name, value in compiled.params.items():
+        if value is not None:
+            convert = compiled._bind_processors.get(name)
+            constants[name] = convert(value) if convert else value
+    assert set(compiled._bind_processors) <= set(constants), "a converted caller's value"
+    return str(compiled), constants
 
 
 def _statement(

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.accounts.dependencies import CurrentPrincipal, require_roles
+from app.accounts.dependencies import CurrentPrincipal, ensure_role
 from app.accounts.principal import RESTRICTED_READERS
 from app.audit.states import AsOfQuery
 from app.core.errors import InvalidInput, problem_responses
@@ -40,7 +40,7 @@ def _stats_filter(
 StatsFilterDep = Annotated[StatsFilter, Depends(_stats_filter)]
 
 
-def _dimensions(
+async def _dimensions(
     by: Annotated[
         list[str] | None,
         Query(
@@ -58,7 +58,7 @@ def _dimensions(
     return [Dimension(name) for name in names]
 
 
-def _population_layer(
+async def _population_layer(
     principal: CurrentPrincipal,
     population_layer: Annotated[
         int | None,
@@ -73,7 +73,7 @@ def _population_layer(
     """A layer's residents are read by those who may read the layer on /v1/planning,
     before anyone learns whether it exists."""
     if population_layer is not None:
-        require_roles(*RESTRICTED_READERS)(principal)
+        ensure_role(principal, RESTRICTED_READERS)
     return population_layer
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from app.facilities.scope import PUBLIC_WORKS
 from app.ogc import service
 from tests.uses.test_router import PARKING, uses_url
 
@@ -114,11 +115,25 @@ def test_bbox_in_every_crs_finds_the_same_facility(public_client, row):
 
 def test_boxes_of_one_shape_share_a_statement_not_its_values(public_client, row):
     made = row(6)
-    shared = service._shared_statement.cache_info().hits
+    shared = service._shared_sql.cache_info().hits
     for first, last in ((0, 2), (3, 5)):
         box = f"{LON + first * 0.001 - 1e-4},{LAT - 1e-4},{LON + last * 0.001 + 1e-4},{LAT + 1e-4}"
         assert sorted(ids(public_client.get(ITEMS, params={"bbox": box}))) == made[first : last + 1]
-    assert service._shared_statement.cache_info().hits > shared
+    assert service._shared_sql.cache_info().hits > shared
+
+
+def test_the_fast_path_answers_as_the_general_one(public_client, row):
+    # A plain page goes as SQL text on the pool's connection (service.fast); a filter that
+    # keeps every row sends the same page through a Session.
+    made = row(4)
+    box = f"{LON - 1e-4},{LAT - 1e-4},{LON + 0.004},{LAT + 1e-4}"
+    fast = public_client.get(ITEMS, params={"bbox": box, "limit": 3})
+    general = public_client.get(ITEMS, params={"bbox": box, "limit": 3, "filter": "name LIKE '%'"})
+    assert general.status_code == 200, general.text
+    assert not service.fast(service.ItemsQuery(filter="name LIKE '%'"), False, PUBLIC_WORKS)
+    assert fast.json()["features"] == general.json()["features"]
+    assert len(ids(fast)) == 3 and set(ids(fast)) <= set(made)
+    assert link(fast.json(), "next") is not None
 
 
 @pytest.mark.parametrize(

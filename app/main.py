@@ -43,12 +43,14 @@ from app.maintenance.notices import sweep_overdue
 from app.maintenance.router import router as maintenance_router
 from app.media.router import PHOTO_PATH
 from app.media.router import router as media_router
+from app.nearby.router import FAST_ROUTES as NEARBY_FAST_ROUTES
 from app.nearby.router import router as nearby_router
 from app.ogc.router import router as ogc_router
 from app.ogc.tiles.router import FAST_ROUTES as TILE_FAST_ROUTES
 from app.ogc.tiles.router import router as tiles_router
 from app.pages.router import install_pages
 from app.parking.notices import sweep_stale
+from app.parking.router import FAST_ROUTES as PARKING_FAST_ROUTES
 from app.parking.router import nearby_router as nearby_parking_router
 from app.parking.router import router as parking_router
 from app.planning.router import POPULATION_PATH
@@ -174,7 +176,7 @@ def create_app(
     app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(
         FastPath,
-        routes=[*TILE_FAST_ROUTES, *health.FAST_ROUTES],
+        routes=[*TILE_FAST_ROUTES, *PARKING_FAST_ROUTES, *NEARBY_FAST_ROUTES, *health.FAST_ROUTES],
         admit=admission.fast,
         cors_origins=settings.cors_origins,
     )

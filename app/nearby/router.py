@@ -1,15 +1,20 @@
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams, State
+from starlette.types import Scope
 
 from app.accounts.dependencies import CurrentPrincipal
 from app.accounts.principal import Principal
 from app.alerts import service as alerts
+from app.core.compression import encoded
 from app.core.errors import InvalidInput, problem_responses
+from app.core.fastpath import FastRoute, Ready
 from app.core.geo import CoordSys, in_china, position_to_wgs84
 from app.core.pagination import splice_items
 from app.core.query import query_parameters, read_query
@@ -22,7 +27,8 @@ from app.uses.models import UseType
 
 router = APIRouter(tags=["nearby"])
 # Live figures, and alert mode the moment an alert is posted: a cache asks again each time.
-LIVE = {"Cache-Control": "no-cache"}
+LIVE_CACHE_CONTROL = b"no-cache"
+LIVE = {"Cache-Control": LIVE_CACHE_CONTROL.decode()}
 MAX_RADIUS_M = 50_000
 MAX_LIMIT = 200
 
@@ -67,6 +73,9 @@ class UsesQuery(AroundQuery):
     type: UseType
 
 
+Q = TypeVar("Q", bound=AroundQuery)
+
+
 class SheltersQuery(AroundQuery):
     min_free: int | None = Field(
         None, ge=1, le=1_000_000, description="at least this many free places, reported fresh"
@@ -92,14 +101,14 @@ def around(query: AroundQuery) -> service.Around:
 
 def _shelters(
     session: Session,
-    request: Request,
+    state: State,
     place: service.Around,
     principal: Principal,
     now: datetime,
     *,
     min_free: int | None = None,
 ) -> list[str]:
-    settings = request.app.state.settings
+    settings = state.settings
     query = finder.ShelterQuery(
         lon=place.wgs84[0],
         lat=place.wgs84[1],
@@ -115,14 +124,15 @@ def _shelters(
 
 
 async def search(
-    request: Request,
+    state: State,
     place: service.Around,
     use_type: UseType,
     principal: Principal | None = None,
     **filters: Any,
-) -> Response:
-    """`principal` given: the answer follows the alerts in force over the point."""
-    settings = request.app.state.settings
+) -> str:
+    """The answer's body. `principal` given: the answer follows the alerts in force over
+    the point."""
+    settings = state.settings
     now = datetime.now(UTC)
 
     def run(connection: psycopg.Connection) -> service.Places:
@@ -140,22 +150,55 @@ async def search(
     def alerted(session: Session) -> tuple[dict[str, Any], list[str] | None]:
         covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
         mode = alerts.alert_mode(covering)
-        shelters = _shelters(session, request, place, principal, now) if mode else None
+        shelters = _shelters(session, state, place, principal, now) if mode else None
         return {"alert_mode": mode, "alerts": covering}, shelters
 
     # One query of about a millisecond runs on the event loop; open_now may read up to
     # service.MAX_CANDIDATES in batches (all closed at night: about 30 queries), which
     # would stall the process's other requests, so it goes to a worker thread.
-    found = await hot_read(request.app.state, run, inline=not place.open_now, raw=True)
+    found = await hot_read(state, run, inline=not place.open_now, raw=True)
     lead, shelters = None, None
     if principal is not None:
         # The search tells whether any alert is in force over the point; only then are
         # they read, and the shelters in alert mode.
         lead = {"alert_mode": False, "alerts": []}
         if found.alerted:
-            lead, shelters = await hot_read(request.app.state, alerted, inline=True)
-    answer = service.answer(place, now=now, items=found.items, lead=lead, shelters=shelters)
-    return Response(answer, media_type="application/json", headers=LIVE)
+            lead, shelters = await hot_read(state, alerted, inline=True)
+    return service.answer(place, now=now, items=found.items, lead=lead, shelters=shelters)
+
+
+def answer(body: str) -> Response:
+    return Response(body, media_type="application/json", headers=LIVE)
+
+
+def fast_query(scope: Scope, model: type[Q]) -> Q | None:
+    """A search's parameters read for the fast path (core.fastpath): the common request,
+    whose parameters the route's model knows and reads without error; None, or an error
+    raised, leaves the request to the route, which reads it again and explains what is
+    wrong. open_now is left to the route too: it reads on a worker thread."""
+    if b"%00" in scope["query_string"]:  # core.schemas.no_nul_in_parameters
+        return None
+    given = dict(QueryParams(scope["query_string"]))
+    if not given.keys() <= model.model_fields.keys():  # core.schemas.no_unknown_query_parameters
+        return None
+    query = model.model_validate(given)
+    return None if query.open_now else query
+
+
+def fast_answer(body: str, headers: dict[bytes, bytes]) -> Ready:
+    """`answer` as the middlewares behind the fast path would send it (Compression;
+    CacheHeaders keeps the route's Cache-Control)."""
+    sent = [(b"content-type", b"application/json"), (b"cache-control", LIVE_CACHE_CONTROL)]
+    return Ready.of(200, sent, encoded(body.encode(), sent, headers.get(b"accept-encoding")))
+
+
+async def _fast_uses(
+    scope: Scope, match: re.Match[str], headers: dict[bytes, bytes]
+) -> Ready | None:
+    query = fast_query(scope, UsesQuery)
+    if query is None:
+        return None
+    return fast_answer(await search(scope["app"].state, around(query), query.type), headers)
 
 
 @router.get(
@@ -167,7 +210,7 @@ async def search(
 async def nearby_uses(request: Request) -> Response:
     """Peacetime uses of one type (cool spots, gyms, ...), nearest first."""
     query = read_query(request, UsesQuery)
-    return await search(request, around(query), query.type)
+    return answer(await search(request.app.state, around(query), query.type))
 
 
 @router.get(
@@ -192,7 +235,8 @@ async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Resp
     def run(session: Session) -> str:
         now = datetime.now(UTC)
         covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
-        items = _shelters(session, request, place, principal, now, min_free=query.min_free)
+        state = request.app.state
+        items = _shelters(session, state, place, principal, now, min_free=query.min_free)
         envelope = {
             **service.envelope(place, now),
             "distance": finder.DISTANCE_MEANING,
@@ -203,3 +247,6 @@ async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Resp
 
     answer = await hot_read(request.app.state, run, inline=True)
     return Response(answer, media_type="application/json", headers=LIVE)
+
+
+FAST_ROUTES = [FastRoute("/v1/uses/nearby", _fast_uses)]

@@ -14,7 +14,7 @@ from app.core.geo import CoordSys
 from app.divisions import repository as divisions
 from app.exports import repository
 from app.exports import service as exports
-from app.exports.service import ExportFormat
+from app.exports.service import Export, ExportFormat
 from app.facilities.dependencies import parse_bbox
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
 from app.facilities.repository import FacilityFilter
@@ -62,27 +62,21 @@ def export_command(
         )
         if to_stdout:
             exports.prepare(connection)
-            for chunk in exports.stream_text(connection, where, chosen, positions=positions):
+            for chunk in exports.stream_text(connection, Export(where, chosen, positions)):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
             return
         total = repository.count(connection, where)
         with commands.progress_bar(progress and commands.err.is_terminal) as bar:
             task = bar.add_task("exporting", total=total)
-            exports.write_file(
-                connection,
-                where,
-                chosen,
-                path,
-                positions=positions,
-                progress=lambda n: bar.advance(task, n),
-            )
+            export = Export(where, chosen, positions, lambda n: bar.advance(task, n))
+            exports.write_file(connection, export, path)
     typer.echo(f"exported {total} facilities to {path} ({chosen.value})")
 
 
 def _format_of(path: Path) -> ExportFormat:
-    for file_format, suffix in exports.SUFFIXES.items():
-        if path.suffix.lower() == suffix:
+    for file_format in ExportFormat:
+        if path.suffix.lower() == file_format.suffix:
             return file_format
     if path.suffix.lower() in (".json",):
         return ExportFormat.geojson

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
@@ -98,7 +98,9 @@ FacilityAnswerDep = Annotated[FacilityAnswer, Depends(_facility_answer)]
 READ_MODELS = FacilityRead | FacilityPublicRead
 
 
-def _or_geojson(feature: type[BaseModel], *errors: int, status_code: int = 200) -> dict:
+def _or_geojson(
+    feature: type[BaseModel], *errors: int, status_code: int = 200
+) -> dict[int | str, Any]:
     """A route's answers: its model, or `feature` for GeoJSON (`f`, or Accept), and the
     problems `errors`."""
     return {status_code: alternative(GEOJSON, feature), **problem_responses(*errors)}

@@ -6,14 +6,13 @@ from app.accounts import service
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal
 from app.accounts.errors import Unauthenticated
 from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, WhoAmI
-from app.core.errors import problem_responses
+from app.core.errors import AUTH_ERRORS, problem_responses
 from app.db.session import SessionDep
 
 router = APIRouter(prefix="/v1/admin/keys", tags=["accounts"])
 me_router = APIRouter(prefix="/v1/me", tags=["accounts"])
 
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="API key id")]
-AUTH_ERRORS = (401, 403, 429)
 
 
 @router.post(

@@ -235,6 +235,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # Declared on routes so that error answers appear in the OpenAPI document.
+# A route for some roles only: no key or a bad one, a role that may not, too many calls.
+AUTH_ERRORS = (401, 403, 429)
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {

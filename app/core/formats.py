@@ -9,6 +9,7 @@ from fastapi import Query, Request, Response
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Spreadsheets (Excel, WPS, LibreOffice) read a CSV cell that starts with one of these as
 # a formula, so a name from the registry or a value from an uploaded file would run in

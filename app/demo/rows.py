@@ -1,6 +1,8 @@
 """The generated facilities, entrances and protection units as COPY text rows."""
 
+from collections import namedtuple
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import date
 
 import numpy as np
@@ -99,6 +101,14 @@ def _ewkb_points(lon: np.ndarray, lat: np.ndarray) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
+# One facility's values, as _Demo has them (its derived columns are read apart).
+_Row = namedtuple("_Row", [f.name for f in fields(_Demo)])
+
+
+def _values(column: np.ndarray | list) -> list:
+    return column.tolist() if isinstance(column, np.ndarray) else column
+
+
 def _decimal_cents(cents: np.ndarray) -> list[str]:
     return [f"{value // 100}.{value % 100:02d}" for value in cents.tolist()]
 
@@ -115,86 +125,71 @@ def _facility_blocks(demo: _Demo, ids: np.ndarray) -> Iterator[str]:
 
 def _facility_rows(demo: _Demo, ids: np.ndarray, low: int, high: int) -> Iterator[tuple[str, ...]]:
     part = slice(low, high)
-    facility_id = ids[part].tolist()
-    city_index = demo.city[part].tolist()
-    district_name = demo.district_name[part]
-    district_code = demo.district_code[part]
+    # Each facility as a row of Python values: read one by one, they are many times
+    # faster than numpy's scalars.
+    rows = map(
+        _Row._make,
+        zip(*(_values(getattr(demo, name)[part]) for name in _Row._fields), strict=True),
+    )
     location = _ewkb_points(demo.lon[part], demo.lat[part])
-    standalone_type = demo.standalone_type[part].tolist()
-    function = demo.function[part].tolist()
-    subtype = demo.subtype[part].tolist()
-    site_kind = demo.site_kind[part].tolist()
-    nuclear = demo.nuclear[part].tolist()
-    conventional = demo.conventional[part].tolist()
-    chemical = demo.chemical[part].tolist()
     building = _decimal_cents(demo.building_cents[part])
     usable = _decimal_cents(demo.usable_cents[part])
     shelter = _decimal_cents(demo.shelter_cents[part])
-    capacity = demo.capacity[part].tolist()
-    basis = demo.basis[part].tolist()
-    floors = demo.floors[part].tolist()
-    year = demo.year[part].tolist()
-    status = demo.status[part].tolist()
-    conversion_hours = demo.conversion_hours[part].tolist()
-    car_park = demo.car_park[part].tolist()
-    spaces = demo.parking_spaces[part].tolist()
-    verified_day = demo.verified_day[part].tolist()
     verified_at = np.datetime_as_string(
         demo.verified_day[part].astype("datetime64[D]")
         + demo.verified_second[part].astype("timedelta64[s]"),
         unit="s",
     ).tolist()
-    words = demo.words[part].tolist()
     reform_day = (_REFORM - date(1970, 1, 1)).days
 
-    for i in range(high - low):
-        city = CITIES[city_index[i]]
-        picks = words[i]
-        site = _site_name(city, district_name[i], site_kind[i], picks)
-        work = _work_word(function[i], subtype[i], car_park[i], picks[5])
+    for i, (facility_id, f) in enumerate(zip(ids[part].tolist(), rows, strict=True)):
+        city = CITIES[f.city]
+        picks = f.words
+        site = _site_name(city, f.district_name, f.site_kind, picks)
+        work = _work_word(f.function, f.subtype, f.car_park, picks[5])
         # Hospitals and schools may carry the city, or the county, in their own names.
         if site.startswith(city.name):
             where = ""
-        elif site.startswith(district_name[i]):
+        elif site.startswith(f.district_name):
             where = city.name
         else:
-            where = city.name + district_name[i]
+            where = city.name + f.district_name
         street = _street(city, picks[6])
         number = 1 + picks[7] % 2999 if picks[7] % 3 else 1 + picks[7] % 299
-        office = "人民防空办公室" if verified_day[i] < reform_day else "国防动员办公室"
+        office = "人民防空办公室" if f.verified_day < reform_day else "国防动员办公室"
         yield (
-            str(facility_id[i]),
-            f"RF-{district_code[i] or city.code}-{facility_id[i]:07d}",
+            str(facility_id),
+            f"RF-{f.district_code or city.code}-{facility_id:07d}",
             f"{where}{site}{work}",
-            f"{city.name}{district_name[i]}{street}{number}号",
+            f"{city.name}{f.district_name}{street}{number}号",
             PROVINCE_CODE,
             city.code,
-            district_code[i] or _NULL,
+            f.district_code or _NULL,
             location[i],
-            _FORM_TEXT[standalone_type[i] >= 0],
-            _STANDALONE_TYPE_TEXT[standalone_type[i]],
-            _FUNCTION_TEXT[function[i]],
-            _SUBTYPE_TEXT[subtype[i]],
-            _NUCLEAR_TEXT[nuclear[i]],
-            _CONVENTIONAL_TEXT[conventional[i]],
-            _CHEMICAL_TEXT[chemical[i]],
+            _FORM_TEXT[f.standalone_type >= 0],
+            _STANDALONE_TYPE_TEXT[f.standalone_type],
+            _FUNCTION_TEXT[f.function],
+            _SUBTYPE_TEXT[f.subtype],
+            _NUCLEAR_TEXT[f.nuclear],
+            _CONVENTIONAL_TEXT[f.conventional],
+            _CHEMICAL_TEXT[f.chemical],
             building[i],
             usable[i],
             shelter[i],
-            str(capacity[i]),
-            _BASIS_TEXT[basis[i]],
-            str(floors[i]),
-            str(year[i]),
-            _owner(city, district_name[i], site, site_kind[i], picks),
-            _manager(city, site_kind[i], picks),
+            str(f.capacity),
+            _BASIS_TEXT[f.basis],
+            str(f.floors),
+            str(f.year),
+            _owner(city, f.district_name, site, f.site_kind, picks),
+            _manager(city, f.site_kind, picks),
             city.name + office,
             _person(picks[3]),
             _mobile(picks[4]),
-            _STATUS_TEXT[status[i]],
-            _VISIBILITY_TEXT[function[i]],
-            str(conversion_hours[i]),
-            str(spaces[i]) if car_park[i] else _NULL,
-            _data_source(int(verified_at[i][:4]), year[i], picks[2]),
+            _STATUS_TEXT[f.status],
+            _VISIBILITY_TEXT[f.function],
+            str(f.conversion_hours),
+            str(f.parking_spaces) if f.car_park else _NULL,
+            _data_source(int(verified_at[i][:4]), f.year, picks[2]),
             verified_at[i] + "+08:00",
             _person(picks[1] >> 32),
         )

@@ -5,19 +5,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.core import commands
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
-from app.divisions import repository as divisions
 from app.exports import repository
 from app.exports import service as exports
-from app.exports.service import ExportFormat
-from app.facilities.dependencies import parse_bbox
+from app.exports.service import Export, ExportFormat
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
-from app.facilities.repository import FacilityFilter
+from app.facilities.service import make_filter
 
 
 def export_command(
@@ -49,60 +46,36 @@ def export_command(
     if to_stdout and chosen in exports.FILE_FORMATS:
         raise BadRequest(f"{chosen.value} needs a file, not standard output")
     with commands.connection() as connection, connection.begin():
-        where = _filter(
-            connection,
-            bbox=bbox,
-            admin_code=admin_code,
-            wartime_function=wartime_function,
-            construction_form=construction_form,
-            status=status,
-            min_capacity=min_capacity,
-            q=q,
-            include_deleted=include_deleted,
-        )
+        with Session(connection) as session:
+            where = make_filter(
+                session,
+                bbox=bbox,
+                admin_code=admin_code,
+                wartime_function=wartime_function,
+                construction_form=construction_form,
+                status=status,
+                min_capacity=min_capacity,
+                q=q,
+                include_deleted=include_deleted,
+            )
         if to_stdout:
             exports.prepare(connection)
-            for chunk in exports.stream_text(connection, where, chosen, positions=positions):
+            for chunk in exports.stream_text(connection, Export(where, chosen, positions)):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
             return
         total = repository.count(connection, where)
         with commands.progress_bar(progress and commands.err.is_terminal) as bar:
             task = bar.add_task("exporting", total=total)
-            exports.write_file(
-                connection,
-                where,
-                chosen,
-                path,
-                positions=positions,
-                progress=lambda n: bar.advance(task, n),
-            )
+            export = Export(where, chosen, positions, lambda n: bar.advance(task, n))
+            exports.write_file(connection, export, path)
     typer.echo(f"exported {total} facilities to {path} ({chosen.value})")
 
 
 def _format_of(path: Path) -> ExportFormat:
-    for file_format, suffix in exports.SUFFIXES.items():
-        if path.suffix.lower() == suffix:
+    for file_format in ExportFormat:
+        if path.suffix.lower() == file_format.suffix:
             return file_format
     if path.suffix.lower() in (".json",):
         return ExportFormat.geojson
     raise BadRequest(f"cannot tell the format from {path.name!r}; pass --format")
-
-
-def _filter(
-    connection: Connection, *, bbox: str | None, admin_code: str | None, **rest
-) -> FacilityFilter:
-    admin_level = None
-    if admin_code is not None:
-        with Session(connection) as session:
-            admin_level = divisions.level_of(session, admin_code)
-        if admin_level is None:
-            raise BadRequest(f"admin_code: {admin_code} is not a known GB/T 2260 division code")
-    q = rest.pop("q")
-    return FacilityFilter(
-        bbox=parse_bbox(bbox) if bbox else None,
-        admin_level=admin_level,
-        admin_code=admin_code,
-        q=q.strip() or None if q else None,
-        **rest,
-    )

@@ -10,7 +10,7 @@ from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
 from app.db.session import SessionDep
 from app.exports import service as exports
-from app.exports.service import FILE_FORMATS, MEDIA_TYPES, SUFFIXES, ExportFilter, ExportFormat
+from app.exports.service import FILE_FORMATS, MEDIA_TYPES, Export, ExportFilter, ExportFormat
 from app.facilities.dependencies import FacilityFilterDep
 from app.facilities.scope import restricted_clause
 
@@ -53,7 +53,7 @@ def export_facilities(
     # Once before streaming: a filter PostgreSQL refuses (an integer out of its range)
     # must be a 422 here, not a broken stream after a 200.
     exports.probe(session, scoped)
-    name = f"facilities{SUFFIXES[format]}"
+    name = f"facilities{format.suffix}"
     # No byte ranges: an export is built for its request from a snapshot of that moment,
     # so a second range would be cut from another build (GeoPackage stamps its build time),
     # which is how GDAL's /vsicurl/ stitched files together. Keeping builds to serve ranges
@@ -64,7 +64,7 @@ def export_facilities(
         headers |= crs_header(coordsys)
     if format in FILE_FORMATS:
         with request.app.state.sessionmaker() as session:
-            path = exports.to_temp_file(session.connection(), scoped, format, positions)
+            path = exports.to_temp_file(session.connection(), Export(scoped, format, positions))
             session.rollback()
         # Off the disk at once: its space comes back when it is sent or the client leaves.
         built = path.open("rb")
@@ -94,5 +94,5 @@ def _stream(
     with request.app.state.sessionmaker() as session:
         connection = session.connection()
         exports.prepare(connection)
-        yield from exports.stream_text(connection, where, file_format, positions=positions)
+        yield from exports.stream_text(connection, Export(where, file_format, positions))
         session.rollback()

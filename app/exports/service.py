@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
-from app.core.formats import spreadsheet_row
+from app.core.formats import XLSX, spreadsheet_row
 from app.core.geo import WGS84, CoordSys, Positions, gauss_kruger_srid
 from app.exports import repository, workbook
 from app.facilities.repository import FacilityFilter
@@ -35,6 +35,11 @@ class ExportFormat(StrEnum):
     fgb = "fgb"
     xlsx = "xlsx"
 
+    @property
+    def suffix(self) -> str:
+        """A file's suffix: the format's name."""
+        return f".{self.value}"
+
 
 MEDIA_TYPES = {
     ExportFormat.geojson: "application/geo+json",
@@ -45,15 +50,7 @@ MEDIA_TYPES = {
     ExportFormat.csv: "text/csv; charset=utf-8",
     ExportFormat.gpkg: "application/geopackage+sqlite3",
     ExportFormat.fgb: "application/flatgeobuf",
-    ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-SUFFIXES = {
-    ExportFormat.geojson: ".geojson",
-    ExportFormat.ndjson: ".ndjson",
-    ExportFormat.csv: ".csv",
-    ExportFormat.gpkg: ".gpkg",
-    ExportFormat.fgb: ".fgb",
-    ExportFormat.xlsx: ".xlsx",
+    ExportFormat.xlsx: XLSX,
 }
 # Written whole to a file, then sent: GDAL and the XLSX writer need a file of their own.
 FILE_FORMATS = (ExportFormat.gpkg, ExportFormat.fgb, ExportFormat.xlsx)
@@ -78,6 +75,21 @@ class ExportFilter:
 Filter = FacilityFilter | ExportFilter
 
 
+@dataclass(frozen=True)
+class Export:
+    """What one export writes: which facilities, in which format, with their positions in
+    which system; `progress` is told the rows of each batch written."""
+
+    where: Filter
+    file_format: ExportFormat
+    positions: Positions = WGS84
+    progress: Progress | None = None
+
+    def tick(self, rows: int) -> None:
+        if self.progress is not None:
+            self.progress(rows)
+
+
 def probe(session: Session, where: Filter) -> None:
     repository.probe(session.connection(), where)
 
@@ -88,59 +100,45 @@ def prepare(connection: Connection) -> None:
     repository.export_snapshot(connection)
 
 
-def stream_text(
-    connection: Connection,
-    where: Filter,
-    file_format: ExportFormat,
-    *,
-    positions: Positions = WGS84,
-    progress: Progress | None = None,
-) -> Iterator[bytes]:
+def stream_text(connection: Connection, export: Export) -> Iterator[bytes]:
     """GeoJSON, NDJSON or CSV, as UTF-8 chunks."""
-    if file_format == ExportFormat.csv:
-        yield from _csv(connection, where, positions, progress)
+    if export.file_format == ExportFormat.csv:
+        yield from _csv(connection, export)
         return
-    features = repository.export_features(connection, where, CHUNK_ROWS, positions)
-    if file_format == ExportFormat.ndjson:
+    features = repository.export_features(connection, export.where, CHUNK_ROWS, export.positions)
+    if export.file_format == ExportFormat.ndjson:
         for chunk in features:
             yield ("\n".join(chunk) + "\n").encode()
-            _tick(progress, len(chunk))
+            export.tick(len(chunk))
         return
     yield b'{"type":"FeatureCollection","features":[\n'
     first = True
     for chunk in features:
         yield (("" if first else ",\n") + ",\n".join(chunk)).encode()
         first = False
-        _tick(progress, len(chunk))
+        export.tick(len(chunk))
     yield b"\n]}\n"
 
 
-def _csv(
-    connection: Connection, where: Filter, positions: Positions, progress: Progress | None
-) -> Iterator[bytes]:
+def _csv(connection: Connection, export: Export) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(repository.CSV_HEADER)
     # A UTF-8 byte order mark: Excel, which Chinese offices open CSVs in, reads the file
     # as GBK without one. Our own importer and GDAL skip it.
     yield b"\xef\xbb\xbf" + buffer.getvalue().encode()
-    for rows in repository.export_rows_as_text(connection, where, CHUNK_ROWS, positions):
+    rows_as_text = repository.export_rows_as_text(
+        connection, export.where, CHUNK_ROWS, export.positions
+    )
+    for rows in rows_as_text:
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(spreadsheet_row(row) for row in rows)
         yield buffer.getvalue().encode()
-        _tick(progress, len(rows))
+        export.tick(len(rows))
 
 
-def write_gis(
-    connection: Connection,
-    where: Filter,
-    file_format: ExportFormat,
-    path: Path,
-    *,
-    positions: Positions = WGS84,
-    progress: Progress | None = None,
-) -> None:
+def write_gis(connection: Connection, export: Export, path: Path) -> None:
     """GeoPackage or FlatGeobuf at `path`, fed to GDAL batch by batch."""
     import pyarrow as pa
     import pyogrio.raw
@@ -150,12 +148,14 @@ def write_gis(
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            for columns in repository.export_columns(connection, where, CHUNK_ROWS, positions):
+            for columns in repository.export_columns(
+                connection, export.where, CHUNK_ROWS, export.positions
+            ):
                 yield pa.RecordBatch.from_arrays(
                     [pa.array(v, type=f.type) for v, f in zip(columns, schema, strict=True)],
                     schema=schema,
                 )
-                _tick(progress, len(columns[0]))
+                export.tick(len(columns[0]))
         except Exception as exc:
             failed.append(exc)
             raise
@@ -166,11 +166,11 @@ def write_gis(
             reader,
             str(path),
             layer=LAYER,
-            driver=_DRIVERS[file_format],
+            driver=_DRIVERS[export.file_format],
             geometry_name="geometry",
             geometry_type="Point",
-            crs=_file_crs(positions),
-            dataset_options=_DATASET_OPTIONS[file_format],
+            crs=_file_crs(export.positions),
+            dataset_options=_DATASET_OPTIONS[export.file_format],
         )
     except RuntimeError:
         # GDAL reports a failure of the batches (a lost database, a value Arrow refuses)
@@ -207,68 +207,43 @@ def positions_for(file_format: ExportFormat, coordsys: CoordSys, crs: str | None
     return Positions(srid=srid)
 
 
-def write_file(
-    connection: Connection,
-    where: Filter,
-    file_format: ExportFormat,
-    path: Path,
-    *,
-    positions: Positions = WGS84,
-    progress: Progress | None = None,
-) -> None:
+def write_file(connection: Connection, export: Export, path: Path) -> None:
     prepare(connection)
     # Written beside `path`, then renamed over it: a half-written file must not stay, and
     # GDAL refuses to write over an existing file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{SUFFIXES[file_format]}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{export.file_format.suffix}")
     tmp.unlink(missing_ok=True)
     try:
-        _write_new(connection, where, file_format, tmp, positions, progress)
+        _write_new(connection, export, tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _write_new(
-    connection: Connection,
-    where: Filter,
-    file_format: ExportFormat,
-    path: Path,
-    positions: Positions,
-    progress: Progress | None,
-) -> None:
+def _write_new(connection: Connection, export: Export, path: Path) -> None:
     """Any format, into a file that does not exist yet."""
-    if file_format == ExportFormat.xlsx:
-        workbook.write_xlsx(connection, where, path, positions=positions, progress=progress)
-    elif file_format in _DRIVERS:
-        write_gis(connection, where, file_format, path, positions=positions, progress=progress)
+    if export.file_format == ExportFormat.xlsx:
+        workbook.write_xlsx(
+            connection, export.where, path, positions=export.positions, progress=export.progress
+        )
+    elif export.file_format in _DRIVERS:
+        write_gis(connection, export, path)
     else:
         with path.open("wb") as out:
-            out.writelines(
-                stream_text(connection, where, file_format, positions=positions, progress=progress)
-            )
+            out.writelines(stream_text(connection, export))
 
 
-def to_temp_file(
-    connection: Connection,
-    where: Filter,
-    file_format: ExportFormat,
-    positions: Positions = WGS84,
-) -> Path:
+def to_temp_file(connection: Connection, export: Export) -> Path:
     """For the API: GDAL and the XLSX writer need a file; the response streams it, then
     deletes it."""
-    handle, name = tempfile.mkstemp(prefix="rf-export-", suffix=SUFFIXES[file_format])
+    handle, name = tempfile.mkstemp(prefix="rf-export-", suffix=export.file_format.suffix)
     os.close(handle)
     path = Path(name)
     path.unlink()
     try:
         prepare(connection)
-        _write_new(connection, where, file_format, path, positions, None)
+        _write_new(connection, export, path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return path
-
-
-def _tick(progress: Progress | None, rows: int) -> None:
-    if progress is not None:
-        progress(rows)

@@ -21,31 +21,14 @@ from app.accounts.dependencies import CurrentPrincipal, RestrictedReader, requir
 from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.core.errors import InvalidInput
 from app.core.geo import CHINA_BOUNDS
 from app.db.session import SessionDep
-from app.divisions.service import known_level
 from app.facilities import repository as facilities
 from app.facilities import service as facility_service
 from app.facilities.errors import FacilityNotFound
 from app.facilities.models import ConstructionForm, FacilityStatus, Visibility, WartimeFunction
 from app.facilities.repository import FacilityFilter
 from app.facilities.scope import visible_clause
-
-
-def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(part) for part in bbox.split(","))
-    except ValueError as exc:
-        raise InvalidInput.on("bbox", "must be four numbers: west,south,east,north") from exc
-    if not (
-        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
-    ):
-        raise InvalidInput.on("bbox", "coordinates out of range")
-    if west > east or south > north:
-        raise InvalidInput.on("bbox", "west must not exceed east, nor south exceed north")
-    return west, south, east, north
-
 
 AdminCodeQuery = Annotated[
     str | None, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 code at any level")
@@ -76,20 +59,17 @@ def facility_filter(
     ] = None,
     include_deleted: bool = False,
 ) -> FacilityFilter:
-    admin_level = None
-    if admin_code is not None:
-        admin_level = known_level(session, admin_code)
-    return FacilityFilter(
-        bbox=parse_bbox(bbox) if bbox else None,
-        admin_level=admin_level,
+    return facility_service.make_filter(
+        session,
+        bbox=bbox,
         admin_code=admin_code,
         wartime_function=wartime_function,
         construction_form=construction_form,
         status=status,
         visibility=visibility,
         min_capacity=min_capacity,
-        q=q.strip() or None if q else None,
-        code=code.strip() or None if code else None,
+        q=q,
+        code=code,
         include_deleted=include_deleted,
     )
 

@@ -1,15 +1,16 @@
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi import Path as PathParam
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWriter
 from app.accounts.principal import Principal
-from app.core.errors import problem_responses
+from app.core.errors import AUTH_ERRORS, problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.openapi import alternative
@@ -95,16 +96,20 @@ FacilityAnswerDep = Annotated[FacilityAnswer, Depends(_facility_answer)]
 
 
 READ_MODELS = FacilityRead | FacilityPublicRead
-AUTH_ERRORS = (401, 403, 429)
+
+
+def _or_geojson(
+    feature: type[BaseModel], *errors: int, status_code: int = 200
+) -> dict[int | str, Any]:
+    """A route's answers: its model, or `feature` for GeoJSON (`f`, or Accept), and the
+    problems `errors`."""
+    return {status_code: alternative(GEOJSON, feature), **problem_responses(*errors)}
 
 
 @router.get(
     "",
     response_model=FacilityPage,
-    responses={
-        200: alternative(GEOJSON, FacilityFeatureCollection),
-        **problem_responses(400, 401, 422, 429),
-    },
+    responses=_or_geojson(FacilityFeatureCollection, 400, 401, 422, 429),
 )
 def list_facilities(
     session: SessionDep,
@@ -154,10 +159,9 @@ def list_facilities(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=FacilityRead,
-    responses={
-        201: alternative(GEOJSON, FacilityFeature),
-        **problem_responses(400, *AUTH_ERRORS, 409, 413, 422),
-    },
+    responses=_or_geojson(
+        FacilityFeature, 400, *AUTH_ERRORS, 409, 413, 422, status_code=status.HTTP_201_CREATED
+    ),
 )
 def create_facility(
     session: SessionDep,
@@ -182,10 +186,7 @@ def create_facility(
 @router.get(
     "/by-code/{code}",
     response_model=READ_MODELS,
-    responses={
-        200: alternative(GEOJSON, FacilityFeature),
-        **problem_responses(401, 404, 410, 422, 429),
-    },
+    responses=_or_geojson(FacilityFeature, 401, 404, 410, 422, 429),
 )
 def get_facility_by_code(
     session: SessionDep,
@@ -239,10 +240,7 @@ def get_qr(
 @router.get(
     "/{facility_id}",
     response_model=READ_MODELS,
-    responses={
-        200: alternative(GEOJSON, FacilityFeature),
-        **problem_responses(401, 404, 410, 422, 429),
-    },
+    responses=_or_geojson(FacilityFeature, 401, 404, 410, 422, 429),
 )
 def get_facility(
     facility_id: FacilityId,
@@ -261,10 +259,7 @@ def get_facility(
 @router.patch(
     "/{facility_id}",
     response_model=FacilityRead,
-    responses={
-        200: alternative(GEOJSON, FacilityFeature),
-        **problem_responses(400, *AUTH_ERRORS, 404, 409, 410, 412, 413, 422, 428),
-    },
+    responses=_or_geojson(FacilityFeature, 400, *AUTH_ERRORS, 404, 409, 410, 412, 413, 422, 428),
 )
 def update_facility(
     session: SessionDep,

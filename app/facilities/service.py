@@ -39,6 +39,41 @@ from app.facilities.scope import restricted_clause, visible_clause
 CHILDREN = ("entrances", "protection_units")
 
 
+def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(part) for part in bbox.split(","))
+    except ValueError as exc:
+        raise InvalidInput.on("bbox", "must be four numbers: west,south,east,north") from exc
+    if not (
+        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
+    ):
+        raise InvalidInput.on("bbox", "coordinates out of range")
+    if west > east or south > north:
+        raise InvalidInput.on("bbox", "west must not exceed east, nor south exceed north")
+    return west, south, east, north
+
+
+def make_filter(
+    session: Session,
+    *,
+    bbox: str | None = None,
+    admin_code: str | None = None,
+    q: str | None = None,
+    code: str | None = None,
+    **fields: Any,
+) -> FacilityFilter:
+    """The list filters as a caller sends them, API query or `rf export` options: the box
+    read, the division's level looked up, blank text taken as none."""
+    return FacilityFilter(
+        bbox=parse_bbox(bbox) if bbox else None,
+        admin_level=None if admin_code is None else divisions.known_level(session, admin_code),
+        admin_code=admin_code,
+        q=q.strip() or None if q else None,
+        code=code.strip() or None if code else None,
+        **fields,
+    )
+
+
 @dataclass(frozen=True)
 class Document:
     body: str

@@ -17,7 +17,7 @@ from string import Template
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from app.core.i18n import negotiate
-from app.pages.assets import BASE_POLICY, VersionedFiles, cache_control, digest, page
+from app.pages.assets import BASE_POLICY, VersionedFiles, cache_control, digest, opening, page
 
 TEXT = "text/html"
 JSON = "application/json"
@@ -129,20 +129,20 @@ async def landing(request: Request) -> Response:
         return Response(json.dumps(document, ensure_ascii=False), media_type=JSON, headers=headers)
     language = negotiate(request.headers.get("accept-language"), PAGE_LANGUAGE)
     say = (lambda text: CHINESE.get(text, text)) if language == "zh" else (lambda text: text)
+    lang = "zh-CN" if language == "zh" else "en"
+    start = opening(lang=lang, title=say(TITLE), favicon=STATIC.url("favicon.png", root=root))
     body = _template("landing.html").substitute(
-        lang="zh-CN" if language == "zh" else "en",
         title=escape(say(TITLE)),
         summary=escape(say(SUMMARY)),
         start_here=escape(say("Start here")),
         in_readme=escape(say("In the README")),
-        favicon=escape(STATIC.url("favicon.png", root=root)),
         css=escape(STATIC.url("home.css", root=root)),
         links=_items(links, say, paths=True),
         readme=_items(readme, say)
         or "\n".join(f"<li>{escape(say(t))}</li>" for t, _ in README_SECTIONS),
     )
-    headers["Content-Language"] = "zh-CN" if language == "zh" else "en"
-    return page(body, LANDING_POLICY, headers)
+    headers["Content-Language"] = lang
+    return page(start + body, LANDING_POLICY, headers)
 
 
 def _items(links: list[Link], say: Callable[[str], str], *, paths: bool = False) -> str:
@@ -169,19 +169,19 @@ def _docs_page(request: Request, template: str, what: str) -> Response:
     assets = {
         name: escape(STATIC.url(path, root=root))
         for name, path in (
-            ("favicon", "favicon.png"),
             ("swagger_css", "swagger-ui.css"),
             ("swagger_js", "swagger-ui-bundle.js"),
             ("swagger_init", "swagger-init.js"),
         )
     }
+    title = f"{TITLE}: {what}"
+    start = opening(lang="en", title=title, favicon=STATIC.url("favicon.png", root=root))
     body = _template(template).substitute(
-        title=escape(f"{TITLE}: {what}"),
         redoc_js=escape(f"{root}{REDOC_PATH}?v={_redoc_bundle()[1]}"),
         openapi_url=escape(f"{root}{request.app.openapi_url}"),
         **assets,
     )
-    return page(body, DOCS_POLICY)
+    return page(start + body, DOCS_POLICY)
 
 
 # ReDoc draws its "API docs by Redocly" badge from cdn.redoc.ly whatever its options

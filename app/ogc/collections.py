@@ -180,6 +180,14 @@ def _facility(*names: str) -> dict[str, Column]:
     return {name: FACILITY[name] for name in names}
 
 
+def _of_facility(facility_id: ColumnElement) -> dict[str, Column]:
+    """The first properties of a facility's records (uses, entrances): which work."""
+    return {
+        "facility_id": Column(facility_id, Kind.integer, "Facility"),
+        "facility_code": Column(Facility.code, Kind.string, "Facility registry code"),
+    }
+
+
 WARTIME = Entrance.kind == EntranceKind.wartime
 
 
@@ -314,8 +322,7 @@ COLLECTIONS = {
             geometry=Facility.location,
             datetime="updated_at",
             columns={
-                "facility_id": Column(PeacetimeUse.facility_id, Kind.integer, "Facility"),
-                "facility_code": Column(Facility.code, Kind.string, "Facility registry code"),
+                **_of_facility(PeacetimeUse.facility_id),
                 "name": Column(
                     func.coalesce(PeacetimeUse.name, Facility.name), Kind.string, "Name"
                 ),
@@ -371,8 +378,7 @@ COLLECTIONS = {
             geometry=Entrance.location,
             datetime="updated_at",
             columns={
-                "facility_id": Column(Entrance.facility_id, Kind.integer, "Facility"),
-                "facility_code": Column(Facility.code, Kind.string, "Facility registry code"),
+                **_of_facility(Entrance.facility_id),
                 "facility_name": Column(Facility.name, Kind.string, "Facility name"),
                 "kind": Column(Entrance.kind, Kind.string, "Kind"),
                 "accessible": Column(Entrance.accessible, Kind.boolean, "Barrier-free"),

@@ -8,6 +8,7 @@ The pages that name the assets are `no-cache` themselves, and carry the headers 
 import hashlib
 import os
 from functools import lru_cache
+from html import escape
 from urllib.parse import parse_qs
 
 from starlette.responses import Response
@@ -19,6 +20,20 @@ REVALIDATE = "no-cache"
 # What every page's Content-Security-Policy says, whatever else it allows: nothing by
 # default, no <base>, forms to this origin only, and no framing by another site.
 BASE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+
+def opening(*, lang: str, title: str, favicon: str) -> str:
+    """The start every HTML page shares, up to its own styles and scripts: a page's
+    template holds those, the end of the head, and the body."""
+    return (
+        "<!doctype html>\n"
+        f'<html lang="{escape(lang)}">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n"
+        f'<link rel="icon" href="{escape(favicon)}">\n'
+    )
 
 
 def page(body: str, policy: str, headers: dict[str, str] | None = None) -> Response:

@@ -17,7 +17,7 @@ from pydantic import HttpUrl
 from starlette.responses import Response
 
 from app.config import Settings
-from app.pages.assets import BASE_POLICY, VersionedFiles, page
+from app.pages.assets import BASE_POLICY, VersionedFiles, opening, page
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/pages/static"
@@ -65,7 +65,7 @@ def _template(name: str) -> Template:
     return Template((HERE / "templates" / name).read_text(encoding="utf-8"))
 
 
-def _page(request: Request, name: str) -> Response:
+def _page(request: Request, name: str, title: str) -> Response:
     settings: Settings = request.app.state.settings
     values = {
         **{name: STATIC.url(path) for name, path in ASSETS.items()},
@@ -73,17 +73,19 @@ def _page(request: Request, name: str) -> Response:
         "coordsys": settings.basemap_coordsys,
     }
     body = _template(name).substitute({k: escape(v, quote=True) for k, v in values.items()})
-    return page(body, content_security_policy(settings))
+    # No icon of their own: an empty one, so that browsers do not ask for /favicon.ico.
+    start = opening(lang="zh-CN", title=title, favicon="data:,")
+    return page(start + body, content_security_policy(settings))
 
 
 @router.api_route("/map", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def public_map(request: Request) -> Response:
-    return _page(request, "map.html")
+    return _page(request, "map.html", "人防工程地图")
 
 
 @router.api_route("/console", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def console(request: Request) -> Response:
-    return _page(request, "console.html")
+    return _page(request, "console.html", "人防工程管理")
 
 
 def install_pages(app: FastAPI) -> None:

@@ -7,11 +7,11 @@ from app.accounts.dependencies import CurrentPrincipal, ensure_role
 from app.accounts.principal import RESTRICTED_READERS
 from app.audit.states import AsOfQuery
 from app.core.errors import InvalidInput, problem_responses
-from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
+from app.core.formats import CSV_ALTERNATIVE, XLSX, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
 from app.facilities.dependencies import AdminCodeQuery
 from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
-from app.stats import service, survey
+from app.stats import service
 from app.stats.repository import StatsFilter
 from app.stats.schemas import ParkingYear, StatsRead
 from app.stats.service import Dimension
@@ -130,7 +130,7 @@ def get_parking_by_year(
     "/stats/survey",
     response_class=Response,
     responses={
-        200: {"content": {survey.XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
         **problem_responses(401, 422, 429),
     },
 )
@@ -142,6 +142,6 @@ def get_survey(session: SessionDep, where: StatsFilterDep, as_of: AsOfQuery = No
     name = f"survey-{where.admin_code or 'all'}-{(as_of or date.today()).isoformat()}.xlsx"
     return Response(
         body,
-        media_type=survey.XLSX,
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Authorization"},
     )

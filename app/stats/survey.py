@@ -23,7 +23,6 @@ from app.stats import repository
 from app.stats.repository import StatsFilter
 from app.uses.models import UseType
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FUNCTION_NAMES = {
     WartimeFunction.command_post: "指挥工程",
     WartimeFunction.medical_aid: "医疗救护工程",

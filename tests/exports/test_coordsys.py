@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from app import demo
 from app.core.geo import CoordSys, Positions, position_from_wgs84
 from app.exports import service as exports
-from app.exports.service import ExportFormat
+from app.exports.service import Export, ExportFormat
 from app.facilities.repository import FacilityFilter
 from app.imports import fields, service
 from tests.conftest import run_migrations
@@ -113,9 +113,9 @@ def test_a_gcj02_export_imports_back_with_its_coordsys(
     """An Amap-coordinate ledger: exported in GCJ-02, imported with coordsys=gcj02 into an
     empty registry, every position lands within centimetres of where it was."""
     demo.load(connection, size=30, seed=5)
-    path = tmp_path / f"amap{exports.SUFFIXES[file_format]}"
+    path = tmp_path / f"amap{file_format.suffix}"
     exports.write_file(
-        connection, FacilityFilter(), file_format, path, positions=Positions(CoordSys.gcj02)
+        connection, Export(FacilityFilter(), file_format, Positions(CoordSys.gcj02)), path
     )
     target = create_engine(make_database())
     with target.begin() as fresh:

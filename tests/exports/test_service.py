@@ -8,14 +8,14 @@ from sqlalchemy.exc import OperationalError
 
 from app import demo
 from app.exports import service as exports
-from app.exports.service import ExportFormat
+from app.exports.service import Export, ExportFormat
 from app.facilities.repository import FacilityFilter
 
 
 def test_exports_carry_the_visibility(connection):
     demo.load(connection, size=200, seed=3)
     exports.prepare(connection)
-    body = b"".join(exports.stream_text(connection, FacilityFilter(), ExportFormat.csv))
+    body = b"".join(exports.stream_text(connection, Export(FacilityFilter(), ExportFormat.csv)))
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     functions = {(r["wartime_function"], r["visibility"]) for r in rows}
     assert ("command_post", "restricted") in functions
@@ -26,7 +26,7 @@ def test_exports_carry_the_visibility(connection):
 def test_export_streams_features(connection):
     demo.load(connection, size=20, seed=3)
     exports.prepare(connection)
-    body = b"".join(exports.stream_text(connection, FacilityFilter(), ExportFormat.geojson))
+    body = b"".join(exports.stream_text(connection, Export(FacilityFilter(), ExportFormat.geojson)))
     collection = json.loads(body)
     codes = [f["properties"]["code"] for f in collection["features"]]
     assert len(codes) == 20 and codes == sorted(codes)
@@ -43,5 +43,5 @@ def test_a_failure_while_gdal_reads_the_rows_is_raised_as_itself(
         other.execute(text("LOCK TABLE facility IN ACCESS EXCLUSIVE MODE"))
         connection.execute(text("SET LOCAL lock_timeout = '100ms'"))
         with pytest.raises(OperationalError, match="lock timeout"):
-            exports.write_gis(connection, FacilityFilter(), file_format, tmp_path / "f")
+            exports.write_gis(connection, Export(FacilityFilter(), file_format), tmp_path / "f")
         other.rollback()

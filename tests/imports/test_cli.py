@@ -56,6 +56,19 @@ def test_import_twice_then_export_and_stats(database_url, tmp_path):
     assert "合肥市" in stats.stdout and "200" in stats.stdout and "in_service" in stats.stdout
 
 
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--admin-code", "349999"], "admin_code: 349999 is not a known GB/T 2260 division code"),
+        (["--bbox", "118,31,117,32"], "bbox: west must not exceed east, nor south exceed north"),
+    ],
+)
+def test_export_refuses_the_filters_the_api_refuses(database_url, option, says):
+    """`rf export` reads its filters as GET /v1/facilities reads them, with the same words."""
+    result = rf(database_url, "export", "-", "--format", "csv", *option)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"rf: {says}\n")
+
+
 def test_bad_file_fails_in_one_line_with_a_report(database_url, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(GOOD.replace("117.2290", "东经117").replace("RF-CLI-001", "RF-CLI-101"))

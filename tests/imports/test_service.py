@@ -17,7 +17,7 @@ from app.core.geo import CoordSys, to_wgs84
 from app.demo import facilities as demo_facilities
 from app.divisions.service import BoundaryFeature, load_boundaries
 from app.exports import service as exports
-from app.exports.service import ExportFormat
+from app.exports.service import Export, ExportFormat
 from app.facilities.repository import FacilityFilter
 from app.imports import batches, fields, lists, readers, service, writing
 from app.imports.readers import Batch, common, delimited, feature_lines, gdal
@@ -555,8 +555,8 @@ def test_every_format_round_trips(connection, make_database, tmp_path):
         run_migrations(fresh)
     try:
         for file_format in ExportFormat:
-            first = tmp_path / f"first{exports.SUFFIXES[file_format]}"
-            exports.write_file(connection, where, file_format, first)
+            first = tmp_path / f"first{file_format.suffix}"
+            exports.write_file(connection, Export(where, file_format), first)
             if file_format in (ExportFormat.geojson, ExportFormat.ndjson):  # not left to GDAL
                 kind = readers.FileFormat(file_format.value)
                 assert _batches(
@@ -572,8 +572,8 @@ def test_every_format_round_trips(connection, make_database, tmp_path):
                 assert (progress.totals["reading"], progress.rows) == (150, 150), file_format
                 again = service.import_file(other, first, service.ImportOptions())
                 assert (again.inserted, again.updated, again.unchanged) == (0, 0, 150)
-                second = tmp_path / f"second{exports.SUFFIXES[file_format]}"
-                exports.write_file(other, where, file_format, second)
+                second = tmp_path / f"second{file_format.suffix}"
+                exports.write_file(other, Export(where, file_format), second)
                 transaction.rollback()
             if file_format == ExportFormat.gpkg:
                 # A GeoPackage records when it was written; its content must agree.

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from app import demo
 from app.audit import states
+from app.core.formats import XLSX
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
 from app.stats import survey
@@ -249,7 +250,7 @@ def test_survey_workbook_adds_up_from_district_to_province(client, connection, r
     )
     response = client.get("/v1/stats/survey", params={"admin_code": "340000"})
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == survey.XLSX
+    assert response.headers["content-type"] == XLSX
     book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
     assert book.sheetnames == ["表1", "表2", "表3", "表4", "表5"]
     header = next(book["表1"].iter_rows(min_row=2, max_row=2, values_only=True))

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -259,11 +260,46 @@ listen primary
 # --- commands ------------------------------------------------------------------------------
 
 
+def ports() -> list[int]:
+    return [
+        *(port for member in NODES for port in etcd_ports(member)),
+        *(port for n in NODE.values() for port in (n.pg_port, n.rest_port, n.bouncer_port)),
+        PRIMARY_PORT,
+    ]
+
+
+def taken(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def ours() -> bool:
+    """Whether this checkout's Patroni runs: another checkout's cluster on the same ports
+    answers Patroni's API just as well, and must be neither used nor stopped from here."""
+    return any(
+        _alive(int(path.read_text()))
+        for path in (HOME / "pid").glob("node*.pid")
+        if path.read_text().strip().isdigit()
+    )
+
+
 def up(demo_size: int) -> None:
     for tool in ("etcd", "patroni", "pgbouncer", "haproxy"):
         if shutil.which(tool) is None:
             sys.exit(f"cluster: {tool} is missing (scripts/cluster installs it)")
-    running = leader()
+    # Ours may be between leaders (a drill's failover): its leader is waited for.
+    running = wait(leader, "no leader elected") if ours() else None
+    busy = [] if running else [port for port in ports() if taken(port)]
+    if busy:
+        sys.exit(
+            f"cluster: ports {', '.join(map(str, busy))} are taken, by another cluster or"
+            f" program; set RF_CLUSTER_PORT to a base with {PRIMARY_PORT - BASE} free ports"
+            " after it"
+        )
     if running is not None:
         _prepare(running, demo_size)
         print(f"cluster: already up, led by {running.name}", file=sys.stderr)

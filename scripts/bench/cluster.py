@@ -270,6 +270,8 @@ def ports() -> list[int]:
 
 def taken(port: int) -> bool:
     with socket.socket() as probe:
+        # As the servers bind: a port whose last connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -158,12 +158,15 @@ def fault(phase: str) -> str:
 
 
 def healthy() -> bool:
+    """A leader, both standbys streaming, and one of them synchronous again (a phase kills
+    a member by its role)."""
     found = cluster.members()
     return (
         len(found) == 3
         and sum(m["role"] == "leader" and m["state"] == "running" for m in found) == 1
         and sum(m["role"] != "leader" and m["state"] in ("running", "streaming") for m in found)
         == 2
+        and any(m["role"] == "sync_standby" for m in found)
     )
 
 

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="module")
-def up() -> None:
+def up():
+    # Stopped afterwards only if started here, as scripts/lib.sh's cluster_stop does.
+    started = not cluster.ours()
     subprocess.run([ROOT / "scripts" / "cluster", "up", "2000"], check=True)
+    yield
+    if started:
+        subprocess.run([ROOT / "scripts" / "cluster", "down"], check=True)
 
 
 def test_failovers_lose_no_acknowledged_write_and_answer_503_at_worst(up, tmp_path):

@@ -137,10 +137,16 @@ def _with_read_connection(
     if isinstance(bind, Connection):  # sessions bound to one connection (a test's transaction)
         return _raw_work(bind.connection.driver_connection, work)
     pooled = bind.raw_connection()
+    connection = pooled.driver_connection
     try:
-        return _raw_work(pooled.driver_connection, work)
+        return _raw_work(connection, work)
     finally:
-        pooled.close()
+        # A connection lost (a failover) is discarded, as SQLAlchemy's own sessions do: handed
+        # back, it would get a ROLLBACK that fails in turn and logs a traceback per read.
+        if connection.closed or connection.broken:
+            pooled.invalidate()
+        else:
+            pooled.close()
 
 
 def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection], T]) -> T:

@@ -2,7 +2,7 @@
 members, three PostgreSQL nodes under Patroni (a synchronous standby and an asynchronous
 one), pgbouncer in transaction mode before each node, and HAProxy routing to the
 primary by Patroni's health checks. All from the distribution's packages, all on
-loopback ports from RF_CLUSTER_PORT (55400):
+loopback ports from RF_CLUSTER_PORT (25400):
 
     +0..+5   etcd members 1-3 (client, peer)
     +11..13  PostgreSQL of nodes 1-3      +21..23  their Patroni REST APIs
@@ -16,8 +16,10 @@ import contextlib
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = int(os.environ.get("RF_CLUSTER_PORT", "55400"))
+# Below Linux's ephemeral ports (32768-60999): within them, a client's connection made
+# while the cluster is down may take one as its source port and hold it for a minute.
+BASE = int(os.environ.get("RF_CLUSTER_PORT", "25400"))
 NODES = (1, 2, 3)
 PG_BIN = Path(os.environ.get("PG_BIN") or sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
 # The cluster user must be able to enter it: under /var/tmp, named after the project.
@@ -85,13 +89,31 @@ def as_cluster_user(command: list[str]) -> list[str]:
 def spawn(name: str, command: list[str]) -> None:
     """Starts `command` as the cluster user, detached, its output in HOME/log/NAME.log."""
     log = open(HOME / "log" / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+    # The child becomes the cluster user itself, not through runuser, so that the pid kept
+    # is the server's and a stop reaches it: runuser kills its child 2 s after passing a
+    # SIGTERM on, too soon for Patroni to stop PostgreSQL and give up the leader key.
+    user = {}
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("postgres")
+        user = {
+            "user": account.pw_uid,
+            "group": account.pw_gid,
+            "extra_groups": [],
+            "env": {
+                **os.environ,
+                "HOME": account.pw_dir,
+                "USER": "postgres",
+                "LOGNAME": "postgres",
+            },
+        }
     process = subprocess.Popen(
-        as_cluster_user(command),
+        command,
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         cwd="/",
+        **user,
     )
     (HOME / "pid" / f"{name}.pid").write_text(str(process.pid))
 
@@ -116,8 +138,25 @@ def members() -> list[dict]:
 def leader() -> Node | None:
     for member in members():
         if member["role"] == "leader" and member["state"] == "running":
-            return NODE[int(member["name"].removeprefix("node"))]
+            node = NODE[int(member["name"].removeprefix("node"))]
+            # The members are as etcd last heard of them, which on a restart is before the
+            # stop: the node's own Patroni answers for now (200 on the primary only).
+            if get_json(f"http://127.0.0.1:{node.rest_port}/primary") is not None:
+                return node
     return None
+
+
+def ready_leader() -> Node | None:
+    """The leader, once its PostgreSQL takes connections (Patroni holds the leader key
+    before it has started it)."""
+    node = leader()
+    if node is None:
+        return None
+    ready = subprocess.run(
+        [str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(node.pg_port)],
+        check=False,
+    )
+    return node if ready.returncode == 0 else None
 
 
 def wait(condition, what: str, seconds: float = 120):
@@ -259,11 +298,48 @@ listen primary
 # --- commands ------------------------------------------------------------------------------
 
 
+def ports() -> list[int]:
+    return [
+        *(port for member in NODES for port in etcd_ports(member)),
+        *(port for n in NODE.values() for port in (n.pg_port, n.rest_port, n.bouncer_port)),
+        PRIMARY_PORT,
+    ]
+
+
+def taken(port: int) -> bool:
+    with socket.socket() as probe:
+        # As the servers bind: a port whose last connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def ours() -> bool:
+    """Whether this checkout's Patroni runs: another checkout's cluster on the same ports
+    answers Patroni's API just as well, and must be neither used nor stopped from here."""
+    return any(
+        _alive(int(path.read_text()))
+        for path in (HOME / "pid").glob("node*.pid")
+        if path.read_text().strip().isdigit()
+    )
+
+
 def up(demo_size: int) -> None:
     for tool in ("etcd", "patroni", "pgbouncer", "haproxy"):
         if shutil.which(tool) is None:
             sys.exit(f"cluster: {tool} is missing (scripts/cluster installs it)")
-    running = leader()
+    # Ours may be between leaders (a drill's failover): its leader is waited for.
+    running = wait(ready_leader, "no leader elected") if ours() else None
+    busy = [] if running else [port for port in ports() if taken(port)]
+    if busy:
+        sys.exit(
+            f"cluster: ports {', '.join(map(str, busy))} are taken, by another cluster or"
+            f" program; set RF_CLUSTER_PORT to a base with {PRIMARY_PORT - BASE} free ports"
+            " after it"
+        )
     if running is not None:
         _prepare(running, demo_size)
         print(f"cluster: already up, led by {running.name}", file=sys.stderr)
@@ -283,11 +359,12 @@ def up(demo_size: int) -> None:
         spawn(f"etcd{member}", etcd_command(member))
     for node in NODE.values():
         spawn(node.name, ["patroni", str(node.home / "patroni.yml")])
-    first = wait(leader, "no leader elected")
+    wait(ready_leader, "no leader elected")
     wait(lambda: _streaming() == 2, "the standbys did not start streaming", seconds=180)
     for node in NODE.values():
         spawn(f"pgbouncer{node.number}", ["pgbouncer", str(node.home / "pgbouncer.ini")])
     spawn("haproxy", ["haproxy", "-db", "-f", str(HOME / "haproxy.cfg")])
+    first = wait(ready_leader, "no leader elected")
     _prepare(first, demo_size)
     print(f"cluster: up, led by {first.name}", file=sys.stderr)
 
@@ -349,8 +426,24 @@ def environment() -> dict[str, str]:
     }
 
 
+# The poolers first, whose connections would hold a PostgreSQL's shutdown; then Patroni,
+# which stops its PostgreSQL and gives up the leader key while etcd still answers: a key
+# left behind names a leader that the restarted cluster does not have yet.
+STOP_ORDER = ("haproxy", "pgbouncer", "node", "etcd")
+
+
 def down() -> None:
-    pids = sorted((HOME / "pid").glob("*.pid")) if (HOME / "pid").exists() else []
+    for name in STOP_ORDER:
+        _stop(sorted((HOME / "pid").glob(f"{name}*.pid")))
+    # A PostgreSQL whose Patroni was killed outlives it.
+    for node in NODE.values():
+        pid = node.postmaster_pid()
+        if pid and _alive(pid):
+            subprocess.run(as_cluster_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(node.data),
+                                            "-m", "immediate"]), cwd="/", check=False)  # fmt: skip
+
+
+def _stop(pids: list[Path]) -> None:
     for path in pids:
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.killpg(int(path.read_text()), signal.SIGTERM)
@@ -362,12 +455,6 @@ def down() -> None:
         if _alive(pid):
             os.killpg(pid, signal.SIGKILL)
         path.unlink()
-    # A PostgreSQL whose Patroni was killed outlives it.
-    for node in NODE.values():
-        pid = node.postmaster_pid()
-        if pid and _alive(pid):
-            subprocess.run(as_cluster_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(node.data),
-                                            "-m", "immediate"]), cwd="/", check=False)  # fmt: skip
 
 
 def _alive(pid: int) -> bool:

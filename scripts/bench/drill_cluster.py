@@ -4,6 +4,8 @@ recorded) and a read load (nearby searches), one failure at a time:
 
     primary    kill -9 the primary's PostgreSQL: Patroni promotes the synchronous standby
     replica    kill -9 the asynchronous standby's PostgreSQL
+    sync       kill -9 the synchronous standby's PostgreSQL: commits wait for a standby
+               until Patroni makes the other one synchronous
     etcd       kill -9 etcd's leader (restarted after the phase)
 
 After each: every acknowledged write must be in the database, no answer may be a 5xx
@@ -11,7 +13,7 @@ other than 503 with Retry-After, and none may hang. Prints a row per phase: the 
 writes and reads were unavailable, and the answers by status; with --json FILE, the same
 as JSON (tests/test_cluster.py reads it).
 
-    drill_cluster.py API_URL ADMIN_KEY [--phases primary,replica,etcd] [--json FILE]
+    drill_cluster.py API_URL ADMIN_KEY [--phases primary,replica,sync,etcd] [--json FILE]
 """
 
 import argparse
@@ -125,11 +127,21 @@ def unavailable(calls: list[Call], kind: str, since: float) -> float:
     return end - failed[0].start
 
 
+def slowest(calls: list[Call], kind: str, since: float) -> float:
+    """Seconds of the longest `kind` call started after `since`: a commit waiting for a
+    standby is unavailability that no failed answer shows."""
+    return max((c.end - c.start for c in calls if c.kind == kind and c.start >= since), default=0)
+
+
+# The member whose PostgreSQL a phase kills, by its role in Patroni's /cluster.
+ROLE = {"primary": "leader", "replica": "replica", "sync": "sync_standby"}
+
+
 def fault(phase: str) -> str:
     """Does the phase's damage; returns what was hit."""
     roles = {m["role"]: m["name"] for m in cluster.members()}
-    if phase in ("primary", "replica"):
-        name = roles["leader" if phase == "primary" else "replica"]
+    if phase in ROLE:
+        name = roles[ROLE[phase]]
         node = cluster.NODE[int(name.removeprefix("node"))]
         os.kill(node.postmaster_pid(), signal.SIGKILL)
         return f"PostgreSQL of {name}"
@@ -146,12 +158,15 @@ def fault(phase: str) -> str:
 
 
 def healthy() -> bool:
+    """A leader, both standbys streaming, and one of them synchronous again (a phase kills
+    a member by its role)."""
     found = cluster.members()
     return (
         len(found) == 3
         and sum(m["role"] == "leader" and m["state"] == "running" for m in found) == 1
         and sum(m["role"] != "leader" and m["state"] in ("running", "streaming") for m in found)
         == 2
+        and any(m["role"] == "sync_standby" for m in found)
     )
 
 
@@ -211,6 +226,8 @@ async def phase(base: str, key: str, name: str, targets: dict[str, list[int]]) -
         "hit": hit,
         "write_unavailable_s": round(unavailable(run.calls, "write", hit_at), 1),
         "read_unavailable_s": round(unavailable(run.calls, "read", hit_at), 1),
+        "slowest_write_s": round(slowest(run.calls, "write", hit_at), 1),
+        "slowest_read_s": round(slowest(run.calls, "read", hit_at), 1),
         "acknowledged": len(run.pushes) + len(run.edits),
         "lost": await asyncio.to_thread(missing, run),
         "statuses": dict(statuses),
@@ -230,13 +247,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("api")
     parser.add_argument("key")
-    parser.add_argument("--phases", default="primary,replica,etcd")
+    parser.add_argument("--phases", default="primary,replica,sync,etcd")
     parser.add_argument("--json")
     args = parser.parse_args()
     chosen = targets(args.api)
     results = []
     print(
-        f"{'phase':8} {'hit':28} {'writes down':>11} {'reads down':>10} {'acked':>6}"
+        f"{'phase':8} {'hit':28} {'writes down':>11} {'reads down':>10}"
+        f" {'slowest write':>13} {'read':>6} {'acked':>6}"
         f" {'lost':>4} {'hangs':>5}  answers after the hit"
     )
     for name in args.phases.split(","):
@@ -245,7 +263,8 @@ def main() -> None:
         results.append(result)
         print(
             f"{name:8} {result['hit']:28} {result['write_unavailable_s']:>9} s"
-            f" {result['read_unavailable_s']:>8} s {result['acknowledged']:>6}"
+            f" {result['read_unavailable_s']:>8} s {result['slowest_write_s']:>11} s"
+            f" {result['slowest_read_s']:>4} s {result['acknowledged']:>6}"
             f" {result['lost']:>4} {result['hangs']:>5}  {result['statuses']}",
             flush=True,
         )

@@ -2,10 +2,12 @@ import asyncio
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.db.session import hot_read
+from app.db.replicas import Reads
+from app.db.session import hot_read, make_read_engine, make_sessionmaker
 
 
 @pytest.mark.parametrize("inline", [False, True])
@@ -75,3 +77,26 @@ def test_a_raw_hot_read_gets_psycopgs_connection_and_its_errors_as_sqlalchemys(a
     # A 503 to retry (core.errors), as from any other read; a replica leaves the rotation.
     with pytest.raises(OperationalError):
         asyncio.run(hot_read(app.state, lost, raw=True, inline=True))
+
+
+def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(app, settings, caplog):
+    # The pool of a real engine: the app fixture's reads share the test's one connection.
+    engine = make_read_engine(settings)
+    app.state.reads = Reads(make_sessionmaker(engine))
+
+    def backend(connection) -> int:
+        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    try:
+        first = asyncio.run(hot_read(app.state, backend, raw=True))
+        killer = create_engine(settings.sqlalchemy_url)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        killer.dispose()
+        with pytest.raises(OperationalError):  # a 503 to retry (core.errors)
+            asyncio.run(hot_read(app.state, backend, raw=True))
+        assert asyncio.run(hot_read(app.state, backend, raw=True)) != first
+    finally:
+        engine.dispose()
+    # Handed back to the pool, the lost connection's ROLLBACK failed and logged a traceback.
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text

@@ -172,9 +172,10 @@ class TileCache:
         self.apply(
             await hot_read(
                 self._state,
-                lambda session: repository.changes_since(session, horizon),
+                lambda connection: repository.changes_since(connection, horizon),
                 inline=True,
                 pinned=True,
+                raw=True,
             )
         )
 

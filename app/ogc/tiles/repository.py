@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+import psycopg
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -181,11 +182,11 @@ CHANGES_SINCE = """
 """
 
 
-def changes_since(session: Session, horizon: int) -> Changes:
-    # Read for every few cached tiles served: through psycopg, prepared, as SQLAlchemy's
-    # handling of the statement and its row cost more CPU than the query itself.
-    driver = session.connection().connection.driver_connection
-    next_horizon, pruned_xid, rows = driver.execute(
+def changes_since(connection: psycopg.Connection, horizon: int) -> Changes:
+    # Read for every few cached tiles served: on the pool's psycopg connection, prepared,
+    # as a Session and SQLAlchemy's handling of the statement and its row cost more CPU
+    # than the query itself.
+    next_horizon, pruned_xid, rows = connection.execute(
         CHANGES_SINCE, {"horizon": horizon}, prepare=True
     ).fetchone()
     return Changes(next_horizon, pruned_xid, [tuple(row) for row in rows])

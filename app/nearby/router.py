@@ -1,4 +1,5 @@
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from app.core.compression import encoded
 from app.core.errors import InvalidInput, problem_responses
 from app.core.fastpath import FastRoute, Ready
 from app.core.geo import CoordSys, in_china, position_to_wgs84
+from app.core.middleware import ADMITTED
 from app.core.pagination import splice_items
 from app.core.query import query_parameters, read_query
 from app.db.session import hot_read
@@ -171,34 +173,36 @@ def answer(body: str) -> Response:
     return Response(body, media_type="application/json", headers=LIVE)
 
 
-def fast_query(scope: Scope, model: type[Q]) -> Q | None:
-    """A search's parameters read for the fast path (core.fastpath): the common request,
-    whose parameters the route's model knows and reads without error; None, or an error
-    raised, leaves the request to the route, which reads it again and explains what is
-    wrong. open_now is left to the route too: it reads on a worker thread."""
-    if b"%00" in scope["query_string"]:  # core.schemas.no_nul_in_parameters
-        return None
-    given = dict(QueryParams(scope["query_string"]))
-    if not given.keys() <= model.model_fields.keys():  # core.schemas.no_unknown_query_parameters
-        return None
-    query = model.model_validate(given)
-    return None if query.open_now else query
+def fast_route(
+    path: str, model: type[Q], run: Callable[[State, Q, Principal], Awaitable[str]]
+) -> FastRoute:
+    """A search answered on the fast path (core.fastpath) when it can be: `run` (the
+    route's own) makes the body of the common request, whose parameters the route's
+    model knows and reads without error. Anything else is left to the route, which reads
+    the request again and explains what is wrong: a parameter the model does not know, a
+    NUL, an error raised here; open_now too, which reads on a worker thread."""
+
+    async def answer_fast(
+        scope: Scope, match: re.Match[str], headers: dict[bytes, bytes]
+    ) -> Ready | None:
+        if b"%00" in scope["query_string"]:  # core.schemas.no_nul_in_parameters
+            return None
+        given = dict(QueryParams(scope["query_string"]))
+        if not given.keys() <= model.model_fields.keys():  # ...no_unknown_query_parameters
+            return None
+        query = model.model_validate(given)
+        if query.open_now:
+            return None
+        body = (await run(scope["app"].state, query, scope[ADMITTED])).encode()
+        # as Compression would send it; CacheHeaders keeps the route's Cache-Control
+        sent = [(b"content-type", b"application/json"), (b"cache-control", LIVE_CACHE_CONTROL)]
+        return Ready.of(200, sent, encoded(body, sent, headers.get(b"accept-encoding")))
+
+    return FastRoute(path, answer_fast)
 
 
-def fast_answer(body: str, headers: dict[bytes, bytes]) -> Ready:
-    """`answer` as the middlewares behind the fast path would send it (Compression;
-    CacheHeaders keeps the route's Cache-Control)."""
-    sent = [(b"content-type", b"application/json"), (b"cache-control", LIVE_CACHE_CONTROL)]
-    return Ready.of(200, sent, encoded(body.encode(), sent, headers.get(b"accept-encoding")))
-
-
-async def _fast_uses(
-    scope: Scope, match: re.Match[str], headers: dict[bytes, bytes]
-) -> Ready | None:
-    query = fast_query(scope, UsesQuery)
-    if query is None:
-        return None
-    return fast_answer(await search(scope["app"].state, around(query), query.type), headers)
+async def _uses(state: State, query: UsesQuery, _: Principal | None = None) -> str:
+    return await search(state, around(query), query.type)
 
 
 @router.get(
@@ -209,8 +213,7 @@ async def _fast_uses(
 )
 async def nearby_uses(request: Request) -> Response:
     """Peacetime uses of one type (cool spots, gyms, ...), nearest first."""
-    query = read_query(request, UsesQuery)
-    return answer(await search(request.app.state, around(query), query.type))
+    return answer(await _uses(request.app.state, read_query(request, UsesQuery)))
 
 
 @router.get(
@@ -249,4 +252,4 @@ async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Resp
     return Response(answer, media_type="application/json", headers=LIVE)
 
 
-FAST_ROUTES = [FastRoute("/v1/uses/nearby", _fast_uses)]
+FAST_ROUTES = [fast_route("/v1/uses/nearby", UsesQuery, _uses)]

@@ -1,22 +1,18 @@
-import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 from starlette.datastructures import State
-from starlette.types import Scope
 
 from app.accounts.dependencies import CurrentPrincipal
 from app.accounts.principal import Principal
 from app.core.errors import problem_responses
-from app.core.fastpath import FastRoute, Ready
-from app.core.middleware import ADMITTED
 from app.core.query import query_parameters, read_query
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.facilities.dependencies import LiveFacilityId, OccupancyWriter
-from app.nearby.router import AroundQuery, answer, around, fast_answer, fast_query, search
+from app.nearby.router import AroundQuery, answer, around, fast_route, search
 from app.nearby.schemas import NearbyAnswer
 from app.parking import service
 from app.parking.schemas import OccupancyHistory, OccupancyReport
@@ -119,14 +115,5 @@ async def _nearby(state: State, query: ParkingQuery, principal: Principal) -> st
     return await search(state, around(query), UseType.parking, principal, **filters)
 
 
-async def _fast_nearby(
-    scope: Scope, match: re.Match[str], headers: dict[bytes, bytes]
-) -> Ready | None:
-    query = fast_query(scope, ParkingQuery)
-    if query is None:
-        return None
-    return fast_answer(await _nearby(scope["app"].state, query, scope[ADMITTED]), headers)
-
-
 # The busiest search, answered without the framework when it can be (core.fastpath).
-FAST_ROUTES = [FastRoute("/v1/parking/nearby", _fast_nearby)]
+FAST_ROUTES = [fast_route("/v1/parking/nearby", ParkingQuery, _nearby)]

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Date,
@@ -47,7 +48,8 @@ class Kind(enum.Enum):
     """A property's type: its JSON Schema, its SQL type, and the Python values it takes."""
 
     string = ({"type": "string"}, Text(), (str,))
-    integer = ({"type": "integer"}, Integer(), (int,))
+    # bigint: ids are, and a value binds cast to this type (an integer beyond int4 was a 422)
+    integer = ({"type": "integer"}, BigInteger(), (int,))
     number = ({"type": "number"}, Float(), (int, float))
     boolean = ({"type": "boolean"}, Boolean(), (bool,))
     datetime = ({"type": "string", "format": "date-time"}, DateTime(timezone=True), (datetime,))

@@ -272,4 +272,7 @@ def _value(value: Any, kind: Kind) -> Any:
         return date.fromisoformat(value)
     if not kind.accepts(value):
         raise ValueError(value)
+    # every integer a cursor carries is a bigint column's (an id at least)
+    if kind is Kind.integer and not -(2**63) <= value < 2**63:
+        raise ValueError(value)
     return value

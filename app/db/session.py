@@ -6,7 +6,7 @@ from typing import Annotated, TypeVar
 import psycopg
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -152,10 +152,18 @@ def _with_read_connection(
 def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection], T]) -> T:
     try:
         return work(connection)
-    except (psycopg.OperationalError, psycopg.InternalError) as exc:
-        # As SQLAlchemy raises them: a 503 (core.errors), and a replica leaves the rotation.
-        error = OperationalError if isinstance(exc, psycopg.OperationalError) else InternalError
+    except (psycopg.OperationalError, psycopg.InternalError, psycopg.DataError) as exc:
+        # As SQLAlchemy raises them: a 503 (core.errors), and a replica leaves the rotation;
+        # a value the database refuses is the 422 it is from a Session, not a 500.
+        error = next(sa for dbapi, sa in RAW_ERRORS if isinstance(exc, dbapi))
         raise error(None, None, exc) from exc
+
+
+RAW_ERRORS = (
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.DataError, DataError),
+)
 
 
 def get_session(request: Request) -> Iterator[Session]:

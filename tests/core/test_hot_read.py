@@ -100,3 +100,14 @@ def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(app, 
         engine.dispose()
     # Handed back to the pool, the lost connection's ROLLBACK failed and logged a traceback.
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
+
+
+def test_a_value_the_database_refuses_on_a_raw_read_is_sqlalchemys_data_error(app):
+    # As from a Session: core.errors answers 422 with the database's words, not a 500.
+    from sqlalchemy.exc import DataError
+
+    def refused(connection) -> None:
+        connection.execute("SELECT %s::int", (2**40,))
+
+    with pytest.raises(DataError, match="out of range"):
+        asyncio.run(hot_read(app.state, refused, raw=True, inline=True))

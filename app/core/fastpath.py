@@ -1,9 +1,10 @@
-"""Answers that are bytes already, sent without the framework.
+"""Answers sent without the framework.
 
 FastAPI spends 100-250 µs of CPU on the plainest request (routing, dependencies, the
 response's encoding), several times what uvicorn spends on it. Some answers need none of
 that: a cached tile, a 304 for it, a TileJSON document that is the same for every
-caller, a health probe. `FastPath` is the outermost middleware (inside Starlette's error
+caller, a health probe, and the car park and use searches in their common form (made by
+the routes' own code: nearby.router.fast_route). `FastPath` is the outermost middleware (inside Starlette's error
 handler only) and answers these itself, by the same rules as the middlewares behind it:
 the gate's admission (`accounts.gate.Admission.fast`: keys, rate limits), CORS (`CorsPolicy`, whose
 headers are added once per answer and kind of caller and kept), HEAD (the GET's headers,
@@ -11,7 +12,8 @@ no body). A request it does not answer goes on to them; one it admitted, and the
 no answer for, goes on marked as admitted, so the gate does not take a second token.
 
 - a `FastRoute` with an `answer` handler answers from what the handler finds, or passes
-  the request on when it finds nothing (a tile not in the cache);
+  the request on when it finds nothing (a tile not in the cache) or raises (a search's
+  parameter in error: the route explains it);
 - a `FastRoute` without one keeps the app's own answer to a GET (status 200, a body in one
   piece) for MEMO_TTL_S seconds, for requests alike in path, query, scheme, host,
   Accept, Accept-Language, negotiated content coding and CORS kind (which tells a keyed

@@ -152,18 +152,19 @@ def _with_read_connection(
 def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection], T]) -> T:
     try:
         return work(connection)
-    except (psycopg.OperationalError, psycopg.InternalError, psycopg.DataError) as exc:
-        # As SQLAlchemy raises them: a 503 (core.errors), and a replica leaves the rotation;
-        # a value the database refuses is the 422 it is from a Session, not a 500.
-        error = next(sa for dbapi, sa in RAW_ERRORS if isinstance(exc, dbapi))
+    except tuple(RAW_ERRORS) as exc:
+        error = next(sa for dbapi, sa in RAW_ERRORS.items() if isinstance(exc, dbapi))
         raise error(None, None, exc) from exc
 
 
-RAW_ERRORS = (
-    (psycopg.OperationalError, OperationalError),
-    (psycopg.InternalError, InternalError),
-    (psycopg.DataError, DataError),
-)
+# psycopg's errors of a raw read, raised as SQLAlchemy raises them from a Session: lost
+# connections a 503 (core.errors), and a replica leaves the rotation; a value the
+# database refuses the 422 it is, not a 500.
+RAW_ERRORS: dict[type[psycopg.Error], type[Exception]] = {
+    psycopg.OperationalError: OperationalError,
+    psycopg.InternalError: InternalError,
+    psycopg.DataError: DataError,
+}
 
 
 def get_session(request: Request) -> Iterator[Session]:

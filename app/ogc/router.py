@@ -130,9 +130,9 @@ async def _sample(request: Request, c: Collection) -> list[str]:
     query = service.ItemsQuery(limit=html.MAP_FEATURES)
     live = _live(request)
 
-    def run(connection: Session | psycopg.Connection) -> service.Page:
+    def run(session: Session) -> service.Page:
         return service.items(
-            connection,
+            session,
             c,
             query,
             restricted=False,

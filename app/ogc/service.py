@@ -276,7 +276,8 @@ def _shared_sql(
         if value is not None:
             convert = compiled._bind_processors.get(name)
             constants[name] = convert(value) if convert else value
-    assert set(compiled._bind_processors) <= set(constants), "a converted caller's value"
+    if not set(compiled._bind_processors) <= set(constants):
+        raise TypeError(f"{shape}: a caller's value would need SQLAlchemy's conversion")
     return str(compiled), constants
 
 

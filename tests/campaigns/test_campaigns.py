@@ -2,13 +2,33 @@
 the demo's provincial signage campaign."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from app import demo
+from app.config import Settings
 from app.demo import campaigns as campaigns_demo
 from app.demo import maintenance as maintenance_demo
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
+from tests.conftest import run_migrations
+
+
+# A campaign counts the works of a whole province as they stood on past days: a database
+# of this module's own, so that works, signs and audit rows that other modules committed
+# to the worker's database (a live server's, a command's) never count.
+@pytest.fixture(scope="module")
+def settings(settings, make_database):
+    return Settings(database_url=make_database(), media_dir=settings.media_dir)
+
+
+@pytest.fixture(scope="module")
+def engine(settings):
+    engine = create_engine(settings.sqlalchemy_url)
+    with engine.begin() as connection:
+        run_migrations(connection)
+    yield engine
+    engine.dispose()
+
 
 HEFEI_RULES = (
     "identification_plaque",

@@ -80,9 +80,9 @@ def next_link(url: URL, cursor: str) -> str:
     return str(url.include_query_params(cursor=cursor))
 
 
-def splice_items(envelope: dict, key: str, raw_items: list[str]) -> str:
-    """A JSON object of `envelope` plus `key`: the items, which arrive as JSON text built
-    by PostgreSQL and are joined here without being parsed again."""
-    head = json.dumps(envelope, ensure_ascii=False)
-    separator = "," if envelope else ""
-    return f'{head[:-1]}{separator}"{key}":[{",".join(raw_items)}]}}'
+def splice_items(envelope: dict, key: str, raw_items: list[bytes]) -> bytes:
+    """A JSON object of `envelope` plus `key`: the items, which arrive as UTF-8 JSON built
+    by PostgreSQL and are joined here without being parsed, decoded or encoded again."""
+    head = json.dumps(envelope, ensure_ascii=False).encode()
+    separator = b"," if envelope else b""
+    return b"".join((head[:-1], separator, b'"%s":[' % key.encode(), b",".join(raw_items), b"]}"))

@@ -143,7 +143,7 @@ def list_facilities(
                 "type": GEOJSON if as_feature else JSON,
             }
         )
-    docs = [doc for _, doc in page]
+    docs = [doc.encode() for _, doc in page]
     if as_feature:
         body = splice_items({"type": "FeatureCollection", "links": links}, "features", docs)
     else:

@@ -12,6 +12,7 @@ import psycopg
 
 from app.alerts.rules import IN_FORCE
 from app.core.geo import CoordSys
+from app.db.session import utf8_rows
 from app.uses.models import UseType
 
 POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
@@ -39,10 +40,12 @@ WITH candidates AS MATERIALIZED (
     ORDER BY s.location <-> {POINT}
     LIMIT :limit OFFSET :offset
 )
-SELECT q.day_kind, q.alerted, c.distance, c.opening_hours, c.fresh, c.realtime_opening_status,
+SELECT q.day_kind, q.alerted, c.distance, c.opening_hours::varchar, c.fresh,
+       c.realtime_opening_status,
        -- The item's members that depend on the query, then its stored ones without the
        -- opening brace (service._item puts "open_now" first): cutting the brace off in
-       -- Python, where PostgreSQL's substr would walk the UTF-8 of the document.
+       -- Python, where PostgreSQL's substr would walk the UTF-8 of the document. Both
+       -- arrive as UTF-8 bytes (db.session.utf8_rows).
        '"location" : ' || json_position(c.at, :position)
        || ', "distance_m" : ' || round(c.distance * 10) / 10
        || ', "entrance" : ' || coalesce(
@@ -157,7 +160,7 @@ class NearbyQuery:
 
 
 # A place: distance, opening_hours, fresh, realtime_opening_status, members, doc.
-SearchRow = tuple[float, str | None, bool | None, str | None, str, str]
+SearchRow = tuple[float, str | None, bool | None, str | None, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def search(
     }
     # psycopg's own connection: SQLAlchemy's execution and rows cost more Python than the
     # answer's, and the search needs neither (a read connection, autocommit).
-    rows = connection.execute(_statement(tuple(query.filters()), navigation), params).fetchall()
+    rows = utf8_rows(connection, _statement(tuple(query.filters()), navigation), params)
     day_kind, alerted = rows[0][0], rows[0][1]
     # Without a place the one row holds the facts alone.
     places = [row[2:] for row in rows] if rows[0][2] is not None else []

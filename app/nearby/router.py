@@ -109,7 +109,7 @@ def _shelters(
     now: datetime,
     *,
     min_free: int | None = None,
-) -> list[str]:
+) -> list[bytes]:
     settings = state.settings
     query = finder.ShelterQuery(
         lon=place.wgs84[0],
@@ -131,7 +131,7 @@ async def search(
     use_type: UseType,
     principal: Principal | None = None,
     **filters: Any,
-) -> str:
+) -> bytes:
     """The answer's body. `principal` given: the answer follows the alerts in force over
     the point."""
     settings = state.settings
@@ -149,7 +149,7 @@ async def search(
             **filters,
         )
 
-    def alerted(session: Session) -> tuple[dict[str, Any], list[str] | None]:
+    def alerted(session: Session) -> tuple[dict[str, Any], list[bytes] | None]:
         covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
         mode = alerts.alert_mode(covering)
         shelters = _shelters(session, state, place, principal, now) if mode else None
@@ -169,12 +169,12 @@ async def search(
     return service.answer(place, now=now, items=found.items, lead=lead, shelters=shelters)
 
 
-def answer(body: str) -> Response:
+def answer(body: bytes) -> Response:
     return Response(body, media_type="application/json", headers=LIVE)
 
 
 def fast_route(
-    path: str, model: type[Q], run: Callable[[State, Q, Principal], Awaitable[str]]
+    path: str, model: type[Q], run: Callable[[State, Q, Principal], Awaitable[bytes]]
 ) -> FastRoute:
     """A search answered on the fast path (core.fastpath) when it can be: `run` (the
     route's own) makes the body of the common request, whose parameters the route's
@@ -193,7 +193,7 @@ def fast_route(
         query = model.model_validate(given)
         if query.open_now:
             return None
-        body = (await run(scope["app"].state, query, scope[ADMITTED])).encode()
+        body = await run(scope["app"].state, query, scope[ADMITTED])
         # as Compression would send it; CacheHeaders keeps the route's Cache-Control
         sent = [(b"content-type", b"application/json"), (b"cache-control", LIVE_CACHE_CONTROL)]
         return Ready.of(200, sent, encoded(body, sent, headers.get(b"accept-encoding")))
@@ -201,7 +201,7 @@ def fast_route(
     return FastRoute(path, answer_fast)
 
 
-async def _uses(state: State, query: UsesQuery, _: Principal | None = None) -> str:
+async def _uses(state: State, query: UsesQuery, _: Principal | None = None) -> bytes:
     return await search(state, around(query), query.type)
 
 
@@ -235,7 +235,7 @@ async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Resp
     if place.fields is not None:
         raise InvalidInput.on("fields", "shelter items are answered whole")
 
-    def run(session: Session) -> str:
+    def run(session: Session) -> bytes:
         now = datetime.now(UTC)
         covering = alerts.covering(session, lon=place.wgs84[0], lat=place.wgs84[1], now=now)
         state = request.app.state

@@ -23,7 +23,7 @@ SPHERE_MARGIN = 1.2
 # open_now is decided in Python (OSM hours have no SQL form): candidates are read in
 # batches until the page is full, but never more than this many.
 MAX_CANDIDATES = 2000
-JSON_BOOL = {True: "true", False: "false", None: "null"}
+JSON_BOOL = {True: b"true", False: b"false", None: b"null"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Around:
 
 @dataclass(frozen=True)
 class Places:
-    items: list[str]  # JSON texts (NearbyItem)
+    items: list[bytes]  # UTF-8 JSON (NearbyItem)
     alerted: bool  # alerts are in force over the point
 
 
@@ -59,7 +59,7 @@ def search(
     vehicle_height_m: float | None = None,
     source: str,
 ) -> Places:
-    """The nearest places around `place`, each as JSON text, positions in its `coordsys`;
+    """The nearest places around `place`, each as UTF-8 JSON, positions in its `coordsys`;
     each item keeps only `place.fields`, in that order (None: all)."""
     query = NearbyQuery(
         lon=place.wgs84[0],
@@ -94,14 +94,14 @@ def search(
     found = candidates(0)
     alerted = found.alerted  # the facts of the first batch hold for the answer
     day = kind_of(today, Override(found.day_kind) if found.day_kind else None)
-    # An area's uses share a few hours expressions: each is evaluated once per answer.
-    open_at_now = functools.cache(lambda hours: is_open(hours, now, day))
     chosen: list[tuple[SearchRow, bool | None]] = []
     offset = 0
     while True:
         rows = found.places
+        # An area's uses share a few hours expressions: each is read once per batch.
+        open_at_now = {hours: is_open(hours, now, day) for hours in {row[1] for row in rows}}
         for row in rows:
-            open_at = _open_now(row, open_at_now(row[1]))  # row[1]: the opening hours
+            open_at = _open_now(row, open_at_now[row[1]])  # row[1]: the opening hours
             if not open_now or open_at is True:
                 chosen.append((row, open_at))
         offset += batch
@@ -129,12 +129,12 @@ def answer(
     place: Around,
     *,
     now: datetime,
-    items: list[str],
+    items: list[bytes],
     lead: dict[str, Any] | None = None,
-    shelters: list[str] | None = None,
-) -> str:
-    """The answer as JSON text (schema: NearbyAnswer). `lead` (alerts) and `shelters`
-    (items as JSON texts) come before the items."""
+    shelters: list[bytes] | None = None,
+) -> bytes:
+    """The answer as UTF-8 JSON (schema: NearbyAnswer). `lead` (alerts) and `shelters`
+    (items as UTF-8 JSON) come before the items."""
     head = {**envelope(place, now), **(lead or {})}
     if shelters is not None:
         head = json.loads(splice_items(head, "shelters", shelters))
@@ -149,14 +149,14 @@ def _open_now(row: SearchRow, open_at: bool | None) -> bool | None:
     return open_at
 
 
-def _item(row: SearchRow, open_at: bool | None, fields: tuple[str, ...] | None) -> str:
+def _item(row: SearchRow, open_at: bool | None, fields: tuple[str, ...] | None) -> bytes:
     *_, members, doc = row
     # The stored document without its opening brace, after the members of this query.
-    whole = f'{{"open_now" : {JSON_BOOL[open_at]}, {members}, {doc[1:]}'
+    whole = b"".join((b'{"open_now" : ', JSON_BOOL[open_at], b", ", members, b", ", doc[1:]))
     if fields is None:
         return whole
     item = orjson.loads(whole)
-    return orjson.dumps({name: item.get(name) for name in fields}).decode()
+    return orjson.dumps({name: item.get(name) for name in fields})
 
 
 @functools.lru_cache(maxsize=16)

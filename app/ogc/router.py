@@ -125,7 +125,7 @@ def _live(request: Request) -> dict[str, int]:
     }
 
 
-async def _sample(request: Request, c: Collection) -> list[str]:
+async def _sample(request: Request, c: Collection) -> list[bytes]:
     """The features a collection's HTML page draws: the first page of a thousand, public."""
     query = service.ItemsQuery(limit=html.MAP_FEATURES)
     live = _live(request)
@@ -149,7 +149,7 @@ def _html(
     c: Collection,
     title: str,
     document: dict[str, Any],
-    features: list[str] | None = None,
+    features: list[bytes] | None = None,
     headers: dict[str, str] = VARY,
 ) -> Response:
     parsed = [json.loads(feature) for feature in features] if features is not None else None

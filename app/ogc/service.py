@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
 from app.core.errors import BadRequest
-from app.db.session import hot_read
+from app.db.session import hot_read, utf8_rows
 from app.facilities.scope import EVERY_WORK, PUBLIC_WORKS
 from app.ogc import cql2, params, repository
 from app.ogc import crs as crs_
@@ -46,7 +46,7 @@ class ItemsQuery:
 
 @dataclass(frozen=True)
 class Page:
-    features: list[str]
+    features: list[bytes]  # UTF-8 JSON
     next_cursor: str | None
     prev_cursor: str | None
     # Exact and free only when the first page holds every match; else unknown (None).
@@ -171,9 +171,10 @@ def items(
         cursor=(cursor[0], tuple(value is None for value in cursor[1])) if cursor else None,
         equals=tuple(sorted(name for name, _ in query.equals)),
     )
-    if isinstance(connection, psycopg.Connection):  # fast(query, ...)
+    raw = isinstance(connection, psycopg.Connection)  # fast(query, ...)
+    if raw:
         sql, constants = _shared_sql(shape, restricted, visible)
-        rows = connection.execute(sql, constants | values).fetchall()
+        rows = utf8_rows(connection, sql, constants | values)
     else:
         if query.filter is None and _shared(restricted, visible):
             statement = _shared_statement(shape, restricted, visible)
@@ -189,7 +190,7 @@ def items(
     # The sort key values of the first and last rows, for the prev and next cursors.
     first, last = (list(rows[0][:-1]), list(rows[-1][:-1])) if rows else ([], [])
     return Page(
-        features=[row[-1] for row in rows],
+        features=[row[-1] if raw else row[-1].encode() for row in rows],
         next_cursor=params.encode_cursor(False, last) if more_after and rows else None,
         prev_cursor=params.encode_cursor(True, first) if more_before and rows else None,
         number_matched=len(rows) if cursor is None and not more_after else None,

@@ -110,7 +110,7 @@ async def nearby_parking(request: Request, principal: CurrentPrincipal) -> Respo
     return answer(await _nearby(request.app.state, read_query(request, ParkingQuery), principal))
 
 
-async def _nearby(state: State, query: ParkingQuery, principal: Principal) -> str:
+async def _nearby(state: State, query: ParkingQuery, principal: Principal) -> bytes:
     filters = {"ev": query.ev, "min_free": query.min_free, "vehicle_height_m": query.max_height}
     return await search(state, around(query), UseType.parking, principal, **filters)
 

@@ -90,8 +90,10 @@ class ShelterQuery:
     accessible: bool = False
 
 
-def find(session: Session, query: ShelterQuery, *, principal: Principal, source: str) -> list[str]:
-    """The items as JSON texts, nearest first (schema: ShelterItem)."""
+def find(
+    session: Session, query: ShelterQuery, *, principal: Principal, source: str
+) -> list[bytes]:
+    """The items as UTF-8 JSON, nearest first (schema: ShelterItem)."""
     visible, visible_params = visible_sql(principal)
     restricted, restricted_params = restricted_sql(principal)
     filters = []
@@ -136,7 +138,7 @@ def _position(lon: float, lat: float, coordsys: CoordSys) -> dict[str, float]:
     return {"lon": round(x, 7), "lat": round(y, 7)}
 
 
-def _item(row: Row, query: ShelterQuery, *, source: str) -> str:
+def _item(row: Row, query: ShelterQuery, *, source: str) -> bytes:
     to = (row.entrance_lon, row.entrance_lat) if row.entrance_id else (row.lon, row.lat)
     gcj = position_from_wgs84(*to, CoordSys.gcj02)
     bd = position_from_wgs84(*to, CoordSys.bd09)
@@ -178,4 +180,4 @@ def _item(row: Row, query: ShelterQuery, *, source: str) -> str:
             navigation_json(gcj, bd, row.name, driving=False, source=source)
         ),
     }
-    return orjson.dumps(item).decode()
+    return orjson.dumps(item)

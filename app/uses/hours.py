@@ -78,9 +78,15 @@ def is_open(expression: str | None, at: datetime, kind: DayKind | None = None) -
         return None
     # The parser takes only zoneinfo zones; any aware time is moved to Shanghai first.
     local = at.astimezone(SHANGHAI)
-    hours, moment = parse_opening_hours(expression).reading(
-        local, kind if kind is not None else kind_of(local.date())
-    )
+    kind = kind if kind is not None else kind_of(local.date())
+    return _open_in_minute(expression, local.replace(second=0, microsecond=0), kind)
+
+
+@lru_cache(maxsize=4096)
+def _open_in_minute(expression: str, minute: datetime, kind: DayKind) -> bool | None:
+    """The syntax knows no unit finer than the minute, so one reading holds for the whole
+    of it: a city's few expressions are evaluated once a minute, not once per answer."""
+    hours, moment = parse_opening_hours(expression).reading(minute, kind)
     if hours.is_unknown(moment):
         return None
     return hours.is_open(moment)

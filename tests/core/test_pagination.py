@@ -18,6 +18,8 @@ def test_foreign_cursors_are_refused(cursor):
 
 
 def test_splice_items_builds_valid_json():
-    body = splice_items({"next_cursor": None, "links": []}, "items", ['{"a": 1}', '{"名": "值"}'])
+    body = splice_items(
+        {"next_cursor": None, "links": []}, "items", [b'{"a": 1}', '{"名": "值"}'.encode()]
+    )
     assert json.loads(body) == {"next_cursor": None, "links": [], "items": [{"a": 1}, {"名": "值"}]}
     assert json.loads(splice_items({}, "features", [])) == {"features": []}

@@ -92,3 +92,15 @@ def test_a_declared_day_kind_overrides_the_package():
     assert is_open("Mo-Fr 08:00-18:00; PH off", at("2025-10-16 10:00"), DayKind.holiday) is False
     assert is_open("Mo-Fr 08:00-18:00; PH off", at("2025-10-19 10:00"), DayKind.makeup) is True
     assert is_open("Mo-Fr 08:00-18:00; PH off", at("2025-10-19 10:00"), DayKind.rest) is False
+
+
+def test_a_reading_holds_for_its_minute_only():
+    # Readings are kept per minute: the last second before closing and the first after
+    # it, and the same minute on another day or of another kind, are read again.
+    hours = "Mo-Fr 08:00-18:00"
+    assert is_open(hours, at("2024-07-05 17:59:59.999")) is True
+    assert is_open(hours, at("2024-07-05 18:00:00")) is False
+    assert is_open(hours, at("2024-07-05 17:59:00")) is True
+    assert is_open(hours, at("2024-07-06 17:59:30")) is False  # Saturday
+    assert is_open(hours + "; PH off", at("2024-07-05 10:00:30"), DayKind.holiday) is False
+    assert is_open(hours + "; PH off", at("2024-07-05 10:00:30"), DayKind.workday) is True

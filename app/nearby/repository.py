@@ -90,9 +90,8 @@ ORDER BY c.distance
 """
 
 # Links to the place for Amap, Baidu and Tencent Maps, each in its app's system (GCJ-02 or
-# BD-09), leading to the entrance else the facility. The name is percent-encoded byte by
-# byte, unreserved ASCII too: an equivalent URI (RFC 3986, 6.2.2.2), and one
-# regexp_replace, where telling the unreserved bytes apart would take a loop per name.
+# BD-09), leading to the entrance else the facility. The name comes percent-encoded
+# (use_search.name_uri, migration 0032).
 NAVIGATION_FROM = """
 CROSS JOIN LATERAL (
     SELECT round(CASE WHEN c.i IS NULL THEN c.at[3] ELSE c.entrance_at[c.i * 6 - 3] END
@@ -102,18 +101,16 @@ CROSS JOIN LATERAL (
            round(CASE WHEN c.i IS NULL THEN c.at[5] ELSE c.entrance_at[c.i * 6 - 1] END
                  ::numeric, 6) AS bd_lon,
            round(CASE WHEN c.i IS NULL THEN c.at[6] ELSE c.entrance_at[c.i * 6] END
-                 ::numeric, 6) AS bd_lat,
-           regexp_replace(upper(encode(convert_to(c.name, 'UTF8'), 'hex')), '(..)', '%\\1', 'g')
-               AS label
+                 ::numeric, 6) AS bd_lat
 ) AS n"""
 NAVIGATION = """', "navigation" : {"amap": "https://uri.amap.com/navigation?to='
-    || n.gcj_lon || ',' || n.gcj_lat || ',' || n.label || '&mode=' || :amap_mode
+    || n.gcj_lon || ',' || n.gcj_lat || ',' || c.name_uri || '&mode=' || :amap_mode
     || '&coordinate=gaode&callnative=1&src=' || :source
     || '", "baidu": "https://api.map.baidu.com/direction?destination=latlng:' || n.bd_lat
-    || ',' || n.bd_lon || '%7Cname:' || n.label || '&mode=' || :baidu_mode
+    || ',' || n.bd_lon || '%7Cname:' || c.name_uri || '&mode=' || :baidu_mode
     || '&coord_type=bd09ll&output=html&src=' || :source
     || '", "tencent": "https://apis.map.qq.com/uri/v1/routeplan?type=' || :tencent_mode
-    || '&to=' || n.label || '&tocoord=' || n.gcj_lat || ',' || n.gcj_lon
+    || '&to=' || c.name_uri || '&tocoord=' || n.gcj_lat || ',' || n.gcj_lon
     || '&referer=' || :source || '"}'"""
 WITHOUT_NAVIGATION = """', "navigation" : null'"""
 

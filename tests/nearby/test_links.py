@@ -2,6 +2,7 @@ import json
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
+from sqlalchemy import text as text_sql
 
 from app.core.navigation import navigation_json, uri_component
 
@@ -42,3 +43,19 @@ def test_baidu_link_plans_a_route_to_the_place(driving, mode):
     assert params["output"] == ["html"]
     assert params["src"] == ["rf-registry"]
     assert "origin" not in params  # Baidu starts from the device, as Amap and Tencent do
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(map(chr, range(1, 128))),
+        "合肥市蜀山区春江花园西区人防工程（地下车库）",
+        "😀 rf-registry",
+    ],
+)
+def test_the_database_encodes_names_as_an_equivalent_uri(session, text):
+    # use_search.name_uri (the SQL twin, uri_component.sql) encodes every byte, unreserved
+    # ASCII too: another spelling of the same URI (RFC 3986, 6.2.2.2).
+    encoded = session.execute(text_sql("SELECT uri_component(:t)"), {"t": text}).scalar_one()
+    assert unquote(encoded) == text
+    assert encoded.upper() == "".join(f"%{byte:02X}" for byte in text.encode())

@@ -8,7 +8,7 @@ from app.core.geo import CoordSys, position_from_wgs84
 from app.holidays.calendar import DayKind, kind_of
 from app.uses.hours import SHANGHAI
 from tests.nearby.conftest import point
-from tests.uses.test_router import COOL_SPOT, PARKING
+from tests.uses.test_router import COOL_SPOT, PARKING, uses_url
 
 GEOD = Geod(ellps="WGS84")
 CENTER = (117.2272, 31.8206)  # Hefei, WGS 84
@@ -312,3 +312,17 @@ def test_navigation_links_carry_the_name_percent_encoded(client, place):
     assert f"%7Cname:{label}&" in links["baidu"]
     assert f"&to={label}&" in links["tencent"]
     assert links["amap"].endswith("&src=rf-registry")
+
+
+def test_a_renamed_place_is_linked_by_its_new_name(client, place):
+    facility_id = place(CENTER[0] + 0.002, CENTER[1])
+    [use] = client.get(uses_url(facility_id)).json()
+    renamed = client.patch(
+        f"{uses_url(facility_id)}/{use['id']}",
+        json={"name": "天鹅湖人防车库 B-1"},
+        headers={"If-Match": "*"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    [item] = nearby(client)["items"]
+    label = item["navigation"]["amap"].split("?to=")[1].split("&")[0].split(",")[2]
+    assert item["name"] == unquote(label) == "天鹅湖人防车库 B-1"

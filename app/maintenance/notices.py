@@ -38,11 +38,10 @@ def sweep_overdue(session: Session, *, now: datetime) -> int:
             due_from=today - timedelta(days=LOOKBACK_DAYS),
         )
         for row in rows:
-            overdue_since = row["due_on"] + timedelta(days=1)
             sent += outbox.enqueue_once(
                 session,
                 Event.maintenance_overdue,
-                f"{row['facility_id']}:{row['item_code']}:{overdue_since}",
+                f"{row['facility_id']}:{row['item_code']}:{row['overdue_since']}",
                 {
                     "facility_id": row["facility_id"],
                     "code": row["code"],
@@ -51,7 +50,7 @@ def sweep_overdue(session: Session, *, now: datetime) -> int:
                     "item_code": row["item_code"],
                     "discipline": row["discipline"],
                     "last_done_on": row["last_done_on"],
-                    "overdue_since": overdue_since,
+                    "overdue_since": row["overdue_since"],
                 },
                 facility_id=row["facility_id"],
             )

@@ -1,6 +1,6 @@
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import true
@@ -179,14 +179,7 @@ def overdue(
     page, next_cursor = keyset_page(
         rows, limit, lambda row: encode_key_cursor([row["facility_id"], row["item_code"]])
     )
-    items = [
-        OverdueItem(
-            **{k: v for k, v in row.items() if k != "due_on"},
-            overdue_since=row["due_on"] + timedelta(days=1),
-        )
-        for row in page
-    ]
-    return items, next_cursor
+    return [OverdueItem(**row) for row in page], next_cursor
 
 
 def overdue_by_division(

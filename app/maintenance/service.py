@@ -164,7 +164,9 @@ def overdue(
     on: date,
     cursor: str | None,
     limit: int,
+    due_from: date | None = None,
 ) -> tuple[list[OverdueItem], str | None]:
+    """A page of the items overdue on `on`; with `due_from`, those fallen due since."""
     level = known_level_or_none(session, admin_code)
     after = decode_key_cursor(cursor, _overdue_key) if cursor else (0, "")
     rows = repository.overdue(
@@ -175,6 +177,7 @@ def overdue(
         on=on,
         after=after,
         limit=limit + 1,
+        due_from=due_from,
     )
     page, next_cursor = keyset_page(
         rows, limit, lambda row: encode_key_cursor([row["facility_id"], row["item_code"]])

@@ -8,6 +8,8 @@ survives Python, PostgreSQL and the file formats of an export: a year before 1 o
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from app.core.errors import InvalidInput
+
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 # Instants compare in UTC; the end is excluded, so the whole last day is in.
@@ -37,3 +39,10 @@ def instant_range_sql(column: str) -> str:
         f"{column} >= TIMESTAMPTZ '{FIRST_INSTANT.isoformat()}' "
         f"AND {column} < TIMESTAMPTZ '{END_INSTANT.isoformat()}'"
     )
+
+
+def check_observed_at(field: str, observed: datetime, *, now: datetime, clock_skew_s: int) -> None:
+    """A pushed observation's time may run ahead of ours by the clocks' skew
+    (RF_OCCUPANCY_CLOCK_SKEW_S), no more: a later one is refused."""
+    if observed > now + timedelta(seconds=clock_skew_s):
+        raise InvalidInput.on(field, f"{observed.isoformat()} lies in the future")

@@ -242,6 +242,19 @@ class Facility(Timestamped, Base):
     )
 
 
+def geography_index(name: str, where: str) -> Index:
+    """A GiST index on the locations, as geography, of the works that `where` (SQL) holds:
+    searches in metres on the ellipsoid over a few of the registry's works. Declared by
+    the package whose searches it serves."""
+    return Index(
+        name,
+        text("(location::geography)"),
+        postgresql_using="gist",
+        postgresql_where=text(where),
+        _table=Facility.__table__,
+    )
+
+
 class Entrance(Base):
     __tablename__ = "entrance"
     __table_args__ = (Index("ix_entrance_location", "location", postgresql_using="gist"),)

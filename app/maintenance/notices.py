@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.maintenance import repository
+from app.maintenance import service
 from app.webhooks import outbox
 from app.webhooks.models import Event
 
@@ -25,36 +25,25 @@ def sweep_overdue(session: Session, *, now: datetime) -> int:
     if not outbox.wanted(session, Event.maintenance_overdue):
         return 0
     today = now.astimezone().date()
-    sent, after = 0, (0, "")
+    sent, cursor = 0, None
     while True:
-        rows = repository.overdue(
+        items, cursor = service.overdue(
             session,
             principal=EVERY_WORK,
-            level=None,
             admin_code=None,
             on=today,
-            after=after,
+            cursor=cursor,
             limit=PAGE,
             due_from=today - timedelta(days=LOOKBACK_DAYS),
         )
-        for row in rows:
-            overdue_since = row["due_on"] + timedelta(days=1)
+        # Each event carries the item of GET /v1/maintenance/overdue, less the interval.
+        for item in items:
             sent += outbox.enqueue_once(
                 session,
                 Event.maintenance_overdue,
-                f"{row['facility_id']}:{row['item_code']}:{overdue_since}",
-                {
-                    "facility_id": row["facility_id"],
-                    "code": row["code"],
-                    "name": row["name"],
-                    "admin_code": row["admin_code"],
-                    "item_code": row["item_code"],
-                    "discipline": row["discipline"],
-                    "last_done_on": row["last_done_on"],
-                    "overdue_since": overdue_since,
-                },
-                facility_id=row["facility_id"],
+                f"{item.facility_id}:{item.item_code}:{item.overdue_since}",
+                item.model_dump(mode="json", exclude={"interval_months"}),
+                facility_id=item.facility_id,
             )
-        if len(rows) < PAGE:
+        if cursor is None:
             return sent
-        after = (rows[-1]["facility_id"], rows[-1]["item_code"])

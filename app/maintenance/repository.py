@@ -125,8 +125,7 @@ def overdue(
     sql = f"""
 {_OVERDUE.format(area=area)}
     AND (f.id, i.code) > (:after_id, :after_code)
-    AND (CAST(:due_from AS date) IS NULL OR (coalesce(last.done, f.created_at::date)
-        + make_interval(months => i.interval_months))::date >= CAST(:due_from AS date))
+    AND (CAST(:due_from AS date) IS NULL OR {_DUE_ON} >= CAST(:due_from AS date))
 ORDER BY f.id, i.code
 LIMIT :limit
 """
@@ -142,13 +141,18 @@ LIMIT :limit
     return [dict(row) for row in session.execute(text(sql), params).mappings()]
 
 
-# (facility, item) pairs overdue on :on, in {area} and the caller's scope.
+# The day an item falls due: its interval after its last effective check (`last.done`),
+# or after the work's registration when it was never checked.
+_DUE_ON = """(coalesce(last.done, f.created_at::date)
+        + make_interval(months => i.interval_months))::date"""
+
+# (facility, item) pairs overdue on :on, in {area} and the caller's scope; overdue from
+# the day after the due day.
 _OVERDUE = f"""
 SELECT f.id AS facility_id, f.code, f.name,
     coalesce(f.district_code, f.city_code, f.province_code) AS admin_code,
     i.code AS item_code, i.discipline, i.interval_months, last.done AS last_done_on,
-    (coalesce(last.done, f.created_at::date)
-        + make_interval(months => i.interval_months))::date AS due_on
+    {_DUE_ON} + 1 AS overdue_since
 FROM facility f CROSS JOIN maintenance_item i
 LEFT JOIN LATERAL (
     SELECT max(r.performed_on) AS done
@@ -157,9 +161,7 @@ LEFT JOIN LATERAL (
         AND {EFFECTIVE.format(r="r")}
         AND r.performed_on <= :on  -- a check done after the day says nothing of it
 ) last ON true
-WHERE {MAINTAINED} AND {{area}} AND {SCOPE}
-    AND (coalesce(last.done, f.created_at::date)
-        + make_interval(months => i.interval_months))::date < :on
+WHERE {MAINTAINED} AND {{area}} AND {SCOPE} AND {_DUE_ON} < :on
 """
 
 

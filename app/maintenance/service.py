@@ -1,6 +1,6 @@
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import true
@@ -164,7 +164,9 @@ def overdue(
     on: date,
     cursor: str | None,
     limit: int,
+    due_from: date | None = None,
 ) -> tuple[list[OverdueItem], str | None]:
+    """A page of the items overdue on `on`; with `due_from`, those fallen due since."""
     level = known_level_or_none(session, admin_code)
     after = decode_key_cursor(cursor, _overdue_key) if cursor else (0, "")
     rows = repository.overdue(
@@ -175,18 +177,12 @@ def overdue(
         on=on,
         after=after,
         limit=limit + 1,
+        due_from=due_from,
     )
     page, next_cursor = keyset_page(
         rows, limit, lambda row: encode_key_cursor([row["facility_id"], row["item_code"]])
     )
-    items = [
-        OverdueItem(
-            **{k: v for k, v in row.items() if k != "due_on"},
-            overdue_since=row["due_on"] + timedelta(days=1),
-        )
-        for row in page
-    ]
-    return items, next_cursor
+    return [OverdueItem(**row) for row in page], next_cursor
 
 
 def overdue_by_division(

@@ -11,7 +11,7 @@ from app.core.errors import problem_responses
 from app.core.query import query_parameters, read_query
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
-from app.facilities.dependencies import LiveFacilityId, OccupancyWriter
+from app.facilities.dependencies import LIVE_READ_ERRORS, LiveFacilityId, OccupancyWriter
 from app.nearby.router import AroundQuery, answer, around, fast_route, search
 from app.nearby.schemas import NearbyAnswer
 from app.parking import service
@@ -53,10 +53,9 @@ def push_occupancy(
     )
 
 
-READ_ERRORS = (401, 404, 410, 422, 429)
-
-
-@router.get("/occupancy", response_model=Availability, responses=problem_responses(*READ_ERRORS))
+@router.get(
+    "/occupancy", response_model=Availability, responses=problem_responses(*LIVE_READ_ERRORS)
+)
 def get_occupancy(
     session: SessionDep, request: Request, facility_id: LiveFacilityId
 ) -> Availability:
@@ -72,7 +71,7 @@ def get_occupancy(
 @router.get(
     "/occupancy/history",
     response_model=OccupancyHistory,
-    responses=problem_responses(*READ_ERRORS),
+    responses=problem_responses(*LIVE_READ_ERRORS),
 )
 def occupancy_history(
     session: SessionDep,

@@ -1,7 +1,8 @@
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.core.dates import check_observed_at
 from app.core.errors import InvalidInput
 from app.core.schemas import TimeWindow
 from app.parking import repository
@@ -33,10 +34,7 @@ def push(
     """Accept a report, or reject it whole. Pushes are serialised per car park by the row lock."""
     use = car_park(session, facility_id, for_update=True)
     observed = report.realtime_data_updated_at
-    if observed > now + timedelta(seconds=clock_skew_s):
-        raise InvalidInput.on(
-            "realtime_data_updated_at", f"{observed.isoformat()} lies in the future"
-        )
+    check_observed_at("realtime_data_updated_at", observed, now=now, clock_skew_s=clock_skew_s)
     if report.realtime_free_capacity > use.total_spaces:
         raise InvalidInput.on(
             "realtime_free_capacity",

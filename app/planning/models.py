@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt
-from app.facilities.models import Facility
+from app.facilities.models import Facility, geography_index
 
 # Shelters that count for coverage and assignment: personnel shelters (人员掩蔽工程) in
 # service. Other wartime functions shelter their own teams, patients or equipment, not
@@ -26,13 +26,7 @@ SHELTER_CONDITION = (
 
 # Radius searches around residents in metres on the ellipsoid: ST_DWithin on geography,
 # served by this index over the (few) shelters rather than the whole registry.
-Index(
-    "ix_facility_shelter_geography",
-    text("(location::geography)"),
-    postgresql_using="gist",
-    postgresql_where=text(SHELTER_CONDITION),
-    _table=Facility.__table__,
-)
+geography_index("ix_facility_shelter_geography", SHELTER_CONDITION)
 # Coverage's shelters per division, capacity and area, read from the index alone (an
 # index-only scan): a city's shelters are a sixth of a million-work registry, and their
 # rows scattered over the whole table. `id` and the codes serve a manager's scope.

@@ -7,7 +7,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    Index,
     Numeric,
     Text,
     UniqueConstraint,
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.dates import instant_range_sql
 from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
-from app.facilities.models import Facility
+from app.facilities.models import geography_index
 
 # Works whose wartime function takes people in: personnel shelters (人员掩蔽工程), and the
 # evacuation trunk tunnels (疏散干道) that hold people passing through, in service and not
@@ -29,13 +28,7 @@ SHELTER_FUNCTION = (
 SHELTER_WORK = f"{SHELTER_FUNCTION} AND status = 'in_service' AND deleted_at IS NULL"
 
 # The shelter finder's KNN search in metres on the ellipsoid, over the shelter works only.
-Index(
-    "ix_facility_shelter_work_geography",
-    text("(location::geography)"),
-    postgresql_using="gist",
-    postgresql_where=text(SHELTER_WORK),
-    _table=Facility.__table__,
-)
+geography_index("ix_facility_shelter_work_geography", SHELTER_WORK)
 
 
 class ShelterState(enum.StrEnum):

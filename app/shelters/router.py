@@ -17,6 +17,7 @@ from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.divisions.service import known_level_or_none
 from app.facilities.dependencies import (
+    LIVE_READ_ERRORS,
     AdminCodeQuery,
     FacilityRestrictedReader,
     FacilityWriter,
@@ -36,7 +37,6 @@ from app.shelters.schemas import (
 
 router = APIRouter(tags=["shelters"])
 STATUS_PATH = "/v1/facilities/{facility_id}/shelter/status"
-READ_ERRORS = (401, 404, 410, 422, 429)
 
 
 @router.put(
@@ -70,7 +70,7 @@ def push_status(
 
 
 @router.get(
-    STATUS_PATH, response_model=ShelterStatusRead, responses=problem_responses(*READ_ERRORS)
+    STATUS_PATH, response_model=ShelterStatusRead, responses=problem_responses(*LIVE_READ_ERRORS)
 )
 def get_status(
     session: SessionDep, request: Request, facility_id: LiveFacilityId
@@ -89,7 +89,7 @@ def get_status(
 @router.get(
     STATUS_PATH + "/history",
     response_model=ShelterStatusHistory,
-    responses=problem_responses(*READ_ERRORS),
+    responses=problem_responses(*LIVE_READ_ERRORS),
 )
 def status_history(
     session: SessionDep,
@@ -138,7 +138,7 @@ def put_plan(
 
 
 @router.get(
-    PLAN_PATH, response_model=ConversionPlan, responses=problem_responses(*READ_ERRORS, 403)
+    PLAN_PATH, response_model=ConversionPlan, responses=problem_responses(*LIVE_READ_ERRORS, 403)
 )
 def get_plan(
     session: SessionDep, principal: FacilityRestrictedReader, facility_id: LiveFacilityId

@@ -3,11 +3,12 @@ report older than the stored one or above capacity plus the tolerance is refused
 the same report again changes nothing, and a figure older than the staleness age is never
 shown as current. The history is every accepted report (shelter_status)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Boolean, Integer, Select, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
+from app.core.dates import check_observed_at
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.schemas import TimeWindow
 from app.facilities.models import Facility
@@ -133,8 +134,7 @@ def push(
 ) -> ShelterStatusRead:
     capacity = shelter_capacity(session, facility_id, lock=True)
     observed = report.observed_at
-    if observed > now + timedelta(seconds=clock_skew_s):
-        raise InvalidInput.on("observed_at", f"{observed.isoformat()} lies in the future")
+    check_observed_at("observed_at", observed, now=now, clock_skew_s=clock_skew_s)
     most = int(capacity * (1 + tolerance))
     if report.persons_inside > most:
         raise InvalidInput.on(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag, versioned
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityWriter, LiveFacilityId
+from app.facilities.dependencies import LIVE_READ_ERRORS, FacilityWriter, LiveFacilityId
 from app.holidays import service as holidays
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
@@ -27,10 +27,7 @@ def _to_use_read(session: Session, request: Request, use: PeacetimeUse) -> UseRe
     return service.to_use_read(use, now=now, stale_after_s=stale_after, day=day)
 
 
-READ_ERRORS = (401, 404, 410, 422, 429)
-
-
-@router.get("", response_model=list[UseRead], responses=problem_responses(*READ_ERRORS))
+@router.get("", response_model=list[UseRead], responses=problem_responses(*LIVE_READ_ERRORS))
 def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId) -> list[UseRead]:
     return [_to_use_read(session, request, use) for use in service.list_uses(session, facility_id)]
 
@@ -62,9 +59,7 @@ def create_use(
     return idempotency.finish(session, idempotency_key, principal, response)
 
 
-@router.get(
-    "/{use_id}", response_model=UseRead, responses=problem_responses(401, 404, 410, 422, 429)
-)
+@router.get("/{use_id}", response_model=UseRead, responses=problem_responses(*LIVE_READ_ERRORS))
 def get_use(
     session: SessionDep,
     request: Request,

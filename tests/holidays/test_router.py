@@ -1,5 +1,7 @@
 from datetime import date
 
+from sqlalchemy import text
+
 from app.holidays import service
 from app.holidays.calendar import DayKind
 
@@ -37,6 +39,36 @@ def test_admins_declare_local_days(client, public_client, session):
     assert client.delete(url).status_code == 204
     assert service.day_kind(session, date(2099, 10, 1)) == DayKind.workday
     assert client.delete(url).status_code == 404
+
+
+def test_declaring_replacing_and_removing_a_day_are_audited_with_both_states(client, session):
+    url = "/v1/calendar/2099-10-02"
+    client.put(url, json={"kind": "holiday", "name": "国庆节"})
+    client.put(url, json={"kind": "workday", "name": "国庆节"})
+    client.delete(url)
+    rows = session.execute(
+        text(
+            "SELECT action, changes, before, after FROM audit_event"
+            " WHERE entity = 'calendar_day' AND entity_id = '2099-10-02' ORDER BY id"
+        )
+    ).all()
+    holiday = {"kind": "holiday", "name": "国庆节"}
+    workday = {"kind": "workday", "name": "国庆节"}
+    assert [tuple(row) for row in rows] == [
+        (
+            "create",
+            {"kind": {"old": None, "new": "holiday"}, "name": {"old": None, "new": "国庆节"}},
+            None,
+            holiday,
+        ),
+        ("update", {"kind": {"old": "holiday", "new": "workday"}}, holiday, workday),
+        (
+            "delete",
+            {"kind": {"old": "workday", "new": None}, "name": {"old": "国庆节", "new": None}},
+            workday,
+            None,
+        ),
+    ]
 
 
 def test_only_admins_declare_and_bad_days_are_named(client, client_for, public_client):

@@ -8,6 +8,7 @@ from functools import partial
 import pytest
 from sqlalchemy import text
 
+from app.maintenance import notices
 from app.maintenance.notices import sweep_overdue
 from app.parking.notices import sweep_stale
 from app.webhooks import worker
@@ -101,9 +102,28 @@ def test_maintenance_falling_overdue_is_announced_once(
     run(app, http)
     [event] = received(receiver)
     assert event["type"] == "maintenance.overdue"
-    assert event["data"]["facility_id"] == facility["id"]
-    assert event["data"]["item_code"] == "protective.blast_doors"
-    assert event["data"]["overdue_since"] == today.isoformat()
+    assert event["data"] == {
+        "facility_id": facility["id"],
+        "code": facility["code"],
+        "name": facility["name"],
+        "admin_code": "340104",
+        "item_code": "protective.blast_doors",
+        "discipline": "protective_equipment",
+        "last_done_on": event["data"]["last_done_on"],
+        "overdue_since": today.isoformat(),
+    }
+    assert event["data"]["last_done_on"] < today.isoformat()
+
+
+def test_the_overdue_sweep_reads_every_page(
+    create, manager, receiver, app, connection, monkeypatch
+):
+    monkeypatch.setattr(notices, "PAGE", 1)
+    facility = create()
+    for item in ("protective.blast_doors", "ventilation.fans"):
+        _fall_due(connection, facility["id"], item, date.today())
+    subscribe(manager, receiver, events=["maintenance.overdue"])
+    assert sweep(app, sweep_overdue) == 2
 
 
 def test_a_parking_feed_gone_stale_is_announced_once_per_silence(

@@ -45,8 +45,11 @@ COMPRESSIBLE = frozenset(
         "application/x-protobuf",
     }
 )
-# Levels for answers made per request: fast, still within a few per cent of the best.
-GZIP_LEVEL, BROTLI_QUALITY, ZSTD_LEVEL = 6, 5, 3
+# Levels for answers made per request, where the encoder's CPU counts more than a few per
+# cent of bytes: on a nearby answer of 50 car parks (100 KB), gzip 3 takes 0.4 of gzip 6's
+# time for 17 % more bytes, br 3 a quarter of br 5's for 15 % more, and zstd 3 is quicker
+# than either and as small. Phone apps send gzip alone (Android's OkHttp).
+GZIP_LEVEL, BROTLI_QUALITY, ZSTD_LEVEL = 3, 3, 3
 _ZSTD = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
 CONDITIONS = (b"if-none-match", b"if-match")
 _SUFFIX = re.compile(r'-(zstd|br|gzip)"')

@@ -161,8 +161,8 @@ def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection
 def utf8_rows(connection: psycopg.Connection, sql: str, params: Mapping) -> list[tuple]:
     """The rows of a raw read, in binary format and with `text` values as their UTF-8
     bytes: the JSON documents PostgreSQL builds for an answer go to the wire as they came,
-    never decoded to str and encoded again, which for a page of Chinese text costs more
-    than all the rest of the answer's Python. A column wanted as str is cast to varchar."""
+    never decoded to str and encoded again, which for 100 KB of Chinese text is much of
+    the answer's Python. A column wanted as str is cast to varchar in the SQL."""
     cursor = connection.cursor(binary=True)
     cursor.adapters.register_loader("text", ByteaBinaryLoader)
     return cursor.execute(sql, params).fetchall()

@@ -10,12 +10,13 @@ import typer
 from alembic import command
 from alembic.config import Config
 from pydantic import ValidationError
-from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.config import Settings
+from app.core import commands
 from app.core.errors import AppError
 from app.core.geo import CoordSys
 from app.divisions import readers
@@ -72,12 +73,8 @@ def _alembic() -> Config:
 
 @contextmanager
 def _transaction():
-    engine = create_engine(Settings().sqlalchemy_url)
-    try:
-        with engine.begin() as connection:
-            yield connection
-    finally:
-        engine.dispose()
+    with commands.connection() as connection, connection.begin():
+        yield connection
 
 
 @db_cli.command("upgrade")

@@ -101,3 +101,23 @@ def test_divisions_added_from_boundaries_hold_from_their_edition(database_url, t
     assert str(scalar(database_url, "SELECT valid_from FROM division WHERE code = '340299'")) == (
         "2024-01-01"
     )
+
+
+def test_commands_write_utf8_whatever_the_clients_default_encoding(database_url, tmp_path):
+    # libpq takes PGCLIENTENCODING (as a role's default) over the server's encoding; an
+    # import sends its file's UTF-8 to COPY as bytes (core.commands.connection).
+    assert rf(database_url, "db", "upgrade").returncode == 0
+    path = tmp_path / "works.csv"
+    path.write_text(
+        "code,name,address,admin_code,lon,lat,construction_form,wartime_function,status\n"
+        "RF-340104-E00001,天鹅湖人防车库,合肥市蜀山区怀宁路,340104,117.23,31.82,"
+        "attached,personnel_shelter,in_service\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "PGCLIENTENCODING": "GBK"}
+    imported = subprocess.run(
+        [RF, "import", str(path)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert imported.returncode == 0, imported.stderr
+    name = "SELECT name || address FROM facility WHERE code = 'RF-340104-E00001'"
+    assert scalar(database_url, name) == "天鹅湖人防车库合肥市蜀山区怀宁路"

@@ -26,10 +26,13 @@ err = Console(stderr=True)
 
 @contextmanager
 def connection(**server_settings: str) -> Iterator[Connection]:
-    """A connection of the command's own, whose server session starts with these settings."""
+    """A connection of the command's own, whose server session starts with these settings.
+    In UTF-8 whatever the client's default (PGCLIENTENCODING, a role's): imports send
+    their files' UTF-8 to COPY as bytes, as the API's engines do (db.session.connect_args)."""
     options = " ".join(f"-c {name}={value}" for name, value in server_settings.items())
     engine = create_engine(
-        Settings().sqlalchemy_url, connect_args={"options": options} if options else {}
+        Settings().sqlalchemy_url,
+        connect_args={"client_encoding": "UTF8", **({"options": options} if options else {})},
     )
     try:
         with engine.connect() as connection:

@@ -24,10 +24,14 @@ def connect_args(settings: Settings, options: str) -> dict[str, object]:
     """Session settings sent at connection time, or, behind pgbouncer in transaction mode
     (db_pgbouncer), nothing: pgbouncer refuses startup options and would hand a session's
     settings and prepared statements to other clients. There the settings belong to the
-    database and the roles (docs/operations.md, Replicas and pooling)."""
+    database and the roles (docs/operations.md, Replicas and pooling).
+
+    Always UTF-8 as the client encoding, which pgbouncer keeps per client: raw reads send
+    PostgreSQL's text to the wire as it comes (utf8_rows), and a PGCLIENTENCODING or a
+    role's default of GBK would make every answer with a Chinese name invalid JSON."""
     if settings.db_pgbouncer:
-        return {"prepare_threshold": None}
-    return {"options": options}
+        return {"client_encoding": "UTF8", "prepare_threshold": None}
+    return {"client_encoding": "UTF8", "options": options}
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -162,7 +166,8 @@ def utf8_rows(connection: psycopg.Connection, sql: str, params: Mapping) -> list
     """The rows of a raw read, in binary format and with `text` values as their UTF-8
     bytes: the JSON documents PostgreSQL builds for an answer go to the wire as they came,
     never decoded to str and encoded again, which for 100 KB of Chinese text is much of
-    the answer's Python. A column wanted as str is cast to varchar in the SQL."""
+    the answer's Python. A column wanted as str is cast to varchar in the SQL. UTF-8
+    because the engines ask for it as their client encoding (connect_args)."""
     cursor = connection.cursor(binary=True)
     cursor.adapters.register_loader("text", ByteaBinaryLoader)
     return cursor.execute(sql, params).fetchall()

@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.db.replicas import Reads
-from app.db.session import hot_read, make_read_engine, make_sessionmaker
+from app.db.session import hot_read, make_read_engine, make_sessionmaker, utf8_rows
 
 
 @pytest.mark.parametrize("inline", [False, True])
@@ -111,3 +111,23 @@ def test_a_value_the_database_refuses_on_a_raw_read_is_sqlalchemys_data_error(ap
 
     with pytest.raises(DataError, match="out of range"):
         asyncio.run(hot_read(app.state, refused, raw=True, inline=True))
+
+
+@pytest.mark.parametrize("pgbouncer", [False, True])
+def test_raw_reads_are_utf8_whatever_the_clients_default_encoding(
+    app, settings, monkeypatch, pgbouncer
+):
+    # libpq takes PGCLIENTENCODING (as a role's or a database's default) over the server's
+    # encoding; raw reads hand PostgreSQL's bytes to the wire as UTF-8 (utf8_rows).
+    monkeypatch.setenv("PGCLIENTENCODING", "GBK")
+    engine = make_read_engine(settings.model_copy(update={"db_pgbouncer": pgbouncer}))
+    app.state.reads = Reads(make_sessionmaker(engine))
+    name = "天鹅湖人防车库"
+
+    def read(connection) -> list[tuple]:
+        return utf8_rows(connection, "SELECT %(name)s::text, %(name)s::varchar", {"name": name})
+
+    try:
+        assert asyncio.run(hot_read(app.state, read, raw=True)) == [(name.encode(), name)]
+    finally:
+        engine.dispose()

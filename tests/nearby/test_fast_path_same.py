@@ -2,7 +2,9 @@
 on the fast path and once with the fast path turned off, gets the same status, headers
 and body, whatever the request."""
 
+import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +15,7 @@ from app.nearby import service
 from tests.alerts.cap_samples import message
 from tests.core.test_fastpath import behind_fast_path, make_app
 from tests.nearby.test_router import CENTER
-from tests.uses.test_router import COOL_SPOT
+from tests.uses.test_router import COOL_SPOT, PARKING
 
 NEARBY = "/v1/parking/nearby"
 USES = "/v1/uses/nearby"
@@ -175,3 +177,30 @@ def test_a_database_away_mid_search_is_a_503(both, monkeypatch, path):
     assert quick.status_code == 503, quick.text
     assert quick.headers["content-type"].startswith("application/problem+json")
     same(quick, routed)
+
+
+# Every kind of character a name may hold: Chinese, an emoji (four bytes), JSON's quote
+# and backslash, control characters, JS line separators, URI-reserved characters, and
+# text that reads as an escape; long, to cross any buffer's edge.
+ODD_NAME = '合肥😀"q\\b/\t\n\x01\x1f\x7f\u2028 &#%+? \\u0000 ' + "名" * 150
+
+
+@pytest.mark.parametrize(
+    "query", ["", "&fields=facility_id,name,navigation", "&coordsys=gcj02", "&coordsys=bd09"]
+)
+def test_names_of_every_character_go_to_the_wire_as_utf8_json(both, place, query):
+    # Items are PostgreSQL's UTF-8 joined as bytes (db.session.utf8_rows, splice_items).
+    by_use = place(CENTER[0] + 0.0005, CENTER[1], use={**PARKING, "name": ODD_NAME})
+    unnamed = {k: v for k, v in PARKING.items() if k != "name"}
+    by_work = place(CENTER[0] + 0.0006, CENTER[1], use=unnamed, name=ODD_NAME)
+    for coding in ("identity", "gzip", "br", "zstd"):
+        headers = {"Accept-Encoding": coding}
+        quick, routed, took = both("GET", f"{NEARBY}?{AROUND}{query}", headers=headers)
+        same(quick, routed)
+        assert took
+        items = json.loads(quick.content.decode("utf-8"))["items"]
+        named = [item for item in items if item["facility_id"] in (by_use, by_work)]
+        assert [item["name"] for item in named] == [ODD_NAME, ODD_NAME]
+        for link in named[0]["navigation"].values():
+            values = [v for vs in parse_qs(urlsplit(link).query).values() for v in vs]
+            assert any(v.endswith(ODD_NAME) for v in values), link

@@ -326,3 +326,17 @@ def test_a_renamed_place_is_linked_by_its_new_name(client, place):
     [item] = nearby(client)["items"]
     label = item["navigation"]["amap"].split("?to=")[1].split("&")[0].split(",")[2]
     assert item["name"] == unquote(label) == "天鹅湖人防车库 B-1"
+
+
+def test_a_renamed_work_names_its_unnamed_use_in_the_links(client, place):
+    unnamed = {k: v for k, v in PARKING.items() if k != "name"}
+    facility_id = place(CENTER[0] + 0.002, CENTER[1], use=unnamed)
+    renamed = client.patch(
+        f"/v1/facilities/{facility_id}",
+        json={"name": "蜀山 A&B #2 %+/ 车库"},
+        headers={"If-Match": "*"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    [item] = nearby(client)["items"]
+    label = item["navigation"]["tencent"].split("&to=")[1].split("&")[0]
+    assert item["name"] == unquote(label) == "蜀山 A&B #2 %+/ 车库"

@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.ogc import service
+from tests.nearby.test_fast_path_same import ODD_NAME
 from tests.ogc.test_items import EPSG, LAT, LON, link, point
+from tests.uses.test_router import PARKING, uses_url
 
 COLLECTIONS = ["facilities", "shelters", "parking", "entrances", "signage"]
 MOMENT = {"date", "content-length"}
@@ -112,3 +114,20 @@ def test_a_cursor_no_page_gave_is_400_on_either_path(app, placed, taken, value, 
         assert answer.json()["detail"].startswith("cursor")
     edge = f"/ogc/collections/facilities/items?cursor={cursor('a', [2**63 - 1])}"
     assert TestClient(app).get(edge).json()["features"] == []
+
+
+@pytest.mark.parametrize("collection", ["facilities", "parking"])
+def test_names_of_every_character_are_the_same_utf8_json_on_both_paths(
+    app, client, create, taken, collection
+):
+    work = create(location=point(LON, LAT), name=ODD_NAME)
+    use = {**PARKING, "name": ODD_NAME}
+    assert client.post(uses_url(work["id"]), json=use).status_code == 201
+    seen, switch = taken
+    url = f"/ogc/collections/{collection}/items?limit=5&properties=name"
+    fast = TestClient(app).get(url)
+    switch["on"] = False
+    general = TestClient(app).get(url)
+    assert seen == [True, False]
+    assert json.loads(fast.content.decode("utf-8")) == general.json()
+    assert ODD_NAME in [feature["properties"]["name"] for feature in general.json()["features"]]

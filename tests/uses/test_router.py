@@ -1,5 +1,10 @@
+from datetime import datetime
+
 import pytest
 from sqlalchemy import text
+
+from app.holidays.calendar import DayKind, kind_of
+from app.uses.hours import SHANGHAI
 
 PARKING = {
     "type": "parking",
@@ -221,3 +226,23 @@ def test_a_retried_create_creates_once(client, create):
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert len(client.get(url).json()) == 1
+
+
+def test_a_day_declared_and_withdrawn_is_read_by_the_very_next_answer(client, create):
+    # Hours are read once a minute per expression and day kind (uses.hours): the kind an
+    # admin declares, or withdraws, within the minute is part of what is read.
+    today = datetime.now(SHANGHAI).date()
+    holiday = kind_of(today) == DayKind.holiday
+    url = uses_url(create()["id"])
+    use = client.post(url, json={**PARKING, "opening_hours": "24/7; PH off"}).json()
+
+    def open_now() -> bool | None:
+        return client.get(f"{url}/{use['id']}").json()["open_now"]
+
+    assert open_now() is not holiday
+    kind = "workday" if holiday else "holiday"
+    declared = client.put(f"/v1/calendar/{today}", json={"kind": kind, "name": "本地"})
+    assert declared.status_code in (200, 201), declared.text
+    assert open_now() is holiday
+    assert client.delete(f"/v1/calendar/{today}").status_code == 204
+    assert open_now() is not holiday

@@ -6,7 +6,8 @@
 -- function's parameter is no constant, so PostgreSQL searches such an array from its start
 -- for every row it tests, and an insert of a million entrances (a demo load, an import)
 -- spent its time comparing ids, growing with the square of the rows.
--- Migrations: 0005, 0017 (visibility), 0025 (ids as a set).
+-- Migrations: 0005, 0017 (visibility), 0025 (ids as a set), 0032 (columns named: the
+-- generated name_uri follows them).
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.use_search_refresh(facility_ids bigint[])
  RETURNS void
@@ -17,7 +18,11 @@ AS $function$
         SELECT FROM peacetime_use u JOIN facility f ON f.id = u.facility_id
         WHERE u.id = s.use_id AND u.facility_id = s.facility_id
           AND f.deleted_at IS NULL AND f.status = 'in_service' AND f.visibility = 'public');
-    INSERT INTO use_search
+    INSERT INTO use_search (
+        use_id, facility_id, type, location, name, opening_hours, charging_piles,
+        accessible_spaces, height_limit_m, accessible_entrance, realtime_free_spaces,
+        realtime_free_charging_piles, realtime_opening_status, realtime_observed_at, doc, at,
+        entrance_points, entrance_docs, entrance_at)
     SELECT u.id, u.facility_id, u.type, u.location, coalesce(u.name, f.name), u.opening_hours,
            u.charging_piles, u.accessible_spaces, u.height_limit_m,
            EXISTS (SELECT FROM entrance a WHERE a.facility_id = f.id AND a.accessible),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.config import Settings
-from app.core import commands
+from app.core import commands, dates
 from app.core.errors import AppError
 from app.core.geo import CoordSys
 from app.divisions import readers
@@ -166,7 +166,7 @@ def divisions_import(
         path, code_field=code_field, name_field=name_field, layer=layer, coordsys=coordsys
     )
     with _transaction() as connection:
-        _load(connection, features, valid_from=valid_from.date() if valid_from else date.today())
+        _load(connection, features, valid_from=valid_from.date() if valid_from else dates.today())
 
 
 @divisions_cli.command("import-cnmaps")

@@ -21,10 +21,10 @@ parameters: `parameters()`.
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Query
 
+from app.core.dates import SHANGHAI, today
 from app.core.errors import InvalidInput
 from app.core.schemas import Day
 
@@ -38,18 +38,15 @@ AsOfQuery = Annotated[
 ]
 
 
-# Days end in Beijing time: "end of 2023" is 2023-12-31 24:00 +08:00.
-BEIJING = ZoneInfo("Asia/Shanghai")
-
-
 def check_as_of(as_of: date | None) -> None:
     """Today in Beijing may be asked for (its end is still to come); tomorrow may not."""
-    if as_of is not None and as_of > datetime.now(BEIJING).date():
+    if as_of is not None and as_of > today():
         raise InvalidInput.on("query.as_of", f"{as_of} lies in the future")
 
 
 def end_of(day: date) -> datetime:
-    return datetime.combine(day, time.max, tzinfo=BEIJING)
+    """Days end in Beijing time: "end of 2023" is 2023-12-31 24:00 +08:00."""
+    return datetime.combine(day, time.max, tzinfo=SHANGHAI)
 
 
 def parameters(day: date, *, rule_locality: str | None = None) -> dict[str, object]:

@@ -20,6 +20,7 @@ from app.campaigns.schemas import (
     ShortWork,
     SignageCampaignCreate,
 )
+from app.core import dates
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.db.session import flush_or_raise
 from app.facilities.scope import restricted_sql, visible_sql
@@ -92,7 +93,7 @@ def evaluate(
     """Completion at the target day (as the works then stood) and today, the works still
     short and what they lack, and the monthly timeline; over the works the caller may see."""
     campaign = get(session, campaign_id)
-    today = today or date.today()
+    today = today or dates.today()
     visible = visible_sql(principal, F)
     if campaign.kind != CampaignKind.signage:
         # Maintenance records and conversion plans are restricted: their campaigns count

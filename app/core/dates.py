@@ -7,8 +7,13 @@ survives Python, PostgreSQL and the file formats of an export: a year before 1 o
 9999 breaks them, and `0001-01-01T00:00:00+14:00` is a day of 1 BC in UTC."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from app.core.errors import InvalidInput
+
+# China's one time zone: the registry's days (due dates, "today", holidays) are its days,
+# whatever zone the host runs in; a container's is usually UTC, eight hours behind.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2100, 12, 31)
@@ -18,6 +23,11 @@ END_INSTANT = datetime.combine(LAST_DAY + timedelta(days=1), time(), UTC)
 
 DAY_MESSAGE = f"must lie between {FIRST_DAY} and {LAST_DAY}"
 INSTANT_MESSAGE = f"{DAY_MESSAGE} (UTC)"
+
+
+def today() -> date:
+    """Today's date in China."""
+    return datetime.now(SHANGHAI).date()
 
 
 def day_in_range(day: date) -> bool:

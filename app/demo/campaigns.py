@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns import repository
 from app.campaigns.models import Campaign, CampaignKind
+from app.core import dates
 
 NAME = "安徽省人防工程停车场标识标牌建设专项行动（2021—2023）"
 MAINTENANCE_NAME = "合肥市人防工程季度维护检查"
@@ -51,7 +52,7 @@ def load(connection: Connection, *, today: date | None = None) -> int:
     """Writes the campaigns none of whose name exists; returns the campaigns written."""
     written = 0
     with Session(connection) as session:
-        for campaign in _campaigns(today or date.today()):
+        for campaign in _campaigns(today or dates.today()):
             if repository.named(session, campaign.name) is None:
                 session.add(campaign)
                 written += 1

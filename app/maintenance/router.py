@@ -1,10 +1,10 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import RestrictedReader
+from app.core import dates
 from app.core.errors import problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.schemas import Day
@@ -101,7 +101,7 @@ def overdue(
     An item is due `interval_months` after it was last checked (on or before `on`) and
     overdue from the day after. Managers see their scope only. As CSV, a row per item of
     the page; the next page's cursor is in the `Link` header."""
-    day = on or date.today()
+    day = on or dates.today()
     items, next_cursor = service.overdue(
         session, principal=principal, admin_code=admin_code, on=day, cursor=cursor, limit=limit
     )
@@ -134,7 +134,7 @@ def overdue_summary(
 ) -> OverdueSummary:
     """The overdue list counted per division one level below `admin_code`: works with an
     overdue item and overdue items. Managers count their scope only."""
-    day = on or date.today()
+    day = on or dates.today()
     groups = service.overdue_by_division(
         session, principal=principal, admin_code=admin_code, on=day
     )

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal
 from app.audit import service as audit
+from app.core import dates
 from app.core.errors import Conflict, InvalidInput
 from app.core.formats import spreadsheet_text
 from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
@@ -44,7 +45,7 @@ def create_record(
     session: Session, facility_id: int, data: RecordCreate, *, principal: Principal
 ) -> RecordRead:
     ensure_live(session, facility_id, principal=principal)
-    if data.performed_on > date.today():
+    if data.performed_on > dates.today():
         raise InvalidInput.on("performed_on", "lies in the future")
     if data.corrects_id is not None:
         corrected = repository.get_record(session, data.corrects_id)

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from app.core.dates import SHANGHAI
 from app.core.geo import CoordSys
 from app.core.navigation import uri_component
 from app.core.pagination import splice_items
@@ -14,7 +15,7 @@ from app.holidays.calendar import kind_of
 from app.holidays.models import Override
 from app.nearby import repository
 from app.nearby.repository import NearbyQuery, SearchRow
-from app.uses.hours import SHANGHAI, is_open
+from app.uses.hours import is_open
 from app.uses.models import OpeningStatus, UseType
 
 # The index orders by distance on a sphere; the answer's metres are on the ellipsoid,

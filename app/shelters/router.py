@@ -1,7 +1,7 @@
 """Live shelter status, conversion plans and readiness. The public shelter finder is a
 nearby search: GET /v1/shelters/nearby lives with the others in app/nearby."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -12,6 +12,7 @@ from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.states import AsOfQuery
+from app.core import dates
 from app.core.errors import problem_responses
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
@@ -133,7 +134,7 @@ def put_plan(
     """Replaces the work's conversion plan: its steps, the hours each takes and the date
     each was last drilled."""
     return readiness.replace_plan(
-        session, facility_id, tasks, today=date.today(), actor=principal.actor
+        session, facility_id, tasks, today=dates.today(), actor=principal.actor
     )
 
 
@@ -168,6 +169,6 @@ def get_readiness(
         admin_code=admin_code,
         level=level,
         within_hours=within_hours,
-        today=date.today(),
+        today=dates.today(),
         as_of=as_of,
     )

@@ -222,7 +222,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _check(session: Session, values: dict[str, Any]) -> None:
-    today = date.today()
+    today = dates.today()
     for field in ("installed_on", "inspected_on"):
         if values[field] is None:
             continue

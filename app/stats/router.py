@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -6,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.accounts.dependencies import CurrentPrincipal, ensure_role
 from app.accounts.principal import RESTRICTED_READERS
 from app.audit.states import AsOfQuery
+from app.core import dates
 from app.core.errors import InvalidInput, problem_responses
 from app.core.formats import CSV_ALTERNATIVE, XLSX, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
@@ -139,7 +139,7 @@ def get_survey(session: SessionDep, where: StatsFilterDep, as_of: AsOfQuery = No
     Chinese headers: a row per division from `admin_code` (default the whole registry)
     down to its districts, totals adding up level by level. Same filters as /v1/stats."""
     body = service.get_survey(session, where, as_of=as_of)
-    name = f"survey-{where.admin_code or 'all'}-{(as_of or date.today()).isoformat()}.xlsx"
+    name = f"survey-{where.admin_code or 'all'}-{(as_of or dates.today()).isoformat()}.xlsx"
     return Response(
         body,
         media_type=XLSX,

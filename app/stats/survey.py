@@ -17,6 +17,7 @@ from openpyxl.styles import Font
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.core import dates
 from app.divisions.models import DivisionLevel
 from app.facilities.models import ConstructionForm, WartimeFunction
 from app.stats import repository
@@ -175,7 +176,7 @@ def workbook(session: Session, where: StatsFilter, *, as_of: date | None) -> byt
         ordered = ordered[start:]
     book = Workbook()
     book.remove(book.active)
-    day = (as_of or date.today()).isoformat()
+    day = (as_of or dates.today()).isoformat()
     for table in TABLES:
         sheet = book.create_sheet(table.title.split(" ")[0])
         sheet.append([table.title, f"统计时点：{day}"])

@@ -18,13 +18,12 @@ by the kind of the day it runs into.
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from opening_hours import OpeningHours, ParserError
 
+from app.core.dates import SHANGHAI
 from app.holidays.calendar import DayKind, kind_of
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # `PH` outside the double-quoted comments the syntax allows.
 PH_TOKEN = re.compile(r'"[^"]*"|\bPH\b')
 # Saturday is read as Friday, Sunday as Monday.

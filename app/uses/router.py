@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request, Response, status
 from sqlalchemy.orm import Session
 
+from app.core.dates import SHANGHAI
 from app.core.errors import problem_responses
 from app.core.versioning import IfMatch, etag, versioned
 from app.db.session import SessionDep
@@ -12,7 +13,6 @@ from app.holidays import service as holidays
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.uses import service
-from app.uses.hours import SHANGHAI
 from app.uses.models import PeacetimeUse
 from app.uses.schemas import UseCreate, UseRead, UseUpdate
 

@@ -1,6 +1,8 @@
 import csv
 import io
-from datetime import date
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -292,3 +294,23 @@ def test_a_name_like_a_formula_comes_as_text_in_the_overdue_csv(client_for, crea
     assert names == {"'" + name}
     page = admin.get("/v1/maintenance/overdue", params=params).json()  # JSON as it is
     assert {i["name"] for i in page["items"] if i["facility_id"] == facility["id"]} == {name}
+
+
+@pytest.fixture
+def host_zone_apart_from_china(monkeypatch):
+    """The process's local zone set so that its date differs from China's now: UTC-12
+    (a day behind until 20:00 in Shanghai), else UTC+14 (a day ahead from 18:00)."""
+    hour = datetime.now(ZoneInfo("Asia/Shanghai")).hour
+    monkeypatch.setenv("TZ", "Etc/GMT+12" if hour < 20 else "Etc/GMT-14")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_today_is_chinas_whatever_the_hosts_zone(post, host_zone_apart_from_china):
+    china = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert date.today() != china  # the host's calendar is another day
+    post(record(performed_on=china.isoformat()))
+    problem = post(record(performed_on=(china + timedelta(days=1)).isoformat()), 422)
+    assert problem["errors"] == [{"field": "performed_on", "message": "lies in the future"}]

@@ -3,13 +3,13 @@
 import csv
 import io
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from sqlalchemy import Connection, text
 
 from app import demo
-from app.audit import states
 from app.core.formats import XLSX
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
@@ -292,7 +292,7 @@ def total_at(client, admin_code: str, day: str) -> int:
 
 
 def test_as_of_is_a_day_in_beijing(client):
-    today = datetime.now(states.BEIJING).date()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assert client.get("/v1/stats", params={"as_of": today.isoformat()}).status_code == 200
     tomorrow = client.get("/v1/stats", params={"as_of": (today + timedelta(days=1)).isoformat()})
     assert tomorrow.status_code == 422 and "lies in the future" in tomorrow.text

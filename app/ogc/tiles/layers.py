@@ -63,6 +63,10 @@ class Layer:
     # the attribute (Unix seconds) at which a feature's content goes stale by time alone:
     # a tile is kept no longer than its earliest
     expiry: str | None = None
+    # Whether its clusters are read from the cell pyramid (tile_cell, kept by triggers:
+    # app/db/sql/functions/tile_cell_facility_layers.sql states the same membership as
+    # `source`) instead of from its rows: at most two sums.
+    pyramid: bool = False
 
     @property
     def detail_source(self) -> Callable[[ColumnElement], Select]:
@@ -217,6 +221,7 @@ LAYERS = {
                 "capacity": "Number",
             },
             ("capacity",),
+            pyramid=True,
         ),
         Layer(
             "shelters",
@@ -239,6 +244,7 @@ LAYERS = {
             ("capacity",),
             detail=_shelters_live,
             expiry="status_fresh_until",
+            pyramid=True,
         ),
         Layer(
             "parking",
@@ -254,6 +260,7 @@ LAYERS = {
                 "height_limit_m": "Number",
             },
             ("total_spaces", "charging_piles"),
+            pyramid=True,
         ),
         Layer(
             "entrances",

@@ -42,3 +42,28 @@ class TileChangeHorizon(Base):
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     pruned_xid: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+
+
+class TileCell(Base):
+    """The cluster pyramid: per clustered layer, coordinate system and stored level, the
+    rows in each grid cell, their sums and the sums of their EPSG:3857 x and y (the
+    centroid is sum / count). Written only by statement triggers on facility and
+    peacetime_use (migration 0031, app/db/sql/functions/tile_cell_apply.sql), so that a
+    cluster tile reads a bounded number of cells however many rows they stand for."""
+
+    __tablename__ = "tile_cell"
+
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    coordsys: Mapped[str] = mapped_column(Text, primary_key=True)
+    # 2^level cells across the world: a tile at zoom z draws level z + 6
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    x: Mapped[int] = mapped_column(primary_key=True)
+    y: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int]
+    # the layer's sums in the order of Layer.sums, and how many rows have a value
+    sum_1: Mapped[int] = mapped_column(BigInteger)
+    known_1: Mapped[int]
+    sum_2: Mapped[int] = mapped_column(BigInteger)
+    known_2: Mapped[int]
+    sum_px: Mapped[float] = mapped_column(Double)
+    sum_py: Mapped[float] = mapped_column(Double)

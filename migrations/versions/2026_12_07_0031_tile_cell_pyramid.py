@@ -86,7 +86,24 @@ def upgrade() -> None:
         sa.Column("known_2", sa.Integer(), nullable=False),
         sa.Column("sum_px", sa.Double(), nullable=False),
         sa.Column("sum_py", sa.Double(), nullable=False),
-        sa.PrimaryKeyConstraint("layer", "coordsys", "level", "x", "y", name=op.f("pk_tile_cell")),
+        # covering: a tile reads its cells from the index alone
+        sa.PrimaryKeyConstraint(
+            "layer",
+            "coordsys",
+            "level",
+            "x",
+            "y",
+            name=op.f("pk_tile_cell"),
+            postgresql_include=[
+                "count",
+                "sum_1",
+                "known_1",
+                "sum_2",
+                "known_2",
+                "sum_px",
+                "sum_py",
+            ],
+        ),
     )
     apply_frozen("0031", *FUNCTIONS)
     op.execute(BACKFILL_FINEST)

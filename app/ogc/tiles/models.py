@@ -1,6 +1,14 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Double, SmallInteger, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Double,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Text,
+)
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,6 +52,9 @@ class TileChangeHorizon(Base):
     pruned_xid: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
 
 
+CELL_VALUES = ["count", "sum_1", "known_1", "sum_2", "known_2", "sum_px", "sum_py"]
+
+
 class TileCell(Base):
     """The cluster pyramid: per clustered layer, coordinate system and stored level, the
     rows in each grid cell, their sums and the sums of their EPSG:3857 x and y (the
@@ -52,13 +63,17 @@ class TileCell(Base):
     cluster tile reads a bounded number of cells however many rows they stand for."""
 
     __tablename__ = "tile_cell"
+    # Covering: a tile reads its cells from the index alone.
+    __table_args__ = (
+        PrimaryKeyConstraint("layer", "coordsys", "level", "x", "y", postgresql_include=CELL_VALUES),
+    )
 
-    layer: Mapped[str] = mapped_column(Text, primary_key=True)
-    coordsys: Mapped[str] = mapped_column(Text, primary_key=True)
+    layer: Mapped[str] = mapped_column(Text)
+    coordsys: Mapped[str] = mapped_column(Text)
     # 2^level cells across the world: a tile at zoom z draws level z + 6
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    x: Mapped[int] = mapped_column(primary_key=True)
-    y: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    x: Mapped[int]
+    y: Mapped[int]
     count: Mapped[int]
     # the layer's sums in the order of Layer.sums, and how many rows have a value
     sum_1: Mapped[int] = mapped_column(BigInteger)

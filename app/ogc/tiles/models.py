@@ -65,7 +65,9 @@ class TileCell(Base):
     __tablename__ = "tile_cell"
     # Covering: a tile reads its cells from the index alone.
     __table_args__ = (
-        PrimaryKeyConstraint("layer", "coordsys", "level", "x", "y", postgresql_include=CELL_VALUES),
+        PrimaryKeyConstraint(
+            "layer", "coordsys", "level", "x", "y", postgresql_include=CELL_VALUES
+        ),
     )
 
     layer: Mapped[str] = mapped_column(Text)

@@ -68,6 +68,10 @@ class Layer:
     # `source`) instead of from its rows: at most two sums.
     pyramid: bool = False
 
+    def __post_init__(self) -> None:
+        if self.pyramid and len(self.sums) > 2:
+            raise ValueError(f"tile_cell keeps two sums, not the {len(self.sums)} of {self.id}")
+
     @property
     def detail_source(self) -> Callable[[ColumnElement], Select]:
         return self.source if self.detail is None else self.detail

@@ -59,7 +59,7 @@ class TileCell(Base):
     """The cluster pyramid: per clustered layer, coordinate system and stored level, the
     rows in each grid cell, their sums and the sums of their EPSG:3857 x and y (the
     centroid is sum / count). Written only by statement triggers on facility and
-    peacetime_use (migration 0031, app/db/sql/functions/tile_cell_apply.sql), so that a
+    peacetime_use (migration 0033, app/db/sql/functions/tile_cell_apply.sql), so that a
     cluster tile reads a bounded number of cells however many rows they stand for."""
 
     __tablename__ = "tile_cell"

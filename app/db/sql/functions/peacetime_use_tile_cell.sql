@@ -6,7 +6,7 @@
 -- before (facility_tile_cell_cascade): it finds no facility here.
 -- Called by: triggers peacetime_use.peacetime_use_tile_cell_insert, _update, _delete.
 -- Keeps true: tile_cell, through tile_cell_apply.
--- Migrations: 0031.
+-- Migrations: 0033.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.peacetime_use_tile_cell()
  RETURNS trigger

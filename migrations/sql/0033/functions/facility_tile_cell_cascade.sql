@@ -4,7 +4,7 @@
 -- finds the car park. Row-level, for the rare hard delete (the application soft-deletes).
 -- Called by: trigger facility.facility_tile_cell_cascade.
 -- Keeps true: tile_cell, through tile_cell_apply.
--- Migrations: 0031.
+-- Migrations: 0033.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.facility_tile_cell_cascade()
  RETURNS trigger

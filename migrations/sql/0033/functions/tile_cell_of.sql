@@ -6,9 +6,9 @@
 -- are those of app.ogc.tiles.repository._clusters, in the same floating-point steps, so
 -- that a position falls in the same cell as there; a coarser cell is a finer one's
 -- number shifted right, as the cell sizes differ by powers of two.
--- Called by: tile_cell_apply; migration 0031's backfill.
+-- Called by: tile_cell_apply; migration 0033's backfill.
 -- Keeps true: tile_cell.
--- Migrations: 0031.
+-- Migrations: 0033.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.tile_cell_of(lon double precision, lat double precision)
  RETURNS TABLE(coordsys text, level integer, x integer, y integer, px double precision, py double precision)

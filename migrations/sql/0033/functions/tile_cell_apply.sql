@@ -7,7 +7,7 @@
 -- this statement wrote and still locks.
 -- Called by: facility_tile_cell, facility_tile_cell_cascade, peacetime_use_tile_cell.
 -- Keeps true: tile_cell.
--- Migrations: 0031.
+-- Migrations: 0033.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.tile_cell_apply(layers text[], signs integer[], lons double precision[], lats double precision[], sums_1 integer[], sums_2 integer[])
  RETURNS void

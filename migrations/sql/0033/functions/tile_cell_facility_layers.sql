@@ -5,7 +5,7 @@
 -- holds the pyramid to tiles drawn from those.
 -- Called by: facility_tile_cell.
 -- Keeps true: tile_cell.
--- Migrations: 0031.
+-- Migrations: 0033.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.tile_cell_facility_layers(facility_id bigint, status text, capacity integer)
  RETURNS TABLE(layer text, sum_1 integer, sum_2 integer)

@@ -11,8 +11,8 @@ layers aggregate stored grid cells instead of every row near the tile
   keep it exact.
 - Backfill: the finest level from the base rows, each coarser one from the level below.
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-07 05:30:00.000000
 """
 
@@ -23,8 +23,8 @@ from alembic import op
 
 from app.db.sql import apply_frozen
 
-revision: str = "0031"
-down_revision: str | None = "0030"
+revision: str = "0033"
+down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -87,7 +87,7 @@ def upgrade() -> None:
         sa.Column("sum_px", sa.Double(), nullable=False),
         sa.Column("sum_py", sa.Double(), nullable=False),
     )
-    apply_frozen("0031", *FUNCTIONS)
+    apply_frozen("0033", *FUNCTIONS)
     op.execute(BACKFILL_FINEST)
     for level in COARSER:
         op.execute(_backfill_coarser(level))
@@ -97,7 +97,7 @@ def upgrade() -> None:
         "ALTER TABLE tile_cell ADD CONSTRAINT pk_tile_cell "
         f"PRIMARY KEY (layer, coordsys, level, x, y) INCLUDE ({SUMS})"
     )
-    apply_frozen("0031", *TRIGGERS)
+    apply_frozen("0033", *TRIGGERS)
 
 
 def downgrade() -> None:

@@ -6,7 +6,7 @@
 -- cascade removes them (facility_tile_cell_cascade).
 -- Called by: triggers facility.facility_tile_cell_insert, _update, _delete.
 -- Keeps true: tile_cell, through tile_cell_facility_layers and tile_cell_apply.
--- Migrations: 0031.
+-- Migrations: 0033.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.facility_tile_cell()
  RETURNS trigger

@@ -63,6 +63,14 @@ class Layer:
     # the attribute (Unix seconds) at which a feature's content goes stale by time alone:
     # a tile is kept no longer than its earliest
     expiry: str | None = None
+    # Whether its clusters are read from the cell pyramid (tile_cell, kept by triggers:
+    # app/db/sql/functions/tile_cell_facility_layers.sql states the same membership as
+    # `source`) instead of from its rows: at most two sums.
+    pyramid: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pyramid and len(self.sums) > 2:
+            raise ValueError(f"tile_cell keeps two sums, not the {len(self.sums)} of {self.id}")
 
     @property
     def detail_source(self) -> Callable[[ColumnElement], Select]:
@@ -217,6 +225,7 @@ LAYERS = {
                 "capacity": "Number",
             },
             ("capacity",),
+            pyramid=True,
         ),
         Layer(
             "shelters",
@@ -239,6 +248,7 @@ LAYERS = {
             ("capacity",),
             detail=_shelters_live,
             expiry="status_fresh_until",
+            pyramid=True,
         ),
         Layer(
             "parking",
@@ -254,6 +264,7 @@ LAYERS = {
                 "height_limit_m": "Number",
             },
             ("total_spaces", "charging_piles"),
+            pyramid=True,
         ),
         Layer(
             "entrances",

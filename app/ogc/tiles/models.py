@@ -1,6 +1,14 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Double, SmallInteger, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Double,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Text,
+)
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,3 +50,37 @@ class TileChangeHorizon(Base):
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     pruned_xid: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+
+
+CELL_VALUES = ["count", "sum_1", "known_1", "sum_2", "known_2", "sum_px", "sum_py"]
+
+
+class TileCell(Base):
+    """The cluster pyramid: per clustered layer, coordinate system and stored level, the
+    rows in each grid cell, their sums and the sums of their EPSG:3857 x and y (the
+    centroid is sum / count). Written only by statement triggers on facility and
+    peacetime_use (migration 0033, app/db/sql/functions/tile_cell_apply.sql), so that a
+    cluster tile reads a bounded number of cells however many rows they stand for."""
+
+    __tablename__ = "tile_cell"
+    # Covering: a tile reads its cells from the index alone.
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "layer", "coordsys", "level", "x", "y", postgresql_include=CELL_VALUES
+        ),
+    )
+
+    layer: Mapped[str] = mapped_column(Text)
+    coordsys: Mapped[str] = mapped_column(Text)
+    # 2^level cells across the world: a tile at zoom z draws level z + 6
+    level: Mapped[int] = mapped_column(SmallInteger)
+    x: Mapped[int]
+    y: Mapped[int]
+    count: Mapped[int]
+    # the layer's sums in the order of Layer.sums, and how many rows have a value
+    sum_1: Mapped[int] = mapped_column(BigInteger)
+    known_1: Mapped[int]
+    sum_2: Mapped[int] = mapped_column(BigInteger)
+    known_2: Mapped[int]
+    sum_px: Mapped[float] = mapped_column(Double)
+    sum_py: Mapped[float] = mapped_column(Double)

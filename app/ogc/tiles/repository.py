@@ -9,11 +9,15 @@ from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     Integer,
     Select,
+    any_,
     bindparam,
+    case,
+    cast,
     func,
     literal_column,
     null,
@@ -32,6 +36,7 @@ from app.ogc.tiles.matrix import (
     ORIGIN,
     tile_size,
 )
+from app.ogc.tiles.models import TileCell
 
 # A tile's numbers are parameters of a statement built once per layer and kind: building
 # it costs more than PostgreSQL takes to render most tiles.
@@ -41,9 +46,21 @@ Z, X, Y = (
     bindparam("y", type_=Integer),
 )
 ENVELOPE = func.ST_TileEnvelope(Z, X, Y)
-# The tile widened by a margin, in the layers' EPSG:4326, so that the GiST index finds rows.
-BOX = func.ST_Transform(func.ST_Expand(ENVELOPE, bindparam("margin", type_=Float)), 4326)
+# The tile widened by a margin, in the layers' EPSG:4326, so that the GiST index finds rows;
+# cut at the antimeridian, past which longitudes wrap and would turn the box inside out.
+WORLD = func.ST_MakeEnvelope(-ORIGIN, -2 * ORIGIN, ORIGIN, 2 * ORIGIN, 3857)
+BOX = func.ST_Transform(
+    func.ST_ClipByBox2D(func.ST_Expand(ENVELOPE, bindparam("margin", type_=Float)), WORLD), 4326
+)
 CELL = bindparam("cell", type_=Float)
+# The levels of the cell pyramid (app/db/sql/functions/tile_cell_of.sql): a tile at zoom z
+# draws the cells of level z + 6, which are those of the next stored level shifted right
+# by SHIFT (2^SHIFT x 2^SHIFT stored cells to a drawn one).
+STORED_LEVELS = range(6, 21, 2)
+DRAWN_LEVEL = CELLS.bit_length() - 1
+SHIFT = bindparam("shift", type_=Integer)
+# The systems the pyramid has cells in (CGCS2000 is drawn as WGS 84); BD-09 has no tile set.
+PYRAMID_COORDSYS = {CoordSys.wgs84: "wgs84", CoordSys.cgcs2000: "wgs84", CoordSys.gcj02: "gcj02"}
 
 
 def _mvt_geom(geometry: ColumnElement) -> ColumnElement:
@@ -100,15 +117,68 @@ def _clusters(layer: Layer, coordsys: CoordSys) -> Select:
     )
 
 
-@cache
-def tile_statement(layer_id: str, clustered: bool, coordsys: CoordSys = CoordSys.wgs84) -> Select:
-    """The tile, and the Unix time at which it goes stale by time alone (or null)."""
-    layer = LAYERS[layer_id]
-    features = (_clusters if clustered else _features)(layer, coordsys).subquery("tile")
+def _cells(layer: Layer, coordsys: CoordSys) -> Select:
+    """The clusters of `_clusters` from the cell pyramid: the tile's drawn cells and the
+    ring around it, each the sum of its stored cells (one, or 2 x 2), read by one index
+    range per stored column."""
+    count = func.sum(TileCell.count)
+    stored = ((TileCell.sum_1, TileCell.known_1), (TileCell.sum_2, TileCell.known_2))
+    # as sum() in _clusters: null when no row has a value
+    sums = (
+        case((func.sum(known) > 0, cast(func.sum(total), BigInteger))).label(name)
+        for name, (total, known) in zip(layer.sums, stored, strict=False)
+    )
+    rows = cast(count, Float)
+    centroid = func.ST_SetSRID(
+        func.ST_MakePoint(func.sum(TileCell.sum_px) / rows, func.sum(TileCell.sum_py) / rows), 3857
+    )
+    columns = select(
+        func.generate_series(
+            bindparam("first_column", type_=Integer).op("<<")(SHIFT),
+            (bindparam("last_column", type_=Integer) + 1).op("<<")(SHIFT) - 1,
+        )
+    ).scalar_subquery()
+    return (
+        select(cast(count, BigInteger).label("count"), *sums, _mvt_geom(centroid))
+        .where(
+            TileCell.layer == layer.id,
+            TileCell.coordsys == PYRAMID_COORDSYS[coordsys],
+            TileCell.level == Z + DRAWN_LEVEL + SHIFT,
+            TileCell.x == any_(func.array(columns)),
+            TileCell.y.between(
+                bindparam("first_row", type_=Integer).op("<<")(SHIFT),
+                (bindparam("last_row", type_=Integer) + 1).op("<<")(SHIFT) - 1,
+            ),
+        )
+        .group_by(TileCell.x.op(">>")(SHIFT), TileCell.y.op(">>")(SHIFT))
+    )
+
+
+def _from_pyramid(layer: Layer, coordsys: CoordSys) -> bool:
+    return layer.pyramid and coordsys in PYRAMID_COORDSYS
+
+
+def mvt_statement(layer: Layer, rows: Select, clustered: bool) -> Select:
+    """The MVT of the features `rows`, and the Unix time at which it goes stale by time
+    alone (or null)."""
+    features = rows.subquery("tile")
     name = f"{layer.id}_clusters" if clustered else layer.id
     mvt = func.ST_AsMVT(literal_column("tile"), name, EXTENT, "geom")
     expiry = null() if clustered or layer.expiry is None else func.min(features.c[layer.expiry])
     return select(mvt, expiry).select_from(features)
+
+
+@cache
+def tile_statement(layer_id: str, clustered: bool, coordsys: CoordSys = CoordSys.wgs84) -> Select:
+    """The tile, and the Unix time at which it goes stale by time alone (or null)."""
+    layer = LAYERS[layer_id]
+    if not clustered:
+        features = _features(layer, coordsys)
+    elif _from_pyramid(layer, coordsys):
+        features = _cells(layer, coordsys)
+    else:
+        features = _clusters(layer, coordsys)
+    return mvt_statement(layer, features, clustered)
 
 
 def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | float]:
@@ -127,6 +197,9 @@ def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | floa
         "last_column": x * CELLS + CELLS,
         "first_row": y * CELLS - 1,
         "last_row": y * CELLS + CELLS,
+        # the pyramid's stored level is this much finer than the drawn one
+        "shift": min(level for level in STORED_LEVELS if level >= z + DRAWN_LEVEL)
+        - (z + DRAWN_LEVEL),
     }
 
 

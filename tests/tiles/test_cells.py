@@ -1,0 +1,311 @@
+"""The cluster pyramid (tile_cell): cluster tiles drawn from it equal those drawn from the
+rows, and the triggers keep it equal to a recomputation from the rows through every kind
+of write."""
+
+import math
+import threading
+import time
+
+import pytest
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    create_engine,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    true,
+)
+
+from app import demo
+from app.config import Settings
+from app.core.geo import CoordSys
+from app.demo import uses as uses_demo
+from app.ogc.tiles import repository
+from app.ogc.tiles.layers import LAYERS
+from app.ogc.tiles.matrix import DETAIL_ZOOM
+from tests.conftest import run_migrations
+
+PYRAMID = [layer for layer in LAYERS.values() if layer.pyramid]
+TILED = [CoordSys.wgs84, CoordSys.gcj02]
+KEY = ("layer", "coordsys", "level", "x", "y")
+SUMS = ("count", "sum_1", "known_1", "sum_2", "known_2")
+
+
+def tile(lon: float, lat: float, z: int) -> tuple[int, int]:
+    phi = math.radians(lat)
+    row = (1 - math.log(math.tan(phi) + 1 / math.cos(phi)) / math.pi) / 2 * 2**z
+    return int((lon + 180) / 360 * 2**z), int(row)
+
+
+def features(connection: Connection, rows, z: int, x: int, y: int) -> list[tuple]:
+    """The clusters of a tile as (count, sums..., x, y on the MVT's integer grid)."""
+    drawn = rows.subquery()
+    values = [c for c in drawn.c if c.key != "geom"]
+    statement = select(*values, func.ST_X(drawn.c.geom), func.ST_Y(drawn.c.geom))
+    params = repository.tile_params(z, x, y, True)
+    rows = connection.execute(statement, params).all()
+    return sorted(rows, key=lambda row: [-1 if value is None else value for value in row])
+
+
+def assert_tiles_agree(connection: Connection, positions: list[tuple[float, float]]) -> int:
+    """Every zoom of clusters, at the tiles of `positions` and their neighbours, drawn from
+    the pyramid and from the rows; returns the clusters compared."""
+    compared = 0
+    for layer in PYRAMID:
+        for coordsys in TILED:
+            for z in range(DETAIL_ZOOM):
+                tiles = {
+                    (x + dx, y + dy)
+                    for x, y in (tile(lon, lat, z) for lon, lat in positions)
+                    for dx in (-1, 0, 1)
+                    for dy in (-1, 0, 1)
+                    if 0 <= x + dx < 2**z and 0 <= y + dy < 2**z
+                }
+                for x, y in sorted(tiles):
+                    cells = repository._cells(layer, coordsys)
+                    rows = repository._clusters(layer, coordsys)
+                    expected = features(connection, rows, z, x, y)
+                    assert features(connection, cells, z, x, y) == expected, (
+                        layer.id,
+                        coordsys,
+                        z,
+                        x,
+                        y,
+                    )
+                    compared += len(expected)
+    return compared
+
+
+def recomputed(connection: Connection) -> dict[tuple, tuple]:
+    """The pyramid computed afresh from the layers' own rows (their `source`, the one
+    definition of what a layer shows), by the cells of tile_cell_of."""
+    world = func.ST_MakeEnvelope(-180, -90, 180, 90, 4326)
+    cells: dict[tuple, tuple] = {}
+    for layer in PYRAMID:
+        rows = layer.source(world).subquery()
+        at = func.tile_cell_of(func.ST_X(rows.c.location), func.ST_Y(rows.c.location))
+        cell = at.table_valued("coordsys", "level", "x", "y", "px", "py").render_derived()
+        sums = [rows.c[name] for name in layer.sums] + [null().cast(Integer)] * (
+            2 - len(layer.sums)
+        )
+        statement = (
+            select(
+                literal(layer.id),
+                cell.c.coordsys,
+                cell.c.level,
+                cell.c.x,
+                cell.c.y,
+                func.count(),
+                func.coalesce(func.sum(sums[0]), 0),
+                func.count(sums[0]),
+                func.coalesce(func.sum(sums[1]), 0),
+                func.count(sums[1]),
+                func.sum(cell.c.px.cast(Float)),
+                func.sum(cell.c.py.cast(Float)),
+            )
+            .select_from(rows)
+            .join(cell, true())
+            .group_by(cell.c.coordsys, cell.c.level, cell.c.x, cell.c.y)
+        )
+        for row in connection.execute(statement):
+            cells[tuple(row[:5])] = tuple(row[5:])
+    return cells
+
+
+def stored(connection: Connection) -> dict[tuple, tuple]:
+    columns = ", ".join(KEY + SUMS + ("sum_px", "sum_py"))
+    rows = connection.execute(text(f"SELECT {columns} FROM tile_cell"))
+    return {tuple(row[:5]): tuple(row[5:]) for row in rows}
+
+
+def assert_pyramid_exact(connection: Connection) -> None:
+    expected, actual = recomputed(connection), stored(connection)
+    assert actual.keys() == expected.keys(), (
+        sorted(actual.keys() - expected.keys())[:5],
+        sorted(expected.keys() - actual.keys())[:5],
+    )
+    for key, values in expected.items():
+        assert actual[key][:5] == values[:5], key
+        # sums of metres added in another order
+        for mine, theirs in zip(actual[key][5:], values[5:], strict=True):
+            assert math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-3), key
+
+
+@pytest.fixture
+def loaded(connection: Connection) -> list[tuple[float, float]]:
+    """Demo works and their car parks; returns a few of their positions."""
+    after = connection.execute(text("SELECT coalesce(max(id), 0) FROM facility")).scalar_one()
+    demo.load(connection, size=300, seed=11)
+    uses_demo.load(connection, after_id=after)
+    positions = connection.execute(
+        text(
+            "SELECT ST_X(location), ST_Y(location) FROM facility WHERE id > :after "
+            "ORDER BY id LIMIT 3"
+        ),
+        {"after": after},
+    )
+    return [tuple(p) for p in positions]
+
+
+def test_tiles_from_the_pyramid_equal_tiles_from_the_rows(connection, loaded):
+    assert_pyramid_exact(connection)
+    assert assert_tiles_agree(connection, loaded) > 1000
+
+
+def test_the_tile_statement_reads_the_pyramid_of_its_layers(connection, loaded):
+    """The switch: the pyramid's layers draw no cluster once tile_cell is empty."""
+    x, y = tile(*loaded[0], 10)
+    params = {**repository.tile_params(10, x, y, True), "shelter_stale_after_s": 60}
+
+    def body(layer: str, coordsys: CoordSys) -> bytes:
+        statement = repository.tile_statement(layer, True, coordsys)
+        return bytes(connection.execute(statement, params).one()[0])
+
+    assert all(body(layer.id, c) for layer in PYRAMID for c in CoordSys)
+    connection.execute(text("DELETE FROM tile_cell"))
+    for layer in PYRAMID:
+        assert body(layer.id, CoordSys.wgs84) == b""
+        assert body(layer.id, CoordSys.gcj02) == b""
+        # BD-09 has no cells: drawn from the rows
+        assert body(layer.id, CoordSys.bd09)
+    assert body("signage", CoordSys.wgs84)
+
+
+def test_clusters_at_the_east_edge_of_the_world_are_drawn(connection, loaded):
+    """At zooms 1 and 2 the east column's box, widened by a cell, crossed the antimeridian
+    and turned inside out: those tiles drew no cluster of the rows."""
+    facilities = LAYERS["facilities"]
+    shown = connection.execute(
+        text("SELECT count(*) FROM facility WHERE deleted_at IS NULL AND visibility = 'public'")
+    ).scalar_one()
+    for z in (1, 2):
+        x, y = tile(*loaded[0], z)
+        assert x == 2**z - 1
+        rows = features(connection, repository._clusters(facilities, CoordSys.wgs84), z, x, y)
+        assert sum(row[0] for row in rows) == shown
+
+
+def test_every_kind_of_write_keeps_the_pyramid_exact(connection, loaded):
+    def run(sql: str) -> None:
+        connection.execute(text(sql))
+        assert_pyramid_exact(connection)
+
+    latest = "SELECT id FROM facility ORDER BY id DESC"
+    parked = "SELECT facility_id FROM peacetime_use WHERE type = 'parking' ORDER BY id DESC"
+    # moves, within a cell and across cells
+    run(
+        f"UPDATE facility SET location = ST_Translate(location, 1e-7, 0) WHERE id IN ({latest} LIMIT 40)"
+    )
+    run(
+        f"UPDATE facility SET location = ST_Translate(location, 0.03, -0.02) WHERE id IN ({latest} LIMIT 40)"
+    )
+    run(f"UPDATE facility SET status = 'decommissioned' WHERE id IN ({latest} LIMIT 30 OFFSET 10)")
+    run(f"UPDATE facility SET status = 'in_service' WHERE id IN ({latest} LIMIT 10 OFFSET 30)")
+    run(f"UPDATE facility SET visibility = 'restricted' WHERE id IN ({parked} LIMIT 15)")
+    run(f"UPDATE facility SET visibility = 'public' WHERE id IN ({parked} LIMIT 5)")
+    run(f"UPDATE facility SET deleted_at = now() WHERE id IN ({parked} LIMIT 8 OFFSET 20)")
+    run(f"UPDATE facility SET deleted_at = NULL WHERE id IN ({parked} LIMIT 4 OFFSET 20)")
+    run(f"UPDATE facility SET capacity_persons = NULL WHERE id IN ({latest} LIMIT 25)")
+    run(f"UPDATE facility SET capacity_persons = 77 WHERE id IN ({latest} LIMIT 5)")
+    # a write the layers do not show changes nothing, and costs no cell
+    run(f"UPDATE facility SET keyholder_phone = '13900000001' WHERE id IN ({latest} LIMIT 40)")
+    # car parks: their sums, type, facility, deletion
+    run(
+        "UPDATE peacetime_use SET attributes = attributes || "
+        '\'{"total_spaces": 999, "charging_piles": null}\' '
+        f"WHERE facility_id IN ({parked} LIMIT 10)"
+    )
+    parks = (
+        connection.execute(
+            text("SELECT id FROM peacetime_use WHERE type = 'parking' ORDER BY id DESC LIMIT 6")
+        )
+        .scalars()
+        .all()
+    )
+    retyped, deleted = ",".join(map(str, parks[:3])), ",".join(map(str, parks[3:]))
+    run(f"UPDATE peacetime_use SET type = 'warehouse' WHERE id IN ({retyped})")
+    run(f"DELETE FROM peacetime_use WHERE id IN ({deleted})")
+    run(f"UPDATE peacetime_use SET type = 'parking' WHERE id IN ({retyped})")
+    # hard deletes, with car parks cascading; then a bulk insert
+    run(f"DELETE FROM facility WHERE id IN ({parked} LIMIT 12 OFFSET 40)")
+    run("DELETE FROM facility WHERE id IN (SELECT id FROM facility ORDER BY id DESC LIMIT 5)")
+    after = connection.execute(text("SELECT max(id) FROM facility")).scalar_one()
+    demo.load(connection, size=120, seed=12)
+    uses_demo.load(connection, after_id=after)
+    assert_pyramid_exact(connection)
+    assert assert_tiles_agree(connection, loaded) > 1000
+
+
+def test_a_facility_through_the_api_counts_once(client, connection, create):
+    before = stored(connection)
+    facility = create()
+    after = stored(connection)
+    changed = {key for key in after if after[key][0] != before.get(key, (0,))[0]}
+    # one cell a level, in two systems, of the facilities and shelters layers
+    assert len(changed) == 2 * 2 * len(repository.STORED_LEVELS)
+    assert {key[0] for key in changed} == {"facilities", "shelters"}
+    response = client.delete(f"/v1/facilities/{facility['id']}", headers={"If-Match": "*"})
+    assert response.status_code == 204, response.text
+    assert counts(stored(connection)) == counts(before)
+
+
+def counts(cells: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    return {key: values[:5] for key, values in cells.items()}
+
+
+@pytest.fixture(scope="module")
+def scratch(make_database):
+    engine = create_engine(Settings(database_url=make_database()).sqlalchemy_url)
+    with engine.begin() as connection:
+        run_migrations(connection)
+    yield engine
+    engine.dispose()
+
+
+INSERT_ONE = """
+INSERT INTO facility (code, name, address, province_code, location, construction_form,
+    wartime_function, capacity_persons, status, visibility)
+VALUES (:code, 'x', 'x', '340000', ST_SetSRID(ST_MakePoint(117.2831, 31.8612), 4326),
+    'attached', 'personnel_shelter', 10, 'in_service', 'public')
+"""
+
+
+WAITING = """
+SELECT count(*) > 0 FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+
+
+def test_two_writers_in_one_cell_both_count(scratch):
+    """The second writer's upsert waits for the first's new cell and then adds to it."""
+    first = scratch.connect()
+    first.begin()
+    first.execute(text(INSERT_ONE), {"code": "RF-RACE-1"})
+
+    def second() -> None:
+        with scratch.begin() as connection:
+            connection.execute(text(INSERT_ONE), {"code": "RF-RACE-2"})
+
+    writer = threading.Thread(target=second)
+    writer.start()
+    with scratch.connect() as watcher:
+        # the second writer waits for the first's uncommitted rows
+        while writer.is_alive() and not watcher.execute(text(WAITING)).scalar_one():
+            watcher.rollback()  # a transaction keeps its first view of pg_stat_activity
+            time.sleep(0.05)
+    assert writer.is_alive()
+    first.commit()
+    first.close()
+    writer.join()
+    with scratch.begin() as connection:
+        counts = connection.execute(
+            text("SELECT DISTINCT count FROM tile_cell WHERE layer = 'facilities'")
+        ).scalars()
+        assert list(counts) == [2]
+        assert_pyramid_exact(connection)
+        connection.execute(text("DELETE FROM facility WHERE code LIKE 'RF-RACE-%'"))
+        assert stored(connection) == {}

@@ -70,7 +70,7 @@ class Layer:
 
     def __post_init__(self) -> None:
         if self.pyramid and len(self.sums) > 2:
-            raise ValueError(f"tile_cell keeps two sums, not the {len(self.sums)} of {self.id}")
+            raise TypeError(f"tile_cell keeps two sums, not the {len(self.sums)} of {self.id}")
 
     @property
     def detail_source(self) -> Callable[[ColumnElement], Select]:

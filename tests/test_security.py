@@ -126,7 +126,8 @@ def test_a_head_that_trickles_in_is_cut_off(strict):
         slow.settimeout(10)
         answer = slow.recv(65536)
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-        assert 2 <= time.monotonic() - started < 6
+        # about the 2 s bound: an event loop may run a timer a little early
+        assert 1.9 <= time.monotonic() - started < 6
         assert slow.recv(65536) == b""  # closed
     with socket.create_connection(("127.0.0.1", strict.port)) as idle:  # sends nothing
         idle.settimeout(10)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.core.dates import SHANGHAI
 from app.maintenance import service
 from app.webhooks import outbox
 from app.webhooks.models import Event
@@ -24,7 +25,7 @@ def sweep_overdue(session: Session, *, now: datetime) -> int:
     many were enqueued."""
     if not outbox.wanted(session, Event.maintenance_overdue):
         return 0
-    today = now.astimezone().date()
+    today = now.astimezone(SHANGHAI).date()
     sent, cursor = 0, None
     while True:
         items, cursor = service.overdue(

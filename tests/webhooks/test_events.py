@@ -2,12 +2,14 @@
 maintenance and stale parking feeds by the worker's sweep, each episode once."""
 
 import json
+import time
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 import pytest
 from sqlalchemy import text
 
+from app.core.dates import SHANGHAI
 from app.maintenance import notices
 from app.maintenance.notices import sweep_overdue
 from app.parking.notices import sweep_stale
@@ -91,7 +93,7 @@ def test_maintenance_falling_overdue_is_announced_once(
     create, manager, receiver, app, http, connection
 ):
     facility = create()
-    today = date.today()
+    today = datetime.now(SHANGHAI).date()
     _fall_due(connection, facility["id"], "protective.blast_doors", today)
     _fall_due(connection, facility["id"], "ventilation.fans", today - timedelta(days=30))
     assert sweep(app, sweep_overdue) == 0  # no one listens: nothing done
@@ -115,13 +117,30 @@ def test_maintenance_falling_overdue_is_announced_once(
     assert event["data"]["last_done_on"] < today.isoformat()
 
 
+def test_the_overdue_sweep_counts_chinas_days(
+    create, manager, receiver, app, connection, monkeypatch
+):
+    # 20:00 UTC on 30 June is 04:00 on 1 July in China: an item due on 30 June is
+    # overdue there, whatever the host's zone says the date is.
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        facility = create()
+        _fall_due(connection, facility["id"], "protective.blast_doors", date(2026, 7, 1))
+        subscribe(manager, receiver, events=["maintenance.overdue"])
+        assert sweep(app, sweep_overdue, now=datetime(2026, 6, 30, 20, tzinfo=UTC)) == 1
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_the_overdue_sweep_reads_every_page(
     create, manager, receiver, app, connection, monkeypatch
 ):
     monkeypatch.setattr(notices, "PAGE", 1)
     facility = create()
     for item in ("protective.blast_doors", "ventilation.fans"):
-        _fall_due(connection, facility["id"], item, date.today())
+        _fall_due(connection, facility["id"], item, datetime.now(SHANGHAI).date())
     subscribe(manager, receiver, events=["maintenance.overdue"])
     assert sweep(app, sweep_overdue) == 2
 

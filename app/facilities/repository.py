@@ -1,5 +1,6 @@
 """SQL for facilities. Read documents are built as JSON by PostgreSQL, not in Python."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,6 +169,9 @@ def document(
     )
 
 
+# Built once per variant: a new tree per request cost more Python than the facility's
+# whole answer, mostly SQLAlchemy's cache key, which it memoizes on each element.
+@functools.lru_cache(maxsize=256)
 def _document(*, as_feature: bool, restricted: bool, positions: Positions) -> ColumnElement:
     properties = _properties(restricted=restricted, positions=positions)
     if not restricted:

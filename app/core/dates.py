@@ -30,6 +30,11 @@ def today() -> date:
     return datetime.now(SHANGHAI).date()
 
 
+# The same in SQL: current_date is the date in the database session's zone, a server's
+# default (often UTC, which is a day behind China until 08:00 there).
+TODAY_SQL = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
+
+
 def day_in_range(day: date) -> bool:
     return FIRST_DAY <= day <= LAST_DAY
 

@@ -3,6 +3,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from app.core.dates import TODAY_SQL
 from app.divisions.models import Division, DivisionLevel, DivisionPart
 
 
@@ -34,7 +35,15 @@ def in_division(alias: str, level: DivisionLevel | None) -> str:
     return f"{alias}.{CODE_COLUMN[level]} = :admin_code" if level else "true"
 
 
-_VALID_TODAY = "d.valid_from <= current_date AND (d.valid_to IS NULL OR d.valid_to > current_date)"
+def valid_today(alias: str) -> str:
+    """SQL: division `alias` is in force on China's today."""
+    return (
+        f"{alias}.valid_from <= {TODAY_SQL} "
+        f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {TODAY_SQL})"
+    )
+
+
+_VALID_TODAY = valid_today("d")
 _FINEST_FIRST = "CASE d.level WHEN 'district' THEN 0 WHEN 'city' THEN 1 ELSE 2 END"
 
 

@@ -266,8 +266,7 @@ def resolve_divisions(connection: Connection, *, with_boundaries: bool) -> None:
             SELECT t.row_no, t.admin_code,
                    g0.code AS g_code, g0.name AS g_name, g0.level AS g_level,
                    g0.boundary IS NOT NULL AS g_bounded,
-                   g0.valid_from <= current_date
-                       AND (g0.valid_to IS NULL OR g0.valid_to > current_date) AS g_valid,
+                   {divisions.valid_today("g0")} AS g_valid,
                    {_level_columns("g")},
                    {_level_columns("f")}
             FROM import_typed t

@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pyogrio
@@ -7,9 +7,11 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from app.core import dates
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
 from app.divisions import readers
+from app.divisions.repository import finest_covering
 from app.divisions.service import BoundaryFeature, load_boundaries
 from app.facilities import repository as facilities
 
@@ -43,6 +45,23 @@ def point(coordinates):
 
 def test_loading_sets_boundaries_of_known_codes(boundaries):
     assert (boundaries.updated, boundaries.added, boundaries.skipped) == (3, 0, [])
+
+
+def test_a_division_is_in_force_on_chinas_day_whatever_the_sessions_zone(connection, boundaries):
+    """current_date is the date in the database session's zone (a server's default, often
+    UTC): a division in force on China's today alone is found in a session a day apart."""
+    hour = datetime.now(dates.SHANGHAI).hour
+    connection.exec_driver_sql(
+        f"SET LOCAL TIME ZONE '{'Etc/GMT+12' if hour < 20 else 'Etc/GMT-14'}'"
+    )
+    today = dates.today()
+    assert connection.exec_driver_sql("SELECT current_date").scalar() != today
+    connection.exec_driver_sql(
+        "UPDATE division SET valid_from = %s, valid_to = %s WHERE code = '340104'",
+        (today, today + timedelta(days=1)),
+    )
+    point = f"ST_SetSRID(ST_MakePoint({IN_SHUSHAN[0]}, {IN_SHUSHAN[1]}), 4326)"
+    assert connection.exec_driver_sql(f"SELECT {finest_covering(point)}").scalar() == "340104"
 
 
 def test_loading_adds_unknown_divisions_under_known_parents(session, connection):

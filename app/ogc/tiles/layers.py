@@ -24,12 +24,14 @@ from sqlalchemy import (
     and_,
     cast,
     func,
+    literal_column,
     or_,
     select,
     true,
 )
 
 from app.accounts.principal import ANONYMOUS
+from app.core.dates import TODAY_SQL
 from app.divisions.models import Division
 from app.facilities.models import Entrance, EntranceKind, Facility, FacilityStatus
 from app.facilities.scope import visible_clause
@@ -194,7 +196,7 @@ def _signage(box: ColumnElement) -> Select:
 
 def _divisions(box: ColumnElement) -> Select:
     # Divisions in force today with a boundary; "location" is the layers' geometry name.
-    today = func.current_date()
+    today = literal_column(TODAY_SQL)
     return select(
         Division.code,
         Division.name,

@@ -13,6 +13,8 @@ from app.db.session import SessionDep
 router = APIRouter(tags=["health"])
 # A probe's answer is now, never a cache's.
 NO_STORE = {"Cache-Control": "no-store"}
+# Not ready yet: a failover or a migration under way; ask again shortly, as any 503 says.
+NOT_READY = {**NO_STORE, "Retry-After": "1"}
 # The liveness answer is the same for every caller: kept by app.core.fastpath.
 FAST_ROUTES = [FastRoute("/healthz")]
 
@@ -36,11 +38,11 @@ def readyz(request: Request, session: SessionDep) -> JSONResponse:
         current = session.scalar(text("SELECT version_num FROM alembic_version"))
     except SQLAlchemyError as exc:
         return problem_response(
-            503, detail=f"database unreachable: {type(exc).__name__}", headers=NO_STORE
+            503, detail=f"database unreachable: {type(exc).__name__}", headers=NOT_READY
         )
     if current != head:
         return problem_response(
-            503, detail=f"schema at revision {current}, expected {head}", headers=NO_STORE
+            503, detail=f"schema at revision {current}, expected {head}", headers=NOT_READY
         )
     answer = {"status": "ready", "revision": current}
     if request.app.state.reads.replicas:

@@ -1,6 +1,7 @@
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -255,14 +256,16 @@ def geography_index(name: str, where: str) -> Index:
     )
 
 
+# The key of the work a row belongs to: the row goes with the work when it is deleted for good.
+FacilityKey = Annotated[int, mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))]
+
+
 class Entrance(Base):
     __tablename__ = "entrance"
     __table_args__ = (Index("ix_entrance_location", "location", postgresql_using="gist"),)
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), index=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(index=True)
     kind: Mapped[EntranceKind] = mapped_column(str_enum(EntranceKind))
     accessible: Mapped[bool] = mapped_column(server_default=text("false"))
     name: Mapped[str | None] = mapped_column(Text)
@@ -282,7 +285,7 @@ class ProtectionUnit(Base):
 
     id: Mapped[IdentityKey]
     # Looked up through the unique (facility_id, name) index, which leads with it.
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    facility_id: Mapped[FacilityKey]
     name: Mapped[str] = mapped_column(Text)
     shelter_area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     capacity_persons: Mapped[int]

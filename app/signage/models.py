@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.dates import day_range_sql
 from app.db.base import Base, IdentityKey, Timestamped
 from app.db.types import str_enum
+from app.facilities.models import FacilityKey
 
 
 class SignKind(enum.StrEnum):
@@ -63,7 +64,7 @@ class Sign(Timestamped, Base):
     )
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    facility_id: Mapped[FacilityKey]
     kind: Mapped[SignKind] = mapped_column(str_enum(SignKind))
     status: Mapped[SignStatus] = mapped_column(str_enum(SignStatus))
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))

@@ -7,7 +7,6 @@ from geoalchemy2 import Geography
 from sqlalchemy import (
     CheckConstraint,
     Computed,
-    ForeignKey,
     Index,
     Numeric,
     Text,
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.dates import instant_range_sql
 from app.db.base import Base, IdentityKey, Timestamped
 from app.db.types import str_enum
+from app.facilities.models import FacilityKey
 
 
 class UseType(enum.StrEnum):
@@ -72,9 +72,7 @@ class PeacetimeUse(Timestamped, Base):
     )
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), index=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(index=True)
     type: Mapped[UseType] = mapped_column(str_enum(UseType))
     name: Mapped[str | None] = mapped_column(Text)
     opening_hours: Mapped[str | None] = mapped_column(Text)

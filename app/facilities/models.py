@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base, IdentityKey, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped, Version
 from app.db.types import str_enum
 
 
@@ -226,8 +226,7 @@ class Facility(Timestamped, Base):
     verified_at: Mapped[datetime | None]
     verified_by: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None]
-    # Optimistic concurrency (ETag / If-Match): raised by one on every write.
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    version: Mapped[Version]
 
     entrances: Mapped[list["Entrance"]] = relationship(
         back_populates="facility",

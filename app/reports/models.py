@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, Timestamped
+from app.db.base import Base, Timestamped, Version
 from app.db.types import str_enum
 from app.facilities.models import FacilityKey
 
@@ -67,7 +67,7 @@ class ProblemReport(Timestamped, Base):
     resolved_by: Mapped[str | None] = mapped_column(Text)
     resolution_note: Mapped[str | None] = mapped_column(Text)
     reported_by: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    version: Mapped[Version]
 
     def touch(self) -> None:
         self.updated_at = func.now()

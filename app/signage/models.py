@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import day_range_sql
-from app.db.base import Base, IdentityKey, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped, Version
 from app.db.types import str_enum
 from app.facilities.models import FacilityKey
 
@@ -74,7 +74,7 @@ class Sign(Timestamped, Base):
     photos: Mapped[list[str]] = mapped_column(
         ARRAY(String(64)), server_default=text("'{}'::varchar[]")
     )
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    version: Mapped[Version]
 
 
 class SignageRule(Base):

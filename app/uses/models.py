@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base, IdentityKey, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped, Version
 from app.db.types import str_enum
 from app.facilities.models import FacilityKey
 
@@ -94,8 +94,8 @@ class PeacetimeUse(Timestamped, Base):
         Numeric, _attribute("height_limit_m", "numeric")
     )
 
-    # Bumped by every edit, for If-Match; occupancy reports do not count as edits.
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    # Occupancy reports do not count as edits.
+    version: Mapped[Version]
 
     # The latest occupancy report (parking only); its history is in parking_occupancy.
     realtime_free_spaces: Mapped[int | None]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.dates import instant_range_sql
 from app.db.base import Base, IdentityKey, Timestamped, Version
 from app.db.types import str_enum
+from app.divisions.models import DivisionKey
 
 
 class ConstructionForm(enum.StrEnum):
@@ -190,9 +191,9 @@ class Facility(Timestamped, Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text)
-    province_code: Mapped[str] = mapped_column(ForeignKey("division.code"))
-    city_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
-    district_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    province_code: Mapped[DivisionKey]
+    city_code: Mapped[DivisionKey | None]
+    district_code: Mapped[DivisionKey | None]
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
     footprint = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     construction_form: Mapped[ConstructionForm] = mapped_column(str_enum(ConstructionForm))

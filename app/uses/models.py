@@ -1,7 +1,6 @@
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
@@ -12,12 +11,11 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
 from app.db.base import Base, IdentityKey, Timestamped, Version
-from app.db.types import str_enum
+from app.db.types import JsonObject, str_enum
 from app.facilities.models import FacilityKey
 
 
@@ -79,7 +77,7 @@ class PeacetimeUse(Timestamped, Base):
     contact_name: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(Text)
     fee: Mapped[str | None] = mapped_column(Text)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    attributes: Mapped[JsonObject]
     # The facility's location, copied by triggers so that nearby search is one index scan.
     location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=False)
 

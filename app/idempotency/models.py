@@ -1,9 +1,7 @@
-from datetime import datetime
-
-from sqlalchemy import Integer, String, Text, func
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, InsertedAt
 from app.db.types import JsonObject
 
 
@@ -21,4 +19,4 @@ class IdempotencyRecord(Base):
     media_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[JsonObject]
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    created_at: Mapped[InsertedAt] = mapped_column(index=True)

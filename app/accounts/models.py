@@ -7,13 +7,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt
-from app.db.types import str_enum
+from app.db.types import empty_array, str_enum
 
 
 class Role(enum.StrEnum):
@@ -43,12 +41,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the key, kept in clear so people can tell their keys apart.
     prefix: Mapped[str] = mapped_column(String(16))
-    admin_codes: Mapped[list[str]] = mapped_column(
-        ARRAY(String(6)), server_default=text("'{}'::varchar[]")
-    )
-    facility_ids: Mapped[list[int]] = mapped_column(
-        ARRAY(BigInteger), server_default=text("'{}'::bigint[]")
-    )
+    admin_codes: Mapped[list[str]] = empty_array(String(6))
+    facility_ids: Mapped[list[int]] = empty_array(BigInteger)
     # Requests per minute over every kind of traffic; the setting's quota when null.
     rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[InsertedAt]

@@ -11,13 +11,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt
-from app.db.types import str_enum
+from app.db.types import JsonObject, empty_array, str_enum
 
 
 class AlertStatus(enum.StrEnum):
@@ -53,7 +52,7 @@ class Alert(Base):
     status: Mapped[AlertStatus] = mapped_column(str_enum(AlertStatus))
     msg_type: Mapped[MsgType] = mapped_column(str_enum(MsgType))
     scope: Mapped[str] = mapped_column(String(16))
-    references: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    references: Mapped[list[str]] = empty_array(Text)
     # An air raid or the like (rules.AIR_RAID): an Actual one switches answers to shelters.
     air_raid: Mapped[bool] = mapped_column(Boolean)
     # The sender opens the restricted works in the area to the public (rules.OPEN_RESTRICTED).
@@ -89,7 +88,7 @@ class AlertInfo(Base):
     headline: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     instruction: Mapped[str | None] = mapped_column(Text)
-    parameters: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    parameters: Mapped[JsonObject]
 
 
 class AlertArea(Base):
@@ -106,7 +105,5 @@ class AlertArea(Base):
     info_id: Mapped[int] = mapped_column(ForeignKey("alert_info.id", ondelete="CASCADE"))
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
     description: Mapped[str] = mapped_column(Text)
-    admin_codes: Mapped[list[str]] = mapped_column(
-        ARRAY(String(6)), server_default=text("'{}'::varchar[]")
-    )
+    admin_codes: Mapped[list[str]] = empty_array(String(6))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)

@@ -6,6 +6,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey
+from app.db.types import JsonObject
 
 
 class AuditEvent(Base):
@@ -30,7 +31,7 @@ class AuditEvent(Base):
     entity_id: Mapped[str] = mapped_column(Text)
     # No foreign key: history must outlive what it describes.
     facility_id: Mapped[int | None] = mapped_column(BigInteger)
-    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    changes: Mapped[JsonObject]
     # Why, where a write must say so (a facility's visibility).
     reason: Mapped[str | None] = mapped_column(Text)
     # For facilities, the whole document before and after the write: `as_of` reads these.

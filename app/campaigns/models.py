@@ -1,21 +1,18 @@
 import enum
 from datetime import date
-from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     CheckConstraint,
     Date,
-    ForeignKey,
     String,
     Text,
-    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt
-from app.db.types import str_enum
+from app.db.types import JsonObject, str_enum
+from app.divisions.models import DivisionKey
 
 
 class CampaignKind(enum.StrEnum):
@@ -46,9 +43,9 @@ class Campaign(Base):
     parking_only: Mapped[bool]
     # The locality whose signage rules every work in scope is held to; None for each
     # work's own (the most specific division with rules).
-    rule_locality: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    rule_locality: Mapped[DivisionKey | None]
     # The rule set of the other kinds, as their schema in app/campaigns/schemas.py has it.
-    rules: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    rules: Mapped[JsonObject]
     starts_on: Mapped[date] = mapped_column(Date)
     target_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[InsertedAt]

@@ -1,7 +1,8 @@
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, Timestamped
+from app.divisions.models import DivisionKey
 
 
 class RegistryCodeForm(Timestamped, Base):
@@ -15,9 +16,7 @@ class RegistryCodeForm(Timestamped, Base):
         CheckConstraint("example ~ pattern", name="example_matches"),
     )
 
-    admin_code: Mapped[str] = mapped_column(
-        String(6), ForeignKey("division.code"), primary_key=True
-    )
+    admin_code: Mapped[DivisionKey] = mapped_column(primary_key=True)
     pattern: Mapped[str] = mapped_column(Text)  # a PostgreSQL regular expression, ^...$
     example: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func
+from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -23,6 +23,9 @@ class Base(DeclarativeBase):
 IdentityKey = Annotated[int, mapped_column(BigInteger, Identity(), primary_key=True)]
 # An instant the database sets on insert.
 InsertedAt = Annotated[datetime, mapped_column(server_default=func.now())]
+# A record's version for optimistic concurrency (core.versioning): 1, then raised by one
+# on every edit.
+Version = Annotated[int, mapped_column(server_default=text("1"))]
 
 
 class Timestamped:

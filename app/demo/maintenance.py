@@ -7,15 +7,15 @@ since been closed by a repair record. Draws hash the facility id with the seed."
 
 from sqlalchemy import Connection, text
 
-_DRAW = "((hashtext((f.id - :after_id)::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+from app.demo.draws import draw
 
 _INSPECTIONS = f"""
 INSERT INTO maintenance_record (facility_id, kind, performed_on, performed_by, note, recorded_by)
-SELECT f.id, 'inspection', current_date - 1 - floor({_DRAW.format(salt="when")} * 240)::int,
+SELECT f.id, 'inspection', current_date - 1 - floor({draw("when")} * 240)::int,
     '物业维护班组', '季度例行维护检查', 'demo'
 FROM facility f
 WHERE f.id > :after_id AND f.deleted_at IS NULL AND f.status IN ('in_service', 'suspended')
-    AND {_DRAW.format(salt="has")} < 0.1
+    AND {draw("has")} < 0.1
 """
 
 _CHECKS = """

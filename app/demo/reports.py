@@ -3,14 +3,14 @@ has one, half of them "locked" (the commonest real complaint), in every state.""
 
 from sqlalchemy import Connection, text
 
-_DRAW = "((hashtext((f.id - :after_id)::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+from app.demo.draws import draw
 
 _REPORTS = f"""
 WITH drawn AS (
-    SELECT f.id, {_DRAW.format(salt="kind")} AS k, {_DRAW.format(salt="state")} AS s,
-        {_DRAW.format(salt="age")} AS a
+    SELECT f.id, {draw("kind")} AS k, {draw("state")} AS s,
+        {draw("age")} AS a
     FROM facility f
-    WHERE f.id > :after_id AND f.deleted_at IS NULL AND {_DRAW.format(salt="has")} < 0.005
+    WHERE f.id > :after_id AND f.deleted_at IS NULL AND {draw("has")} < 0.005
 ), shaped AS (
     SELECT id, now() - make_interval(hours => floor(a * 24 * 90)::int) AS created,
         CASE WHEN k < 0.5 THEN 'locked' WHEN k < 0.6 THEN 'closed'

@@ -9,7 +9,8 @@ and parallel-safe, and draws the same whatever ids a registry had handed out bef
 
 from sqlalchemy import Connection, text
 
-_DRAW = "((hashtext((f.id - :after_id)::text || :seed || '{salt}') & 2147483647)::float8 / 2147483648.0)"
+from app.demo.draws import draw
+
 # One hash per sign, cut into four 8-bit draws: hashing is most of the SELECT's cost.
 _SIGN_HASH = "hashtext((f.id - :after_id)::text || r.kind || n::text || :seed)"
 
@@ -26,8 +27,8 @@ WITH f AS MATERIALIZED (
          WHERE r.admin_code IN (f.district_code, f.city_code, f.province_code)
          ORDER BY r.admin_code = f.district_code DESC, r.admin_code = f.city_code DESC
          LIMIT 1) AS locality,
-        {_DRAW.format(salt="done")} AS done,
-        {_DRAW.format(salt="complete")} AS complete
+        {draw("done")} AS done,
+        {draw("complete")} AS complete
     FROM facility f
     WHERE f.id > :after_id AND f.deleted_at IS NULL
         AND f.status IN ('in_service', 'suspended')

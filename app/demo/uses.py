@@ -8,17 +8,16 @@ hash of the facility id, so the same facilities always get the same uses."""
 
 from sqlalchemy import Connection, text
 
-# A uniform number in [0, 1) per facility and purpose: deterministic, and cheap for 1,000,000 rows.
-_DRAW = "((hashtext((f.id - :after_id)::text || :salt) & 2147483647)::float8 / 2147483648.0)"
+from app.demo.draws import draw
 
 _PARKING = f"""
 WITH drawn AS (
     SELECT f.id, f.peacetime_parking_spaces AS total, f.completion_year,
-           {_DRAW.replace(":salt", "'ev'")} AS ev,
-           {_DRAW.replace(":salt", "'hours'")} AS hours,
-           {_DRAW.replace(":salt", "'live'")} AS live,
-           {_DRAW.replace(":salt", "'free'")} AS free,
-           {_DRAW.replace(":salt", "'height'")} AS height
+           {draw("ev", seeded=False)} AS ev,
+           {draw("hours", seeded=False)} AS hours,
+           {draw("live", seeded=False)} AS live,
+           {draw("free", seeded=False)} AS free,
+           {draw("height", seeded=False)} AS height
     FROM facility f
     WHERE f.peacetime_parking_spaces IS NOT NULL AND f.status = 'in_service' AND f.id > :after_id
       AND NOT EXISTS (SELECT FROM peacetime_use u WHERE u.facility_id = f.id AND u.type = 'parking')
@@ -65,7 +64,7 @@ ON CONFLICT DO NOTHING
 
 _OTHER = f"""
 WITH drawn AS (
-    SELECT f.id, {_DRAW.replace(":salt", "'use'")} AS pick, {_DRAW.replace(":salt", "'size'")} AS size
+    SELECT f.id, {draw("use", seeded=False)} AS pick, {draw("size", seeded=False)} AS size
     FROM facility f
     WHERE f.status = 'in_service' AND f.id > :after_id
 )

@@ -1,5 +1,6 @@
 import enum
 from datetime import date
+from typing import Annotated
 
 from geoalchemy2 import Geometry
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
@@ -15,6 +16,10 @@ class DivisionLevel(enum.StrEnum):
     district = "district"
 
 
+# A division named by its code.
+DivisionKey = Annotated[str, mapped_column(ForeignKey("division.code"))]
+
+
 class Division(Base):
     """An administrative division (GB/T 2260). Codes change over the years, so they are data."""
 
@@ -28,7 +33,7 @@ class Division(Base):
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[DivisionLevel] = mapped_column(str_enum(DivisionLevel))
-    parent_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"), index=True)
+    parent_code: Mapped[DivisionKey | None] = mapped_column(index=True)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     boundary = mapped_column(

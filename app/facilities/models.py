@@ -1,6 +1,7 @@
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -17,8 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base, IdentityKey, Timestamped
+from app.db.base import Base, IdentityKey, Timestamped, Version
 from app.db.types import str_enum
+from app.divisions.models import DivisionKey
 
 
 class ConstructionForm(enum.StrEnum):
@@ -189,9 +191,9 @@ class Facility(Timestamped, Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text)
-    province_code: Mapped[str] = mapped_column(ForeignKey("division.code"))
-    city_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
-    district_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    province_code: Mapped[DivisionKey]
+    city_code: Mapped[DivisionKey | None]
+    district_code: Mapped[DivisionKey | None]
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
     footprint = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     construction_form: Mapped[ConstructionForm] = mapped_column(str_enum(ConstructionForm))
@@ -225,8 +227,7 @@ class Facility(Timestamped, Base):
     verified_at: Mapped[datetime | None]
     verified_by: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None]
-    # Optimistic concurrency (ETag / If-Match): raised by one on every write.
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    version: Mapped[Version]
 
     entrances: Mapped[list["Entrance"]] = relationship(
         back_populates="facility",
@@ -255,14 +256,16 @@ def geography_index(name: str, where: str) -> Index:
     )
 
 
+# The key of the work a row belongs to: the row goes with the work when it is deleted for good.
+FacilityKey = Annotated[int, mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))]
+
+
 class Entrance(Base):
     __tablename__ = "entrance"
     __table_args__ = (Index("ix_entrance_location", "location", postgresql_using="gist"),)
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), index=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(index=True)
     kind: Mapped[EntranceKind] = mapped_column(str_enum(EntranceKind))
     accessible: Mapped[bool] = mapped_column(server_default=text("false"))
     name: Mapped[str | None] = mapped_column(Text)
@@ -282,7 +285,7 @@ class ProtectionUnit(Base):
 
     id: Mapped[IdentityKey]
     # Looked up through the unique (facility_id, name) index, which leads with it.
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    facility_id: Mapped[FacilityKey]
     name: Mapped[str] = mapped_column(Text)
     shelter_area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     capacity_persons: Mapped[int]

@@ -253,24 +253,31 @@ class FoundDocument:
     document: str
 
 
+@dataclass(frozen=True)
+class Reader:
+    """What a caller reads of the works: the `visible` ones, with the fields `restricted`
+    chooses (see document), in the coordinates of `positions`."""
+
+    visible: ColumnElement[bool]
+    restricted: bool | ColumnElement[bool] = True
+    positions: Positions = WGS84
+
+    def document(self, *, as_feature: bool) -> ColumnElement:
+        return document(as_feature=as_feature, restricted=self.restricted, positions=self.positions)
+
+
 def get_document(
-    session: Session,
-    facility_id: int,
-    *,
-    as_feature: bool,
-    visible: ColumnElement[bool],
-    restricted: bool | ColumnElement[bool] = True,
-    positions: Positions = WGS84,
+    session: Session, facility_id: int, reader: Reader, *, as_feature: bool
 ) -> FoundDocument | None:
     """One facility's document with its state, or None when there is no such id among
-    the `visible` works."""
+    the works the reader sees."""
     row = session.execute(
         select(
             Facility.deleted_at.is_not(None),
             Facility.version,
             Facility.created_at,
-            document(as_feature=as_feature, restricted=restricted, positions=positions),
-        ).where(Facility.id == facility_id, visible)
+            reader.document(as_feature=as_feature),
+        ).where(Facility.id == facility_id, reader.visible)
     ).first()
     return FoundDocument(*row) if row else None
 
@@ -278,19 +285,17 @@ def get_document(
 def list_documents(
     session: Session,
     where: FacilityFilter,
+    reader: Reader,
     *,
     after_id: int | None,
     limit: int,
     as_feature: bool,
-    visible: ColumnElement[bool],
-    restricted: bool | ColumnElement[bool] = True,
-    positions: Positions = WGS84,
 ) -> list[tuple[int, str]]:
-    """A keyset page of the `visible` works ordered by id: rows with id > after_id, at
-    most `limit`."""
-    query: Select = select(
-        Facility.id, document(as_feature=as_feature, restricted=restricted, positions=positions)
-    ).where(*where.clauses(), visible)
+    """A keyset page of the works the reader sees, ordered by id: rows with id > after_id,
+    at most `limit`."""
+    query: Select = select(Facility.id, reader.document(as_feature=as_feature)).where(
+        *where.clauses(), reader.visible
+    )
     if after_id is not None:
         query = query.where(Facility.id > after_id)
     return [tuple(row) for row in session.execute(query.order_by(Facility.id).limit(limit))]

@@ -89,19 +89,14 @@ def get_document(
     as_of: datetime | None = None,
     coordsys: CoordSys = CoordSys.wgs84,
 ) -> Document:
-    restricted = restricted_clause(principal)
-    found = repository.get_document(
-        session,
-        facility_id,
-        as_feature=as_feature,
-        visible=visible_clause(principal),
-        restricted=restricted,
-        positions=Positions(coordsys),
-    )
+    reader = _reader(principal, coordsys)
+    found = repository.get_document(session, facility_id, reader, as_feature=as_feature)
     if found is None:
         raise FacilityNotFound(facility_id=facility_id)
     if as_of is not None:
-        past = _document_as_of(session, facility_id, as_of, found, restricted, as_feature, coordsys)
+        past = _document_as_of(
+            session, facility_id, as_of, found, reader.restricted, as_feature, coordsys
+        )
         if past is not None:
             return past
     if found.deleted:
@@ -180,12 +175,16 @@ def list_documents(
     return repository.list_documents(
         session,
         where,
+        _reader(principal, coordsys),
         after_id=after_id,
         limit=limit,
         as_feature=as_feature,
-        visible=visible_clause(principal),
-        restricted=restricted_clause(principal),
-        positions=Positions(coordsys),
+    )
+
+
+def _reader(principal: Principal, coordsys: CoordSys) -> repository.Reader:
+    return repository.Reader(
+        visible_clause(principal), restricted_clause(principal), Positions(coordsys)
     )
 
 
@@ -318,7 +317,7 @@ def _in_scope(principal: Principal, facility: Facility) -> None:
 
 def _snapshot(session: Session, facility_id: int) -> dict[str, Any]:
     found = repository.get_document(
-        session, facility_id, as_feature=False, visible=true(), restricted=True
+        session, facility_id, repository.Reader(true()), as_feature=False
     )
     assert found is not None
     doc = json.loads(found.document)

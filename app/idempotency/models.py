@@ -1,11 +1,8 @@
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Integer, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base
+from app.db.base import Base, InsertedAt
+from app.db.types import JsonObject
 
 
 class IdempotencyRecord(Base):
@@ -21,5 +18,5 @@ class IdempotencyRecord(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     media_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    headers: Mapped[JsonObject]
+    created_at: Mapped[InsertedAt] = mapped_column(index=True)

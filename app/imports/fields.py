@@ -11,18 +11,7 @@ from pathlib import Path
 from app.core import jsonbody
 from app.core.errors import BadRequest
 from app.core.schemas import NUL, NUL_MESSAGE
-from app.facilities.models import (
-    CapacityBasis,
-    ChemicalClass,
-    ConstructionForm,
-    ConventionalLevel,
-    FacilityStatus,
-    NuclearLevel,
-    StandaloneType,
-    Visibility,
-    WartimeFunction,
-    WartimeSubtype,
-)
+from app.facilities.models import ConventionalLevel, Facility, NuclearLevel
 from app.facilities.rules import (
     AREA_MAX,
     COMPLETION_YEARS,
@@ -56,8 +45,10 @@ class Column:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def _choice(name: str, enum_class: type[enum.StrEnum], labels: dict[str, str], **kw) -> Column:
-    return Column(name, Kind.choice, choices=enum_class, labels=labels, **kw)
+def _choice(name: str, labels: dict[str, str], **kw) -> Column:
+    """A column of one of the values the facility table accepts in its column `name`."""
+    choices = Facility.__table__.c[name].type.enum_class
+    return Column(name, Kind.choice, choices=choices, labels=labels, **kw)
 
 
 SUBTYPE_LABELS = {
@@ -93,18 +84,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("admin_code", Kind.admin_code),
     _choice(
         "construction_form",
-        ConstructionForm,
         {"结建": "attached", "附建": "attached", "防空地下室": "attached", "单建": "standalone"},
         required=True,
     ),
     _choice(
         "standalone_type",
-        StandaloneType,
         {"掘开式": "cut_and_cover", "坑道式": "tunnel", "地道式": "gallery"},
     ),
     _choice(
         "wartime_function",
-        WartimeFunction,
         {
             "指挥工程": "command_post",
             "医疗救护工程": "medical_aid",
@@ -114,16 +102,11 @@ COLUMNS: tuple[Column, ...] = (
         },
         required=True,
     ),
-    _choice("wartime_subtype", WartimeSubtype, SUBTYPE_LABELS),
-    _choice("nuclear_level", NuclearLevel, {f"核{v.value}".lower(): v.value for v in NuclearLevel}),
-    _choice(
-        "conventional_level",
-        ConventionalLevel,
-        {f"常{v.value}": v.value for v in ConventionalLevel},
-    ),
+    _choice("wartime_subtype", SUBTYPE_LABELS),
+    _choice("nuclear_level", {f"核{v.value}".lower(): v.value for v in NuclearLevel}),
+    _choice("conventional_level", {f"常{v.value}": v.value for v in ConventionalLevel}),
     _choice(
         "chemical_class",
-        ChemicalClass,
         {
             **{k: v for k, v in zip("甲乙丙丁", "ABCD", strict=True)},
             **{f"{k}级": v for k, v in zip("甲乙丙丁", "ABCD", strict=True)},
@@ -135,7 +118,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("capacity_persons", Kind.integer, high=PERSONS_MAX),
     _choice(
         "capacity_basis",
-        CapacityBasis,
         {
             "面积折算": "area_norm",
             "设计": "design",
@@ -153,7 +135,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("keyholder_phone", Kind.phone),
     _choice(
         "status",
-        FacilityStatus,
         {
             "规划": "planned",
             "拟建": "planned",
@@ -171,7 +152,6 @@ COLUMNS: tuple[Column, ...] = (
     # without the column, gets the default of its function (models.default_visibility).
     _choice(
         "visibility",
-        Visibility,
         {
             "公开": "public",
             "是": "public",

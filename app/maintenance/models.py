@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.dates import day_range_sql
 from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
+from app.facilities.models import FacilityKey
 
 
 class Discipline(enum.StrEnum):
@@ -72,7 +73,7 @@ class MaintenanceRecord(Base):
     )
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    facility_id: Mapped[FacilityKey]
     kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind))
     performed_on: Mapped[date] = mapped_column(Date)
     performed_by: Mapped[str] = mapped_column(Text)

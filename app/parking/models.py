@@ -1,11 +1,12 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, text
+from sqlalchemy import CheckConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
 from app.db.base import Base
 from app.db.types import str_enum
+from app.facilities.models import FacilityKey
 from app.uses.models import OpeningStatus
 
 
@@ -23,9 +24,7 @@ class ParkingOccupancy(Base):
         {"postgresql_partition_by": "RANGE (observed_at)"},
     )
 
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(primary_key=True)
     observed_at: Mapped[datetime] = mapped_column(primary_key=True)
     free_spaces: Mapped[int]
     free_charging_piles: Mapped[int | None]

@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt
+from app.divisions.models import DivisionKey
 from app.facilities.models import Facility, geography_index
 
 # Shelters that count for coverage and assignment: personnel shelters (人员掩蔽工程) in
@@ -88,7 +89,7 @@ class PopulationFeature(Base):
     layer_id: Mapped[int] = mapped_column(ForeignKey("population_layer.id", ondelete="CASCADE"))
     # The row (CSV) or feature (GeoJSON) number in the uploaded file, from 1.
     row_no: Mapped[int] = mapped_column(Integer)
-    admin_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    admin_code: Mapped[DivisionKey | None]
     province_code: Mapped[str | None] = mapped_column(String(6))
     city_code: Mapped[str | None] = mapped_column(String(6))
     district_code: Mapped[str | None] = mapped_column(String(6))

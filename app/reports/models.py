@@ -4,7 +4,6 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -16,8 +15,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, Timestamped
+from app.db.base import Base, Timestamped, Version
 from app.db.types import str_enum
+from app.facilities.models import FacilityKey
 
 
 class ReportKind(enum.StrEnum):
@@ -51,9 +51,7 @@ class ProblemReport(Timestamped, Base):
     id: Mapped[uuid.UUID] = mapped_column(
         Uuid, primary_key=True, server_default=text("gen_random_uuid()")
     )
-    facility_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("facility.id", ondelete="CASCADE")
-    )
+    facility_id: Mapped[FacilityKey]
     kind: Mapped[ReportKind] = mapped_column(str_enum(ReportKind))
     description: Mapped[str | None] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(Text)
@@ -69,7 +67,7 @@ class ProblemReport(Timestamped, Base):
     resolved_by: Mapped[str | None] = mapped_column(Text)
     resolution_note: Mapped[str | None] = mapped_column(Text)
     reported_by: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    version: Mapped[Version]
 
     def touch(self) -> None:
         self.updated_at = func.now()

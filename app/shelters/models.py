@@ -6,7 +6,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     Numeric,
     Text,
     UniqueConstraint,
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.dates import instant_range_sql
 from app.db.base import Base, IdentityKey, InsertedAt
 from app.db.types import str_enum
-from app.facilities.models import geography_index
+from app.facilities.models import FacilityKey, geography_index
 
 # Works whose wartime function takes people in: personnel shelters (人员掩蔽工程), and the
 # evacuation trunk tunnels (疏散干道) that hold people passing through, in service and not
@@ -49,9 +48,7 @@ class ShelterStatus(Base):
         {"postgresql_partition_by": "RANGE (observed_at)"},
     )
 
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(primary_key=True)
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     state: Mapped[ShelterState] = mapped_column(str_enum(ShelterState))
     persons_inside: Mapped[int]
@@ -81,7 +78,7 @@ class ConversionTask(Base):
     )
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    facility_id: Mapped[FacilityKey]
     kind: Mapped[ConversionKind] = mapped_column(str_enum(ConversionKind))
     name: Mapped[str] = mapped_column(Text, server_default=text("''"))
     hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))

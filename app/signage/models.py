@@ -5,7 +5,6 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    ForeignKey,
     Index,
     SmallInteger,
     String,
@@ -13,12 +12,13 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import day_range_sql
-from app.db.base import Base, IdentityKey, Timestamped
-from app.db.types import str_enum
+from app.db.base import Base, IdentityKey, Timestamped, Version
+from app.db.types import empty_array, str_enum
+from app.divisions.models import DivisionKey
+from app.facilities.models import FacilityKey
 
 
 class SignKind(enum.StrEnum):
@@ -63,17 +63,15 @@ class Sign(Timestamped, Base):
     )
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    facility_id: Mapped[FacilityKey]
     kind: Mapped[SignKind] = mapped_column(str_enum(SignKind))
     status: Mapped[SignStatus] = mapped_column(str_enum(SignStatus))
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     description: Mapped[str | None] = mapped_column(Text)
     installed_on: Mapped[date | None] = mapped_column(Date)
     inspected_on: Mapped[date | None] = mapped_column(Date)
-    photos: Mapped[list[str]] = mapped_column(
-        ARRAY(String(64)), server_default=text("'{}'::varchar[]")
-    )
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    photos: Mapped[list[str]] = empty_array(String(64))
+    version: Mapped[Version]
 
 
 class SignageRule(Base):
@@ -88,7 +86,7 @@ class SignageRule(Base):
     )
 
     id: Mapped[IdentityKey]
-    admin_code: Mapped[str] = mapped_column(ForeignKey("division.code"), index=True)
+    admin_code: Mapped[DivisionKey] = mapped_column(index=True)
     kind: Mapped[SignKind] = mapped_column(str_enum(SignKind))
     applies_to: Mapped[RuleAppliesTo] = mapped_column(str_enum(RuleAppliesTo))
     min_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))

@@ -13,6 +13,7 @@ from app.core import dates
 from app.core.errors import STORED_VALUE, InvalidInput
 from app.core.formats import spreadsheet_row
 from app.core.geo import CoordSys, geojson_in, to_geojson
+from app.core.schemas import from_attributes
 from app.core.versioning import check_if_match
 from app.divisions.service import known_level, known_level_or_none
 from app.facilities import repository as facilities
@@ -37,21 +38,11 @@ FIELDS = ("kind", "status", "description", "installed_on", "inspected_on", "phot
 
 
 def to_sign_read(sign: Sign, coordsys: CoordSys = CoordSys.wgs84) -> SignRead:
-    return SignRead(
-        id=sign.id,
-        facility_id=sign.facility_id,
-        kind=sign.kind,
-        status=sign.status,
-        location=(
-            geojson_in(to_geojson(sign.location), coordsys) if sign.location is not None else None
-        ),
-        description=sign.description,
-        installed_on=sign.installed_on,
-        inspected_on=sign.inspected_on,
-        photos=list(sign.photos),
-        version=sign.version,
-        created_at=sign.created_at,
-        updated_at=sign.updated_at,
+    location = sign.location
+    return from_attributes(
+        SignRead,
+        sign,
+        location=None if location is None else geojson_in(to_geojson(location), coordsys),
     )
 
 

@@ -1,11 +1,17 @@
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, SmallInteger, String
+from sqlalchemy import Index, Numeric, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from app.db.base import Base
 from app.db.types import str_enum
-from app.facilities.models import ConstructionForm, FacilityStatus, Visibility, WartimeFunction
+from app.facilities.models import (
+    ConstructionForm,
+    FacilityKey,
+    FacilityStatus,
+    Visibility,
+    WartimeFunction,
+)
 
 
 class FacilityFigure(Base):
@@ -24,9 +30,7 @@ class FacilityFigure(Base):
         Index("ix_facility_figure_district_code", "district_code"),
     )
 
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(primary_key=True)
     province_code: Mapped[str] = mapped_column(String(6))
     city_code: Mapped[str | None] = mapped_column(String(6))
     district_code: Mapped[str | None] = mapped_column(String(6))

@@ -16,8 +16,8 @@ from app.audit import states
 from app.core.errors import InvalidInput
 from app.core.formats import spreadsheet_text
 from app.divisions import repository as divisions
-from app.divisions.service import known_level
-from app.facilities.models import ConstructionForm, FacilityStatus, WartimeFunction
+from app.divisions.service import known_level_or_none
+from app.facilities.models import FacilityStatus, WartimeFunction
 from app.stats import repository, survey
 from app.stats.repository import StatsFilter
 from app.uses.models import UseType
@@ -67,24 +67,15 @@ RESTRICTED_FIGURES = ("open_maintenance_findings",)
 
 
 def make_filter(
-    session: Session,
-    *,
-    principal: Principal,
-    admin_code: str | None = None,
-    wartime_function: WartimeFunction | None = None,
-    construction_form: ConstructionForm | None = None,
-    status: FacilityStatus | None = None,
+    session: Session, *, principal: Principal, admin_code: str | None = None, **fields: Any
 ) -> StatsFilter:
-    level = None
-    if admin_code is not None:
-        level = known_level(session, admin_code)
+    """The filters as a caller sends them (StatsFilter's fields), the division's level
+    looked up."""
     return StatsFilter(
         principal=principal,
-        level=level,
+        level=known_level_or_none(session, admin_code),
         admin_code=admin_code,
-        wartime_function=wartime_function,
-        construction_form=construction_form,
-        status=status,
+        **fields,
     )
 
 

@@ -1,24 +1,22 @@
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
     CheckConstraint,
     Computed,
-    ForeignKey,
     Index,
     Numeric,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.dates import instant_range_sql
-from app.db.base import Base, IdentityKey, Timestamped
-from app.db.types import str_enum
+from app.db.base import Base, IdentityKey, Timestamped, Version
+from app.db.types import JsonObject, str_enum
+from app.facilities.models import FacilityKey
 
 
 class UseType(enum.StrEnum):
@@ -72,16 +70,14 @@ class PeacetimeUse(Timestamped, Base):
     )
 
     id: Mapped[IdentityKey]
-    facility_id: Mapped[int] = mapped_column(
-        ForeignKey("facility.id", ondelete="CASCADE"), index=True
-    )
+    facility_id: Mapped[FacilityKey] = mapped_column(index=True)
     type: Mapped[UseType] = mapped_column(str_enum(UseType))
     name: Mapped[str | None] = mapped_column(Text)
     opening_hours: Mapped[str | None] = mapped_column(Text)
     contact_name: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(Text)
     fee: Mapped[str | None] = mapped_column(Text)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    attributes: Mapped[JsonObject]
     # The facility's location, copied by triggers so that nearby search is one index scan.
     location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=False)
 
@@ -96,8 +92,8 @@ class PeacetimeUse(Timestamped, Base):
         Numeric, _attribute("height_limit_m", "numeric")
     )
 
-    # Bumped by every edit, for If-Match; occupancy reports do not count as edits.
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    # Occupancy reports do not count as edits.
+    version: Mapped[Version]
 
     # The latest occupancy report (parking only); its history is in parking_occupancy.
     realtime_free_spaces: Mapped[int | None]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdentityKey, InsertedAt, Timestamped
 from app.db.types import str_enum
+from app.divisions.models import DivisionKey
 
 
 class Event(enum.StrEnum):
@@ -56,7 +57,7 @@ class WebhookSubscription(Timestamped, Base):
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     # Only events about works in this division; the key's whole scope when null.
-    admin_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"))
+    admin_code: Mapped[DivisionKey | None]
     description: Mapped[str | None] = mapped_column(Text)
     # The HMAC key, kept as given ("whsec_" + base64): it must be read to sign, so it
     # cannot be hashed; no answer ever carries it.

@@ -9,7 +9,7 @@
 -- recomputation never misses a shelter another transaction committed meanwhile.
 -- Called by: triggers facility.population_reach_insert, _update, _delete.
 -- Keeps true: population_feature.shelter_m and .public_shelter_m (coverage).
--- Migrations: 0029.
+-- Migrations: 0029, 0034 (the changed states as one grouping).
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.population_reach_on_facility()
  RETURNS trigger
@@ -32,24 +32,19 @@ BEGIN
             WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
               AND deleted_at IS NULL);
     ELSE
-        -- a shelter's state is its position and visibility; a row that is no shelter has none
+        -- a shelter's state is its position and visibility, a row that is no shelter has
+        -- none: the states found on one side only, before or after, are the changes
         changed := ARRAY(
             SELECT DISTINCT location::geography FROM (
-                (SELECT id, location, visibility FROM old_rows
-                 WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
-                   AND deleted_at IS NULL
-                 EXCEPT
-                 SELECT id, location, visibility FROM new_rows
-                 WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
-                   AND deleted_at IS NULL)
+                SELECT id, location, visibility FROM old_rows
+                WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
+                  AND deleted_at IS NULL
                 UNION ALL
-                (SELECT id, location, visibility FROM new_rows
-                 WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
-                   AND deleted_at IS NULL
-                 EXCEPT
-                 SELECT id, location, visibility FROM old_rows
-                 WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
-                   AND deleted_at IS NULL)) states);
+                SELECT id, location, visibility FROM new_rows
+                WHERE wartime_function = 'personnel_shelter' AND status = 'in_service'
+                  AND deleted_at IS NULL) states
+            GROUP BY id, location, visibility
+            HAVING count(*) = 1);
     END IF;
     IF cardinality(changed) = 0 THEN
         RETURN NULL;

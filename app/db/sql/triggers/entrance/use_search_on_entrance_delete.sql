@@ -1,8 +1,8 @@
--- entrance.use_search_on_entrance_delete: runs use_search_on_old_rows().
+-- entrance.use_search_on_entrance_delete: runs use_search_on_rows().
 -- Keeps true: use_search (nearby search).
--- Migrations: 0005.
+-- Migrations: 0005, 0034 (use_search_on_rows).
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE TRIGGER use_search_on_entrance_delete AFTER DELETE ON public.entrance
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT
-    EXECUTE FUNCTION use_search_on_old_rows();
+    EXECUTE FUNCTION use_search_on_rows();

@@ -3,11 +3,11 @@
 -- has) and EPSG:3857 x and y are added to its cell at every stored level and coordinate
 -- system (tile_cell_of), one upsert per cell, in key order so that two writers lock
 -- shared cells in the same order. Rows are first netted per layer and position, so that
--- a position is placed once however many layers it counts in, and a row taken out and
--- put back at the same place (a sign's status, a work's capacity) leaves its cell's count
--- and x, y sums exactly as they were; what nets to nothing is not written. ON CONFLICT
--- adds to the row a concurrent writer committed; a cell whose count falls to 0 is
--- deleted, through the ctid of the version this statement wrote and still locks.
+-- a row taken out and put back at the same place (a sign's status, a work's capacity)
+-- leaves its cell's count and x, y sums exactly as they were, and what nets to nothing
+-- is neither placed nor written. ON CONFLICT adds to the row a concurrent writer
+-- committed; a cell whose count falls to 0 is deleted, through the ctid of the version
+-- this statement wrote and still locks.
 -- Called by: facility_tile_cell, facility_tile_cell_cascade, peacetime_use_tile_cell,
 -- entrance_tile_cell, sign_tile_cell.
 -- Keeps true: tile_cell.
@@ -38,9 +38,6 @@ BEGIN
     ), changed AS (
         SELECT * FROM netted
         WHERE (count, sum_1, known_1, sum_2, known_2, sum_3, known_3) <> (0, 0, 0, 0, 0, 0, 0)
-    ), placed AS MATERIALIZED (
-        SELECT p.lon, p.lat, c.*
-        FROM (SELECT DISTINCT lon, lat FROM changed) AS p, tile_cell_of(p.lon, p.lat) AS c
     ), delta AS (
         SELECT d.layer, c.coordsys, c.level, c.x, c.y,
                sum(d.count) AS count,
@@ -49,7 +46,7 @@ BEGIN
                sum(d.sum_3) AS sum_3, sum(d.known_3) AS known_3,
                sum(d.count * c.px) AS sum_px,
                sum(d.count * c.py) AS sum_py
-        FROM changed AS d JOIN placed AS c ON c.lon = d.lon AND c.lat = d.lat
+        FROM changed AS d, tile_cell_of(d.lon, d.lat) AS c
         GROUP BY 1, 2, 3, 4, 5
         ORDER BY 1, 2, 3, 4, 5
     ), written AS (

@@ -6,6 +6,7 @@ import math
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import (
@@ -85,6 +86,13 @@ def assert_tiles_agree(connection: Connection, positions: list[tuple[float, floa
                     )
                     compared += len(expected)
     return compared
+
+
+def test_a_pyramid_layer_sums_at_most_three_values():
+    signage = LAYERS["signage"]
+    assert len(signage.sums) == 3
+    with pytest.raises(TypeError, match="three sums, not the 4"):
+        replace(signage, sums=(*signage.sums, "signs"))
 
 
 def recomputed(connection: Connection) -> dict[tuple, tuple]:

@@ -431,3 +431,52 @@ def test_two_writers_of_signs_and_entrances_in_one_cell_both_count(scratch):
         assert_pyramid_exact(connection)
         connection.execute(text("DELETE FROM facility WHERE code LIKE 'RF-RACE-%'"))
         assert stored(connection) == {}
+
+
+# Works, some hidden or deleted or decommissioned, each with three entrances (one for
+# wartime only) and five signs (one of each status), in plain SQL: written before 0035.
+BEFORE_0035 = """
+INSERT INTO facility (code, name, address, province_code, location, construction_form,
+    wartime_function, capacity_persons, status, visibility, deleted_at)
+SELECT 'RF-BACKFILL-' || g, 'x', 'x', '340000',
+       ST_SetSRID(ST_MakePoint(117 + g * 0.013, 31.5 + g * 0.007), 4326), 'attached',
+       'personnel_shelter', g * 10,
+       CASE WHEN g % 5 = 0 THEN 'decommissioned' ELSE 'in_service' END,
+       CASE WHEN g % 7 = 0 THEN 'restricted' ELSE 'public' END,
+       CASE WHEN g % 11 = 0 THEN now() END
+FROM generate_series(1, 40) AS g;
+INSERT INTO entrance (facility_id, kind, location)
+SELECT f.id, (ARRAY['vehicle', 'pedestrian', 'wartime'])[k],
+       ST_Translate(f.location, k * 0.0004, 0)
+FROM facility f, generate_series(1, 3) AS k;
+INSERT INTO sign (facility_id, kind, status, installed_on)
+SELECT f.id, 'direction', s, CASE WHEN s = 'installed' THEN DATE '2022-05-01' END
+FROM facility f,
+     unnest(ARRAY['missing', 'planned', 'installed', 'damaged', 'removed']) AS s;
+"""
+
+
+def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_database):
+    """The third sum is added in the catalogue (the heap keeps its file), and the
+    backfill of entrances and signage equals a recomputation from the rows."""
+    engine = create_engine(Settings(database_url=make_database()).sqlalchemy_url)
+    heap = text("SELECT pg_relation_filenode('tile_cell')")
+    layers = text("SELECT DISTINCT layer FROM tile_cell ORDER BY 1")
+    try:
+        with engine.begin() as connection:
+            run_migrations(connection, "0033")
+            connection.execute(text(BEFORE_0035))
+            before = connection.execute(heap).scalar_one()
+            run_migrations(connection)
+            assert connection.execute(heap).scalar_one() == before
+            assert connection.execute(layers).scalars().all() == [
+                "entrances",
+                "facilities",
+                "shelters",
+                "signage",
+            ]
+            assert_pyramid_exact(connection)
+            run_migrations(connection, "0033", down=True)
+            assert connection.execute(layers).scalars().all() == ["facilities", "shelters"]
+    finally:
+        engine.dispose()

@@ -5,6 +5,8 @@ of write."""
 import math
 import threading
 import time
+from collections import Counter
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import (
@@ -23,6 +25,7 @@ from sqlalchemy import (
 from app import demo
 from app.config import Settings
 from app.core.geo import CoordSys
+from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
 from app.ogc.tiles import repository
 from app.ogc.tiles.layers import LAYERS
@@ -32,7 +35,7 @@ from tests.conftest import run_migrations
 PYRAMID = [layer for layer in LAYERS.values() if layer.pyramid]
 TILED = [CoordSys.wgs84, CoordSys.gcj02]
 KEY = ("layer", "coordsys", "level", "x", "y")
-SUMS = ("count", "sum_1", "known_1", "sum_2", "known_2")
+SUMS = ("count", "sum_1", "known_1", "sum_2", "known_2", "sum_3", "known_3")
 
 
 def tile(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -49,6 +52,10 @@ def features(connection: Connection, rows, z: int, x: int, y: int) -> list[tuple
     params = repository.tile_params(z, x, y, True)
     rows = connection.execute(statement, params).all()
     return sorted(rows, key=lambda row: [-1 if value is None else value for value in row])
+
+
+def typed(rows: list[tuple]) -> list[tuple]:
+    return [tuple((type(value), value) for value in row) for row in rows]
 
 
 def assert_tiles_agree(connection: Connection, positions: list[tuple[float, float]]) -> int:
@@ -69,7 +76,8 @@ def assert_tiles_agree(connection: Connection, positions: list[tuple[float, floa
                     cells = repository._cells(layer, coordsys)
                     rows = repository._clusters(layer, coordsys)
                     expected = features(connection, rows, z, x, y)
-                    assert features(connection, cells, z, x, y) == expected, (
+                    # typed: a numeric sum is written to the MVT as text, an integer not
+                    assert typed(features(connection, cells, z, x, y)) == typed(expected), (
                         layer.id,
                         coordsys,
                         z,
@@ -78,6 +86,13 @@ def assert_tiles_agree(connection: Connection, positions: list[tuple[float, floa
                     )
                     compared += len(expected)
     return compared
+
+
+def test_a_pyramid_layer_sums_at_most_three_values():
+    signage = LAYERS["signage"]
+    assert len(signage.sums) == 3
+    with pytest.raises(TypeError, match="three sums, not the 4"):
+        replace(signage, sums=(*signage.sums, "signs"))
 
 
 def recomputed(connection: Connection) -> dict[tuple, tuple]:
@@ -90,7 +105,7 @@ def recomputed(connection: Connection) -> dict[tuple, tuple]:
         at = func.tile_cell_of(func.ST_X(rows.c.location), func.ST_Y(rows.c.location))
         cell = at.table_valued("coordsys", "level", "x", "y", "px", "py").render_derived()
         sums = [rows.c[name] for name in layer.sums] + [null().cast(Integer)] * (
-            2 - len(layer.sums)
+            3 - len(layer.sums)
         )
         statement = (
             select(
@@ -104,6 +119,8 @@ def recomputed(connection: Connection) -> dict[tuple, tuple]:
                 func.count(sums[0]),
                 func.coalesce(func.sum(sums[1]), 0),
                 func.count(sums[1]),
+                func.coalesce(func.sum(sums[2]), 0),
+                func.count(sums[2]),
                 func.sum(cell.c.px.cast(Float)),
                 func.sum(cell.c.py.cast(Float)),
             )
@@ -129,18 +146,20 @@ def assert_pyramid_exact(connection: Connection) -> None:
         sorted(expected.keys() - actual.keys())[:5],
     )
     for key, values in expected.items():
-        assert actual[key][:5] == values[:5], key
+        assert actual[key][: len(SUMS)] == values[: len(SUMS)], key
         # sums of metres added in another order
-        for mine, theirs in zip(actual[key][5:], values[5:], strict=True):
+        for mine, theirs in zip(actual[key][len(SUMS) :], values[len(SUMS) :], strict=True):
             assert math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-3), key
 
 
 @pytest.fixture
 def loaded(connection: Connection) -> list[tuple[float, float]]:
-    """Demo works and their car parks; returns a few of their positions."""
+    """Demo works with their entrances, car parks and signs; returns a few of their
+    positions."""
     after = connection.execute(text("SELECT coalesce(max(id), 0) FROM facility")).scalar_one()
     demo.load(connection, size=300, seed=11)
     uses_demo.load(connection, after_id=after)
+    signage_demo.load(connection, seed=11, after_id=after)
     positions = connection.execute(
         text(
             "SELECT ST_X(location), ST_Y(location) FROM facility WHERE id > :after "
@@ -172,7 +191,6 @@ def test_the_tile_statement_reads_the_pyramid_of_its_layers(connection, loaded):
         assert body(layer.id, CoordSys.gcj02) == b""
         # BD-09 has no cells: drawn from the rows
         assert body(layer.id, CoordSys.bd09)
-    assert body("signage", CoordSys.wgs84)
 
 
 def test_clusters_at_the_east_edge_of_the_world_are_drawn(connection, loaded):
@@ -240,21 +258,91 @@ def test_every_kind_of_write_keeps_the_pyramid_exact(connection, loaded):
     assert assert_tiles_agree(connection, loaded) > 1000
 
 
+def test_entrance_and_sign_writes_keep_the_pyramid_exact(connection, loaded):
+    def run(sql: str) -> None:
+        connection.execute(text(sql))
+        assert_pyramid_exact(connection)
+
+    entrances = "SELECT id FROM entrance ORDER BY id DESC"
+    signs = "SELECT id FROM sign ORDER BY id DESC"
+    works = "SELECT id FROM facility ORDER BY id DESC"
+    hidden, other = connection.execute(text(f"{works} LIMIT 2 OFFSET 50")).scalars().all()
+    connection.execute(text(f"UPDATE facility SET visibility = 'restricted' WHERE id = {hidden}"))
+    # entrances: moved within a cell and across cells, to and from wartime only, to a hidden
+    # work and back to a shown one, a write the layer does not show, deleted, inserted
+    run(
+        "UPDATE entrance SET location = ST_Translate(location, 1e-7, 0) "
+        f"WHERE id IN ({entrances} LIMIT 40)"
+    )
+    run(
+        "UPDATE entrance SET location = ST_Translate(location, 0.03, -0.02) "
+        f"WHERE id IN ({entrances} LIMIT 40)"
+    )
+    run(f"UPDATE entrance SET kind = 'wartime' WHERE id IN ({entrances} LIMIT 30 OFFSET 10)")
+    run(f"UPDATE entrance SET kind = 'vehicle' WHERE id IN ({entrances} LIMIT 20 OFFSET 20)")
+    run(f"UPDATE entrance SET facility_id = {hidden} WHERE id IN ({entrances} LIMIT 6)")
+    run(f"UPDATE entrance SET facility_id = {other} WHERE id IN ({entrances} LIMIT 3)")
+    run(f"UPDATE entrance SET accessible = NOT accessible WHERE id IN ({entrances} LIMIT 50)")
+    run(f"DELETE FROM entrance WHERE id IN ({entrances} LIMIT 7 OFFSET 60)")
+    run(
+        "INSERT INTO entrance (facility_id, kind, location) "
+        "SELECT id, 'pedestrian', ST_Translate(location, 0.002, 0.001) "
+        f"FROM facility WHERE id IN ({works} LIMIT 60)"
+    )
+    # signs: into and out of the summed statuses and between them, to a hidden work and to
+    # a shown one, a write the layer does not show, deleted, inserted
+    run(f"UPDATE sign SET status = 'damaged' WHERE id IN ({signs} LIMIT 40)")
+    run(f"UPDATE sign SET status = 'removed' WHERE id IN ({signs} LIMIT 20 OFFSET 30)")
+    run(f"UPDATE sign SET status = 'missing' WHERE id IN ({signs} LIMIT 20 OFFSET 45)")
+    run(
+        "UPDATE sign SET status = 'installed', installed_on = '2022-05-01', inspected_on = NULL "
+        f"WHERE id IN ({signs} LIMIT 30 OFFSET 5)"
+    )
+    run(f"UPDATE sign SET facility_id = {hidden} WHERE id IN ({signs} LIMIT 9 OFFSET 100)")
+    run(f"UPDATE sign SET facility_id = {other} WHERE id IN ({signs} LIMIT 12 OFFSET 103)")
+    run(f"UPDATE sign SET description = 'checked' WHERE id IN ({signs} LIMIT 50)")
+    run(f"DELETE FROM sign WHERE id IN ({signs} LIMIT 25 OFFSET 200)")
+    run(
+        "INSERT INTO sign (facility_id, kind, status) "
+        "SELECT id, 'direction', (ARRAY['missing', 'damaged', 'planned'])[id % 3 + 1] "
+        f"FROM facility WHERE id IN ({works} LIMIT 80)"
+    )
+    # their works: shown again, hidden, moved, deleted softly and hard (entrances and signs
+    # cascading), restored
+    run(f"UPDATE facility SET visibility = 'public' WHERE id = {hidden}")
+    run(f"UPDATE facility SET visibility = 'restricted' WHERE id IN ({works} LIMIT 10)")
+    run(
+        "UPDATE facility SET location = ST_Translate(location, -0.04, 0.01) "
+        f"WHERE id IN ({works} LIMIT 30)"
+    )
+    run(f"UPDATE facility SET deleted_at = now() WHERE id IN ({works} LIMIT 20 OFFSET 10)")
+    run(f"UPDATE facility SET deleted_at = NULL WHERE id IN ({works} LIMIT 5 OFFSET 10)")
+    run(f"DELETE FROM facility WHERE id IN ({works} LIMIT 15 OFFSET 25)")
+    run(f"DELETE FROM facility WHERE id IN ({works} LIMIT 3)")
+    assert assert_tiles_agree(connection, loaded) > 1000
+
+
 def test_a_facility_through_the_api_counts_once(client, connection, create):
     before = stored(connection)
     facility = create()
     after = stored(connection)
-    changed = {key for key in after if after[key][0] != before.get(key, (0,))[0]}
-    # one cell a level, in two systems, of the facilities and shelters layers
-    assert len(changed) == 2 * 2 * len(repository.STORED_LEVELS)
-    assert {key[0] for key in changed} == {"facilities", "shelters"}
+    added = Counter()
+    for key, values in after.items():
+        added[key[:3]] += values[0] - before.get(key, (0,))[0]
+    # at its position, one a level in two systems in the facilities, shelters and signage
+    # layers; its two entrances at theirs
+    levels = [(c, level) for c in ("wgs84", "gcj02") for level in repository.STORED_LEVELS]
+    assert +added == {
+        **{(layer, *at): 1 for layer in ("facilities", "shelters", "signage") for at in levels},
+        **{("entrances", *at): 2 for at in levels},
+    }
     response = client.delete(f"/v1/facilities/{facility['id']}", headers={"If-Match": "*"})
     assert response.status_code == 204, response.text
     assert counts(stored(connection)) == counts(before)
 
 
 def counts(cells: dict[tuple, tuple]) -> dict[tuple, tuple]:
-    return {key: values[:5] for key, values in cells.items()}
+    return {key: values[: len(SUMS)] for key, values in cells.items()}
 
 
 @pytest.fixture(scope="module")
@@ -280,32 +368,115 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'
 """
 
 
-def test_two_writers_in_one_cell_both_count(scratch):
-    """The second writer's upsert waits for the first's new cell and then adds to it."""
-    first = scratch.connect()
-    first.begin()
-    first.execute(text(INSERT_ONE), {"code": "RF-RACE-1"})
+def race(scratch, statement: str, first: dict, second: dict) -> None:
+    """Runs `statement` in two transactions, the second while the first holds its rows:
+    it must wait for them, and then add to them."""
+    writer = scratch.connect()
+    writer.begin()
+    writer.execute(text(statement), first)
 
-    def second() -> None:
+    def other() -> None:
         with scratch.begin() as connection:
-            connection.execute(text(INSERT_ONE), {"code": "RF-RACE-2"})
+            connection.execute(text(statement), second)
 
-    writer = threading.Thread(target=second)
-    writer.start()
+    thread = threading.Thread(target=other)
+    thread.start()
     with scratch.connect() as watcher:
         # the second writer waits for the first's uncommitted rows
-        while writer.is_alive() and not watcher.execute(text(WAITING)).scalar_one():
+        while thread.is_alive() and not watcher.execute(text(WAITING)).scalar_one():
             watcher.rollback()  # a transaction keeps its first view of pg_stat_activity
             time.sleep(0.05)
-    assert writer.is_alive()
-    first.commit()
-    first.close()
-    writer.join()
+    assert thread.is_alive()
+    writer.commit()
+    writer.close()
+    thread.join()
+
+
+def layer_cells(connection: Connection, layer: str) -> set[tuple]:
+    columns = ", ".join(SUMS)
+    statement = text(f"SELECT DISTINCT {columns} FROM tile_cell WHERE layer = :layer")
+    return set(connection.execute(statement, {"layer": layer}).all())
+
+
+def test_two_writers_in_one_cell_both_count(scratch):
+    """The second writer's upsert waits for the first's new cell and then adds to it."""
+    race(scratch, INSERT_ONE, {"code": "RF-RACE-1"}, {"code": "RF-RACE-2"})
     with scratch.begin() as connection:
-        counts = connection.execute(
-            text("SELECT DISTINCT count FROM tile_cell WHERE layer = 'facilities'")
-        ).scalars()
-        assert list(counts) == [2]
+        assert layer_cells(connection, "facilities") == {(2, 20, 2, 0, 0, 0, 0)}
         assert_pyramid_exact(connection)
         connection.execute(text("DELETE FROM facility WHERE code LIKE 'RF-RACE-%'"))
         assert stored(connection) == {}
+
+
+INSERT_SIGN = """
+INSERT INTO sign (facility_id, kind, status)
+SELECT id, 'direction', :status FROM facility WHERE code = 'RF-RACE-3'
+"""
+INSERT_ENTRANCE = """
+INSERT INTO entrance (facility_id, kind, location)
+SELECT id, 'pedestrian', ST_Translate(location, :east, 0) FROM facility WHERE code = 'RF-RACE-3'
+"""
+
+
+def test_two_writers_of_signs_and_entrances_in_one_cell_both_count(scratch):
+    """Signs of one work: the second writer waits for the first's update of the work's
+    cells; entrances side by side: for the first's new cells."""
+    with scratch.begin() as connection:
+        connection.execute(text(INSERT_ONE), {"code": "RF-RACE-3"})
+    race(scratch, INSERT_SIGN, {"status": "missing"}, {"status": "damaged"})
+    race(scratch, INSERT_ENTRANCE, {"east": 1e-6}, {"east": 2e-6})
+    with scratch.begin() as connection:
+        assert layer_cells(connection, "signage") == {(1, 0, 1, 1, 1, 1, 1)}
+        assert layer_cells(connection, "entrances") == {(2, 0, 0, 0, 0, 0, 0)}
+        assert_pyramid_exact(connection)
+        connection.execute(text("DELETE FROM facility WHERE code LIKE 'RF-RACE-%'"))
+        assert stored(connection) == {}
+
+
+# Works, some hidden or deleted or decommissioned, each with three entrances (one for
+# wartime only) and five signs (one of each status), in plain SQL: written before 0035.
+BEFORE_0035 = """
+INSERT INTO facility (code, name, address, province_code, location, construction_form,
+    wartime_function, capacity_persons, status, visibility, deleted_at)
+SELECT 'RF-BACKFILL-' || g, 'x', 'x', '340000',
+       ST_SetSRID(ST_MakePoint(117 + g * 0.013, 31.5 + g * 0.007), 4326), 'attached',
+       'personnel_shelter', g * 10,
+       CASE WHEN g % 5 = 0 THEN 'decommissioned' ELSE 'in_service' END,
+       CASE WHEN g % 7 = 0 THEN 'restricted' ELSE 'public' END,
+       CASE WHEN g % 11 = 0 THEN now() END
+FROM generate_series(1, 40) AS g;
+INSERT INTO entrance (facility_id, kind, location)
+SELECT f.id, (ARRAY['vehicle', 'pedestrian', 'wartime'])[k],
+       ST_Translate(f.location, k * 0.0004, 0)
+FROM facility f, generate_series(1, 3) AS k;
+INSERT INTO sign (facility_id, kind, status, installed_on)
+SELECT f.id, 'direction', s, CASE WHEN s = 'installed' THEN DATE '2022-05-01' END
+FROM facility f,
+     unnest(ARRAY['missing', 'planned', 'installed', 'damaged', 'removed']) AS s;
+"""
+
+
+def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_database):
+    """The third sum is added in the catalogue (the heap keeps its file), and the
+    backfill of entrances and signage equals a recomputation from the rows."""
+    engine = create_engine(Settings(database_url=make_database()).sqlalchemy_url)
+    heap = text("SELECT pg_relation_filenode('tile_cell')")
+    layers = text("SELECT DISTINCT layer FROM tile_cell ORDER BY 1")
+    try:
+        with engine.begin() as connection:
+            run_migrations(connection, "0033")
+            connection.execute(text(BEFORE_0035))
+            before = connection.execute(heap).scalar_one()
+            run_migrations(connection)
+            assert connection.execute(heap).scalar_one() == before
+            assert connection.execute(layers).scalars().all() == [
+                "entrances",
+                "facilities",
+                "shelters",
+                "signage",
+            ]
+            assert_pyramid_exact(connection)
+            run_migrations(connection, "0033", down=True)
+            assert connection.execute(layers).scalars().all() == ["facilities", "shelters"]
+    finally:
+        engine.dispose()

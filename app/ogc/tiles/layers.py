@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Float,
+    Integer,
     Select,
     and_,
     cast,
@@ -66,13 +67,14 @@ class Layer:
     # a tile is kept no longer than its earliest
     expiry: str | None = None
     # Whether its clusters are read from the cell pyramid (tile_cell, kept by triggers:
-    # app/db/sql/functions/tile_cell_facility_layers.sql states the same membership as
-    # `source`) instead of from its rows: at most two sums.
+    # app/db/sql/functions/tile_cell_facility_layers.sql, entrance_tile_cell.sql and
+    # sign_tile_cell.sql state the same membership as `source`) instead of from its rows:
+    # at most three sums.
     pyramid: bool = False
 
     def __post_init__(self) -> None:
-        if self.pyramid and len(self.sums) > 2:
-            raise TypeError(f"tile_cell keeps two sums, not the {len(self.sums)} of {self.id}")
+        if self.pyramid and len(self.sums) > 3:
+            raise TypeError(f"tile_cell keeps three sums, not the {len(self.sums)} of {self.id}")
 
     @property
     def detail_source(self) -> Callable[[ColumnElement], Select]:
@@ -168,11 +170,12 @@ def _entrances(box: ColumnElement) -> Select:
 
 
 def _signage(box: ColumnElement) -> Select:
+    # integers: a cluster's sum of bigints would be numeric, which ST_AsMVT writes as text
     signs = (
         select(
-            func.count().label("signs"),
+            cast(func.count(), Integer).label("signs"),
             *(
-                func.count().filter(Sign.status == status).label(status.value)
+                cast(func.count().filter(Sign.status == status), Integer).label(status.value)
                 for status in (SignStatus.installed, SignStatus.damaged, SignStatus.missing)
             ),
         )
@@ -280,6 +283,7 @@ LAYERS = {
                 "name": "String",
             },
             (),
+            pyramid=True,
         ),
         Layer(
             "signage",
@@ -294,6 +298,7 @@ LAYERS = {
                 "missing": "Number",
             },
             ("installed", "damaged", "missing"),
+            pyramid=True,
         ),
         Layer(
             "divisions",

@@ -52,14 +52,25 @@ class TileChangeHorizon(Base):
     pruned_xid: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
 
 
-CELL_VALUES = ["count", "sum_1", "known_1", "sum_2", "known_2", "sum_px", "sum_py"]
+CELL_VALUES = [
+    "count",
+    "sum_1",
+    "known_1",
+    "sum_2",
+    "known_2",
+    "sum_3",
+    "known_3",
+    "sum_px",
+    "sum_py",
+]
 
 
 class TileCell(Base):
     """The cluster pyramid: per clustered layer, coordinate system and stored level, the
     rows in each grid cell, their sums and the sums of their EPSG:3857 x and y (the
-    centroid is sum / count). Written only by statement triggers on facility and
-    peacetime_use (migration 0033, app/db/sql/functions/tile_cell_apply.sql), so that a
+    centroid is sum / count). Written only by statement triggers on facility,
+    peacetime_use, entrance and sign (migrations 0033 and 0035,
+    app/db/sql/functions/tile_cell_apply.sql), so that a
     cluster tile reads a bounded number of cells however many rows they stand for."""
 
     __tablename__ = "tile_cell"
@@ -82,5 +93,7 @@ class TileCell(Base):
     known_1: Mapped[int]
     sum_2: Mapped[int] = mapped_column(BigInteger)
     known_2: Mapped[int]
+    sum_3: Mapped[int] = mapped_column(BigInteger)
+    known_3: Mapped[int]
     sum_px: Mapped[float] = mapped_column(Double)
     sum_py: Mapped[float] = mapped_column(Double)

@@ -122,7 +122,11 @@ def _cells(layer: Layer, coordsys: CoordSys) -> Select:
     ring around it, each the sum of its stored cells (one, or 2 x 2), read by one index
     range per stored column."""
     count = func.sum(TileCell.count)
-    stored = ((TileCell.sum_1, TileCell.known_1), (TileCell.sum_2, TileCell.known_2))
+    stored = (
+        (TileCell.sum_1, TileCell.known_1),
+        (TileCell.sum_2, TileCell.known_2),
+        (TileCell.sum_3, TileCell.known_3),
+    )
     # as sum() in _clusters: null when no row has a value
     sums = (
         case((func.sum(known) > 0, cast(func.sum(total), BigInteger))).label(name)

@@ -6,7 +6,7 @@
 -- before (facility_tile_cell_cascade): it finds no facility here.
 -- Called by: triggers peacetime_use.peacetime_use_tile_cell_insert, _update, _delete.
 -- Keeps true: tile_cell, through tile_cell_apply.
--- Migrations: 0033.
+-- Migrations: 0033, 0035.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.peacetime_use_tile_cell()
  RETURNS trigger
@@ -16,19 +16,19 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM tile_cell_apply(array_agg('parking'::text), array_agg(1), array_agg(ST_X(f.location)),
                                 array_agg(ST_Y(f.location)), array_agg(n.total_spaces),
-                                array_agg(n.charging_piles))
+                                array_agg(n.charging_piles), NULL)
         FROM new_rows n JOIN facility f ON f.id = n.facility_id
         WHERE n.type = 'parking' AND f.deleted_at IS NULL AND f.visibility = 'public';
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM tile_cell_apply(array_agg('parking'::text), array_agg(-1), array_agg(ST_X(f.location)),
                                 array_agg(ST_Y(f.location)), array_agg(o.total_spaces),
-                                array_agg(o.charging_piles))
+                                array_agg(o.charging_piles), NULL)
         FROM old_rows o JOIN facility f ON f.id = o.facility_id
         WHERE o.type = 'parking' AND f.deleted_at IS NULL AND f.visibility = 'public';
     ELSE
         PERFORM tile_cell_apply(array_agg('parking'::text), array_agg(d.sign), array_agg(ST_X(f.location)),
                                 array_agg(ST_Y(f.location)), array_agg(d.total_spaces),
-                                array_agg(d.charging_piles))
+                                array_agg(d.charging_piles), NULL)
         FROM (
             SELECT -1 AS sign, * FROM (
                 SELECT id, facility_id, total_spaces, charging_piles

@@ -1,0 +1,8 @@
+-- entrance.entrance_tile_cell_update: runs entrance_tile_cell().
+-- Keeps true: tile_cell (the cluster pyramid of vector tiles).
+-- Migrations: 0035.
+-- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
+CREATE OR REPLACE TRIGGER entrance_tile_cell_update AFTER UPDATE ON public.entrance
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION entrance_tile_cell();

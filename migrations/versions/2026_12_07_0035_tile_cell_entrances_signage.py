@@ -13,7 +13,7 @@ their cluster tiles below zoom 15 sum stored cells too.
   level below.
 
 Revision ID: 0035
-Revises: 0033
+Revises: 0034
 Create Date: 2026-12-07 09:00:00.000000
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from app.db.sql import apply_frozen
 
 revision: str = "0035"
-down_revision: str | None = "0033"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -464,7 +464,7 @@ def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_da
     layers = text("SELECT DISTINCT layer FROM tile_cell ORDER BY 1")
     try:
         with engine.begin() as connection:
-            run_migrations(connection, "0033")
+            run_migrations(connection, "0034")
             connection.execute(text(BEFORE_0035))
             before = connection.execute(heap).scalar_one()
             run_migrations(connection)
@@ -476,7 +476,7 @@ def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_da
                 "signage",
             ]
             assert_pyramid_exact(connection)
-            run_migrations(connection, "0033", down=True)
+            run_migrations(connection, "0034", down=True)
             assert connection.execute(layers).scalars().all() == ["facilities", "shelters"]
     finally:
         engine.dispose()

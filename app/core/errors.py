@@ -234,17 +234,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(500, detail="Internal error", instance=request.url.path)
 
 
-# Declared on routes so that error answers appear in the OpenAPI document.
+# Declared on routes so that error answers appear in the OpenAPI document. A route's set
+# is made of these groups and its own statuses, in any order.
 # A route for some roles only: no key or a bad one, a role that may not, too many calls.
 AUTH_ERRORS = (401, 403, 429)
+# A change that must name the version it changes (If-Match): another version than the one
+# sent (412), none sent (428).
+IF_MATCH_ERRORS = (412, 428)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The problem answers of `statuses`, in ascending order, each once."""
     return {
         status: {
             "model": Problem,
             "content": {PROBLEM_JSON: {}},
             "description": HTTPStatus(status).phrase,
         }
-        for status in statuses
+        for status in sorted(set(statuses))
     }

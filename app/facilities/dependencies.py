@@ -144,3 +144,7 @@ LiveFacilityId = Annotated[int, Depends(_live_facility_id)]
 # The problems of a route that reads a part of a work through LiveFacilityId: no key or a
 # bad one, the work missing (404) or deleted (410), a bad parameter, too many requests.
 LIVE_READ_ERRORS = (401, 404, 410, 422, 429)
+# The problems of a route that writes a work or a part of it, as a FacilityWriter or an
+# OccupancyWriter: those of reading it, a role or scope that may not (403), and a body
+# malformed or too deep (400), too large (413) or against a rule (422).
+LIVE_WRITE_ERRORS = (*LIVE_READ_ERRORS, 400, 403, 413)

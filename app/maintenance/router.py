@@ -9,7 +9,12 @@ from app.core.errors import problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.schemas import Day
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityId, FacilityRestrictedReader, FacilityWriter
+from app.facilities.dependencies import (
+    LIVE_WRITE_ERRORS,
+    FacilityId,
+    FacilityRestrictedReader,
+    FacilityWriter,
+)
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.maintenance import service
@@ -36,7 +41,7 @@ def maintenance_items(session: SessionDep) -> list[ItemRead]:
     "/v1/facilities/{facility_id}/maintenance",
     status_code=status.HTTP_201_CREATED,
     response_model=RecordRead,
-    responses=problem_responses(400, *READ_ERRORS, 409, 410, 413),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, 409),
 )
 def create_record(
     session: SessionDep,

@@ -19,6 +19,7 @@ from app.db.session import SessionDep
 from app.divisions.service import known_level_or_none
 from app.facilities.dependencies import (
     LIVE_READ_ERRORS,
+    LIVE_WRITE_ERRORS,
     AdminCodeQuery,
     FacilityRestrictedReader,
     FacilityWriter,
@@ -43,7 +44,7 @@ STATUS_PATH = "/v1/facilities/{facility_id}/shelter/status"
 @router.put(
     STATUS_PATH,
     response_model=ShelterStatusRead,
-    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 429),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, 409),
 )
 def push_status(
     session: SessionDep,
@@ -123,7 +124,7 @@ PLAN_PATH = "/v1/facilities/{facility_id}/conversion-tasks"
 @router.put(
     PLAN_PATH,
     response_model=ConversionPlan,
-    responses=problem_responses(400, 401, 403, 404, 410, 413, 422, 429),
+    responses=problem_responses(*LIVE_WRITE_ERRORS),
 )
 def put_plan(
     session: SessionDep,

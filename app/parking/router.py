@@ -12,10 +12,10 @@ from app.core.query import query_parameters, read_query
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.facilities.dependencies import (
-    LIVE_READ_ERRORS,
     LIVE_WRITE_ERRORS,
     LiveFacilityId,
     OccupancyWriter,
+    live_part_router,
 )
 from app.nearby.router import AroundQuery, answer, around, fast_route, search
 from app.nearby.schemas import NearbyAnswer
@@ -25,12 +25,7 @@ from app.uses.models import UseType
 from app.uses.schemas import Availability
 from app.uses.service import availability
 
-# Every route reads a live work (LiveFacilityId), and may answer its problems.
-router = APIRouter(
-    prefix="/v1/facilities/{facility_id}/parking",
-    tags=["parking"],
-    responses=problem_responses(*LIVE_READ_ERRORS),
-)
+router = live_part_router("parking", tag="parking")
 # The car park search stands with the other nearby searches in the API's documents.
 nearby_router = APIRouter(tags=["nearby"])
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request, Response, status
+from fastapi import Body, Path, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.core.dates import SHANGHAI
@@ -9,10 +9,10 @@ from app.core.errors import IF_MATCH_ERRORS, problem_responses
 from app.core.versioning import IfMatch, etag, versioned
 from app.db.session import SessionDep
 from app.facilities.dependencies import (
-    LIVE_READ_ERRORS,
     LIVE_WRITE_ERRORS,
     FacilityWriter,
     LiveFacilityId,
+    live_part_router,
 )
 from app.holidays import service as holidays
 from app.idempotency import service as idempotency
@@ -21,12 +21,7 @@ from app.uses import service
 from app.uses.models import PeacetimeUse
 from app.uses.schemas import UseCreate, UseRead, UseUpdate
 
-# Every route reads a live work (LiveFacilityId), and may answer its problems.
-router = APIRouter(
-    prefix="/v1/facilities/{facility_id}/uses",
-    tags=["peacetime uses"],
-    responses=problem_responses(*LIVE_READ_ERRORS),
-)
+router = live_part_router("uses", tag="peacetime uses")
 UseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 

@@ -150,6 +150,10 @@ LIVE_READ_ERRORS = (401, 404, 410, 422, 429)
 # OccupancyWriter: those of reading it, a role or scope that may not (403), and a body
 # malformed or too deep (400), too large (413) or against a rule (422).
 LIVE_WRITE_ERRORS = (*LIVE_READ_ERRORS, 400, 403, 413)
+# The problems of a push of live figures (parking occupancy, shelter status) by an
+# OccupancyWriter: those of writing, and a report older than the stored one, or unlike the
+# one stored for its time (409).
+PUSH_ERRORS = (*LIVE_WRITE_ERRORS, 409)
 
 
 def live_part_router(part: str, *, tag: str) -> APIRouter:

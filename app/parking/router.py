@@ -12,7 +12,7 @@ from app.core.query import query_parameters, read_query
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.facilities.dependencies import (
-    LIVE_WRITE_ERRORS,
+    PUSH_ERRORS,
     LiveFacilityId,
     OccupancyWriter,
     live_part_router,
@@ -33,7 +33,7 @@ nearby_router = APIRouter(tags=["nearby"])
 @router.put(
     "/occupancy",
     response_model=Availability,
-    responses=problem_responses(*LIVE_WRITE_ERRORS, 409),
+    responses=problem_responses(*PUSH_ERRORS),
 )
 def push_occupancy(
     session: SessionDep,

@@ -20,6 +20,7 @@ from app.divisions.service import known_level_or_none
 from app.facilities.dependencies import (
     LIVE_READ_ERRORS,
     LIVE_WRITE_ERRORS,
+    PUSH_ERRORS,
     AdminCodeQuery,
     FacilityRestrictedReader,
     FacilityWriter,
@@ -44,7 +45,7 @@ STATUS_PATH = "/v1/facilities/{facility_id}/shelter/status"
 @router.put(
     STATUS_PATH,
     response_model=ShelterStatusRead,
-    responses=problem_responses(*LIVE_WRITE_ERRORS, 409),
+    responses=problem_responses(*PUSH_ERRORS),
 )
 def push_status(
     session: SessionDep,

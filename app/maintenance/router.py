@@ -29,6 +29,7 @@ from app.maintenance.schemas import (
 
 router = APIRouter(tags=["maintenance"])
 READ_ERRORS = (401, 403, 404, 422, 429)
+OnQuery = Annotated[Day | None, Query(description="evaluate on this day (default today)")]
 
 
 @router.get("/v1/maintenance/items", response_model=list[ItemRead])
@@ -45,7 +46,6 @@ def maintenance_items(session: SessionDep) -> list[ItemRead]:
 )
 def create_record(
     session: SessionDep,
-    request: Request,
     principal: FacilityWriter,
     idempotency_key: IdempotencyDep,
     facility_id: FacilityId,
@@ -97,7 +97,7 @@ def overdue(
     request: Request,
     principal: RestrictedReader,
     admin_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
-    on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
+    on: OnQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     f: TableFormatQuery = None,
@@ -135,7 +135,7 @@ def overdue_summary(
         str | None,
         Query(pattern=r"^[0-9]{6}$", description="a province gives cities, a city districts"),
     ] = None,
-    on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
+    on: OnQuery = None,
 ) -> OverdueSummary:
     """The overdue list counted per division one level below `admin_code`: works with an
     overdue item and overdue items. Managers count their scope only."""

@@ -143,7 +143,7 @@ def _live_facility_id(
 
 VisibleFacilityId = Annotated[int, Depends(_visible_facility_id)]
 LiveFacilityId = Annotated[int, Depends(_live_facility_id)]
-# The problems of a route that reads a part of a work through LiveFacilityId: no key or a
+# The problems of a route that reads a part of a live work (LiveFacilityId): no key or a
 # bad one, the work missing (404) or deleted (410), a bad parameter, too many requests.
 LIVE_READ_ERRORS = (401, 404, 410, 422, 429)
 # The problems of a route that writes a work or a part of it, as a FacilityWriter or an

@@ -19,7 +19,7 @@ from app.accounts.dependencies import StaffWriter
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.core import jsonbody
-from app.core.errors import BadRequest, NotFound, problem_responses
+from app.core.errors import AUTH_ERRORS, BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.core.schemas import from_attributes
 from app.db.session import SessionDep
@@ -108,7 +108,7 @@ def _to_job_read(request: Request, session: Session, job: ImportJob) -> ImportJo
     "",
     status_code=202,
     response_model=ImportJobRead,
-    responses=problem_responses(400, 401, 403, 413, 422, 429),
+    responses=problem_responses(*AUTH_ERRORS, 400, 413, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -232,7 +232,7 @@ def _mapping(given: str | None, table: Table) -> dict[str, str] | None:
 
 
 @imports_router.get(
-    "/{job_id}", response_model=ImportJobRead, responses=problem_responses(401, 403, 404, 422, 429)
+    "/{job_id}", response_model=ImportJobRead, responses=problem_responses(*AUTH_ERRORS, 404, 422)
 )
 def get_import(
     request: Request, session: SessionDep, principal: StaffWriter, job_id: JobId
@@ -247,7 +247,7 @@ def get_import(
             "description": "the error report: row, field, value, reason",
             "content": {"text/csv": {}},
         },
-        **problem_responses(401, 403, 404, 422, 429),
+        **problem_responses(*AUTH_ERRORS, 404, 422),
     },
 )
 def get_import_errors(

@@ -67,7 +67,7 @@ def create_report(
 @router.get(
     "/v1/reports",
     response_model=ReportPage,
-    responses=problem_responses(400, 401, 403, 404, 422, 429),
+    responses=problem_responses(*AUTH_ERRORS, 400, 404, 422),
 )
 def list_reports(
     session: SessionDep,

@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import Path, Query, Request, Response, status
 
-from app.accounts.dependencies import StaffWriter
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.accounts.dependencies import StaffWriter, role_router
+from app.core.errors import problem_responses
 from app.db.session import SessionDep
 from app.webhooks import service
 from app.webhooks.models import DeliveryStatus
@@ -17,10 +17,7 @@ from app.webhooks.schemas import (
     WebhookUpdate,
 )
 
-# Every route is for staff keys (StaffWriter) and reads its parameters.
-router = APIRouter(
-    prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(*AUTH_ERRORS, 422)
-)
+router = role_router("/v1/webhooks", tag="webhooks")
 WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]

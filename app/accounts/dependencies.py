@@ -5,20 +5,22 @@ principal: AdminPrincipal              401 without a key, 403 unless admin
 principal: RestrictedReader            admin, gis or manager (services narrow a
                                        manager to its scope)
 principal: StaffWriter                 admin or manager
+role_router("/v1/webhooks", tag=...)   a router whose every route takes one of these
 
 The dependencies that check a caller against a facility (FacilityWriter ...) are the
 facility domain's: app.facilities.dependencies.
 """
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.accounts.errors import Forbidden, Unauthenticated
 from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, RESTRICTED_READERS, Principal
+from app.core.errors import AUTH_ERRORS, problem_responses
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer rf_...`")
 
@@ -59,3 +61,11 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.admin))]
 RestrictedReader = Annotated[Principal, Depends(require_roles(*RESTRICTED_READERS))]
 StaffWriter = Annotated[Principal, Depends(require_roles(Role.admin, Role.manager))]
+
+
+def role_router(prefix: str, *, tag: str, **options: Any) -> APIRouter:
+    """A router whose every route takes a principal of some roles only (AdminPrincipal,
+    StaffWriter ...): each may answer AUTH_ERRORS, and 422 for a bad parameter."""
+    return APIRouter(
+        prefix=prefix, tags=[tag], responses=problem_responses(*AUTH_ERRORS, 422), **options
+    )

@@ -3,13 +3,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from app.accounts import service
-from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal
+from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, role_router
 from app.accounts.errors import Unauthenticated
 from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, WhoAmI
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.db.session import SessionDep
 
-router = APIRouter(prefix="/v1/admin/keys", tags=["accounts"])
+router = role_router("/v1/admin/keys", tag="accounts")
 me_router = APIRouter(prefix="/v1/me", tags=["accounts"])
 
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="API key id")]
@@ -19,7 +19,7 @@ KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="API key id")]
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=problem_responses(400, *AUTH_ERRORS, 413, 422),
+    responses=problem_responses(400, 413),
 )
 def create_key(
     session: SessionDep,
@@ -34,7 +34,7 @@ def create_key(
     return ApiKeyCreated(**read.model_dump(), key=created.secret)
 
 
-@router.get("", response_model=list[ApiKeyRead], responses=problem_responses(*AUTH_ERRORS, 422))
+@router.get("", response_model=list[ApiKeyRead])
 def list_keys(
     session: SessionDep, principal: AdminPrincipal, include_revoked: bool = False
 ) -> list[ApiKeyRead]:
@@ -42,9 +42,7 @@ def list_keys(
     return [ApiKeyRead.model_validate(key) for key in keys]
 
 
-@router.get(
-    "/{key_id}", response_model=ApiKeyRead, responses=problem_responses(*AUTH_ERRORS, 404, 422)
-)
+@router.get("/{key_id}", response_model=ApiKeyRead, responses=problem_responses(404))
 def get_key(session: SessionDep, principal: AdminPrincipal, key_id: KeyId) -> ApiKeyRead:
     return ApiKeyRead.model_validate(service.get_key(session, key_id))
 
@@ -52,7 +50,7 @@ def get_key(session: SessionDep, principal: AdminPrincipal, key_id: KeyId) -> Ap
 @router.delete(
     "/{key_id}",
     response_model=ApiKeyRead,
-    responses=problem_responses(*AUTH_ERRORS, 404, 409, 422),
+    responses=problem_responses(404, 409),
 )
 def revoke_key(
     request: Request, session: SessionDep, principal: AdminPrincipal, key_id: KeyId

@@ -12,7 +12,13 @@ from app.accounts.principal import Principal
 from app.alerts import cap, service
 from app.alerts.schemas import ActiveAlerts, AlertRead, AlertReceived
 from app.alerts.stream import EventStream
-from app.core.errors import BadRequest, InvalidInput, UnsupportedMedia, problem_responses
+from app.core.errors import (
+    AUTH_ERRORS,
+    BadRequest,
+    InvalidInput,
+    UnsupportedMedia,
+    problem_responses,
+)
 from app.core.geo import CoordSys, position_to_wgs84
 from app.core.middleware import client_address
 from app.db.session import SessionDep
@@ -59,7 +65,7 @@ def _wants_cap(request: Request, f: AlertFormat | None) -> bool:
     openapi_extra=CAP_BODY,
     responses={
         200: {"model": AlertReceived, "description": "the same message, received before"},
-        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+        **problem_responses(*AUTH_ERRORS, 400, 409, 413, 415, 422),
     },
 )
 async def post_alert(

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Response, status
 from app.accounts.dependencies import AdminPrincipal
 from app.code_forms import service
 from app.code_forms.schemas import CodeForms, CodeFormWrite
-from app.core.errors import problem_responses
+from app.core.errors import AUTH_ERRORS, problem_responses
 from app.core.openapi import DECLARED
 from app.db.session import SessionDep
 from app.facilities.rules import ADMIN_CODE_PATTERN
@@ -25,7 +25,7 @@ def list_forms(session: SessionDep) -> CodeForms:
 
 
 @router.put(
-    "/{admin_code}", responses={**DECLARED, **problem_responses(400, 401, 403, 413, 422, 429)}
+    "/{admin_code}", responses={**DECLARED, **problem_responses(*AUTH_ERRORS, 400, 413, 422)}
 )
 def put_form(
     session: SessionDep,
@@ -43,7 +43,7 @@ def put_form(
 @router.delete(
     "/{admin_code}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(400, 401, 403, 404, 422, 429),
+    responses=problem_responses(*AUTH_ERRORS, 400, 404, 422),
 )
 def delete_form(session: SessionDep, principal: AdminPrincipal, admin_code: AdminCode) -> Response:
     service.delete_form(session, admin_code, actor=principal.actor)

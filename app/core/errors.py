@@ -1,8 +1,9 @@
 """Typed errors rendered as RFC 9457 problem details by one set of handlers."""
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,6 +58,18 @@ class AppError(Exception):
 
 class NotFound(AppError):
     status, type, title = 404, "/problems/not-found", "Not found"
+
+
+T = TypeVar("T")
+
+
+def named(catalogue: Mapping[str, T], name: str, *, kind: str, hint: str) -> T:
+    """The entry of an explicit catalogue (collections, tile sets) that a path names, or a
+    404 saying where to find what exists."""
+    found = catalogue.get(name)
+    if found is None:
+        raise NotFound(f"no {kind} {name!r}; {hint}")
+    return found
 
 
 class UnsupportedMedia(AppError):
@@ -234,17 +247,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(500, detail="Internal error", instance=request.url.path)
 
 
-# Declared on routes so that error answers appear in the OpenAPI document.
+# Declared on routes so that error answers appear in the OpenAPI document. A route's set
+# is made of these groups and its own statuses, in any order.
 # A route for some roles only: no key or a bad one, a role that may not, too many calls.
 AUTH_ERRORS = (401, 403, 429)
+# A change that must name the version it changes (If-Match): another version than the one
+# sent (412), none sent (428).
+IF_MATCH_ERRORS = (412, 428)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The problem answers of `statuses`, in ascending order, each once."""
     return {
         status: {
             "model": Problem,
             "content": {PROBLEM_JSON: {}},
             "description": HTTPStatus(status).phrase,
         }
-        for status in statuses
+        for status in sorted(set(statuses))
     }

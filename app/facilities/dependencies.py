@@ -8,6 +8,7 @@ principal: OccupancyWriter             admin, manager in scope, or an operator t
                                        owns {facility_id}
 facility_id: VisibleFacilityId         a work this caller may see (404 otherwise)
 facility_id: LiveFacilityId            the same, not deleted (410)
+live_part_router("uses", tag=...)      the routes of a part of a live work
 
 A work the caller may not see (facilities.scope.visible_clause) is answered as missing,
 before any 403, so that its id tells nothing.
@@ -15,12 +16,13 @@ before any 403, so that its id tells nothing.
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from app.accounts.dependencies import CurrentPrincipal, RestrictedReader, require_roles
 from app.accounts.errors import Forbidden
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.core.errors import problem_responses
 from app.core.geo import CHINA_BOUNDS
 from app.db.session import SessionDep
 from app.facilities import repository as facilities
@@ -141,6 +143,24 @@ def _live_facility_id(
 
 VisibleFacilityId = Annotated[int, Depends(_visible_facility_id)]
 LiveFacilityId = Annotated[int, Depends(_live_facility_id)]
-# The problems of a route that reads a part of a work through LiveFacilityId: no key or a
+# The problems of a route that reads a part of a live work (LiveFacilityId): no key or a
 # bad one, the work missing (404) or deleted (410), a bad parameter, too many requests.
 LIVE_READ_ERRORS = (401, 404, 410, 422, 429)
+# The problems of a route that writes a work or a part of it, as a FacilityWriter or an
+# OccupancyWriter: those of reading it, a role or scope that may not (403), and a body
+# malformed or too deep (400), too large (413) or against a rule (422).
+LIVE_WRITE_ERRORS = (*LIVE_READ_ERRORS, 400, 403, 413)
+# The problems of a push of live figures (parking occupancy, shelter status) by an
+# OccupancyWriter: those of writing, and a report older than the stored one, or unlike the
+# one stored for its time (409).
+PUSH_ERRORS = (*LIVE_WRITE_ERRORS, 409)
+
+
+def live_part_router(part: str, *, tag: str) -> APIRouter:
+    """The router of a part of a work, /v1/facilities/{facility_id}/`part`: its routes read
+    the work through LiveFacilityId, so each may answer LIVE_READ_ERRORS."""
+    return APIRouter(
+        prefix=f"/v1/facilities/{{facility_id}}/{part}",
+        tags=[tag],
+        responses=problem_responses(*LIVE_READ_ERRORS),
+    )

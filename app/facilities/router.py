@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWriter
 from app.accounts.principal import Principal
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import AUTH_ERRORS, IF_MATCH_ERRORS, problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.openapi import alternative
@@ -19,7 +19,12 @@ from app.core.schemas import Instant
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
 from app.facilities import qr, service
-from app.facilities.dependencies import FacilityFilterDep, FacilityId, FacilityWriter
+from app.facilities.dependencies import (
+    LIVE_WRITE_ERRORS,
+    FacilityFilterDep,
+    FacilityId,
+    FacilityWriter,
+)
 from app.facilities.qr import MEDIA_TYPES, QrFormat, QrTarget
 from app.facilities.schemas import (
     FacilityCreate,
@@ -259,7 +264,7 @@ def get_facility(
 @router.patch(
     "/{facility_id}",
     response_model=FacilityRead,
-    responses=_or_geojson(FacilityFeature, 400, *AUTH_ERRORS, 404, 409, 410, 412, 413, 422, 428),
+    responses=_or_geojson(FacilityFeature, *LIVE_WRITE_ERRORS, 409, *IF_MATCH_ERRORS),
 )
 def update_facility(
     session: SessionDep,
@@ -298,7 +303,7 @@ def delete_facility(
 @router.post(
     "/{facility_id}/verification",
     response_model=FacilityRead,
-    responses=problem_responses(400, *AUTH_ERRORS, 404, 410, 412, 413, 422),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, 412),
 )
 def verify_facility(
     session: SessionDep,
@@ -316,7 +321,7 @@ def verify_facility(
 @router.put(
     "/{facility_id}/visibility",
     response_model=FacilityRead,
-    responses=problem_responses(400, *AUTH_ERRORS, 404, 410, 412, 413, 422),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, 412),
 )
 def set_visibility(
     session: SessionDep,

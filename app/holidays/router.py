@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.accounts.dependencies import AdminPrincipal
-from app.core.errors import InvalidInput, problem_responses
+from app.core.errors import AUTH_ERRORS, InvalidInput, problem_responses
 from app.core.openapi import DECLARED
 from app.db.session import SessionDep
 from app.holidays import service
@@ -25,7 +25,7 @@ def list_days(
     return service.list_year(session, year)
 
 
-@router.put("/{day}", responses={**DECLARED, **problem_responses(400, 401, 403, 413, 422, 429)})
+@router.put("/{day}", responses={**DECLARED, **problem_responses(*AUTH_ERRORS, 400, 413, 422)})
 def put_day(
     session: SessionDep,
     principal: AdminPrincipal,
@@ -43,7 +43,7 @@ def put_day(
 @router.delete(
     "/{day}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(*AUTH_ERRORS, 404, 422),
 )
 def delete_day(session: SessionDep, principal: AdminPrincipal, day: Day) -> Response:
     _check_range(day)

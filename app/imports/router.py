@@ -8,14 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
+from fastapi import BackgroundTasks, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import StaffWriter
+from app.accounts.dependencies import StaffWriter, role_router
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.core import jsonbody
@@ -60,7 +60,7 @@ async def _fail_orphaned_jobs(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-imports_router = APIRouter(prefix=IMPORTS_PATH, tags=["imports"], lifespan=_fail_orphaned_jobs)
+imports_router = role_router(IMPORTS_PATH, tag="imports", lifespan=_fail_orphaned_jobs)
 
 
 class ImportJobRead(BaseModel):
@@ -108,7 +108,7 @@ def _to_job_read(request: Request, session: Session, job: ImportJob) -> ImportJo
     "",
     status_code=202,
     response_model=ImportJobRead,
-    responses=problem_responses(400, 401, 403, 413, 422, 429),
+    responses=problem_responses(400, 413),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -231,9 +231,7 @@ def _mapping(given: str | None, table: Table) -> dict[str, str] | None:
     return fields.check_mapping(extra, source="mapping", known=tables.known_fields(table))
 
 
-@imports_router.get(
-    "/{job_id}", response_model=ImportJobRead, responses=problem_responses(401, 403, 404, 422, 429)
-)
+@imports_router.get("/{job_id}", response_model=ImportJobRead, responses=problem_responses(404))
 def get_import(
     request: Request, session: SessionDep, principal: StaffWriter, job_id: JobId
 ) -> ImportJobRead:
@@ -247,7 +245,7 @@ def get_import(
             "description": "the error report: row, field, value, reason",
             "content": {"text/csv": {}},
         },
-        **problem_responses(401, 403, 404, 422, 429),
+        **problem_responses(404),
     },
 )
 def get_import_errors(

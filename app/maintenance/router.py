@@ -5,11 +5,16 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import RestrictedReader
 from app.core import dates
-from app.core.errors import problem_responses
+from app.core.errors import AUTH_ERRORS, problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.schemas import Day
 from app.db.session import SessionDep
-from app.facilities.dependencies import FacilityId, FacilityRestrictedReader, FacilityWriter
+from app.facilities.dependencies import (
+    LIVE_WRITE_ERRORS,
+    FacilityId,
+    FacilityRestrictedReader,
+    FacilityWriter,
+)
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
 from app.maintenance import service
@@ -23,7 +28,8 @@ from app.maintenance.schemas import (
 )
 
 router = APIRouter(tags=["maintenance"])
-READ_ERRORS = (401, 403, 404, 422, 429)
+READ_ERRORS = (*AUTH_ERRORS, 404, 422)
+OnQuery = Annotated[Day | None, Query(description="evaluate on this day (default today)")]
 
 
 @router.get("/v1/maintenance/items", response_model=list[ItemRead])
@@ -36,11 +42,10 @@ def maintenance_items(session: SessionDep) -> list[ItemRead]:
     "/v1/facilities/{facility_id}/maintenance",
     status_code=status.HTTP_201_CREATED,
     response_model=RecordRead,
-    responses=problem_responses(400, *READ_ERRORS, 409, 410, 413),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, 409),
 )
 def create_record(
     session: SessionDep,
-    request: Request,
     principal: FacilityWriter,
     idempotency_key: IdempotencyDep,
     facility_id: FacilityId,
@@ -85,14 +90,14 @@ def list_findings(
 @router.get(
     "/v1/maintenance/overdue",
     response_model=OverduePage,
-    responses={**CSV_ALTERNATIVE, **problem_responses(400, 401, 403, 422, 429)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(*AUTH_ERRORS, 400, 422)},
 )
 def overdue(
     session: SessionDep,
     request: Request,
     principal: RestrictedReader,
     admin_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
-    on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
+    on: OnQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     f: TableFormatQuery = None,
@@ -121,7 +126,7 @@ def overdue(
 @router.get(
     "/v1/maintenance/overdue/summary",
     response_model=OverdueSummary,
-    responses=problem_responses(400, 401, 403, 422, 429),
+    responses=problem_responses(*AUTH_ERRORS, 400, 422),
 )
 def overdue_summary(
     session: SessionDep,
@@ -130,7 +135,7 @@ def overdue_summary(
         str | None,
         Query(pattern=r"^[0-9]{6}$", description="a province gives cities, a city districts"),
     ] = None,
-    on: Annotated[Day | None, Query(description="evaluate on this day (default today)")] = None,
+    on: OnQuery = None,
 ) -> OverdueSummary:
     """The overdue list counted per division one level below `admin_code`: works with an
     overdue item and overdue items. Managers count their scope only."""

@@ -11,7 +11,12 @@ from app.core.errors import problem_responses
 from app.core.query import query_parameters, read_query
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
-from app.facilities.dependencies import LIVE_READ_ERRORS, LiveFacilityId, OccupancyWriter
+from app.facilities.dependencies import (
+    PUSH_ERRORS,
+    LiveFacilityId,
+    OccupancyWriter,
+    live_part_router,
+)
 from app.nearby.router import AroundQuery, answer, around, fast_route, search
 from app.nearby.schemas import NearbyAnswer
 from app.parking import service
@@ -20,7 +25,7 @@ from app.uses.models import UseType
 from app.uses.schemas import Availability
 from app.uses.service import availability
 
-router = APIRouter(prefix="/v1/facilities/{facility_id}/parking", tags=["parking"])
+router = live_part_router("parking", tag="parking")
 # The car park search stands with the other nearby searches in the API's documents.
 nearby_router = APIRouter(tags=["nearby"])
 
@@ -28,7 +33,7 @@ nearby_router = APIRouter(tags=["nearby"])
 @router.put(
     "/occupancy",
     response_model=Availability,
-    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 429),
+    responses=problem_responses(*PUSH_ERRORS),
 )
 def push_occupancy(
     session: SessionDep,
@@ -53,9 +58,7 @@ def push_occupancy(
     )
 
 
-@router.get(
-    "/occupancy", response_model=Availability, responses=problem_responses(*LIVE_READ_ERRORS)
-)
+@router.get("/occupancy", response_model=Availability)
 def get_occupancy(
     session: SessionDep, request: Request, facility_id: LiveFacilityId
 ) -> Availability:
@@ -68,11 +71,7 @@ def get_occupancy(
     )
 
 
-@router.get(
-    "/occupancy/history",
-    response_model=OccupancyHistory,
-    responses=problem_responses(*LIVE_READ_ERRORS),
-)
+@router.get("/occupancy/history", response_model=OccupancyHistory)
 def occupancy_history(
     session: SessionDep,
     facility_id: LiveFacilityId,

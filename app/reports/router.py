@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal, StaffWriter
-from app.core.errors import problem_responses
+from app.core.errors import AUTH_ERRORS, IF_MATCH_ERRORS, problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys, geometries_in
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -67,7 +67,7 @@ def create_report(
 @router.get(
     "/v1/reports",
     response_model=ReportPage,
-    responses=problem_responses(400, 401, 403, 404, 422, 429),
+    responses=problem_responses(*AUTH_ERRORS, 400, 404, 422),
 )
 def list_reports(
     session: SessionDep,
@@ -133,7 +133,7 @@ def get_report(
 @router.patch(
     "/v1/reports/{report_id}",
     response_model=ReportRead,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 429),
+    responses=problem_responses(*AUTH_ERRORS, 400, 404, 409, 413, 422, *IF_MATCH_ERRORS),
 )
 def update_report(
     session: SessionDep,

@@ -13,12 +13,14 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.states import AsOfQuery
 from app.core import dates
-from app.core.errors import problem_responses
+from app.core.errors import AUTH_ERRORS, problem_responses
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.divisions.service import known_level_or_none
 from app.facilities.dependencies import (
     LIVE_READ_ERRORS,
+    LIVE_WRITE_ERRORS,
+    PUSH_ERRORS,
     AdminCodeQuery,
     FacilityRestrictedReader,
     FacilityWriter,
@@ -43,7 +45,7 @@ STATUS_PATH = "/v1/facilities/{facility_id}/shelter/status"
 @router.put(
     STATUS_PATH,
     response_model=ShelterStatusRead,
-    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 429),
+    responses=problem_responses(*PUSH_ERRORS),
 )
 def push_status(
     session: SessionDep,
@@ -123,7 +125,7 @@ PLAN_PATH = "/v1/facilities/{facility_id}/conversion-tasks"
 @router.put(
     PLAN_PATH,
     response_model=ConversionPlan,
-    responses=problem_responses(400, 401, 403, 404, 410, 413, 422, 429),
+    responses=problem_responses(*LIVE_WRITE_ERRORS),
 )
 def put_plan(
     session: SessionDep,
@@ -148,7 +150,7 @@ def get_plan(
 
 
 @router.get(
-    "/v1/readiness", response_model=ReadinessAnswer, responses=problem_responses(401, 403, 422, 429)
+    "/v1/readiness", response_model=ReadinessAnswer, responses=problem_responses(*AUTH_ERRORS, 422)
 )
 def get_readiness(
     session: SessionDep,

@@ -5,13 +5,15 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal
 from app.audit.states import AsOfQuery
-from app.core.errors import problem_responses
+from app.core.errors import IF_MATCH_ERRORS, problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.pagination import cursor_id, encode_cursor, keyset_page
 from app.core.versioning import IfMatch, versioned
 from app.db.session import SessionDep
 from app.facilities.dependencies import (
+    LIVE_READ_ERRORS,
+    LIVE_WRITE_ERRORS,
     AdminCodeQuery,
     FacilityId,
     FacilityWriter,
@@ -32,7 +34,6 @@ from app.signage.schemas import (
 router = APIRouter(tags=["signage"])
 
 SignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-WRITE_ERRORS = (400, 401, 403, 404, 410, 413, 422, 429)
 
 
 def _sign_response(sign, coordsys: CoordSys, status_code: int = 200) -> JSONResponse:
@@ -43,7 +44,7 @@ def _sign_response(sign, coordsys: CoordSys, status_code: int = 200) -> JSONResp
 @router.get(
     "/v1/facilities/{facility_id}/signage",
     response_model=FacilitySignage,
-    responses=problem_responses(401, 404, 410, 422, 429),
+    responses=problem_responses(*LIVE_READ_ERRORS),
 )
 def facility_signage(
     session: SessionDep,
@@ -60,7 +61,7 @@ def facility_signage(
     "/v1/facilities/{facility_id}/signs",
     status_code=status.HTTP_201_CREATED,
     response_model=SignRead,
-    responses=problem_responses(*WRITE_ERRORS),
+    responses=problem_responses(*LIVE_WRITE_ERRORS),
 )
 def create_sign(
     session: SessionDep,
@@ -99,7 +100,7 @@ def get_sign(
 @router.patch(
     "/v1/facilities/{facility_id}/signs/{sign_id}",
     response_model=SignRead,
-    responses=problem_responses(*WRITE_ERRORS, 412, 428),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, *IF_MATCH_ERRORS),
 )
 def update_sign(
     session: SessionDep,

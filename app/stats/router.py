@@ -6,7 +6,7 @@ from app.accounts.dependencies import CurrentPrincipal, ensure_role
 from app.accounts.principal import RESTRICTED_READERS
 from app.audit.states import AsOfQuery
 from app.core import dates
-from app.core.errors import InvalidInput, problem_responses
+from app.core.errors import AUTH_ERRORS, InvalidInput, problem_responses
 from app.core.formats import CSV_ALTERNATIVE, XLSX, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
 from app.facilities.dependencies import AdminCodeQuery
@@ -80,7 +80,7 @@ async def _population_layer(
 @router.get(
     "/stats",
     response_model=StatsRead,
-    responses={**CSV_ALTERNATIVE, **problem_responses(401, 403, 422, 429)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(*AUTH_ERRORS, 422)},
 )
 def get_stats(
     session: SessionDep,

@@ -1,14 +1,19 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request, Response, status
+from fastapi import Body, Path, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.core.dates import SHANGHAI
-from app.core.errors import problem_responses
+from app.core.errors import IF_MATCH_ERRORS, problem_responses
 from app.core.versioning import IfMatch, etag, versioned
 from app.db.session import SessionDep
-from app.facilities.dependencies import LIVE_READ_ERRORS, FacilityWriter, LiveFacilityId
+from app.facilities.dependencies import (
+    LIVE_WRITE_ERRORS,
+    FacilityWriter,
+    LiveFacilityId,
+    live_part_router,
+)
 from app.holidays import service as holidays
 from app.idempotency import service as idempotency
 from app.idempotency.service import IdempotencyDep
@@ -16,7 +21,7 @@ from app.uses import service
 from app.uses.models import PeacetimeUse
 from app.uses.schemas import UseCreate, UseRead, UseUpdate
 
-router = APIRouter(prefix="/v1/facilities/{facility_id}/uses", tags=["peacetime uses"])
+router = live_part_router("uses", tag="peacetime uses")
 UseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -27,7 +32,7 @@ def _to_use_read(session: Session, request: Request, use: PeacetimeUse) -> UseRe
     return service.to_use_read(use, now=now, stale_after_s=stale_after, day=day)
 
 
-@router.get("", response_model=list[UseRead], responses=problem_responses(*LIVE_READ_ERRORS))
+@router.get("", response_model=list[UseRead])
 def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId) -> list[UseRead]:
     return [_to_use_read(session, request, use) for use in service.list_uses(session, facility_id)]
 
@@ -36,7 +41,7 @@ def list_uses(session: SessionDep, request: Request, facility_id: LiveFacilityId
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UseRead,
-    responses=problem_responses(400, 401, 403, 404, 409, 410, 413, 422, 429),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, 409),
 )
 def create_use(
     session: SessionDep,
@@ -59,7 +64,7 @@ def create_use(
     return idempotency.finish(session, idempotency_key, principal, response)
 
 
-@router.get("/{use_id}", response_model=UseRead, responses=problem_responses(*LIVE_READ_ERRORS))
+@router.get("/{use_id}", response_model=UseRead)
 def get_use(
     session: SessionDep,
     request: Request,
@@ -75,7 +80,7 @@ def get_use(
 @router.patch(
     "/{use_id}",
     response_model=UseRead,
-    responses=problem_responses(400, 401, 403, 404, 410, 412, 413, 422, 428, 429),
+    responses=problem_responses(*LIVE_WRITE_ERRORS, *IF_MATCH_ERRORS),
 )
 def update_use(
     session: SessionDep,
@@ -98,7 +103,7 @@ def update_use(
 @router.delete(
     "/{use_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 410, 412, 422, 429),
+    responses=problem_responses(403, 412),
 )
 def delete_use(
     session: SessionDep,

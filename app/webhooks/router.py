@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import Path, Query, Request, Response, status
 
-from app.accounts.dependencies import StaffWriter
+from app.accounts.dependencies import StaffWriter, role_router
 from app.core.errors import problem_responses
 from app.db.session import SessionDep
 from app.webhooks import service
@@ -17,7 +17,7 @@ from app.webhooks.schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = role_router("/v1/webhooks", tag="webhooks")
 WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -32,7 +32,7 @@ def _allow_private(request: Request) -> bool:
     "",
     response_model=WebhookRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 409, 413, 422, 429),
+    responses=problem_responses(400, 409, 413),
 )
 def create_webhook(
     session: SessionDep, request: Request, principal: StaffWriter, data: WebhookCreate
@@ -46,7 +46,7 @@ def create_webhook(
     return WebhookRead.model_validate(subscription)
 
 
-@router.get("", response_model=WebhookPage, responses=problem_responses(400, 401, 403, 422, 429))
+@router.get("", response_model=WebhookPage, responses=problem_responses(400))
 def list_webhooks(
     session: SessionDep, principal: StaffWriter, limit: Limit = 100, cursor: Cursor = None
 ) -> WebhookPage:
@@ -59,7 +59,7 @@ def list_webhooks(
 @router.get(
     "/{webhook_id}",
     response_model=WebhookRead,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(404),
 )
 def get_webhook(session: SessionDep, principal: StaffWriter, webhook_id: WebhookId) -> WebhookRead:
     return WebhookRead.model_validate(service.get(session, webhook_id, principal=principal))
@@ -68,7 +68,7 @@ def get_webhook(session: SessionDep, principal: StaffWriter, webhook_id: Webhook
 @router.patch(
     "/{webhook_id}",
     response_model=WebhookRead,
-    responses=problem_responses(400, 401, 403, 404, 413, 422, 429),
+    responses=problem_responses(400, 404, 413),
 )
 def update_webhook(
     session: SessionDep,
@@ -86,7 +86,7 @@ def update_webhook(
 @router.delete(
     "/{webhook_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(404),
 )
 def delete_webhook(session: SessionDep, principal: StaffWriter, webhook_id: WebhookId) -> Response:
     """Ends the subscription; its pending deliveries and log go with it."""
@@ -97,7 +97,7 @@ def delete_webhook(session: SessionDep, principal: StaffWriter, webhook_id: Webh
 @router.post(
     "/{webhook_id}/resume",
     response_model=WebhookRead,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(404),
 )
 def resume_webhook(
     session: SessionDep, principal: StaffWriter, webhook_id: WebhookId
@@ -110,7 +110,7 @@ def resume_webhook(
 @router.get(
     "/{webhook_id}/deliveries",
     response_model=DeliveryPage,
-    responses=problem_responses(400, 401, 403, 404, 422, 429),
+    responses=problem_responses(400, 404),
 )
 def list_deliveries(
     session: SessionDep,
@@ -137,7 +137,7 @@ def list_deliveries(
 @router.get(
     "/{webhook_id}/deliveries/{delivery_id}",
     response_model=DeliveryDetail,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(404),
 )
 def get_delivery(
     session: SessionDep, principal: StaffWriter, webhook_id: WebhookId, delivery_id: DeliveryId
@@ -151,7 +151,7 @@ def get_delivery(
     "/{webhook_id}/deliveries/{delivery_id}/replay",
     response_model=DeliveryRead,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(401, 403, 404, 409, 422, 429),
+    responses=problem_responses(404, 409),
 )
 def replay_delivery(
     session: SessionDep, principal: StaffWriter, webhook_id: WebhookId, delivery_id: DeliveryId

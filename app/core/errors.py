@@ -1,9 +1,8 @@
 """Typed errors rendered as RFC 9457 problem details by one set of handlers."""
 
 import logging
-from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,18 +57,6 @@ class AppError(Exception):
 
 class NotFound(AppError):
     status, type, title = 404, "/problems/not-found", "Not found"
-
-
-T = TypeVar("T")
-
-
-def named(catalogue: Mapping[str, T], name: str, *, kind: str, hint: str) -> T:
-    """The entry of an explicit catalogue (collections, tile sets) that a path names, or a
-    404 saying where to find what exists."""
-    found = catalogue.get(name)
-    if found is None:
-        raise NotFound(f"no {kind} {name!r}; {hint}")
-    return found
 
 
 class UnsupportedMedia(AppError):

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import CurrentPrincipal
-from app.core.errors import BadRequest, NotFound, named, problem_responses
+from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.pagination import splice_items
 from app.core.query import query_parameters, read_query
 from app.db.session import hot_read
@@ -58,7 +58,10 @@ def _answer(
 
 
 async def _collection(collection_id: Annotated[str, Path(max_length=100)]) -> Collection:
-    return named(COLLECTIONS, collection_id, kind="collection", hint="see /ogc/collections")
+    found = COLLECTIONS.get(collection_id)
+    if found is None:
+        raise NotFound(f"no collection {collection_id!r}; see /ogc/collections")
+    return found
 
 
 CollectionDep = Annotated[Collection, Depends(_collection)]

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from starlette.types import Receive, Scope, Send
 
 from app.core.compression import MIN_BYTES, coded_etag, compress, negotiate_header, plain_tags
-from app.core.errors import NotFound, named, problem_responses
+from app.core.errors import NotFound, problem_responses
 from app.core.fastpath import FastRoute, Ready
 from app.db.session import hot_read
 from app.ogc.documents import base_url
@@ -22,20 +22,25 @@ router = APIRouter(prefix="/ogc", tags=["OGC API - Tiles"], route_class=OgcRoute
 # costs a 304 without a body.
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 TILESET = "/collections/{collection_id}/tiles/{tile_matrix_set}"
-# What a 404 for an unknown layer or tile matrix set points to instead.
-_LAYERS_HINT = "tiles exist for " + ", ".join(LAYERS)
-_SETS_HINT = "tiles exist in " + ", ".join(TILE_SETS)
 
 
 async def _layer(collection_id: Annotated[str, Path(max_length=100)]) -> Layer:
-    return named(LAYERS, collection_id, kind="collection", hint=_LAYERS_HINT)
+    found = LAYERS.get(collection_id)
+    if found is None:
+        raise NotFound(f"no collection {collection_id!r}; tiles exist for {', '.join(LAYERS)}")
+    return found
 
 
 LayerDep = Annotated[Layer, Depends(_layer)]
 
 
 async def _tile_set(tile_matrix_set: Annotated[str, Path(max_length=100)]) -> TileSet:
-    return named(TILE_SETS, tile_matrix_set, kind="tile matrix set", hint=_SETS_HINT)
+    found = TILE_SETS.get(tile_matrix_set)
+    if found is None:
+        raise NotFound(
+            f"no tile matrix set {tile_matrix_set!r}; tiles exist in {', '.join(TILE_SETS)}"
+        )
+    return found
 
 
 TileSetDep = Annotated[TileSet, Depends(_tile_set)]

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from app import health
 from app.accounts.errors import install_auth_error_handlers
-from app.accounts.gate import Admission, Gate, KeyCache, Limits
+from app.accounts.gate import UNLIMITED, Admission, Gate, KeyCache, Limits
 from app.accounts.ratelimit import RateTable
 from app.accounts.router import me_router
 from app.accounts.router import router as accounts_router
@@ -213,7 +213,7 @@ def create_app(
     home.install(app)
     install_pages(app)
     # Bodies described only as a response's other media type (GeoJSON beside JSON).
-    openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection))
+    openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection), unlimited=UNLIMITED)
     return app
 
 

@@ -1,7 +1,8 @@
 """The OpenAPI document: one naming rule for operation ids, and the schemas of response
 bodies that FastAPI does not describe itself (a second media type of a response)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,9 +29,17 @@ def alternative(media_type: str, model: type[BaseModel]) -> dict[str, Any]:
     return {"content": {media_type: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
 
 
-def install(app: FastAPI, *, models: Sequence[type[BaseModel]]) -> None:
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
+
+
+def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Collection[str]) -> None:
     """Serves the app's document with the schemas of `models` (and the models they
-    refer to) among its components."""
+    refer to) among its components, and the problems the edge may answer on every route:
+    429 on all but the `unlimited` paths."""
     build: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -41,17 +50,16 @@ def install(app: FastAPI, *, models: Sequence[type[BaseModel]]) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for name, schema in found.get("$defs", {}).items():
             schemas.setdefault(name, schema)
-        # Every /v1 route refuses an unknown query parameter with a 400 (core.schemas).
-        refused = {
-            "description": "Bad Request",
-            "content": {
-                "application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}
-            },
-        }
         for path, item in document.get("paths", {}).items():
-            if path.startswith("/v1/"):
-                for operation in item.values():
-                    operation.setdefault("responses", {}).setdefault("400", refused)
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                # Every /v1 route refuses an unknown query parameter (core.schemas).
+                statuses = [400] if path.startswith("/v1/") else []
+                # The gate answers a key it does not know with 401 on every route, and an
+                # empty bucket with 429 (accounts.gate).
+                statuses += [401] if path in unlimited else [401, 429]
+                for status in statuses:
+                    responses.setdefault(str(status), _problem(status))
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

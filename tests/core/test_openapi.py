@@ -125,3 +125,18 @@ def test_a_generated_python_client_has_no_warnings_and_works(public_client, tmp_
 def test_the_ogc_document_generates_a_client_without_warnings(public_client, tmp_path):
     output = _generate(public_client.get("/ogc/api").json(), tmp_path)
     assert output.strip() == f"Generating {tmp_path / 'client'}", output
+
+
+def test_every_operation_documents_the_gates_refusals(public_client):
+    """A key the gate does not know is a 401 on every route, an empty bucket a 429 on all
+    but the probes: a client generated from the document knows both."""
+    paths = public_client.get("/openapi.json").json()["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            documented = set(operation["responses"])
+            assert "401" in documented, (method, path)
+            assert ("429" in documented) == (path not in {"/healthz", "/readyz"}), (method, path)
+    assert (
+        public_client.get("/v1/divisions", headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )

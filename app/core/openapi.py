@@ -38,8 +38,8 @@ def _problem(status: int) -> dict[str, Any]:
 
 def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Collection[str]) -> None:
     """Serves the app's document with the schemas of `models` (and the models they
-    refer to) among its components, and the problems the edge may answer on every route:
-    429 on all but the `unlimited` paths."""
+    refer to) among its components, and the problems the gate may answer on every route
+    but the `unlimited` ones."""
     build: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -55,9 +55,9 @@ def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Colle
                 responses = operation.setdefault("responses", {})
                 # Every /v1 route refuses an unknown query parameter (core.schemas).
                 statuses = [400] if path.startswith("/v1/") else []
-                # The gate answers a key it does not know with 401 on every route, and an
-                # empty bucket with 429 (accounts.gate).
-                statuses += [401] if path in unlimited else [401, 429]
+                # The gate answers a key it does not know with 401, and an empty bucket
+                # with 429, on every route but the probes (accounts.gate).
+                statuses += [] if path in unlimited else [401, 429]
                 for status in statuses:
                     responses.setdefault(str(status), _problem(status))
         return document

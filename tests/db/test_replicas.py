@@ -93,5 +93,8 @@ def test_readyz_reports_the_replicas(settings, app):
         settings.model_copy(update={"database_replica_urls": [settings.database_url]})
     )
     with TestClient(with_replicas) as client:
-        answer = client.get("/readyz").json()
-    assert answer["replicas"][0]["in_rotation"] is False  # the suite's database is a primary
+        response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert (
+        response.json()["replicas"][0]["in_rotation"] is False
+    )  # the suite's database is a primary

@@ -456,9 +456,19 @@ FROM facility f,
 """
 
 
+AFTER_DOWNGRADE = """
+UPDATE facility SET visibility = 'restricted' WHERE id IN (SELECT id FROM facility ORDER BY id LIMIT 4);
+UPDATE facility SET deleted_at = NULL WHERE code = 'RF-BACKFILL-11';
+UPDATE sign SET status = 'damaged' WHERE status = 'missing';
+DELETE FROM entrance WHERE id IN (SELECT id FROM entrance ORDER BY id DESC LIMIT 5);
+DELETE FROM facility WHERE code = 'RF-BACKFILL-3';
+"""
+
+
 def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_database):
     """The third sum is added in the catalogue (the heap keeps its file), and the
-    backfill of entrances and signage equals a recomputation from the rows."""
+    backfill of entrances and signage equals a recomputation from the rows; after a
+    downgrade and writes under the old triggers, the upgrade again."""
     engine = create_engine(Settings(database_url=make_database()).sqlalchemy_url)
     heap = text("SELECT pg_relation_filenode('tile_cell')")
     layers = text("SELECT DISTINCT layer FROM tile_cell ORDER BY 1")
@@ -478,5 +488,9 @@ def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_da
             assert_pyramid_exact(connection)
             run_migrations(connection, "0034", down=True)
             assert connection.execute(layers).scalars().all() == ["facilities", "shelters"]
+            # writes under 0034's triggers, then the upgrade again: exact from the rows
+            connection.execute(text(AFTER_DOWNGRADE))
+            run_migrations(connection)
+            assert_pyramid_exact(connection)
     finally:
         engine.dispose()

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.core.dates import NEXT_DAY_SQL
 from app.core.geo import CoordSys, Positions
 from app.ogc.tiles.layers import LAYERS, Layer
 from app.ogc.tiles.matrix import (
@@ -168,7 +169,11 @@ def mvt_statement(layer: Layer, rows: Select, clustered: bool) -> Select:
     features = rows.subquery("tile")
     name = f"{layer.id}_clusters" if clustered else layer.id
     mvt = func.ST_AsMVT(literal_column("tile"), name, EXTENT, "geom")
-    expiry = null() if clustered or layer.expiry is None else func.min(features.c[layer.expiry])
+    expiry = null()
+    if layer.daily:
+        expiry = literal_column(NEXT_DAY_SQL)
+    elif layer.expiry is not None and not clustered:
+        expiry = func.min(features.c[layer.expiry])
     return select(mvt, expiry).select_from(features)
 
 

@@ -7,9 +7,12 @@ import morecantile
 import pyogrio
 import pytest
 import shapely
+from sqlalchemy import text
 
 from app.core import dates
+from app.core.geo import CoordSys
 from app.divisions.service import BoundaryFeature, load_boundaries
+from app.ogc.tiles import repository
 from app.ogc.tiles.layers import LAYERS
 from app.ogc.tiles.router import tile_cache
 
@@ -227,3 +230,27 @@ def test_a_division_tile_is_kept_no_longer_than_chinas_day(app, public_client, s
     tile = tile_cache(app).get(("divisions", 10, t.x, t.y))
     midnight = datetime.combine(dates.today() + timedelta(days=1), time(), dates.SHANGHAI)
     assert tile.until == midnight.timestamp()
+
+
+def test_a_gcj02_outline_tile_shifts_the_outline_cut_and_thinned_to_its_grid(session, tmp_path):
+    """GCJ-02 shifts vertex by vertex in PL/pgSQL: an anonymous divisions tile at a low
+    zoom shifted every vertex of every outline in it, a second of the database's time a
+    tile for one province's districts. The outline is cut to the tile and thinned first."""
+    outline = shapely.Point(*HERE).buffer(0.5, quad_segs=5000)  # 20,000 vertices
+    load_boundaries(
+        session, [BoundaryFeature(code="340104", name="蜀山区", geometry=outline)], on=dates.today()
+    )
+    session.execute(text("SET LOCAL track_functions = 'pl'"))
+    calls = text(
+        "SELECT coalesce(pg_stat_get_xact_function_calls("
+        "'geometry_in_coordsys(geometry, text)'::regprocedure), 0)"
+    )
+    before = session.execute(calls).scalar_one()
+    t = WMQ.tile(*HERE, 5)
+    body, _ = repository.render(
+        session, LAYERS["divisions"], 5, t.x, t.y, CoordSys.gcj02, shelter_stale_after_s=60
+    )
+    assert session.execute(calls).scalar_one() - before < 2_000
+    url = f"/ogc/collections/divisions/tiles/WebMercatorQuadGCJ02/5/{t.x}/{t.y}"
+    (row,) = decode(tmp_path, url, body)["divisions"]["rows"]
+    assert row["code"] == "340104"

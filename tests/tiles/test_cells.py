@@ -27,6 +27,7 @@ from app.config import Settings
 from app.core.geo import CoordSys
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
+from app.facilities.rules import PERSONS_MAX
 from app.ogc.tiles import repository
 from app.ogc.tiles.layers import LAYERS
 from app.ogc.tiles.matrix import DETAIL_ZOOM
@@ -320,6 +321,33 @@ def test_entrance_and_sign_writes_keep_the_pyramid_exact(connection, loaded):
     run(f"DELETE FROM facility WHERE id IN ({works} LIMIT 15 OFFSET 25)")
     run(f"DELETE FROM facility WHERE id IN ({works} LIMIT 3)")
     assert assert_tiles_agree(connection, loaded) > 1000
+
+
+def test_many_works_at_one_position_sum_past_a_32_bit_integer(connection):
+    """Rows are netted per position before they are placed: the capacities of an import's
+    works at one point (a ledger's placeholder position), each within the API's bound,
+    overflowed an integer there and failed the whole statement."""
+    connection.execute(
+        text(
+            "INSERT INTO facility (code, name, address, province_code, location, "
+            "construction_form, wartime_function, capacity_persons, status, visibility) "
+            "SELECT 'RF-SAME-' || g, 'x', 'x', '340000', "
+            "ST_SetSRID(ST_MakePoint(117.2831, 31.8612), 4326), 'attached', "
+            "'personnel_shelter', :persons, 'in_service', 'public' "
+            "FROM generate_series(1, 2200) AS g"
+        ),
+        {"persons": PERSONS_MAX},
+    )
+    assert_pyramid_exact(connection)
+    capacity = text(
+        "SELECT sum_1 FROM tile_cell WHERE layer = 'facilities' AND level = 20 "
+        "AND coordsys = 'wgs84' AND count >= 2200"
+    )
+    assert connection.execute(capacity).scalar_one() >= 2200 * PERSONS_MAX
+    connection.execute(
+        text("UPDATE facility SET visibility = 'restricted' WHERE code LIKE 'RF-SAME-%'")
+    )
+    assert_pyramid_exact(connection)
 
 
 def test_a_facility_through_the_api_counts_once(client, connection, create):

@@ -369,6 +369,43 @@ def test_a_facility_through_the_api_counts_once(client, connection, create):
     assert counts(stored(connection)) == counts(before)
 
 
+def test_writes_through_the_api_keep_the_pyramid_exact(client, connection, create):
+    """The API's own writes of signs, entrances, position, visibility and deletion, each
+    followed by a recomputation from the rows."""
+    base = f"/v1/facilities/{create()['id']}"
+    always = {"If-Match": "*"}
+
+    def write(method: str, url: str, body: dict | None = None) -> dict:
+        response = client.request(method, url, json=body, headers=always)
+        assert response.status_code in (200, 201, 204), response.text
+        assert_pyramid_exact(connection)
+        return response.json() if response.content else {}
+
+    sign = write("POST", f"{base}/signs", {"kind": "direction", "status": "missing"})
+    write("POST", f"{base}/signs", {"kind": "direction", "status": "damaged"})
+    write("PATCH", f"{base}/signs/{sign['id']}", {"status": "damaged"})
+    write("PATCH", f"{base}/signs/{sign['id']}", {"status": "removed"})
+    door = {"type": "Point", "coordinates": [117.2391, 31.8302]}
+    write(
+        "PATCH",
+        base,
+        {
+            "entrances": [
+                {"kind": "pedestrian", "location": door},
+                {"kind": "wartime", "location": door},
+            ]
+        },
+    )
+    write("PATCH", base, {"location": {"type": "Point", "coordinates": [117.2401, 31.8311]}})
+    write("PATCH", base, {"capacity_persons": 120, "status": "decommissioned"})
+    hide = {"visibility": "restricted", "reason": "review"}
+    write("PUT", f"{base}/visibility", hide)
+    write("PATCH", f"{base}/signs/{sign['id']}", {"status": "missing"})
+    write("PATCH", base, {"entrances": [{"kind": "vehicle", "location": door}]})
+    write("PUT", f"{base}/visibility", {**hide, "visibility": "public"})
+    write("DELETE", base)
+
+
 def counts(cells: dict[tuple, tuple]) -> dict[tuple, tuple]:
     return {key: values[: len(SUMS)] for key, values in cells.items()}
 

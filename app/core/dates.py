@@ -33,6 +33,8 @@ def today() -> date:
 # The same in SQL: current_date is the date in the database session's zone, a server's
 # default (often UTC, which is a day behind China until 08:00 there).
 TODAY_SQL = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
+# The instant China's next day begins, in Unix seconds: when what TODAY_SQL chose may change.
+NEXT_DAY_SQL = f"extract(epoch FROM ({TODAY_SQL} + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')"
 
 
 def day_in_range(day: date) -> bool:

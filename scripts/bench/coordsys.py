@@ -32,11 +32,10 @@ def cases(session: Session):
         return facilities.list_documents(
             session,
             FacilityFilter(),
+            facilities.Reader(true(), positions=Positions(coordsys)),
             after_id=None,
             limit=1000,
             as_feature=True,
-            visible=true(),
-            positions=Positions(coordsys),
         )
 
     def export(coordsys):
@@ -46,13 +45,15 @@ def cases(session: Session):
             for c in exports.export_features(session.connection(), where, 5000, Positions(coordsys))
         )
 
-    def tile(z):
+    def tile(z, layer="facilities"):
         t = WMQ.tile(*HEFEI, z)
 
         def render(coordsys):
             # a tile set's system other than WGS 84 and GCJ-02 is not served: BD-09 as GCJ-02
             system = CoordSys.gcj02 if coordsys == CoordSys.bd09 else coordsys
-            return tiles.render(session, LAYERS["facilities"], z, t.x, t.y, system)
+            return tiles.render(
+                session, LAYERS[layer], z, t.x, t.y, system, shelter_stale_after_s=600
+            )
 
         return render
 
@@ -61,6 +62,8 @@ def cases(session: Session):
         "export, Hefei's facilities (GeoJSON)": export,
         "tile z12 (clusters)": tile(12),
         "tile z15 (features)": tile(15),
+        "divisions tile z3 (outlines)": tile(3, "divisions"),
+        "divisions tile z7 (outlines)": tile(7, "divisions"),
     }
 
 

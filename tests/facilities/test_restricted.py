@@ -77,3 +77,43 @@ def test_the_openapi_document_names_the_public_fields(client):
     assert full >= RESTRICTED
     assert not RESTRICTED & public
     assert public | RESTRICTED == full
+
+
+WARTIME_DOOR = {
+    "kind": "wartime",
+    "location": {"type": "Point", "coordinates": [117.2283, 31.8260]},
+}
+
+
+def test_each_document_variant_keeps_a_managers_restricted_fields_to_its_scope(
+    client_for, public_client, create
+):
+    """Facility documents are built once per variant (JSON or GeoJSON, system, fields) and
+    reused: asked in turn, inside and outside a manager's scope and by the public, no
+    variant answers with another's fields or positions."""
+    inside = create(entrances=[WARTIME_DOOR])
+    outside = create(
+        admin_code="340111",
+        location={"type": "Point", "coordinates": [117.30, 31.79]},
+        entrances=[{**WARTIME_DOOR, "location": {"type": "Point", "coordinates": [117.3, 31.8]}}],
+    )
+    manager = client_for("manager", admin_codes=["340104"])
+    for f in ("json", "geojson"):
+        for coordsys in ("wgs84", "gcj02"):
+            params = {"f": f, "coordsys": coordsys}
+            for caller, facility, sees in (
+                (manager, inside, True),
+                (manager, outside, False),
+                (public_client, inside, False),
+            ):
+                answer = caller.get(f"/v1/facilities/{facility['id']}", params=params)
+                assert answer.status_code == 200, answer.text
+                doc = answer.json()
+                fields = doc["properties"] if f == "geojson" else doc
+                location = doc["geometry"] if f == "geojson" else fields["location"]
+                assert ("keyholder_phone" in fields) is sees, (f, coordsys, facility["id"])
+                kinds = {e["kind"] for e in fields["entrances"]}
+                assert ("wartime" in kinds) is sees, (f, coordsys, facility["id"])
+                stored = facility["location"]["coordinates"]
+                shifted = location["coordinates"] != pytest.approx(stored, abs=1e-7)
+                assert shifted is (coordsys == "gcj02"), (f, coordsys)

@@ -21,6 +21,7 @@ from app.exports.service import Export, ExportFormat
 from app.facilities.repository import FacilityFilter
 from app.imports import batches, fields, lists, readers, service, writing
 from app.imports.readers import Batch, common, delimited, feature_lines, gdal
+from tests.tiles.test_cells import assert_pyramid_exact
 
 HEADER = "工程编号,工程名称,地址,行政区划代码,经度,纬度,建设形式,战时功能,使用状态,掩蔽面积,掩蔽人数,竣工日期\n"
 ROW = "{code},{name},合肥市蜀山区怀宁路1号,340104,{lon},{lat},结建,人员掩蔽工程,在用,{area},{persons},{date}\n"
@@ -1170,3 +1171,31 @@ def test_an_encoding_no_text_is_in_is_the_files_problem(connection, tmp_path):
         path = write(tmp_path, name, HEADER + row("RF-ENC-001"))
         result = run(connection, path, encoding="base64")
         assert result.problem == "'base64' is not a text encoding (e.g. utf-8, gbk, gb18030)"
+
+
+def test_imports_with_entrances_keep_the_cluster_pyramid_exact(connection, tmp_path, monkeypatch):
+    """A first load (the bulk path, keys put back after the rows), then a file that moves
+    a work, changes its entrances (a wartime one among them) and hides another: after
+    each, the pyramid equals a recomputation from the rows."""
+    monkeypatch.setattr(writing, "BULK_ROWS", 2)
+    header = HEADER.rstrip("\n") + ",entrances,visibility\n"
+
+    def door(kind: str, lon: float) -> dict:
+        return {"kind": kind, "location": {"type": "Point", "coordinates": [lon, 31.8264]}}
+
+    def line(i: int, doors: list, visibility: str = "公开", lon: str = "117.2281") -> str:
+        cells = f",{json_cell(doors)},{visibility}\n"
+        return row(f"RF-CELL-00{i}", lon=lon).rstrip("\n") + cells
+
+    first = [line(i, [door("vehicle", 117.2285), door("wartime", 117.2286)]) for i in range(3)]
+    result = run(connection, write(tmp_path, "a.csv", header + "".join(first)))
+    assert (result.inserted, result.errors) == (3, 0), report(connection)
+    assert_pyramid_exact(connection)
+    second = [
+        line(0, [door("pedestrian", 117.2301)], lon="117.2301"),
+        line(1, [door("vehicle", 117.2285)], visibility="不公开"),
+        line(2, [door("wartime", 117.2286)]),
+    ]
+    result = run(connection, write(tmp_path, "b.csv", header + "".join(second)))
+    assert (result.updated, result.errors) == (3, 0), report(connection)
+    assert_pyramid_exact(connection)

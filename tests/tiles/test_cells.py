@@ -27,6 +27,7 @@ from app.config import Settings
 from app.core.geo import CoordSys
 from app.demo import signage as signage_demo
 from app.demo import uses as uses_demo
+from app.facilities.rules import PERSONS_MAX
 from app.ogc.tiles import repository
 from app.ogc.tiles.layers import LAYERS
 from app.ogc.tiles.matrix import DETAIL_ZOOM
@@ -322,6 +323,33 @@ def test_entrance_and_sign_writes_keep_the_pyramid_exact(connection, loaded):
     assert assert_tiles_agree(connection, loaded) > 1000
 
 
+def test_many_works_at_one_position_sum_past_a_32_bit_integer(connection):
+    """Rows are netted per position before they are placed: the capacities of an import's
+    works at one point (a ledger's placeholder position), each within the API's bound,
+    overflowed an integer there and failed the whole statement."""
+    connection.execute(
+        text(
+            "INSERT INTO facility (code, name, address, province_code, location, "
+            "construction_form, wartime_function, capacity_persons, status, visibility) "
+            "SELECT 'RF-SAME-' || g, 'x', 'x', '340000', "
+            "ST_SetSRID(ST_MakePoint(117.2831, 31.8612), 4326), 'attached', "
+            "'personnel_shelter', :persons, 'in_service', 'public' "
+            "FROM generate_series(1, 2200) AS g"
+        ),
+        {"persons": PERSONS_MAX},
+    )
+    assert_pyramid_exact(connection)
+    capacity = text(
+        "SELECT sum_1 FROM tile_cell WHERE layer = 'facilities' AND level = 20 "
+        "AND coordsys = 'wgs84' AND count >= 2200"
+    )
+    assert connection.execute(capacity).scalar_one() >= 2200 * PERSONS_MAX
+    connection.execute(
+        text("UPDATE facility SET visibility = 'restricted' WHERE code LIKE 'RF-SAME-%'")
+    )
+    assert_pyramid_exact(connection)
+
+
 def test_a_facility_through_the_api_counts_once(client, connection, create):
     before = stored(connection)
     facility = create()
@@ -339,6 +367,43 @@ def test_a_facility_through_the_api_counts_once(client, connection, create):
     response = client.delete(f"/v1/facilities/{facility['id']}", headers={"If-Match": "*"})
     assert response.status_code == 204, response.text
     assert counts(stored(connection)) == counts(before)
+
+
+def test_writes_through_the_api_keep_the_pyramid_exact(client, connection, create):
+    """The API's own writes of signs, entrances, position, visibility and deletion, each
+    followed by a recomputation from the rows."""
+    base = f"/v1/facilities/{create()['id']}"
+    always = {"If-Match": "*"}
+
+    def write(method: str, url: str, body: dict | None = None) -> dict:
+        response = client.request(method, url, json=body, headers=always)
+        assert response.status_code in (200, 201, 204), response.text
+        assert_pyramid_exact(connection)
+        return response.json() if response.content else {}
+
+    sign = write("POST", f"{base}/signs", {"kind": "direction", "status": "missing"})
+    write("POST", f"{base}/signs", {"kind": "direction", "status": "damaged"})
+    write("PATCH", f"{base}/signs/{sign['id']}", {"status": "damaged"})
+    write("PATCH", f"{base}/signs/{sign['id']}", {"status": "removed"})
+    door = {"type": "Point", "coordinates": [117.2391, 31.8302]}
+    write(
+        "PATCH",
+        base,
+        {
+            "entrances": [
+                {"kind": "pedestrian", "location": door},
+                {"kind": "wartime", "location": door},
+            ]
+        },
+    )
+    write("PATCH", base, {"location": {"type": "Point", "coordinates": [117.2401, 31.8311]}})
+    write("PATCH", base, {"capacity_persons": 120, "status": "decommissioned"})
+    hide = {"visibility": "restricted", "reason": "review"}
+    write("PUT", f"{base}/visibility", hide)
+    write("PATCH", f"{base}/signs/{sign['id']}", {"status": "missing"})
+    write("PATCH", base, {"entrances": [{"kind": "vehicle", "location": door}]})
+    write("PUT", f"{base}/visibility", {**hide, "visibility": "public"})
+    write("DELETE", base)
 
 
 def counts(cells: dict[tuple, tuple]) -> dict[tuple, tuple]:
@@ -456,9 +521,19 @@ FROM facility f,
 """
 
 
+AFTER_DOWNGRADE = """
+UPDATE facility SET visibility = 'restricted' WHERE id IN (SELECT id FROM facility ORDER BY id LIMIT 4);
+UPDATE facility SET deleted_at = NULL WHERE code = 'RF-BACKFILL-11';
+UPDATE sign SET status = 'damaged' WHERE status = 'missing';
+DELETE FROM entrance WHERE id IN (SELECT id FROM entrance ORDER BY id DESC LIMIT 5);
+DELETE FROM facility WHERE code = 'RF-BACKFILL-3';
+"""
+
+
 def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_database):
     """The third sum is added in the catalogue (the heap keeps its file), and the
-    backfill of entrances and signage equals a recomputation from the rows."""
+    backfill of entrances and signage equals a recomputation from the rows; after a
+    downgrade and writes under the old triggers, the upgrade again."""
     engine = create_engine(Settings(database_url=make_database()).sqlalchemy_url)
     heap = text("SELECT pg_relation_filenode('tile_cell')")
     layers = text("SELECT DISTINCT layer FROM tile_cell ORDER BY 1")
@@ -478,5 +553,9 @@ def test_migration_0035_fills_the_new_layers_without_rewriting_tile_cell(make_da
             assert_pyramid_exact(connection)
             run_migrations(connection, "0034", down=True)
             assert connection.execute(layers).scalars().all() == ["facilities", "shelters"]
+            # writes under 0034's triggers, then the upgrade again: exact from the rows
+            connection.execute(text(AFTER_DOWNGRADE))
+            run_migrations(connection)
+            assert_pyramid_exact(connection)
     finally:
         engine.dispose()

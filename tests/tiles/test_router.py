@@ -1,15 +1,20 @@
 """The tile endpoints: documents, errors, caching headers, and the tiles themselves as
 GDAL's MVT driver decodes them."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import morecantile
 import pyogrio
 import pytest
 import shapely
+from sqlalchemy import text
 
+from app.core import dates
+from app.core.geo import CoordSys
 from app.divisions.service import BoundaryFeature, load_boundaries
+from app.ogc.tiles import repository
 from app.ogc.tiles.layers import LAYERS
+from app.ogc.tiles.router import tile_cache
 
 MVT = "application/vnd.mapbox-vector-tile"
 WMQ = morecantile.tms.get("WebMercatorQuad")
@@ -209,3 +214,43 @@ def test_division_outlines_are_a_tileset_of_their_own_and_follow_a_boundary_load
     session.commit()
     second = public_client.get(url)
     assert second.status_code == 200 and second.content != first.content
+
+
+def test_a_division_tile_is_kept_no_longer_than_chinas_day(app, public_client, session):
+    """Which divisions are in force changes at China's midnight, which no write marks: a
+    cached outline tile kept yesterday's divisions until a write happened to touch it."""
+    box = shapely.box(117.20, 31.80, 117.26, 31.86)
+    load_boundaries(
+        session, [BoundaryFeature(code="340104", name="蜀山区", geometry=box)], on=dates.today()
+    )
+    session.commit()
+    url = tile_url("divisions", 10)
+    assert public_client.get(url).status_code == 200
+    t = WMQ.tile(*HERE, 10)
+    tile = tile_cache(app).get(("divisions", 10, t.x, t.y))
+    midnight = datetime.combine(dates.today() + timedelta(days=1), time(), dates.SHANGHAI)
+    assert tile.until == midnight.timestamp()
+
+
+def test_a_gcj02_outline_tile_shifts_the_outline_cut_and_thinned_to_its_grid(session, tmp_path):
+    """GCJ-02 shifts vertex by vertex in PL/pgSQL: an anonymous divisions tile at a low
+    zoom shifted every vertex of every outline in it, a second of the database's time a
+    tile for one province's districts. The outline is cut to the tile and thinned first."""
+    outline = shapely.Point(*HERE).buffer(0.5, quad_segs=5000)  # 20,000 vertices
+    load_boundaries(
+        session, [BoundaryFeature(code="340104", name="蜀山区", geometry=outline)], on=dates.today()
+    )
+    session.execute(text("SET LOCAL track_functions = 'pl'"))
+    calls = text(
+        "SELECT coalesce(pg_stat_get_xact_function_calls("
+        "'geometry_in_coordsys(geometry, text)'::regprocedure), 0)"
+    )
+    before = session.execute(calls).scalar_one()
+    t = WMQ.tile(*HERE, 5)
+    body, _ = repository.render(
+        session, LAYERS["divisions"], 5, t.x, t.y, CoordSys.gcj02, shelter_stale_after_s=60
+    )
+    assert session.execute(calls).scalar_one() - before < 2_000
+    url = f"/ogc/collections/divisions/tiles/WebMercatorQuadGCJ02/5/{t.x}/{t.y}"
+    (row,) = decode(tmp_path, url, body)["divisions"]["rows"]
+    assert row["code"] == "340104"

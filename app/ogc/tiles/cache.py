@@ -28,7 +28,8 @@
 - A shelter's live status changes only the tiles of single features (ogc.tiles.layers):
   its trigger logs under `shelter_status`, which evicts the shelters' tiles from
   DETAIL_ZOOM up and leaves the cluster tiles. A tile showing a fresh status is kept until
-  the first of them goes stale (`Tile.until`), then rendered again.
+  the first of them goes stale (`Tile.until`), then rendered again; a divisions tile
+  until China's next midnight, when the divisions in force may change (`Layer.daily`).
 - The triggers prune changes older than a day and record the largest pruned xid; a
   process whose horizon lies below it may have missed changes and empties its cache.
 

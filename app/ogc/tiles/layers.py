@@ -66,6 +66,9 @@ class Layer:
     # the attribute (Unix seconds) at which a feature's content goes stale by time alone:
     # a tile is kept no longer than its earliest
     expiry: str | None = None
+    # Whether what it shows depends on China's date (divisions in force today): a tile is
+    # kept no longer than the next midnight there, as no write marks that change.
+    daily: bool = False
     # Whether its clusters are read from the cell pyramid (tile_cell, kept by triggers:
     # app/db/sql/functions/tile_cell_facility_layers.sql, entrance_tile_cell.sql and
     # sign_tile_cell.sql state the same membership as `source`) instead of from its rows:
@@ -307,6 +310,7 @@ LAYERS = {
             {"code": "String", "name": "String", "level": "String"},
             (),
             clustered=False,
+            daily=True,
         ),
     )
 }

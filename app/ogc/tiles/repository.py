@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.core.dates import NEXT_DAY_SQL
 from app.core.geo import CoordSys, Positions
 from app.ogc.tiles.layers import LAYERS, Layer
 from app.ogc.tiles.matrix import (
@@ -53,6 +54,9 @@ BOX = func.ST_Transform(
     func.ST_ClipByBox2D(func.ST_Expand(ENVELOPE, bindparam("margin", type_=Float)), WORLD), 4326
 )
 CELL = bindparam("cell", type_=Float)
+# A quarter of the tile's grid step, in degrees of longitude (where a degree of latitude is
+# longer in EPSG:3857): what an outline may be thinned by before ST_AsMVTGeom snaps it.
+GRAIN = bindparam("grain", type_=Float)
 # The levels of the cell pyramid (app/db/sql/functions/tile_cell_of.sql): a tile at zoom z
 # draws the cells of level z + 6, which are those of the next stored level shifted right
 # by SHIFT (2^SHIFT x 2^SHIFT stored cells to a drawn one).
@@ -67,19 +71,28 @@ def _mvt_geom(geometry: ColumnElement) -> ColumnElement:
     return func.ST_AsMVTGeom(geometry, ENVELOPE, EXTENT, BUFFER, True).label("geom")
 
 
-def _rows(source: Callable[[ColumnElement], Select], coordsys: CoordSys) -> Any:
+def _rows(
+    source: Callable[[ColumnElement], Select], coordsys: CoordSys, *, outlines: bool = False
+) -> Any:
     """The layer's rows near the tile, `location` in `coordsys`. Shifted positions are
     computed once per row (a materialized CTE): the cluster query reads each twice."""
     if not coordsys.shifted:
         return source(BOX).subquery()
-    rows = source(func.ST_Expand(BOX, GCJ02_REACH)).subquery()
-    moved = Positions(coordsys).sql(rows.c.location).label("location")
+    reach = func.ST_Expand(BOX, GCJ02_REACH)
+    rows = source(reach).subquery()
+    location = rows.c.location
+    if outlines:
+        # The shift moves vertex by vertex in PL/pgSQL (geometry_in_coordsys): an outline
+        # is first cut to the tile's reach and thinned to a fraction of its grid, or a tile
+        # at a low zoom shifts every vertex of every province in it.
+        location = func.ST_Simplify(func.ST_ClipByBox2D(location, reach), GRAIN)
+    moved = Positions(coordsys).sql(location).label("location")
     shifted = select(*(c for c in rows.c if c.key != "location"), moved)
     return shifted.cte("shifted").prefix_with("MATERIALIZED")
 
 
 def _features(layer: Layer, coordsys: CoordSys) -> Select:
-    rows = _rows(layer.detail_source, coordsys)
+    rows = _rows(layer.detail_source, coordsys, outlines=not layer.clustered)
     attributes = [c for c in rows.c if c.key != "location"]
     return select(*attributes, _mvt_geom(func.ST_Transform(rows.c.location, 3857)))
 
@@ -168,7 +181,11 @@ def mvt_statement(layer: Layer, rows: Select, clustered: bool) -> Select:
     features = rows.subquery("tile")
     name = f"{layer.id}_clusters" if clustered else layer.id
     mvt = func.ST_AsMVT(literal_column("tile"), name, EXTENT, "geom")
-    expiry = null() if clustered or layer.expiry is None else func.min(features.c[layer.expiry])
+    expiry = null()
+    if layer.daily:
+        expiry = literal_column(NEXT_DAY_SQL)
+    elif layer.expiry is not None and not clustered:
+        expiry = func.min(features.c[layer.expiry])
     return select(mvt, expiry).select_from(features)
 
 
@@ -187,7 +204,8 @@ def tile_statement(layer_id: str, clustered: bool, coordsys: CoordSys = CoordSys
 
 def tile_params(z: int, x: int, y: int, clustered: bool) -> dict[str, int | float]:
     if not clustered:
-        return {"z": z, "x": x, "y": y, "margin": tile_size(z) * BUFFER / EXTENT}
+        step = tile_size(z) / EXTENT
+        return {"z": z, "x": x, "y": y, "margin": step * BUFFER, "grain": step * 45 / ORIGIN}
     cell = tile_size(z) / CELLS
     return {
         "z": z,

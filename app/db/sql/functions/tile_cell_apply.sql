@@ -5,13 +5,14 @@
 -- shared cells in the same order. Rows are first netted per layer and position, so that
 -- a row taken out and put back at the same place (a sign's status, a work's capacity)
 -- leaves its cell's count and x, y sums exactly as they were, and what nets to nothing
--- is neither placed nor written. ON CONFLICT adds to the row a concurrent writer
+-- is neither placed nor written (sums as bigint: an import's works at one position may
+-- pass an integer's range). ON CONFLICT adds to the row a concurrent writer
 -- committed; a cell whose count falls to 0 is deleted, through the ctid of the version
 -- this statement wrote and still locks.
 -- Called by: facility_tile_cell, facility_tile_cell_cascade, peacetime_use_tile_cell,
 -- entrance_tile_cell, sign_tile_cell.
 -- Keeps true: tile_cell.
--- Migrations: 0033, 0035.
+-- Migrations: 0033, 0035, 0036.
 -- Current text in app/db/sql, frozen copies in migrations/sql/REVISION (docs/database.md).
 CREATE OR REPLACE FUNCTION public.tile_cell_apply(layers text[], signs integer[], lons double precision[], lats double precision[], sums_1 integer[], sums_2 integer[], sums_3 integer[])
  RETURNS void
@@ -26,11 +27,11 @@ BEGIN
     WITH netted AS (
         SELECT d.layer, d.lon, d.lat,
                sum(d.sign)::int AS count,
-               coalesce(sum(d.sign * d.sum_1), 0)::int AS sum_1,
+               coalesce(sum(d.sign * d.sum_1), 0)::bigint AS sum_1,
                coalesce(sum(d.sign) FILTER (WHERE d.sum_1 IS NOT NULL), 0)::int AS known_1,
-               coalesce(sum(d.sign * d.sum_2), 0)::int AS sum_2,
+               coalesce(sum(d.sign * d.sum_2), 0)::bigint AS sum_2,
                coalesce(sum(d.sign) FILTER (WHERE d.sum_2 IS NOT NULL), 0)::int AS known_2,
-               coalesce(sum(d.sign * d.sum_3), 0)::int AS sum_3,
+               coalesce(sum(d.sign * d.sum_3), 0)::bigint AS sum_3,
                coalesce(sum(d.sign) FILTER (WHERE d.sum_3 IS NOT NULL), 0)::int AS known_3
         FROM unnest(layers, signs, lons, lats, sums_1, sums_2, sums_3)
                  AS d(layer, sign, lon, lat, sum_1, sum_2, sum_3)

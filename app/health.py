@@ -6,15 +6,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
-from app.core.errors import problem_response, problem_responses
+from app.core.errors import RETRY_SHORTLY, problem_response, problem_responses
 from app.core.fastpath import FastRoute
 from app.db.session import SessionDep
 
 router = APIRouter(tags=["health"])
 # A probe's answer is now, never a cache's.
 NO_STORE = {"Cache-Control": "no-store"}
-# Not ready yet: a failover or a migration under way; ask again shortly, as any 503 says.
-NOT_READY = {**NO_STORE, "Retry-After": "1"}
+NOT_READY = {**NO_STORE, **RETRY_SHORTLY}
 # The liveness answer is the same for every caller: kept by app.core.fastpath.
 FAST_ROUTES = [FastRoute("/healthz")]
 

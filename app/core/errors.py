@@ -142,13 +142,17 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[FieldError]:
 READ_ONLY_TRANSACTION = "25006"
 
 
+# A 503 that passes within seconds (a failover, a pool's queue, a migration): ask again.
+RETRY_SHORTLY = {"Retry-After": "1"}
+
+
 def database_unavailable(instance: str) -> JSONResponse:
     """A lost database (a failover under way) or an exhausted pool: try again shortly."""
     return problem_response(
         503,
         detail="the database is unavailable; try again",
         instance=instance,
-        headers={"Retry-After": "1"},
+        headers=RETRY_SHORTLY,
     )
 
 

@@ -197,15 +197,21 @@ class HeadLimit(HttpToolsProtocol):
     in size and in time.
 
     Size: more than `max_bytes` is refused with 431. httptools sets no bound of its own:
-    it would gather a header of any size in memory. The exact size is counted as the
-    parser hands over the URL and each header; the reads that leave the head incomplete
-    are counted too, so that one endless header is cut off after a read or two instead of
-    being gathered whole.
+    it would gather a header of any size in memory. The reads that leave a head incomplete
+    are counted, so that one endless header is cut off after a read or two instead of
+    being gathered whole; a complete head is measured exactly only when the reads it came
+    in could hold more than `max_bytes`, which a head in one ordinary read cannot.
 
     Time: a head not complete within `timeout_s` of the connection's opening or of the
     request's first byte is answered 408 and the connection closed. uvicorn times out idle
     keep-alive connections only, so a client trickling a header line every few seconds
-    would otherwise hold a connection (and a file descriptor) for ever."""
+    would otherwise hold a connection (and a file descriptor) for ever. One sweep over the
+    process's connections every `sweep_s` finds the late heads (so a head is cut off
+    between `timeout_s` and `timeout_s + sweep_s`): a timer set and cancelled per request
+    cost every request more than the sweep costs the process.
+
+    Both bounds cost a request a few attribute writes, not a call per header: at tens of
+    thousands of requests a second a tenth of a cached tile's CPU (docs/performance.md)."""
 
     max_bytes = 16384
     timeout_s = 15.0
@@ -215,52 +221,47 @@ class HeadLimit(HttpToolsProtocol):
         bounds = {"max_bytes": settings.max_header_bytes, "timeout_s": settings.header_timeout_s}
         return type("HeadLimit", (cls,), bounds)
 
+    @property
+    def sweep_s(self) -> float:
+        return min(1.0, self.timeout_s / 4)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.in_head = False  # reading a request's line and headers
-        self.head_bytes = 0  # read since that request began
-        self.head_size = 0  # its line and headers as parsed so far
-        self.head_deadline: asyncio.TimerHandle | None = None
+        self.head_began: float | None = None  # the loop's time a head under way began
+        self.head_bytes = 0  # read for that head before the current read
+        self.reading = 0  # the size of the read being parsed
+        self.head_size = 0  # its line and headers, when measured
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._start_head_clock()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_clock()
-        super().connection_lost(exc)
+        self.head_began = self.loop.time()  # a fresh connection owes a head
+        state = self.server_state
+        if not getattr(state, "sweeping_heads", False):
+            state.sweeping_heads = True  # type: ignore[attr-defined]
+            self.loop.call_later(self.sweep_s, _sweep_heads, state, self.loop, self.sweep_s)
 
     def data_received(self, data: bytes) -> None:
-        began = self.in_head
+        began = self.head_began is not None
+        self.reading = len(data)
         super().data_received(data)
-        if began and self.in_head and not self.transport.is_closing():
+        if began and self.head_began is not None and not self.transport.is_closing():
             # A head begun before this read and still incomplete after it: all of it was head.
             self.head_bytes += len(data)
             if self.head_bytes > self.max_bytes:
+                self.head_size = self.head_bytes
                 self._refuse(431, "Request Header Fields Too Large", self._too_large)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.in_head, self.head_bytes, self.head_size = True, 0, 0
-        self._start_head_clock()
-
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
-        super().on_header(name, value)
+        self.head_began, self.head_bytes, self.head_size = self.loop.time(), 0, 0
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
-        self._stop_head_clock()
+        self.head_began = None
+        if self.head_bytes + self.reading > self.max_bytes:
+            self.head_size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+            if self.head_size > self.max_bytes:
+                raise HeadTooLarge  # the parser stops, and uvicorn answers through send_400_response
         super().on_headers_complete()
-
-    def _count(self, size: int) -> None:
-        self.head_size += size
-        if self.head_size > self.max_bytes:
-            raise HeadTooLarge  # the parser stops, and uvicorn answers through send_400_response
 
     def send_400_response(self, msg: str) -> None:
         if self.head_size > self.max_bytes:
@@ -271,18 +272,9 @@ class HeadLimit(HttpToolsProtocol):
     def _too_large(self) -> str:
         return f"the request line and headers may hold at most {self.max_bytes} bytes"
 
-    def _start_head_clock(self) -> None:
-        self._stop_head_clock()
-        self.head_deadline = self.loop.call_later(self.timeout_s, self._head_too_slow)
-
-    def _stop_head_clock(self) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
-
-    def _head_too_slow(self) -> None:
-        self.head_deadline = None
-        if self.cycle is None or self.in_head:  # a fresh connection, or a head under way
+    def head_too_slow(self, now: float) -> None:
+        if self.head_began is not None and now - self.head_began >= self.timeout_s:
+            self.head_began = None
             detail = f"the request line and headers must arrive within {self.timeout_s:g} s"
             self._refuse(408, "Request Timeout", detail)
 
@@ -302,6 +294,19 @@ class HeadLimit(HttpToolsProtocol):
             + body
         )
         self.transport.close()
+
+
+def _sweep_heads(state: Any, loop: asyncio.AbstractEventLoop, every_s: float) -> None:
+    """HeadLimit's clock: refuses the heads that are late, every `every_s` while the
+    process holds connections."""
+    if not state.connections:
+        state.sweeping_heads = False  # the next connection starts it again
+        return
+    now = loop.time()
+    for connection in list(state.connections):
+        if isinstance(connection, HeadLimit):
+            connection.head_too_slow(now)
+    loop.call_later(every_s, _sweep_heads, state, loop, every_s)
 
 
 # The counts trail the closes: a worker closing every connection it seemed to have too

@@ -191,6 +191,29 @@ def test_headers_over_16_kib_are_a_431(server):
     assert httpx.get(f"{server.base}/v1/divisions", headers=fine).status_code == 200
 
 
+def raw_answer(port: int, *pieces: bytes) -> bytes:
+    """The answer to a request sent in `pieces`, a pause between them (separate reads)."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        for piece in pieces:
+            connection.sendall(piece)
+            time.sleep(0.2)
+        connection.settimeout(10)
+        return connection.recv(65536)
+
+
+def test_the_head_bound_counts_the_head_not_the_reads_it_came_in(server):
+    # a small head and a large body in one read: the head is measured, and is small
+    body = b"x" * (60 * 1024)
+    head = f"POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+    answer = raw_answer(server.port, head.encode() + body)
+    assert not answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+    # a head over the bound in reads each under it
+    line = b"X-Part: " + b"c" * 8000 + b"\r\n"
+    answer = raw_answer(server.port, b"GET /v1/divisions HTTP/1.1\r\nHost: x\r\n", line, line, line)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+
+
 def test_a_deep_population_file_is_a_400_not_a_dropped_connection(server, registry):
     answer = httpx.post(
         f"{server.base}/v1/planning/population-layers",

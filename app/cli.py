@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.config import Settings
-from app.core import commands, dates
+from app.core import dates
 from app.core.errors import AppError
 from app.core.geo import CoordSys
+from app.db.session import command_connection
 from app.divisions import readers
 from app.divisions import service as divisions
 from app.exports import cli as exports
@@ -73,7 +74,7 @@ def _alembic() -> Config:
 
 @contextmanager
 def _transaction():
-    with commands.connection() as connection, connection.begin():
+    with command_connection() as connection, connection.begin():
         yield connection
 
 

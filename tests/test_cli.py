@@ -105,7 +105,7 @@ def test_divisions_added_from_boundaries_hold_from_their_edition(database_url, t
 
 def test_commands_write_utf8_whatever_the_clients_default_encoding(database_url, tmp_path):
     # libpq takes PGCLIENTENCODING (as a role's default) over the server's encoding; an
-    # import sends its file's UTF-8 to COPY as bytes (core.commands.connection).
+    # import sends its file's UTF-8 to COPY as bytes (db.session.command_connection).
     assert rf(database_url, "db", "upgrade").returncode == 0
     path = tmp_path / "works.csv"
     path.write_text(

@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.accounts.errors import Forbidden, Unauthenticated
 from app.accounts.models import Role
 from app.accounts.principal import ANONYMOUS, RESTRICTED_READERS, Principal
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer rf_...`")
 
@@ -65,7 +65,7 @@ StaffWriter = Annotated[Principal, Depends(require_roles(Role.admin, Role.manage
 
 def role_router(prefix: str, *, tag: str, **options: Any) -> APIRouter:
     """A router whose every route takes a principal of some roles only (AdminPrincipal,
-    StaffWriter ...): each may answer AUTH_ERRORS, and 422 for a bad parameter."""
-    return APIRouter(
-        prefix=prefix, tags=[tag], responses=problem_responses(*AUTH_ERRORS, 422), **options
-    )
+    StaffWriter ...): each may answer 403 for a role that may not, and 422 for a bad
+    parameter; their 401 for a caller without a key is declared with the gate's
+    (core.openapi)."""
+    return APIRouter(prefix=prefix, tags=[tag], responses=problem_responses(403, 422), **options)

@@ -64,7 +64,7 @@ def revoke_key(
     return ApiKeyRead.model_validate(key)
 
 
-@me_router.get("", response_model=WhoAmI, responses=problem_responses(401, 429))
+@me_router.get("", response_model=WhoAmI)
 def who_am_i(principal: CurrentPrincipal) -> WhoAmI:
     """The calling key's name, role and scope, so that a client can say what it may do."""
     if principal.anonymous:

@@ -13,7 +13,6 @@ from app.alerts import cap, service
 from app.alerts.schemas import ActiveAlerts, AlertRead, AlertReceived
 from app.alerts.stream import EventStream
 from app.core.errors import (
-    AUTH_ERRORS,
     BadRequest,
     InvalidInput,
     UnsupportedMedia,
@@ -65,7 +64,7 @@ def _wants_cap(request: Request, f: AlertFormat | None) -> bool:
     openapi_extra=CAP_BODY,
     responses={
         200: {"model": AlertReceived, "description": "the same message, received before"},
-        **problem_responses(*AUTH_ERRORS, 400, 409, 413, 415, 422),
+        **problem_responses(400, 403, 409, 413, 415, 422),
     },
 )
 async def post_alert(
@@ -104,7 +103,7 @@ async def post_alert(
     response_model=ActiveAlerts,
     responses={
         200: {"content": {"application/atom+xml": {}}},
-        **problem_responses(422, 429),
+        **problem_responses(422),
     },
 )
 def active_alerts(
@@ -137,7 +136,7 @@ def active_alerts(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "alert changes"},
-        **problem_responses(429, 503),
+        **problem_responses(503),
     },
 )
 async def alert_stream(request: Request, principal: CurrentPrincipal) -> StreamingResponse:
@@ -164,7 +163,7 @@ async def alert_stream(request: Request, principal: CurrentPrincipal) -> Streami
 @router.get(
     "/{alert_id}",
     response_model=AlertRead,
-    responses={200: {"content": {CAP_XML: {}}}, **problem_responses(404, 422, 429)},
+    responses={200: {"content": {CAP_XML: {}}}, **problem_responses(404, 422)},
 )
 def get_alert(
     request: Request,

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, status
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal
 from app.campaigns import service
 from app.campaigns.schemas import CampaignCreate, CampaignEvaluation, CampaignRead
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.db.session import SessionDep
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
@@ -16,7 +16,7 @@ CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
     "",
     response_model=CampaignRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*AUTH_ERRORS, 409, 422),
+    responses=problem_responses(403, 409, 422),
 )
 def create_campaign(
     session: SessionDep, principal: AdminPrincipal, data: CampaignCreate
@@ -26,7 +26,7 @@ def create_campaign(
     return CampaignRead.model_validate(service.create(session, data, principal=principal))
 
 
-@router.get("", response_model=list[CampaignRead], responses=problem_responses(401, 429))
+@router.get("", response_model=list[CampaignRead])
 def list_campaigns(session: SessionDep, principal: CurrentPrincipal) -> list[CampaignRead]:
     return service.list_campaigns(session)
 
@@ -34,7 +34,7 @@ def list_campaigns(session: SessionDep, principal: CurrentPrincipal) -> list[Cam
 @router.get(
     "/{campaign_id}",
     response_model=CampaignEvaluation,
-    responses=problem_responses(*AUTH_ERRORS, 404, 422),
+    responses=problem_responses(403, 404, 422),
 )
 def evaluate_campaign(
     session: SessionDep, principal: CurrentPrincipal, campaign_id: CampaignId

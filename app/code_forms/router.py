@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Response, status
 from app.accounts.dependencies import AdminPrincipal
 from app.code_forms import service
 from app.code_forms.schemas import CodeForms, CodeFormWrite
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.core.openapi import DECLARED
 from app.db.session import SessionDep
 from app.facilities.rules import ADMIN_CODE_PATTERN
@@ -17,16 +17,14 @@ AdminCode = Annotated[
 ]
 
 
-@router.get("", response_model=CodeForms, responses=problem_responses(400, 429))
+@router.get("", response_model=CodeForms, responses=problem_responses(400))
 def list_forms(session: SessionDep) -> CodeForms:
     """The registry code forms: the national one, and the local ones divisions declared
     (a work may carry a code of either)."""
     return service.list_forms(session)
 
 
-@router.put(
-    "/{admin_code}", responses={**DECLARED, **problem_responses(*AUTH_ERRORS, 400, 413, 422)}
-)
+@router.put("/{admin_code}", responses={**DECLARED, **problem_responses(400, 403, 413, 422)})
 def put_form(
     session: SessionDep,
     principal: AdminPrincipal,
@@ -43,7 +41,7 @@ def put_form(
 @router.delete(
     "/{admin_code}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(*AUTH_ERRORS, 400, 404, 422),
+    responses=problem_responses(400, 403, 404, 422),
 )
 def delete_form(session: SessionDep, principal: AdminPrincipal, admin_code: AdminCode) -> Response:
     service.delete_form(session, admin_code, actor=principal.actor)

@@ -239,9 +239,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # Declared on routes so that error answers appear in the OpenAPI document. A route's set
-# is made of these groups and its own statuses, in any order.
-# A route for some roles only: no key or a bad one, a role that may not, too many calls.
-AUTH_ERRORS = (401, 403, 429)
+# is made of these groups and its own statuses, in any order; the gate's 401 and 429,
+# which every route but the probes may answer, are declared once by core.openapi.install.
 # A change that must name the version it changes (If-Match): another version than the one
 # sent (412), none sent (428).
 IF_MATCH_ERRORS = (412, 428)

@@ -56,7 +56,9 @@ def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Colle
                 # Every /v1 route refuses an unknown query parameter (core.schemas).
                 statuses = [400] if path.startswith("/v1/") else []
                 # The gate answers a key it does not know with 401, and an empty bucket
-                # with 429, on every route but the probes (accounts.gate).
+                # with 429, on every route but the probes (accounts.gate). Declared here
+                # only: the same entries stand for a route's own 401 (a role's route called
+                # without a key) and 429 (one event stream too many).
                 statuses += [] if path in unlimited else [401, 429]
                 for status in statuses:
                     responses.setdefault(str(status), _problem(status))

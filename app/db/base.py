@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -24,8 +24,18 @@ IdentityKey = Annotated[int, mapped_column(BigInteger, Identity(), primary_key=T
 # An instant the database sets on insert.
 InsertedAt = Annotated[datetime, mapped_column(server_default=func.now())]
 # A record's version for optimistic concurrency (core.versioning): 1, then raised by one
-# on every edit.
+# on every edit: bump_version, or in SQL the importer's upsert (imports.writing).
 Version = Annotated[int, mapped_column(server_default=text("1"))]
+
+
+class Versioned(Protocol):
+    version: int
+
+
+def bump_version(record: Versioned) -> None:
+    """Marks an edit of `record` (a model with a Version): an If-Match naming the version
+    read before no longer matches."""
+    record.version += 1
 
 
 class Timestamped:

@@ -1,5 +1,6 @@
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, TypeVar
 
@@ -66,6 +67,22 @@ def make_read_engine(settings: Settings, url: str | None = None) -> Engine:
         isolation_level="AUTOCOMMIT",
         connect_args=connect_args(settings, READ_OPTIONS),
     )
+
+
+@contextmanager
+def command_connection(**server_settings: str) -> Iterator[Connection]:
+    """A connection of an `rf` command's own, made as the API's are (connect_args): in UTF-8
+    whatever the client's default, as imports send their files' UTF-8 to COPY as bytes; its
+    server session starts with these settings, except behind pgbouncer, which refuses them
+    (the database's and the role's hold there)."""
+    settings = Settings()
+    options = " ".join(f"-c {name}={value}" for name, value in server_settings.items())
+    engine = create_engine(settings.sqlalchemy_url, connect_args=connect_args(settings, options))
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

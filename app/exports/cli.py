@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.core import commands
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
+from app.db.session import command_connection
 from app.exports import repository
 from app.exports import service as exports
 from app.exports.service import Export, ExportFormat
@@ -45,7 +46,7 @@ def export_command(
     to_stdout = str(path) == "-"
     if to_stdout and chosen in exports.FILE_FORMATS:
         raise BadRequest(f"{chosen.value} needs a file, not standard output")
-    with commands.connection() as connection, connection.begin():
+    with command_connection() as connection, connection.begin():
         with Session(connection) as session:
             where = make_filter(
                 session,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.accounts.dependencies import RestrictedReader
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
 from app.db.session import SessionDep
 from app.exports import service as exports
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/export", tags=["export"])
             "description": "the facilities as a file",
             "content": {media: {} for media in MEDIA_TYPES.values()},
         },
-        **problem_responses(*AUTH_ERRORS, 400, 422),
+        **problem_responses(400, 403, 422),
     },
 )
 def export_facilities(

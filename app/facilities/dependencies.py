@@ -143,9 +143,9 @@ def _live_facility_id(
 
 VisibleFacilityId = Annotated[int, Depends(_visible_facility_id)]
 LiveFacilityId = Annotated[int, Depends(_live_facility_id)]
-# The problems of a route that reads a part of a live work (LiveFacilityId): no key or a
-# bad one, the work missing (404) or deleted (410), a bad parameter, too many requests.
-LIVE_READ_ERRORS = (401, 404, 410, 422, 429)
+# The problems of a route that reads a part of a live work (LiveFacilityId): the work
+# missing (404) or deleted (410), a bad parameter (the gate's own are core.openapi's).
+LIVE_READ_ERRORS = (404, 410, 422)
 # The problems of a route that writes a work or a part of it, as a FacilityWriter or an
 # OccupancyWriter: those of reading it, a role or scope that may not (403), and a body
 # malformed or too deep (400), too large (413) or against a rule (422).

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.audit import service
 from app.audit.schemas import AuditEventRead, HistoryPage
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, geometries_in
 from app.core.pagination import cursor_id, id_cursor, keyset_page
 from app.db.session import SessionDep
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/facilities", tags=["audit"])
 @router.get(
     "/{facility_id}/history",
     response_model=HistoryPage,
-    responses=problem_responses(*AUTH_ERRORS, 400, 404, 422),
+    responses=problem_responses(400, 403, 404, 422),
 )
 def facility_history(
     session: SessionDep,

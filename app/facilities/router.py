@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.dependencies import AdminPrincipal, CurrentPrincipal, StaffWriter
 from app.accounts.principal import Principal
-from app.core.errors import AUTH_ERRORS, IF_MATCH_ERRORS, problem_responses
+from app.core.errors import IF_MATCH_ERRORS, problem_responses
 from app.core.formats import GEOJSON, JSON, OutputFormat, wants_geojson
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys
 from app.core.openapi import alternative
@@ -114,7 +114,7 @@ def _or_geojson(
 @router.get(
     "",
     response_model=FacilityPage,
-    responses=_or_geojson(FacilityFeatureCollection, 400, 401, 422, 429),
+    responses=_or_geojson(FacilityFeatureCollection, 400, 422),
 )
 def list_facilities(
     session: SessionDep,
@@ -165,7 +165,7 @@ def list_facilities(
     status_code=status.HTTP_201_CREATED,
     response_model=FacilityRead,
     responses=_or_geojson(
-        FacilityFeature, 400, *AUTH_ERRORS, 409, 413, 422, status_code=status.HTTP_201_CREATED
+        FacilityFeature, 400, 403, 409, 413, 422, status_code=status.HTTP_201_CREATED
     ),
 )
 def create_facility(
@@ -191,7 +191,7 @@ def create_facility(
 @router.get(
     "/by-code/{code}",
     response_model=READ_MODELS,
-    responses=_or_geojson(FacilityFeature, 401, 404, 410, 422, 429),
+    responses=_or_geojson(FacilityFeature, 404, 410, 422),
 )
 def get_facility_by_code(
     session: SessionDep,
@@ -209,7 +209,7 @@ def get_facility_by_code(
     response_class=Response,
     responses={
         200: {"content": {m: {} for m in MEDIA_TYPES.values()}, "description": "the QR code"},
-        **problem_responses(400, 401, 404, 410, 422, 429),
+        **problem_responses(400, 404, 410, 422),
     },
 )
 def get_qr(
@@ -245,7 +245,7 @@ def get_qr(
 @router.get(
     "/{facility_id}",
     response_model=READ_MODELS,
-    responses=_or_geojson(FacilityFeature, 401, 404, 410, 422, 429),
+    responses=_or_geojson(FacilityFeature, 404, 410, 422),
 )
 def get_facility(
     facility_id: FacilityId,
@@ -288,7 +288,7 @@ def update_facility(
 @router.delete(
     "/{facility_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(*AUTH_ERRORS, 404, 410, 412, 422),
+    responses=problem_responses(403, 404, 410, 412, 422),
 )
 def delete_facility(
     session: SessionDep,

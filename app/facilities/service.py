@@ -14,6 +14,7 @@ from app.audit import service as audit
 from app.core.errors import STORED_VALUE, FieldError, InvalidInput, validation_errors
 from app.core.geo import CoordSys, Positions, geometries_in, to_geojson
 from app.core.versioning import check_if_match
+from app.db.base import bump_version
 from app.db.session import flush_or_raise
 from app.divisions import service as divisions
 from app.facilities import repository, rules
@@ -237,7 +238,7 @@ def update_facility(
         _check_code(session, facility)
     # A manager may not move a facility out of its own scope (nor into another's).
     _in_scope(principal, facility)
-    facility.version = facility.version + 1
+    bump_version(facility)
     _flush(session, data.code)
     _audit(session, principal, "update", facility_id, before=before)
 
@@ -338,7 +339,7 @@ def _write_audited(
     """The end of a write that sets fields directly (not through _apply): bookkeeping,
     the flush the audit snapshot reads, then the audit row."""
     facility.updated_at = func.now()
-    facility.version = facility.version + 1
+    bump_version(facility)
     session.flush()
     _audit(session, principal, action, facility.id, before=before, reason=reason)
 

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.accounts.dependencies import AdminPrincipal
-from app.core.errors import AUTH_ERRORS, InvalidInput, problem_responses
+from app.core.errors import InvalidInput, problem_responses
 from app.core.openapi import DECLARED
 from app.db.session import SessionDep
 from app.holidays import service
@@ -16,7 +16,7 @@ Day = Annotated[date, Path(description="the date, YYYY-MM-DD (Beijing time)")]
 FIRST, LAST = date(1990, 1, 1), date(2100, 12, 31)
 
 
-@router.get("", response_model=list[CalendarDayRead], responses=problem_responses(422, 429))
+@router.get("", response_model=list[CalendarDayRead], responses=problem_responses(422))
 def list_days(
     session: SessionDep, year: Annotated[int, Query(ge=1990, le=2100)]
 ) -> list[CalendarDayRead]:
@@ -25,7 +25,7 @@ def list_days(
     return service.list_year(session, year)
 
 
-@router.put("/{day}", responses={**DECLARED, **problem_responses(*AUTH_ERRORS, 400, 413, 422)})
+@router.put("/{day}", responses={**DECLARED, **problem_responses(400, 403, 413, 422)})
 def put_day(
     session: SessionDep,
     principal: AdminPrincipal,
@@ -43,7 +43,7 @@ def put_day(
 @router.delete(
     "/{day}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(*AUTH_ERRORS, 404, 422),
+    responses=problem_responses(403, 404, 422),
 )
 def delete_day(session: SessionDep, principal: AdminPrincipal, day: Day) -> Response:
     _check_range(day)

@@ -21,6 +21,7 @@ from app.core import commands
 from app.core.errors import BadRequest
 from app.core.geo import CoordSys
 from app.core.i18n import LANGUAGES
+from app.db.session import command_connection
 from app.imports import fields, service, staging, tables
 from app.imports import report as reporting
 from app.imports.readers import FileFormat
@@ -148,7 +149,7 @@ def import_command(
 @contextmanager
 def _connection() -> Iterator[Connection]:
     # Room for the staging tables (see staging.TEMP_BUFFERS).
-    with commands.connection(temp_buffers=staging.TEMP_BUFFERS) as connection:
+    with command_connection(temp_buffers=staging.TEMP_BUFFERS) as connection:
         yield connection
 
 

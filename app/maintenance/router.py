@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import RestrictedReader
 from app.core import dates
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.core.formats import CSV_ALTERNATIVE, TableFormatQuery, table, wants_csv
 from app.core.schemas import Day
 from app.db.session import SessionDep
@@ -28,7 +28,7 @@ from app.maintenance.schemas import (
 )
 
 router = APIRouter(tags=["maintenance"])
-READ_ERRORS = (*AUTH_ERRORS, 404, 422)
+READ_ERRORS = (403, 404, 422)
 OnQuery = Annotated[Day | None, Query(description="evaluate on this day (default today)")]
 
 
@@ -90,7 +90,7 @@ def list_findings(
 @router.get(
     "/v1/maintenance/overdue",
     response_model=OverduePage,
-    responses={**CSV_ALTERNATIVE, **problem_responses(*AUTH_ERRORS, 400, 422)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(400, 403, 422)},
 )
 def overdue(
     session: SessionDep,
@@ -126,7 +126,7 @@ def overdue(
 @router.get(
     "/v1/maintenance/overdue/summary",
     response_model=OverdueSummary,
-    responses=problem_responses(*AUTH_ERRORS, 400, 422),
+    responses=problem_responses(400, 403, 422),
 )
 def overdue_summary(
     session: SessionDep,

@@ -36,7 +36,7 @@ def _to_photo_read(photo, request: Request) -> PhotoRead:
     status_code=status.HTTP_201_CREATED,
     response_model=PhotoRead,
     openapi_extra=IMAGE_BODY,
-    responses=problem_responses(400, 401, 413, 415, 422, 429),
+    responses=problem_responses(400, 413, 415, 422),
 )
 async def upload_photo(
     request: Request, response: Response, session: SessionDep, principal: CurrentPrincipal
@@ -64,7 +64,7 @@ async def upload_photo(
     response_class=Response,
     responses={
         200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
-        **problem_responses(404, 422, 429),
+        **problem_responses(404, 422),
     },
 )
 def get_photo(request: Request, session: SessionDep, digest: Digest) -> Response:

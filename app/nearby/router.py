@@ -219,7 +219,7 @@ async def nearby_uses(request: Request) -> Response:
 @router.get(
     "/v1/shelters/nearby",
     response_model=ShelterAnswer,
-    responses=problem_responses(422, 429),
+    responses=problem_responses(422),
     openapi_extra=query_parameters(SheltersQuery),
 )
 async def nearby_shelters(request: Request, principal: CurrentPrincipal) -> Response:

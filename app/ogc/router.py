@@ -160,7 +160,7 @@ def _html(
 
 @router.get(
     "/collections/{collection_id}/schema",
-    responses=_responses(SCHEMA, HTML, errors=(401, 404, 429)),
+    responses=_responses(SCHEMA, HTML, errors=(404,)),
     response_class=Response,
 )
 async def schema(
@@ -174,7 +174,7 @@ async def schema(
 
 @router.get(
     "/collections/{collection_id}/queryables",
-    responses=_responses(SCHEMA, HTML, errors=(401, 404, 429)),
+    responses=_responses(SCHEMA, HTML, errors=(404,)),
     response_class=Response,
 )
 async def queryables(
@@ -228,7 +228,7 @@ _QUERY_FIELDS = {field.name for field in fields(service.ItemsQuery)} - {"limit",
 
 @router.get(
     "/collections/{collection_id}/items",
-    responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
+    responses=_responses(GEOJSON, HTML, errors=(400, 404)),
     response_class=Response,
     openapi_extra=query_parameters(ItemsParameters),
 )
@@ -298,7 +298,7 @@ def _page_links(
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
-    responses=_responses(GEOJSON, HTML, errors=(400, 401, 404, 429)),
+    responses=_responses(GEOJSON, HTML, errors=(400, 404)),
     response_class=Response,
 )
 async def item(

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import RestrictedReader, StaffWriter
-from app.core.errors import AUTH_ERRORS, InvalidInput, problem_responses
+from app.core.errors import InvalidInput, problem_responses
 from app.core.formats import GEOJSON
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, geometries_in
 from app.db.session import SessionDep
@@ -29,7 +29,7 @@ Radius = Annotated[
     float,
     Query(gt=0, le=MAX_RADIUS_M, description="service radius of a shelter, metres (GB 50038)"),
 ]
-READ_ERRORS = problem_responses(*AUTH_ERRORS, 404, 422)
+READ_ERRORS = problem_responses(403, 404, 422)
 FILE_BODY = {
     "requestBody": {
         "required": True,
@@ -62,7 +62,7 @@ def _file_format(request: Request, format: PopulationFormat | None) -> Populatio
     status_code=status.HTTP_201_CREATED,
     response_model=PopulationLayerRead,
     openapi_extra=FILE_BODY,
-    responses=problem_responses(*AUTH_ERRORS, 400, 409, 413, 422),
+    responses=problem_responses(400, 403, 409, 413, 422),
 )
 async def create_population_layer(
     request: Request,
@@ -103,7 +103,7 @@ async def create_population_layer(
 @router.get(
     "/population-layers",
     response_model=list[PopulationLayerRead],
-    responses=problem_responses(*AUTH_ERRORS),
+    responses=problem_responses(403),
 )
 def list_population_layers(session: SessionDep, principal: RestrictedReader) -> Any:
     return service.list_layers(session)
@@ -121,7 +121,7 @@ def get_population_layer(
 @router.delete(
     "/population-layers/{layer_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(*AUTH_ERRORS, 404, 422),
+    responses=problem_responses(403, 404, 422),
 )
 def delete_population_layer(
     session: SessionDep, principal: StaffWriter, layer_id: LayerId

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import CurrentPrincipal, StaffWriter
-from app.core.errors import AUTH_ERRORS, IF_MATCH_ERRORS, problem_responses
+from app.core.errors import IF_MATCH_ERRORS, problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, crs_header, from_coordsys, geometries_in
 from app.core.versioning import IfMatch, etag
 from app.db.session import SessionDep
@@ -39,7 +39,7 @@ def _response(
     "/v1/facilities/{facility_id}/reports",
     status_code=status.HTTP_201_CREATED,
     response_model=ReportPublicRead,
-    responses=problem_responses(400, 401, 404, 410, 413, 422, 429),
+    responses=problem_responses(400, 404, 410, 413, 422),
 )
 def create_report(
     session: SessionDep,
@@ -67,7 +67,7 @@ def create_report(
 @router.get(
     "/v1/reports",
     response_model=ReportPage,
-    responses=problem_responses(*AUTH_ERRORS, 400, 404, 422),
+    responses=problem_responses(400, 403, 404, 422),
 )
 def list_reports(
     session: SessionDep,
@@ -101,7 +101,7 @@ def list_reports(
 @router.get(
     "/v1/reports/statistics",
     response_model=ReportStats,
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(422),
 )
 def report_statistics(
     session: SessionDep,
@@ -116,7 +116,7 @@ def report_statistics(
 @router.get(
     "/v1/reports/{report_id}",
     response_model=ReportRead | ReportPublicRead,
-    responses=problem_responses(401, 404, 422, 429),
+    responses=problem_responses(404, 422),
 )
 def get_report(
     session: SessionDep,
@@ -133,7 +133,7 @@ def get_report(
 @router.patch(
     "/v1/reports/{report_id}",
     response_model=ReportRead,
-    responses=problem_responses(*AUTH_ERRORS, 400, 404, 409, 413, 422, *IF_MATCH_ERRORS),
+    responses=problem_responses(400, 403, 404, 409, 413, 422, *IF_MATCH_ERRORS),
 )
 def update_report(
     session: SessionDep,

@@ -11,6 +11,7 @@ from app.audit import service as audit
 from app.core.errors import InvalidInput
 from app.core.pagination import decode_key_cursor, encode_key_cursor, keyset_page
 from app.core.versioning import check_if_match
+from app.db.base import bump_version
 from app.db.session import insert
 from app.divisions.service import known_level, known_level_or_none
 from app.facilities import repository as facilities
@@ -129,7 +130,7 @@ def update_report(
     if data.status == ReportStatus.resolved and report.acknowledged_at is None:
         report.acknowledged_at, report.acknowledged_by = now, principal.actor
     report.status = data.status
-    report.version = report.version + 1
+    bump_version(report)
     report.touch()
     session.flush()
     session.refresh(report)

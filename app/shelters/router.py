@@ -13,7 +13,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.states import AsOfQuery
 from app.core import dates
-from app.core.errors import AUTH_ERRORS, problem_responses
+from app.core.errors import problem_responses
 from app.core.schemas import TimeWindowDep
 from app.db.session import SessionDep
 from app.divisions.service import known_level_or_none
@@ -149,9 +149,7 @@ def get_plan(
     return readiness.plan(session, facility_id)
 
 
-@router.get(
-    "/v1/readiness", response_model=ReadinessAnswer, responses=problem_responses(*AUTH_ERRORS, 422)
-)
+@router.get("/v1/readiness", response_model=ReadinessAnswer, responses=problem_responses(403, 422))
 def get_readiness(
     session: SessionDep,
     principal: RestrictedReader,

@@ -86,7 +86,7 @@ def create_sign(
 @router.get(
     "/v1/facilities/{facility_id}/signs/{sign_id}",
     response_model=SignRead,
-    responses=problem_responses(401, 404, 422, 429),
+    responses=problem_responses(404, 422),
 )
 def get_sign(
     session: SessionDep,
@@ -126,7 +126,7 @@ def update_sign(
 @router.get(
     "/v1/signage/incomplete",
     response_model=IncompletePage,
-    responses=problem_responses(400, 401, 422, 429),
+    responses=problem_responses(400, 422),
 )
 def incomplete_signage(
     session: SessionDep,
@@ -151,7 +151,7 @@ def incomplete_signage(
 @router.get(
     "/v1/signage/progress",
     response_model=SignageProgress,
-    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(422)},
 )
 def signage_progress(
     session: SessionDep,

@@ -15,6 +15,7 @@ from app.core.formats import spreadsheet_row
 from app.core.geo import CoordSys, geojson_in, to_geojson
 from app.core.schemas import from_attributes
 from app.core.versioning import check_if_match
+from app.db.base import bump_version
 from app.divisions.service import known_level, known_level_or_none
 from app.facilities import repository as facilities
 from app.facilities.errors import FacilityGone, FacilityNotFound
@@ -114,7 +115,7 @@ def update_sign(
             if location
             else None
         )
-    sign.version = sign.version + 1
+    bump_version(sign)
     _audit(session, principal, "update", sign, before=before)
     return sign
 

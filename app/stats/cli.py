@@ -4,14 +4,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from app.core import commands
+from app.db.session import command_connection
 from app.stats import service as stats
 
 
 def stats_command() -> None:
     """A short summary: facilities by city, status and wartime function, with parking spaces."""
     console = Console()
-    with commands.connection() as connection, connection.begin(), Session(connection) as session:
+    with command_connection() as connection, connection.begin(), Session(connection) as session:
         summary = stats.summary(session)
     table = Table(title="Facilities by city", title_justify="left")
     for header in ("city", "code", "facilities", "in service", "shelter persons", "parking spaces"):

@@ -6,7 +6,7 @@ from app.accounts.dependencies import CurrentPrincipal, ensure_role
 from app.accounts.principal import RESTRICTED_READERS
 from app.audit.states import AsOfQuery
 from app.core import dates
-from app.core.errors import AUTH_ERRORS, InvalidInput, problem_responses
+from app.core.errors import InvalidInput, problem_responses
 from app.core.formats import CSV_ALTERNATIVE, XLSX, TableFormatQuery, table, wants_csv
 from app.db.session import SessionDep
 from app.facilities.dependencies import AdminCodeQuery
@@ -80,7 +80,7 @@ async def _population_layer(
 @router.get(
     "/stats",
     response_model=StatsRead,
-    responses={**CSV_ALTERNATIVE, **problem_responses(*AUTH_ERRORS, 422)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(403, 422)},
 )
 def get_stats(
     session: SessionDep,
@@ -109,7 +109,7 @@ def get_stats(
 @router.get(
     "/stats/parking-by-year",
     response_model=list[ParkingYear],
-    responses={**CSV_ALTERNATIVE, **problem_responses(401, 422, 429)},
+    responses={**CSV_ALTERNATIVE, **problem_responses(422)},
 )
 def get_parking_by_year(
     session: SessionDep,
@@ -131,7 +131,7 @@ def get_parking_by_year(
     response_class=Response,
     responses={
         200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
-        **problem_responses(401, 422, 429),
+        **problem_responses(422),
     },
 )
 def get_survey(session: SessionDep, where: StatsFilterDep, as_of: AsOfQuery = None) -> Response:

@@ -10,6 +10,7 @@ from app.core.errors import FieldError, InvalidInput
 from app.core.errors import validation_errors as field_errors
 from app.core.schemas import from_attributes
 from app.core.versioning import check_if_match
+from app.db.base import bump_version
 from app.db.session import flush_or_raise
 from app.holidays.calendar import DayKind
 from app.uses import repository
@@ -113,7 +114,7 @@ def update_use(
     for field, value in patch.items():
         setattr(use, field, value)
     use.updated_at = func.now()
-    use.version = use.version + 1
+    bump_version(use)
     session.flush()
     session.refresh(use)
     _audit(session, actor, "update", use, before=before, after=_snapshot(use))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from openapi_spec_validator import validate
 
 from app.config import PROJECT_ROOT
@@ -127,15 +127,37 @@ def test_the_ogc_document_generates_a_client_without_warnings(public_client, tmp
     assert output.strip() == f"Generating {tmp_path / 'client'}", output
 
 
-def test_every_operation_documents_the_gates_refusals(public_client):
-    """A key the gate does not know is a 401, an empty bucket a 429, on every route but
-    the probes: a client generated from the document knows both."""
+PROBES = {"/healthz", "/readyz"}
+GATE = {"401", "429"}
+
+
+def test_the_gates_refusals_are_declared_once_and_each_routes_own_problems_too(app, public_client):
+    """A key the gate does not know is a 401, an empty bucket a 429, on every route but the
+    probes: core.openapi declares both, as problems, and no route restates them; what a
+    route answers itself (403, 404, 409, 412 ...) is in the document as it declared it."""
     paths = public_client.get("/openapi.json").json()["paths"]
-    for path, item in paths.items():
-        for operation in item.values():
-            documented = set(operation["responses"])
-            gated = path not in {"/healthz", "/readyz"}
-            assert {"401", "429"} <= documented if gated else not {"401", "429"} & documented
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    # The routes as FastAPI builds the document from them, included routers' own unfolded.
+    routes = {
+        (route.path_format, method.lower()): route
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema
+        for method in route.methods
+    }
+    assert set(routes) == {(path, method) for path, item in paths.items() for method in item}
+    for (path, method), route in routes.items():
+        documented = paths[path][method]["responses"]
+        own = {str(status) for status in route.responses}
+        assert not own & GATE, f"{method} {path} restates the gate's refusals"
+        assert own <= set(documented), f"{method} {path}: {own - set(documented)}"
+        if path in PROBES:
+            assert not GATE & set(documented), path
+        else:
+            for status in GATE:
+                assert documented[status]["content"] == problem, (method, path, status)
+    assert {"403", "404", "412", "428"} <= set(
+        paths["/v1/facilities/{facility_id}"]["patch"]["responses"]
+    )
     bad_key = {"Authorization": "Bearer nope"}
     assert public_client.get("/v1/divisions", headers=bad_key).status_code == 401
     assert public_client.get("/healthz", headers=bad_key).status_code == 200

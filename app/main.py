@@ -22,7 +22,7 @@ from app.config import Settings
 from app.core import openapi
 from app.core.compression import Compression
 from app.core.cors import Cors
-from app.core.errors import install_error_handlers
+from app.core.errors import Problem, install_error_handlers
 from app.core.fastpath import FastPath
 from app.core.i18n import Localize
 from app.core.jsonbody import JsonDepthLimit
@@ -212,8 +212,10 @@ def create_app(
     app.include_router(webhooks_router)
     home.install(app)
     install_pages(app)
-    # Bodies described only as a response's other media type (GeoJSON beside JSON).
-    openapi.install(app, models=(FacilityFeature, FacilityFeatureCollection), unlimited=UNLIMITED)
+    # Bodies described only as a response's other media type (problems, GeoJSON beside JSON).
+    openapi.install(
+        app, models=(Problem, FacilityFeature, FacilityFeatureCollection), unlimited=UNLIMITED
+    )
     return app
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import DataError, IntegrityError, InternalError, Operational
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-PROBLEM_JSON = "application/problem+json"
+from app.core.openapi import PROBLEM_JSON, problem
+
 log = logging.getLogger(__name__)
 
 
@@ -248,11 +249,4 @@ IF_MATCH_ERRORS = (412, 428)
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The problem answers of `statuses`, in ascending order, each once."""
-    return {
-        status: {
-            "model": Problem,
-            "content": {PROBLEM_JSON: {}},
-            "description": HTTPStatus(status).phrase,
-        }
-        for status in sorted(set(statuses))
-    }
+    return {status: problem(status) for status in sorted(set(statuses))}

@@ -11,6 +11,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 REF = "#/components/schemas/{model}"
+PROBLEM_JSON = "application/problem+json"
+JSON = "application/json"
+FASTAPI_422 = {"schema": {"$ref": REF.format(model="HTTPValidationError")}}
+FASTAPI_ONLY = ("HTTPValidationError", "ValidationError")
 # A PUT of a keyed record an admin declares: 201 when it was new, 200 when it replaced one.
 DECLARED = {201: {"description": "declared"}}
 
@@ -23,17 +27,18 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def alternative(media_type: str, model: type[BaseModel]) -> dict[str, Any]:
+def alternative(media_type: str, model: type[BaseModel] | str) -> dict[str, Any]:
     """A response's body in another media type than the route's model, described by
-    `model`; `install` must be given the model so that the reference resolves."""
-    return {"content": {media_type: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
+    `model` (or the model's name); `install` must be given the model so that the
+    reference resolves."""
+    name = model if isinstance(model, str) else model.__name__
+    return {"content": {media_type: {"schema": {"$ref": REF.format(model=name)}}}}
 
 
-def _problem(status: int) -> dict[str, Any]:
-    return {
-        "description": HTTPStatus(status).phrase,
-        "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
-    }
+def problem(status: int) -> dict[str, Any]:
+    """A problem answer (RFC 9457) as documented: its body under the type it is served as.
+    `install` must be given core.errors.Problem among its models."""
+    return {"description": HTTPStatus(status).phrase, **alternative(PROBLEM_JSON, "Problem")}
 
 
 def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Collection[str]) -> None:
@@ -61,7 +66,13 @@ def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Colle
                 # without a key) and 429 (one event stream too many).
                 statuses += [] if path in unlimited else [401, 429]
                 for status in statuses:
-                    responses.setdefault(str(status), _problem(status))
+                    responses.setdefault(str(status), problem(status))
+                # FastAPI's own 422 of a route that declares none: core.errors answers
+                # it as a problem, as every other.
+                if responses.get("422", {}).get("content", {}).get(JSON, {}) == FASTAPI_422:
+                    responses["422"] = problem(422)
+        for name in FASTAPI_ONLY:
+            schemas.pop(name, None)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -5,7 +5,7 @@ when, is the worker's (app/webhooks/worker.py)."""
 
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import any_, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -48,7 +48,5 @@ def enqueue_once(
 def wanted(session: Session, event: Event) -> bool:
     """Whether any subscription asks for `event`: a sweep with no listener does no work."""
     return bool(
-        session.scalar(
-            select(exists().where(WebhookSubscription.events.any(event.value)))  # type: ignore[arg-type]
-        )
+        session.scalar(select(exists().where(event.value == any_(WebhookSubscription.events))))
     )

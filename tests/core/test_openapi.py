@@ -161,3 +161,24 @@ def test_the_gates_refusals_are_declared_once_and_each_routes_own_problems_too(a
     bad_key = {"Authorization": "Bearer nope"}
     assert public_client.get("/v1/divisions", headers=bad_key).status_code == 401
     assert public_client.get("/healthz", headers=bad_key).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/ogc/api"])
+def test_every_problem_is_documented_as_the_type_it_is_served_as(public_client, path):
+    document = public_client.get(path).json()
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    answers = [
+        (f"{method} {route} {status}", answer.get("content"))
+        for route, item in document["paths"].items()
+        for method, operation in item.items()
+        for status, answer in operation["responses"].items()
+        if status[0] in "45"
+    ]
+    assert answers
+    wrong = [name for name, content in answers if content != {"application/problem+json": problem}]
+    assert wrong == []
+    assert "HTTPValidationError" not in json.dumps(document)
+    # and a 422 that FastAPI would have described as its own is served as a problem
+    answer = public_client.get("/ogc/collections/facilities/items", params={"limit": "many"})
+    assert answer.status_code in (400, 422)
+    assert answer.headers["content-type"] == "application/problem+json"

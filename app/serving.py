@@ -208,10 +208,7 @@ class HeadLimit(HttpToolsProtocol):
     would otherwise hold a connection (and a file descriptor) for ever. One sweep over the
     process's connections every `sweep_s` finds the late heads (so a head is cut off
     between `timeout_s` and `timeout_s + sweep_s`): a timer set and cancelled per request
-    cost every request more than the sweep costs the process.
-
-    Both bounds cost a request a few attribute writes, not a call per header: at tens of
-    thousands of requests a second a tenth of a cached tile's CPU (docs/performance.md)."""
+    cost every request more than the sweep costs the process (docs/performance.md)."""
 
     max_bytes = 16384
     timeout_s = 15.0

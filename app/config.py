@@ -1,5 +1,4 @@
 import os
-from functools import cached_property
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -204,11 +203,13 @@ class Settings(BaseSettings):
             ip_network(network, strict=False)  # a ValueError names a bad entry
         return value
 
-    @cached_property
+    # Properties, not cached: a copy of the settings (model_copy) carries its original's
+    # cached values, and would connect to the database it was copied from.
+    @property
     def sqlalchemy_url(self) -> str:
         return sqlalchemy_url(self.database_url)
 
-    @cached_property
+    @property
     def replica_sqlalchemy_urls(self) -> list[str]:
         return [sqlalchemy_url(url) for url in self.database_replica_urls]
 

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.accounts.gate import Limits
 from app.accounts.ratelimit import RateTable
+from app.config import sqlalchemy_url
 from app.db.replicas import LAG, Reads, replica
 from app.db.session import FROM_PRIMARY, make_sessionmaker
 from app.main import create_app
@@ -86,6 +87,13 @@ def test_the_write_window_is_per_caller_and_ends(settings):
     now[0] += replicated.read_your_writes_s + 0.01
     assert not table.empty("wrote key:1", limits.wrote)
     assert Limits.of(settings).wrote is None  # no replicas: nothing to mark
+
+
+def test_a_copy_of_the_settings_connects_where_it_says(settings):
+    assert settings.sqlalchemy_url and settings.replica_sqlalchemy_urls is not None  # read once
+    other = "postgresql://reader@replica.example:5432/rf"
+    copy = settings.model_copy(update={"database_url": other, "database_replica_urls": [other]})
+    assert copy.sqlalchemy_url == copy.replica_sqlalchemy_urls[0] == sqlalchemy_url(other)
 
 
 def test_readyz_reports_the_replicas(settings, app):

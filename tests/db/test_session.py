@@ -76,7 +76,7 @@ def admin(settings: Settings, engine: Engine) -> dict[str, str]:
 
 
 @contextmanager
-def locked(engine: Engine, table: str) -> Iterator[Engine]:
+def locked(engine: Engine, table: str) -> Iterator[None]:
     """`table` locked by another session until the block ends: what reads or writes it
     waits, as behind a migration."""
     with engine.connect() as other:
@@ -159,3 +159,12 @@ def test_an_import_job_waits_past_the_requests_bound(app, engine, admin):
     assert created.status_code == 202, created.text
     job = TestClient(app, headers=admin).get(f"/v1/imports/{created.json()['id']}").json()
     assert job["status"] == "succeeded" and job["summary"]["inserted"] == 1, job
+
+
+def test_an_export_has_its_own_bound(app, engine, admin, settings):
+    app.state.settings = settings.model_copy(update={"export_statement_timeout_s": 0.3})
+    # The request's check of the filter reads the facilities only; the file's rows wait.
+    with locked(engine, "entrance"):
+        answer = TestClient(app, headers=admin).get("/v1/export?format=gpkg")
+    assert answer.status_code == 504, answer.text
+    assert "limit of 0.3 s" in answer.json()["detail"]

@@ -19,6 +19,9 @@ from app.core.errors import StatementTimeout, timed_out, violated_constraint
 
 # Set by the gate for a caller who wrote within read_your_writes_s (db.replicas).
 FROM_PRIMARY: ContextVar[bool] = ContextVar("from_primary", default=False)
+# The bound a hot read of this request ran past: the route the fast path hands such a
+# request on to (core.fastpath) answers 504 at once instead of asking the same again.
+TIMED_OUT: ContextVar[float | None] = ContextVar("timed_out", default=None)
 
 
 def connect_args(settings: Settings, options: str) -> dict[str, object]:
@@ -112,6 +115,8 @@ async def hot_read(
     `raw`: `work` gets the pool's psycopg connection instead of a Session, for a path that
     sends one statement of its own: a Session and its transaction cost a nearby search
     more Python than its rows do (docs/performance.md)."""
+    if (bound := TIMED_OUT.get()) is not None:
+        raise StatementTimeout(seconds=bound)
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()
@@ -138,7 +143,8 @@ async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) 
         return await run_in_threadpool(read, sessions, work)
     except (OperationalError, InternalError) as exc:
         if timed_out(exc):
-            raise StatementTimeout(seconds=state.settings.read_statement_timeout_s) from exc
+            TIMED_OUT.set(bound := state.settings.read_statement_timeout_s)
+            raise StatementTimeout(seconds=bound) from exc
         if replica is None:
             raise
         state.reads.failed(replica, state.settings)

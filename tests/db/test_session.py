@@ -168,3 +168,14 @@ def test_an_export_has_its_own_bound(app, engine, admin, settings):
         answer = TestClient(app, headers=admin).get("/v1/export?format=gpkg")
     assert answer.status_code == 504, answer.text
     assert "limit of 0.3 s" in answer.json()["detail"]
+
+
+def test_a_search_past_its_bound_on_the_fast_path_is_not_asked_again(app, engine):
+    standby = app.state.reads.replicas[0]
+    checkouts = []
+    event.listen(standby.engine, "checkout", lambda *_: checkouts.append(1))
+    with locked(engine, "use_search"):
+        answer = TestClient(app).get("/v1/parking/nearby?lon=117.2272&lat=31.8206")
+    assert answer.status_code == 504, answer.text
+    assert answer.json()["type"] == "/problems/statement-timeout"
+    assert len(checkouts) == 1  # the route that the fast path handed it to asked nothing

@@ -179,3 +179,20 @@ def test_a_search_past_its_bound_on_the_fast_path_is_not_asked_again(app, engine
     assert answer.status_code == 504, answer.text
     assert answer.json()["type"] == "/problems/statement-timeout"
     assert len(checkouts) == 1  # the route that the fast path handed it to asked nothing
+
+
+def test_behind_pgbouncer_a_requests_bound_needs_no_startup_option(settings, admin):
+    """pgbouncer in transaction mode takes no startup options: the request's bound is a
+    SET LOCAL, which holds there as well (the hot reads' is the reader role's)."""
+    bouncer = settings.model_copy(update={"db_pgbouncer": True})
+    app = create_app(bouncer)
+    engine = make_engine(bouncer)
+    app.state.sessionmaker = make_sessionmaker(engine)
+    try:
+        with locked(engine, "facility"):
+            answer = TestClient(app, headers=admin).get("/v1/facilities")
+        assert answer.status_code == 504, answer.text
+        with engine.connect() as connection:
+            assert connection.scalar(text("SHOW statement_timeout")) == "0"
+    finally:
+        engine.dispose()

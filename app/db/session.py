@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 import psycopg
 from fastapi import Depends, Request
 from psycopg.types.string import ByteaBinaryLoader
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -204,17 +204,25 @@ RAW_ERRORS: dict[type[psycopg.Error], type[Exception]] = {
 }
 
 
-BOUND = text("SELECT set_config('statement_timeout', :bound, true)")
+BOUND = "statement_timeout_s"  # in Session.info: the bound of a bounded session
+SET_BOUND = text("SELECT set_config('statement_timeout', :bound, true)")
+
+
+@event.listens_for(Session, "after_begin")
+def _bound_transaction(session: Session, _transaction: object, connection: Connection) -> None:
+    if (seconds := session.info.get(BOUND)) is not None:
+        connection.execute(SET_BOUND, {"bound": f"{milliseconds(seconds)}ms"})
 
 
 @contextmanager
 def bounded(sessions: sessionmaker[Session], seconds: float) -> Iterator[Session]:
-    """A session whose every statement may run `seconds` at most; one that runs longer
-    raises StatementTimeout naming the bound. The bound is a SET LOCAL, so it ends with
-    the transaction, holds behind pgbouncer in transaction mode too, and never reaches
-    the workers, imports and commands that share the engine."""
+    """A session each of whose statements may run `seconds` at most; one that runs longer
+    raises StatementTimeout naming the bound. The bound is a SET LOCAL as each of its
+    transactions begins, so it ends with the transaction, holds behind pgbouncer in
+    transaction mode too, and never reaches the workers, import jobs and commands that
+    share the engine."""
     with sessions() as session:
-        session.execute(BOUND, {"bound": f"{milliseconds(seconds)}ms"})
+        session.info[BOUND] = seconds
         try:
             yield session
         except OperationalError as exc:

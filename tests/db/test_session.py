@@ -18,7 +18,7 @@ from app.accounts import service as accounts
 from app.accounts.schemas import ApiKeyCreate
 from app.config import Settings
 from app.db.replicas import Reads, replica
-from app.db.session import make_engine, make_read_engine, make_sessionmaker
+from app.db.session import bounded, make_engine, make_read_engine, make_sessionmaker
 from app.main import create_app
 from tests.conftest import run_migrations
 
@@ -131,6 +131,16 @@ def test_a_write_past_its_bound_leaves_nothing_written(app, engine, admin, paylo
         assert connection.scalar(text("SHOW statement_timeout")) == "0"
     created = TestClient(app, headers=admin).post("/v1/facilities", json=body)
     assert created.status_code == 201, created.text
+
+
+def test_each_transaction_of_a_bounded_session_is_bound_and_nothing_after(engine):
+    sessions = make_sessionmaker(engine)
+    with bounded(sessions, BOUND) as session:
+        assert session.scalar(text("SHOW statement_timeout")) == "200ms"
+        session.commit()  # as the request storing an import's upload does before reading
+        assert session.scalar(text("SHOW statement_timeout")) == "200ms"
+    with sessions() as session:
+        assert session.scalar(text("SHOW statement_timeout")) == "0"
 
 
 def test_an_import_job_waits_past_the_requests_bound(app, engine, admin):

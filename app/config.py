@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     # (docs/performance.md). A database on its own machine wants more.
     read_pool_size: int = Field(default=2, ge=1)
     read_pool_timeout_s: float = Field(default=10, gt=0)
+    # How long PostgreSQL may work on one statement of a hot read (statement_timeout): the
+    # slowest legitimate ones at a million facilities (the densest z15 tile, an items page
+    # filtered on an unindexed column, a batch of an open_now search) took about a second,
+    # cold, on two busy cores (docs/benchmarks.md, Statement bounds). 5 s leaves four times
+    # that, and a question that needs more is refused (504) instead of holding a backend.
+    read_statement_timeout_s: float = Field(default=5, gt=0, le=300)
+    # ... and on one statement of a request's transaction on the primary (writes, listings,
+    # statistics): larger, as the national statistics took 3 s at a million. Not for `rf`
+    # commands, import jobs, workers or migrations, which take as long as their work.
+    statement_timeout_s: float = Field(default=30, gt=0, le=3600)
+    # ... and on each statement of GET /v1/export, which reads its rows a batch per
+    # statement, for minutes in all: a batch (and the first, which sorts) gets this long.
+    export_statement_timeout_s: float = Field(default=120, gt=0, le=3600)
     # Rendered vector tiles kept in memory per process (ogc.tiles.cache); 0 keeps none, so
     # every tile is rendered (scripts/bench_ogc measures cold tiles so). Their compressed
     # copies, one per coding asked for, come on top, each smaller than its tile.

@@ -90,6 +90,24 @@ class BadRequest(AppError):
     status, type, title = 400, "/problems/bad-request", "Bad request"
 
 
+class StatementTimeout(AppError):
+    """PostgreSQL worked on one statement of the request for longer than its bound
+    (statement_timeout, Settings.*statement_timeout_s) and cancelled it. 504, not the 503
+    of a database away: the database is well, and a client library would repeat a 503 at
+    its Retry-After, which for a question too expensive by itself is the same work again;
+    so no Retry-After either. The cause may still be passing (a busy database, a lock a
+    migration holds), which is why it is no 4xx: the same request may pass later."""
+
+    status, type, title = 504, "/problems/statement-timeout", "Statement timeout"
+    template = (
+        "the database did not answer within this request's limit of {seconds} s; ask for"
+        " less (a smaller area or page, a closer zoom, a more selective filter) or try later"
+    )
+
+    def __init__(self, *, seconds: float) -> None:
+        super().__init__(seconds=f"{seconds:g}")
+
+
 class BodyError(AppError, StarletteHTTPException):
     """An error found by middleware as the app reads a body: an AppError, rendered as one,
     and an HTTPException too, so that FastAPI's reading of a body parameter lets it through
@@ -141,6 +159,14 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[FieldError]:
 
 # SQLSTATE read_only_sql_transaction: a write sent to a standby.
 READ_ONLY_TRANSACTION = "25006"
+# SQLSTATE query_canceled: statement_timeout (or an operator's pg_cancel_backend).
+QUERY_CANCELED = "57014"
+
+
+def timed_out(exc: Exception) -> bool:
+    """A statement PostgreSQL cancelled at its bound: OperationalError, but no lost
+    database."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == QUERY_CANCELED
 
 
 # A 503 that passes within seconds (a failover, a pool's queue, a migration): ask again.
@@ -207,6 +233,8 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     # A lost database, or every connection of a pool busy for its whole timeout (overload).
+    # A statement cancelled at its bound is none of these: it is answered where the bound
+    # was set, as StatementTimeout (db.session.bounded, hot_read).
     # The driver's own InternalError, with no SQLSTATE, is a connection broken mid-answer
     # (a COMMIT cut short by a failover); so is a write refused as read-only (25006): the
     # primary's address led to a standby, as it does while a demoted primary restarts as

@@ -137,7 +137,8 @@ class FastPath:
                 ready = await answer(scope, match, headers)
             except Exception:  # noqa: BLE001
                 # The route tries again, and its error is rendered as every route's (a
-                # database away: 503), not by the last-resort handler in front of this.
+                # database away: 503), not by the last-resort handler in front of this; a
+                # read past its bound is not made again (db.session.TIMED_OUT).
                 ready = None
             if ready is None:
                 break

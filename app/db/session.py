@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 import psycopg
 from fastapi import Depends, Request
 from psycopg.types.string import ByteaBinaryLoader
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,10 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from app.config import Settings
-from app.core.errors import violated_constraint
+from app.core.errors import StatementTimeout, timed_out, violated_constraint
 
 # Set by the gate for a caller who wrote within read_your_writes_s (db.replicas).
 FROM_PRIMARY: ContextVar[bool] = ContextVar("from_primary", default=False)
+# The bound a hot read of this request ran past: the route the fast path hands such a
+# request on to (core.fastpath) answers 504 at once instead of asking the same again.
+TIMED_OUT: ContextVar[float | None] = ContextVar("timed_out", default=None)
 
 
 def connect_args(settings: Settings, options: str) -> dict[str, object]:
@@ -53,19 +56,29 @@ READ_OPTIONS = (
 )
 
 
+def milliseconds(seconds: float) -> int:
+    """A bound as PostgreSQL's timeouts take it; never 0, which would mean none."""
+    return max(1, round(seconds * 1000))
+
+
 def make_read_engine(settings: Settings, url: str | None = None) -> Engine:
     """For hot read paths (nearby search, OGC items, tiles): autocommit, so a request is one
     round trip and no ROLLBACK; a fixed pool that bounds how many run at once (see
     Settings.read_pool_size); and planner settings that keep KNN searches on their index:
     past a million rows the planner prefers a parallel bitmap scan of the whole radius,
-    sorted, to the KNN index scan that stops after `limit` rows, which is far quicker."""
+    sorted, to the KNN index scan that stops after `limit` rows, which is far quicker.
+
+    Each statement may run read_statement_timeout_s: a session setting, as autocommit has
+    no transaction to SET LOCAL in, and one costs no round trip. Behind pgbouncer it is
+    the reader role's instead (docs/operations.md, Time bounds)."""
+    timeout = milliseconds(settings.read_statement_timeout_s)
     return create_engine(
         url or settings.sqlalchemy_url,
         pool_size=settings.read_pool_size,
         max_overflow=0,
         pool_timeout=settings.read_pool_timeout_s,
         isolation_level="AUTOCOMMIT",
-        connect_args=connect_args(settings, READ_OPTIONS),
+        connect_args=connect_args(settings, f"{READ_OPTIONS} -c statement_timeout={timeout}"),
     )
 
 
@@ -118,6 +131,8 @@ async def hot_read(
     `raw`: `work` gets the pool's psycopg connection instead of a Session, for a path that
     sends one statement of its own: a Session and its transaction cost a nearby search
     more Python than its rows do (docs/performance.md)."""
+    if (bound := TIMED_OUT.get()) is not None:
+        raise StatementTimeout(seconds=bound)
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()
@@ -133,14 +148,19 @@ async def hot_read(
 
 async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) -> T:
     """On `replica` (db.replicas), or on the primary when None. A replica that lost its
-    connection leaves the rotation and the read is made again on the primary."""
+    connection leaves the rotation and the read is made again on the primary. A read that
+    ran past its bound is neither: the replica is well and the primary would spend as
+    long again on it, so it is answered as too long (core.errors.StatementTimeout)."""
     sessions = state.reads.sessions(replica)
     read = _with_read_connection if raw else _with_read_session
     try:
         if inline:
             return read(sessions, work)
         return await run_in_threadpool(read, sessions, work)
-    except (OperationalError, InternalError):
+    except (OperationalError, InternalError) as exc:
+        if timed_out(exc):
+            TIMED_OUT.set(bound := state.settings.read_statement_timeout_s)
+            raise StatementTimeout(seconds=bound) from exc
         if replica is None:
             raise
         state.reads.failed(replica, state.settings)
@@ -200,9 +220,38 @@ RAW_ERRORS: dict[type[psycopg.Error], type[Exception]] = {
 }
 
 
+BOUND = "statement_timeout_s"  # in Session.info: the bound of a bounded session
+SET_BOUND = text("SELECT set_config('statement_timeout', :bound, true)")
+
+
+@event.listens_for(Session, "after_begin")
+def _bound_transaction(session: Session, _transaction: object, connection: Connection) -> None:
+    if (seconds := session.info.get(BOUND)) is not None:
+        connection.execute(SET_BOUND, {"bound": f"{milliseconds(seconds)}ms"})
+
+
+@contextmanager
+def bounded(sessions: sessionmaker[Session], seconds: float) -> Iterator[Session]:
+    """A session each of whose statements may run `seconds` at most; one that runs longer
+    raises StatementTimeout naming the bound. The bound is a SET LOCAL as each of its
+    transactions begins, so it ends with the transaction, holds behind pgbouncer in
+    transaction mode too, and never reaches the workers, import jobs and commands that
+    share the engine."""
+    with sessions() as session:
+        session.info[BOUND] = seconds
+        try:
+            yield session
+        except OperationalError as exc:
+            if timed_out(exc):
+                raise StatementTimeout(seconds=seconds) from exc
+            raise
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit at the edge, or roll back on any error."""
-    with request.app.state.sessionmaker() as session:
+    """One transaction per request, each statement bound by statement_timeout_s: commit at
+    the edge, or roll back on any error."""
+    state = request.app.state
+    with bounded(state.sessionmaker, state.settings.statement_timeout_s) as session:
         try:
             yield session
             session.commit()

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
-from app.db.session import SessionDep
+from app.db.session import SessionDep, bounded
 from app.exports import service as exports
 from app.exports.service import FILE_FORMATS, MEDIA_TYPES, Export, ExportFilter, ExportFormat
 from app.facilities.dependencies import FacilityFilterDep
@@ -62,8 +62,11 @@ def export_facilities(
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Accept-Ranges": "none"}
     if positions.srid == 4326:
         headers |= crs_header(coordsys)
+    # Each batch of the rows is a statement of its own, bound by export_statement_timeout_s:
+    # a whole export takes minutes, more than a request's statement_timeout_s allows.
+    bound = request.app.state.settings.export_statement_timeout_s
     if format in FILE_FORMATS:
-        with request.app.state.sessionmaker() as session:
+        with bounded(request.app.state.sessionmaker, bound) as session:
             path = exports.to_temp_file(session.connection(), Export(scoped, format, positions))
             session.rollback()
         # Off the disk at once: its space comes back when it is sent or the client leaves.
@@ -75,7 +78,7 @@ def export_facilities(
             headers={**headers, "Content-Length": str(os.fstat(built.fileno()).st_size)},
         )
     return StreamingResponse(
-        _stream(request, scoped, format, positions),
+        _stream(request, scoped, format, positions, bound),
         media_type=MEDIA_TYPES[format],
         headers=headers,
     )
@@ -88,10 +91,14 @@ def _blocks(built: BinaryIO) -> Iterator[bytes]:
 
 
 def _stream(
-    request: Request, where: ExportFilter, file_format: ExportFormat, positions: Positions
+    request: Request,
+    where: ExportFilter,
+    file_format: ExportFormat,
+    positions: Positions,
+    bound: float,
 ) -> Iterator[bytes]:
     # Its own session: the request's has committed and gone by the time the body streams.
-    with request.app.state.sessionmaker() as session:
+    with bounded(request.app.state.sessionmaker, bound) as session:
         connection = session.connection()
         exports.prepare(connection)
         yield from exports.stream_text(connection, Export(where, file_format, positions))

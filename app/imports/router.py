@@ -22,7 +22,7 @@ from app.core import jsonbody
 from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.core.schemas import from_attributes
-from app.db.session import SessionDep
+from app.db.session import SessionDep, bounded
 from app.imports import fields, jobs, readers, service, tables
 from app.imports import report as reporting
 from app.imports.models import ImportJob, JobStatus
@@ -202,10 +202,13 @@ async def create_import(
     if size == 0:
         Path(name).unlink(missing_ok=True)
         raise BadRequest("the body is empty: send the file itself as the request body")
+    # The job runs unbound after the answer, for as long as its file takes; the request's
+    # own statements are bound as any request's.
     sessions = request.app.state.sessionmaker
+    bound = request.app.state.settings.statement_timeout_s
 
     def create() -> ImportJobRead:
-        with sessions() as session:
+        with bounded(sessions, bound) as session:
             job = jobs.create_job(
                 session,
                 file_name=Path(filename).name,
@@ -271,7 +274,9 @@ def _report(
 ) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    with request.app.state.sessionmaker() as session:
+    # Streamed as an export is, a batch of rows per statement: the export's bound.
+    bound = request.app.state.settings.export_statement_timeout_s
+    with bounded(request.app.state.sessionmaker, bound) as session:
         errors = jobs.job_errors(session, job_id)
         lines = reporting.lines(errors, columns=columns, language=language)
         writer.writerow(next(lines))

@@ -396,7 +396,9 @@ def _prepare(primary: Node, demo_size: int) -> None:
             f"CREATE ROLE {READER} LOGIN; GRANT pg_read_all_data TO {READER};"
             f" ALTER ROLE {READER} SET enable_bitmapscan = off;"
             f" ALTER ROLE {READER} SET max_parallel_workers_per_gather = 0;"
-            f" ALTER ROLE {READER} SET default_transaction_read_only = on",
+            f" ALTER ROLE {READER} SET default_transaction_read_only = on;"
+            # RF_READ_STATEMENT_TIMEOUT_S, which pgbouncer keeps the API from sending
+            f" ALTER ROLE {READER} SET statement_timeout = '5s'",
         )
     env = {**os.environ, "DATABASE_URL": direct_url(primary)}
     rf = str(ROOT / ".venv" / "bin" / "rf")

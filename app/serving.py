@@ -197,10 +197,11 @@ class HeadLimit(HttpToolsProtocol):
     in size and in time.
 
     Size: more than `max_bytes` is refused with 431. httptools sets no bound of its own:
-    it would gather a header of any size in memory. The reads that leave a head incomplete
-    are counted, so that one endless header is cut off after a read or two instead of
-    being gathered whole; a complete head is measured exactly only when the reads it came
-    in could hold more than `max_bytes`, which a head in one ordinary read cannot.
+    it would gather a header of any size in memory. The reads that hold nothing but an
+    incomplete head are counted, so that one endless header is cut off after a read or two
+    instead of being gathered whole; a complete head is measured exactly when it came in
+    more than one read (the read it began in may also hold the request before it, so it is
+    not counted) or in one read larger than `max_bytes`, which an ordinary head is not.
 
     Time: a head not complete within `timeout_s` of the connection's opening or of the
     request's first byte is answered 408 and the connection closed. uvicorn times out idle
@@ -225,7 +226,9 @@ class HeadLimit(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.head_began: float | None = None  # the loop's time a head under way began
-        self.head_bytes = 0  # read for that head before the current read
+        self.head_bytes = 0  # read for that head in reads holding nothing else
+        self.head_split = False  # that head came in more than one read
+        self.head_new = False  # a head began in the read being parsed
         self.reading = 0  # the size of the read being parsed
         self.head_size = 0  # its line and headers, when measured
 
@@ -239,22 +242,25 @@ class HeadLimit(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         began = self.head_began is not None
-        self.reading = len(data)
+        self.reading, self.head_new = len(data), False
         super().data_received(data)
-        if began and self.head_began is not None and not self.transport.is_closing():
-            # A head begun before this read and still incomplete after it: all of it was head.
-            self.head_bytes += len(data)
-            if self.head_bytes > self.max_bytes:
-                self.head_size = self.head_bytes
-                self._refuse(431, "Request Header Fields Too Large", self._too_large)
+        if self.head_began is not None and not self.transport.is_closing():
+            self.head_split = True
+            if began and not self.head_new:
+                # The same head before and after this read, still incomplete: all of it was head.
+                self.head_bytes += len(data)
+                if self.head_bytes > self.max_bytes:
+                    self.head_size = self.head_bytes
+                    self._refuse(431, "Request Header Fields Too Large", self._too_large)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.head_began, self.head_bytes, self.head_size = self.loop.time(), 0, 0
+        self.head_began, self.head_new = self.loop.time(), True
+        self.head_bytes, self.head_split, self.head_size = 0, False, 0
 
     def on_headers_complete(self) -> None:
         self.head_began = None
-        if self.head_bytes + self.reading > self.max_bytes:
+        if self.head_split or self.reading > self.max_bytes:
             self.head_size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
             if self.head_size > self.max_bytes:
                 raise HeadTooLarge  # the parser stops, and uvicorn answers through send_400_response

@@ -2,6 +2,7 @@
 registry: each hole once found is a drill here. The in-process side of the same rules is
 in tests/accounts/test_ratelimit.py and tests/core/test_jsonbody.py."""
 
+import re
 import select
 import socket
 import subprocess
@@ -212,6 +213,59 @@ def test_the_head_bound_counts_the_head_not_the_reads_it_came_in(server):
     line = b"X-Part: " + b"c" * 8000 + b"\r\n"
     answer = raw_answer(server.port, b"GET /v1/divisions HTTP/1.1\r\nHost: x\r\n", line, line, line)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+
+
+def answers_until_closed(connection: socket.socket, seconds: float = 10) -> bytes:
+    """Everything the server sends on `connection` until it closes it (or `seconds` of
+    silence)."""
+    connection.settimeout(seconds)
+    received = b""
+    try:
+        while more := connection.recv(65536):
+            received += more
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return received
+
+
+def statuses(received: bytes) -> list[bytes]:
+    return re.findall(rb"HTTP/1\.1 (\d{3}) [A-Z]", received)
+
+
+def test_a_head_over_the_bound_is_refused_whichever_read_it_began_in(server):
+    # A head's first read is not counted as it is read (it may also hold the request
+    # before it), so a head over the bound that ends in a later read is measured whole.
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000
+    end = b"\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port)) as keep_alive:
+        keep_alive.sendall(healthz)
+        time.sleep(0.2)
+        keep_alive.sendall(big)
+        time.sleep(0.2)
+        keep_alive.sendall(end)
+        assert statuses(answers_until_closed(keep_alive)) == [b"200", b"431"]
+    with socket.create_connection(("127.0.0.1", server.port)) as pipelined:
+        pipelined.sendall(healthz + big)
+        time.sleep(0.2)
+        pipelined.sendall(end)
+        assert statuses(answers_until_closed(pipelined)) == [b"200", b"431"]
+
+
+def test_a_body_read_with_the_next_head_is_not_counted_as_head(server):
+    # a body larger than the bound, then the start of the next request, in one read
+    body = b"{}" + b" " * 20000
+    post = b"POST /v1/facilities/0/reports HTTP/1.1\r\n"
+    post += b"Host: x\r\nContent-Type: application/json\r\n"
+    first = post + b"Content-Length: %d\r\n\r\n" % len(body)
+    chunked = post + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    for opening in (first + body, chunked):
+        with socket.create_connection(("127.0.0.1", server.port)) as connection:
+            connection.sendall(opening + b"GET /healthz HTTP/1.1\r\nHo")
+            time.sleep(0.2)
+            connection.sendall(b"st: x\r\nConnection: close\r\n\r\n")
+            # the report's answer (its body is not a report), then the next request's
+            assert statuses(answers_until_closed(connection)) == [b"422", b"200"]
 
 
 def test_a_deep_population_file_is_a_400_not_a_dropped_connection(server, registry):

@@ -209,7 +209,12 @@ class HeadLimit(HttpToolsProtocol):
     would otherwise hold a connection (and a file descriptor) for ever. One sweep over the
     process's connections every `sweep_s` finds the late heads (so a head is cut off
     between `timeout_s` and `timeout_s + sweep_s`): a timer set and cancelled per request
-    cost every request more than the sweep costs the process (docs/performance.md)."""
+    cost every request more than the sweep costs the process (docs/performance.md).
+
+    While an answer is still owed on the connection (a pipelined head behind a request in
+    progress), a refusal written at once would land inside that answer, or be taken for
+    it: a late head waits for the answer (the client is not the slow one), and a head too
+    large closes the connection after it, unanswered."""
 
     max_bytes = 16384
     timeout_s = 15.0
@@ -276,13 +281,24 @@ class HeadLimit(HttpToolsProtocol):
         return f"the request line and headers may hold at most {self.max_bytes} bytes"
 
     def head_too_slow(self, now: float) -> None:
-        if self.head_began is not None and now - self.head_began >= self.timeout_s:
+        late = self.head_began is not None and now - self.head_began >= self.timeout_s
+        if late and not self._answer_owed:
             self.head_began = None
             detail = f"the request line and headers must arrive within {self.timeout_s:g} s"
             self._refuse(408, "Request Timeout", detail)
 
+    @property
+    def _answer_owed(self) -> bool:
+        # self.cycle is the latest complete head's: answered last, after any queued before it
+        return self.cycle is not None and not self.cycle.response_complete
+
     def _refuse(self, status: int, title: str, detail: str) -> None:
         if self.transport.is_closing():
+            return
+        if self._answer_owed:
+            self.head_began = None
+            self.cycle.keep_alive = False  # closed once that answer is sent
+            self.flow.pause_reading()
             return
         body = json.dumps(
             {"type": "about:blank", "title": title, "status": status, "detail": detail}

@@ -268,6 +268,28 @@ def test_a_body_read_with_the_next_head_is_not_counted_as_head(server):
             assert statuses(answers_until_closed(connection)) == [b"422", b"200"]
 
 
+def test_a_refused_head_never_lands_inside_the_answer_before_it(strict):
+    stream = b"GET /v1/alerts/stream HTTP/1.1\r\nHost: x\r\n\r\n"
+    # a late head behind an endless stream: the stream goes on, with nothing in it
+    with socket.create_connection(("127.0.0.1", strict.port)) as late:
+        late.sendall(stream + b"GET /healthz HTTP/1.1\r\nHo")
+        received = answers_until_closed(late, seconds=5)  # the stream stays open
+        assert received.startswith(b"HTTP/1.1 200"), received[:200]
+        assert b"text/event-stream" in received
+        assert b"408" not in received and b"HTTP/1.1" not in received[12:]
+    # a head too large behind it: nothing is written into the stream, which is the
+    # connection's last answer
+    with socket.create_connection(("127.0.0.1", strict.port)) as large:
+        large.sendall(stream + b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 1000)
+        time.sleep(0.2)
+        for _ in range(3):
+            large.sendall(b"b" * 8000)
+            time.sleep(0.1)
+        received = answers_until_closed(large, seconds=5)
+        assert received.startswith(b"HTTP/1.1 200"), received[:200]
+        assert b"431" not in received and b"HTTP/1.1" not in received[12:]
+
+
 def test_a_deep_population_file_is_a_400_not_a_dropped_connection(server, registry):
     answer = httpx.post(
         f"{server.base}/v1/planning/population-layers",

@@ -321,11 +321,12 @@ def _sweep_heads(state: Any, loop: asyncio.AbstractEventLoop, every_s: float) ->
     if not state.connections:
         state.sweeping_heads = False  # the next connection starts it again
         return
+    # the next sweep is set first, so that nothing one connection raises can stop the clock
+    loop.call_later(every_s, _sweep_heads, state, loop, every_s)
     now = loop.time()
     for connection in list(state.connections):
         if isinstance(connection, HeadLimit):
             connection.head_too_slow(now)
-    loop.call_later(every_s, _sweep_heads, state, loop, every_s)
 
 
 # The counts trail the closes: a worker closing every connection it seemed to have too

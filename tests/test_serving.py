@@ -11,11 +11,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from app.serving import Balance
+from app.serving import Balance, HeadLimit, _sweep_heads
 from tests.conftest import free_port
 from tests.live import RF, STARTUP_S, wait_for, workers
 
@@ -151,6 +152,28 @@ def test_a_worker_ahead_by_two_closes_a_connection_now_and_then():
     assert headers(balance) == []  # 4 against 3
     connections[1] = 2
     assert headers(balance) == close  # 4 against 2
+
+
+def test_the_head_sweep_goes_on_whatever_one_connection_raises():
+    swept = []
+
+    class Broken(HeadLimit):
+        def __init__(self) -> None:  # no transport: the sweep is all it meets
+            pass
+
+        def head_too_slow(self, now: float) -> None:
+            swept.append(now)
+            raise RuntimeError("a connection in a state nobody foresaw")
+
+    async def sweeps() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: None)
+        state = SimpleNamespace(connections={Broken()}, sweeping_heads=True)
+        loop.call_soon(_sweep_heads, state, loop, 0.01)
+        while len(swept) < 3:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(sweeps(), 30))
 
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(server):

@@ -203,13 +203,14 @@ class HeadLimit(HttpToolsProtocol):
     more than one read (the read it began in may also hold the request before it, so it is
     not counted) or in one read larger than `max_bytes`, which an ordinary head is not.
 
-    Time: a head not complete within `timeout_s` of the connection's opening or of the
-    request's first byte is answered 408 and the connection closed. uvicorn times out idle
-    keep-alive connections only, so a client trickling a header line every few seconds
-    would otherwise hold a connection (and a file descriptor) for ever. One sweep over the
-    process's connections every `sweep_s` finds the late heads (so a head is cut off
-    between `timeout_s` and `timeout_s + sweep_s`): a timer set and cancelled per request
-    cost every request more than the sweep costs the process (docs/performance.md).
+    Time: a connection's first head not complete within `timeout_s` of the connection's
+    opening, or a later head within `timeout_s` of its first byte, is answered 408 and the
+    connection closed. uvicorn times out idle keep-alive connections only, so a client
+    trickling a header line every few seconds would otherwise hold a connection (and a
+    file descriptor) for ever. One sweep over the process's connections every `sweep_s`
+    finds the late heads (so a head is cut off between `timeout_s` and `timeout_s +
+    sweep_s`): a timer set and cancelled per request cost every request more than the
+    sweep costs the process (docs/performance.md).
 
     While an answer is still owed on the connection (a pipelined head behind a request in
     progress), a refusal written at once would land inside that answer, or be taken for
@@ -260,7 +261,9 @@ class HeadLimit(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.head_began, self.head_new = self.loop.time(), True
+        if self.head_began is None:  # else a fresh connection's: its clock runs from the opening
+            self.head_began = self.loop.time()
+        self.head_new = True
         self.head_bytes, self.head_split, self.head_size = 0, False, 0
 
     def on_headers_complete(self) -> None:

@@ -119,7 +119,7 @@ def test_a_refused_key_or_rate_closes_an_upload_too(server):
 
 def test_a_head_that_trickles_in_is_cut_off(strict):
     with socket.create_connection(("127.0.0.1", strict.port)) as slow:
-        started = time.monotonic()  # before the first byte, whence the server counts
+        started = time.monotonic()  # just after the opening, whence the server counts
         slow.sendall(b"GET /v1/divisions HTTP/1.1\r\nHost: x\r\n")
         for _ in range(3):  # a line every half second, never the blank line
             time.sleep(0.5)
@@ -180,6 +180,25 @@ def test_a_made_up_key_never_passes(server):
         for n in range(100):
             seen.append(made_up.get(routes[n % len(routes)]).status_code)
     assert set(seen) <= {401, 429} and seen[:4] == [401] * 4
+
+
+def test_a_fresh_connections_head_is_timed_from_the_opening_not_its_first_byte(strict):
+    with socket.create_connection(("127.0.0.1", strict.port)) as late:
+        time.sleep(1.5)  # of the 2 s
+        late.sendall(b"GET /healthz?")
+        with socket.create_connection(("127.0.0.1", strict.port)) as fresh:
+            fresh.setblocking(False)
+            late.settimeout(0.1)
+            while True:  # a byte every tenth of a second: never silent, never done
+                try:
+                    answer = late.recv(65536)
+                    break
+                except TimeoutError:
+                    late.sendall(b"a")
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+            # refused before a connection opened as its head began, whose time is not up
+            with pytest.raises(BlockingIOError):
+                fresh.recv(65536)
 
 
 def test_headers_over_16_kib_are_a_431(server):

@@ -202,6 +202,10 @@ class HeadLimit(HttpToolsProtocol):
     instead of being gathered whole; a complete head is measured exactly when it came in
     more than one read (the read it began in may also hold the request before it, so it is
     not counted) or in one read larger than `max_bytes`, which an ordinary head is not.
+    That measure is of the head as parsed: the blanks that end a header's value, which
+    uvicorn strips before this sees it, escape it. A per-header count would see them, at
+    a call per header on every request; what they can add is bounded by one read (uvloop
+    reads at most 256 KB), which is also all the memory they take.
 
     Time: a connection's first head not complete within `timeout_s` of the connection's
     opening, or a later head within `timeout_s` of its first byte, is answered 408 and the

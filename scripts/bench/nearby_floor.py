@@ -1,0 +1,71 @@
+"""The floor of a nearby answer under the API's own HTTP server and database driver:
+uvicorn (as `rf serve` runs it) in one process and psycopg on one held connection, sending
+the search's statement as the API does (app/nearby/repository.py: binary rows, text as its
+UTF-8 bytes), for the point in the query string, and the rows joined into an answer of
+the API's size. No routing, no validation, no gate, no pool, no envelope: what is left of
+an answer's CPU when the API's own Python is taken away (scripts/bench_nearby).
+
+    .venv/bin/python scripts/bench/nearby_floor.py PORT      (DATABASE_URL: the database)
+"""
+
+import sys
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+import psycopg
+import uvicorn
+from psycopg.types.string import ByteaBinaryLoader
+
+from app.config import Settings
+from app.db.session import READ_OPTIONS
+from app.nearby import repository
+
+settings = Settings()
+connection = psycopg.connect(
+    settings.database_url.replace("postgresql+psycopg:", "postgresql:", 1),
+    autocommit=True,
+    client_encoding="UTF8",
+    options=READ_OPTIONS,
+)
+STATEMENT = repository._statement((), True)
+FIXED = {"radius": 3000.0, "use_type": "parking", "position": 1, "stale_after_s": 900}
+FIXED |= {"min_free": None, "vehicle_height": None, "limit": 65, "offset": 0, "keep": 50}
+FIXED |= {"amap_mode": "car", "tencent_mode": "drive", "baidu_mode": "driving"}
+FIXED |= {"source": settings.app_source}
+HEADERS = [(b"content-type", b"application/json")]
+
+
+def body(query: bytes) -> bytes:
+    point = dict(parse_qsl(query.decode()))
+    now = datetime.now(UTC)
+    params = {**FIXED, "lon": float(point["lon"]), "lat": float(point["lat"])}
+    cursor = connection.cursor(binary=True)
+    cursor.adapters.register_loader("text", ByteaBinaryLoader)
+    rows = cursor.execute(STATEMENT, params | {"now": now, "day": now.date()}).fetchall()
+    items = (b'{"open_now" : true, ' + row[-2] + b", " + row[-1][1:] for row in rows)
+    return b'{"items":[' + b",".join(items) + b"]}"
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    answer = body(scope["query_string"])
+    length = [(b"content-length", str(len(answer)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS + length})
+    await send({"type": "http.response.body", "body": answer})
+
+
+if __name__ == "__main__":
+    # one process whatever WEB_CONCURRENCY says: CPU per answer is what is compared
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        workers=1,
+        access_log=False,
+        server_header=False,
+    )

@@ -47,12 +47,6 @@ def body(query: bytes) -> bytes:
 
 
 async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
     answer = body(scope["query_string"])
     length = [(b"content-length", str(len(answer)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS + length})
@@ -66,6 +60,7 @@ if __name__ == "__main__":
         host="127.0.0.1",
         port=int(sys.argv[1]),
         workers=1,
+        lifespan="off",
         access_log=False,
         server_header=False,
     )

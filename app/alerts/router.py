@@ -134,10 +134,7 @@ def active_alerts(
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "alert changes"},
-        **problem_responses(503),
-    },
+    responses={200: {"content": {"text/event-stream": {}}, "description": "alert changes"}},
 )
 async def alert_stream(request: Request, principal: CurrentPrincipal) -> StreamingResponse:
     """Server-Sent Events, one `alert` event per change (`change`: alert, update,

@@ -61,10 +61,12 @@ def install(app: FastAPI, *, models: Sequence[type[BaseModel]], unlimited: Colle
                 # Every /v1 route refuses an unknown query parameter (core.schemas).
                 statuses = [400] if path.startswith("/v1/") else []
                 # The gate answers a key it does not know with 401, and an empty bucket
-                # with 429, on every route but the probes (accounts.gate). Declared here
-                # only: the same entries stand for a route's own 401 (a role's route called
-                # without a key) and 429 (one event stream too many).
-                statuses += [] if path in unlimited else [401, 429]
+                # with 429, on every route but the probes (accounts.gate); it reads keys
+                # from the database, which a failover takes away for seconds (503, with
+                # Retry-After: core.errors). Declared here only: the same entries stand for
+                # a route's own 401 (a role's route called without a key), 429 (one event
+                # stream too many) and 503 (a process's streams all taken).
+                statuses += [] if path in unlimited else [401, 429, 503]
                 for status in statuses:
                     responses.setdefault(str(status), problem(status))
                 # FastAPI's own 422 of a route that declares none: core.errors answers

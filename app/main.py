@@ -110,9 +110,9 @@ def create_app(
         keeping.cancel()
         delivering.cancel()
         await app.state.alert_hub.stop()
+        app.state.reads.dispose()
         engine.dispose()
         read_engine.dispose()
-        app.state.reads.dispose()
 
     app = FastAPI(
         title="Civil air defense registry",

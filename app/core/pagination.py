@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from starlette.datastructures import URL
 
 from app.core import jsonbody
@@ -83,6 +84,6 @@ def next_link(url: URL, cursor: str) -> str:
 def splice_items(envelope: dict, key: str, raw_items: list[bytes]) -> bytes:
     """A JSON object of `envelope` plus `key`: the items, which arrive as UTF-8 JSON built
     by PostgreSQL and are joined here without being parsed, decoded or encoded again."""
-    head = json.dumps(envelope, ensure_ascii=False).encode()
+    head = orjson.dumps(envelope)
     separator = b"," if envelope else b""
     return b"".join((head[:-1], separator, b'"%s":[' % key.encode(), b",".join(raw_items), b"]}"))

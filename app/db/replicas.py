@@ -29,7 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.db.session import FROM_PRIMARY, connect_args, make_read_engine, make_sessionmaker
+from app.db.session import (
+    FROM_PRIMARY,
+    Held,
+    connect_args,
+    make_read_engine,
+    make_sessionmaker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,7 @@ class Reads:
     epoch: int = 0  # changes with the pinned source
     _turn: int = 0
     _pinned: Replica | None = None
+    _held: dict[Replica | None, Held] = field(default_factory=dict)
 
     def next(self) -> Replica | None:
         """The replica for one hot read, or None for the primary."""
@@ -97,6 +104,13 @@ class Reads:
 
     def sessions(self, replica: Replica | None) -> sessionmaker[Session]:
         return self.primary if replica is None else replica.sessions
+
+    def held(self, replica: Replica | None) -> Held:
+        """The connection of the source kept for the event loop's reads (session.Held)."""
+        held = self._held.get(replica)
+        if held is None:
+            held = self._held[replica] = Held(self.sessions(replica))
+        return held
 
     def failed(self, replica: Replica, settings: Settings) -> None:
         """A hot read lost its connection: out of rotation until a check finds it back."""
@@ -147,6 +161,8 @@ class Reads:
             return None
 
     def dispose(self) -> None:
+        for held in self._held.values():
+            held.release()
         for replica in self.replicas:
             replica.engine.dispose()
             replica.checks.dispose()

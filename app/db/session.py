@@ -1,16 +1,30 @@
 import asyncio
+import hashlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, TypeVar
 
 import psycopg
 from fastapi import Depends, Request
+from psycopg.pq import (
+    ConnStatus,
+    DiagnosticField,
+    ExecStatus,
+    Format,
+    PGconn,
+    PGresult,
+    TransactionStatus,
+)
 from psycopg.types.string import ByteaBinaryLoader
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DataError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
@@ -70,11 +84,13 @@ def make_read_engine(settings: Settings, url: str | None = None) -> Engine:
 
     Each statement may run read_statement_timeout_s: a session setting, as autocommit has
     no transaction to SET LOCAL in, and one costs no round trip. Behind pgbouncer it is
-    the reader role's instead (docs/operations.md, Time bounds)."""
+    the reader role's instead (docs/operations.md, Time bounds).
+
+    One connection more than the gate admits: the event loop's own (Held)."""
     timeout = milliseconds(settings.read_statement_timeout_s)
     return create_engine(
         url or settings.sqlalchemy_url,
-        pool_size=settings.read_pool_size,
+        pool_size=settings.read_pool_size + 1,
         max_overflow=0,
         pool_timeout=settings.read_pool_timeout_s,
         isolation_level="AUTOCOMMIT",
@@ -103,6 +119,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 T = TypeVar("T")
+BINARY = Format.BINARY
+IDLE = TransactionStatus.IDLE
+UNDEFINED_PREPARED_STATEMENT = b"26000"
 
 
 async def hot_read(
@@ -122,28 +141,34 @@ async def hot_read(
     `inline` runs `work` on the event loop's thread instead, for one short query whatever
     the input (a nearby search without open_now: about a millisecond). The hop to a thread
     costs it more than the wait costs the process: the worker thread and the loop would
-    trade the interpreter lock at each of psycopg's reads of a 100 KB answer. The gate
-    still comes first: past it a connection is free, so the loop never blocks on the
-    pool.
+    trade the interpreter lock at each of psycopg's reads of a 100 KB answer. With a
+    Session it waits at the gate first: past it a connection is free, so the loop never
+    blocks on the pool.
 
     `pinned`: on the replica the tile cache follows (db.replicas), not the next one.
 
-    `raw`: `work` gets the pool's psycopg connection instead of a Session, for a path that
-    sends one statement of its own: a Session and its transaction cost a nearby search
-    more Python than its rows do (docs/performance.md)."""
+    `raw`: `work` gets a psycopg connection instead of a Session, for a path that sends
+    one statement of its own: a Session and its transaction cost a nearby search more
+    Python than its rows do (docs/performance.md). Inline and raw, it is the connection
+    the source keeps for the loop (Held), past neither the gate nor the pool."""
     if (bound := TIMED_OUT.get()) is not None:
         raise StatementTimeout(seconds=bound)
+    reads = state.reads
+    if inline and raw:
+        return await _read(state, _source(reads, pinned), work, inline, raw)
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()
     except TimeoutError:
         raise PoolTimeout("every hot read connection stayed busy") from None
     try:
-        reads = state.reads
-        replica = reads.pinned if pinned and not FROM_PRIMARY.get() else reads.next()
-        return await _read(state, replica, work, inline, raw)
+        return await _read(state, _source(reads, pinned), work, inline, raw)
     finally:
         state.read_gate.release()
+
+
+def _source(reads, pinned: bool):
+    return reads.pinned if pinned and not FROM_PRIMARY.get() else reads.next()
 
 
 async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) -> T:
@@ -151,9 +176,12 @@ async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) 
     connection leaves the rotation and the read is made again on the primary. A read that
     ran past its bound is neither: the replica is well and the primary would spend as
     long again on it, so it is answered as too long (core.errors.StatementTimeout)."""
-    sessions = state.reads.sessions(replica)
-    read = _with_read_connection if raw else _with_read_session
+    reads = state.reads
     try:
+        if inline and raw:
+            return reads.held(replica).run(work)
+        sessions = reads.sessions(replica)
+        read = _with_read_connection if raw else _with_read_session
         if inline:
             return read(sessions, work)
         return await run_in_threadpool(read, sessions, work)
@@ -163,7 +191,7 @@ async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) 
             raise StatementTimeout(seconds=bound) from exc
         if replica is None:
             raise
-        state.reads.failed(replica, state.settings)
+        reads.failed(replica, state.settings)
         return await _read(state, None, work, inline, raw)
 
 
@@ -179,16 +207,50 @@ def _with_read_connection(
     if isinstance(bind, Connection):  # sessions bound to one connection (a test's transaction)
         return _raw_work(bind.connection.driver_connection, work)
     pooled = bind.raw_connection()
-    connection = pooled.driver_connection
     try:
-        return _raw_work(connection, work)
+        return _raw_work(pooled.driver_connection, work)
     finally:
-        # A connection lost (a failover) is discarded, as SQLAlchemy's own sessions do: handed
-        # back, it would get a ROLLBACK that fails in turn and logs a traceback per read.
-        if connection.closed or connection.broken:
-            pooled.invalidate()
-        else:
-            pooled.close()
+        _give_back(pooled)
+
+
+def _give_back(pooled: PoolProxiedConnection) -> None:
+    # A connection lost (a failover) is discarded, as SQLAlchemy's own sessions do: handed
+    # back, it would get a ROLLBACK that fails in turn and logs a traceback per read.
+    if pooled.driver_connection.closed:
+        pooled.invalidate()
+    else:
+        pooled.close()
+
+
+class Held:
+    """The connection a source of hot reads keeps for the reads made on the event loop's
+    thread (hot_read, inline and raw). Those run one at a time, each to its end before the
+    loop goes on, so one connection serves them all, without the gate and the pool's
+    checkout and return each time; it is the pool's one connection more than the gate
+    admits (make_read_engine). Lost, it is discarded and the next read takes another."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.pooled: PoolProxiedConnection | None = None
+
+    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
+        bind = self.sessions.kw["bind"]
+        if isinstance(bind, Connection):  # a test's transaction
+            return _with_read_connection(self.sessions, work)
+        if self.pooled is None:
+            self.pooled = bind.raw_connection()
+        pooled = self.pooled
+        try:
+            return _raw_work(pooled.driver_connection, work)
+        finally:
+            if pooled.driver_connection.closed:
+                self.pooled = None
+                pooled.invalidate()
+
+    def release(self) -> None:
+        if self.pooled is not None:
+            _give_back(self.pooled)
+            self.pooled = None
 
 
 def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection], T]) -> T:
@@ -208,6 +270,76 @@ def utf8_rows(connection: psycopg.Connection, sql: str, params: Mapping) -> list
     cursor = connection.cursor(binary=True)
     cursor.adapters.register_loader("text", ByteaBinaryLoader)
     return cursor.execute(sql, params).fetchall()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement for one_row: its SQL with PostgreSQL's own placeholders ($1, ...) for
+    the `:name` parameters of `sql`, their names in that order, and the name it is
+    prepared under on each connection (the same for the same SQL in every process)."""
+
+    sql: bytes
+    names: tuple[str, ...]
+    name: bytes
+
+    @classmethod
+    def of(cls, sql: str) -> "Prepared":
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match[1] not in names:
+                names.append(match[1])
+            return f"${names.index(match[1]) + 1}"
+
+        text = re.sub(r"(?<![:\w]):(\w+)", number, sql).encode()
+        return cls(text, tuple(names), b"rf_" + hashlib.sha1(text).hexdigest()[:24].encode())
+
+
+def one_row(
+    connection: psycopg.Connection, statement: Prepared, params: Mapping[str, object]
+) -> list[bytes | None]:
+    """The first row of `statement`, each value as PostgreSQL sends it in binary: text as
+    its UTF-8, bytea as its bytes, a boolean as one byte, an integer big-endian. Sent
+    through libpq itself (psycopg.pq): for a statement whose answer is one row of bytes,
+    psycopg's own execution (query conversion, adaptation, its generators) was a third
+    of the search's CPU in the API (docs/performance.md). Parameters go as text.
+
+    Prepared once per connection, when it is in no transaction (a read connection,
+    autocommit): a connection that does not know the name is told it then, which a
+    failover or pgbouncer's handing another server connection may call for. Behind
+    pgbouncer (psycopg's own prepared statements off, connect_args) and in a transaction,
+    the statement goes unnamed, as a failed execution would end the transaction."""
+    values = [None if (value := params[name]) is None else _text(value) for name in statement.names]
+    pgconn = connection.pgconn
+    if connection.prepare_threshold is None or pgconn.transaction_status != IDLE:
+        result = pgconn.exec_params(statement.sql, values, result_format=BINARY)
+    else:
+        result = pgconn.exec_prepared(statement.name, values, result_format=BINARY)
+        if _sqlstate(result) == UNDEFINED_PREPARED_STATEMENT:
+            _checked(pgconn, pgconn.prepare(statement.name, statement.sql))
+            result = pgconn.exec_prepared(statement.name, values, result_format=BINARY)
+    _checked(pgconn, result)
+    return [result.get_value(0, column) for column in range(result.nfields)]
+
+
+def _text(value: object) -> bytes:
+    if isinstance(value, date):  # datetime too
+        return value.isoformat().encode()
+    return str(value).encode()
+
+
+def _sqlstate(result: PGresult) -> bytes | None:
+    return result.error_field(DiagnosticField.SQLSTATE)
+
+
+def _checked(pgconn: PGconn, result: PGresult) -> None:
+    """Raises what psycopg would have: OperationalError for a lost connection, else the
+    class of the error's SQLSTATE (QueryCanceled for a statement past its bound)."""
+    if result.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+        return
+    if pgconn.status != ConnStatus.OK:
+        raise psycopg.OperationalError(pgconn.get_error_message())
+    raise psycopg.errors.error_from_result(result)
 
 
 # psycopg's errors of a raw read, raised as SQLAlchemy raises them from a Session: lost

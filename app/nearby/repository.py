@@ -12,7 +12,7 @@ import psycopg
 
 from app.alerts.rules import IN_FORCE
 from app.core.geo import CoordSys
-from app.db.session import utf8_rows
+from app.db.session import Prepared, one_row
 from app.uses.models import UseType
 
 POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
@@ -40,41 +40,47 @@ WITH candidates AS MATERIALIZED (
     ORDER BY s.location <-> {POINT}
     LIMIT :limit OFFSET :offset
 )
-SELECT q.day_kind, q.alerted, c.distance, c.opening_hours::varchar, c.fresh,
-       c.realtime_opening_status,
-       -- The item's members that depend on the query, then its stored ones without the
-       -- opening brace (service._item puts "open_now" first): cutting the brace off in
-       -- Python, where PostgreSQL's substr would walk the UTF-8 of the document. Both
-       -- arrive as UTF-8 bytes (db.session.utf8_rows).
-       '"location" : ' || json_position(c.at, :position)
-       || ', "distance_m" : ' || round(c.distance * 10) / 10
-       || ', "entrance" : ' || coalesce(
-           left(c.entrance_docs[c.i], -1)
-           || ', "location" : ' || json_position(c.entrance_at, c.i * 6 - 6 + :position)
-           || ', "distance_m" : ' || round(ST_Distance(
-               ST_GeometryN(c.entrance_points, c.i)::geography, {POINT}) * 10) / 10
-           || '}}', 'null')
-       -- A stale figure is never shown as current (same rule as uses.service.availability).
-       || ', "availability" : ' || CASE WHEN c.type = 'parking' THEN json_build_object(
-           'realtime_free_capacity', CASE WHEN c.fresh THEN c.realtime_free_spaces END,
-           'realtime_free_charging_piles', CASE WHEN c.fresh THEN c.realtime_free_charging_piles END,
-           'realtime_opening_status',
-               CASE WHEN c.fresh THEN c.realtime_opening_status ELSE 'UNKNOWN' END,
-           'realtime_data_updated_at', c.realtime_observed_at,
-           -- greatest() skips a NULL: without a report there is no age.
-           'age_seconds', CASE WHEN c.realtime_observed_at IS NOT NULL THEN
-               floor(greatest(0, extract(epoch FROM now() - c.realtime_observed_at)))::int END,
-           'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END
-       || {{navigation}} AS members,
-       c.doc
+-- One row, whether or not a place is found: the day's kind as an admin declared it
+-- (holidays), whether alerts are in force over the point, how many candidates were kept,
+-- and the places as one run of JSON objects joined by commas, nearest first.
+SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
+       EXISTS (SELECT FROM alert_area r JOIN alert a ON a.id = r.alert_id
+           WHERE ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+           AND {IN_FORCE}) AS alerted,
+       count(*)::int AS kept,
+       string_agg(
+           -- "open_now" first: false when a fresh live status says closed, else a mark
+           -- (the place's hours as a JSON string, or null, between two bytes 0x01) that
+           -- service._open_now replaces with what the hours say now: they have no SQL form.
+           textsend('{{"open_now" : ' || CASE
+               WHEN c.fresh AND c.realtime_opening_status = 'CLOSED' THEN 'false'
+               ELSE chr(1) || coalesce(to_json(c.opening_hours)::text, 'null') || chr(1) END
+           || ', "location" : ' || json_position(c.at, :position)
+           || ', "distance_m" : ' || round(c.distance * 10) / 10
+           || ', "entrance" : ' || coalesce(
+               left(c.entrance_docs[c.i], -1)
+               || ', "location" : ' || json_position(c.entrance_at, c.i * 6 - 6 + :position)
+               || ', "distance_m" : ' || round(ST_Distance(
+                   ST_GeometryN(c.entrance_points, c.i)::geography, {POINT}) * 10) / 10
+               || '}}', 'null')
+           -- A stale figure is never shown as current (as uses.service.availability).
+           || ', "availability" : ' || CASE WHEN c.type = 'parking' THEN json_build_object(
+               'realtime_free_capacity', CASE WHEN c.fresh THEN c.realtime_free_spaces END,
+               'realtime_free_charging_piles',
+                   CASE WHEN c.fresh THEN c.realtime_free_charging_piles END,
+               'realtime_opening_status',
+                   CASE WHEN c.fresh THEN c.realtime_opening_status ELSE 'UNKNOWN' END,
+               'realtime_data_updated_at', c.realtime_observed_at,
+               -- greatest() skips a NULL: without a report there is no age.
+               'age_seconds', CASE WHEN c.realtime_observed_at IS NOT NULL THEN
+                   floor(greatest(0, extract(epoch FROM now() - c.realtime_observed_at)))::int END,
+               'stale', NOT coalesce(c.fresh, false))::text ELSE 'null' END
+           || {{navigation}} || ', ')
+           -- The stored document after its opening brace, cut as bytes: substr() would
+           -- count the characters of its UTF-8.
+           || substring(textsend(c.doc) FROM 2),
+           textsend(',') ORDER BY c.distance) AS items
 FROM (
-    -- The day's kind as an admin declared it (holidays), and whether alerts are in force
-    -- over the point: on a row of their own when no place is found.
-    SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
-           EXISTS (SELECT FROM alert_area r JOIN alert a ON a.id = r.alert_id
-               WHERE ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-               AND {IN_FORCE}) AS alerted
-) AS q LEFT JOIN (
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).
     SELECT c.*, CASE WHEN ST_NumGeometries(c.entrance_points) > 1 THEN (
@@ -85,8 +91,7 @@ FROM (
     FROM candidates c
     ORDER BY c.distance
     LIMIT :keep
-) AS c ON true {{navigation_from}}
-ORDER BY c.distance
+) AS c {{navigation_from}}
 """
 
 # Links to the place for Amap, Baidu and Tencent Maps, each in its app's system (GCJ-02 or
@@ -94,14 +99,11 @@ ORDER BY c.distance
 # (use_search.name_uri, migration 0032).
 NAVIGATION_FROM = """
 CROSS JOIN LATERAL (
-    SELECT round(CASE WHEN c.i IS NULL THEN c.at[3] ELSE c.entrance_at[c.i * 6 - 3] END
-                 ::numeric, 6) AS gcj_lon,
-           round(CASE WHEN c.i IS NULL THEN c.at[4] ELSE c.entrance_at[c.i * 6 - 2] END
-                 ::numeric, 6) AS gcj_lat,
-           round(CASE WHEN c.i IS NULL THEN c.at[5] ELSE c.entrance_at[c.i * 6 - 1] END
-                 ::numeric, 6) AS bd_lon,
-           round(CASE WHEN c.i IS NULL THEN c.at[6] ELSE c.entrance_at[c.i * 6] END
-                 ::numeric, 6) AS bd_lat
+    SELECT round(p[3]::numeric, 6) AS gcj_lon, round(p[4]::numeric, 6) AS gcj_lat,
+           round(p[5]::numeric, 6) AS bd_lon, round(p[6]::numeric, 6) AS bd_lat
+    -- the six numbers of the entrance's position, else the facility's (a slice counts from 1)
+    FROM (SELECT CASE WHEN c.i IS NULL THEN c.at ELSE c.entrance_at[c.i * 6 - 5:c.i * 6] END)
+        AS e (p)
 ) AS n"""
 NAVIGATION = """', "navigation" : {"amap": "https://uri.amap.com/navigation?to='
     || n.gcj_lon || ',' || n.gcj_lat || ',' || c.name_uri || '&mode=' || :amap_mode
@@ -117,8 +119,8 @@ WITHOUT_NAVIGATION = """', "navigation" : null'"""
 
 def search_sql(filters: tuple[str, ...], *, navigation: bool) -> str:
     """The search's statement with these filters, with or without navigation links,
-    without its comments and indentation: psycopg caches its translation of a statement
-    of at most 4,096 characters only, and translates a longer one at every execution."""
+    without its comments and indentation, which PostgreSQL would parse at every
+    preparation and pg_stat_statements show."""
     sql = (
         SEARCH.replace("{filters}", "".join(f" AND {f}" for f in filters))
         .replace("{navigation}", NAVIGATION if navigation else WITHOUT_NAVIGATION)
@@ -156,13 +158,10 @@ class NearbyQuery:
         return [f.format(fresh=FRESH) for f in chosen]
 
 
-# A place: distance, opening_hours, fresh, realtime_opening_status, members, doc.
-SearchRow = tuple[float, str | None, bool | None, str | None, bytes, bytes]
-
-
 @dataclass(frozen=True)
 class Found:
-    places: list[SearchRow]
+    items: bytes  # UTF-8 JSON objects joined by commas, "open_now" perhaps a mark (SEARCH)
+    kept: int  # how many; with keep = limit, fewer are the last of the candidates
     day_kind: str | None  # the kind an admin declared for the day (holidays), if any
     alerted: bool  # alerts are in force over the point
 
@@ -180,8 +179,8 @@ def search(
     source: str,
 ) -> Found:
     """`limit` candidates nearest first by the index (a sphere), sorted by ellipsoid metres,
-    of which the nearest `keep` are returned with their JSON; `source` names this service
-    in the navigation links (percent-encoded). `day`: the date of `now` in Shanghai."""
+    of which the nearest `keep` are returned as JSON; `source` names this service in the
+    navigation links (percent-encoded). `day`: the date of `now` in Shanghai."""
     driving = query.use_type == UseType.parking
     params = {
         "lon": query.lon,
@@ -202,18 +201,19 @@ def search(
         "now": now,
         "day": day,
     }
-    # psycopg's own connection: SQLAlchemy's execution and rows cost more Python than the
-    # answer's, and the search needs neither (a read connection, autocommit).
-    rows = utf8_rows(connection, _statement(tuple(query.filters()), navigation), params)
-    day_kind, alerted = rows[0][0], rows[0][1]
-    # Without a place the one row holds the facts alone.
-    places = [row[2:] for row in rows] if rows[0][2] is not None else []
-    return Found(places, day_kind, alerted)
+    # One row of bytes, by libpq itself (db.session.one_row): SQLAlchemy's execution, and
+    # psycopg's own, cost more Python than the answer's.
+    row = one_row(connection, _statement(tuple(query.filters()), navigation), params)
+    day_kind, alerted, kept, items = row
+    return Found(
+        items=items or b"",
+        kept=int.from_bytes(kept),
+        day_kind=day_kind.decode() if day_kind else None,
+        alerted=alerted == b"\x01",
+    )
 
 
-# Made once per combination of filters (a few dozen): the statement in psycopg's
-# placeholders.
+# Made once per combination of filters (a few dozen).
 @functools.lru_cache(maxsize=128)
-def _statement(filters: tuple[str, ...], navigation: bool) -> str:
-    sql = search_sql(filters, navigation=navigation).replace("%", "%%")
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+def _statement(filters: tuple[str, ...], navigation: bool) -> Prepared:
+    return Prepared.of(search_sql(filters, navigation=navigation))

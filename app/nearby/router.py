@@ -2,12 +2,13 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import psycopg
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
-from starlette.datastructures import QueryParams, State
+from starlette.datastructures import State
 from starlette.types import Scope
 
 from app.accounts.dependencies import CurrentPrincipal
@@ -187,7 +188,8 @@ def fast_route(
     ) -> Ready | None:
         if b"%00" in scope["query_string"]:  # core.schemas.no_nul_in_parameters
             return None
-        given = dict(QueryParams(scope["query_string"]))
+        # as Starlette's QueryParams reads it, without its multi-dict
+        given = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         if not given.keys() <= model.model_fields.keys():  # ...no_unknown_query_parameters
             return None
         query = model.model_validate(given)

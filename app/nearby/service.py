@@ -11,12 +11,12 @@ from app.core.dates import SHANGHAI
 from app.core.geo import CoordSys
 from app.core.navigation import uri_component
 from app.core.pagination import splice_items
-from app.holidays.calendar import kind_of
+from app.holidays.calendar import DayKind, kind_of
 from app.holidays.models import Override
 from app.nearby import repository
-from app.nearby.repository import NearbyQuery, SearchRow
+from app.nearby.repository import NearbyQuery
 from app.uses.hours import is_open
-from app.uses.models import OpeningStatus, UseType
+from app.uses.models import UseType
 
 # The index orders by distance on a sphere; the answer's metres are on the ellipsoid,
 # which differ by up to about 0.5 %. Fetching a margin and re-sorting makes the cut exact.
@@ -44,7 +44,7 @@ class Around:
 
 @dataclass(frozen=True)
 class Places:
-    items: list[bytes]  # UTF-8 JSON (NearbyItem)
+    items: bytes  # UTF-8 JSON objects (NearbyItem) joined by commas
     alerted: bool  # alerts are in force over the point
 
 
@@ -78,8 +78,8 @@ def search(
     batch = int(limit * SPHERE_MARGIN) + 5
     today = now.astimezone(SHANGHAI).date()
 
-    def candidates(offset: int) -> repository.Found:
-        return repository.search(
+    def candidates(offset: int) -> tuple[bytes, repository.Found]:
+        found = repository.search(
             connection,
             query,
             now=now,
@@ -91,28 +91,28 @@ def search(
             navigation=fields is None or "navigation" in fields,
             source=_source(source),
         )
+        day = kind_of(today, Override(found.day_kind) if found.day_kind else None)
+        return _open_now(found.items, now, day), found
 
-    found = candidates(0)
+    items, found = candidates(0)
     alerted = found.alerted  # the facts of the first batch hold for the answer
-    day = kind_of(today, Override(found.day_kind) if found.day_kind else None)
-    chosen: list[tuple[SearchRow, bool | None]] = []
+    if not open_now and fields is None:
+        return Places(items, alerted)
+    # Chosen or cut item by item: the items are read.
+    chosen = []
     offset = 0
     while True:
-        rows = found.places
-        # An area's uses share a few hours expressions: each is read once per batch.
-        open_at_now = {hours: is_open(hours, now, day) for hours in {row[1] for row in rows}}
-        for row in rows:
-            open_at = _open_now(row, open_at_now[row[1]])  # row[1]: the opening hours
-            if not open_now or open_at is True:
-                chosen.append((row, open_at))
+        places = orjson.loads(b"[%s]" % items)
+        chosen += [place for place in places if not open_now or place["open_now"] is True]
         offset += batch
-        if not open_now or len(rows) < batch or len(chosen) >= batch or offset >= MAX_CANDIDATES:
+        if not open_now or found.kept < batch or len(chosen) >= batch or offset >= MAX_CANDIDATES:
             break
-        found = candidates(offset)
+        items, found = candidates(offset)
     if open_now:
-        chosen.sort(key=lambda pair: pair[0][0])  # by distance
-    items = [_item(row, open_at, fields) for row, open_at in chosen[:limit]]
-    return Places(items, alerted)
+        chosen.sort(key=lambda place: place["distance_m"])
+    if fields is not None:
+        chosen = [{name: place.get(name) for name in fields} for place in chosen[:limit]]
+    return Places(orjson.dumps(chosen[:limit])[1:-1], alerted)
 
 
 def envelope(place: Around, now: datetime) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def answer(
     place: Around,
     *,
     now: datetime,
-    items: list[bytes],
+    items: bytes,
     lead: dict[str, Any] | None = None,
     shelters: list[bytes] | None = None,
 ) -> bytes:
@@ -139,25 +139,19 @@ def answer(
     head = {**envelope(place, now), **(lead or {})}
     if shelters is not None:
         head = json.loads(splice_items(head, "shelters", shelters))
-    return splice_items(head, "items", items)
+    return splice_items(head, "items", [items] if items else [])
 
 
-def _open_now(row: SearchRow, open_at: bool | None) -> bool | None:
-    """The hours' answer, unless a fresh live status says closed (as uses.service.open_now)."""
-    _, _, fresh, status, _, _ = row
-    if fresh and status == OpeningStatus.closed:
-        return False
-    return open_at
-
-
-def _item(row: SearchRow, open_at: bool | None, fields: tuple[str, ...] | None) -> bytes:
-    *_, members, doc = row
-    # The stored document without its opening brace, after the members of this query.
-    whole = b"".join((b'{"open_now" : ', JSON_BOOL[open_at], b", ", members, b", ", doc[1:]))
-    if fields is None:
-        return whole
-    item = orjson.loads(whole)
-    return orjson.dumps({name: item.get(name) for name in fields})
+def _open_now(items: bytes, now: datetime, day: DayKind) -> bytes:
+    """The items with each mark (repository.SEARCH: the place's hours as a JSON string, or
+    null, between two bytes 0x01) replaced by what those hours say at `now`. No 0x01 is
+    found anywhere else: PostgreSQL writes a control character in JSON as an escape."""
+    pieces = items.split(b"\x01")
+    marks = pieces[1::2]
+    # An area's places share a few hours expressions: each is read once.
+    verdicts = {mark: JSON_BOOL[is_open(orjson.loads(mark), now, day)] for mark in set(marks)}
+    pieces[1::2] = [verdicts[mark] for mark in marks]
+    return b"".join(pieces)
 
 
 @functools.lru_cache(maxsize=16)

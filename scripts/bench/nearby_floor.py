@@ -1,8 +1,8 @@
 """The floor of a nearby answer under the API's own HTTP server and database driver:
 uvicorn (as `rf serve` runs it) in one process and psycopg on one held connection, sending
-the search's statement as the API does (app/nearby/repository.py: binary rows, text as its
-UTF-8 bytes), for the point in the query string, and the rows joined into an answer of
-the API's size. No routing, no validation, no gate, no pool, no envelope: what is left of
+the search's statement as the API does (app/nearby/repository.py: through libpq itself,
+one row of bytes, db.session.one_row), for the point in the query string, and its items
+sent as the answer, of the API's size. No routing, no validation, no gate, no pool, no envelope: what is left of
 an answer's CPU when the API's own Python is taken away (scripts/bench_nearby).
 
     .venv/bin/python scripts/bench/nearby_floor.py PORT      (DATABASE_URL: the database)
@@ -14,10 +14,9 @@ from urllib.parse import parse_qsl
 
 import psycopg
 import uvicorn
-from psycopg.types.string import ByteaBinaryLoader
 
 from app.config import Settings
-from app.db.session import READ_OPTIONS
+from app.db.session import READ_OPTIONS, one_row
 from app.nearby import repository
 
 settings = Settings()
@@ -39,11 +38,8 @@ def body(query: bytes) -> bytes:
     point = dict(parse_qsl(query.decode()))
     now = datetime.now(UTC)
     params = {**FIXED, "lon": float(point["lon"]), "lat": float(point["lat"])}
-    cursor = connection.cursor(binary=True)
-    cursor.adapters.register_loader("text", ByteaBinaryLoader)
-    rows = cursor.execute(STATEMENT, params | {"now": now, "day": now.date()}).fetchall()
-    items = (b'{"open_now" : true, ' + row[-2] + b", " + row[-1][1:] for row in rows)
-    return b'{"items":[' + b",".join(items) + b"]}"
+    items = one_row(connection, STATEMENT, params | {"now": now, "day": now.date()})[-1]
+    return b'{"items":[' + (items or b"") + b"]}"
 
 
 async def app(scope, receive, send):

@@ -55,7 +55,9 @@ def test_a_hot_read_waiting_past_the_timeout_is_a_503_to_retry(app, public_clien
     with pytest.raises(PoolTimeout):
         asyncio.run(hot_read(app.state, lambda s: s.execute(text("SELECT 1")).scalar()))
     app.state.read_gate = asyncio.Semaphore(0)
-    response = public_client.get("/v1/parking/nearby?lon=117.2272&lat=31.8206")
+    # open_now reads in a worker thread, past the gate (a search without it reads on the
+    # event loop's connection: test_the_event_loops_reads_keep_one_connection_past_the_gate)
+    response = public_client.get("/v1/parking/nearby?lon=117.2272&lat=31.8206&open_now=true")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
@@ -99,6 +101,47 @@ def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(app, 
     finally:
         engine.dispose()
     # Handed back to the pool, the lost connection's ROLLBACK failed and logged a traceback.
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
+
+
+def test_the_event_loops_reads_keep_one_connection_past_the_gate(app, settings):
+    engine = make_read_engine(settings)
+    app.state.reads = Reads(make_sessionmaker(engine))
+    app.state.read_gate = asyncio.Semaphore(0)  # every pooled connection busy
+
+    def backend(connection) -> int:
+        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    try:
+        pids = {asyncio.run(hot_read(app.state, backend, raw=True, inline=True)) for _ in range(3)}
+        assert len(pids) == 1
+        assert engine.pool.checkedout() == 1  # held, and one more than the gate admits
+        assert engine.pool.size() == settings.read_pool_size + 1
+    finally:
+        app.state.reads.dispose()
+        engine.dispose()
+    assert engine.pool.checkedout() == 0
+
+
+def test_the_event_loops_lost_connection_is_discarded_for_a_new_one(app, settings, caplog):
+    engine = make_read_engine(settings)
+    app.state.reads = Reads(make_sessionmaker(engine))
+
+    def backend(connection) -> int:
+        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    try:
+        first = asyncio.run(hot_read(app.state, backend, raw=True, inline=True))
+        killer = create_engine(settings.sqlalchemy_url)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        killer.dispose()
+        with pytest.raises(OperationalError):  # a 503 to retry (core.errors)
+            asyncio.run(hot_read(app.state, backend, raw=True, inline=True))
+        assert asyncio.run(hot_read(app.state, backend, raw=True, inline=True)) != first
+    finally:
+        app.state.reads.dispose()
+        engine.dispose()
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
 
 

@@ -47,18 +47,3 @@ def test_forward_shift_agrees(connection, coordsys):
         assert (sql_lon, sql_lat) == pytest.approx(
             position_from_wgs84(lon, lat, coordsys), abs=1e-9
         )
-
-
-def test_every_search_statement_fits_psycopgs_statement_cache():
-    # A longer statement is translated to PostgreSQL's placeholders at every execution.
-    from itertools import combinations
-
-    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
-
-    from app.nearby.repository import FILTERS, FRESH, _statement
-
-    filters = [f.format(fresh=FRESH) for f in FILTERS.values()]
-    for count in range(len(filters) + 1):
-        for chosen in combinations(filters, count):
-            for navigation in (True, False):
-                assert len(_statement(chosen, navigation)) <= MAX_CACHED_STATEMENT_LENGTH

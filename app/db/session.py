@@ -1,6 +1,7 @@
 import asyncio
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -232,20 +233,25 @@ class Held:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self.pooled: PoolProxiedConnection | None = None
+        # Another event loop of the process (a test's second client) reads from the pool.
+        self.lock = threading.Lock()
 
     def run(self, work: Callable[[psycopg.Connection], T]) -> T:
         bind = self.sessions.kw["bind"]
-        if isinstance(bind, Connection):  # a test's transaction
-            return _with_read_connection(self.sessions, work)
-        if self.pooled is None:
-            self.pooled = bind.raw_connection()
-        pooled = self.pooled
+        if isinstance(bind, Connection) or not self.lock.acquire(blocking=False):
+            return _with_read_connection(self.sessions, work)  # Connection: a test's
         try:
-            return _raw_work(pooled.driver_connection, work)
+            if self.pooled is None:
+                self.pooled = bind.raw_connection()
+            pooled = self.pooled
+            try:
+                return _raw_work(pooled.driver_connection, work)
+            finally:
+                if pooled.driver_connection.closed:
+                    self.pooled = None
+                    pooled.invalidate()
         finally:
-            if pooled.driver_connection.closed:
-                self.pooled = None
-                pooled.invalidate()
+            self.lock.release()
 
     def release(self) -> None:
         if self.pooled is not None:

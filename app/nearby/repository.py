@@ -102,7 +102,7 @@ CROSS JOIN LATERAL (
     SELECT round(p[3]::numeric, 6) AS gcj_lon, round(p[4]::numeric, 6) AS gcj_lat,
            round(p[5]::numeric, 6) AS bd_lon, round(p[6]::numeric, 6) AS bd_lat
     -- the six numbers of the entrance's position, else the facility's (a slice counts from 1)
-    FROM (SELECT CASE WHEN c.i IS NULL THEN c.at ELSE c.entrance_at[c.i * 6 - 5:c.i * 6] END)
+    FROM (SELECT CASE WHEN c.i IS NULL THEN c.at ELSE c.entrance_at[c.i * 6 - 5 : c.i * 6] END)
         AS e (p)
 ) AS n"""
 NAVIGATION = """', "navigation" : {"amap": "https://uri.amap.com/navigation?to='

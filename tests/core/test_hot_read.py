@@ -81,7 +81,10 @@ def test_a_raw_hot_read_gets_psycopgs_connection_and_its_errors_as_sqlalchemys(a
         asyncio.run(hot_read(app.state, lost, raw=True, inline=True))
 
 
-def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(app, settings, caplog):
+@pytest.mark.parametrize("inline", [False, True])  # the pool's, or the loop's own (Held)
+def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(
+    app, settings, caplog, inline
+):
     # The pool of a real engine: the app fixture's reads share the test's one connection.
     engine = make_read_engine(settings)
     app.state.reads = Reads(make_sessionmaker(engine))
@@ -89,16 +92,20 @@ def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(app, 
     def backend(connection) -> int:
         return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
 
+    def read() -> int:
+        return asyncio.run(hot_read(app.state, backend, raw=True, inline=inline))
+
     try:
-        first = asyncio.run(hot_read(app.state, backend, raw=True))
+        first = read()
         killer = create_engine(settings.sqlalchemy_url)
         with killer.connect() as connection:
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
         killer.dispose()
         with pytest.raises(OperationalError):  # a 503 to retry (core.errors)
-            asyncio.run(hot_read(app.state, backend, raw=True))
-        assert asyncio.run(hot_read(app.state, backend, raw=True)) != first
+            read()
+        assert read() != first
     finally:
+        app.state.reads.dispose()
         engine.dispose()
     # Handed back to the pool, the lost connection's ROLLBACK failed and logged a traceback.
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
@@ -121,28 +128,6 @@ def test_the_event_loops_reads_keep_one_connection_past_the_gate(app, settings):
         app.state.reads.dispose()
         engine.dispose()
     assert engine.pool.checkedout() == 0
-
-
-def test_the_event_loops_lost_connection_is_discarded_for_a_new_one(app, settings, caplog):
-    engine = make_read_engine(settings)
-    app.state.reads = Reads(make_sessionmaker(engine))
-
-    def backend(connection) -> int:
-        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
-
-    try:
-        first = asyncio.run(hot_read(app.state, backend, raw=True, inline=True))
-        killer = create_engine(settings.sqlalchemy_url)
-        with killer.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-        killer.dispose()
-        with pytest.raises(OperationalError):  # a 503 to retry (core.errors)
-            asyncio.run(hot_read(app.state, backend, raw=True, inline=True))
-        assert asyncio.run(hot_read(app.state, backend, raw=True, inline=True)) != first
-    finally:
-        app.state.reads.dispose()
-        engine.dispose()
-    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
 
 
 def test_a_value_the_database_refuses_on_a_raw_read_is_sqlalchemys_data_error(app):

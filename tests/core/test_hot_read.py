@@ -6,7 +6,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.db.replicas import Reads
+from app.db.replicas import Reads, replica
 from app.db.session import hot_read, make_read_engine, make_sessionmaker, utf8_rows
 
 
@@ -142,6 +142,36 @@ def test_the_event_loops_lost_connection_is_discarded_for_a_new_one(app, setting
     finally:
         app.state.reads.dispose()
         engine.dispose()
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
+
+
+def test_a_replica_that_lost_the_loops_connection_leaves_and_the_primary_answers(
+    app, settings, caplog
+):
+    # A failover: the replica's kept connection is gone; the read is made again on the
+    # primary's, no 503, and the replica's is discarded rather than kept checked out.
+    engine = make_read_engine(settings)
+    standby = replica(settings, settings.sqlalchemy_url)  # the same database, in rotation
+    app.state.reads = reads = Reads(make_sessionmaker(engine), [standby])
+    reads.update(standby, 0.0, settings)
+
+    def backend(connection) -> int:
+        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    try:
+        first = asyncio.run(hot_read(app.state, backend, raw=True, inline=True))
+        assert standby.engine.pool.checkedout() == 1 and engine.pool.checkedout() == 0
+        killer = create_engine(settings.sqlalchemy_url)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        killer.dispose()
+        assert asyncio.run(hot_read(app.state, backend, raw=True, inline=True)) != first
+        assert not standby.in_rotation
+        assert standby.engine.pool.checkedout() == 0 and engine.pool.checkedout() == 1
+    finally:
+        reads.dispose()
+        engine.dispose()
+    assert engine.pool.checkedout() == 0
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
 
 

@@ -109,7 +109,9 @@ class Reads:
         """The connection of the source kept for the event loop's reads (session.Held)."""
         held = self._held.get(replica)
         if held is None:
-            held = self._held[replica] = Held(self.sessions(replica))
+            # Two event loops of the process (a test's clients) may both find none: the
+            # first stored is kept, as the other's connection would never be given back.
+            held = self._held.setdefault(replica, Held(self.sessions(replica)))
         return held
 
     def failed(self, replica: Replica, settings: Settings) -> None:

@@ -6,8 +6,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.db.replicas import Reads
-from app.db.session import hot_read, make_read_engine, make_sessionmaker, utf8_rows
+from app.db import replicas
+from app.db.replicas import Reads, replica
+from app.db.session import Held, hot_read, make_read_engine, make_sessionmaker, utf8_rows
 
 
 @pytest.mark.parametrize("inline", [False, True])
@@ -128,6 +129,71 @@ def test_the_event_loops_reads_keep_one_connection_past_the_gate(app, settings):
         app.state.reads.dispose()
         engine.dispose()
     assert engine.pool.checkedout() == 0
+
+
+def test_a_replica_that_lost_the_loops_connection_leaves_and_the_primary_answers(
+    app, settings, caplog
+):
+    # A failover: the replica's kept connection is gone; the read is made again on the
+    # primary's, no 503, and the replica's is discarded rather than kept checked out.
+    engine = make_read_engine(settings)
+    standby = replica(settings, settings.sqlalchemy_url)  # the same database, in rotation
+    app.state.reads = reads = Reads(make_sessionmaker(engine), [standby])
+    reads.update(standby, 0.0, settings)
+
+    def backend(connection) -> int:
+        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    try:
+        first = asyncio.run(hot_read(app.state, backend, raw=True, inline=True))
+        assert standby.engine.pool.checkedout() == 1 and engine.pool.checkedout() == 0
+        killer = create_engine(settings.sqlalchemy_url)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        killer.dispose()
+        assert asyncio.run(hot_read(app.state, backend, raw=True, inline=True)) != first
+        assert not standby.in_rotation
+        assert standby.engine.pool.checkedout() == 0 and engine.pool.checkedout() == 1
+    finally:
+        reads.dispose()
+        engine.dispose()
+    assert engine.pool.checkedout() == 0
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")], caplog.text
+
+
+def test_two_event_loops_asking_at_once_keep_one_connection_between_them(
+    app, settings, monkeypatch
+):
+    # Each loop (a test's two clients) finds no Held and makes one: only one may be kept,
+    # as dispose() gives back the kept one's connection and no one the other's.
+    engine = make_read_engine(settings)
+    app.state.reads = reads = Reads(make_sessionmaker(engine))
+    both_looked = threading.Barrier(2)
+    made: list[Held] = []
+
+    class Made(Held):
+        def __init__(self, sessions) -> None:
+            both_looked.wait(timeout=5)
+            super().__init__(sessions)
+            made.append(self)
+
+    monkeypatch.setattr(replicas, "Held", Made)
+
+    def read() -> None:
+        work = lambda connection: connection.execute("SELECT 1").fetchone()  # noqa: E731
+        asyncio.run(hot_read(app.state, work, raw=True, inline=True))
+
+    loops = [threading.Thread(target=read) for _ in range(2)]
+    try:
+        for loop in loops:
+            loop.start()
+        for loop in loops:
+            loop.join()
+        assert len(made) == 2 and [h for h in made if h.pooled] == [reads.held(None)]
+        reads.dispose()
+        assert engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()
 
 
 def test_a_value_the_database_refuses_on_a_raw_read_is_sqlalchemys_data_error(app):

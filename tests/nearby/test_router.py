@@ -340,3 +340,39 @@ def test_a_renamed_work_names_its_unnamed_use_in_the_links(client, place):
     [item] = nearby(client)["items"]
     label = item["navigation"]["tencent"].split("&to=")[1].split("&")[0]
     assert item["name"] == unquote(label) == "蜀山 A&B #2 %+/ 车库"
+
+
+# The byte that marks open_now in the search's items (service._open_now), among JSON's
+# metacharacters and text that reads as its escape.
+MARKLIKE = 'a\x01"b\\\x01c\x1f\\u0001 \u2028d'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"open_now": True},
+        {"fields": "open_now,name,entrance"},
+        {"open_now": True, "fields": "fee"},
+    ],
+)
+def test_stored_text_with_the_marks_byte_leaves_the_items_whole(client, place, query):
+    # Every text an item carries, opening hours too (in a comment), holds 0x01:
+    # PostgreSQL writes each as an escape, so the only raw 0x01 are the marks.
+    hours = 'Mo-Su 00:00-24:00 "x\x01y"'  # a comment holds no quote
+    entrances = [{"kind": "vehicle", "name": MARKLIKE, "location": point(CENTER[0], CENTER[1])}]
+    use = {**PARKING, "name": MARKLIKE, "fee": MARKLIKE, "opening_hours": hours}
+    mine = place(
+        CENTER[0] + 0.0001, CENTER[1], use=use, entrances=entrances, name=MARKLIKE, address=MARKLIKE
+    )
+    response = client.get(
+        "/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "limit": 200, **query}
+    )
+    assert response.status_code == 200, response.text
+    assert b"\x01" not in response.content
+    item = next(i for i in response.json()["items"] if i.get("facility_id", mine) == mine)
+    assert item.get("open_now", True) is True
+    for member in ("name", "address", "fee"):
+        assert item.get(member, MARKLIKE) == MARKLIKE
+    if "entrance" in item:
+        assert item["entrance"]["name"] == MARKLIKE

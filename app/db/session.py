@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import psycopg
 from fastapi import Depends, Request
@@ -31,6 +31,9 @@ from starlette.datastructures import State
 
 from app.config import Settings
 from app.core.errors import StatementTimeout, timed_out, violated_constraint
+
+if TYPE_CHECKING:  # db.replicas imports this module
+    from app.db.replicas import Reads, Replica
 
 # Set by the gate for a caller who wrote within read_your_writes_s (db.replicas).
 FROM_PRIMARY: ContextVar[bool] = ContextVar("from_primary", default=False)
@@ -168,7 +171,7 @@ async def hot_read(
         state.read_gate.release()
 
 
-def _source(reads, pinned: bool):
+def _source(reads: "Reads", pinned: bool) -> "Replica | None":
     return reads.pinned if pinned and not FROM_PRIMARY.get() else reads.next()
 
 

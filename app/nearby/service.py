@@ -1,6 +1,6 @@
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -78,7 +78,8 @@ def search(
     batch = int(limit * SPHERE_MARGIN) + 5
     today = now.astimezone(SHANGHAI).date()
 
-    def candidates(offset: int) -> tuple[bytes, repository.Found]:
+    def candidates(offset: int) -> repository.Found:
+        """The next batch, its items' open_now decided."""
         found = repository.search(
             connection,
             query,
@@ -92,22 +93,22 @@ def search(
             source=_source(source),
         )
         day = kind_of(today, Override(found.day_kind) if found.day_kind else None)
-        return _open_now(found.items, now, day), found
+        return replace(found, items=_open_now(found.items, now, day))
 
-    items, found = candidates(0)
+    found = candidates(0)
     alerted = found.alerted  # the facts of the first batch hold for the answer
     if not open_now and fields is None:
-        return Places(items, alerted)
+        return Places(found.items, alerted)
     # Chosen or cut item by item: the items are read.
     chosen = []
     offset = 0
     while True:
-        places = orjson.loads(b"[%s]" % items)
+        places = orjson.loads(b"[%s]" % found.items)
         chosen += [place for place in places if not open_now or place["open_now"] is True]
         offset += batch
         if not open_now or found.kept < batch or len(chosen) >= batch or offset >= MAX_CANDIDATES:
             break
-        items, found = candidates(offset)
+        found = candidates(offset)
     if open_now:
         chosen.sort(key=lambda place: place["distance_m"])
     if fields is not None:

@@ -42,19 +42,26 @@ WITH candidates AS MATERIALIZED (
 )
 -- One row, whether or not a place is found: the day's kind as an admin declared it
 -- (holidays), whether alerts are in force over the point, how many candidates were kept,
--- and the places as one run of JSON objects joined by commas, nearest first.
+-- the places as one run of JSON objects joined by commas, each object's length, and what
+-- each one's open_now is to be read from. Each aggregate takes the places in the order
+-- they come, nearest first: an aggregate's own ORDER BY would sort them again, once each.
 SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
        EXISTS (SELECT FROM alert_area r JOIN alert a ON a.id = r.alert_id
            WHERE ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
            AND {IN_FORCE}) AS alerted,
        count(*)::int AS kept,
-       string_agg(
-           -- "open_now" first: false when a fresh live status says closed, else a mark
-           -- (the place's hours as a JSON string, or null, between two bytes 0x01) that
-           -- service._open_now replaces with what the hours say now: they have no SQL form.
-           textsend('{{"open_now" : ' || CASE
-               WHEN c.fresh AND c.realtime_opening_status = 'CLOSED' THEN 'false'
-               ELSE chr(1) || coalesce(to_json(c.opening_hours)::text, 'null') || chr(1) END
+       string_agg(c.item, textsend(',')) AS items,
+       -- four bytes each, big-endian
+       string_agg(int4send(octet_length(c.item)), '') AS lengths,
+       -- null where the item's open_now is written, else the place's hours
+       json_agg(CASE WHEN c.decided IS NULL THEN c.opening_hours END) AS hours
+FROM (
+    SELECT c.distance, c.opening_hours, c.decided,
+           -- "open_now" first, in five bytes (JSON allows the spaces): false when a fresh
+           -- live status says closed, null without hours, else five spaces that
+           -- service._open_now writes over with what the hours say now: they have no SQL
+           -- form.
+           textsend('{{"open_now" : ' || coalesce(c.decided, '     ')
            || ', "location" : ' || json_position(c.at, :position)
            || ', "distance_m" : ' || round(c.distance * 10) / 10
            || ', "entrance" : ' || coalesce(
@@ -78,12 +85,14 @@ SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
            || {{navigation}} || ', ')
            -- The stored document after its opening brace, cut as bytes: substr() would
            -- count the characters of its UTF-8.
-           || substring(textsend(c.doc) FROM 2),
-           textsend(',') ORDER BY c.distance) AS items
+           || substring(textsend(c.doc) FROM 2) AS item
 FROM (
+    -- decided: open_now where the row tells it without the hours' reading.
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).
-    SELECT c.*, CASE WHEN ST_NumGeometries(c.entrance_points) > 1 THEN (
+    SELECT c.*, CASE WHEN c.fresh AND c.realtime_opening_status = 'CLOSED' THEN 'false'
+                WHEN c.opening_hours IS NULL THEN 'null ' END AS decided,
+           CASE WHEN ST_NumGeometries(c.entrance_points) > 1 THEN (
                SELECT i FROM generate_series(1, ST_NumGeometries(c.entrance_points)) AS i
                ORDER BY ST_Distance(ST_GeometryN(c.entrance_points, i)::geography, {POINT})
                LIMIT 1)
@@ -92,6 +101,9 @@ FROM (
     ORDER BY c.distance
     LIMIT :keep
 ) AS c {{navigation_from}}
+    -- a fence: merged into the aggregates above, each item would be written twice
+    OFFSET 0
+) AS c
 """
 
 # Links to the place for Amap, Baidu and Tencent Maps, each in its app's system (GCJ-02 or
@@ -160,7 +172,9 @@ class NearbyQuery:
 
 @dataclass(frozen=True)
 class Found:
-    items: bytes  # UTF-8 JSON objects joined by commas, "open_now" perhaps a mark (SEARCH)
+    items: bytes | bytearray  # UTF-8 JSON objects joined by commas (SEARCH)
+    lengths: bytes  # each object's length in bytes, as big-endian 32-bit integers
+    hours: bytes  # a JSON array, per object: null when its open_now is written, else hours
     kept: int  # how many; with keep = limit, fewer are the last of the candidates
     day_kind: str | None  # the kind an admin declared for the day (holidays), if any
     alerted: bool  # alerts are in force over the point
@@ -204,9 +218,11 @@ def search(
     # One row of bytes, by libpq itself (db.session.one_row): SQLAlchemy's execution, and
     # psycopg's own, cost more Python than the answer's.
     row = one_row(connection, _statement(tuple(query.filters()), navigation), params)
-    day_kind, alerted, kept, items = row
+    day_kind, alerted, kept, items, lengths, hours = row
     return Found(
         items=items or b"",
+        lengths=lengths or b"",
+        hours=hours or b"[]",
         kept=int.from_bytes(kept),
         day_kind=day_kind.decode() if day_kind else None,
         alerted=alerted == b"\x01",

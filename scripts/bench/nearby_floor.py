@@ -2,7 +2,7 @@
 uvicorn (as `rf serve` runs it) in one process and one held connection, sending the
 search's statement as the API does (app/nearby/repository.py: through libpq itself, one
 row of bytes, db.session.one_row) for the point in the query string, and sending its
-items back as they come, their open_now marks left in. No routing, no validation, no
+items back as they come, their open_now left unwritten (five spaces, valid JSON). No routing, no validation, no
 gate, no pool, no open_now, no envelope: what is left of an answer's CPU when the API's
 own Python is taken away (scripts/bench_nearby).
 
@@ -39,7 +39,7 @@ def body(query: bytes) -> bytes:
     point = dict(parse_qsl(query.decode()))
     now = datetime.now(UTC)
     params = {**FIXED, "lon": float(point["lon"]), "lat": float(point["lat"])}
-    items = one_row(connection, STATEMENT, params | {"now": now, "day": now.date()})[-1]
+    _, _, _, items, _, _ = one_row(connection, STATEMENT, params | {"now": now, "day": now.date()})
     return b'{"items":[' + (items or b"") + b"]}"
 
 

@@ -95,4 +95,4 @@ def test_every_search_statement_runs(connection: Connection):
         for chosen in itertools.combinations(filters, count):
             for navigation in (True, False):
                 row = one_row(driver, _statement(chosen, navigation), values)
-                assert len(row) == 4
+                assert len(row) == 6

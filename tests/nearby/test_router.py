@@ -342,9 +342,10 @@ def test_a_renamed_work_names_its_unnamed_use_in_the_links(client, place):
     assert item["name"] == unquote(label) == "蜀山 A&B #2 %+/ 车库"
 
 
-# The byte that marks open_now in the search's items (service._open_now), among JSON's
-# metacharacters and text that reads as its escape.
-MARKLIKE = 'a\x01"b\\\x01c\x1f\\u0001 \u2028d'
+# Control characters, JSON's metacharacters, text that reads as an escape, and characters
+# of three and four bytes in UTF-8: open_now is written into the search's items at offsets
+# counted in bytes (service._open_now), after text like this.
+ODD_TEXT = 'a\x01"b\\\x01c\x1f\\u0001 \u2028d 蜀山 🅿'
 
 
 @pytest.mark.parametrize(
@@ -356,23 +357,36 @@ MARKLIKE = 'a\x01"b\\\x01c\x1f\\u0001 \u2028d'
         {"open_now": True, "fields": "fee"},
     ],
 )
-def test_stored_text_with_the_marks_byte_leaves_the_items_whole(client, place, query):
-    # Every text an item carries, opening hours too (in a comment), holds 0x01:
-    # PostgreSQL writes each as an escape, so the only raw 0x01 are the marks.
-    hours = 'Mo-Su 00:00-24:00 "x\x01y"'  # a comment holds no quote
-    entrances = [{"kind": "vehicle", "name": MARKLIKE, "location": point(CENTER[0], CENTER[1])}]
-    use = {**PARKING, "name": MARKLIKE, "fee": MARKLIKE, "opening_hours": hours}
-    mine = place(
-        CENTER[0] + 0.0001, CENTER[1], use=use, entrances=entrances, name=MARKLIKE, address=MARKLIKE
-    )
+def test_odd_stored_text_leaves_the_items_whole(client, place, query):
+    # Every text an item carries holds it, the opening hours too (in a comment). Three
+    # places: open, closed and without hours, nearest first.
+    entrances = [{"kind": "vehicle", "name": ODD_TEXT, "location": point(CENTER[0], CENTER[1])}]
+    texts = {"name": ODD_TEXT, "fee": ODD_TEXT}
+    hours = ['Mo-Su 00:00-24:00 "x\x01y 蜀"', 'Mo-Su off "蜀\x01"', None]
+    mine = [
+        place(
+            CENTER[0] + 0.0001 * (n + 1),
+            CENTER[1],
+            use={**PARKING, **texts, "opening_hours": expression},
+            entrances=entrances,
+            name=ODD_TEXT,
+            address=ODD_TEXT,
+        )
+        for n, expression in enumerate(hours)
+    ]
     response = client.get(
         "/v1/parking/nearby", params={"lon": CENTER[0], "lat": CENTER[1], "limit": 200, **query}
     )
     assert response.status_code == 200, response.text
     assert b"\x01" not in response.content
-    item = next(i for i in response.json()["items"] if i.get("facility_id", mine) == mine)
-    assert item.get("open_now", True) is True
-    for member in ("name", "address", "fee"):
-        assert item.get(member, MARKLIKE) == MARKLIKE
-    if "entrance" in item:
-        assert item["entrance"]["name"] == MARKLIKE
+    items = response.json()["items"]
+    if "fields" not in query:
+        assert [i["facility_id"] for i in items if i["facility_id"] in mine] == mine[: len(items)]
+    if "open_now" in query.get("fields", "open_now"):
+        expected = [True] if query.get("open_now") else [True, False, None]
+        assert [i["open_now"] for i in items][:3] == expected
+    for item in items:
+        for member in ("name", "address", "fee"):
+            assert item.get(member, ODD_TEXT) == ODD_TEXT
+        if "entrance" in item:
+            assert item["entrance"]["name"] == ODD_TEXT

@@ -1,10 +1,12 @@
 """Maintenance and conversion drill campaigns: their rule sets refused when wrong, their
 evaluation on hand-built works, records and plans."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+
+from app.core import dates
 
 ANY = {"If-Match": "*"}
 SCOPE = {"admin_codes": ["340100"], "starts_on": "2025-01-01", "target_on": "2025-06-30"}
@@ -218,7 +220,7 @@ def test_bad_rule_sets_are_named(client, change, field):
 def test_drill_rule_sets_are_checked(client):
     response = client.post("/v1/campaigns", json={**DRILL, "rules": {"steps": ["teleport"]}})
     assert response.status_code == 422 and "rules.steps" in response.text
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (dates.today() + timedelta(days=1)).isoformat()  # in China, as the app's
     # A target ahead: no evaluation at it yet.
     body = evaluate(client, {**DRILL, "target_on": tomorrow})
     assert body["at_target"] is None and body["today"]["works"] >= 0
@@ -260,7 +262,7 @@ def test_maintenance_completion_is_the_first_day_every_requirement_is_recent(cli
     the next inspection does. (Completion is found with a running count of the spans each
     record keeps its requirement met, not by comparing every pair of a work's records.)"""
     work = hefei()
-    today = date.today()
+    today = dates.today()
     for days_ago, kind in ((200, "inspection"), (80, "repair"), (20, "inspection")):
         record(client, work, (today - timedelta(days=days_ago)).isoformat(), kind=kind)
     rules = {"record_kinds": ["inspection", "repair"], "within_days": 90}

@@ -86,7 +86,7 @@ class Reads:
     epoch: int = 0  # changes with the pinned source
     _turn: int = 0
     _pinned: Replica | None = None
-    _held: dict[Replica | None, Held] = field(default_factory=dict)
+    _held: dict[tuple[Replica | None, bool], Held] = field(default_factory=dict)
 
     def next(self) -> Replica | None:
         """The replica for one hot read, or None for the primary."""
@@ -105,13 +105,14 @@ class Reads:
     def sessions(self, replica: Replica | None) -> sessionmaker[Session]:
         return self.primary if replica is None else replica.sessions
 
-    def held(self, replica: Replica | None) -> Held:
-        """The connection of the source kept for the event loop's reads (session.Held)."""
-        held = self._held.get(replica)
+    def held(self, replica: Replica | None, *, waits: bool = False) -> Held:
+        """The connection of the source kept for the event loop's reads, blocking or
+        waiting (session.Held)."""
+        held = self._held.get((replica, waits))
         if held is None:
             # Two event loops of the process (a test's clients) may both find none: the
             # first stored is kept, as the other's connection would never be given back.
-            held = self._held.setdefault(replica, Held(self.sessions(replica)))
+            held = self._held.setdefault((replica, waits), Held(self.sessions(replica)))
         return held
 
     def failed(self, replica: Replica, settings: Settings) -> None:

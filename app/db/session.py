@@ -2,7 +2,7 @@ import asyncio
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -90,11 +90,12 @@ def make_read_engine(settings: Settings, url: str | None = None) -> Engine:
     no transaction to SET LOCAL in, and one costs no round trip. Behind pgbouncer it is
     the reader role's instead (docs/operations.md, Time bounds).
 
-    One connection more than the gate admits: the event loop's own (Held)."""
+    Two connections more than the gate admits: the event loop's own and its waiting one
+    (Held)."""
     timeout = milliseconds(settings.read_statement_timeout_s)
     return create_engine(
         url or settings.sqlalchemy_url,
-        pool_size=settings.read_pool_size + 1,
+        pool_size=settings.read_pool_size + 2,
         max_overflow=0,
         pool_timeout=settings.read_pool_timeout_s,
         isolation_level="AUTOCOMMIT",
@@ -135,6 +136,7 @@ async def hot_read(
     inline: bool = False,
     pinned: bool = False,
     raw: bool = False,
+    waits: bool = False,
 ) -> T:
     """`work` with a read engine session, in a worker thread. At most read_pool_size run at
     once; the rest wait their turn here, first come first served, as coroutines: parked on
@@ -154,12 +156,17 @@ async def hot_read(
     `raw`: `work` gets a psycopg connection instead of a Session, for a path that sends
     one statement of its own: a Session and its transaction cost a nearby search more
     Python than its rows do (docs/performance.md). Inline and raw, it is the connection
-    the source keeps for the loop (Held), past neither the gate nor the pool."""
+    the source keeps for the loop (Held), past neither the gate nor the pool.
+
+    `waits` (with `inline` and `raw`): `work` is a coroutine function that waits for
+    PostgreSQL's answer without blocking the loop (one_row_waiting), on a connection the
+    source keeps for such reads: a read many requests wait on (the tile change log), which
+    would otherwise hold up every other request of the process for its round trip."""
     if (bound := TIMED_OUT.get()) is not None:
         raise StatementTimeout(seconds=bound)
     reads = state.reads
     if inline and raw:
-        return await _read(state, _source(reads, pinned), work, inline, raw)
+        return await _read(state, _source(reads, pinned), work, inline, raw, waits)
     try:
         async with asyncio.timeout(state.settings.read_pool_timeout_s):
             await state.read_gate.acquire()
@@ -175,7 +182,9 @@ def _source(reads: "Reads", pinned: bool) -> "Replica | None":
     return reads.pinned if pinned and not FROM_PRIMARY.get() else reads.next()
 
 
-async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) -> T:
+async def _read(
+    state: State, replica, work: Callable, inline: bool, raw: bool, waits: bool = False
+) -> T:
     """On `replica` (db.replicas), or on the primary when None. A replica that lost its
     connection leaves the rotation and the read is made again on the primary. A read that
     ran past its bound is neither: the replica is well and the primary would spend as
@@ -183,7 +192,12 @@ async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) 
     reads = state.reads
     try:
         if inline and raw:
-            return reads.held(replica).run(work)
+            held = reads.held(replica, waits=waits)
+            if waits:
+                with held.connection() as connection:
+                    return await _translated(work(connection))
+            with held.connection() as connection:
+                return _raw_work(connection, work)
         sessions = reads.sessions(replica)
         read = _with_read_connection if raw else _with_read_session
         if inline:
@@ -196,7 +210,7 @@ async def _read(state: State, replica, work: Callable, inline: bool, raw: bool) 
         if replica is None:
             raise
         reads.failed(replica, state.settings)
-        return await _read(state, None, work, inline, raw)
+        return await _read(state, None, work, inline, raw, waits)
 
 
 def _with_read_session(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
@@ -207,12 +221,19 @@ def _with_read_session(sessions: sessionmaker[Session], work: Callable[[Session]
 def _with_read_connection(
     sessions: sessionmaker[Session], work: Callable[[psycopg.Connection], T]
 ) -> T:
+    with _read_connection(sessions) as connection:
+        return _raw_work(connection, work)
+
+
+@contextmanager
+def _read_connection(sessions: sessionmaker[Session]) -> Iterator[psycopg.Connection]:
     bind = sessions.kw["bind"]
     if isinstance(bind, Connection):  # sessions bound to one connection (a test's transaction)
-        return _raw_work(bind.connection.driver_connection, work)
+        yield bind.connection.driver_connection
+        return
     pooled = bind.raw_connection()
     try:
-        return _raw_work(pooled.driver_connection, work)
+        yield pooled.driver_connection
     finally:
         _give_back(pooled)
 
@@ -227,11 +248,13 @@ def _give_back(pooled: PoolProxiedConnection) -> None:
 
 
 class Held:
-    """The connection a source of hot reads keeps for the reads made on the event loop's
-    thread (hot_read, inline and raw). Those run one at a time, each to its end before the
-    loop goes on, so one connection serves them all, without the gate and the pool's
-    checkout and return each time; it is the pool's one connection more than the gate
-    admits (make_read_engine). Lost, it is discarded and the next read takes another."""
+    """A connection a source of hot reads keeps for the reads made on the event loop's
+    thread (hot_read, inline and raw): one for those that block the loop, which run one
+    at a time, each to its end before the loop goes on, and one for those that wait
+    without blocking it (`waits`), which the tile cache makes one at a time. Each serves
+    its reads without the gate and the pool's checkout and return each time; the two are
+    the pool's connections beyond what the gate admits (make_read_engine). Lost, it is
+    discarded and the next read takes another."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -239,16 +262,19 @@ class Held:
         # Another event loop of the process (a test's second client) reads from the pool.
         self.lock = threading.Lock()
 
-    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
         bind = self.sessions.kw["bind"]
         if isinstance(bind, Connection) or not self.lock.acquire(blocking=False):
-            return _with_read_connection(self.sessions, work)  # Connection: a test's
+            with _read_connection(self.sessions) as connection:  # Connection: a test's
+                yield connection
+            return
         try:
             if self.pooled is None:
                 self.pooled = bind.raw_connection()
             pooled = self.pooled
             try:
-                return _raw_work(pooled.driver_connection, work)
+                yield pooled.driver_connection
             finally:
                 if pooled.driver_connection.closed:
                     self.pooled = None
@@ -266,8 +292,20 @@ def _raw_work(connection: psycopg.Connection, work: Callable[[psycopg.Connection
     try:
         return work(connection)
     except tuple(RAW_ERRORS) as exc:
-        error = next(sa for dbapi, sa in RAW_ERRORS.items() if isinstance(exc, dbapi))
-        raise error(None, None, exc) from exc
+        raise _sqlalchemy_error(exc) from exc
+
+
+async def _translated(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except tuple(RAW_ERRORS) as exc:
+        raise _sqlalchemy_error(exc) from exc
+
+
+def _sqlalchemy_error(exc: psycopg.Error) -> Exception:
+    """psycopg's error as SQLAlchemy raises it, which is what the read paths handle."""
+    error = next(sa for dbapi, sa in RAW_ERRORS.items() if isinstance(exc, dbapi))
+    return error(None, None, exc)
 
 
 def utf8_rows(connection: psycopg.Connection, sql: str, params: Mapping) -> list[tuple]:
@@ -318,9 +356,9 @@ def one_row(
     failover or pgbouncer's handing another server connection may call for. Behind
     pgbouncer (psycopg's own prepared statements off, connect_args) and in a transaction,
     the statement goes unnamed, as a failed execution would end the transaction."""
-    values = [None if (value := params[name]) is None else _text(value) for name in statement.names]
+    values = _values(statement, params)
     pgconn = connection.pgconn
-    if connection.prepare_threshold is None or pgconn.transaction_status != IDLE:
+    if not _named(connection):
         result = pgconn.exec_params(statement.sql, values, result_format=BINARY)
     else:
         result = pgconn.exec_prepared(statement.name, values, result_format=BINARY)
@@ -329,6 +367,67 @@ def one_row(
             result = pgconn.exec_prepared(statement.name, values, result_format=BINARY)
     _checked(pgconn, result)
     return [result.get_value(0, column) for column in range(result.nfields)]
+
+
+async def one_row_waiting(
+    connection: psycopg.Connection, statement: Prepared, params: Mapping[str, object]
+) -> list[bytes | None]:
+    """one_row, the event loop serving other requests while PostgreSQL answers. A read
+    cancelled before its answer came (a shutdown) closes the connection, which could
+    serve nothing else with that answer unread."""
+    values = _values(statement, params)
+    pgconn = connection.pgconn
+    try:
+        if not _named(connection):
+            pgconn.send_query_params(statement.sql, values, result_format=BINARY)
+            result = await _result(pgconn)
+        else:
+            pgconn.send_query_prepared(statement.name, values, result_format=BINARY)
+            result = await _result(pgconn)
+            if _sqlstate(result) == UNDEFINED_PREPARED_STATEMENT:
+                _checked(pgconn, pgconn.prepare(statement.name, statement.sql))
+                pgconn.send_query_prepared(statement.name, values, result_format=BINARY)
+                result = await _result(pgconn)
+    except asyncio.CancelledError:
+        connection.close()
+        raise
+    _checked(pgconn, result)
+    return [result.get_value(0, column) for column in range(result.nfields)]
+
+
+async def _result(pgconn: PGconn) -> PGresult:
+    """The first result of the query just sent, once the whole answer has come, waiting
+    on the connection's socket as the loop's other work goes on."""
+    loop = asyncio.get_running_loop()
+    while pgconn.flush():  # some of the query still to send
+        await _ready(pgconn.socket, loop.add_writer, loop.remove_writer)
+    results = []
+    while True:
+        pgconn.consume_input()
+        if pgconn.is_busy():
+            await _ready(pgconn.socket, loop.add_reader, loop.remove_reader)
+            continue
+        result = pgconn.get_result()
+        if result is None:
+            return results[0]
+        results.append(result)
+
+
+async def _ready(fd: int, watch: Callable, unwatch: Callable) -> None:
+    ready = asyncio.get_running_loop().create_future()
+    watch(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        unwatch(fd)
+
+
+def _values(statement: Prepared, params: Mapping[str, object]) -> list[bytes | None]:
+    return [None if (value := params[name]) is None else _text(value) for name in statement.names]
+
+
+def _named(connection: psycopg.Connection) -> bool:
+    return connection.prepare_threshold is not None and connection.pgconn.transaction_status == IDLE
 
 
 def _text(value: object) -> bytes:

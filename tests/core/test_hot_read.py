@@ -8,7 +8,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.db import replicas
 from app.db.replicas import Reads, replica
-from app.db.session import Held, hot_read, make_read_engine, make_sessionmaker, utf8_rows
+from app.db.session import (
+    Held,
+    Prepared,
+    hot_read,
+    make_read_engine,
+    make_sessionmaker,
+    one_row_waiting,
+    utf8_rows,
+)
 
 
 @pytest.mark.parametrize("inline", [False, True])
@@ -82,9 +90,20 @@ def test_a_raw_hot_read_gets_psycopgs_connection_and_its_errors_as_sqlalchemys(a
         asyncio.run(hot_read(app.state, lost, raw=True, inline=True))
 
 
-@pytest.mark.parametrize("inline", [False, True])  # the pool's, or the loop's own (Held)
+BACKEND = Prepared.of("SELECT pg_backend_pid()")
+
+
+async def waiting_backend(connection) -> int:
+    return int.from_bytes((await one_row_waiting(connection, BACKEND, {}))[0])
+
+
+# the pool's, the loop's own (Held), the loop's own for reads that wait
+MODES = {"pool": {}, "held": {"inline": True}, "waiting": {"inline": True, "waits": True}}
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(
-    app, settings, caplog, inline
+    app, settings, caplog, mode
 ):
     # The pool of a real engine: the app fixture's reads share the test's one connection.
     engine = make_read_engine(settings)
@@ -94,7 +113,8 @@ def test_a_raw_hot_read_that_lost_its_connection_discards_it_for_a_new_one(
         return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
 
     def read() -> int:
-        return asyncio.run(hot_read(app.state, backend, raw=True, inline=inline))
+        work = waiting_backend if mode == "waiting" else backend
+        return asyncio.run(hot_read(app.state, work, raw=True, **MODES[mode]))
 
     try:
         first = read()
@@ -122,9 +142,14 @@ def test_the_event_loops_reads_keep_one_connection_past_the_gate(app, settings):
 
     try:
         pids = {asyncio.run(hot_read(app.state, backend, raw=True, inline=True)) for _ in range(3)}
-        assert len(pids) == 1
-        assert engine.pool.checkedout() == 1  # held, and one more than the gate admits
-        assert engine.pool.size() == settings.read_pool_size + 1
+        waiting = {
+            asyncio.run(hot_read(app.state, waiting_backend, raw=True, inline=True, waits=True))
+            for _ in range(3)
+        }
+        assert len(pids) == len(waiting) == 1 and pids != waiting
+        # held, one for each kind of the loop's reads, two more than the gate admits
+        assert engine.pool.checkedout() == 2
+        assert engine.pool.size() == settings.read_pool_size + 2
     finally:
         app.state.reads.dispose()
         engine.dispose()

@@ -170,6 +170,7 @@ class TileCache:
         horizon = self._horizon
         # On the event loop's thread: one short query, and the hop to a worker thread and
         # back had cost the process more CPU than the hits it served (docs/performance.md).
+        # It waits without blocking the loop, which meanwhile takes the next requests.
         self.apply(
             await hot_read(
                 self._state,
@@ -177,6 +178,7 @@ class TileCache:
                 inline=True,
                 pinned=True,
                 raw=True,
+                waits=True,
             )
         )
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.core.dates import NEXT_DAY_SQL
 from app.core.geo import CoordSys, Positions
-from app.db.session import Prepared, one_row
+from app.db.session import Prepared, one_row_waiting
 from app.ogc.tiles.layers import LAYERS, Layer
 from app.ogc.tiles.matrix import (
     BUFFER,
@@ -278,11 +278,13 @@ CHANGES_SINCE = Prepared.of("""
 """)
 
 
-def changes_since(connection: psycopg.Connection, horizon: int) -> Changes:
-    # Read for every few cached tiles served: one row through libpq (db.session.one_row),
-    # as psycopg's and SQLAlchemy's handling of the statement cost more CPU than the
-    # query itself. Most reads find no change.
-    oldest, pruned_xid, rows = one_row(connection, CHANGES_SINCE, {"horizon": horizon})
+async def changes_since(connection: psycopg.Connection, horizon: int) -> Changes:
+    # Read for every few cached tiles served: one row through libpq, as psycopg's and
+    # SQLAlchemy's handling of the statement cost more CPU than the query itself, waited
+    # for as the loop serves other requests (db.session.one_row_waiting). Most reads find
+    # no change.
+    params = {"horizon": horizon}
+    oldest, pruned_xid, rows = await one_row_waiting(connection, CHANGES_SINCE, params)
     return Changes(
         int.from_bytes(oldest, signed=True),
         int.from_bytes(pruned_xid, signed=True),

@@ -2,9 +2,10 @@
 uvicorn (as `rf serve` runs it) in one process and one held connection, sending the
 search's statement as the API does (app/nearby/repository.py: through libpq itself, one
 row of bytes, db.session.one_row) for the point in the query string, and sending its
-items back as they come, their open_now left unwritten (five spaces, valid JSON). No routing, no validation, no
-gate, no pool, no open_now, no envelope: what is left of an answer's CPU when the API's
-own Python is taken away (scripts/bench_nearby).
+items back as they come, their open_now left unwritten (five spaces where the value
+belongs: not JSON until written, which nothing here reads). No routing, no validation,
+no gate, no pool, no open_now, no envelope: what is left of an answer's CPU when the
+API's own Python is taken away (scripts/bench_nearby).
 
     .venv/bin/python scripts/bench/nearby_floor.py PORT      (DATABASE_URL: the database)
 """

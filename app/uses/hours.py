@@ -70,7 +70,9 @@ def parse_opening_hours(expression: str) -> Hours:
 
 
 def is_open(expression: str | None, at: datetime, kind: DayKind | None = None) -> bool | None:
-    """True or False, or None when the hours are not given or say 'unknown'. `kind` is the
+    """True or False, or None when the hours are not given, say 'unknown', or cannot be
+    read: the API and the import refuse such an expression, but psql can store one, and
+    a place's hours unread are no reason to fail the answers that list it. `kind` is the
     kind of the moment's date in Shanghai (holidays.service.day_kind, which knows the days
     admins added); without it, the package's calendar alone decides."""
     if expression is None:
@@ -78,7 +80,10 @@ def is_open(expression: str | None, at: datetime, kind: DayKind | None = None) -
     # The parser takes only zoneinfo zones; any aware time is moved to Shanghai first.
     local = at.astimezone(SHANGHAI)
     kind = kind if kind is not None else kind_of(local.date())
-    return _open_in_minute(expression, local.replace(second=0, microsecond=0), kind)
+    try:
+        return _open_in_minute(expression, local.replace(second=0, microsecond=0), kind)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=4096)

@@ -3,6 +3,7 @@ from urllib.parse import unquote
 
 import pytest
 from pyproj import Geod
+from sqlalchemy import text
 
 from app.core.geo import CoordSys, position_from_wgs84
 from app.holidays.calendar import DayKind, kind_of
@@ -123,6 +124,23 @@ def test_a_fresh_closed_report_is_not_open_now(client, place):
     )
     ids = {i["facility_id"] for i in nearby(client, open_now=True, limit=200)["items"]}
     assert facility_id not in ids
+
+
+def test_hours_written_past_the_apis_check_are_not_known(client, place, connection):
+    # psql can store what the API and the import refuse: the search answers null for it.
+    refused = ["", "not hours", "Mo-Fr 25:00-26:00"]
+    mine = [place(CENTER[0] + 0.0001 * (n + 1), CENTER[1]) for n in range(len(refused))]
+    for facility_id, expression in zip(mine, refused, strict=True):
+        connection.execute(
+            text("UPDATE peacetime_use SET opening_hours = :hours WHERE facility_id = :id"),
+            {"hours": expression, "id": facility_id},
+        )
+    items = nearby(client, limit=200)["items"]
+    assert [i["open_now"] for i in items if i["facility_id"] in mine] == [None] * len(mine)
+    assert nearby(client, open_now=True)["items"] == []
+    for facility_id in mine:  # and the facility's own list of uses
+        [use] = client.get(uses_url(facility_id)).json()
+        assert use["open_now"] is None
 
 
 def test_a_day_an_admin_declares_a_holiday_closes_what_is_closed_on_holidays(client, place):

@@ -192,11 +192,9 @@ async def _read(
     reads = state.reads
     try:
         if inline and raw:
-            held = reads.held(replica, waits=waits)
-            if waits:
-                with held.connection() as connection:
+            with reads.held(replica, waits=waits).connection() as connection:
+                if waits:
                     return await _translated(work(connection))
-            with held.connection() as connection:
                 return _raw_work(connection, work)
         sessions = reads.sessions(replica)
         read = _with_read_connection if raw else _with_read_session

@@ -57,8 +57,8 @@ SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
        json_agg(CASE WHEN c.decided IS NULL THEN c.opening_hours END) AS hours
 FROM (
     SELECT c.distance, c.opening_hours, c.decided,
-           -- "open_now" first, in five bytes (JSON allows the spaces): false when a fresh
-           -- live status says closed, null without hours, else five spaces that
+           -- "open_now" first, in five bytes: false when a fresh live status says closed,
+           -- null (and a space, which JSON allows) without hours, else five spaces that
            -- service._open_now writes over with what the hours say now: they have no SQL
            -- form.
            textsend('{{"open_now" : ' || coalesce(c.decided, '     ')

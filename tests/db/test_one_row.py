@@ -70,7 +70,8 @@ def test_in_a_transaction_and_behind_pgbouncer_the_statement_goes_unnamed(
     connection.execute(text("SELECT 1"))  # psycopg begins the transaction at a statement
     driver = connection.connection.driver_connection
     assert int.from_bytes(send(driver, ADD, VALUES)[0]) == 42
-    assert prepared(driver) == []
+    # (the test's connection may hold statements other tests prepared before a transaction)
+    assert ADD.name.decode() not in prepared(driver)
     autocommit.prepare_threshold = None  # as connect_args sets it behind pgbouncer
     assert int.from_bytes(send(autocommit, ADD, VALUES)[0]) == 42
     assert prepared(autocommit) == []

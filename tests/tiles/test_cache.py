@@ -5,8 +5,10 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import morecantile
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app.main import create_app
 from app.ogc.tiles.cache import TileCache
@@ -299,3 +301,40 @@ def test_requests_share_a_render_unless_a_change_came_since(app):
 
     assert asyncio.run(scenario()) == [b"render 1", b"render 1", b"render 2"]
     assert cache.get(here).body == b"render 2"
+
+
+def test_callers_share_a_read_begun_after_they_came_and_each_may_leave(app, monkeypatch):
+    from app.ogc.tiles import cache as module
+
+    cache = TileCache(app.state)
+    reads: list[asyncio.Future] = []
+
+    async def read(state, work, **options) -> Changes:
+        reads.append(asyncio.get_running_loop().create_future())
+        return await reads[-1]
+
+    monkeypatch.setattr(module, "hot_read", read)
+
+    async def settle() -> None:  # every task ready runs as far as it can
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        first, second = (asyncio.ensure_future(cache.sync()) for _ in range(2))
+        await settle()
+        assert len(reads) == 1
+        later = asyncio.ensure_future(cache.sync())  # came during the read: waits for the next
+        leaving = asyncio.ensure_future(cache.sync())
+        await settle()
+        leaving.cancel()  # its client gone: the read goes on for the others
+        reads[0].set_result(changes(100))
+        await asyncio.gather(first, second)
+        assert not later.done()
+        await settle()
+        assert len(reads) == 2
+        reads[1].set_exception(OperationalError(None, None, Exception("lost")))
+        with pytest.raises(OperationalError):  # its 503
+            await later
+        assert leaving.cancelled()
+
+    asyncio.run(scenario())

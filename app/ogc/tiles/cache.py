@@ -151,6 +151,7 @@ class TileCache:
         self._forgotten = 0  # the newest generation dropped from _recent
         self._current: asyncio.Future | None = None
         self._next: asyncio.Future | None = None
+        self._waiting: list[asyncio.Future] = []  # the callers of sync waiting for _next
         self._rendering: dict[Key, tuple[int, asyncio.Future[Tile]]] = {}
         self._epoch = 0  # of the replica followed (db.replicas)
         self.hits = self.misses = 0
@@ -160,27 +161,49 @@ class TileCache:
     async def sync(self) -> None:
         """Returns once a read of the log that began after this call has been applied."""
         if self._next is None:
-            self._next = asyncio.ensure_future(self._read_after(self._current))
-        await asyncio.shield(self._next)
+            self._waiting = []
+            self._next = asyncio.ensure_future(self._read_after(self._current, self._waiting))
+        # A future of each caller's own, which the read settles: a caller cancelled cancels
+        # its own wait, never the read the others wait for (as asyncio.shield would do, at
+        # twice the cost per waiter).
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        await waiter
 
-    async def _read_after(self, previous: asyncio.Future | None) -> None:
+    async def _read_after(
+        self, previous: asyncio.Future | None, waiting: list[asyncio.Future]
+    ) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         self._current, self._next = self._next, None
         horizon = self._horizon
-        # On the event loop's thread: one short query, and the hop to a worker thread and
-        # back had cost the process more CPU than the hits it served (docs/performance.md).
-        # It waits without blocking the loop, which meanwhile takes the next requests.
-        self.apply(
-            await hot_read(
-                self._state,
-                lambda connection: repository.changes_since(connection, horizon),
-                inline=True,
-                pinned=True,
-                raw=True,
-                waits=True,
+        try:
+            # On the event loop's thread: one short query, and the hop to a worker thread
+            # and back had cost the process more CPU than the hits it served
+            # (docs/performance.md). It waits without blocking the loop, which meanwhile
+            # takes the next requests.
+            self.apply(
+                await hot_read(
+                    self._state,
+                    lambda connection: repository.changes_since(connection, horizon),
+                    inline=True,
+                    pinned=True,
+                    raw=True,
+                    waits=True,
+                )
             )
-        )
+        except asyncio.CancelledError:
+            for waiter in waiting:
+                waiter.cancel()
+            raise
+        except Exception as exc:  # each waiter's answer: a 503, a 504
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def apply(self, changes: repository.Changes) -> None:
         fresh = [row for row in changes.rows if row[0] not in self._seen]

@@ -336,5 +336,32 @@ def test_callers_share_a_read_begun_after_they_came_and_each_may_leave(app, monk
         with pytest.raises(OperationalError):  # its 503
             await later
         assert leaving.cancelled()
+        # A read cancelled (the process stopping) cancels its waiters; the next caller
+        # starts another.
+        stopped = asyncio.ensure_future(cache.sync())
+        await settle()
+        cache._current.cancel()
+        await settle()
+        assert stopped.cancelled()
+        after = asyncio.ensure_future(cache.sync())
+        await settle()
+        reads[-1].set_result(changes(100))
+        await after
+        assert len(reads) == 4
+        # ... also one cancelled while it waited for the read before it to end
+        first = asyncio.ensure_future(cache.sync())
+        await settle()
+        queued = asyncio.ensure_future(cache.sync())
+        await settle()
+        cache._next.cancel()
+        await settle()
+        assert queued.cancelled()
+        reads[-1].set_result(changes(100))
+        await first
+        last = asyncio.ensure_future(cache.sync())
+        await settle()
+        reads[-1].set_result(changes(100))
+        await asyncio.wait_for(last, 1)
+        assert len(reads) == 6
 
     asyncio.run(scenario())

@@ -173,11 +173,11 @@ class TileCache:
     async def _read_after(
         self, previous: asyncio.Future | None, waiting: list[asyncio.Future]
     ) -> None:
-        if previous is not None and not previous.done():
-            await asyncio.wait([previous])
-        self._current, self._next = self._next, None
-        horizon = self._horizon
         try:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
+            self._current, self._next = self._next, None
+            horizon = self._horizon
             # On the event loop's thread: one short query, and the hop to a worker thread
             # and back had cost the process more CPU than the hits it served
             # (docs/performance.md). It waits without blocking the loop, which meanwhile
@@ -192,7 +192,9 @@ class TileCache:
                     waits=True,
                 )
             )
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the process stopping
+            if self._next is asyncio.current_task():  # cancelled before it began
+                self._next = None
             for waiter in waiting:
                 waiter.cancel()
             raise

@@ -4,12 +4,14 @@ FastAPI spends 100-250 µs of CPU on the plainest request (routing, dependencies
 response's encoding), several times what uvicorn spends on it. Some answers need none of
 that: a cached tile, a 304 for it, a TileJSON document that is the same for every
 caller, a health probe, and the car park and use searches in their common form (made by
-the routes' own code: nearby.router.fast_route). `FastPath` is the outermost middleware (inside Starlette's error
-handler only) and answers these itself, by the same rules as the middlewares behind it:
-the gate's admission (`accounts.gate.Admission.fast`: keys, rate limits), CORS (`CorsPolicy`, whose
-headers are added once per answer and kind of caller and kept), HEAD (the GET's headers,
-no body). A request it does not answer goes on to them; one it admitted, and then found
-no answer for, goes on marked as admitted, so the gate does not take a second token.
+the routes' own code: nearby.router.fast_route). `FastPath` stands before the whole app,
+the framework's own layers too (main.Registry), and answers these itself, by the same
+rules as the middlewares behind it: the gate's admission (`accounts.gate.Admission.fast`:
+keys, rate limits), CORS (`CorsPolicy`, whose headers are added once per answer and kind
+of caller and kept), HEAD (the GET's headers, no body). A request it does not answer goes
+on to the app; one it admitted, and then found no answer for, goes on marked as admitted,
+so the gate does not take a second token. Whatever raises while it looks for an answer
+leaves the request to the app too, which answers it or renders the error as its own.
 
 - a `FastRoute` with an `answer` handler answers from what the handler finds, or passes
   the request on when it finds nothing (a tile not in the cache) or raises (a search's
@@ -115,42 +117,53 @@ class FastPath:
         method = scope["method"]
         if (method != "GET" and method != "HEAD") or self.any.fullmatch(scope["path"]) is None:
             return await self.app(scope, receive, send)
+        try:
+            found = await self._found(scope)
+        except Exception:  # noqa: BLE001
+            # This stands before the framework's error handling: the app answers instead,
+            # and renders the error as every route's (a database away: 503) or as its
+            # last resort. A read past its bound is not made again (db.session.TIMED_OUT).
+            found = None
+        if found is None:
+            return await self.app(scope, receive, send)
+        start, body, key = found
+        if start is None:  # nothing kept under `key` yet
+            return await self._keep(scope, receive, send, key)
+        await send(start)
+        await send(body if method == "GET" else EMPTY_BODY)
+
+    async def _found(self, scope: Scope) -> tuple[Message | None, Message, tuple] | None:
+        """The answer's two messages; or no start message and the key to keep the app's
+        answer under; or None, for the app to answer."""
         raw = scope["headers"]
         headers = dict(raw)
         # A header sent twice (two keys, say) is for the middlewares behind to judge, and
         # a body for the app to read or refuse (BodySizeLimit), never left unread.
         if len(headers) != len(raw) or has_body(headers):
-            return await self.app(scope, receive, send)
+            return None
         authorization = headers.get(b"authorization")
         principal = self.admit(scope, authorization)
         if principal is None:
-            return await self.app(scope, receive, send)
+            return None
         scope[ADMITTED] = principal
-        kind = self.cors.kind(method, headers.get(b"origin"), authorization is not None)
+        kind = self.cors.kind(scope["method"], headers.get(b"origin"), authorization is not None)
         for pattern, answer in self.routes:
             match = pattern.fullmatch(scope["path"])
             if match is None:
                 continue
             if answer is None:
-                return await self._memoized(scope, receive, send, headers, kind)
-            try:
-                ready = await answer(scope, match, headers)
-            except Exception:  # noqa: BLE001
-                # The route tries again, and its error is rendered as every route's (a
-                # database away: 503), not by the last-resort handler in front of this; a
-                # read past its bound is not made again (db.session.TIMED_OUT).
-                ready = None
+                return self._kept(scope, headers, kind)
+            ready = await answer(scope, match, headers)
             if ready is None:
-                break
-            await send(ready.start_for(kind, self.cors))
-            return await send(ready.body if method == "GET" else EMPTY_BODY)
-        await self.app(scope, receive, send)
+                return None
+            return ready.start_for(kind, self.cors), ready.body, ()
+        return None
 
-    async def _memoized(
-        self, scope: Scope, receive: Receive, send: Send, headers: Headers, kind: str | bytes
-    ) -> None:
+    def _kept(
+        self, scope: Scope, headers: Headers, kind: str | bytes
+    ) -> tuple[Message | None, Message, tuple] | None:
         if any(name in headers for name in CONDITIONAL):
-            return await self.app(scope, receive, send)
+            return None
         coding = headers.get(b"accept-encoding")
         key = (
             scope["path"],
@@ -163,13 +176,16 @@ class FastPath:
             None if coding is None else negotiate_header(coding),
             kind,
         )
-        now = time.monotonic()
         found = self.memo.get(key)
-        if found is not None and found[0] > now:
-            await send(found[1])
-            return await send(found[2] if scope["method"] == "GET" else EMPTY_BODY)
+        if found is not None and found[0] > time.monotonic():
+            return found[1], found[2], key
         if scope["method"] != "GET":
-            return await self.app(scope, receive, send)
+            return None
+        return None, EMPTY_BODY, key
+
+    async def _keep(self, scope: Scope, receive: Receive, send: Send, key: tuple) -> None:
+        """The app's answer, sent, and kept under `key` for MEMO_TTL_S when it is whole."""
+        expires = time.monotonic() + MEMO_TTL_S
         start: Message | None = None
         pieces: list[Message] = []
 
@@ -185,4 +201,4 @@ class FastPath:
         if start is not None and start["status"] == 200 and len(pieces) == 1:
             if len(self.memo) >= MEMO_ENTRIES:
                 self.memo.clear()  # many hosts or queries: keep what is asked now
-            self.memo[key] = (now + MEMO_TTL_S, start, pieces[0])
+            self.memo[key] = (expires, start, pieces[0])

@@ -258,11 +258,47 @@ def test_head_of_a_kept_answer_skips_the_framework(fast):
     assert inner.calls == 1
 
 
-def test_the_fast_path_stands_first(fast):
-    """Before the app's other middlewares (only FastAPI's own error handling runs before
-    it): it applies the edge's rules itself, as the tests above check."""
+def test_the_fast_path_stands_before_the_framework(fast, create):
+    """A cached tile is answered without entering FastAPI at all (its error handling and
+    body limit included); what the fast path does not answer goes to the framework whole."""
     app, _ = fast
-    assert app.user_middleware[0].cls is FastPath
+    create()
+    url = tile_url("facilities", 16)
+    client = TestClient(app)
+    framework = Counted(app.fast_path.app)
+    app.fast_path.app = framework
+    assert client.get(url).status_code == 200  # rendered by the route: through the framework
+    entered = framework.calls
+    assert client.get(url).status_code == 200
+    assert client.get("/v1/no-such-path").status_code == 404
+    assert framework.calls == entered + 1
+
+
+def test_whatever_fails_on_the_fast_path_is_left_to_the_app(fast, create, monkeypatch):
+    """In front of the framework's error handling, the fast path renders no error: what
+    raises while it looks for an answer (here, its admission) sends the request to the
+    app, which answers it, or renders its own last resort when it fails the same way."""
+    app, inner = fast
+    create()
+    url = tile_url("facilities", 16)
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get(url).status_code == 200
+    calls = inner.calls
+
+    def broken(scope, authorization):
+        raise RuntimeError("admission out of order")
+
+    monkeypatch.setattr(app.fast_path, "admit", broken)
+    again = client.get(url)
+    assert again.status_code == 200 and inner.calls == calls + 1
+    monkeypatch.setattr(inner, "app", broken_route)
+    failed = client.get(url)
+    assert failed.status_code == 500
+    assert failed.headers["content-type"].startswith("application/problem+json")
+
+
+async def broken_route(scope, receive, send):
+    raise RuntimeError("route out of order")
 
 
 def test_a_database_away_is_a_503_on_the_fast_path(fast, create, monkeypatch):

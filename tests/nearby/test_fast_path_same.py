@@ -26,10 +26,7 @@ MOMENT = {"date", "content-length", "content-encoding"}
 
 
 def fast_path_of(app) -> FastPath:
-    layer = app.middleware_stack
-    while not isinstance(layer, FastPath):
-        layer = layer.app
-    return layer
+    return app.fast_path
 
 
 @pytest.fixture

@@ -58,9 +58,9 @@ SELECT (SELECT d.kind FROM calendar_day d WHERE d.day = :day) AS day_kind,
 FROM (
     SELECT c.distance, c.opening_hours, c.decided,
            -- "open_now" first, in five bytes: false when a fresh live status says closed,
-           -- null (and a space, which JSON allows) without hours, else five spaces that
-           -- service._open_now writes over with what the hours say now: they have no SQL
-           -- form.
+           -- null (and a space, which JSON allows) without hours, true (and a space) for
+           -- 24/7, else five spaces that service._open_now writes over with what the
+           -- hours say now: they have no SQL form.
            textsend('{{"open_now" : ' || coalesce(c.decided, '     ')
            || ', "location" : ' || json_position(c.at, :position)
            || ', "distance_m" : ' || round(c.distance * 10) / 10
@@ -90,8 +90,10 @@ FROM (
     -- decided: open_now where the row tells it without the hours' reading.
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).
+    -- (the commonest hours, 24/7, are open at every moment of every kind of day)
     SELECT c.*, CASE WHEN c.fresh AND c.realtime_opening_status = 'CLOSED' THEN 'false'
-                WHEN c.opening_hours IS NULL THEN 'null ' END AS decided,
+                WHEN c.opening_hours IS NULL THEN 'null '
+                WHEN c.opening_hours = '24/7' THEN 'true ' END AS decided,
            CASE WHEN ST_NumGeometries(c.entrance_points) > 1 THEN (
                SELECT i FROM generate_series(1, ST_NumGeometries(c.entrance_points)) AS i
                ORDER BY ST_Distance(ST_GeometryN(c.entrance_points, i)::geography, {POINT})

@@ -174,6 +174,15 @@ def answer(body: bytes) -> Response:
     return Response(body, media_type="application/json", headers=LIVE)
 
 
+def _parameters(query: str) -> dict[str, str]:
+    """The query string as Starlette's QueryParams reads it (a name sent twice: its last
+    value), split by hand when nothing in it is escaped, as an app's usually is: parse_qsl
+    costs a search more than the rest of its reading."""
+    if "%" in query or "+" in query:
+        return dict(parse_qsl(query, keep_blank_values=True))
+    return dict(pair.partition("=")[::2] for pair in query.split("&") if pair)
+
+
 def fast_route(
     path: str, model: type[Q], run: Callable[[State, Q, Principal], Awaitable[bytes]]
 ) -> FastRoute:
@@ -188,8 +197,7 @@ def fast_route(
     ) -> Ready | None:
         if b"%00" in scope["query_string"]:  # core.schemas.no_nul_in_parameters
             return None
-        # as Starlette's QueryParams reads it, without its multi-dict
-        given = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        given = _parameters(scope["query_string"].decode("latin-1"))
         if not given.keys() <= model.model_fields.keys():  # ...no_unknown_query_parameters
             return None
         query = model.model_validate(given)

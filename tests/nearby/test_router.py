@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from app.core.geo import CoordSys, position_from_wgs84
 from app.holidays.calendar import DayKind, kind_of
+from app.nearby import service
 from app.uses.hours import SHANGHAI
 from tests.nearby.conftest import point
 from tests.uses.test_router import COOL_SPOT, PARKING, uses_url
@@ -141,6 +142,18 @@ def test_hours_written_past_the_apis_check_are_not_known(client, place, connecti
     for facility_id in mine:  # and the facility's own list of uses
         [use] = client.get(uses_url(facility_id)).json()
         assert use["open_now"] is None
+
+
+def test_hours_of_24_7_are_open_without_being_read(client, place, monkeypatch):
+    # The search writes open_now for the commonest hours itself; the others are read.
+    always = place(CENTER[0] + 0.001, CENTER[1])
+    daily = place(
+        CENTER[0] + 0.002, CENTER[1], use={**PARKING, "opening_hours": "Mo-Su 06:00-23:00"}
+    )
+    service._verdicts.cache_clear()
+    monkeypatch.setattr(service, "is_open", lambda *args: None)
+    found = {i["facility_id"]: i["open_now"] for i in nearby(client, limit=200)["items"]}
+    assert found[always] is True and found[daily] is None
 
 
 def test_a_day_an_admin_declares_a_holiday_closes_what_is_closed_on_holidays(client, place):

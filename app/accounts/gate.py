@@ -20,6 +20,7 @@ problem reports takes them from a bucket of its own, per key instead of per addr
 The client address is the connection's peer: forwarding headers are believed by the
 server (uvicorn) for the proxies listed in RF_TRUSTED_PROXIES only (app/serving.py)."""
 
+import asyncio
 import logging
 import re
 import time
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 UNLIMITED = frozenset({"/healthz", "/readyz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_KEYS = 10_000  # keys remembered at once: past that the memory starts over
+Entry = tuple[Principal, float]  # a key's principal, and when its entry expires (monotonic)
 STREAM_PATH = "/v1/alerts/stream"
 # Seconds of database work an answer, as an export: an anonymous address asks as rarely.
 EXPORT_PATHS = re.compile(r"/v1/(export|campaigns/[^/]+|stats/survey)")
@@ -111,12 +113,17 @@ class KeyCache:
     request costs no database round trip. A key revoked here is forgotten at once; a key
     revoked elsewhere (another worker, `rf keys revoke`) stops working within `ttl_s`.
     The same entries are found by the Authorization header as sent (`by_header`), for the
-    fast path: a dictionary lookup, no parsing or hashing."""
+    fast path: a dictionary lookup, no parsing or hashing.
+
+    The requests of one key that miss the cache at once (every one in flight when a busy
+    key's entry expires) share one read of the key: each making its own, dozens of reads
+    on worker threads at once held up the whole process for tens of milliseconds."""
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
-        self._known: dict[str, tuple[Principal, float]] = {}
-        self._headers: dict[bytes, tuple[Principal, float]] = {}
+        self._known: dict[str, Entry] = {}
+        self._headers: dict[bytes, Entry] = {}
+        self._reading: dict[str, asyncio.Task[Entry | None]] = {}
 
     def by_header(self, header: bytes) -> Principal | None:
         found = self._headers.get(header)
@@ -131,17 +138,37 @@ class KeyCache:
 
     async def look_up(self, app: ASGIApp, secret: str, header: bytes) -> Principal | None:
         key_hash = service.hash_key(secret)
+        reading = self._reading.get(key_hash)
+        # a read done (its result perhaps older than a revocation) is never taken again,
+        # nor one of another event loop (a test's other client)
+        if (
+            reading is None
+            or reading.done()
+            or reading.get_loop() is not asyncio.get_running_loop()
+        ):
+            reading = self._reading[key_hash] = asyncio.create_task(self._read(app, key_hash))
+            reading.add_done_callback(_retrieved)
+        try:
+            entry = await asyncio.shield(reading)  # a caller leaving does not end the read
+        finally:
+            if reading.done() and self._reading.get(key_hash) is reading:
+                del self._reading[key_hash]
+        if entry is None:
+            return None
+        self._by(header, entry)
+        return entry[0]
+
+    async def _read(self, app: ASGIApp, key_hash: str) -> Entry | None:
         principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
         if principal is None:
             self._known.pop(key_hash, None)
-        else:
-            if len(self._known) > MAX_KEYS:
-                self._known.clear()
-            entry = self._known[key_hash] = (principal, time.monotonic() + self.ttl_s)
-            self._by(header, entry)
-        return principal
+            return None
+        if len(self._known) > MAX_KEYS:
+            self._known.clear()
+        entry = self._known[key_hash] = (principal, time.monotonic() + self.ttl_s)
+        return entry
 
-    def _by(self, header: bytes, entry: tuple[Principal, float]) -> None:
+    def _by(self, header: bytes, entry: Entry) -> None:
         # expires with the key's own entry, so a revoked key is refused as soon
         if len(self._headers) > MAX_KEYS:
             self._headers.clear()
@@ -150,6 +177,12 @@ class KeyCache:
     def forget_all(self) -> None:
         self._known.clear()
         self._headers.clear()
+
+
+def _retrieved(read: asyncio.Task) -> None:
+    # Every caller may have left before a read failed: its error is theirs, not a log line.
+    if not read.cancelled():
+        read.exception()
 
 
 def _authenticate(app: ASGIApp, key_hash: str) -> Principal | None:

@@ -19,7 +19,8 @@ leaves the request to the app too, which answers it or renders the error as its 
 - a `FastRoute` without one keeps the app's own answer to a GET (status 200, a body in one
   piece) for MEMO_TTL_S seconds, for requests alike in path, query, scheme, host,
   Accept, Accept-Language, negotiated content coding and CORS kind (which tells a keyed
-  caller from an anonymous one); a conditional or range request goes to the app. Such
+  caller from an anonymous one); a conditional or range request goes to the app, and
+  requests alike that come while the app makes the answer wait for it. Such
   routes answer the same to every caller: they are declared so by the package that owns
   them, next to the route.
 
@@ -27,6 +28,7 @@ An answer kept here went through the middlewares behind this one once, so its he
 (Cache-Control, Vary, ETag, Content-Encoding, CORS) are theirs; see
 docs/performance.md."""
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -110,6 +112,7 @@ class FastPath:
         self.admit = admit
         self.cors = CorsPolicy(cors_origins)
         self.memo: dict[tuple, tuple[float, Message, Message]] = {}
+        self.filling: dict[tuple, asyncio.Future[None]] = {}  # answers the app is making
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,7 +187,28 @@ class FastPath:
         return None, EMPTY_BODY, key
 
     async def _keep(self, scope: Scope, receive: Receive, send: Send, key: tuple) -> None:
-        """The app's answer, sent, and kept under `key` for MEMO_TTL_S when it is whole."""
+        """The app's answer, sent, and kept under `key` for MEMO_TTL_S when it is whole.
+        Requests alike that come while the app answers the first wait for its answer:
+        each going to the app, every request in flight when a kept answer expires would
+        be answered by the framework at once."""
+        loop = asyncio.get_running_loop()
+        filling = self.filling.get(key)
+        if filling is not None and not filling.done() and filling.get_loop() is loop:
+            await asyncio.shield(filling)  # a waiter leaving does not stop the others
+            found = self.memo.get(key)
+            if found is not None and found[0] > time.monotonic():
+                await send(found[1])
+                return await send(found[2])
+            return await self.app(scope, receive, send)  # the first answer was not kept
+        filling = self.filling[key] = loop.create_future()
+        try:
+            await self._record(scope, receive, send, key)
+        finally:
+            filling.set_result(None)
+            if self.filling.get(key) is filling:
+                del self.filling[key]
+
+    async def _record(self, scope: Scope, receive: Receive, send: Send, key: tuple) -> None:
         expires = time.monotonic() + MEMO_TTL_S
         start: Message | None = None
         pieces: list[Message] = []

@@ -1,6 +1,11 @@
+import asyncio
 import hashlib
+import time
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from app.accounts import gate
 
 PROBLEM = "application/problem+json"
 
@@ -115,3 +120,44 @@ def test_a_key_learns_its_own_role_and_scope(client_for):
     anonymous = client_for(None).get("/v1/me")
     assert anonymous.status_code == 401
     assert anonymous.headers["content-type"] == "application/problem+json"
+
+
+def test_requests_of_a_key_that_miss_the_cache_at_once_share_one_read(app, make_key, monkeypatch):
+    """When a busy key's cache entry expires, every request in flight misses it at once:
+    they wait for one read of the key instead of each making its own."""
+    secret = make_key("gis")
+    header = f"Bearer {secret}".encode()
+    keys = app.state.keys
+    reads = []
+    real = gate._authenticate
+
+    def counted(app, key_hash):
+        reads.append(key_hash)
+        time.sleep(0.05)  # the others arrive while it reads
+        return real(app, key_hash)
+
+    monkeypatch.setattr(gate, "_authenticate", counted)
+
+    async def at_once():
+        return await asyncio.gather(
+            *(keys.look_up(app, secret, header) for _ in range(20)), return_exceptions=True
+        )
+
+    principals = asyncio.run(at_once())
+    assert len(reads) == 1
+    assert principals[0].key_id is not None and principals == [principals[0]] * 20
+    assert keys.by_header(header) == principals[0]
+    # Expired, the entry is read again: a revocation elsewhere is seen within the ttl.
+    keys._known.clear()
+    asyncio.run(at_once())
+    assert len(reads) == 2
+
+    def away(app, key_hash):
+        reads.append(key_hash)
+        time.sleep(0.05)
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(gate, "_authenticate", away)
+    keys._known.clear()
+    failed = asyncio.run(at_once())
+    assert len(reads) == 3 and all(isinstance(f, OperationalError) for f in failed)

@@ -2,7 +2,10 @@
 /healthz without FastAPI, under the same rules as every other answer: the gate's keys and
 rate limits, CORS, HEAD, compression and cache headers."""
 
+import asyncio
+
 import brotli
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -10,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from app.accounts.gate import Gate
-from app.core.fastpath import FastPath
 from app.db.replicas import Reads
 from app.main import create_app
 from app.ogc.tiles import repository
@@ -160,6 +162,30 @@ def test_tilejson_is_kept_per_host_and_kind_of_caller(fast, make_key):
     keyed = TestClient(app, headers={"Authorization": f"Bearer {make_key('gis')}"})
     assert keyed.get(TILEJSON).headers["cache-control"] == "private, no-cache"
     assert inner.calls == 3
+
+
+def test_requests_alike_wait_for_the_answer_the_app_is_making(fast, monkeypatch):
+    """Ten requests for TileJSON at once, none kept yet: one goes to the app, the others
+    are sent its answer when it comes."""
+    app, inner = fast
+    behind = inner.app
+
+    async def slow(scope, receive, send):
+        await asyncio.sleep(0.05)  # the others arrive meanwhile
+        await behind(scope, receive, send)
+
+    monkeypatch.setattr(inner, "app", slow)
+
+    async def at_once():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await asyncio.gather(*(client.get(TILEJSON) for _ in range(10)))
+
+    answers = asyncio.run(at_once())
+    assert inner.calls == 1
+    assert [a.status_code for a in answers] == [200] * 10
+    assert all(a.content == answers[0].content for a in answers)
+    assert all(a.headers == answers[0].headers for a in answers)
 
 
 def test_healthz_skips_the_framework(fast):

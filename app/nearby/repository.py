@@ -87,10 +87,10 @@ FROM (
            -- count the characters of its UTF-8.
            || substring(textsend(c.doc) FROM 2) AS item
 FROM (
-    -- decided: open_now where the row tells it without the hours' reading.
+    -- decided: open_now where the row tells it without the hours' reading (24/7, the
+    -- commonest hours, is open at every moment of every kind of day).
     -- i: the nearest of the entrances a visitor would use, in metres on the ellipsoid;
     -- looked for only among several (most places have one, some none).
-    -- (the commonest hours, 24/7, are open at every moment of every kind of day)
     SELECT c.*, CASE WHEN c.fresh AND c.realtime_opening_status = 'CLOSED' THEN 'false'
                 WHEN c.opening_hours IS NULL THEN 'null '
                 WHEN c.opening_hours = '24/7' THEN 'true ' END AS decided,

@@ -124,6 +124,8 @@ class KeyCache:
         self._known: dict[str, Entry] = {}
         self._headers: dict[bytes, Entry] = {}
         self._reading: dict[str, asyncio.Task[Entry | None]] = {}
+        # Counts forget_all: a read begun before one may have found a key since revoked.
+        self._generation = 0
 
     def by_header(self, header: bytes) -> Principal | None:
         found = self._headers.get(header)
@@ -155,14 +157,20 @@ class KeyCache:
                 del self._reading[key_hash]
         if entry is None:
             return None
-        self._by(header, entry)
+        if self._known.get(key_hash) is entry:  # not a read older than a forget_all
+            self._by(header, entry)
         return entry[0]
 
     async def _read(self, app: ASGIApp, key_hash: str) -> Entry | None:
+        generation = self._generation
         principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
         if principal is None:
             self._known.pop(key_hash, None)
             return None
+        if generation != self._generation:
+            # Its callers asked before the revocation and are answered as then; the
+            # entry is not kept, or a key revoked here would work for ttl_s more.
+            return principal, time.monotonic() + self.ttl_s
         if len(self._known) > MAX_KEYS:
             self._known.clear()
         entry = self._known[key_hash] = (principal, time.monotonic() + self.ttl_s)
@@ -175,8 +183,10 @@ class KeyCache:
         self._headers[header] = entry
 
     def forget_all(self) -> None:
+        self._generation += 1
         self._known.clear()
         self._headers.clear()
+        self._reading.clear()  # a look-up from now on makes a read of its own
 
 
 def _retrieved(read: asyncio.Task) -> None:

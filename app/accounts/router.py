@@ -60,6 +60,9 @@ def revoke_key(
     key = service.revoke_key(
         session, key_id, actor=principal.actor, current_key_id=principal.key_id
     )
+    # Committed first: a read of the key between the two would find it unrevoked, and
+    # the worker would keep it for RF_KEY_CACHE_S.
+    session.commit()
     request.app.state.keys.forget_all()
     return ApiKeyRead.model_validate(key)
 

@@ -4,6 +4,7 @@ import time
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.accounts import gate
 
@@ -161,3 +162,40 @@ def test_requests_of_a_key_that_miss_the_cache_at_once_share_one_read(app, make_
     keys._known.clear()
     failed = asyncio.run(at_once())
     assert len(reads) == 3 and all(isinstance(f, OperationalError) for f in failed)
+
+
+def test_a_read_of_a_key_begun_before_its_revocation_is_not_kept(app, make_key, monkeypatch):
+    """A read in flight when the worker forgets its keys (a revocation) may have found the
+    key unrevoked: its callers are answered, but the entry is not kept, nor is the read
+    shared with the look-ups that come after."""
+    secret = make_key("gis")
+    header = f"Bearer {secret}".encode()
+    keys = app.state.keys
+    real = gate._authenticate
+
+    def revoked_meanwhile(app, key_hash):
+        found = real(app, key_hash)
+        keys.forget_all()  # the revoking request, done while this read came back
+        return found
+
+    monkeypatch.setattr(gate, "_authenticate", revoked_meanwhile)
+    assert asyncio.run(keys.look_up(app, secret, header)) is not None
+    assert keys.by_header(header) is None and keys.known(secret, header) is None
+    assert keys._reading == {}
+
+
+def test_a_revocation_is_committed_before_the_worker_forgets_its_keys(
+    client, app, make_key, monkeypatch
+):
+    """Forgotten first, a request of the key between the two would read it unrevoked
+    and keep it for RF_KEY_CACHE_S on the very worker that revoked it."""
+    make_key("gis")
+    key_id = max(key["id"] for key in client.get("/v1/admin/keys").json())
+    events = []
+    commit, forget_all = Session.commit, app.state.keys.forget_all
+    monkeypatch.setattr(Session, "commit", lambda s: events.append("commit") or commit(s))
+    monkeypatch.setattr(
+        app.state.keys, "forget_all", lambda: events.append("forget") or forget_all()
+    )
+    assert client.delete(f"/v1/admin/keys/{key_id}").status_code == 200
+    assert events.index("commit") < events.index("forget")

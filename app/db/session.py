@@ -269,7 +269,10 @@ class Held:
             return
         try:
             if self.pooled is None:
-                self.pooled = bind.raw_connection()
+                try:
+                    self.pooled = bind.raw_connection()
+                except tuple(RAW_ERRORS) as exc:  # psycopg's own, unlike a Session's
+                    raise _sqlalchemy_error(exc) from exc  # a database away: 503, not 500
             pooled = self.pooled
             try:
                 yield pooled.driver_connection

@@ -250,3 +250,24 @@ def test_raw_reads_are_utf8_whatever_the_clients_default_encoding(
         assert asyncio.run(hot_read(app.state, read, raw=True)) == [(name.encode(), name)]
     finally:
         engine.dispose()
+
+
+def test_a_database_away_as_the_loops_connection_is_made_is_a_503(app, settings):
+    # The pool raises psycopg's error for a connection refused: as a raw read's, it is
+    # SQLAlchemy's, which the routes answer 503 (a tile was a 500 with the database down).
+    from fastapi.testclient import TestClient
+
+    away = settings.model_copy(update={"database_url": "postgresql+psycopg://rf@127.0.0.1:1/rf"})
+    engine = make_read_engine(away)
+    app.state.reads = Reads(make_sessionmaker(engine))
+    work = lambda connection: connection.execute("SELECT 1").fetchone()  # noqa: E731
+    try:
+        with pytest.raises(OperationalError):
+            asyncio.run(hot_read(app.state, work, raw=True, inline=True))
+        answer = TestClient(app).get(
+            "/ogc/collections/facilities/tiles/WebMercatorQuad/12/3410/1663"
+        )
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+    finally:
+        engine.dispose()

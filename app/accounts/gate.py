@@ -48,6 +48,10 @@ UNLIMITED = frozenset({"/healthz", "/readyz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_KEYS = 10_000  # keys remembered at once: past that the memory starts over
 Entry = tuple[Principal, float]  # a key's principal, and when its entry expires (monotonic)
+# An Authorization header as clients send it: "Bearer " and a key's 46 characters. One
+# longer (padded with spaces) is found by the key's hash instead, not remembered as sent:
+# else a key's holder could fill the memory with spellings of it, 16 KB each.
+HEADER_KEPT_BYTES = 64
 STREAM_PATH = "/v1/alerts/stream"
 # Seconds of database work an answer, as an export: an anonymous address asks as rarely.
 EXPORT_PATHS = re.compile(r"/v1/(export|campaigns/[^/]+|stats/survey)")
@@ -178,6 +182,8 @@ class KeyCache:
 
     def _by(self, header: bytes, entry: Entry) -> None:
         # expires with the key's own entry, so a revoked key is refused as soon
+        if len(header) > HEADER_KEPT_BYTES:
+            return
         if len(self._headers) > MAX_KEYS:
             self._headers.clear()
         self._headers[header] = entry

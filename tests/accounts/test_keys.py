@@ -199,3 +199,17 @@ def test_a_revocation_is_committed_before_the_worker_forgets_its_keys(
     )
     assert client.delete(f"/v1/admin/keys/{key_id}").status_code == 200
     assert events.index("commit") < events.index("forget")
+
+
+def test_a_key_padded_with_spaces_works_but_its_header_is_not_remembered(app, make_key):
+    """A header is remembered as sent (for the fast path) only in a key's usual length:
+    padded, a key's holder could fill the worker's memory with 16 KB spellings of it."""
+    from fastapi.testclient import TestClient
+
+    secret = make_key("gis")
+    keys = app.state.keys
+    for header in (f"Bearer {secret}", f"Bearer {' ' * 8000}{secret}  "):
+        client = TestClient(app, headers={"Authorization": header})
+        for _ in range(2):  # read, then found in the cache
+            assert client.get("/v1/me").status_code == 200
+    assert list(keys._headers) == [f"Bearer {secret}".encode()]

@@ -2,7 +2,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.compression import add_vary
-from app.core.errors import BodyError, problem_response
+from app.core.errors import AppError, BadRequest, BodyError, problem_response
 
 # The scope's mark of a request the fast path (core.fastpath) admitted by the gate's rules
 # (accounts.gate), its token taken: its principal.
@@ -57,17 +57,13 @@ class BodySizeLimit:
         max_bytes = self.by_path.get(scope["path"], self.default)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-            error = BodyTooLarge(max_bytes=max_bytes)
-            response = problem_response(
-                error.status,
-                type_=error.type,
-                title=error.title,
-                detail=error.detail,
-                instance=scope["path"],
-                headers={"Connection": "close"},
-            )
-            return await response(scope, receive, send)
+        if declared is not None and not declared.isdigit():
+            # Framing that cannot be read (RFC 9112 §6.3): 400, and the connection closed.
+            # uvicorn's parser refuses it before the app; another server may not.
+            error = BadRequest("Content-Length must be a whole number of bytes")
+            return await _refused(error, scope, receive, send)
+        if declared is not None and int(declared) > max_bytes:
+            return await _refused(BodyTooLarge(max_bytes=max_bytes), scope, receive, send)
         if not has_body(headers):
             return await self.app(scope, receive, send)
         received = 0
@@ -91,6 +87,18 @@ class BodySizeLimit:
             await send(message)
 
         await self.app(scope, counted, closing_early)
+
+
+async def _refused(error: AppError, scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem_response(
+        error.status,
+        type_=error.type,
+        title=error.title,
+        detail=error.detail,
+        instance=scope["path"],
+        headers={"Connection": "close"},
+    )
+    await response(scope, receive, send)
 
 
 class HeadAsGet:

@@ -88,3 +88,14 @@ def test_a_refusal_that_passes_with_time_says_when_to_ask_again():
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == str(StreamsUnavailable.retry_after)
     assert "retry-after" not in client.get("/missing").headers
+
+
+@pytest.mark.parametrize("declared", ["R:6DjYvHj", "-1", "1e3", " 12", "12,12"])
+def test_a_content_length_that_is_not_a_number_is_a_400(client, declared):
+    """Framing that cannot be read (RFC 9112 §6.3) is the request's error, on any route,
+    not a body too large; the connection is closed after the answer."""
+    answer = client.get("/v1/divisions", headers={"Content-Length": declared})
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "Content-Length" in answer.json()["detail"]
+    assert answer.headers["connection"] == "close"

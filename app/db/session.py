@@ -229,11 +229,18 @@ def _read_connection(sessions: sessionmaker[Session]) -> Iterator[psycopg.Connec
     if isinstance(bind, Connection):  # sessions bound to one connection (a test's transaction)
         yield bind.connection.driver_connection
         return
-    pooled = bind.raw_connection()
+    pooled = _checked_out(bind)
     try:
         yield pooled.driver_connection
     finally:
         _give_back(pooled)
+
+
+def _checked_out(bind: Engine) -> PoolProxiedConnection:
+    try:
+        return bind.raw_connection()
+    except tuple(RAW_ERRORS) as exc:  # psycopg's own, unlike a Session's
+        raise _sqlalchemy_error(exc) from exc  # a database away: 503, not 500
 
 
 def _give_back(pooled: PoolProxiedConnection) -> None:
@@ -269,10 +276,7 @@ class Held:
             return
         try:
             if self.pooled is None:
-                try:
-                    self.pooled = bind.raw_connection()
-                except tuple(RAW_ERRORS) as exc:  # psycopg's own, unlike a Session's
-                    raise _sqlalchemy_error(exc) from exc  # a database away: 503, not 500
+                self.pooled = _checked_out(bind)
             pooled = self.pooled
             try:
                 yield pooled.driver_connection

@@ -252,7 +252,7 @@ def test_raw_reads_are_utf8_whatever_the_clients_default_encoding(
         engine.dispose()
 
 
-def test_a_database_away_as_the_loops_connection_is_made_is_a_503(app, settings):
+def test_a_database_away_as_a_raw_reads_connection_is_made_is_a_503(app, settings):
     # The pool raises psycopg's error for a connection refused: as a raw read's, it is
     # SQLAlchemy's, which the routes answer 503 (a tile was a 500 with the database down).
     from fastapi.testclient import TestClient
@@ -262,8 +262,9 @@ def test_a_database_away_as_the_loops_connection_is_made_is_a_503(app, settings)
     app.state.reads = Reads(make_sessionmaker(engine))
     work = lambda connection: connection.execute("SELECT 1").fetchone()  # noqa: E731
     try:
-        with pytest.raises(OperationalError):
-            asyncio.run(hot_read(app.state, work, raw=True, inline=True))
+        for inline in (True, False):  # the loop's kept connection, a worker thread's
+            with pytest.raises(OperationalError):
+                asyncio.run(hot_read(app.state, work, raw=True, inline=inline))
         answer = TestClient(app).get(
             "/ogc/collections/facilities/tiles/WebMercatorQuad/12/3410/1663"
         )

@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     # Connections go through pgbouncer in transaction mode: no startup options and no
     # prepared statements (db.session.connect_args).
     db_pgbouncer: bool = False
-    db_pool_size: int = 10
+    # The primary's connections per process: this many kept, ten more made when busy. As many
+    # requests at once hold a session (or read an API key), the rest wait their turn as
+    # coroutines (db.session.admitted; 503 after db_pool_timeout_s).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout_s: float = Field(default=10, gt=0)
     # Hot read paths (nearby, OGC items, tiles) per process: at most this many at once, the
     # rest wait their turn (db.session.hot_read; 503 after read_pool_timeout_s). A query or two
     # in flight per core finish sooner than dozens sharing it, so the tail stays short

@@ -31,7 +31,7 @@ from app.core.middleware import BodySizeLimit, CacheHeaders, HeadAsGet
 from app.core.schemas import no_nul_in_parameters, no_unknown_query_parameters
 from app.db import partitions
 from app.db.replicas import Reads, replica
-from app.db.session import make_engine, make_read_engine, make_sessionmaker
+from app.db.session import DB_OVERFLOW, make_engine, make_read_engine, make_sessionmaker
 from app.divisions.router import router as divisions_router
 from app.exports.router import router as exports_router
 from app.facilities.history import router as history_router
@@ -146,6 +146,8 @@ def create_app(
     app.state.settings = settings
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read
     app.state.read_gate = asyncio.Semaphore(settings.read_pool_size)
+    # requests using the primary's pool at once: db.session.admitted
+    app.state.write_gate = asyncio.Semaphore(settings.db_pool_size + DB_OVERFLOW)
     app.state.migration_head = health.migration_head(settings)
     # Alert changes for this process's SSE streams: listens from the first stream on.
     app.state.alert_hub = AlertHub(

@@ -2,11 +2,13 @@
 registry: each hole once found is a drill here. The in-process side of the same rules is
 in tests/accounts/test_ratelimit.py and tests/core/test_jsonbody.py."""
 
+import asyncio
 import re
 import select
 import socket
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -409,3 +411,31 @@ def items(server: Server, collection: str) -> int:
         count += len(page["features"])
         url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
     return count
+
+
+@pytest.fixture(scope="module")
+def crowded(registry, tmp_path_factory) -> Iterator[Server]:
+    """A pool of one connection (eleven with its overflow) and no rate limits in the way."""
+    env = {"RF_DB_POOL_SIZE": "1", "RF_READ_BURST": "100000", "RF_READ_RATE_PER_MINUTE": "1e6"}
+    server = Server(registry[0], env, tmp_path_factory.mktemp("crowded"))
+    yield server
+    server.stop()
+
+
+def test_a_burst_on_the_primarys_pool_is_answered_and_leaves_the_server_well(crowded, registry):
+    """Far more requests holding a session at once than the pool has connections, keyed and
+    not: each is answered, and the server answers at once afterwards. Waiting for the pool on
+    worker threads, they took every thread, and the requests holding the connections found
+    none to finish on: nothing was answered, then or after."""
+
+    async def burst() -> Counter:
+        limits = httpx.Limits(max_connections=400)
+        async with httpx.AsyncClient(base_url=crowded.base, timeout=60, limits=limits) as client:
+            key = {"Authorization": f"Bearer {registry[1]}"}
+            answers = await asyncio.gather(
+                *(client.get("/v1/divisions", headers=key if n % 2 else {}) for n in range(400))
+            )
+        return Counter(answer.status_code for answer in answers)
+
+    assert asyncio.run(burst()) == Counter({200: 400})
+    assert httpx.get(f"{crowded.base}/v1/divisions", timeout=5).status_code == 200

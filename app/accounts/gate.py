@@ -39,7 +39,7 @@ from app.accounts.ratelimit import Limit, RateTable
 from app.config import Settings
 from app.core.errors import BadRequest, database_unavailable, problem_response
 from app.core.middleware import ADMITTED, client_address, closing
-from app.db.session import FROM_PRIMARY
+from app.db.session import FROM_PRIMARY, admitted
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,8 @@ class KeyCache:
 
     async def _read(self, app: ASGIApp, key_hash: str) -> Entry | None:
         generation = self._generation
-        principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
+        async with admitted(app.state):  # type: ignore[attr-defined]
+            principal = await anyio.to_thread.run_sync(_authenticate, app, key_hash)
         if principal is None:
             self._known.pop(key_hash, None)
             return None

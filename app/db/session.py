@@ -2,8 +2,8 @@ import asyncio
 import hashlib
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +26,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InternalError, Operational
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import State
 
 from app.config import Settings
@@ -56,6 +56,9 @@ def connect_args(settings: Settings, options: str) -> dict[str, object]:
     return {"client_encoding": "UTF8", "options": options}
 
 
+DB_OVERFLOW = 10  # connections beyond db_pool_size, made when busy and closed after
+
+
 def make_engine(settings: Settings) -> Engine:
     # No pre-ping: it costs a round trip per request; a connection lost to a database
     # restart fails one request with 503 (see core.errors) and is then replaced.
@@ -64,6 +67,8 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
+        max_overflow=DB_OVERFLOW,
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args=connect_args(settings, "-c jit=off"),
     )
 
@@ -167,15 +172,48 @@ async def hot_read(
     reads = state.reads
     if inline and raw:
         return await _read(state, _source(reads, pinned), work, inline, raw, waits)
-    try:
-        async with asyncio.timeout(state.settings.read_pool_timeout_s):
-            await state.read_gate.acquire()
-    except TimeoutError:
-        raise PoolTimeout("every hot read connection stayed busy") from None
+    await _turn(state.read_gate, state.settings.read_pool_timeout_s, "hot read")
     try:
         return await _read(state, _source(reads, pinned), work, inline, raw)
     finally:
         state.read_gate.release()
+
+
+async def _turn(gate: asyncio.Semaphore, seconds: float, what: str) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await gate.acquire()
+    except TimeoutError:
+        raise PoolTimeout(f"every {what} connection stayed busy") from None
+
+
+@asynccontextmanager
+async def admitted(state: State) -> AsyncIterator[None]:
+    """A turn to use the primary's pool from a request: its session, a key's read, a
+    streamed body's own session. At most the pool's size hold one at once (the gate is
+    the pool's size with its overflow); the rest wait here, as coroutines, for
+    db_pool_timeout_s, then 503.
+
+    Waiting in the pool instead, they would wait on worker threads, and a burst would
+    take every thread: the requests holding the connections would then find no thread
+    to finish on (FastAPI runs a sync route, its answer's validation and the session's
+    commit each on one), and no connection would come back until the waits timed out,
+    one thread at a time, while the burst's backlog took each thread freed. Admitted
+    before any thread hop, a request that holds a connection always finds a thread:
+    the threads (40) outnumber the turns."""
+    await _turn(state.write_gate, state.settings.db_pool_timeout_s, "database")
+    try:
+        yield
+    finally:
+        state.write_gate.release()
+
+
+async def admitted_body(state: State, body: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A streamed answer whose body reads with a session of its own (an export), admitted
+    as a request is."""
+    async with admitted(state):
+        async for block in iterate_in_threadpool(body):
+            yield block
 
 
 def _source(reads: "Reads", pinned: bool) -> "Replica | None":
@@ -494,9 +532,16 @@ def bounded(sessions: sessionmaker[Session], seconds: float) -> Iterator[Session
             raise
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def _admitted(request: Request) -> AsyncIterator[None]:
+    async with admitted(request.app.state):
+        yield
+
+
+def get_session(
+    request: Request, _admission: Annotated[None, Depends(_admitted, scope="function")]
+) -> Iterator[Session]:
     """One transaction per request, each statement bound by statement_timeout_s: commit at
-    the edge, or roll back on any error."""
+    the edge, or roll back on any error. Admitted first (admitted)."""
     state = request.app.state
     with bounded(state.sessionmaker, state.settings.statement_timeout_s) as session:
         try:

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
-from app.db.session import SessionDep, bounded
+from app.db.session import SessionDep, admitted_body, bounded
 from app.exports import service as exports
 from app.exports.service import FILE_FORMATS, MEDIA_TYPES, Export, ExportFilter, ExportFormat
 from app.facilities.dependencies import FacilityFilterDep
@@ -66,9 +66,10 @@ def export_facilities(
     # a whole export takes minutes, more than a request's statement_timeout_s allows.
     bound = request.app.state.settings.export_statement_timeout_s
     if format in FILE_FORMATS:
-        with bounded(request.app.state.sessionmaker, bound) as session:
-            path = exports.to_temp_file(session.connection(), Export(scoped, format, positions))
-            session.rollback()
+        session.rollback()  # the request's connection back to the pool, for the build's own
+        with bounded(request.app.state.sessionmaker, bound) as building:
+            path = exports.to_temp_file(building.connection(), Export(scoped, format, positions))
+            building.rollback()
         # Off the disk at once: its space comes back when it is sent or the client leaves.
         built = path.open("rb")
         path.unlink()
@@ -78,7 +79,7 @@ def export_facilities(
             headers={**headers, "Content-Length": str(os.fstat(built.fileno()).st_size)},
         )
     return StreamingResponse(
-        _stream(request, scoped, format, positions, bound),
+        admitted_body(request.app.state, _stream(request, scoped, format, positions, bound)),
         media_type=MEDIA_TYPES[format],
         headers=headers,
     )

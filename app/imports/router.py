@@ -22,7 +22,7 @@ from app.core import jsonbody
 from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.core.schemas import from_attributes
-from app.db.session import SessionDep, bounded
+from app.db.session import SessionDep, admitted, admitted_body, bounded
 from app.imports import fields, jobs, readers, service, tables
 from app.imports import report as reporting
 from app.imports.models import ImportJob, JobStatus
@@ -219,7 +219,8 @@ async def create_import(
             session.commit()
             return _to_job_read(request, session, job)
 
-    created = await run_in_threadpool(create)
+    async with admitted(request.app.state):
+        created = await run_in_threadpool(create)
     background.add_task(jobs.run_job, sessions, created.id, Path(name), options)
     return created
 
@@ -259,7 +260,7 @@ def get_import_errors(
     # Negotiated by app.core.i18n.Localize from Accept-Language.
     language = getattr(request.state, "language", request.app.state.settings.default_language)
     return StreamingResponse(
-        _report(request, job_id, columns, language),
+        admitted_body(request.app.state, _report(request, job_id, columns, language)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"',

@@ -303,6 +303,39 @@ def count_items(api: str, collection: str) -> int:
     return count
 
 
+async def at_once(api: str, key: str, count: int) -> tuple[Answers, float]:
+    answers: Answers = Counter()
+    limits = httpx.Limits(max_connections=count)
+    async with httpx.AsyncClient(base_url=api, limits=limits, timeout=120) as client:
+
+        async def fetch(n: int) -> None:
+            keyed = {"Authorization": f"Bearer {key}"} if n % 2 else {}
+            try:
+                answers[(await client.get("/v1/divisions", headers=keyed)).status_code] += 1
+            except httpx.TransportError:
+                answers["dropped"] += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(fetch(n) for n in range(count)))
+    return answers, time.monotonic() - started
+
+
+def session_burst(edge: Edge) -> tuple[Answers, str]:
+    """Requests that each hold a database session, far more at once than the pool has
+    connections, half of them keyed; then one more on its own."""
+    answers, seconds = asyncio.run(at_once(edge.api, edge.key, 1500))
+    started = time.monotonic()
+    try:
+        alone = httpx.get(f"{edge.api}/v1/divisions", timeout=10).status_code
+    except httpx.TimeoutException:
+        alone = "no answer in 10 s"
+    verdict = "" if alone in (200, 429) and not answers["dropped"] else "DEFECT: "
+    return answers, (
+        f"{verdict}all in {seconds:.1f} s; one after: {alone} "
+        f"in {(time.monotonic() - started) * 1000:.0f} ms"
+    )
+
+
 def main(api: str, key: str, supervisor: str, log: str, work: str) -> None:
     edge = Edge(api, key, int(supervisor), Path(log), Path(work))
     drills: list[tuple[str, Callable[[Edge], tuple[Answers, str]]]] = [
@@ -318,6 +351,7 @@ def main(api: str, key: str, supervisor: str, log: str, work: str) -> None:
     collections = httpx.get(f"{api}/ogc/collections").json()["collections"]
     for collection in (c["id"] for c in collections):
         drills.append((f"9 ogr2ogr {collection}", partial(gdal_copy, collection=collection)))
+    drills.append(("10 1,500 requests with a session at once", session_burst))
     print("| drill | requests | answers | 5xx | RSS MB before | after | outcome |")
     print("|---|---|---|---|---|---|---|")
     errors = 0

@@ -3,6 +3,7 @@ answered 504, with nothing half-written and its replica kept; jobs that are no r
 unbound. On a database of the module's own, with real transactions, as the statements
 are held up by another session's lock, which the test's own transaction would not show."""
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -206,3 +207,15 @@ def test_behind_pgbouncer_a_requests_bound_needs_no_startup_option(settings, adm
             assert connection.scalar(text("SHOW statement_timeout")) == "0"
     finally:
         engine.dispose()
+
+
+def test_a_request_waiting_for_the_primarys_pool_past_its_timeout_is_a_503(app, public_client):
+    """Its turn is taken on the event loop (db.session.admitted), before a worker thread."""
+    app.state.settings = app.state.settings.model_copy(update={"db_pool_timeout_s": 0.05})
+    app.state.write_gate = asyncio.Semaphore(0)  # every connection of the pool taken
+    response = public_client.get("/v1/divisions")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    app.state.write_gate = asyncio.Semaphore(1)
+    assert public_client.get("/v1/divisions").status_code == 200

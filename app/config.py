@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # coroutines (db.session.admitted; 503 after db_pool_timeout_s).
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_timeout_s: float = Field(default=10, gt=0)
+    # A connection to PostgreSQL not made in this long fails (503). Hot reads connect on the
+    # event loop: a database host that is unreachable, not refusing, would otherwise hold
+    # the whole process until TCP gives up, minutes later. Whole seconds, at least 2 (libpq);
+    # per attempt, and libpq makes two under the default sslmode (with TLS, then without).
+    db_connect_timeout_s: int = Field(default=5, ge=2)
     # Hot read paths (nearby, OGC items, tiles) per process: at most this many at once, the
     # rest wait their turn (db.session.hot_read; 503 after read_pool_timeout_s). A query or two
     # in flight per core finish sooner than dozens sharing it, so the tail stays short

@@ -50,10 +50,13 @@ def connect_args(settings: Settings, options: str) -> dict[str, object]:
 
     Always UTF-8 as the client encoding, which pgbouncer keeps per client: raw reads send
     PostgreSQL's text to the wire as it comes (utf8_rows), and a PGCLIENTENCODING or a
-    role's default of GBK would make every answer with a Chinese name invalid JSON."""
+    role's default of GBK would make every answer with a Chinese name invalid JSON.
+
+    A bound on connecting (db_connect_timeout_s), as hot reads connect on the event loop."""
+    common = {"client_encoding": "UTF8", "connect_timeout": settings.db_connect_timeout_s}
     if settings.db_pgbouncer:
-        return {"client_encoding": "UTF8", "prepare_threshold": None}
-    return {"client_encoding": "UTF8", "options": options}
+        return {**common, "prepare_threshold": None}
+    return {**common, "options": options}
 
 
 DB_OVERFLOW = 10  # connections beyond db_pool_size, made when busy and closed after

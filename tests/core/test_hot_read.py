@@ -272,3 +272,28 @@ def test_a_database_away_as_a_raw_reads_connection_is_made_is_a_503(app, setting
         assert answer.headers["content-type"] == "application/problem+json"
     finally:
         engine.dispose()
+
+
+def test_a_database_host_that_never_answers_is_a_503_within_the_connect_bound(app, settings):
+    """A listener that accepts and stays silent, as a host behind a dropping firewall: the
+    loop's kept connection is made on the event loop, which it must not hold for long."""
+    import socket
+    import time
+
+    from fastapi.testclient import TestClient
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        url = f"postgresql+psycopg://rf@127.0.0.1:{port}/rf"
+        bounded = settings.model_copy(update={"database_url": url, "db_connect_timeout_s": 2})
+        engine = make_read_engine(bounded)
+        app.state.reads = Reads(make_sessionmaker(engine))
+        started = time.monotonic()
+        try:
+            answer = TestClient(app).get("/v1/parking/nearby?lon=117.2272&lat=31.8206")
+        finally:
+            engine.dispose()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    # libpq tries twice under the default sslmode (prefer): with TLS, then without
+    assert time.monotonic() - started < 2 * 2 + 3

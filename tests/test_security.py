@@ -439,3 +439,56 @@ def test_a_burst_on_the_primarys_pool_is_answered_and_leaves_the_server_well(cro
 
     assert asyncio.run(burst()) == Counter({200: 400})
     assert httpx.get(f"{crowded.base}/v1/divisions", timeout=5).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def hurried(registry, tmp_path_factory) -> Iterator[Server]:
+    """A pool of one connection (eleven with its overflow), a second's wait for a turn."""
+    env = {
+        "RF_DB_POOL_SIZE": "1",
+        "RF_DB_POOL_TIMEOUT_S": "1",
+        "RF_READ_BURST": "100000",
+        "RF_READ_RATE_PER_MINUTE": "1e6",
+    }
+    server = Server(registry[0], env, tmp_path_factory.mktemp("hurried"))
+    yield server
+    server.stop()
+
+
+def asked(server: Server, head: str, key: str) -> socket.socket:
+    """A request whose answer is left unread: a streamed one stalls on it, holding its turn."""
+    client = socket.create_connection(("127.0.0.1", server.port))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.sendall(
+        f"{head} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    return client
+
+
+def reset(client: socket.socket) -> None:
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    client.close()
+
+
+def test_a_streamed_export_past_its_turns_is_a_503_not_a_200_cut_short(hurried, registry):
+    """Exports streamed to clients that do not read hold every turn of both workers (eleven
+    each); the others wait a second and are refused whole, as problem+json with Retry-After.
+    Their bodies took their turn once 200 had gone out, so a wait too long cut a 200 short."""
+    clients = [asked(hurried, "GET /v1/export?format=geojson", registry[1]) for _ in range(40)]
+    try:
+        time.sleep(3)
+        heads = []
+        for client in clients:
+            client.settimeout(10)
+            heads.append(client.recv(4096).decode("latin-1").lower())
+        refused = [head for head in heads if head.startswith("http/1.1 503")]
+        assert len(heads) - len(refused) <= 22, [head[:12] for head in heads]
+        for head in refused:
+            assert "content-type: application/problem+json" in head
+            assert "retry-after: 1" in head
+    finally:
+        for client in clients:
+            reset(client)
+    time.sleep(1.5)  # the stalled streams close and give their turns back
+    assert httpx.get(f"{hurried.base}/v1/divisions", timeout=5).status_code == 200

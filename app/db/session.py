@@ -2,13 +2,14 @@ import asyncio
 import hashlib
 import re
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import anyio
 import psycopg
 from fastapi import Depends, Request
 from psycopg.pq import (
@@ -26,8 +27,10 @@ from sqlalchemy.exc import DataError, IntegrityError, InternalError, Operational
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.config import Settings
 from app.core.errors import StatementTimeout, timed_out, violated_constraint
@@ -211,12 +214,26 @@ async def admitted(state: State) -> AsyncIterator[None]:
         state.write_gate.release()
 
 
-async def admitted_body(state: State, body: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """A streamed answer whose body reads with a session of its own (an export), admitted
-    as a request is."""
-    async with admitted(state):
-        async for block in iterate_in_threadpool(body):
-            yield block
+class AdmittedStream(StreamingResponse):
+    """A streamed answer whose body reads with a session of its own (an export, an import's
+    error report), admitted as a request is. Its turn is taken before its status is sent: a
+    wait past db_pool_timeout_s is then a 503 (core.errors), where a turn taken by the body
+    once 200 had gone out cut the answer short. The body is closed before the turn is given
+    back, so its connection is in the pool by then: a client gone mid-body leaves the
+    generator suspended, its session open until the generator is collected."""
+
+    def __init__(self, state: State, body: Generator[bytes], **options: Any) -> None:
+        super().__init__(body, **options)
+        self.state = state
+        self.body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with admitted(self.state):
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(self.body.close)
 
 
 def _source(reads: "Reads", pinned: bool) -> "Replica | None":

@@ -1,5 +1,5 @@
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Query, Request
@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from app.accounts.dependencies import RestrictedReader
 from app.core.errors import problem_responses
 from app.core.geo import CoordSys, CoordSysQuery, Positions, crs_header
-from app.db.session import SessionDep, admitted_body, bounded
+from app.db.session import AdmittedStream, SessionDep, bounded
 from app.exports import service as exports
 from app.exports.service import FILE_FORMATS, MEDIA_TYPES, Export, ExportFilter, ExportFormat
 from app.facilities.dependencies import FacilityFilterDep
@@ -78,8 +78,9 @@ def export_facilities(
             media_type=MEDIA_TYPES[format],
             headers={**headers, "Content-Length": str(os.fstat(built.fileno()).st_size)},
         )
-    return StreamingResponse(
-        admitted_body(request.app.state, _stream(request, scoped, format, positions, bound)),
+    return AdmittedStream(
+        request.app.state,
+        _stream(request, scoped, format, positions, bound),
         media_type=MEDIA_TYPES[format],
         headers=headers,
     )
@@ -97,7 +98,7 @@ def _stream(
     file_format: ExportFormat,
     positions: Positions,
     bound: float,
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     # Its own session: the request's has committed and gone by the time the body streams.
     with bounded(request.app.state.sessionmaker, bound) as session:
         connection = session.connection()

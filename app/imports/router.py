@@ -2,7 +2,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from app.core import jsonbody
 from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.geo import CoordSys
 from app.core.schemas import from_attributes
-from app.db.session import SessionDep, admitted, admitted_body, bounded
+from app.db.session import AdmittedStream, SessionDep, admitted, bounded
 from app.imports import fields, jobs, readers, service, tables
 from app.imports import report as reporting
 from app.imports.models import ImportJob, JobStatus
@@ -259,8 +259,9 @@ def get_import_errors(
     columns = (job.summary or {}).get("columns") or {}
     # Negotiated by app.core.i18n.Localize from Accept-Language.
     language = getattr(request.state, "language", request.app.state.settings.default_language)
-    return StreamingResponse(
-        admitted_body(request.app.state, _report(request, job_id, columns, language)),
+    return AdmittedStream(
+        request.app.state,
+        _report(request, job_id, columns, language),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="import-{job_id}.errors.csv"',
@@ -272,7 +273,7 @@ def get_import_errors(
 
 def _report(
     request: Request, job_id: int, columns: dict[str, str], language: str
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     # Streamed as an export is, a batch of rows per statement: the export's bound.

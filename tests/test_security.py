@@ -492,3 +492,26 @@ def test_a_streamed_export_past_its_turns_is_a_503_not_a_200_cut_short(hurried, 
             reset(client)
     time.sleep(1.5)  # the stalled streams close and give their turns back
     assert httpx.get(f"{hurried.base}/v1/divisions", timeout=5).status_code == 200
+
+
+def test_an_upload_refused_a_turn_leaves_no_file(hurried, registry):
+    """An import whose job found no turn in time is a 503, and its upload is gone with it."""
+    key = registry[1]
+    clients = [asked(hurried, "GET /v1/export?format=geojson", key) for _ in range(40)]
+    try:
+        time.sleep(3)
+        answers = [
+            httpx.post(
+                f"{hurried.base}/v1/imports",
+                params={"filename": "turn.geojson"},
+                content=b'{"type": "FeatureCollection", "features": []}',
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=10,
+            )
+            for _ in range(4)
+        ]
+    finally:
+        for client in clients:
+            reset(client)
+    assert {answer.status_code for answer in answers} == {503}, [a.text for a in answers]
+    assert not list(hurried.import_dir.glob("rf-import-*"))

@@ -219,8 +219,12 @@ async def create_import(
             session.commit()
             return _to_job_read(request, session, job)
 
-    async with admitted(request.app.state):
-        created = await run_in_threadpool(create)
+    try:
+        async with admitted(request.app.state):
+            created = await run_in_threadpool(create)
+    except BaseException:  # no turn in time (503), the database away, or the client gone
+        Path(name).unlink(missing_ok=True)
+        raise
     background.add_task(jobs.run_job, sessions, created.id, Path(name), options)
     return created
 

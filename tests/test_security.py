@@ -515,3 +515,20 @@ def test_an_upload_refused_a_turn_leaves_no_file(hurried, registry):
             reset(client)
     assert {answer.status_code for answer in answers} == {503}, [a.text for a in answers]
     assert not list(hurried.import_dir.glob("rf-import-*"))
+
+
+def test_answers_compressed_with_zstd_at_once_each_decode(crowded, registry):
+    """Exports streamed in zstd at the same time: each is the whole CSV. They shared one
+    compressor, whose frames then mixed: all but one were undecodable."""
+
+    async def exports() -> list[bytes]:
+        headers = {"Authorization": f"Bearer {registry[1]}", "Accept-Encoding": "zstd"}
+        async with httpx.AsyncClient(base_url=crowded.base, timeout=60) as client:
+            answers = await asyncio.gather(
+                *(client.get("/v1/export?format=csv", headers=headers) for _ in range(8))
+            )
+        assert {answer.headers["content-encoding"] for answer in answers} == {"zstd"}
+        return [answer.content for answer in answers]
+
+    bodies = asyncio.run(exports())
+    assert len(set(bodies)) == 1 and bodies[0].count(b"\n") > 100

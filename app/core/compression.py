@@ -13,6 +13,7 @@ a 304 or a conditional write works whichever representation the client read, and
 suffix back on the 304's ETag."""
 
 import re
+import threading
 import zlib
 from collections.abc import Callable
 from functools import lru_cache
@@ -50,7 +51,9 @@ COMPRESSIBLE = frozenset(
 # time for 17 % more bytes, br 3 a quarter of br 5's for 15 % more, and zstd 3 is quicker
 # than either and as small. Phone apps send gzip alone (Android's OkHttp).
 GZIP_LEVEL, BROTLI_QUALITY, ZSTD_LEVEL = 3, 3, 3
-_ZSTD = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+# A ZstdCompressor is one compression at a time: two streams (or two threads) on one mix
+# their frames, and a client reads neither. One per thread for whole bodies, one per stream.
+_ZSTD = threading.local()
 CONDITIONS = (b"if-none-match", b"if-match")
 _SUFFIX = re.compile(r'-(zstd|br|gzip)"')
 
@@ -88,7 +91,9 @@ def negotiate_header(accept_encoding: bytes) -> str | None:
 
 def compress(body: bytes, coding: str) -> bytes:
     if coding == "zstd":
-        return _ZSTD.compress(body)
+        if (compressor := getattr(_ZSTD, "compressor", None)) is None:
+            compressor = _ZSTD.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        return compressor.compress(body)
     if coding == "br":
         return brotli.compress(body, quality=BROTLI_QUALITY)
     return gzip_compress(body)
@@ -117,7 +122,7 @@ def gzip_compress(body: bytes) -> bytes:
 def encoder(coding: str) -> Callable[[bytes, bool], bytes]:
     """A streaming encoder: call it with each piece and, at the last, `last=True`."""
     if coding == "zstd":
-        z = _ZSTD.compressobj()
+        z = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
         return lambda piece, last: (
             z.compress(piece) + (z.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH) if last else b"")
         )

@@ -147,7 +147,7 @@ def create_app(
     # hot reads (nearby, OGC items, tiles) at once: db.session.hot_read
     app.state.read_gate = asyncio.Semaphore(settings.read_pool_size)
     # requests using the primary's pool at once: db.session.admitted
-    app.state.write_gate = asyncio.Semaphore(settings.db_pool_size + DB_OVERFLOW)
+    app.state.primary_gate = asyncio.Semaphore(settings.db_pool_size + DB_OVERFLOW)
     app.state.migration_head = health.migration_head(settings)
     # Alert changes for this process's SSE streams: listens from the first stream on.
     app.state.alert_hub = AlertHub(

@@ -205,13 +205,14 @@ async def admitted(state: State) -> AsyncIterator[None]:
     to finish on (FastAPI runs a sync route, its answer's validation and the session's
     commit each on one), and no connection would come back until the waits timed out,
     one thread at a time, while the burst's backlog took each thread freed. Admitted
-    before any thread hop, a request that holds a connection always finds a thread:
-    the threads (40) outnumber the turns."""
-    await _turn(state.write_gate, state.settings.db_pool_timeout_s, "database")
+    before any thread hop, a request finds a connection free when it asks for one (but
+    for those the workers hold, which they give back without a request's help), so no
+    thread waits on the pool for another request to finish."""
+    await _turn(state.primary_gate, state.settings.db_pool_timeout_s, "database")
     try:
         yield
     finally:
-        state.write_gate.release()
+        state.primary_gate.release()
 
 
 class AdmittedStream(StreamingResponse):
@@ -219,8 +220,8 @@ class AdmittedStream(StreamingResponse):
     error report), admitted as a request is. Its turn is taken before its status is sent: a
     wait past db_pool_timeout_s is then a 503 (core.errors), where a turn taken by the body
     once 200 had gone out cut the answer short. The body is closed before the turn is given
-    back, so its connection is in the pool by then: a client gone mid-body leaves the
-    generator suspended, its session open until the generator is collected."""
+    back, so its connection is in the pool by then: a client gone mid-body would otherwise
+    leave the generator suspended, its session open until the generator is collected."""
 
     def __init__(self, state: State, body: Generator[bytes], **options: Any) -> None:
         super().__init__(body, **options)

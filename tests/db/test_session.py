@@ -212,10 +212,10 @@ def test_behind_pgbouncer_a_requests_bound_needs_no_startup_option(settings, adm
 def test_a_request_waiting_for_the_primarys_pool_past_its_timeout_is_a_503(app, public_client):
     """Its turn is taken on the event loop (db.session.admitted), before a worker thread."""
     app.state.settings = app.state.settings.model_copy(update={"db_pool_timeout_s": 0.05})
-    app.state.write_gate = asyncio.Semaphore(0)  # every connection of the pool taken
+    app.state.primary_gate = asyncio.Semaphore(0)  # every connection of the pool taken
     response = public_client.get("/v1/divisions")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
-    app.state.write_gate = asyncio.Semaphore(1)
+    app.state.primary_gate = asyncio.Semaphore(1)
     assert public_client.get("/v1/divisions").status_code == 200

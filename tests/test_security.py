@@ -38,14 +38,16 @@ def registry(make_database) -> tuple[str, str]:
     return demo_registry(make_database)
 
 
+def serving(registry, tmp_path_factory, env: dict[str, str]) -> Iterator[Server]:
+    server = Server(registry[0], env, tmp_path_factory.mktemp("server"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def server(registry, tmp_path_factory) -> Iterator[Server]:
     """Default limits, as the README promises them, except a small import limit."""
-    server = Server(
-        registry[0], {"RF_MAX_IMPORT_BYTES": str(50 * MB)}, tmp_path_factory.mktemp("edge")
-    )
-    yield server
-    server.stop()
+    yield from serving(registry, tmp_path_factory, {"RF_MAX_IMPORT_BYTES": str(50 * MB)})
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +60,7 @@ def strict(registry, tmp_path_factory) -> Iterator[Server]:
         "RF_TRUSTED_PROXIES": "127.0.0.2",
         "RF_HEADER_TIMEOUT_S": "2",
     }
-    server = Server(registry[0], env, tmp_path_factory.mktemp("strict"))
-    yield server
-    server.stop()
+    yield from serving(registry, tmp_path_factory, env)
 
 
 def stream_upload(server: Server, head: bytes, *, total: int) -> tuple[bytes, int, int]:
@@ -417,9 +417,7 @@ def items(server: Server, collection: str) -> int:
 def crowded(registry, tmp_path_factory) -> Iterator[Server]:
     """A pool of one connection (eleven with its overflow) and no rate limits in the way."""
     env = {"RF_DB_POOL_SIZE": "1", "RF_READ_BURST": "100000", "RF_READ_RATE_PER_MINUTE": "1e6"}
-    server = Server(registry[0], env, tmp_path_factory.mktemp("crowded"))
-    yield server
-    server.stop()
+    yield from serving(registry, tmp_path_factory, env)
 
 
 def test_a_burst_on_the_primarys_pool_is_answered_and_leaves_the_server_well(crowded, registry):
@@ -450,9 +448,7 @@ def hurried(registry, tmp_path_factory) -> Iterator[Server]:
         "RF_READ_BURST": "100000",
         "RF_READ_RATE_PER_MINUTE": "1e6",
     }
-    server = Server(registry[0], env, tmp_path_factory.mktemp("hurried"))
-    yield server
-    server.stop()
+    yield from serving(registry, tmp_path_factory, env)
 
 
 def asked(server: Server, head: str, key: str) -> socket.socket:

@@ -146,6 +146,7 @@ async def hot_read(
     *,
     inline: bool = False,
     pinned: bool = False,
+    primary: bool = False,
     raw: bool = False,
     waits: bool = False,
 ) -> T:
@@ -163,6 +164,7 @@ async def hot_read(
     blocks on the pool.
 
     `pinned`: on the replica the tile cache follows (db.replicas), not the next one.
+    `primary`: on the primary whatever the replicas (a probe of the primary itself).
 
     `raw`: `work` gets a psycopg connection instead of a Session, for a path that sends
     one statement of its own: a Session and its transaction cost a nearby search more
@@ -175,12 +177,12 @@ async def hot_read(
     would otherwise hold up every other request of the process for its round trip."""
     if (bound := TIMED_OUT.get()) is not None:
         raise StatementTimeout(seconds=bound)
-    reads = state.reads
+    source = None if primary else _source(state.reads, pinned)
     if inline and raw:
-        return await _read(state, _source(reads, pinned), work, inline, raw, waits)
+        return await _read(state, source, work, inline, raw, waits)
     await _turn(state.read_gate, state.settings.read_pool_timeout_s, "hot read")
     try:
-        return await _read(state, _source(reads, pinned), work, inline, raw)
+        return await _read(state, source, work, inline, raw)
     finally:
         state.read_gate.release()
 

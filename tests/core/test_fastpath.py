@@ -3,6 +3,7 @@
 rate limits, CORS, HEAD, compression and cache headers."""
 
 import asyncio
+from urllib.parse import quote
 
 import brotli
 import httpx
@@ -88,6 +89,19 @@ def test_a_cached_tile_skips_the_framework(fast, create):
     # a query string goes to the route, which checks its parameters
     client.get(url + "?f=mvt")
     assert inner.calls == 2
+
+
+def test_a_cached_tiles_address_in_other_digits_is_refused_as_the_route_refuses_it(fast, create):
+    app, inner = fast
+    client = TestClient(app)
+    create()
+    url = tile_url("facilities", 16)
+    assert client.get(url).status_code == 200 and inner.calls == 1
+    # z 16 in Arabic-Indic digits: int() reads it, the route's int parameter does not
+    z = quote("١٦")
+    refused = client.get(url.replace("/16/", f"/{z}/"))
+    assert refused.status_code == 400 and inner.calls == 2
+    assert refused.headers["content-type"] == "application/problem+json"
 
 
 def test_a_cached_tile_is_compressed_once(fast):

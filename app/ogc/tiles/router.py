@@ -201,10 +201,11 @@ async def tile(
 _SETS = "(" + "|".join(TILE_SETS) + ")"
 _SET = r"/ogc/collections/[^/]+/tiles/" + _SETS
 # Answers the same for every caller, kept by app.core.fastpath: the cached tiles and the
-# documents describing them.
+# documents describing them. ASCII digits only: `\d` also matches other scripts' digits
+# ("١٤"), which int() reads as 14 but the route's int parameters refuse (400).
 FAST_ROUTES = [
     FastRoute(
-        rf"/ogc/collections/([^/]+)/tiles/{_SETS}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})",
+        rf"/ogc/collections/([^/]+)/tiles/{_SETS}/([0-9]{{1,2}})/([0-9]{{1,9}})/([0-9]{{1,9}})",
         cached_tile,
     ),
     FastRoute(_SET + "/tilejson.json"),

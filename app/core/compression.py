@@ -9,8 +9,10 @@ A compressed representation has its own strong ETag: the identity's with the cod
 appended inside the quotes (`"3"` -> `"3-br"`), as RFC 9110 §8.8.3 requires of a
 validator whose bytes differ. A client sends that tag back in If-None-Match or If-Match;
 `Compression` takes the suffix off before the app compares it with the identity's tag, so
-a 304 or a conditional write works whichever representation the client read, and puts the
-suffix back on the 304's ETag."""
+a 304 or a conditional write works whichever representation the client read. A 304's own
+ETag is the tag a 200 would carry now (RFC 9110 §15.4.5), which only the route knows (the
+tile route, the one that answers 304, names its coding's tag itself), so it passes as the
+route made it."""
 
 import re
 import threading
@@ -138,12 +140,9 @@ def coded_etag(etag: str, coding: str) -> str:
     return etag[:-1] + f'-{coding}"' if etag.endswith('"') else etag
 
 
-def plain_tags(value: bytes) -> tuple[bytes, str | None]:
-    """An If-None-Match or If-Match value with the codings' suffixes taken off, and the
-    coding of the last suffix taken."""
-    text = value.decode("latin-1")
-    codings = _SUFFIX.findall(text)
-    return _SUFFIX.sub('"', text).encode("latin-1"), codings[-1] if codings else None
+def plain_tags(value: bytes) -> bytes:
+    """An If-None-Match or If-Match value with the codings' suffixes taken off."""
+    return _SUFFIX.sub('"', value.decode("latin-1")).encode("latin-1")
 
 
 def add_vary(headers: list[tuple[bytes, bytes]], *names: bytes) -> None:
@@ -172,8 +171,6 @@ class Compression:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         coding = None
-        # the coding whose tag a 304 confirms: the one the client's If-None-Match named
-        revalidated = None
         conditional = False
         for name, value in scope["headers"]:
             if name == b"accept-encoding":
@@ -181,13 +178,10 @@ class Compression:
             elif name in CONDITIONS and b"-" in value:
                 conditional = True
         if conditional:
-            headers = []
-            for name, value in scope["headers"]:
-                if name in CONDITIONS:
-                    value, named = plain_tags(value)
-                    if name == b"if-none-match":
-                        revalidated = named
-                headers.append((name, value))
+            headers = [
+                (name, plain_tags(value) if name in CONDITIONS else value)
+                for name, value in scope["headers"]
+            ]
             scope = {**scope, "headers": headers}
         start: Message | None = None
         encode: Callable[[bytes, bool], bytes] | None = None
@@ -198,8 +192,6 @@ class Compression:
             if kind == "http.response.start":
                 headers = list(message.get("headers", ()))
                 message = {**message, "headers": headers}
-                if revalidated is not None and message["status"] == 304:
-                    _code_etag(headers, revalidated)
                 if not _may_compress(message["status"], headers):
                     return await send(message)
                 add_vary(headers, b"Accept-Encoding")

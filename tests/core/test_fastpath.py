@@ -104,6 +104,28 @@ def test_a_cached_tiles_address_in_other_digits_is_refused_as_the_route_refuses_
     assert refused.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("big", [False, True])
+def test_a_304_carries_the_tag_a_200_would_carry_now_on_both_paths(fast, create, big):
+    """A tag of a coding the answer would not have now (a tile under the compression
+    threshold, a client no longer taking gzip): the 304 names the tag of the answer this
+    request would get (RFC 9110 §15.4.5), from the cache and from the route alike."""
+    app, inner = fast
+    client = TestClient(app)
+    create()
+    url = cached_big_tile(app, client) if big else tile_url("facilities", 16)
+    plain = client.get(url, headers={"Accept-Encoding": "identity"}).headers["etag"]
+    asked = {
+        "If-None-Match": plain[:-1] + '-gzip"',
+        "Accept-Encoding": "identity" if big else "gzip",
+    }
+    calls = inner.calls
+    cached = client.get(url, headers=asked)
+    routed = client.get(url + "?f=mvt", headers=asked)
+    assert inner.calls == calls + 1  # the second from the route
+    assert cached.status_code == routed.status_code == 304
+    assert cached.headers["etag"] == routed.headers["etag"] == plain
+
+
 def test_a_cached_tile_is_compressed_once(fast):
     app, inner = fast
     client = TestClient(app)

@@ -58,7 +58,7 @@ def _matches(if_none_match: bytes | None, etag: str) -> bool:
     # weak comparison (RFC 9110 13.1.2), the codings' suffixes taken off
     if if_none_match is None:
         return False
-    plain = plain_tags(if_none_match)[0].decode("latin-1")
+    plain = plain_tags(if_none_match).decode("latin-1")
     tags = {tag.strip().removeprefix("W/") for tag in plain.split(",")}
     return etag in tags or "*" in tags
 

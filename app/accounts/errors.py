@@ -1,7 +1,7 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.core.errors import AppError, NotFound, problem_response
+from app.core.errors import AppError, NotFound, error_response
 
 
 class Unauthenticated(AppError):
@@ -21,15 +21,4 @@ def install_auth_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
-        return _render(request, exc, {"WWW-Authenticate": 'Bearer realm="rf"'})
-
-
-def _render(request: Request, exc: AppError, headers: dict[str, str]) -> JSONResponse:
-    return problem_response(
-        exc.status,
-        type_=exc.type,
-        title=exc.title,
-        detail=exc.detail,
-        instance=request.url.path,
-        headers=headers,
-    )
+        return error_response(exc, request.url.path, {"WWW-Authenticate": 'Bearer realm="rf"'})

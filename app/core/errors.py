@@ -183,18 +183,27 @@ def database_unavailable(instance: str) -> JSONResponse:
     )
 
 
+def error_response(
+    exc: AppError, instance: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An AppError's problem answer, with `headers` besides its own Retry-After."""
+    if exc.retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+    return problem_response(
+        exc.status,
+        type_=exc.type,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        instance=instance,
+        headers=headers,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            type_=exc.type,
-            title=exc.title,
-            detail=exc.detail,
-            errors=exc.errors,
-            instance=request.url.path,
-            headers=None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)},
-        )
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

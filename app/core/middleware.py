@@ -2,7 +2,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.compression import add_vary
-from app.core.errors import AppError, BadRequest, BodyError, problem_response
+from app.core.errors import AppError, BadRequest, BodyError, error_response
 
 # The scope's mark of a request the fast path (core.fastpath) admitted by the gate's rules
 # (accounts.gate), its token taken: its principal.
@@ -90,15 +90,7 @@ class BodySizeLimit:
 
 
 async def _refused(error: AppError, scope: Scope, receive: Receive, send: Send) -> None:
-    response = problem_response(
-        error.status,
-        type_=error.type,
-        title=error.title,
-        detail=error.detail,
-        instance=scope["path"],
-        headers={"Connection": "close"},
-    )
-    await response(scope, receive, send)
+    await error_response(error, scope["path"], {"Connection": "close"})(scope, receive, send)
 
 
 class HeadAsGet:

@@ -177,7 +177,7 @@ def answer(body: bytes) -> Response:
 def _parameters(query: str) -> dict[str, str]:
     """The query string as Starlette's QueryParams reads it (a name sent twice: its last
     value), split by hand when nothing in it is escaped, as an app's usually is: parse_qsl
-    took 4 µs of it, the split under 2."""
+    costs more than twice the split, which is much of a search's reading of its request."""
     if "%" in query or "+" in query:
         return dict(parse_qsl(query, keep_blank_values=True))
     return dict(pair.partition("=")[::2] for pair in query.split("&") if pair)

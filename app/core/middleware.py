@@ -62,7 +62,9 @@ class BodySizeLimit:
             # uvicorn's parser refuses it before the app; another server may not.
             error = BadRequest("Content-Length must be a whole number of bytes")
             return await _refused(error, scope, receive, send)
-        if declared is not None and int(declared) > max_bytes:
+        # a length of more digits than any limit has is too large before it is read: int()
+        # refuses over 4,300 digits
+        if declared is not None and (len(declared) > 18 or int(declared) > max_bytes):
             return await _refused(BodyTooLarge(max_bytes=max_bytes), scope, receive, send)
         if not has_body(headers):
             return await self.app(scope, receive, send)

@@ -99,3 +99,11 @@ def test_a_content_length_that_is_not_a_number_is_a_400(client, declared):
     assert answer.headers["content-type"] == "application/problem+json"
     assert "Content-Length" in answer.json()["detail"]
     assert answer.headers["connection"] == "close"
+
+
+@pytest.mark.parametrize("digits", [19, 5000])
+def test_a_content_length_of_many_digits_is_too_large_not_a_500(client, digits):
+    answer = client.post("/v1/divisions", headers={"Content-Length": "9" * digits})
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["connection"] == "close"
